@@ -1,0 +1,6 @@
+/** The device contract shared by every part of casier: pure, no I/O. */
+
+export * from './gs1.ts';
+export * from './messages.ts';
+export * from './profiles/index.ts';
+export * from './topics.ts';

@@ -1,0 +1,169 @@
+/**
+ * Payload schemas for every MQTT message (docs/protocol.md §2). Timestamps are Unix epoch
+ * milliseconds; every side derives its types from these schemas.
+ */
+import { z } from 'zod';
+
+/** Payloads above this size are refused by the broker and dropped by every consumer. */
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
+/** A device batches at most this many events in one `events` message. */
+export const MAX_EVENTS_PER_MESSAGE = 100;
+
+const epochMs = z.number().int().min(0).max(8.64e15);
+const door = z.number().int().min(1).max(255);
+/** Event and command ids: opaque, stable across re-sends (a UUID or `bootId-seq`). */
+export const messageId = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/);
+export const bootId = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/);
+/** A code as typed on a keypad. */
+export const keypadCode = z.string().regex(/^[0-9]{4,16}$/);
+/** A keyed hash of a code (hex HMAC-SHA-256), as carried in the offline code table. */
+export const codeHash = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const stateMessage = z.discriminatedUnion('online', [
+  z.object({
+    online: z.literal(true),
+    bootId,
+    fw: z.string().max(64),
+    profile: z.string().max(64),
+    ts: epochMs,
+  }),
+  z.object({ online: z.literal(false), ts: epochMs.optional() }),
+]);
+
+export const telemetryMessage = z.object({
+  bootId,
+  seq: z.number().int().min(0),
+  ts: epochMs,
+  readings: z.array(z.object({ sensor: z.string().max(64), c: z.number().min(-100).max(150) })).max(256),
+  power: z.object({ mains: z.boolean(), batteryV: z.number().min(0).max(100).optional() }).optional(),
+});
+
+const eventBase = { id: messageId, seq: z.number().int().min(0), ts: epochMs };
+
+export const deviceEvent = z.discriminatedUnion('type', [
+  z.object({ ...eventBase, type: z.literal('door.opened'), door }),
+  z.object({ ...eventBase, type: z.literal('door.closed'), door }),
+  z.object({ ...eventBase, type: z.literal('lock.released'), door, commandId: messageId.optional() }),
+  z.object({ ...eventBase, type: z.literal('presence.changed'), door, present: z.boolean() }),
+  z.object({
+    ...eventBase,
+    type: z.literal('keypad.entry'),
+    code: keypadCode,
+    keypad: z.string().max(32).optional(),
+  }),
+  z.object({
+    ...eventBase,
+    type: z.literal('scan'),
+    data: z.string().min(1).max(256),
+    symbology: z.string().max(32),
+  }),
+  z.object({ ...eventBase, type: z.literal('tamper'), detail: z.string().max(256).optional() }),
+  z.object({
+    ...eventBase,
+    type: z.literal('power'),
+    mains: z.boolean(),
+    batteryV: z.number().min(0).max(100).optional(),
+  }),
+  z.object({
+    ...eventBase,
+    type: z.literal('offline.unlock'),
+    door,
+    h: codeHash,
+    kind: z.enum(['deposit', 'pickup', 'driver']),
+  }),
+  z.object({
+    ...eventBase,
+    type: z.literal('board.fault'),
+    code: z.string().max(64),
+    detail: z.string().max(256).optional(),
+  }),
+]);
+
+export const eventsMessage = z.object({
+  bootId,
+  events: z.array(deviceEvent).min(1).max(MAX_EVENTS_PER_MESSAGE),
+});
+
+export const eventsAck = z.object({ ids: z.array(messageId).max(MAX_EVENTS_PER_MESSAGE) });
+
+const commandBase = { id: messageId, expiresAt: epochMs };
+
+export const command = z.discriminatedUnion('type', [
+  z.object({ ...commandBase, type: z.literal('unlock'), door }),
+  z.object({ ...commandBase, type: z.literal('display'), text: z.string().max(64) }),
+  z.object({ ...commandBase, type: z.literal('beep'), pattern: z.enum(['ok', 'error']).default('ok') }),
+  z.object({ ...commandBase, type: z.literal('codes.sync'), version: z.number().int().min(0) }),
+  z.object({ ...commandBase, type: z.literal('reboot') }),
+]);
+
+export const commandResult = z.object({
+  id: messageId,
+  ok: z.boolean(),
+  error: z.string().max(256).optional(),
+  ts: epochMs,
+});
+
+export const codesTable = z.object({
+  version: z.number().int().min(0),
+  entries: z.array(
+    z.object({
+      h: codeHash,
+      doors: z.array(door).min(1),
+      kind: z.enum(['deposit', 'pickup', 'driver']),
+      notBefore: epochMs,
+      expiresAt: epochMs,
+    }),
+  ),
+});
+
+export type StateMessage = z.infer<typeof stateMessage>;
+export type TelemetryMessage = z.infer<typeof telemetryMessage>;
+export type DeviceEvent = z.infer<typeof deviceEvent>;
+export type DeviceEventType = DeviceEvent['type'];
+export type EventsMessage = z.infer<typeof eventsMessage>;
+export type EventsAck = z.infer<typeof eventsAck>;
+export type Command = z.infer<typeof command>;
+export type CommandInput = z.input<typeof command>;
+export type CommandResult = z.infer<typeof commandResult>;
+export type CodesTable = z.infer<typeof codesTable>;
+
+/** The schema for each topic suffix. */
+export const schemaFor = {
+  state: stateMessage,
+  telemetry: telemetryMessage,
+  events: eventsMessage,
+  'events/ack': eventsAck,
+  commands: command,
+  'commands/result': commandResult,
+  codes: codesTable,
+} as const;
+
+export type DecodeResult<T> =
+  | { ok: true; value: T }
+  | { ok: false; reason: 'too_large' | 'not_json' | 'invalid'; detail: string };
+
+/** Decodes a payload for a suffix: size limit, JSON, then schema. Never throws. */
+export function decodePayload<S extends keyof typeof schemaFor>(
+  suffix: S,
+  payload: Uint8Array,
+): DecodeResult<z.infer<(typeof schemaFor)[S]>> {
+  if (payload.byteLength > MAX_PAYLOAD_BYTES) {
+    return { ok: false, reason: 'too_large', detail: `${payload.byteLength} bytes > ${MAX_PAYLOAD_BYTES}` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(payload));
+  } catch (err) {
+    return { ok: false, reason: 'not_json', detail: (err as Error).message };
+  }
+  const parsed = schemaFor[suffix].safeParse(json);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    return {
+      ok: false,
+      reason: 'invalid',
+      detail: first ? `${first.path.join('.')}: ${first.message}` : 'invalid',
+    };
+  }
+  return { ok: true, value: parsed.data as z.infer<(typeof schemaFor)[S]> };
+}

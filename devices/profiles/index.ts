@@ -1,0 +1,14 @@
+/** The built-in cabinet profiles. A profile is plain data; add one by adding a file here. */
+import { ruralBox8 } from './rural-box-8.ts';
+import { type CabinetProfile, cabinetProfile } from './schema.ts';
+import { townLocker16 } from './town-locker-16.ts';
+
+export * from './schema.ts';
+
+export const PROFILES: readonly CabinetProfile[] = [ruralBox8, townLocker16].map((p) =>
+  cabinetProfile.parse(p),
+);
+
+export function findProfile(name: string): CabinetProfile | undefined {
+  return PROFILES.find((p) => p.name === name);
+}

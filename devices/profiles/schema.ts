@@ -1,0 +1,80 @@
+/**
+ * Cabinet profiles: how a cabinet is built (doors, sizes, temperature classes, sensors) and how
+ * each door maps to hardware channels on its controller board. Declarative data, checked by
+ * `checkProfile` and by the registry test.
+ */
+import { z } from 'zod';
+
+export const SIZES = ['S', 'M', 'L'] as const;
+export const TEMPERATURE_CLASSES = ['ambient', 'chilled', 'frozen'] as const;
+export type Size = (typeof SIZES)[number];
+export type TemperatureClass = (typeof TEMPERATURE_CLASSES)[number];
+
+export const size = z.enum(SIZES);
+export const temperatureClass = z.enum(TEMPERATURE_CLASSES);
+
+/** A hardware channel: which board on the bus and which output/input on it. */
+const channel = z.object({
+  board: z.number().int().min(0).max(15).default(0),
+  channel: z.number().int().min(0).max(63),
+});
+
+export const compartmentSpec = z.object({
+  door: z.number().int().min(1).max(255),
+  size,
+  temperatureClass,
+  /** The sensor id that watches this compartment (required for chilled and frozen). */
+  sensor: z.string().max(64).optional(),
+  lock: channel,
+  /** Door contact input; boards such as the KR-CU16 report the door through the lock channel instead. */
+  contact: channel.optional(),
+  /** Position in the cabinet front, for drawing it: column, row (top = 0) and height in rows. */
+  layout: z.object({
+    col: z.number().int().min(0),
+    row: z.number().int().min(0),
+    rows: z.number().int().min(1),
+  }),
+});
+
+export const sensorSpec = z.object({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/),
+  kind: z.enum(['ds18b20', 'ntc', 'sht31']),
+  channel,
+});
+
+export const cabinetProfile = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
+  description: z.string(),
+  board: z.enum(['casier', 'kr-cu16', 'firmata']),
+  keypad: z.boolean(),
+  scanner: z.boolean(),
+  compartments: z.array(compartmentSpec).min(1),
+  sensors: z.array(sensorSpec),
+});
+
+export type CompartmentSpec = z.infer<typeof compartmentSpec>;
+export type CabinetProfile = z.infer<typeof cabinetProfile>;
+
+/** Consistency rules a schema cannot express. Returns one `path: message` per problem. */
+export function checkProfile(p: CabinetProfile): string[] {
+  const problems: string[] = [];
+  const doors = p.compartments.map((c) => c.door).sort((a, b) => a - b);
+  doors.forEach((d, i) => {
+    if (d !== i + 1) problems.push(`compartments: doors must be numbered 1..${doors.length} without gaps`);
+  });
+  const sensorIds = new Set(p.sensors.map((s) => s.id));
+  if (sensorIds.size !== p.sensors.length) problems.push('sensors: duplicate sensor id');
+  const locks = new Set<string>();
+  for (const c of p.compartments) {
+    const key = `${c.lock.board}:${c.lock.channel}`;
+    if (locks.has(key)) problems.push(`compartments.${c.door}.lock: channel ${key} used twice`);
+    locks.add(key);
+    if (c.temperatureClass !== 'ambient' && !c.sensor) {
+      problems.push(`compartments.${c.door}.sensor: a ${c.temperatureClass} compartment needs a sensor`);
+    }
+    if (c.sensor && !sensorIds.has(c.sensor)) {
+      problems.push(`compartments.${c.door}.sensor: unknown sensor ${c.sensor}`);
+    }
+  }
+  return [...new Set(problems)];
+}

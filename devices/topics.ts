@@ -1,0 +1,77 @@
+/**
+ * The MQTT topic tree (docs/protocol.md §1). Every topic is built and parsed here: no other
+ * module writes a topic string by hand.
+ */
+
+export const TOPIC_PREFIX = 'casier/v1';
+
+/** Site and locker ids: lowercase, digits and dashes, 1..63 characters, starting alphanumeric. */
+export const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export const isId = (s: string): boolean => ID_PATTERN.test(s);
+
+/** Who publishes what: `up` goes from the cabinet to the hub, `down` from the hub to the cabinet. */
+export const SUFFIXES = {
+  state: 'up',
+  telemetry: 'up',
+  events: 'up',
+  'commands/result': 'up',
+  'events/ack': 'down',
+  commands: 'down',
+  codes: 'down',
+} as const;
+
+export type Suffix = keyof typeof SUFFIXES;
+export type Direction = (typeof SUFFIXES)[Suffix];
+
+export const UP_SUFFIXES = (Object.keys(SUFFIXES) as Suffix[]).filter((s) => SUFFIXES[s] === 'up');
+export const DOWN_SUFFIXES = (Object.keys(SUFFIXES) as Suffix[]).filter((s) => SUFFIXES[s] === 'down');
+
+export interface LockerRef {
+  site: string;
+  locker: string;
+}
+
+export interface ParsedTopic extends LockerRef {
+  suffix: Suffix;
+}
+
+export function topicRoot(ref: LockerRef): string {
+  if (!isId(ref.site) || !isId(ref.locker)) {
+    throw new Error(`invalid locker reference ${ref.site}/${ref.locker}`);
+  }
+  return `${TOPIC_PREFIX}/${ref.site}/${ref.locker}`;
+}
+
+export function topic(ref: LockerRef, suffix: Suffix): string {
+  return `${topicRoot(ref)}/${suffix}`;
+}
+
+/** Subscription filter matching one suffix on every locker (the hub's subscriptions). */
+export function fleetFilter(suffix: Suffix, site = '+'): string {
+  return `${TOPIC_PREFIX}/${site}/+/${suffix}`;
+}
+
+/** Parses a concrete topic; returns null for anything outside the tree (wildcards included). */
+export function parseTopic(t: string): ParsedTopic | null {
+  if (!t.startsWith(`${TOPIC_PREFIX}/`)) return null;
+  const rest = t.slice(TOPIC_PREFIX.length + 1).split('/');
+  if (rest.length < 3 || rest.length > 4) return null;
+  const [site, locker, ...tail] = rest as [string, string, ...string[]];
+  if (!isId(site) || !isId(locker)) return null;
+  const suffix = tail.join('/');
+  if (!Object.hasOwn(SUFFIXES, suffix)) return null;
+  return { site, locker, suffix: suffix as Suffix };
+}
+
+/** `site/locker`, the form used for device usernames and on the command line. */
+export function lockerKey(ref: LockerRef): string {
+  return `${ref.site}/${ref.locker}`;
+}
+
+export function parseLockerKey(s: string): LockerRef | null {
+  const parts = s.split('/');
+  if (parts.length !== 2) return null;
+  const [site, locker] = parts as [string, string];
+  return isId(site) && isId(locker) ? { site, locker } : null;
+}

@@ -1,0 +1,77 @@
+/** The fastify app factory: built apart from `listen` so tests can `inject()` or listen on port 0. */
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
+import type { Logger } from 'pino';
+import type { Provisioning, TokenPrincipal } from '../domain/provisioning.ts';
+import { ERRORS, HubError } from '../errors.ts';
+import type { Metrics } from '../metrics.ts';
+import { openApiDocument, type RouteDef, registerRoutes } from './route.ts';
+
+export interface AppDeps {
+  routes: RouteDef[];
+  provisioning: Provisioning;
+  metrics: Metrics;
+  log: Logger;
+  version: string;
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9_-]{10,200})$/;
+
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    bodyLimit: 64 * 1024,
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  const openapi = openApiDocument(deps.routes, deps.version);
+
+  const authenticate = (req: FastifyRequest): TokenPrincipal => {
+    const m = BEARER.exec(req.headers.authorization ?? '');
+    if (!m)
+      throw new HubError('HUB_ERR_UNAUTHENTICATED', 'send an API token as "Authorization: Bearer <token>"');
+    const p = deps.provisioning.authenticateToken(m[1] as string);
+    if (!p) throw new HubError('HUB_ERR_UNAUTHENTICATED', 'unknown or revoked token');
+    return p;
+  };
+
+  app.setErrorHandler((err, req, reply) => {
+    if (err instanceof HubError) {
+      return reply
+        .code(err.status)
+        .send({ error: { code: err.code, message: err.message, details: err.details } });
+    }
+    const e = err as { statusCode?: number; code?: string; message: string };
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+      // fastify's own rejections: unparsable JSON, wrong content type, body too large
+      return reply
+        .code(e.statusCode)
+        .send({ error: { code: 'HUB_ERR_VALIDATION', message: e.message, details: { fastify: e.code } } });
+    }
+    req.log.error({ err }, 'request failed');
+    return reply.code(500).send({ error: { code: 'HUB_ERR_INTERNAL', message: 'internal error' } });
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply
+      .code(ERRORS.HUB_ERR_NOT_FOUND)
+      .send({ error: { code: 'HUB_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url}` } }),
+  );
+
+  app.get('/', async () => ({
+    name: 'casier hub',
+    version: deps.version,
+    api: '/api/v1',
+    openapi: '/api/v1/openapi.json',
+  }));
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/api/v1/openapi.json', async () => openapi);
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', deps.metrics.registry.contentType);
+    return deps.metrics.registry.metrics();
+  });
+  registerRoutes(app, deps.routes, authenticate);
+  return app;
+}

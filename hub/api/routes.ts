@@ -1,0 +1,186 @@
+/** The HTTP API's routes (docs: the OpenAPI document at /api/v1/openapi.json). */
+import { z } from 'zod';
+import { isId } from '../../devices/index.ts';
+import type { Ledger } from '../db/ledger.ts';
+import { verifyLedger } from '../db/ledger.ts';
+import type { Db } from '../db/open.ts';
+import type { Cabinet } from '../domain/cabinet.ts';
+import type { Commands } from '../domain/commands.ts';
+import type { Fleet } from '../domain/fleet.ts';
+import { createParcelInput, PARCEL_STATES, type Parcels } from '../domain/parcels.ts';
+import { HubError } from '../errors.ts';
+import { defineRoute, type RouteDef } from './route.ts';
+
+export interface ApiDeps {
+  db: Db;
+  ledger: Ledger;
+  parcels: Parcels;
+  fleet: Fleet;
+  cabinet: Cabinet;
+  commands: Commands;
+  send: (lockerId: string, commands: ReturnType<Cabinet['remoteOpen']>[]) => void;
+  now: () => number;
+}
+
+const id = z.string().min(1).max(64);
+const lockerId = z.string().refine(isId, 'not a locker id');
+const limit = z.coerce.number().int().min(1).max(1000).default(100);
+
+export function apiRoutes(d: ApiDeps): RouteDef[] {
+  return [
+    defineRoute({
+      method: 'POST',
+      url: '/api/v1/parcels',
+      summary:
+        'Create a parcel: reserves a compartment and returns the deposit and pickup codes (shown once)',
+      roles: ['integration', 'operator'],
+      body: createParcelInput,
+      status: 201,
+      handler: ({ body, principal }) => d.parcels.create(body, `token:${principal.id}`),
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/v1/parcels',
+      summary: 'List parcels, newest first',
+      roles: ['integration', 'operator'],
+      query: z.object({
+        state: z.enum(PARCEL_STATES).optional(),
+        lockerId: lockerId.optional(),
+        before: z.coerce.number().int().optional(),
+        limit,
+      }),
+      handler: ({ query }) => ({ parcels: d.parcels.list(query) }),
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/v1/parcels/:id',
+      summary: 'A parcel with its timeline (every event that concerns it)',
+      roles: ['integration', 'operator'],
+      params: z.object({ id }),
+      handler: ({ params }) => ({ ...d.parcels.get(params.id), timeline: d.parcels.timeline(params.id) }),
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/v1/sites',
+      summary: 'Sites with their number of lockers and how many are online',
+      roles: ['operator', 'integration'],
+      handler: () => ({ sites: d.fleet.sites() }),
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/v1/lockers',
+      summary: 'Lockers and their connection state',
+      roles: ['operator', 'integration'],
+      query: z.object({ siteId: lockerId.optional() }),
+      handler: ({ query }) => ({ lockers: d.fleet.lockers(query.siteId) }),
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/v1/lockers/:id',
+      summary: 'One locker with its compartments: door state, occupancy, parcel',
+      roles: ['operator', 'integration'],
+      params: z.object({ id: lockerId }),
+      handler: ({ params }) => d.fleet.locker(params.id),
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/v1/lockers/:id/compartments/:door/open',
+      summary: 'Open a door remotely, with a reason (audited)',
+      roles: ['operator'],
+      params: z.object({ id: lockerId, door: z.coerce.number().int().min(1).max(255) }),
+      body: z.object({ reason: z.string().trim().min(3).max(500) }).strict(),
+      status: 202,
+      handler: ({ params, body, principal }) => {
+        const locker = d.fleet.locker(params.id);
+        if (!locker.online)
+          throw new HubError(
+            'HUB_ERR_LOCKER_OFFLINE',
+            `locker ${params.id} is offline: the door cannot be opened now`,
+          );
+        const now = d.now();
+        const command = d.db
+          .transaction(() =>
+            d.cabinet.remoteOpen(
+              params.id,
+              params.door,
+              { tokenId: principal.id, name: principal.name, reason: body.reason },
+              now,
+            ),
+          )
+          .immediate();
+        d.send(params.id, [command]);
+        return { commandId: command.id, expiresAt: command.expiresAt };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/v1/commands/:id',
+      summary: 'A command sent to a cabinet and its outcome',
+      roles: ['operator'],
+      params: z.object({ id }),
+      handler: ({ params }) => {
+        const row = d.db.prepare('SELECT * FROM commands WHERE id = ?').get(params.id) as
+          | Record<string, unknown>
+          | undefined;
+        if (!row) throw new HubError('HUB_ERR_NOT_FOUND', `no command ${params.id}`);
+        return {
+          id: row.id,
+          lockerId: row.locker_id,
+          type: row.type,
+          body: JSON.parse(row.body as string),
+          state: row.state,
+          attempts: row.attempts,
+          createdAt: row.created_at,
+          expiresAt: row.expires_at,
+          doneAt: row.done_at,
+          error: row.error,
+        };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/v1/events',
+      summary: 'The audit trail, oldest first from `after`',
+      roles: ['operator'],
+      query: z.object({
+        after: z.coerce.number().int().min(0).default(0),
+        lockerId: lockerId.optional(),
+        parcelId: id.optional(),
+        type: z.string().max(64).optional(),
+        limit,
+      }),
+      handler: ({ query }) => {
+        const clauses = ['seq > ?'];
+        const args: unknown[] = [query.after];
+        if (query.lockerId) clauses.push('locker_id = ?') && args.push(query.lockerId);
+        if (query.parcelId) clauses.push('parcel_id = ?') && args.push(query.parcelId);
+        if (query.type) clauses.push('type = ?') && args.push(query.type);
+        const rows = d.db
+          .prepare(
+            `SELECT seq, ts, type, actor, locker_id, door, parcel_id, data, hash FROM events WHERE ${clauses.join(' AND ')} ORDER BY seq LIMIT ?`,
+          )
+          .all(...args, query.limit) as Array<Record<string, unknown>>;
+        return {
+          events: rows.map((r) => ({
+            seq: r.seq,
+            ts: r.ts,
+            type: r.type,
+            actor: r.actor,
+            lockerId: r.locker_id,
+            door: r.door,
+            parcelId: r.parcel_id,
+            data: JSON.parse(r.data as string),
+            hash: r.hash,
+          })),
+        };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/v1/audit/verify',
+      summary: 'Recompute the event ledger hash chain',
+      roles: ['operator'],
+      handler: () => verifyLedger(d.db),
+    }),
+  ];
+}

@@ -1,0 +1,128 @@
+/**
+ * The embedded MQTT broker (aedes) for single-machine installs. The hooks only adapt the pure
+ * policy in policy.ts; credentials are checked against the store.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:net';
+import { Aedes, type Client } from 'aedes';
+import type { Logger } from 'pino';
+import { MAX_PAYLOAD_BYTES } from '../../devices/index.ts';
+import type { Metrics } from '../metrics.ts';
+import {
+  canPublish,
+  canSubscribe,
+  clientIdAllowed,
+  HUB_USERNAME,
+  type Principal,
+  principalFor,
+} from './policy.ts';
+
+export interface BrokerDeps {
+  host: string;
+  port: number;
+  authenticateDevice: (ref: { site: string; locker: string }, password: string) => boolean;
+  metrics: Metrics;
+  log: Logger;
+}
+
+export interface EmbeddedBroker {
+  port: number;
+  /** The hub's own credentials on this broker, generated for this run. */
+  hubCredentials: { username: string; password: string };
+  close(): Promise<void>;
+}
+
+const principals = new WeakMap<Client, Principal>();
+
+function refused(code: number, message: string) {
+  return Object.assign(new Error(message), { returnCode: code });
+}
+
+export async function startEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBroker> {
+  const { metrics, log } = deps;
+  const hubPassword = randomBytes(32).toString('base64url');
+  const aedes = await Aedes.createBroker({
+    maxClientsIdLength: 128,
+    connectTimeout: 10_000,
+    drainTimeout: 30_000,
+  });
+
+  aedes.authenticate = (client, username, password, done) => {
+    const p = principalFor(username);
+    const secret = password?.toString('utf8') ?? '';
+    let ok = false;
+    if (p?.kind === 'hub') ok = secret === hubPassword;
+    else if (p?.kind === 'device') ok = deps.authenticateDevice(p, secret);
+    if (!p || !ok) {
+      metrics.connectRefused.inc({ reason: p ? 'bad_credentials' : 'unknown_user' });
+      log.warn({ clientId: client.id, username }, 'mqtt connection refused: bad credentials');
+      return done(refused(4, 'bad username or password'), false);
+    }
+    if (!clientIdAllowed(p, client.id)) {
+      metrics.connectRefused.inc({ reason: 'client_id' });
+      log.warn(
+        { clientId: client.id, username },
+        'mqtt connection refused: client id does not match the username',
+      );
+      return done(refused(2, 'client id must equal the username'), false);
+    }
+    principals.set(client, p);
+    done(null, true);
+  };
+
+  aedes.authorizePublish = (client, packet, done) => {
+    // client is null when aedes publishes a stored will after a restart: that will was checked when it was set.
+    if (!client) return done(null);
+    const p = principals.get(client);
+    if (!p || !canPublish(p, packet.topic)) {
+      metrics.publishRefused.inc({ reason: 'acl' });
+      log.warn({ clientId: client.id, topic: packet.topic }, 'mqtt publish refused by ACL');
+      return done(new Error(`not allowed to publish to ${packet.topic}`));
+    }
+    if (packet.payload.length > MAX_PAYLOAD_BYTES) {
+      metrics.publishRefused.inc({ reason: 'too_large' });
+      log.warn(
+        { clientId: client.id, topic: packet.topic, bytes: packet.payload.length },
+        'mqtt publish refused: too large',
+      );
+      return done(new Error('payload too large'));
+    }
+    done(null);
+  };
+
+  aedes.authorizeSubscribe = (client, sub, done) => {
+    const p = principals.get(client);
+    if (!p || !canSubscribe(p, sub.topic)) {
+      metrics.subscribeRefused.inc();
+      log.warn({ clientId: client.id, topic: sub.topic }, 'mqtt subscription refused by ACL');
+      return done(null, null); // SUBACK 0x80 for this filter; the connection stays up
+    }
+    done(null, sub);
+  };
+
+  aedes.on('clientError', (client, err) =>
+    log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'),
+  );
+
+  // TCP_NODELAY: without it a keypad → unlock round trip waits on Nagle and delayed ACKs (~40-85 ms).
+  const server: Server = createServer({ noDelay: true }, aedes.handle as never);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(deps.port, deps.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : deps.port;
+  log.info({ host: deps.host, port }, 'embedded MQTT broker listening');
+  return {
+    port,
+    hubCredentials: { username: HUB_USERNAME, password: hubPassword },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        aedes.close(() => undefined);
+      }),
+  };
+}

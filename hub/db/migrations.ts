@@ -1,0 +1,134 @@
+/**
+ * Versioned schema migrations. Each entry runs once, in order, inside a transaction; the applied
+ * version is `PRAGMA user_version`. Never edit a shipped migration: append a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  /* 1: sites, lockers, compartments, parcels, codes, commands, device events, the event ledger */ `
+  CREATE TABLE sites (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE lockers (
+    id TEXT PRIMARY KEY,
+    site_id TEXT NOT NULL REFERENCES sites(id),
+    profile TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    online INTEGER NOT NULL DEFAULT 0,
+    boot_id TEXT,
+    fw TEXT,
+    last_seen INTEGER
+  ) STRICT;
+
+  CREATE TABLE compartments (
+    locker_id TEXT NOT NULL REFERENCES lockers(id),
+    door INTEGER NOT NULL,
+    size TEXT NOT NULL,
+    temperature_class TEXT NOT NULL,
+    sensor TEXT,
+    door_state TEXT NOT NULL DEFAULT 'unknown',
+    parcel_id TEXT,
+    -- the open operation in progress on this door: what closing the door will complete
+    pending_action TEXT,
+    pending_command TEXT,
+    pending_opened INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (locker_id, door)
+  ) STRICT;
+
+  CREATE TABLE parcels (
+    id TEXT PRIMARY KEY,
+    locker_id TEXT NOT NULL REFERENCES lockers(id),
+    door INTEGER NOT NULL,
+    size TEXT NOT NULL,
+    temperature_class TEXT NOT NULL,
+    state TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    sscc TEXT,
+    reference TEXT,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    deposit_expires_at INTEGER NOT NULL,
+    pickup_window_ms INTEGER NOT NULL,
+    stored_at INTEGER,
+    picked_up_at INTEGER
+  ) STRICT;
+  CREATE INDEX parcels_state ON parcels(state, created_at);
+  CREATE INDEX parcels_locker ON parcels(locker_id, state);
+  CREATE INDEX parcels_sscc ON parcels(sscc) WHERE sscc IS NOT NULL;
+
+  -- codes are never stored in clear: hash is HMAC-SHA-256(hub key, code)
+  CREATE TABLE codes (
+    id INTEGER PRIMARY KEY,
+    hash TEXT NOT NULL,
+    parcel_id TEXT NOT NULL REFERENCES parcels(id),
+    locker_id TEXT NOT NULL,
+    door INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    not_before INTEGER,
+    expires_at INTEGER,
+    used_at INTEGER
+  ) STRICT;
+  CREATE INDEX codes_hash ON codes(hash);
+  CREATE INDEX codes_parcel ON codes(parcel_id);
+
+  CREATE TABLE commands (
+    id TEXT PRIMARY KEY,
+    locker_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    body TEXT NOT NULL,
+    state TEXT NOT NULL,
+    cause TEXT,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_sent_at INTEGER,
+    done_at INTEGER,
+    error TEXT
+  ) STRICT;
+  CREATE INDEX commands_open ON commands(state, locker_id) WHERE state IN ('pending', 'sent');
+
+  -- every event a device sent, once: the (locker, id) key is the deduplication
+  CREATE TABLE device_events (
+    locker_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    boot_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    body TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (locker_id, id)
+  ) STRICT, WITHOUT ROWID;
+
+  -- the append-only ledger: each row hash-chained to the previous one
+  CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    locker_id TEXT,
+    door INTEGER,
+    parcel_id TEXT,
+    data TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX events_parcel ON events(parcel_id) WHERE parcel_id IS NOT NULL;
+  CREATE INDEX events_locker ON events(locker_id, seq);
+  CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+  CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+
+  CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY,
+    hash TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  ) STRICT;
+  `,
+];

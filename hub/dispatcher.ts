@@ -1,0 +1,86 @@
+/**
+ * Sends commands to cabinets and keeps re-sending them until the device answers or the command
+ * expires. Expiry undoes what the command was for (a code gets its door back).
+ */
+import type { Logger } from 'pino';
+import type { Command } from '../devices/index.ts';
+import type { Db } from './db/open.ts';
+import type { Cabinet } from './domain/cabinet.ts';
+import type { Commands } from './domain/commands.ts';
+import type { DeviceLink } from './link.ts';
+import type { Metrics } from './metrics.ts';
+
+export const RESEND_AFTER_MS = 3_000;
+const TICK_MS = 1_000;
+
+export class Dispatcher {
+  #timer: NodeJS.Timeout | undefined;
+  readonly #siteOf = new Map<string, string>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly commands: Commands,
+    private readonly cabinet: Cabinet,
+    private readonly link: DeviceLink,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    private readonly now: () => number,
+  ) {}
+
+  start(): void {
+    this.#timer = setInterval(() => this.tick(), TICK_MS);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  send(lockerId: string, commands: Command[]): void {
+    if (commands.length === 0) return;
+    const site = this.#site(lockerId);
+    if (!site) return;
+    const now = this.now();
+    for (const c of commands) {
+      this.link.publish({ site, locker: lockerId }, 'commands', c);
+      this.commands.markSent(c.id, now);
+      this.metrics.commandsSent.inc({ type: c.type });
+    }
+  }
+
+  /** A cabinet (re)connected: everything still open for it goes out now, oldest first. */
+  resendOpen(lockerId: string): void {
+    this.send(lockerId, this.commands.openFor(lockerId, this.now()));
+  }
+
+  tick(): void {
+    try {
+      const now = this.now();
+      for (const row of this.commands.expiredRows(now)) {
+        this.db.transaction(() => this.cabinet.onCommandExpired(row, now)).immediate();
+        this.metrics.commandsExpired.inc();
+        this.log.info(
+          { command: row.id, locker: row.locker_id, type: row.type },
+          'command expired without a result',
+        );
+      }
+      const due = this.commands.due(now, now - RESEND_AFTER_MS);
+      const byLocker = new Map<string, Command[]>();
+      for (const d of due) byLocker.set(d.lockerId, [...(byLocker.get(d.lockerId) ?? []), d.command]);
+      for (const [lockerId, list] of byLocker) this.send(lockerId, list);
+    } catch (err) {
+      this.log.error({ err }, 'command dispatch failed');
+    }
+  }
+
+  #site(lockerId: string): string | undefined {
+    let site = this.#siteOf.get(lockerId);
+    if (!site) {
+      site = this.db.prepare('SELECT site_id FROM lockers WHERE id = ?').pluck().get(lockerId) as
+        | string
+        | undefined;
+      if (site) this.#siteOf.set(lockerId, site);
+    }
+    return site;
+  }
+}

@@ -1,0 +1,305 @@
+/**
+ * What happens at a cabinet: keypad entries, doors, locks, command results. Each handler runs
+ * inside the ingest's transaction and returns the commands to publish once it has committed.
+ * No MQTT or HTTP types here.
+ */
+import type { Command, CommandResult, DeviceEvent } from '../../devices/index.ts';
+import type { Ledger } from '../db/ledger.ts';
+import type { Db } from '../db/open.ts';
+import { HubError } from '../errors.ts';
+import type { CheckResult, Codes, RejectReason } from './codes.ts';
+import type { CommandCause, CommandRow, Commands } from './commands.ts';
+import type { KeypadThrottle } from './throttle.ts';
+
+interface CompartmentRow {
+  locker_id: string;
+  door: number;
+  parcel_id: string | null;
+  door_state: string;
+  pending_action: string | null;
+  pending_command: string | null;
+  pending_opened: number;
+}
+
+const REJECT_TEXT: Partial<Record<RejectReason, string>> = {
+  throttled: 'Too many attempts, wait',
+  expired: 'Code expired',
+  not_yet_valid: 'Code not valid yet',
+};
+
+export class Cabinet {
+  readonly #compartment;
+  readonly #setPending;
+  readonly #clearPending;
+  readonly #setDoor;
+  readonly #markOpened;
+
+  constructor(
+    private readonly db: Db,
+    private readonly ledger: Ledger,
+    private readonly codes: Codes,
+    private readonly commands: Commands,
+    private readonly throttle: KeypadThrottle,
+  ) {
+    this.#compartment = db.prepare<[string, number], CompartmentRow>(
+      'SELECT * FROM compartments WHERE locker_id = ? AND door = ?',
+    );
+    this.#setPending = db.prepare(
+      'UPDATE compartments SET pending_action = ?, pending_command = ?, pending_opened = 0 WHERE locker_id = ? AND door = ?',
+    );
+    this.#clearPending = db.prepare(
+      'UPDATE compartments SET pending_action = NULL, pending_command = NULL, pending_opened = 0 WHERE locker_id = ? AND door = ?',
+    );
+    this.#setDoor = db.prepare('UPDATE compartments SET door_state = ? WHERE locker_id = ? AND door = ?');
+    this.#markOpened = db.prepare(
+      'UPDATE compartments SET pending_opened = 1 WHERE locker_id = ? AND door = ?',
+    );
+  }
+
+  /** Applies one (new, deduplicated) device event. `now` is the hub's clock. */
+  onEvent(lockerId: string, ev: DeviceEvent, now: number): Command[] {
+    const actor = `device:${lockerId}`;
+    switch (ev.type) {
+      case 'keypad.entry':
+        return this.#keypad(lockerId, ev.code, ev.keypad, ev.id, now);
+      case 'door.opened':
+        return this.#doorOpened(lockerId, ev.door, ev, now);
+      case 'door.closed':
+        return this.#doorClosed(lockerId, ev.door, ev, now);
+      default: {
+        // Recorded as they are; cold chain, scanning and offline reconciliation build on them.
+        const { id, seq, ts, type, ...data } = ev;
+        const door = 'door' in ev ? ev.door : null;
+        this.ledger.append({
+          ts: now,
+          type: `device.${type}`,
+          actor,
+          lockerId,
+          door,
+          data: { ...data, eventId: id, deviceTs: ts },
+        });
+        return [];
+      }
+    }
+  }
+
+  #keypad(
+    lockerId: string,
+    code: string,
+    keypad: string | undefined,
+    eventId: string,
+    now: number,
+  ): Command[] {
+    const actor = `device:${lockerId}`;
+    const throttled = this.throttle.blockedFor(lockerId, now);
+    let result: CheckResult =
+      throttled > 0 ? { ok: false, reason: 'throttled' } : this.codes.check(code, lockerId, now);
+    const c = result.code;
+    if (!result.ok && result.reason === 'used' && c && c.kind !== undefined) {
+      // The code opened its door, but the door never opened (the person was slow, the latch
+      // dropped back): let the same code release the same door again until the door opens.
+      const comp = this.#compartment.get(lockerId, c.door);
+      if (comp?.pending_action === c.kind && comp.parcel_id === c.parcel_id && !comp.pending_opened) {
+        result = { ok: true, code: c };
+      }
+    }
+    if (result.ok) {
+      const parcelState = this.db
+        .prepare('SELECT state FROM parcels WHERE id = ?')
+        .pluck()
+        .get(result.code.parcel_id);
+      const expected = result.code.kind === 'deposit' ? 'reserved' : 'stored';
+      if (parcelState !== expected) result = { ok: false, reason: 'parcel_state', code: result.code };
+    }
+    if (!result.ok) {
+      const wait = this.throttle.fail(lockerId, now);
+      this.ledger.append({
+        ts: now,
+        type: 'code.rejected',
+        actor,
+        lockerId,
+        parcelId: result.code?.locker_id === lockerId ? result.code.parcel_id : null,
+        data: {
+          reason: result.reason,
+          keypad: keypad ?? null,
+          eventId,
+          codeHash: this.codes.hash(code).slice(0, 12),
+          lockoutMs: wait,
+        },
+      });
+      const text = REJECT_TEXT[result.reason] ?? 'Invalid code';
+      return [this.commands.create(lockerId, { type: 'display', text }, { kind: 'keypad' }, now)];
+    }
+    this.throttle.succeed(lockerId);
+    const { code: row } = result;
+    const cause: CommandCause = {
+      kind: 'code',
+      codeId: row.id,
+      parcelId: row.parcel_id,
+      door: row.door,
+      action: row.kind,
+    };
+    const unlock = this.commands.create(lockerId, { type: 'unlock', door: row.door }, cause, now);
+    this.codes.markUsed(row.id, now);
+    this.#setPending.run(row.kind, unlock.id, lockerId, row.door);
+    this.ledger.append({
+      ts: now,
+      type: 'code.accepted',
+      actor,
+      lockerId,
+      door: row.door,
+      parcelId: row.parcel_id,
+      data: { kind: row.kind, keypad: keypad ?? null, eventId, commandId: unlock.id },
+    });
+    const display = this.commands.create(
+      lockerId,
+      { type: 'display', text: `Door ${row.door} open` },
+      { kind: 'keypad' },
+      now,
+    );
+    return [unlock, display];
+  }
+
+  #doorOpened(lockerId: string, door: number, ev: DeviceEvent, now: number): Command[] {
+    const comp = this.#compartment.get(lockerId, door);
+    this.#setDoor.run('open', lockerId, door);
+    if (comp?.pending_action) this.#markOpened.run(lockerId, door);
+    this.ledger.append({
+      ts: now,
+      type: 'door.opened',
+      actor: `device:${lockerId}`,
+      lockerId,
+      door,
+      parcelId: comp?.parcel_id ?? null,
+      data: { eventId: ev.id, deviceTs: ev.ts, for: comp?.pending_action ?? null, known: !!comp },
+    });
+    return [];
+  }
+
+  #doorClosed(lockerId: string, door: number, ev: DeviceEvent, now: number): Command[] {
+    const comp = this.#compartment.get(lockerId, door);
+    this.#setDoor.run('closed', lockerId, door);
+    const actor = `device:${lockerId}`;
+    const base = { ts: now, actor, lockerId, door };
+    this.ledger.append({
+      ...base,
+      type: 'door.closed',
+      parcelId: comp?.parcel_id ?? null,
+      data: { eventId: ev.id, deviceTs: ev.ts },
+    });
+    if (!comp?.pending_action || !comp.pending_opened) return [];
+    this.#clearPending.run(lockerId, door);
+    const parcelId = comp.parcel_id;
+    if (comp.pending_action === 'deposit' && parcelId) {
+      const windowMs = this.db
+        .prepare('SELECT pickup_window_ms FROM parcels WHERE id = ?')
+        .pluck()
+        .get(parcelId) as number;
+      this.db
+        .prepare(
+          `UPDATE parcels SET state = 'stored', stored_at = ?, updated_at = ? WHERE id = ? AND state = 'reserved'`,
+        )
+        .run(now, now, parcelId);
+      const pickup = this.db
+        .prepare(`SELECT id FROM codes WHERE parcel_id = ? AND kind = 'pickup' AND state = 'pending'`)
+        .pluck()
+        .get(parcelId) as number | undefined;
+      if (pickup !== undefined) this.codes.activate(pickup, now + windowMs);
+      this.ledger.append({
+        ...base,
+        type: 'parcel.stored',
+        parcelId,
+        data: { pickupExpiresAt: now + windowMs },
+      });
+    } else if (comp.pending_action === 'pickup' && parcelId) {
+      this.db
+        .prepare(
+          `UPDATE parcels SET state = 'picked_up', picked_up_at = ?, updated_at = ? WHERE id = ? AND state = 'stored'`,
+        )
+        .run(now, now, parcelId);
+      this.db
+        .prepare('UPDATE compartments SET parcel_id = NULL WHERE locker_id = ? AND door = ?')
+        .run(lockerId, door);
+      this.ledger.append({ ...base, type: 'parcel.picked_up', parcelId, data: {} });
+    }
+    return [];
+  }
+
+  /**
+   * An operator opens a door from the API. Same path as a code: a stored, audited unlock command
+   * tracked on the compartment until the door has opened and closed again.
+   */
+  remoteOpen(
+    lockerId: string,
+    door: number,
+    op: { tokenId: string; name: string; reason: string },
+    now: number,
+  ): Command {
+    const comp = this.#compartment.get(lockerId, door);
+    if (!comp) throw new HubError('HUB_ERR_COMPARTMENT_NOT_FOUND', `locker ${lockerId} has no door ${door}`);
+    if (comp.pending_action) {
+      throw new HubError('HUB_ERR_CONFLICT', `door ${door} is already being opened (${comp.pending_action})`);
+    }
+    const cause: CommandCause = { kind: 'operator', tokenId: op.tokenId, door, reason: op.reason };
+    const unlock = this.commands.create(lockerId, { type: 'unlock', door }, cause, now);
+    this.#setPending.run('operator', unlock.id, lockerId, door);
+    this.ledger.append({
+      ts: now,
+      type: 'compartment.remote_open',
+      actor: `token:${op.tokenId}`,
+      lockerId,
+      door,
+      parcelId: comp.parcel_id,
+      data: { reason: op.reason, operator: op.name, commandId: unlock.id },
+    });
+    return unlock;
+  }
+
+  /** A device's answer to a command. A failed unlock gives its code back. */
+  onCommandResult(lockerId: string, result: CommandResult, now: number): void {
+    const row = this.commands.complete(lockerId, result, now);
+    if (!row) return;
+    const type = result.ok ? 'command.done' : 'command.failed';
+    if (row.type === 'unlock' || !result.ok) {
+      this.ledger.append({
+        ts: now,
+        type,
+        actor: `device:${lockerId}`,
+        lockerId,
+        door: this.#door(row),
+        data: { commandId: row.id, command: row.type, error: result.error ?? null },
+      });
+    }
+    if (!result.ok) this.#undo(row);
+  }
+
+  /** An unanswered command past its expiry: the door did not open for it. */
+  onCommandExpired(row: CommandRow, now: number): void {
+    this.commands.expire(row, now);
+    if (row.type === 'display' || row.type === 'beep') return;
+    this.ledger.append({
+      ts: now,
+      type: 'command.expired',
+      actor: 'hub',
+      lockerId: row.locker_id,
+      door: this.#door(row),
+      data: { commandId: row.id, command: row.type, attempts: row.attempts },
+    });
+    this.#undo(row);
+  }
+
+  #undo(row: CommandRow): void {
+    const cause = row.cause ? (JSON.parse(row.cause) as CommandCause) : null;
+    if (cause?.kind !== 'code' && cause?.kind !== 'operator') return;
+    const comp = this.#compartment.get(row.locker_id, cause.door);
+    // Only undo if the door never opened for this command: once opened, the operation stands.
+    if (comp?.pending_command !== row.id || comp.pending_opened) return;
+    this.#clearPending.run(row.locker_id, cause.door);
+    if (cause.kind === 'code') this.codes.restore(cause.codeId);
+  }
+
+  #door(row: CommandRow): number | null {
+    const body = JSON.parse(row.body) as { door?: number };
+    return body.door ?? null;
+  }
+}

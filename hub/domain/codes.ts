@@ -1,0 +1,141 @@
+/**
+ * Keypad codes: generated from the CSPRNG, stored only as keyed hashes, bound to one locker and
+ * door, one-time, expiring. `check` decides what a typed code may do; it changes nothing.
+ */
+import type { Db } from '../db/open.ts';
+import { hashCode, newCode } from './secrets.ts';
+
+export type CodeKind = 'deposit' | 'pickup';
+export type CodeState = 'pending' | 'active' | 'used' | 'expired' | 'revoked';
+
+export interface CodeRow {
+  id: number;
+  hash: string;
+  parcel_id: string;
+  locker_id: string;
+  door: number;
+  kind: CodeKind;
+  state: CodeState;
+  not_before: number | null;
+  expires_at: number | null;
+  used_at: number | null;
+}
+
+export type RejectReason =
+  | 'unknown'
+  | 'wrong_locker'
+  | 'not_yet_valid'
+  | 'used'
+  | 'expired'
+  | 'revoked'
+  | 'throttled'
+  | 'parcel_state'
+  | 'locker_busy';
+
+export type CheckResult = { ok: true; code: CodeRow } | { ok: false; reason: RejectReason; code?: CodeRow };
+
+export class Codes {
+  readonly #byHash;
+  readonly #live;
+  readonly #insert;
+  readonly #setState;
+  readonly #restore;
+
+  constructor(
+    db: Db,
+    private readonly key: Buffer,
+    private readonly digits: number,
+  ) {
+    // When a hash matches several rows (a code reused after the first one ended), the live one wins.
+    this.#byHash = db.prepare<[string], CodeRow>(
+      `SELECT * FROM codes WHERE hash = ?
+       ORDER BY CASE state WHEN 'active' THEN 0 WHEN 'pending' THEN 1 WHEN 'used' THEN 2 ELSE 3 END, id DESC LIMIT 1`,
+    );
+    this.#live = db.prepare<[string], { n: number }>(
+      `SELECT count(*) AS n FROM codes WHERE hash = ? AND state IN ('pending', 'active')`,
+    );
+    this.#insert = db.prepare(
+      `INSERT INTO codes (hash, parcel_id, locker_id, door, kind, state, not_before, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#setState = db.prepare(
+      'UPDATE codes SET state = ?, used_at = COALESCE(?, used_at), expires_at = COALESCE(?, expires_at) WHERE id = ?',
+    );
+    this.#restore = db.prepare(
+      `UPDATE codes SET state = 'active', used_at = NULL WHERE id = ? AND state = 'used'`,
+    );
+  }
+
+  /**
+   * Issues a code no live code shares, so a typed code always designates one door.
+   * Returns the code in clear: the caller shows it once and forgets it.
+   */
+  issue(p: {
+    parcelId: string;
+    lockerId: string;
+    door: number;
+    kind: CodeKind;
+    state: 'pending' | 'active';
+    expiresAt: number | null;
+    notBefore?: number;
+  }): { code: string; id: number } {
+    for (;;) {
+      const code = newCode(this.digits);
+      const hash = hashCode(this.key, code);
+      if ((this.#live.get(hash)?.n ?? 0) > 0) continue;
+      const info = this.#insert.run(
+        hash,
+        p.parcelId,
+        p.lockerId,
+        p.door,
+        p.kind,
+        p.state,
+        p.notBefore ?? null,
+        p.expiresAt,
+      );
+      return { code, id: Number(info.lastInsertRowid) };
+    }
+  }
+
+  hash(code: string): string {
+    return hashCode(this.key, code);
+  }
+
+  /** What a typed code may do at `lockerId` now. */
+  check(code: string, lockerId: string, now: number): CheckResult {
+    const row = this.#byHash.get(this.hash(code));
+    if (!row) return { ok: false, reason: 'unknown' };
+    if (row.locker_id !== lockerId) return { ok: false, reason: 'wrong_locker', code: row };
+    switch (row.state) {
+      case 'pending':
+        return { ok: false, reason: 'not_yet_valid', code: row };
+      case 'used':
+      case 'revoked':
+      case 'expired':
+        return { ok: false, reason: row.state, code: row };
+      case 'active':
+        if (row.not_before !== null && now < row.not_before)
+          return { ok: false, reason: 'not_yet_valid', code: row };
+        if (row.expires_at !== null && now >= row.expires_at)
+          return { ok: false, reason: 'expired', code: row };
+        return { ok: true, code: row };
+    }
+  }
+
+  markUsed(id: number, now: number): void {
+    this.#setState.run('used', now, null, id);
+  }
+
+  /** Gives a code back after the door it opened never opened (command failed or expired). */
+  restore(id: number): void {
+    this.#restore.run(id);
+  }
+
+  activate(id: number, expiresAt: number): void {
+    this.#setState.run('active', null, expiresAt, id);
+  }
+
+  setState(id: number, state: CodeState): void {
+    this.#setState.run(state, null, null, id);
+  }
+}

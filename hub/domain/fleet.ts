@@ -1,0 +1,131 @@
+/** Sites and lockers as the API and the ingest see them: connection state and compartments. */
+import type { LockerRef, StateMessage } from '../../devices/index.ts';
+import type { Ledger } from '../db/ledger.ts';
+import type { Db } from '../db/open.ts';
+import { HubError } from '../errors.ts';
+
+interface LockerRow {
+  id: string;
+  site_id: string;
+  profile: string;
+  created_at: number;
+  online: number;
+  boot_id: string | null;
+  fw: string | null;
+  last_seen: number | null;
+}
+
+const lockerView = (r: LockerRow) => ({
+  id: r.id,
+  siteId: r.site_id,
+  profile: r.profile,
+  online: r.online === 1,
+  bootId: r.boot_id,
+  firmware: r.fw,
+  lastSeen: r.last_seen,
+  createdAt: r.created_at,
+});
+
+export class Fleet {
+  readonly #site;
+  readonly #locker;
+
+  constructor(
+    private readonly db: Db,
+    private readonly ledger: Ledger,
+  ) {
+    this.#site = db.prepare<[string], string>('SELECT site_id FROM lockers WHERE id = ?').pluck();
+    this.#locker = db.prepare<[string], LockerRow>('SELECT * FROM lockers WHERE id = ?');
+  }
+
+  /** True when the locker exists and belongs to that site: the topic names a real cabinet. */
+  knows(ref: LockerRef): boolean {
+    return this.#site.get(ref.locker) === ref.site;
+  }
+
+  /** Applies a `state` message; returns true when the locker has just come (back) online. */
+  onState(ref: LockerRef, msg: StateMessage, now: number): boolean {
+    const before = this.#locker.get(ref.locker);
+    if (!before) return false;
+    if (msg.online) {
+      this.db
+        .prepare('UPDATE lockers SET online = 1, boot_id = ?, fw = ?, last_seen = ? WHERE id = ?')
+        .run(msg.bootId, msg.fw, now, ref.locker);
+      const changed = !before.online || before.boot_id !== msg.bootId;
+      if (changed) {
+        this.ledger.append({
+          ts: now,
+          type: 'locker.online',
+          actor: `device:${ref.locker}`,
+          lockerId: ref.locker,
+          data: {
+            bootId: msg.bootId,
+            fw: msg.fw,
+            profile: msg.profile,
+            rebooted: before.boot_id !== msg.bootId,
+          },
+        });
+      }
+      return changed;
+    }
+    this.db.prepare('UPDATE lockers SET online = 0, last_seen = ? WHERE id = ?').run(now, ref.locker);
+    if (before.online)
+      this.ledger.append({ ts: now, type: 'locker.offline', actor: 'hub', lockerId: ref.locker, data: {} });
+    return false;
+  }
+
+  seen(lockerId: string, now: number): void {
+    this.db.prepare('UPDATE lockers SET last_seen = ? WHERE id = ?').run(now, lockerId);
+  }
+
+  sites() {
+    return this.db
+      .prepare(
+        `SELECT s.id, s.name, count(l.id) AS lockers, coalesce(sum(l.online), 0) AS online
+         FROM sites s LEFT JOIN lockers l ON l.site_id = s.id GROUP BY s.id ORDER BY s.id`,
+      )
+      .all() as Array<{ id: string; name: string; lockers: number; online: number }>;
+  }
+
+  lockers(siteId?: string) {
+    const rows = siteId
+      ? this.db
+          .prepare<[string], LockerRow>('SELECT * FROM lockers WHERE site_id = ? ORDER BY id')
+          .all(siteId)
+      : this.db.prepare<[], LockerRow>('SELECT * FROM lockers ORDER BY site_id, id').all();
+    return rows.map(lockerView);
+  }
+
+  locker(id: string) {
+    const row = this.#locker.get(id);
+    if (!row) throw new HubError('HUB_ERR_LOCKER_NOT_FOUND', `no locker ${id}`);
+    const compartments = this.db
+      .prepare(
+        `SELECT c.door, c.size, c.temperature_class, c.sensor, c.door_state, c.parcel_id, c.pending_action, p.state AS parcel_state
+         FROM compartments c LEFT JOIN parcels p ON p.id = c.parcel_id WHERE c.locker_id = ? ORDER BY c.door`,
+      )
+      .all(id) as Array<{
+      door: number;
+      size: string;
+      temperature_class: string;
+      sensor: string | null;
+      door_state: string;
+      parcel_id: string | null;
+      pending_action: string | null;
+      parcel_state: string | null;
+    }>;
+    return {
+      ...lockerView(row),
+      compartments: compartments.map((c) => ({
+        door: c.door,
+        size: c.size,
+        temperatureClass: c.temperature_class,
+        sensor: c.sensor,
+        doorState: c.door_state,
+        occupied: c.parcel_state === 'stored',
+        parcel: c.parcel_id ? { id: c.parcel_id, state: c.parcel_state } : null,
+        opening: c.pending_action,
+      })),
+    };
+  }
+}

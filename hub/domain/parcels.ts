@@ -1,0 +1,252 @@
+/**
+ * Parcels at a single locker (deposit → pickup): creation with compartment allocation and
+ * codes, and the read side for the API and command line.
+ */
+import { z } from 'zod';
+import { isValidSscc, SIZES, size, temperatureClass } from '../../devices/index.ts';
+import type { Ledger } from '../db/ledger.ts';
+import type { Db } from '../db/open.ts';
+import { HubError } from '../errors.ts';
+import type { Codes } from './codes.ts';
+import { newId } from './secrets.ts';
+
+export const PARCEL_STATES = [
+  'reserved',
+  'stored',
+  'in_transit',
+  'ready',
+  'picked_up',
+  'expired',
+  'cancelled',
+  'quarantined',
+  'returned',
+] as const;
+export type ParcelState = (typeof PARCEL_STATES)[number];
+
+const DAY = 86_400_000;
+
+export const createParcelInput = z
+  .object({
+    lockerId: z.string().optional(),
+    siteId: z.string().optional(),
+    size,
+    temperatureClass,
+    recipient: z.object({
+      name: z.string().min(1).max(120),
+      phone: z.string().max(32).optional(),
+      email: z.email().optional(),
+    }),
+    sscc: z.string().refine(isValidSscc, 'must be 18 digits with a valid GS1 check digit').optional(),
+    reference: z.string().max(120).optional(),
+    /** Deadline for the producer's deposit (epoch ms); default 7 days. */
+    depositExpiresAt: z.number().int().positive().optional(),
+    /** How long the customer has to collect once the goods are in; default 72 h. */
+    pickupWindowHours: z
+      .number()
+      .positive()
+      .max(24 * 30)
+      .optional(),
+  })
+  .strict()
+  .refine((v) => !!v.lockerId !== !!v.siteId, {
+    message: 'give exactly one of lockerId and siteId',
+    path: ['lockerId'],
+  });
+
+export type CreateParcelInput = z.infer<typeof createParcelInput>;
+
+export interface ParcelRow {
+  id: string;
+  locker_id: string;
+  door: number;
+  size: string;
+  temperature_class: string;
+  state: ParcelState;
+  recipient: string;
+  sscc: string | null;
+  reference: string | null;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+  deposit_expires_at: number;
+  pickup_window_ms: number;
+  stored_at: number | null;
+  picked_up_at: number | null;
+}
+
+export function parcelView(r: ParcelRow & { site_id?: string }) {
+  return {
+    id: r.id,
+    state: r.state,
+    siteId: r.site_id,
+    lockerId: r.locker_id,
+    door: r.door,
+    size: r.size,
+    temperatureClass: r.temperature_class,
+    recipient: JSON.parse(r.recipient) as { name: string; phone?: string; email?: string },
+    sscc: r.sscc,
+    reference: r.reference,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    depositExpiresAt: r.deposit_expires_at,
+    storedAt: r.stored_at,
+    pickupExpiresAt: r.stored_at === null ? null : r.stored_at + r.pickup_window_ms,
+    pickedUpAt: r.picked_up_at,
+  };
+}
+export type ParcelView = ReturnType<typeof parcelView>;
+
+export class Parcels {
+  constructor(
+    private readonly db: Db,
+    private readonly ledger: Ledger,
+    private readonly codes: Codes,
+    private readonly now: () => number,
+  ) {}
+
+  /**
+   * Reserves the smallest free compartment of the right class that fits, and issues the deposit
+   * code (valid now) and the pickup code (valid only once the goods are in).
+   */
+  create(input: CreateParcelInput, actor: string) {
+    const now = this.now();
+    const depositExpiresAt = input.depositExpiresAt ?? now + 7 * DAY;
+    if (depositExpiresAt <= now) throw new HubError('HUB_ERR_VALIDATION', 'depositExpiresAt is in the past');
+    const windowMs = Math.round((input.pickupWindowHours ?? 72) * 3_600_000);
+    return this.db
+      .transaction(() => {
+        const slot = this.#allocate(input);
+        const id = newId('P');
+        this.db
+          .prepare(
+            `INSERT INTO parcels (id, locker_id, door, size, temperature_class, state, recipient, sscc, reference,
+               created_by, created_at, updated_at, deposit_expires_at, pickup_window_ms)
+             VALUES (?, ?, ?, ?, ?, 'reserved', ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            id,
+            slot.locker_id,
+            slot.door,
+            input.size,
+            input.temperatureClass,
+            JSON.stringify(input.recipient),
+            input.sscc ?? null,
+            input.reference ?? null,
+            actor,
+            now,
+            now,
+            depositExpiresAt,
+            windowMs,
+          );
+        this.db
+          .prepare('UPDATE compartments SET parcel_id = ? WHERE locker_id = ? AND door = ?')
+          .run(id, slot.locker_id, slot.door);
+        const base = { parcelId: id, lockerId: slot.locker_id, door: slot.door };
+        const deposit = this.codes.issue({
+          ...base,
+          kind: 'deposit',
+          state: 'active',
+          expiresAt: depositExpiresAt,
+        });
+        const pickup = this.codes.issue({ ...base, kind: 'pickup', state: 'pending', expiresAt: null });
+        this.ledger.append({
+          ts: now,
+          type: 'parcel.reserved',
+          actor,
+          lockerId: slot.locker_id,
+          door: slot.door,
+          parcelId: id,
+          data: {
+            size: input.size,
+            temperatureClass: input.temperatureClass,
+            compartmentSize: slot.size,
+            sscc: input.sscc ?? null,
+          },
+        });
+        return { parcel: this.get(id), depositCode: deposit.code, pickupCode: pickup.code };
+      })
+      .immediate();
+  }
+
+  #allocate(input: CreateParcelInput): { locker_id: string; door: number; size: string } {
+    const where = input.lockerId ? 'l.id = ?' : 'l.site_id = ?';
+    const target = (input.lockerId ?? input.siteId) as string;
+    const exists = this.db.prepare(`SELECT 1 FROM lockers l WHERE ${where}`).get(target);
+    if (!exists) {
+      throw input.lockerId
+        ? new HubError('HUB_ERR_LOCKER_NOT_FOUND', `no locker ${target}`)
+        : new HubError('HUB_ERR_SITE_NOT_FOUND', `no site ${target} (or it has no lockers)`);
+    }
+    const fitting = SIZES.slice(SIZES.indexOf(input.size));
+    const slot = this.db
+      .prepare(
+        `SELECT c.locker_id, c.door, c.size FROM compartments c JOIN lockers l ON l.id = c.locker_id
+         WHERE ${where} AND c.temperature_class = ? AND c.parcel_id IS NULL AND c.pending_action IS NULL
+           AND c.size IN (${fitting.map(() => '?').join(', ')})
+         ORDER BY CASE c.size WHEN 'S' THEN 0 WHEN 'M' THEN 1 ELSE 2 END, c.locker_id, c.door LIMIT 1`,
+      )
+      .get(target, input.temperatureClass, ...fitting) as
+      | { locker_id: string; door: number; size: string }
+      | undefined;
+    if (!slot) {
+      throw new HubError(
+        'HUB_ERR_NO_COMPARTMENT',
+        `no free ${input.temperatureClass} compartment of size ${input.size} or larger at ${input.lockerId ? 'locker' : 'site'} ${target}`,
+      );
+    }
+    return slot;
+  }
+
+  get(id: string): ParcelView {
+    const row = this.db
+      .prepare('SELECT p.*, l.site_id FROM parcels p JOIN lockers l ON l.id = p.locker_id WHERE p.id = ?')
+      .get(id) as (ParcelRow & { site_id: string }) | undefined;
+    if (!row) throw new HubError('HUB_ERR_PARCEL_NOT_FOUND', `no parcel ${id}`);
+    return parcelView(row);
+  }
+
+  list(filter: { state?: ParcelState; lockerId?: string; limit?: number; before?: number }): ParcelView[] {
+    const clauses: string[] = [];
+    const args: unknown[] = [];
+    if (filter.state) clauses.push('p.state = ?') && args.push(filter.state);
+    if (filter.lockerId) clauses.push('p.locker_id = ?') && args.push(filter.lockerId);
+    if (filter.before) clauses.push('p.created_at < ?') && args.push(filter.before);
+    const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
+    const rows = this.db
+      .prepare(
+        `SELECT p.*, l.site_id FROM parcels p JOIN lockers l ON l.id = p.locker_id ${where}
+         ORDER BY p.created_at DESC, p.id DESC LIMIT ?`,
+      )
+      .all(...args, filter.limit ?? 100) as Array<ParcelRow & { site_id: string }>;
+    return rows.map(parcelView);
+  }
+
+  timeline(id: string) {
+    this.get(id);
+    return this.db
+      .prepare(
+        'SELECT seq, ts, type, actor, locker_id, door, data FROM events WHERE parcel_id = ? ORDER BY seq',
+      )
+      .all(id)
+      .map((r) => {
+        const e = r as {
+          seq: number;
+          ts: number;
+          type: string;
+          actor: string;
+          locker_id: string | null;
+          door: number | null;
+          data: string;
+        };
+        return {
+          seq: e.seq,
+          ts: e.ts,
+          type: e.type,
+          actor: e.actor,
+          lockerId: e.locker_id,
+          door: e.door,
+          data: JSON.parse(e.data),
+        };
+      });
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Sites, lockers (one per cabinet controller, one MQTT identity each) and API tokens. Used by
+ * the command line and the hub alike: both open the same store.
+ */
+import { type CabinetProfile, findProfile, type LockerRef, lockerKey } from '../../devices/index.ts';
+import type { Ledger } from '../db/ledger.ts';
+import type { Db } from '../db/open.ts';
+import { HubError } from '../errors.ts';
+import { hashSecret, newId, newSecret, secretMatches } from './secrets.ts';
+
+export const ROLES = ['operator', 'integration', 'driver', 'producer'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface ProvisionedDevice {
+  site: string;
+  locker: string;
+  profile: string;
+  /** MQTT username: `site/locker`. */
+  username: string;
+  /** Shown once; only its hash is stored. */
+  password: string;
+  compartments: number;
+}
+
+export interface TokenPrincipal {
+  id: string;
+  role: Role;
+  name: string;
+}
+
+export class Provisioning {
+  constructor(
+    private readonly db: Db,
+    private readonly ledger: Ledger,
+    private readonly now: () => number,
+  ) {}
+
+  /** Creates the site if needed and the locker with its compartments from the profile. */
+  addDevice(ref: LockerRef, profileName: string, actor: string): ProvisionedDevice {
+    const profile = findProfile(profileName);
+    if (!profile) throw new HubError('HUB_ERR_PROFILE_NOT_FOUND', `unknown profile ${profileName}`);
+    const password = newSecret();
+    const ts = this.now();
+    this.db
+      .transaction(() => {
+        const existing = this.db.prepare('SELECT site_id FROM lockers WHERE id = ?').get(ref.locker) as
+          | { site_id: string }
+          | undefined;
+        if (existing) {
+          throw new HubError(
+            'HUB_ERR_ALREADY_EXISTS',
+            `locker ${ref.locker} already exists (site ${existing.site_id})`,
+          );
+        }
+        this.db
+          .prepare('INSERT OR IGNORE INTO sites (id, name, created_at) VALUES (?, ?, ?)')
+          .run(ref.site, ref.site, ts);
+        this.db
+          .prepare(
+            'INSERT INTO lockers (id, site_id, profile, password_hash, created_at) VALUES (?, ?, ?, ?, ?)',
+          )
+          .run(ref.locker, ref.site, profile.name, hashSecret(password), ts);
+        this.#insertCompartments(ref.locker, profile);
+        this.ledger.append({
+          ts,
+          type: 'locker.provisioned',
+          actor,
+          lockerId: ref.locker,
+          data: { site: ref.site, profile: profile.name },
+        });
+      })
+      .immediate();
+    return {
+      site: ref.site,
+      locker: ref.locker,
+      profile: profile.name,
+      username: lockerKey(ref),
+      password,
+      compartments: profile.compartments.length,
+    };
+  }
+
+  #insertCompartments(lockerId: string, profile: CabinetProfile): void {
+    const insert = this.db.prepare(
+      'INSERT INTO compartments (locker_id, door, size, temperature_class, sensor) VALUES (?, ?, ?, ?, ?)',
+    );
+    for (const c of profile.compartments)
+      insert.run(lockerId, c.door, c.size, c.temperatureClass, c.sensor ?? null);
+  }
+
+  /** Device credentials check for the broker: the username is `site/locker`. */
+  authenticateDevice(ref: LockerRef, password: string): boolean {
+    const row = this.db.prepare('SELECT site_id, password_hash FROM lockers WHERE id = ?').get(ref.locker) as
+      | { site_id: string; password_hash: string }
+      | undefined;
+    return !!row && row.site_id === ref.site && secretMatches(password, row.password_hash);
+  }
+
+  createToken(
+    role: Role,
+    name: string,
+    actor: string,
+  ): { id: string; token: string; role: Role; name: string } {
+    const id = newId('T');
+    const token = `casier_${newSecret()}`;
+    this.db
+      .transaction(() => {
+        this.db
+          .prepare('INSERT INTO api_tokens (id, hash, role, name, created_at) VALUES (?, ?, ?, ?, ?)')
+          .run(id, hashSecret(token), role, name, this.now());
+        this.ledger.append({ ts: this.now(), type: 'token.created', actor, data: { id, role, name } });
+      })
+      .immediate();
+    return { id, token, role, name };
+  }
+
+  authenticateToken(token: string): TokenPrincipal | null {
+    const row = this.db
+      .prepare('SELECT id, role, name FROM api_tokens WHERE hash = ? AND revoked_at IS NULL')
+      .get(hashSecret(token)) as TokenPrincipal | undefined;
+    return row ?? null;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Random ids, codes and secrets, and how they are hashed. Everything random comes from the
+ * CSPRNG (node:crypto); nothing secret is stored in clear.
+ */
+import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** A short, unambiguous id such as `P-7K2M9QH4TR`: 10 Crockford base-32 characters = 50 bits. */
+export function newId(prefix: string): string {
+  const bytes = randomBytes(10);
+  let s = '';
+  for (const b of bytes) s += CROCKFORD[b & 31];
+  return `${prefix}-${s}`;
+}
+
+/** A numeric keypad code of `digits` digits, uniform over 10^digits. */
+export function newCode(digits: number): string {
+  let s = '';
+  for (let i = 0; i < digits; i++) s += String(randomInt(10));
+  return s;
+}
+
+/**
+ * Codes are stored as HMAC-SHA-256 under the hub's key: a stolen database alone does not let
+ * anyone enumerate 10^8 candidate codes offline.
+ */
+export function hashCode(key: Buffer, code: string): string {
+  return createHmac('sha256', key).update(code).digest('hex');
+}
+
+/** 256-bit secrets (device passwords, API tokens) in base64url. */
+export function newSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/**
+ * A plain SHA-256 suffices for 256-bit random secrets: brute force is out of reach whatever the
+ * hash speed, and a slow KDF would cost every device reconnect a few tens of milliseconds.
+ */
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+export function secretMatches(secret: string, storedHash: string): boolean {
+  const a = Buffer.from(hashSecret(secret), 'hex');
+  const b = Buffer.from(storedHash, 'hex');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The hub's code key, created on first start in the data directory (mode 0600). */
+export function loadOrCreateKey(dataDir: string): Buffer {
+  const path = join(dataDir, 'hub.key');
+  if (!existsSync(path)) {
+    writeFileSync(path, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
+  }
+  chmodSync(path, 0o600);
+  const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'hex');
+  if (key.length !== 32) throw new Error(`${path}: expected 64 hex characters`);
+  return key;
+}

@@ -1,0 +1,70 @@
+/**
+ * The hub's own MQTT client: one connection to the broker (embedded or external), subscribed to
+ * every cabinet's upward topics. The same code path serves both brokers.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import { fleetFilter, type LockerRef, type Suffix, topic, UP_SUFFIXES } from '../devices/index.ts';
+
+export interface LinkOptions {
+  url: string;
+  username: string;
+  password: string;
+  clientId: string;
+  /** Subscribe only to these sites' topics (several hubs sharing one broker); all sites when empty. */
+  sites?: string[];
+  log: Logger;
+  onMessage: (topic: string, payload: Buffer) => void;
+}
+
+export class DeviceLink {
+  #client: MqttClient | undefined;
+
+  constructor(private readonly opts: LinkOptions) {}
+
+  async start(): Promise<void> {
+    const { opts } = this;
+    const client = mqtt.connect(opts.url, {
+      username: opts.username,
+      password: opts.password,
+      clientId: opts.clientId,
+      protocolVersion: 4,
+      clean: true,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+    });
+    this.#client = client;
+    client.on('message', (t, payload) => opts.onMessage(t, payload));
+    client.on('error', (err) => opts.log.warn({ err: err.message }, 'broker link error'));
+    client.on('offline', () => opts.log.warn('broker link down, reconnecting'));
+    // TCP_NODELAY on the hub's socket too (see broker/embedded.ts).
+    client.on('connect', () => (client.stream as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true));
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+    });
+    const sites = opts.sites?.length ? opts.sites : ['+'];
+    const filters = sites.flatMap((site) => UP_SUFFIXES.map((s) => fleetFilter(s, site)));
+    const granted = await client.subscribeAsync(filters, { qos: 1 });
+    const refused = granted.filter((g) => g.qos === 128);
+    if (refused.length)
+      throw new Error(`broker refused the hub's subscriptions: ${refused.map((g) => g.topic).join(', ')}`);
+    opts.log.info({ url: opts.url, filters: filters.length }, 'connected to broker');
+  }
+
+  publish(
+    ref: LockerRef,
+    suffix: Suffix,
+    payload: unknown,
+    opts: { qos: 0 | 1; retain?: boolean } = { qos: 1 },
+  ): void {
+    this.#client?.publish(topic(ref, suffix), JSON.stringify(payload), {
+      qos: opts.qos,
+      retain: opts.retain ?? false,
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.#client?.endAsync();
+  }
+}

@@ -1,0 +1,69 @@
+/** Prometheus metrics, one registry per hub so several hubs can live in one test process. */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export function createMetrics() {
+  const registry = new Registry();
+  const m = {
+    registry,
+    connectRefused: new Counter({
+      name: 'casier_mqtt_connect_refused_total',
+      help: 'MQTT connections refused, by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    publishRefused: new Counter({
+      name: 'casier_mqtt_publish_refused_total',
+      help: 'MQTT publishes refused by the broker (client disconnected), by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    subscribeRefused: new Counter({
+      name: 'casier_mqtt_subscribe_refused_total',
+      help: 'MQTT subscriptions refused by the ACL',
+      registers: [registry],
+    }),
+    ingested: new Counter({
+      name: 'casier_ingest_messages_total',
+      help: 'Device messages accepted by the hub, by topic suffix',
+      labelNames: ['suffix'],
+      registers: [registry],
+    }),
+    dropped: new Counter({
+      name: 'casier_ingest_dropped_total',
+      help: 'Device messages dropped by the hub, by topic suffix and reason',
+      labelNames: ['suffix', 'reason'],
+      registers: [registry],
+    }),
+    deviceEvents: new Counter({
+      name: 'casier_device_events_total',
+      help: 'Device events received, new or duplicate (re-sent before the ack arrived)',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    commandsSent: new Counter({
+      name: 'casier_commands_sent_total',
+      help: 'Command publications, re-sends included',
+      labelNames: ['type'],
+      registers: [registry],
+    }),
+    commandsExpired: new Counter({
+      name: 'casier_commands_expired_total',
+      help: 'Commands that expired without a result',
+      registers: [registry],
+    }),
+    ingestSeconds: new Histogram({
+      name: 'casier_ingest_commit_seconds',
+      help: 'Time to validate, apply and commit one events message',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25, 1],
+      registers: [registry],
+    }),
+    lockersOnline: new Gauge({
+      name: 'casier_lockers_online',
+      help: 'Lockers whose controller is online',
+      registers: [registry],
+    }),
+  };
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

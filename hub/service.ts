@@ -1,0 +1,168 @@
+/**
+ * The hub's composition root: store, domain, broker, device link, dispatcher and HTTP API wired
+ * together. Nothing else constructs these pieces.
+ */
+import { randomBytes } from 'node:crypto';
+import pino, { type Logger } from 'pino';
+import { buildApp } from './api/app.ts';
+import { apiRoutes } from './api/routes.ts';
+import { type EmbeddedBroker, startEmbeddedBroker } from './broker/embedded.ts';
+import { HUB_USERNAME } from './broker/policy.ts';
+import { Ledger } from './db/ledger.ts';
+import { type Db, openDb } from './db/open.ts';
+import { Dispatcher } from './dispatcher.ts';
+import { Cabinet } from './domain/cabinet.ts';
+import { Codes } from './domain/codes.ts';
+import { Commands } from './domain/commands.ts';
+import { Fleet } from './domain/fleet.ts';
+import { Parcels } from './domain/parcels.ts';
+import { Provisioning } from './domain/provisioning.ts';
+import { loadOrCreateKey } from './domain/secrets.ts';
+import { KeypadThrottle } from './domain/throttle.ts';
+import { Ingest } from './ingest.ts';
+import { DeviceLink } from './link.ts';
+import { createMetrics } from './metrics.ts';
+
+export const VERSION = '0.1.0';
+
+export interface HubConfig {
+  dataDir: string;
+  host: string;
+  httpPort: number;
+  /** Port of the embedded broker; ignored when `mqttUrl` points at an external broker. */
+  mqttPort: number;
+  mqttUrl?: string;
+  mqttUsername?: string;
+  mqttPassword?: string;
+  codeDigits: number;
+  logLevel: string;
+  log?: Logger;
+  /** The hub's clock; tests pass a controllable one. */
+  now?: () => number;
+}
+
+export interface RunningHub {
+  httpPort: number;
+  mqttPort: number | undefined;
+  mqttUrl: string;
+  db: Db;
+  provisioning: Provisioning;
+  parcels: Parcels;
+  dispatcher: Dispatcher;
+  stop(): Promise<void>;
+}
+
+/** Opens the store and the domain objects; used by the hub and by the command line. */
+export function openStore(dataDir: string, codeDigits = 8, now: () => number = Date.now) {
+  const db = openDb(dataDir);
+  const ledger = new Ledger(db);
+  const codes = new Codes(db, loadOrCreateKey(dataDir), codeDigits);
+  return {
+    db,
+    ledger,
+    codes,
+    provisioning: new Provisioning(db, ledger, now),
+    parcels: new Parcels(db, ledger, codes, now),
+    fleet: new Fleet(db, ledger),
+  };
+}
+
+export async function startHub(config: HubConfig): Promise<RunningHub> {
+  const now = config.now ?? Date.now;
+  const log = config.log ?? pino({ level: config.logLevel, base: { svc: 'hub' } });
+  const metrics = createMetrics();
+  const store = openStore(config.dataDir, config.codeDigits, now);
+  const { db, ledger, codes, provisioning, parcels, fleet } = store;
+  const commands = new Commands(db);
+  const cabinet = new Cabinet(db, ledger, codes, commands, new KeypadThrottle());
+
+  // Until a cabinet says otherwise, it is offline: a crash left nothing we can trust.
+  db.prepare('UPDATE lockers SET online = 0').run();
+
+  let broker: EmbeddedBroker | undefined;
+  let mqttUrl = config.mqttUrl;
+  let credentials = { username: config.mqttUsername ?? HUB_USERNAME, password: config.mqttPassword ?? '' };
+  if (!mqttUrl) {
+    broker = await startEmbeddedBroker({
+      host: config.host,
+      port: config.mqttPort,
+      authenticateDevice: (ref, password) => provisioning.authenticateDevice(ref, password),
+      metrics,
+      log: log.child({ mod: 'broker' }),
+    });
+    mqttUrl = `mqtt://${config.host}:${broker.port}`;
+    credentials = broker.hubCredentials;
+  }
+
+  let ingest: Ingest | undefined;
+  const link = new DeviceLink({
+    url: mqttUrl,
+    ...credentials,
+    clientId: `${HUB_USERNAME}-${randomBytes(4).toString('hex')}`,
+    log: log.child({ mod: 'link' }),
+    onMessage: (t, p) => ingest?.handle(t, p),
+  });
+  const dispatcher = new Dispatcher(
+    db,
+    commands,
+    cabinet,
+    link,
+    metrics,
+    log.child({ mod: 'dispatch' }),
+    now,
+  );
+  ingest = new Ingest(
+    db,
+    fleet,
+    cabinet,
+    metrics,
+    log.child({ mod: 'ingest' }),
+    {
+      ack: (ref, ids) => link.publish(ref, 'events/ack', { ids }),
+      send: (lockerId, list) => dispatcher.send(lockerId, list),
+      cameOnline: (lockerId) => dispatcher.resendOpen(lockerId),
+    },
+    now,
+  );
+  await link.start();
+  dispatcher.start();
+
+  const app = buildApp({
+    routes: apiRoutes({
+      db,
+      ledger,
+      parcels,
+      fleet,
+      cabinet,
+      commands,
+      send: (l, c) => dispatcher.send(l, c),
+      now,
+    }),
+    provisioning,
+    metrics,
+    log: log.child({ mod: 'api' }),
+    version: VERSION,
+  });
+  await app.listen({ host: config.host, port: config.httpPort });
+  const address = app.server.address();
+  const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
+  log.info({ httpPort, mqttUrl }, 'hub started');
+
+  return {
+    httpPort,
+    mqttPort: broker?.port,
+    mqttUrl,
+    db,
+    provisioning,
+    parcels,
+    dispatcher,
+    async stop() {
+      dispatcher.stop();
+      await app.close();
+      await link.stop();
+      await broker?.close();
+      db.close();
+      log.info('hub stopped');
+    },
+  };
+}

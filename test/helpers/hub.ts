@@ -1,0 +1,125 @@
+/** Starts a real hub on ephemeral loopback ports in a temporary data directory. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findProfile, type LockerRef } from '../../devices/index.ts';
+import { type HubConfig, type RunningHub, startHub } from '../../hub/service.ts';
+import { VirtualLocker } from '../../simulators/locker.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: tests check API responses field by field
+type Json = any;
+
+export interface TestHub {
+  hub: RunningHub;
+  dataDir: string;
+  operator: string;
+  integration: string;
+  api: (
+    method: string,
+    path: string,
+    body?: unknown,
+    token?: string,
+  ) => Promise<{ status: number; body: Json }>;
+  /** Provisions a cabinet and starts a virtual controller for it. */
+  cabinet: (ref: LockerRef, profile?: string, opts?: { resendMs?: number }) => Promise<VirtualLocker>;
+  restart: () => Promise<void>;
+  close: () => Promise<void>;
+}
+
+export async function startTestHub(overrides: Partial<HubConfig> = {}): Promise<TestHub> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'casier-test-'));
+  const config: HubConfig = {
+    dataDir,
+    host: '127.0.0.1',
+    httpPort: 0,
+    mqttPort: 0,
+    codeDigits: 8,
+    logLevel: process.env.CASIER_TEST_LOG ?? 'silent',
+    ...overrides,
+  };
+  const t: TestHub = {
+    hub: await startHub(config),
+    dataDir,
+    operator: '',
+    integration: '',
+    async api(method, path, body, token = t.operator) {
+      const res = await fetch(`http://127.0.0.1:${t.hub.httpPort}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return {
+        status: res.status,
+        body: text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text,
+      };
+    },
+    async cabinet(ref, profile = 'town-locker-16', opts = {}) {
+      const dev = t.hub.provisioning.addDevice(ref, profile, 'test');
+      const locker = new VirtualLocker({
+        ...ref,
+        url: t.hub.mqttUrl,
+        password: dev.password,
+        profile: findProfile(profile) as NonNullable<ReturnType<typeof findProfile>>,
+        resendMs: opts.resendMs ?? 300,
+      });
+      cabinets.push(locker);
+      await locker.start();
+      return locker;
+    },
+    async restart() {
+      await t.hub.stop();
+      // Same ports, so the cabinets' clients reconnect to where they were.
+      t.hub = await startHub({ ...config, httpPort: t.hub.httpPort, mqttPort: t.hub.mqttPort ?? 0 });
+    },
+    async close() {
+      await Promise.allSettled(cabinets.map((c) => c.stop()));
+      await t.hub.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  const cabinets: VirtualLocker[] = [];
+  t.operator = t.hub.provisioning.createToken('operator', 'test operator', 'test').token;
+  t.integration = t.hub.provisioning.createToken('integration', 'test platform', 'test').token;
+  return t;
+}
+
+/** Resolves when `emitter` emits `event` with arguments matching `match`; rejects after `ms`. */
+export function waitFor<A extends unknown[]>(
+  emitter: NodeJS.EventEmitter,
+  event: string,
+  match: (...args: A) => boolean = () => true,
+  ms = 5000,
+): Promise<A> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      emitter.off(event, listener);
+      reject(new Error(`timed out after ${ms} ms waiting for ${event}`));
+    }, ms);
+    const listener = (...args: unknown[]) => {
+      if (!match(...(args as A))) return;
+      clearTimeout(timer);
+      emitter.off(event, listener);
+      resolve(args as A);
+    };
+    emitter.on(event, listener);
+  });
+}
+
+/** Polls `check` until it returns a truthy value; rejects after `ms`. */
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  ms = 5000,
+  what = 'condition',
+): Promise<NonNullable<Awaited<T>>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v as NonNullable<Awaited<T>>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
