@@ -19,6 +19,7 @@ export interface LinkOptions {
 
 export class DeviceLink {
   #client: MqttClient | undefined;
+  #stopping = false;
 
   constructor(private readonly opts: LinkOptions) {}
 
@@ -35,8 +36,8 @@ export class DeviceLink {
     });
     this.#client = client;
     client.on('message', (t, payload) => opts.onMessage(t, payload));
-    client.on('error', (err) => opts.log.warn({ err: err.message }, 'broker link error'));
-    client.on('offline', () => opts.log.warn('broker link down, reconnecting'));
+    client.on('error', (err) => this.#stopping || opts.log.warn({ err: err.message }, 'broker link error'));
+    client.on('offline', () => this.#stopping || opts.log.warn('broker link down, reconnecting'));
     // TCP_NODELAY on the hub's socket too (see broker/embedded.ts).
     client.on('connect', () => (client.stream as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true));
     await new Promise<void>((resolve, reject) => {
@@ -58,6 +59,7 @@ export class DeviceLink {
     payload: unknown,
     opts: { qos: 0 | 1; retain?: boolean } = { qos: 1 },
   ): void {
+    if (this.#stopping) return;
     this.#client?.publish(topic(ref, suffix), JSON.stringify(payload), {
       qos: opts.qos,
       retain: opts.retain ?? false,
@@ -65,6 +67,7 @@ export class DeviceLink {
   }
 
   async stop(): Promise<void> {
+    this.#stopping = true;
     await this.#client?.endAsync();
   }
 }

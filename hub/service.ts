@@ -8,20 +8,17 @@ import { buildApp } from './api/app.ts';
 import { apiRoutes } from './api/routes.ts';
 import { type EmbeddedBroker, startEmbeddedBroker } from './broker/embedded.ts';
 import { HUB_USERNAME } from './broker/policy.ts';
-import { Ledger } from './db/ledger.ts';
-import { type Db, openDb } from './db/open.ts';
+import type { Db } from './db/open.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { Cabinet } from './domain/cabinet.ts';
-import { Codes } from './domain/codes.ts';
 import { Commands } from './domain/commands.ts';
-import { Fleet } from './domain/fleet.ts';
-import { Parcels } from './domain/parcels.ts';
-import { Provisioning } from './domain/provisioning.ts';
-import { loadOrCreateKey } from './domain/secrets.ts';
+import type { Parcels } from './domain/parcels.ts';
+import type { Provisioning } from './domain/provisioning.ts';
 import { KeypadThrottle } from './domain/throttle.ts';
 import { Ingest } from './ingest.ts';
 import { DeviceLink } from './link.ts';
 import { createMetrics } from './metrics.ts';
+import { openStore } from './store.ts';
 
 export const VERSION = '0.1.0';
 
@@ -50,21 +47,6 @@ export interface RunningHub {
   parcels: Parcels;
   dispatcher: Dispatcher;
   stop(): Promise<void>;
-}
-
-/** Opens the store and the domain objects; used by the hub and by the command line. */
-export function openStore(dataDir: string, codeDigits = 8, now: () => number = Date.now) {
-  const db = openDb(dataDir);
-  const ledger = new Ledger(db);
-  const codes = new Codes(db, loadOrCreateKey(dataDir), codeDigits);
-  return {
-    db,
-    ledger,
-    codes,
-    provisioning: new Provisioning(db, ledger, now),
-    parcels: new Parcels(db, ledger, codes, now),
-    fleet: new Fleet(db, ledger),
-  };
 }
 
 export async function startHub(config: HubConfig): Promise<RunningHub> {

@@ -49,6 +49,8 @@ export class VirtualLocker extends EventEmitter {
   /** Commands in the order they arrived, re-sends included. */
   readonly received: Command[] = [];
   display = '';
+  /** Faults on demand: a board whose downlink is dead receives commands and does nothing. */
+  readonly faults = { ignoreCommands: false };
   #seq = 0;
   #client: MqttClient | undefined;
   #resendTimer: NodeJS.Timeout | undefined;
@@ -193,6 +195,10 @@ export class VirtualLocker extends EventEmitter {
 
   #execute(cmd: Command): void {
     this.received.push(cmd);
+    if (this.faults.ignoreCommands) {
+      this.emit('command-ignored', cmd);
+      return;
+    }
     const previous = this.executed.get(cmd.id);
     if (previous) {
       this.#reply(previous); // at most once: answer again, never act again

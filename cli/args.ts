@@ -1,0 +1,94 @@
+/**
+ * Flag parsing for every command: node:util parseArgs (strict: an unknown flag is an error),
+ * then each value from flag, environment or default, validated by zod. A bad flag or value is a
+ * one-line `casier: …` error and exit code 2.
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+export class UsageError extends Error {}
+
+export interface FlagSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  /** Environment variable that supplies the value when the flag is absent. */
+  env?: string;
+  default?: string | boolean;
+  help: string;
+  schema?: z.ZodType;
+}
+
+export interface CommandSpec {
+  name: string;
+  summary: string;
+  usage: string;
+  positionals?: { name: string; help: string }[];
+  flags: Record<string, FlagSpec>;
+  run: (args: ParsedArgs) => Promise<number | undefined> | number | undefined;
+}
+
+export interface ParsedArgs {
+  positionals: string[];
+  values: Record<string, unknown>;
+}
+
+export const port = z.coerce.number().int().min(0).max(65535);
+
+export function parseCommandArgs(spec: CommandSpec, argv: string[], env: NodeJS.ProcessEnv): ParsedArgs {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  for (const [name, f] of Object.entries(spec.flags))
+    options[name] = { type: f.type, ...(f.short ? { short: f.short } : {}) };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message.split(/\. |\n/)[0]} (see casier ${spec.name} --help)`);
+  }
+  const expected = spec.positionals?.length ?? 0;
+  if (parsed.positionals.length !== expected) {
+    throw new UsageError(
+      `${spec.name} takes ${expected ? spec.positionals?.map((p) => `<${p.name}>`).join(' ') : 'no arguments'} (see casier ${spec.name} --help)`,
+    );
+  }
+  const values: Record<string, unknown> = {};
+  for (const [name, f] of Object.entries(spec.flags)) {
+    const fromFlag = parsed.values[name];
+    const fromEnv = f.env ? env[f.env] : undefined;
+    const raw = fromFlag ?? (fromEnv === undefined || fromEnv === '' ? undefined : fromEnv) ?? f.default;
+    if (raw === undefined) continue;
+    if (!f.schema) {
+      values[name] = raw;
+      continue;
+    }
+    const r = f.schema.safeParse(raw);
+    if (!r.success) {
+      const source = fromFlag !== undefined ? `--${name}` : fromEnv !== undefined ? f.env : `--${name}`;
+      throw new UsageError(
+        `${source}: ${r.error.issues[0]?.message ?? 'invalid value'} (got ${JSON.stringify(raw)})`,
+      );
+    }
+    values[name] = r.data;
+  }
+  return { positionals: parsed.positionals, values };
+}
+
+export function helpText(spec: CommandSpec): string {
+  const lines = [`casier ${spec.usage}`, '', spec.summary, ''];
+  if (spec.positionals?.length) {
+    lines.push('Arguments:');
+    for (const p of spec.positionals) lines.push(`  <${p.name}>`.padEnd(28) + p.help);
+    lines.push('');
+  }
+  lines.push('Options:');
+  for (const [name, f] of Object.entries(spec.flags)) {
+    const flag = `  ${f.short ? `-${f.short}, ` : ''}--${name}${f.type === 'string' ? ' <value>' : ''}`;
+    const extra = [
+      f.env ? `env ${f.env}` : '',
+      f.default !== undefined && f.default !== false ? `default ${f.default}` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    lines.push(flag.padEnd(28) + f.help + (extra ? ` (${extra})` : ''));
+  }
+  return lines.join('\n');
+}

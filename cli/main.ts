@@ -1,0 +1,372 @@
+/**
+ * `casier <command>`: the composition root of the command line. Each command loads what it needs
+ * lazily, so `casier profiles` does not start a broker and `casier --help` stays fast.
+ */
+import { z } from 'zod';
+import { type CommandSpec, helpText, type ParsedArgs, parseCommandArgs, port, UsageError } from './args.ts';
+
+const out = (s: string) => process.stdout.write(`${s}\n`);
+const json = (v: unknown) => out(JSON.stringify(v, null, 2));
+
+const common = {
+  'data-dir': {
+    type: 'string',
+    env: 'CASIER_DATA_DIR',
+    default: '.casier',
+    help: 'where the hub keeps its store and key',
+  },
+  json: { type: 'boolean', help: 'machine-readable output' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+} as const satisfies CommandSpec['flags'];
+
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+async function store(args: ParsedArgs) {
+  const { openStore } = await import('../hub/store.ts');
+  return openStore(args.values['data-dir'] as string);
+}
+
+function table(rows: Record<string, unknown>[], columns: string[]): void {
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd();
+  out(line(columns));
+  for (const r of rows) out(line(columns.map((c) => String(r[c] ?? ''))));
+}
+
+export const COMMANDS: CommandSpec[] = [
+  {
+    name: 'hub',
+    usage: 'hub [options]',
+    summary: 'Run the hub: embedded MQTT broker (or an external one), store, rules and HTTP API.',
+    flags: {
+      'http-port': {
+        type: 'string',
+        env: 'CASIER_HTTP_PORT',
+        default: '8080',
+        help: 'HTTP API port',
+        schema: port,
+      },
+      'mqtt-port': {
+        type: 'string',
+        env: 'CASIER_MQTT_PORT',
+        default: '1883',
+        help: 'embedded MQTT broker port',
+        schema: port,
+      },
+      host: {
+        type: 'string',
+        env: 'CASIER_HOST',
+        default: '127.0.0.1',
+        help: 'address to listen on (0.0.0.0 for cabinets on the network)',
+        schema: z.ipv4().or(z.ipv6()),
+      },
+      'mqtt-url': {
+        type: 'string',
+        env: 'CASIER_MQTT_URL',
+        help: 'use this external broker instead of the embedded one',
+        schema: z.url({ protocol: /^mqtts?$/ }),
+      },
+      'mqtt-username': {
+        type: 'string',
+        env: 'CASIER_MQTT_USERNAME',
+        help: "the hub's username on the external broker",
+      },
+      'mqtt-password': {
+        type: 'string',
+        env: 'CASIER_MQTT_PASSWORD',
+        help: "the hub's password on the external broker",
+      },
+      'code-digits': {
+        type: 'string',
+        env: 'CASIER_CODE_DIGITS',
+        default: '8',
+        help: 'digits in keypad codes',
+        schema: z.coerce.number().int().min(6).max(12),
+      },
+      'log-level': {
+        type: 'string',
+        env: 'CASIER_LOG_LEVEL',
+        default: 'info',
+        help: 'log level',
+        schema: logLevel,
+      },
+      ...common,
+    },
+    async run({ values: v }) {
+      const { startHub } = await import('../hub/service.ts');
+      const hub = await startHub({
+        dataDir: v['data-dir'] as string,
+        host: v.host as string,
+        httpPort: v['http-port'] as number,
+        mqttPort: v['mqtt-port'] as number,
+        mqttUrl: v['mqtt-url'] as string | undefined,
+        mqttUsername: v['mqtt-username'] as string | undefined,
+        mqttPassword: v['mqtt-password'] as string | undefined,
+        codeDigits: v['code-digits'] as number,
+        logLevel: v['log-level'] as string,
+      });
+      await untilSignal();
+      await hub.stop();
+      return 0;
+    },
+  },
+  {
+    name: 'device add',
+    usage: 'device add <site>/<locker> --profile <name> [options]',
+    summary:
+      "Provision a cabinet: creates the site if needed, the locker and its compartments, and prints the controller's MQTT credentials (shown once).",
+    positionals: [{ name: 'site>/<locker', help: 'ids: lowercase letters, digits and dashes' }],
+    flags: { profile: { type: 'string', help: 'cabinet profile (see casier profiles)' }, ...common },
+    async run(args) {
+      const { parseLockerKey } = await import('../devices/index.ts');
+
+      const ref = parseLockerKey(args.positionals[0] as string);
+      if (!ref)
+        throw new UsageError(
+          `expected <site>/<locker> with ids like "ferme-du-pic/box-1", got ${JSON.stringify(args.positionals[0])}`,
+        );
+      if (!args.values.profile) throw new UsageError('--profile is required (see casier profiles)');
+      const { findProfile, PROFILES } = await import('../devices/index.ts');
+      if (!findProfile(args.values.profile as string)) {
+        throw new UsageError(
+          `--profile: unknown profile ${JSON.stringify(args.values.profile)}; one of ${PROFILES.map((p) => p.name).join(', ')}`,
+        );
+      }
+      const s = await store(args);
+      const dev = s.provisioning.addDevice(ref, args.values.profile as string, 'cli');
+      s.db.close();
+      if (args.values.json) return (json(dev), 0);
+      out(`provisioned ${dev.username} (${dev.profile}, ${dev.compartments} compartments)`);
+      out(`MQTT username: ${dev.username}`);
+      out(`MQTT client id: ${dev.username}`);
+      out(`MQTT password: ${dev.password}`);
+      out('The password is shown once; only its hash is stored.');
+      return 0;
+    },
+  },
+  {
+    name: 'token create',
+    usage: 'token create --role <role> [--name <name>] [options]',
+    summary: 'Create an API token (shown once).',
+    flags: {
+      role: {
+        type: 'string',
+        help: 'operator, integration, driver or producer',
+        schema: z.enum(['operator', 'integration', 'driver', 'producer']),
+      },
+      name: { type: 'string', help: 'who or what holds it', default: 'cli' },
+      ...common,
+    },
+    async run(args) {
+      if (!args.values.role)
+        throw new UsageError('--role is required: operator, integration, driver or producer');
+      const s = await store(args);
+      const t = s.provisioning.createToken(args.values.role as never, args.values.name as string, 'cli');
+      s.db.close();
+      if (args.values.json) return (json(t), 0);
+      out(t.token);
+      return 0;
+    },
+  },
+  {
+    name: 'profiles',
+    usage: 'profiles [--json]',
+    summary: 'List the built-in cabinet profiles.',
+    flags: { json: common.json, help: common.help },
+    async run(args) {
+      const { PROFILES } = await import('../devices/index.ts');
+      if (args.values.json) return (json(PROFILES), 0);
+      table(
+        PROFILES.map((p) => ({
+          name: p.name,
+          board: p.board,
+          doors: p.compartments.length,
+          description: p.description,
+        })),
+        ['name', 'board', 'doors', 'description'],
+      );
+      return 0;
+    },
+  },
+  {
+    name: 'parcels list',
+    usage: 'parcels list [--state <state>] [--locker <id>] [--limit <n>] [options]',
+    summary: 'List parcels, newest first.',
+    flags: {
+      state: {
+        type: 'string',
+        help: 'only parcels in this state',
+        schema: z.enum([
+          'reserved',
+          'stored',
+          'in_transit',
+          'ready',
+          'picked_up',
+          'expired',
+          'cancelled',
+          'quarantined',
+          'returned',
+        ]),
+      },
+      locker: { type: 'string', help: 'only parcels at this locker' },
+      limit: {
+        type: 'string',
+        default: '50',
+        help: 'at most this many',
+        schema: z.coerce.number().int().min(1).max(10_000),
+      },
+      ...common,
+    },
+    async run(args) {
+      const s = await store(args);
+      const v = args.values;
+      const parcels = s.parcels.list({
+        state: v.state as never,
+        lockerId: v.locker as string | undefined,
+        limit: v.limit as number,
+      });
+      s.db.close();
+      if (v.json) return (json(parcels), 0);
+      const iso = (ms: number | null) =>
+        ms ? new Date(ms).toISOString().slice(0, 19).replace('T', ' ') : '';
+      table(
+        parcels.map((p) => ({
+          id: p.id,
+          state: p.state,
+          locker: p.lockerId,
+          door: p.door,
+          class: p.temperatureClass,
+          size: p.size,
+          recipient: p.recipient.name,
+          created: iso(p.createdAt),
+          stored: iso(p.storedAt),
+        })),
+        ['id', 'state', 'locker', 'door', 'class', 'size', 'recipient', 'created', 'stored'],
+      );
+      return 0;
+    },
+  },
+  {
+    name: 'audit verify',
+    usage: 'audit verify [options]',
+    summary: "Recompute the event ledger's hash chain; exit 1 if it is broken.",
+    flags: { ...common },
+    async run(args) {
+      const { verifyLedger } = await import('../hub/db/ledger.ts');
+      const s = await store(args);
+      const r = verifyLedger(s.db);
+      s.db.close();
+      if (args.values.json) json(r);
+      else
+        out(
+          r.ok
+            ? `ledger ok: ${r.events} events, last hash ${r.lastHash}`
+            : `ledger BROKEN at event ${r.brokenAt} (after ${r.events} good events)`,
+        );
+      return r.ok ? 0 : 1;
+    },
+  },
+  {
+    name: 'demo',
+    usage: 'demo [options]',
+    summary:
+      'Run the hub with a simulated site: a rural box and a town locker where producers deposit and customers collect every few seconds.',
+    flags: {
+      'http-port': {
+        type: 'string',
+        env: 'CASIER_HTTP_PORT',
+        default: '8080',
+        help: 'HTTP API port',
+        schema: port,
+      },
+      'mqtt-port': {
+        type: 'string',
+        env: 'CASIER_MQTT_PORT',
+        default: '1883',
+        help: 'embedded MQTT broker port',
+        schema: port,
+      },
+      'data-dir': {
+        type: 'string',
+        env: 'CASIER_DATA_DIR',
+        default: '.casier-demo',
+        help: 'demo store (wiped at start)',
+      },
+      interval: {
+        type: 'string',
+        default: '3',
+        help: 'seconds between simulated visits',
+        schema: z.coerce.number().min(0.2).max(600),
+      },
+      help: common.help,
+    },
+    async run(args) {
+      const { runDemo } = await import('./demo.ts');
+      return runDemo(args.values as never);
+    },
+  },
+];
+
+export function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
+
+function overview(): string {
+  const lines = [
+    'casier: the controller for connected farm lockers and rural logistics hubs',
+    '',
+    'Usage: casier <command> [options]',
+    '',
+    'Commands:',
+  ];
+  for (const c of COMMANDS) lines.push(`  ${c.name.padEnd(16)}${c.summary.split(':')[0]?.split('.')[0]}`);
+  lines.push('', 'Run casier <command> --help for the options of a command.');
+  return lines.join('\n');
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  try {
+    if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+      out(overview());
+      return argv.length === 0 ? 2 : 0;
+    }
+    if (argv[0] === '--version') return (out('0.1.0'), 0);
+    const spec = COMMANDS.find((c) => {
+      const words = c.name.split(' ');
+      return words.every((w, i) => argv[i] === w);
+    });
+    if (!spec)
+      throw new UsageError(
+        `unknown command ${JSON.stringify(argv.slice(0, 2).join(' '))} (see casier --help)`,
+      );
+    const rest = argv.slice(spec.name.split(' ').length);
+    if (rest.includes('--help') || rest.includes('-h')) return (out(helpText(spec)), 0);
+    const args = parseCommandArgs(spec, rest, env);
+    return (await spec.run(args)) ?? 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`casier: ${err.message}\n`);
+      return 2;
+    }
+    const e = err as { code?: string; message: string };
+    if (typeof e.code === 'string' && e.code.startsWith('HUB_ERR_')) {
+      process.stderr.write(`casier: ${e.message} (${e.code})\n`);
+      return 1;
+    }
+    if (e.code === 'EADDRINUSE') {
+      process.stderr.write(
+        `casier: ${e.message}: another program uses that port; pick another with the port flags\n`,
+      );
+      return 1;
+    }
+    process.stderr.write(`casier: ${e.message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,23 @@
+/** The store and the domain objects over it: shared by the running hub and the command line. */
+import { Ledger } from './db/ledger.ts';
+import { openDb } from './db/open.ts';
+import { Codes } from './domain/codes.ts';
+import { Fleet } from './domain/fleet.ts';
+import { Parcels } from './domain/parcels.ts';
+import { Provisioning } from './domain/provisioning.ts';
+import { loadOrCreateKey } from './domain/secrets.ts';
+
+/** Opens (creating and migrating if needed) the store in `dataDir`. */
+export function openStore(dataDir: string, codeDigits = 8, now: () => number = Date.now) {
+  const db = openDb(dataDir);
+  const ledger = new Ledger(db);
+  const codes = new Codes(db, loadOrCreateKey(dataDir), codeDigits);
+  return {
+    db,
+    ledger,
+    codes,
+    provisioning: new Provisioning(db, ledger, now),
+    parcels: new Parcels(db, ledger, codes, now),
+    fleet: new Fleet(db, ledger),
+  };
+}

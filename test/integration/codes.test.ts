@@ -1,0 +1,155 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FREE_FAILURES } from '../../hub/domain/throttle.ts';
+import type { VirtualLocker } from '../../simulators/locker.ts';
+import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+
+let t: TestHub;
+let box: VirtualLocker;
+let town: VirtualLocker;
+let clock: number;
+
+beforeEach(async () => {
+  clock = Date.now();
+  t = await startTestHub({ now: () => clock });
+  box = await t.cabinet({ site: 'ferme-du-pic', locker: 'box-1' }, 'rural-box-8');
+  town = await t.cabinet({ site: 'lyon', locker: 'town-1' }, 'town-locker-16');
+});
+afterEach(() => t.close());
+
+async function parcel(lockerId = 'box-1', extra: Record<string, unknown> = {}) {
+  const res = await t.api(
+    'POST',
+    '/api/v1/parcels',
+    { lockerId, size: 'S', temperatureClass: 'ambient', recipient: { name: 'Ada' }, ...extra },
+    t.integration,
+  );
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body as { parcel: { id: string; door: number }; depositCode: string; pickupCode: string };
+}
+
+/** Types a code and returns what the keypad displayed; fails if any door was released. */
+async function refused(locker: VirtualLocker, code: string): Promise<string> {
+  const before = locker.received.filter((c) => c.type === 'unlock').length;
+  const shown = waitFor<[{ type: string; text?: string }]>(locker, 'command', (c) => c.type === 'display');
+  locker.pressCode(code);
+  const [cmd] = await shown;
+  expect(locker.received.filter((c) => c.type === 'unlock').length).toBe(before);
+  return cmd.text ?? '';
+}
+
+async function rejections(): Promise<string[]> {
+  const res = await t.api('GET', '/api/v1/events?type=code.rejected');
+  return res.body.events.map((e: { data: { reason: string } }) => e.data.reason);
+}
+
+async function deposit(locker: VirtualLocker, code: string, door: number) {
+  const unlocked = waitFor(locker, 'unlocked', (d) => d === door);
+  locker.pressCode(code);
+  await unlocked;
+  locker.openDoor(door);
+  locker.closeDoor(door);
+}
+
+describe('codes that must open nothing', () => {
+  it('refuses an unknown code', async () => {
+    await parcel();
+    expect(await refused(box, '00000000')).toBe('Invalid code');
+    expect(await rejections()).toEqual(['unknown']);
+  });
+
+  it("refuses another locker's code at this locker", async () => {
+    const p = await parcel('town-1');
+    expect(await refused(box, p.depositCode)).toBe('Invalid code');
+    expect(await rejections()).toEqual(['wrong_locker']);
+  });
+
+  it('refuses a deposit code once used, even after the deposit', async () => {
+    const p = await parcel();
+    await deposit(box, p.depositCode, p.parcel.door);
+    await eventually(
+      async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body.state === 'stored',
+    );
+    expect(await refused(box, p.depositCode)).toBe('Invalid code');
+    expect(await rejections()).toEqual(['used']);
+  });
+
+  it('refuses a pickup code once the parcel is collected', async () => {
+    const p = await parcel();
+    await deposit(box, p.depositCode, p.parcel.door);
+    await eventually(
+      async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body.state === 'stored',
+    );
+    await deposit(box, p.pickupCode, p.parcel.door);
+    await eventually(
+      async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body.state === 'picked_up',
+    );
+    expect(await refused(box, p.pickupCode)).toBe('Invalid code');
+    expect(await rejections()).toEqual(['used']);
+  });
+
+  it('refuses an expired deposit code', async () => {
+    const p = await parcel('box-1', { depositExpiresAt: clock + 60_000 });
+    clock += 61_000;
+    expect(await refused(box, p.depositCode)).toBe('Code expired');
+    expect(await rejections()).toEqual(['expired']);
+  });
+
+  it('refuses an expired pickup code', async () => {
+    const p = await parcel('box-1', { pickupWindowHours: 1 });
+    await deposit(box, p.depositCode, p.parcel.door);
+    await eventually(
+      async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body.state === 'stored',
+    );
+    clock += 3_600_001;
+    expect(await refused(box, p.pickupCode)).toBe('Code expired');
+  });
+
+  it('locks the keypad after repeated failures, even for a valid code, until the lockout ends', async () => {
+    const p = await parcel();
+    for (let i = 0; i <= FREE_FAILURES; i++) await refused(box, `1111111${i}`);
+    expect(await refused(box, p.depositCode)).toBe('Too many attempts, wait');
+    expect((await rejections()).at(-1)).toBe('throttled');
+    // Other lockers are not affected.
+    const q = await parcel('town-1');
+    await deposit(town, q.depositCode, q.parcel.door);
+    clock += 15 * 60_000;
+    await deposit(box, p.depositCode, p.parcel.door);
+    await eventually(
+      async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body.state === 'stored',
+    );
+  });
+});
+
+describe('a code whose door never opened', () => {
+  it('releases the same door again if typed before anyone opened it', async () => {
+    const p = await parcel();
+    const first = waitFor(box, 'unlocked');
+    box.pressCode(p.depositCode);
+    await first;
+    // nobody pulled the door; the latch dropped back
+    await deposit(box, p.depositCode, p.parcel.door);
+    await eventually(
+      async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body.state === 'stored',
+    );
+  });
+
+  it('re-sends an unanswered unlock with the same id, and gives the code back when it expires', async () => {
+    const p = await parcel();
+    box.faults.ignoreCommands = true; // the board's downlink is dead: commands arrive, nothing happens
+    const first = waitFor<[{ id: string; type: string }]>(box, 'command-ignored', (c) => c.type === 'unlock');
+    box.pressCode(p.depositCode);
+    const [unlock] = await first;
+    clock += 4_000; // past the re-send delay on the hub's clock
+    await waitFor<[{ id: string }]>(box, 'command-ignored', (c) => c.id === unlock.id);
+    clock += 30_000; // past the command's expiry
+    await eventually(
+      async () => (await t.api('GET', `/api/v1/commands/${unlock.id}`)).body.state === 'expired',
+    );
+    expect((await t.api('GET', '/api/v1/events?type=command.expired')).body.events).toHaveLength(1);
+    box.faults.ignoreCommands = false;
+    await deposit(box, p.depositCode, p.parcel.door);
+    await eventually(
+      async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body.state === 'stored',
+    );
+  });
+});
