@@ -4,8 +4,14 @@
  */
 import { z } from 'zod';
 
-/** Payloads above this size are refused by the broker and dropped by every consumer. */
+/** Payloads above this size are dropped (and counted) by every consumer. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
+/**
+ * Payloads above this size are refused by the broker, which drops the connection: a client
+ * sending megabytes is broken or hostile. Between the two limits the broker passes the message
+ * on and the hub drops it, so a device with one bad message is not caught in a reconnect loop.
+ */
+export const BROKER_MAX_PAYLOAD_BYTES = 1024 * 1024;
 /** A device batches at most this many events in one `events` message. */
 export const MAX_EVENTS_PER_MESSAGE = 100;
 

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { Aedes, type Client } from 'aedes';
 import type { Logger } from 'pino';
-import { MAX_PAYLOAD_BYTES } from '../../devices/index.ts';
+import { BROKER_MAX_PAYLOAD_BYTES } from '../../devices/index.ts';
 import type { Metrics } from '../metrics.ts';
 import {
   canPublish,
@@ -79,7 +79,7 @@ export async function startEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBro
       log.warn({ clientId: client.id, topic: packet.topic }, 'mqtt publish refused by ACL');
       return done(new Error(`not allowed to publish to ${packet.topic}`));
     }
-    if (packet.payload.length > MAX_PAYLOAD_BYTES) {
+    if (packet.payload.length > BROKER_MAX_PAYLOAD_BYTES) {
       metrics.publishRefused.inc({ reason: 'too_large' });
       log.warn(
         { clientId: client.id, topic: packet.topic, bytes: packet.payload.length },
