@@ -112,3 +112,87 @@ describe('a parcel from deposit to pickup', () => {
     expect(ledger.d).not.toContain(depositCode);
   });
 });
+
+describe('remote open by an operator', () => {
+  it('releases exactly that door, records who and why, and tracks the command to its result', async () => {
+    const res = await t.api('POST', '/api/v1/lockers/box-1/compartments/4/open', {
+      reason: 'customer locked out, called support',
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const [door] = await waitFor<[number, string]>(box, 'unlocked');
+    expect(door).toBe(4);
+    box.openDoor(4);
+    box.closeDoor(4);
+    await eventually(
+      async () => (await t.api('GET', `/api/v1/commands/${res.body.commandId}`)).body.state === 'done',
+    );
+    const events = (await t.api('GET', '/api/v1/events?lockerId=box-1')).body.events;
+    const types = events.map((e: { type: string }) => e.type);
+    expect(types).toEqual(
+      expect.arrayContaining(['compartment.remote_open', 'command.done', 'door.opened', 'door.closed']),
+    );
+    const open = events.find((e: { type: string }) => e.type === 'compartment.remote_open');
+    expect(open).toMatchObject({
+      door: 4,
+      data: { reason: 'customer locked out, called support', operator: 'test operator' },
+    });
+    expect(box.received.filter((c) => c.type === 'unlock')).toHaveLength(1);
+  });
+
+  it('refuses without a reason, for other roles, and for an offline cabinet', async () => {
+    expect((await t.api('POST', '/api/v1/lockers/box-1/compartments/4/open', {})).status).toBe(400);
+    expect(
+      (await t.api('POST', '/api/v1/lockers/box-1/compartments/4/open', { reason: 'because' }, t.integration))
+        .status,
+    ).toBe(403);
+    expect(
+      (await t.api('POST', '/api/v1/lockers/box-1/compartments/99/open', { reason: 'because' })).body.error
+        .code,
+    ).toBe('HUB_ERR_COMPARTMENT_NOT_FOUND');
+    await box.stop();
+    await eventually(async () => !(await t.api('GET', '/api/v1/lockers/box-1')).body.online);
+    const offline = await t.api('POST', '/api/v1/lockers/box-1/compartments/4/open', { reason: 'because' });
+    expect(offline.status).toBe(503);
+    expect(offline.body.error.code).toBe('HUB_ERR_LOCKER_OFFLINE');
+  });
+});
+
+describe('allocation', () => {
+  it('picks the smallest fitting free compartment of the class, and says so when none is left', async () => {
+    const first = await createParcel({ size: 'S', temperatureClass: 'ambient' });
+    expect(first.parcel.door).toBe(7); // the box has only L ambient doors: S fits in L
+    await createParcel({ size: 'S', temperatureClass: 'ambient' });
+    const full = await t.api(
+      'POST',
+      '/api/v1/parcels',
+      { lockerId: 'box-1', size: 'S', temperatureClass: 'ambient', recipient: { name: 'Zoé' } },
+      t.integration,
+    );
+    expect(full.status).toBe(409);
+    expect(full.body.error).toMatchObject({
+      code: 'HUB_ERR_NO_COMPARTMENT',
+      message: expect.stringContaining('ambient'),
+    });
+    const bySite = await t.api(
+      'POST',
+      '/api/v1/parcels',
+      { siteId: 'ferme-du-pic', size: 'M', temperatureClass: 'frozen', recipient: { name: 'Zoé' } },
+      t.integration,
+    );
+    expect(bySite.body.parcel).toMatchObject({ lockerId: 'box-1', door: 5, temperatureClass: 'frozen' });
+    const sscc = await t.api(
+      'POST',
+      '/api/v1/parcels',
+      {
+        lockerId: 'box-1',
+        size: 'M',
+        temperatureClass: 'chilled',
+        recipient: { name: 'Zoé' },
+        sscc: '106141411234567890',
+      },
+      t.integration,
+    );
+    expect(sscc.status).toBe(400);
+    expect(sscc.body.error.message).toContain('check digit');
+  });
+});

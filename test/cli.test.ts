@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { COMMANDS } from '../cli/main.ts';
+import { casier, spawnHub } from './helpers/process.ts';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'casier-cli-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+const d = ['--data-dir', dataDir];
+
+describe('casier command line', () => {
+  it('prints help for every command', () => {
+    expect(casier(['--help'])).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining('Usage: casier <command>'),
+    });
+    for (const c of COMMANDS) {
+      const r = casier([...c.name.split(' '), '--help']);
+      expect(r.code, c.name).toBe(0);
+      expect(r.stdout).toContain(`casier ${c.usage}`);
+    }
+  });
+
+  it.each([
+    [['hub', '--bogus'], /^casier: Unknown option '--bogus'/],
+    [['hub', '--http-port', 'eighty'], /^casier: --http-port: /],
+    [['token', 'create', '--role', 'admin', ...d], /^casier: --role: /],
+    [['device', 'add', 'no-slash', '--profile', 'rural-box-8', ...d], /^casier: expected <site>\/<locker>/],
+    [
+      ['device', 'add', 'ferme/box-1', '--profile', 'nope', ...d],
+      /^casier: --profile: unknown profile "nope"/,
+    ],
+    [['parcels', 'list', '--state', 'lost', ...d], /^casier: --state: /],
+    [['frobnicate'], /^casier: unknown command/],
+  ])('%j is a one-line error with exit code 2', (args, message) => {
+    const r = casier(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('takes a bad value from the environment as a one-line error too', () => {
+    const r = casier(['hub'], { CASIER_MQTT_PORT: '99999' });
+    expect(r).toMatchObject({ code: 2, stderr: expect.stringMatching(/^casier: CASIER_MQTT_PORT: /) });
+  });
+
+  it('provisions a cabinet, creates tokens and lists, as JSON', () => {
+    const dev = JSON.parse(
+      casier(['device', 'add', 'ferme/box-1', '--profile', 'rural-box-8', '--json', ...d]).stdout,
+    );
+    expect(dev).toMatchObject({ username: 'ferme/box-1', profile: 'rural-box-8', compartments: 8 });
+    expect(dev.password).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const again = casier(['device', 'add', 'ferme/box-1', '--profile', 'rural-box-8', ...d]);
+    expect(again).toMatchObject({ code: 1, stderr: expect.stringContaining('already exists') });
+    const token = JSON.parse(
+      casier(['token', 'create', '--role', 'integration', '--name', 'platform', '--json', ...d]).stdout,
+    );
+    expect(token).toMatchObject({
+      role: 'integration',
+      name: 'platform',
+      token: expect.stringMatching(/^casier_/),
+    });
+    expect(JSON.parse(casier(['profiles', '--json']).stdout).map((p: { name: string }) => p.name)).toEqual([
+      'rural-box-8',
+      'town-locker-16',
+    ]);
+    expect(JSON.parse(casier(['parcels', 'list', '--json', ...d]).stdout)).toEqual([]);
+    expect(JSON.parse(casier(['audit', 'verify', '--json', ...d]).stdout)).toMatchObject({
+      ok: true,
+      events: 2,
+    });
+  });
+
+  it('backs up a store into a new directory that opens and verifies on its own', () => {
+    const to = join(dataDir, 'backup-1');
+    expect(casier(['backup', '--to', to, ...d]).code).toBe(0);
+    expect(casier(['backup', '--to', to, ...d])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('already exists'),
+    });
+    const verify = JSON.parse(casier(['audit', 'verify', '--json', '--data-dir', to]).stdout);
+    expect(verify).toMatchObject({ ok: true });
+    expect(verify.events).toBeGreaterThanOrEqual(2);
+  });
+
+  it('runs a hub whose API accepts a token created on the command line', async () => {
+    const token = casier(['token', 'create', '--role', 'operator', ...d]).stdout.trim();
+    const hub = await spawnHub(['--http-port', '0', '--mqtt-port', '0', ...d]);
+    try {
+      const res = await fetch(`http://127.0.0.1:${hub.httpPort}/api/v1/lockers`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(res.status).toBe(200);
+      expect((await res.json()).lockers.map((l: { id: string }) => l.id)).toEqual(['box-1']);
+      const exited = new Promise((r) => hub.child.once('exit', r));
+      hub.child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      hub.child.kill('SIGKILL');
+    }
+  });
+});

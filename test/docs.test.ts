@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import mqttPacket from 'mqtt-packet';
+import { describe, expect, it } from 'vitest';
+import { schemaFor } from '../devices/index.ts';
+
+const protocol = readFileSync(resolve(import.meta.dirname, '../docs/protocol.md'), 'utf8');
+const examples = [...protocol.matchAll(/```json topic=(\S+)\n([\s\S]*?)```/g)].map((m) => ({
+  suffix: m[1] as keyof typeof schemaFor,
+  text: m[2] as string,
+}));
+
+describe('docs/protocol.md', () => {
+  it('has an example for every topic suffix', () => {
+    expect(new Set(examples.map((e) => e.suffix))).toEqual(new Set(Object.keys(schemaFor)));
+  });
+
+  it.each(examples.map((e, i) => [i, e.suffix, e.text] as const))(
+    'example %i (%s) matches its schema',
+    (_i, suffix, text) => {
+      const parsed = schemaFor[suffix].safeParse(JSON.parse(text));
+      expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+    },
+  );
+
+  it('shows a PUBLISH whose bytes decode to what the table says', () => {
+    const hex = /```hex\n([\s\S]*?)```/.exec(protocol)?.[1] ?? '';
+    const bytes = Buffer.from(hex.replace(/\s+/g, ''), 'hex');
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    const packets: mqttPacket.Packet[] = [];
+    parser.on('packet', (p) => packets.push(p));
+    parser.parse(bytes);
+    expect(packets).toHaveLength(1);
+    const p = packets[0] as mqttPacket.IPublishPacket;
+    expect(p).toMatchObject({
+      cmd: 'publish',
+      qos: 1,
+      retain: false,
+      messageId: 10,
+      topic: 'casier/v1/ferme/box-1/events',
+    });
+    const payload = JSON.parse(p.payload.toString());
+    expect(schemaFor.events.safeParse(payload).success).toBe(true);
+    expect(protocol).toContain(p.payload.toString());
+    expect(protocol).toContain(`remaining length ${bytes.length - 3}`);
+  });
+});
