@@ -6,7 +6,10 @@ import { z } from 'zod';
 import { type CommandSpec, helpText, type ParsedArgs, parseCommandArgs, port, UsageError } from './args.ts';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
-const json = (v: unknown) => out(JSON.stringify(v, null, 2));
+const json = (v: unknown): number => {
+  out(JSON.stringify(v, null, 2));
+  return 0;
+};
 
 const common = {
   'data-dir': {
@@ -139,7 +142,7 @@ export const COMMANDS: CommandSpec[] = [
       const s = await store(args);
       const dev = s.provisioning.addDevice(ref, args.values.profile as string, 'cli');
       s.db.close();
-      if (args.values.json) return (json(dev), 0);
+      if (args.values.json) return json(dev);
       out(`provisioned ${dev.username} (${dev.profile}, ${dev.compartments} compartments)`);
       out(`MQTT username: ${dev.username}`);
       out(`MQTT client id: ${dev.username}`);
@@ -167,7 +170,7 @@ export const COMMANDS: CommandSpec[] = [
       const s = await store(args);
       const t = s.provisioning.createToken(args.values.role as never, args.values.name as string, 'cli');
       s.db.close();
-      if (args.values.json) return (json(t), 0);
+      if (args.values.json) return json(t);
       out(t.token);
       return 0;
     },
@@ -179,7 +182,7 @@ export const COMMANDS: CommandSpec[] = [
     flags: { json: common.json, help: common.help },
     async run(args) {
       const { PROFILES } = await import('../devices/index.ts');
-      if (args.values.json) return (json(PROFILES), 0);
+      if (args.values.json) return json(PROFILES);
       table(
         PROFILES.map((p) => ({
           name: p.name,
@@ -230,7 +233,7 @@ export const COMMANDS: CommandSpec[] = [
         limit: v.limit as number,
       });
       s.db.close();
-      if (v.json) return (json(parcels), 0);
+      if (v.json) return json(parcels);
       const iso = (ms: number | null) =>
         ms ? new Date(ms).toISOString().slice(0, 19).replace('T', ' ') : '';
       table(
@@ -366,7 +369,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       out(overview());
       return argv.length === 0 ? 2 : 0;
     }
-    if (argv[0] === '--version') return (out('0.1.0'), 0);
+    if (argv[0] === '--version') {
+      out('0.1.0');
+      return 0;
+    }
     const spec = COMMANDS.find((c) => {
       const words = c.name.split(' ');
       return words.every((w, i) => argv[i] === w);
@@ -376,7 +382,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         `unknown command ${JSON.stringify(argv.slice(0, 2).join(' '))} (see casier --help)`,
       );
     const rest = argv.slice(spec.name.split(' ').length);
-    if (rest.includes('--help') || rest.includes('-h')) return (out(helpText(spec)), 0);
+    if (rest.includes('--help') || rest.includes('-h')) {
+      out(helpText(spec));
+      return 0;
+    }
     const args = parseCommandArgs(spec, rest, env);
     return (await spec.run(args)) ?? 0;
   } catch (err) {
