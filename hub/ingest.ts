@@ -59,7 +59,7 @@ export class Ingest {
             return;
           }
           const online = this.db.transaction(() => this.fleet.onState(t, m.value, this.now())).immediate();
-          this.metrics.lockersOnline.set(this.fleet.lockers().filter((l) => l.online).length);
+          this.metrics.lockersOnline.set(this.fleet.onlineCount());
           if (online) this.out.cameOnline(t.locker);
           break;
         }
@@ -109,6 +109,7 @@ export class Ingest {
     let fresh = 0;
     this.db
       .transaction(() => {
+        this.fleet.seen(ref.locker, now);
         for (const ev of msg.events) {
           const { id, seq, ts, type } = ev;
           const inserted = this.#insertEvent.run(

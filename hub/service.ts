@@ -12,6 +12,7 @@ import type { Db } from './db/open.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { Cabinet } from './domain/cabinet.ts';
 import { Commands } from './domain/commands.ts';
+import { ParcelLifecycle } from './domain/lifecycle.ts';
 import type { Parcels } from './domain/parcels.ts';
 import type { Provisioning } from './domain/provisioning.ts';
 import { KeypadThrottle } from './domain/throttle.ts';
@@ -108,12 +109,23 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   );
   await link.start();
   dispatcher.start();
+  // Deadlines are checked every second on the hub's clock.
+  const lifecycle = new ParcelLifecycle(db, ledger);
+  const housekeeping = setInterval(() => {
+    try {
+      lifecycle.expireDue(now());
+    } catch (err) {
+      log.error({ err }, 'expiry sweep failed');
+    }
+  }, 1000);
+  housekeeping.unref();
 
   const app = buildApp({
     routes: apiRoutes({
       db,
       ledger,
       parcels,
+      lifecycle,
       fleet,
       cabinet,
       commands,
@@ -139,6 +151,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     parcels,
     dispatcher,
     async stop() {
+      clearInterval(housekeeping);
       dispatcher.stop();
       await app.close();
       await link.stop();

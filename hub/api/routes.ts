@@ -7,6 +7,7 @@ import type { Db } from '../db/open.ts';
 import type { Cabinet } from '../domain/cabinet.ts';
 import type { Commands } from '../domain/commands.ts';
 import type { Fleet } from '../domain/fleet.ts';
+import type { ParcelLifecycle } from '../domain/lifecycle.ts';
 import { createParcelInput, PARCEL_STATES, type Parcels } from '../domain/parcels.ts';
 import { HubError } from '../errors.ts';
 import { defineRoute, type RouteDef } from './route.ts';
@@ -15,6 +16,7 @@ export interface ApiDeps {
   db: Db;
   ledger: Ledger;
   parcels: Parcels;
+  lifecycle: ParcelLifecycle;
   fleet: Fleet;
   cabinet: Cabinet;
   commands: Commands;
@@ -46,6 +48,11 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       query: z.object({
         state: z.enum(PARCEL_STATES).optional(),
         lockerId: lockerId.optional(),
+        sscc: z
+          .string()
+          .regex(/^\d{18}$/)
+          .optional(),
+        reference: z.string().max(120).optional(),
         before: z.coerce.number().int().optional(),
         limit,
       }),
@@ -58,6 +65,18 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       roles: ['integration', 'operator'],
       params: z.object({ id }),
       handler: ({ params }) => ({ ...d.parcels.get(params.id), timeline: d.parcels.timeline(params.id) }),
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/v1/parcels/:id/cancel',
+      summary: 'Cancel a parcel whose goods are not in yet: its codes stop working, its compartment is freed',
+      roles: ['integration', 'operator'],
+      params: z.object({ id }),
+      body: z.object({ reason: z.string().trim().min(3).max(500) }).strict(),
+      handler: ({ params, body, principal }) => {
+        d.lifecycle.cancel(params.id, body.reason, `token:${principal.id}`, d.now());
+        return d.parcels.get(params.id);
+      },
     }),
     defineRoute({
       method: 'GET',
@@ -88,7 +107,13 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       summary: 'Open a door remotely, with a reason (audited)',
       roles: ['operator'],
       params: z.object({ id: lockerId, door: z.coerce.number().int().min(1).max(255) }),
-      body: z.object({ reason: z.string().trim().min(3).max(500) }).strict(),
+      body: z
+        .object({
+          reason: z.string().trim().min(3).max(500),
+          /** Taking the goods out: once the door has closed, the parcel inside is `returned` and the compartment free. */
+          retrieve: z.boolean().optional(),
+        })
+        .strict(),
       status: 202,
       handler: ({ params, body, principal }) => {
         const locker = d.fleet.locker(params.id);
@@ -103,7 +128,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
             d.cabinet.remoteOpen(
               params.id,
               params.door,
-              { tokenId: principal.id, name: principal.name, reason: body.reason },
+              { tokenId: principal.id, name: principal.name, ...body },
               now,
             ),
           )

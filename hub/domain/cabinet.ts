@@ -221,6 +221,19 @@ export class Cabinet {
         .prepare('UPDATE compartments SET parcel_id = NULL WHERE locker_id = ? AND door = ?')
         .run(lockerId, door);
       this.ledger.append({ ...base, type: 'parcel.picked_up', parcelId, data: {} });
+    } else if (comp.pending_action === 'retrieve' && parcelId) {
+      // An operator took the goods out: whatever state the parcel was in, it leaves the locker.
+      const prev = this.db.prepare('SELECT state FROM parcels WHERE id = ?').pluck().get(parcelId);
+      this.db
+        .prepare(`UPDATE parcels SET state = 'returned', updated_at = ? WHERE id = ?`)
+        .run(now, parcelId);
+      this.db
+        .prepare(`UPDATE codes SET state = 'revoked' WHERE parcel_id = ? AND state IN ('pending', 'active')`)
+        .run(parcelId);
+      this.db
+        .prepare('UPDATE compartments SET parcel_id = NULL WHERE locker_id = ? AND door = ?')
+        .run(lockerId, door);
+      this.ledger.append({ ...base, type: 'parcel.returned', parcelId, data: { from: prev } });
     }
     return [];
   }
@@ -232,7 +245,7 @@ export class Cabinet {
   remoteOpen(
     lockerId: string,
     door: number,
-    op: { tokenId: string; name: string; reason: string },
+    op: { tokenId: string; name: string; reason: string; retrieve?: boolean },
     now: number,
   ): Command {
     const comp = this.#compartment.get(lockerId, door);
@@ -240,9 +253,11 @@ export class Cabinet {
     if (comp.pending_action) {
       throw new HubError('HUB_ERR_CONFLICT', `door ${door} is already being opened (${comp.pending_action})`);
     }
+    if (op.retrieve && !comp.parcel_id)
+      throw new HubError('HUB_ERR_INVALID_STATE', `door ${door} holds no parcel to retrieve`);
     const cause: CommandCause = { kind: 'operator', tokenId: op.tokenId, door, reason: op.reason };
     const unlock = this.commands.create(lockerId, { type: 'unlock', door }, cause, now);
-    this.#setPending.run('operator', unlock.id, lockerId, door);
+    this.#setPending.run(op.retrieve ? 'retrieve' : 'operator', unlock.id, lockerId, door);
     this.ledger.append({
       ts: now,
       type: 'compartment.remote_open',
@@ -250,7 +265,7 @@ export class Cabinet {
       lockerId,
       door,
       parcelId: comp.parcel_id,
-      data: { reason: op.reason, operator: op.name, commandId: unlock.id },
+      data: { reason: op.reason, operator: op.name, commandId: unlock.id, retrieve: !!op.retrieve },
     });
     return unlock;
   }

@@ -74,6 +74,10 @@ export class Fleet {
     return false;
   }
 
+  onlineCount(): number {
+    return this.db.prepare('SELECT count(*) FROM lockers WHERE online = 1').pluck().get() as number;
+  }
+
   seen(lockerId: string, now: number): void {
     this.db.prepare('UPDATE lockers SET last_seen = ? WHERE id = ?').run(now, lockerId);
   }

@@ -205,11 +205,20 @@ export class Parcels {
     return parcelView(row);
   }
 
-  list(filter: { state?: ParcelState; lockerId?: string; limit?: number; before?: number }): ParcelView[] {
+  list(filter: {
+    state?: ParcelState;
+    lockerId?: string;
+    sscc?: string;
+    reference?: string;
+    limit?: number;
+    before?: number;
+  }): ParcelView[] {
     const clauses: string[] = [];
     const args: unknown[] = [];
     if (filter.state) clauses.push('p.state = ?') && args.push(filter.state);
     if (filter.lockerId) clauses.push('p.locker_id = ?') && args.push(filter.lockerId);
+    if (filter.sscc) clauses.push('p.sscc = ?') && args.push(filter.sscc);
+    if (filter.reference) clauses.push('p.reference = ?') && args.push(filter.reference);
     if (filter.before) clauses.push('p.created_at < ?') && args.push(filter.before);
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
     const rows = this.db

@@ -194,5 +194,9 @@ describe('allocation', () => {
     );
     expect(sscc.status).toBe(400);
     expect(sscc.body.error.message).toContain('check digit');
+    const labelled = await createParcel({ sscc: '106141411234567897', reference: 'order-778' });
+    const found = await t.api('GET', '/api/v1/parcels?sscc=106141411234567897');
+    expect(found.body.parcels.map((p: { id: string }) => p.id)).toEqual([labelled.parcel.id]);
+    expect((await t.api('GET', '/api/v1/parcels?reference=order-778')).body.parcels).toHaveLength(1);
   });
 });

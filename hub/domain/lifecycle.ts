@@ -1,0 +1,124 @@
+/**
+ * Parcels leaving the happy path: deadlines that pass, and cancellations. A compartment held by
+ * a parcel that will never come is freed; one that still holds goods stays occupied until
+ * someone takes them out (remote open with `retrieve`).
+ */
+import type { Ledger } from '../db/ledger.ts';
+import type { Db } from '../db/open.ts';
+import { HubError } from '../errors.ts';
+
+interface Due {
+  id: string;
+  locker_id: string;
+  door: number;
+}
+
+export class ParcelLifecycle {
+  readonly #depositDue;
+  readonly #pickupDue;
+  readonly #setState;
+  readonly #endCodes;
+  readonly #free;
+
+  constructor(
+    private readonly db: Db,
+    private readonly ledger: Ledger,
+  ) {
+    // A door being opened for this parcel right now is left alone: the operation finishes first.
+    this.#depositDue = db.prepare<[number], Due>(
+      `SELECT p.id, p.locker_id, p.door FROM parcels p
+       JOIN compartments c ON c.locker_id = p.locker_id AND c.door = p.door
+       WHERE p.state = 'reserved' AND p.deposit_expires_at <= ? AND c.pending_action IS NULL LIMIT 500`,
+    );
+    this.#pickupDue = db.prepare<[number], Due>(
+      `SELECT p.id, p.locker_id, p.door FROM parcels p
+       JOIN compartments c ON c.locker_id = p.locker_id AND c.door = p.door
+       WHERE p.state = 'stored' AND p.stored_at + p.pickup_window_ms <= ? AND c.pending_action IS NULL LIMIT 500`,
+    );
+    this.#setState = db.prepare('UPDATE parcels SET state = ?, updated_at = ? WHERE id = ?');
+    this.#endCodes = db.prepare(
+      `UPDATE codes SET state = ? WHERE parcel_id = ? AND state IN ('pending', 'active')`,
+    );
+    this.#free = db.prepare(
+      'UPDATE compartments SET parcel_id = NULL WHERE locker_id = ? AND door = ? AND parcel_id = ?',
+    );
+  }
+
+  /** Expires what is past its deadline; returns how many parcels changed. */
+  expireDue(now: number): number {
+    return this.db
+      .transaction(() => {
+        const deposits = this.#depositDue.all(now);
+        for (const p of deposits) {
+          this.#setState.run('expired', now, p.id);
+          this.#endCodes.run('expired', p.id);
+          this.#free.run(p.locker_id, p.door, p.id);
+          this.ledger.append({
+            ts: now,
+            type: 'parcel.expired',
+            actor: 'hub',
+            lockerId: p.locker_id,
+            door: p.door,
+            parcelId: p.id,
+            data: { stage: 'deposit', goodsInside: false },
+          });
+        }
+        const pickups = this.#pickupDue.all(now);
+        for (const p of pickups) {
+          this.#setState.run('expired', now, p.id);
+          this.#endCodes.run('expired', p.id);
+          // The goods are still in the compartment: it stays occupied until they are retrieved.
+          this.ledger.append({
+            ts: now,
+            type: 'parcel.expired',
+            actor: 'hub',
+            lockerId: p.locker_id,
+            door: p.door,
+            parcelId: p.id,
+            data: { stage: 'pickup', goodsInside: true },
+          });
+        }
+        return deposits.length + pickups.length;
+      })
+      .immediate();
+  }
+
+  /** Cancels a parcel whose goods are not in yet: its codes stop working and its compartment is freed. */
+  cancel(id: string, reason: string, actor: string, now: number): void {
+    this.db
+      .transaction(() => {
+        const p = this.db
+          .prepare(
+            `SELECT p.state, p.locker_id, p.door, c.pending_action FROM parcels p
+             JOIN compartments c ON c.locker_id = p.locker_id AND c.door = p.door WHERE p.id = ?`,
+          )
+          .get(id) as
+          | { state: string; locker_id: string; door: number; pending_action: string | null }
+          | undefined;
+        if (!p) throw new HubError('HUB_ERR_PARCEL_NOT_FOUND', `no parcel ${id}`);
+        if (p.state !== 'reserved') {
+          throw new HubError(
+            'HUB_ERR_INVALID_STATE',
+            p.state === 'stored'
+              ? `parcel ${id} is in door ${p.door}: an operator takes it out with a remote open and "retrieve": true`
+              : `parcel ${id} is ${p.state} and can no longer be cancelled`,
+          );
+        }
+        if (p.pending_action)
+          throw new HubError('HUB_ERR_CONFLICT', `door ${p.door} is being opened for parcel ${id} right now`);
+        this.#setState.run('cancelled', now, id);
+        this.#endCodes.run('revoked', id);
+        this.#free.run(p.locker_id, p.door, id);
+        this.ledger.append({
+          ts: now,
+          type: 'parcel.cancelled',
+          actor,
+          lockerId: p.locker_id,
+          door: p.door,
+          parcelId: id,
+          data: { reason },
+        });
+      })
+      .immediate();
+  }
+}

@@ -1,0 +1,117 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { VirtualLocker } from '../../simulators/locker.ts';
+import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+
+let t: TestHub;
+let box: VirtualLocker;
+let clock: number;
+
+beforeEach(async () => {
+  clock = Date.now();
+  t = await startTestHub({ now: () => clock });
+  box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+});
+afterEach(() => t.close());
+
+async function parcel(extra: Record<string, unknown> = {}) {
+  const res = await t.api(
+    'POST',
+    '/api/v1/parcels',
+    { lockerId: 'box-1', size: 'M', temperatureClass: 'frozen', recipient: { name: 'Ada' }, ...extra },
+    t.integration,
+  );
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body as { parcel: { id: string; door: number }; depositCode: string; pickupCode: string };
+}
+const state = async (id: string) => (await t.api('GET', `/api/v1/parcels/${id}`)).body.state;
+const compartment = async (door: number) =>
+  (await t.api('GET', '/api/v1/lockers/box-1')).body.compartments.find(
+    (c: { door: number }) => c.door === door,
+  );
+
+async function through(code: string, door: number) {
+  const unlocked = waitFor(box, 'unlocked', (d) => d === door);
+  box.pressCode(code);
+  await unlocked;
+  box.openDoor(door);
+  box.closeDoor(door);
+}
+
+async function refusedWith(code: string): Promise<string> {
+  const shown = waitFor<[{ type: string; text?: string }]>(box, 'command', (c) => c.type === 'display');
+  box.pressCode(code);
+  return (await shown)[0].text ?? '';
+}
+
+describe('deadlines', () => {
+  it('expires a parcel never deposited and frees its compartment', async () => {
+    const p = await parcel({ depositExpiresAt: clock + 60_000 });
+    clock += 60_000;
+    await eventually(async () => (await state(p.parcel.id)) === 'expired');
+    expect(await compartment(p.parcel.door)).toMatchObject({ parcel: null, occupied: false });
+    expect(await refusedWith(p.depositCode)).toBe('Code expired');
+    const again = await parcel();
+    expect(again.parcel.door).toBe(p.parcel.door);
+  });
+
+  it('expires an uncollected parcel but keeps its compartment until an operator retrieves the goods', async () => {
+    const p = await parcel({ pickupWindowHours: 1 });
+    await through(p.depositCode, p.parcel.door);
+    await eventually(async () => (await state(p.parcel.id)) === 'stored');
+    clock += 3_600_000;
+    await eventually(async () => (await state(p.parcel.id)) === 'expired');
+    expect(await compartment(p.parcel.door)).toMatchObject({ parcel: { id: p.parcel.id, state: 'expired' } });
+    expect(await refusedWith(p.pickupCode)).toBe('Code expired');
+
+    const open = await t.api('POST', `/api/v1/lockers/box-1/compartments/${p.parcel.door}/open`, {
+      reason: 'uncollected, back to the farm',
+      retrieve: true,
+    });
+    expect(open.status).toBe(202);
+    await waitFor(box, 'unlocked');
+    box.openDoor(p.parcel.door);
+    box.closeDoor(p.parcel.door);
+
+    await eventually(async () => (await state(p.parcel.id)) === 'returned');
+    expect(await compartment(p.parcel.door)).toMatchObject({ parcel: null });
+  });
+});
+
+describe('cancellation', () => {
+  it('cancels a reserved parcel: its codes stop working and its door is free', async () => {
+    const p = await parcel();
+    const res = await t.api(
+      'POST',
+      `/api/v1/parcels/${p.parcel.id}/cancel`,
+      { reason: 'order cancelled by the customer' },
+      t.integration,
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.state).toBe('cancelled');
+    expect(await refusedWith(p.depositCode)).toBe('Invalid code');
+    expect(await compartment(p.parcel.door)).toMatchObject({ parcel: null });
+    const timeline = (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body.timeline;
+    expect(timeline.map((e: { type: string }) => e.type)).toEqual([
+      'parcel.reserved',
+      'parcel.cancelled',
+      'code.rejected',
+    ]);
+  });
+
+  it('refuses to cancel a parcel whose goods are inside, and says what to do', async () => {
+    const p = await parcel();
+    await through(p.depositCode, p.parcel.door);
+    await eventually(async () => (await state(p.parcel.id)) === 'stored');
+    const res = await t.api(
+      'POST',
+      `/api/v1/parcels/${p.parcel.id}/cancel`,
+      { reason: 'too late' },
+      t.integration,
+    );
+    expect(res.status).toBe(409);
+    expect(res.body.error).toMatchObject({
+      code: 'HUB_ERR_INVALID_STATE',
+      message: expect.stringContaining('retrieve'),
+    });
+  });
+});
