@@ -3,6 +3,7 @@
  * lazily, so `casier profiles` does not start a broker and `casier --help` stays fast.
  */
 import { z } from 'zod';
+import { PARCEL_STATES } from '../hub/domain/parcels.ts';
 import { type CommandSpec, helpText, type ParsedArgs, parseCommandArgs, port, UsageError } from './args.ts';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -20,6 +21,24 @@ const common = {
   },
   json: { type: 'boolean', help: 'machine-readable output' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
+} as const satisfies CommandSpec['flags'];
+
+/** The hub's two listeners, shared by `hub` and `demo`. */
+const listeners = {
+  'http-port': {
+    type: 'string',
+    env: 'CASIER_HTTP_PORT',
+    default: '8080',
+    help: 'HTTP API port',
+    schema: port,
+  },
+  'mqtt-port': {
+    type: 'string',
+    env: 'CASIER_MQTT_PORT',
+    default: '1883',
+    help: 'embedded MQTT broker port',
+    schema: port,
+  },
 } as const satisfies CommandSpec['flags'];
 
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -46,20 +65,7 @@ export const COMMANDS: CommandSpec[] = [
     usage: 'hub [options]',
     summary: 'Run the hub: embedded MQTT broker (or an external one), store, rules and HTTP API.',
     flags: {
-      'http-port': {
-        type: 'string',
-        env: 'CASIER_HTTP_PORT',
-        default: '8080',
-        help: 'HTTP API port',
-        schema: port,
-      },
-      'mqtt-port': {
-        type: 'string',
-        env: 'CASIER_MQTT_PORT',
-        default: '1883',
-        help: 'embedded MQTT broker port',
-        schema: port,
-      },
+      ...listeners,
       host: {
         type: 'string',
         env: 'CASIER_HOST',
@@ -203,17 +209,7 @@ export const COMMANDS: CommandSpec[] = [
       state: {
         type: 'string',
         help: 'only parcels in this state',
-        schema: z.enum([
-          'reserved',
-          'stored',
-          'in_transit',
-          'ready',
-          'picked_up',
-          'expired',
-          'cancelled',
-          'quarantined',
-          'returned',
-        ]),
+        schema: z.enum(PARCEL_STATES),
       },
       locker: { type: 'string', help: 'only parcels at this locker' },
       limit: {
@@ -308,20 +304,7 @@ export const COMMANDS: CommandSpec[] = [
     summary:
       'Run the hub with a simulated site: a rural box and a town locker where producers deposit and customers collect every few seconds.',
     flags: {
-      'http-port': {
-        type: 'string',
-        env: 'CASIER_HTTP_PORT',
-        default: '8080',
-        help: 'HTTP API port',
-        schema: port,
-      },
-      'mqtt-port': {
-        type: 'string',
-        env: 'CASIER_MQTT_PORT',
-        default: '1883',
-        help: 'embedded MQTT broker port',
-        schema: port,
-      },
+      ...listeners,
       'data-dir': {
         type: 'string',
         env: 'CASIER_DATA_DIR',
