@@ -3,4 +3,5 @@
 export * from './gs1.ts';
 export * from './messages.ts';
 export * from './profiles/index.ts';
+export * from './serial/index.ts';
 export * from './topics.ts';
