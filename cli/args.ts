@@ -34,7 +34,15 @@ export interface ParsedArgs {
 
 export const port = z.coerce.number().int().min(0).max(65535);
 
-export function parseCommandArgs(spec: CommandSpec, argv: string[], env: NodeJS.ProcessEnv): ParsedArgs {
+/**
+ * Flag, then environment, then `file` (a config file's values, keyed by flag name), then default.
+ */
+export function parseCommandArgs(
+  spec: CommandSpec,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  file: Record<string, unknown> = {},
+): ParsedArgs {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
   for (const [name, f] of Object.entries(spec.flags))
     options[name] = { type: f.type, ...(f.short ? { short: f.short } : {}) };
@@ -54,7 +62,9 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[], env: NodeJS.
   for (const [name, f] of Object.entries(spec.flags)) {
     const fromFlag = parsed.values[name];
     const fromEnv = f.env ? env[f.env] : undefined;
-    const raw = fromFlag ?? (fromEnv === undefined || fromEnv === '' ? undefined : fromEnv) ?? f.default;
+    const fromFile = file[name] === undefined ? undefined : String(file[name]);
+    const raw =
+      fromFlag ?? (fromEnv === undefined || fromEnv === '' ? undefined : fromEnv) ?? fromFile ?? f.default;
     if (raw === undefined) continue;
     if (!f.schema) {
       values[name] = raw;
@@ -62,7 +72,14 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[], env: NodeJS.
     }
     const r = f.schema.safeParse(raw);
     if (!r.success) {
-      const source = fromFlag !== undefined ? `--${name}` : fromEnv !== undefined ? f.env : `--${name}`;
+      const source =
+        fromFlag !== undefined
+          ? `--${name}`
+          : fromEnv
+            ? f.env
+            : fromFile !== undefined
+              ? `config ${name}`
+              : `--${name}`;
       throw new UsageError(
         `${source}: ${r.error.issues[0]?.message ?? 'invalid value'} (got ${JSON.stringify(raw)})`,
       );

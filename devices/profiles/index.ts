@@ -2,10 +2,11 @@
 import { ruralBox8 } from './rural-box-8.ts';
 import { type CabinetProfile, cabinetProfile } from './schema.ts';
 import { townLocker16 } from './town-locker-16.ts';
+import { townLocker24 } from './town-locker-24.ts';
 
 export * from './schema.ts';
 
-export const PROFILES: readonly CabinetProfile[] = [ruralBox8, townLocker16].map((p) =>
+export const PROFILES: readonly CabinetProfile[] = [ruralBox8, townLocker16, townLocker24].map((p) =>
   cabinetProfile.parse(p),
 );
 

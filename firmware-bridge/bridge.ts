@@ -1,0 +1,247 @@
+/**
+ * The bridge on the Pi: what the board reports becomes device events, written to the durable
+ * outbox first, then sent to the hub in order and re-sent until acknowledged; the hub's
+ * commands are executed at most once, even across restarts (docs/protocol.md §2).
+ */
+import { randomBytes } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import {
+  type CabinetProfile,
+  type Command,
+  type CommandResult,
+  type DeviceEvent,
+  decodePayload,
+  type LockerRef,
+  MAX_EVENTS_PER_MESSAGE,
+  parseTopic,
+  topic,
+} from '../devices/index.ts';
+import type { BoardDriver } from './drivers/types.ts';
+import type { Outbox } from './outbox.ts';
+
+type DistributiveOmit<T, K extends keyof never> = T extends unknown ? Omit<T, K> : never;
+type EventInput = DistributiveOmit<DeviceEvent, 'id' | 'seq' | 'ts'>;
+
+export interface BridgeOptions {
+  locker: LockerRef;
+  password: string;
+  mqttUrl: string;
+  profile: CabinetProfile;
+  driver: BoardDriver;
+  outbox: Outbox;
+  log: Logger;
+  fw?: string;
+  resendMs?: number;
+}
+
+export class Bridge {
+  /** New at every start: with `seq`, it lets the hub see reboots and gaps. */
+  readonly bootId = randomBytes(6).toString('hex');
+  #seq = 0;
+  #telemetrySeq = 0;
+  #client: MqttClient | undefined;
+  #flushTimer: NodeJS.Timeout | undefined;
+  readonly #sentAt = new Map<string, number>();
+  readonly #counters = { lineDrops: 0, events: 0, commands: 0, duplicateCommands: 0 };
+
+  constructor(private readonly opts: BridgeOptions) {}
+
+  get counters() {
+    return { ...this.#counters, outbox: this.opts.outbox.size };
+  }
+
+  async start(): Promise<void> {
+    const { driver, log } = this.opts;
+    driver.on('door', (door: number, open: boolean) =>
+      this.record({ type: open ? 'door.opened' : 'door.closed', door }),
+    );
+    driver.on('presence', (door: number, present: boolean) =>
+      this.record({ type: 'presence.changed', door, present }),
+    );
+    driver.on('keypad', (code: string) => {
+      if (/^[0-9]{4,16}$/.test(code)) this.record({ type: 'keypad.entry', code });
+      else log.warn({ digits: code.length }, 'keypad entry of the wrong length ignored');
+    });
+    driver.on('scan', (data: string, symbology: string) => this.record({ type: 'scan', data, symbology }));
+    driver.on('fault', (code: string, detail: string) => this.record({ type: 'board.fault', code, detail }));
+    driver.on('temperatures', (readings: Array<{ sensor: string; c: number }>) => this.#telemetry(readings));
+    driver.on('lineDrops', (n: number) => {
+      this.#counters.lineDrops += n;
+    });
+    driver.on('board', (detail: string) => log.info({ detail }, 'board connected'));
+    this.#connect();
+    await driver.start();
+    this.#flushTimer = setInterval(() => this.#flush(), 500);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#flushTimer);
+    const client = this.#client;
+    if (client?.connected) {
+      await client.publishAsync(
+        topic(this.opts.locker, 'state'),
+        JSON.stringify({ online: false, ts: Date.now() }),
+        { qos: 1, retain: true },
+      );
+    }
+    await client?.endAsync();
+    await this.opts.driver.stop();
+    this.opts.outbox.close();
+  }
+
+  /** Writes an event to the outbox (durably), then sends it if the hub is reachable. */
+  record(e: EventInput): DeviceEvent {
+    const seq = ++this.#seq;
+    const ev = { ...e, id: `${this.bootId}-${seq}`, seq, ts: Date.now() } as DeviceEvent;
+    this.opts.outbox.add(this.bootId, ev);
+    this.#counters.events++;
+    this.#flush();
+    return ev;
+  }
+
+  #connect(): void {
+    const { locker, password, mqttUrl, log } = this.opts;
+    const client = mqtt.connect(mqttUrl, {
+      username: `${locker.site}/${locker.locker}`,
+      password,
+      clientId: `${locker.site}/${locker.locker}`,
+      protocolVersion: 4,
+      clean: true,
+      // Reconnect with backoff and jitter, so a hub coming back is not hit by every cabinet at once.
+      reconnectPeriod: 0,
+      connectTimeout: 10_000,
+      will: {
+        topic: topic(locker, 'state'),
+        payload: Buffer.from(JSON.stringify({ online: false })),
+        qos: 1,
+        retain: true,
+      },
+    });
+    this.#client = client;
+    let attempt = 0;
+    const retry = () => {
+      attempt++;
+      const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
+      setTimeout(() => client.reconnect(), delay).unref();
+    };
+    client.on('close', () => {
+      this.#sentAt.clear(); // everything unacknowledged goes again, oldest first, on the next connection
+      if (!client.disconnecting) retry();
+    });
+    client.on('error', (err) => log.warn({ err: err.message }, 'hub link error'));
+    client.on('message', (t, p) => this.#message(t, p));
+    client.on('connect', () => {
+      attempt = 0;
+      (client.stream as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
+      void this.#announce(client);
+    });
+  }
+
+  async #announce(client: MqttClient): Promise<void> {
+    const { locker, profile, log } = this.opts;
+    try {
+      await client.subscribeAsync(
+        [topic(locker, 'commands'), topic(locker, 'events/ack'), topic(locker, 'codes')],
+        { qos: 1 },
+      );
+      const state = {
+        online: true,
+        bootId: this.bootId,
+        fw: this.opts.fw ?? 'casier-bridge 0.1.0',
+        profile: profile.name,
+        ts: Date.now(),
+      };
+      await client.publishAsync(topic(locker, 'state'), JSON.stringify(state), { qos: 1, retain: true });
+      log.info({ outbox: this.opts.outbox.size }, 'connected to the hub');
+      this.#flush();
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'announcing to the hub failed');
+    }
+  }
+
+  /** Sends the oldest events not sent recently, in order, grouped by boot. */
+  #flush(): void {
+    const client = this.#client;
+    if (!client?.connected) return;
+    const now = Date.now();
+    const resendMs = this.opts.resendMs ?? 3000;
+    const due = this.opts.outbox
+      .oldest(MAX_EVENTS_PER_MESSAGE * 5)
+      .filter((r) => now - (this.#sentAt.get(r.id) ?? 0) >= resendMs);
+    for (let i = 0; i < due.length; ) {
+      const bootId = due[i]?.bootId as string;
+      const batch = [];
+      while (i < due.length && due[i]?.bootId === bootId && batch.length < MAX_EVENTS_PER_MESSAGE)
+        batch.push(due[i++] as (typeof due)[number]);
+      for (const r of batch) this.#sentAt.set(r.id, now);
+      client.publish(
+        topic(this.opts.locker, 'events'),
+        JSON.stringify({ bootId, events: batch.map((r) => r.event) }),
+        { qos: 1 },
+      );
+    }
+  }
+
+  #telemetry(readings: Array<{ sensor: string; c: number }>): void {
+    if (!this.#client?.connected || readings.length === 0) return;
+    const msg = { bootId: this.bootId, seq: ++this.#telemetrySeq, ts: Date.now(), readings };
+    this.#client.publish(topic(this.opts.locker, 'telemetry'), JSON.stringify(msg), { qos: 0 });
+  }
+
+  #message(t: string, payload: Buffer): void {
+    const parsed = parseTopic(t);
+    if (parsed?.suffix === 'events/ack') {
+      const m = decodePayload('events/ack', payload);
+      if (!m.ok) return;
+      this.opts.outbox.ack(m.value.ids);
+      for (const id of m.value.ids) this.#sentAt.delete(id);
+    } else if (parsed?.suffix === 'commands') {
+      const m = decodePayload('commands', payload);
+      if (m.ok) void this.#execute(m.value);
+      else this.opts.log.warn({ reason: m.reason, detail: m.detail }, 'command dropped');
+    }
+  }
+
+  async #execute(cmd: Command): Promise<void> {
+    const { outbox, driver, log } = this.opts;
+    if (!outbox.begin(cmd.id)) {
+      this.#counters.duplicateCommands++;
+      const previous = outbox.previous(cmd.id);
+      if (previous?.error?.startsWith('interrupted')) outbox.finish(previous);
+      if (previous) this.#reply(previous);
+      return;
+    }
+    this.#counters.commands++;
+    let result: CommandResult;
+    try {
+      if (Date.now() >= cmd.expiresAt) throw new Error('expired');
+      switch (cmd.type) {
+        case 'unlock':
+          await driver.unlock(cmd.door);
+          this.record({ type: 'lock.released', door: cmd.door, commandId: cmd.id });
+          break;
+        case 'display':
+          driver.display(cmd.text);
+          break;
+        case 'beep':
+          driver.beep(cmd.pattern);
+          break;
+        case 'codes.sync':
+          break; // the retained code table arrives on its own topic
+        case 'reboot':
+          throw new Error('reboot is not supported by this bridge');
+      }
+      result = { id: cmd.id, ok: true, ts: Date.now() };
+    } catch (err) {
+      result = { id: cmd.id, ok: false, error: (err as Error).message.slice(0, 256), ts: Date.now() };
+      log.warn({ command: cmd.id, type: cmd.type, err: result.error }, 'command failed');
+    }
+    outbox.finish(result);
+    this.#reply(result);
+  }
+
+  #reply(result: CommandResult): void {
+    this.#client?.publish(topic(this.opts.locker, 'commands/result'), JSON.stringify(result), { qos: 1 });
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The bridge's durable state on the Pi (SQLite, synchronous=FULL): the outbox of events not yet
+ * acknowledged by the hub, and the ids of commands already executed. An event is written here
+ * before anything else happens with it; it leaves only when the hub's `events/ack` names it.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { CommandResult, DeviceEvent } from '../devices/index.ts';
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS outbox (
+    n INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    boot_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE IF NOT EXISTS executed (
+    id TEXT PRIMARY KEY,
+    -- NULL while executing: a crash then leaves the command marked, never run twice
+    result TEXT,
+    at INTEGER NOT NULL
+  ) STRICT;
+`;
+
+export interface OutboxRow {
+  id: string;
+  bootId: string;
+  event: DeviceEvent;
+}
+
+export class Outbox {
+  readonly #db: Database.Database;
+  readonly #insert;
+  readonly #oldest;
+  readonly #delete;
+  readonly #count;
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    this.#db = new Database(join(dataDir, 'bridge.db'));
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = FULL');
+    this.#db.exec(SCHEMA);
+    this.#insert = this.#db.prepare('INSERT INTO outbox (id, boot_id, body, created_at) VALUES (?, ?, ?, ?)');
+    this.#oldest = this.#db.prepare<[number], { id: string; boot_id: string; body: string }>(
+      'SELECT id, boot_id, body FROM outbox ORDER BY n LIMIT ?',
+    );
+    this.#delete = this.#db.prepare('DELETE FROM outbox WHERE id = ?');
+    this.#count = this.#db.prepare('SELECT count(*) FROM outbox').pluck();
+  }
+
+  /** Durable once this returns: written and synced. */
+  add(bootId: string, event: DeviceEvent): void {
+    this.#insert.run(event.id, bootId, JSON.stringify(event), Date.now());
+  }
+
+  oldest(limit: number): OutboxRow[] {
+    return this.#oldest
+      .all(limit)
+      .map((r) => ({ id: r.id, bootId: r.boot_id, event: JSON.parse(r.body) as DeviceEvent }));
+  }
+
+  ack(ids: readonly string[]): number {
+    let n = 0;
+    this.#db.transaction(() => {
+      for (const id of ids) n += this.#delete.run(id).changes;
+    })();
+    return n;
+  }
+
+  get size(): number {
+    return this.#count.get() as number;
+  }
+
+  /** Marks a command as started; false if it was seen before (executed, or interrupted by a crash). */
+  begin(commandId: string): boolean {
+    return (
+      this.#db
+        .prepare('INSERT OR IGNORE INTO executed (id, result, at) VALUES (?, NULL, ?)')
+        .run(commandId, Date.now()).changes === 1
+    );
+  }
+
+  finish(result: CommandResult): void {
+    this.#db.prepare('UPDATE executed SET result = ? WHERE id = ?').run(JSON.stringify(result), result.id);
+  }
+
+  /** The result given for a command seen before; an interruption if it never finished. */
+  previous(commandId: string): CommandResult | undefined {
+    const row = this.#db.prepare('SELECT result FROM executed WHERE id = ?').get(commandId) as
+      | { result: string | null }
+      | undefined;
+    if (!row) return undefined;
+    return row.result
+      ? (JSON.parse(row.result) as CommandResult)
+      : {
+          id: commandId,
+          ok: false,
+          error: 'interrupted: the bridge restarted while executing it',
+          ts: Date.now(),
+        };
+  }
+
+  /** Forgets executed command ids older than `ms` (commands expire long before). */
+  prune(ms: number): void {
+    this.#db.prepare('DELETE FROM executed WHERE at < ?').run(Date.now() - ms);
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}

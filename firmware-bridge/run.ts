@@ -1,0 +1,93 @@
+/** The bridge's composition root: line, driver, outbox and bridge wired from a validated config. */
+import mqtt from 'mqtt';
+import pino from 'pino';
+import { findProfile, type LockerRef } from '../devices/index.ts';
+import { Bridge } from './bridge.ts';
+import { CasierDriver } from './drivers/casier.ts';
+import { KrCu16Driver, type Polarity } from './drivers/kr-cu16.ts';
+import type { BoardDriver, SelftestRow } from './drivers/types.ts';
+import { openLine } from './line.ts';
+import { Outbox } from './outbox.ts';
+
+export interface BridgeConfig {
+  serial: string;
+  driver: 'casier' | 'kr-cu16';
+  profile: string;
+  mqttUrl: string;
+  locker: LockerRef;
+  password: string;
+  dataDir: string;
+  baud?: number;
+  krPolarity?: Record<number, Polarity>;
+  logLevel: string;
+}
+
+async function openDriver(c: BridgeConfig): Promise<BoardDriver> {
+  const profile = findProfile(c.profile);
+  if (!profile) throw new Error(`unknown profile ${c.profile}`);
+  const line = await openLine(c.serial, c.baud ?? (c.driver === 'kr-cu16' ? 19200 : 115200));
+  return c.driver === 'kr-cu16'
+    ? new KrCu16Driver(line, profile, { polarity: c.krPolarity })
+    : new CasierDriver(line, profile);
+}
+
+export async function runBridge(c: BridgeConfig, until: Promise<void>): Promise<number> {
+  const log = pino({
+    level: c.logLevel,
+    base: { svc: 'bridge', locker: `${c.locker.site}/${c.locker.locker}` },
+  });
+  const profile = findProfile(c.profile);
+  if (!profile) throw new Error(`unknown profile ${c.profile}`);
+  const outbox = new Outbox(c.dataDir);
+  const driver = await openDriver(c);
+  const bridge = new Bridge({
+    locker: c.locker,
+    password: c.password,
+    mqttUrl: c.mqttUrl,
+    profile,
+    driver,
+    outbox,
+    log,
+  });
+  await bridge.start();
+  log.info(
+    { bootId: bridge.bootId, serial: c.serial, driver: c.driver, outbox: outbox.size },
+    'bridge started',
+  );
+  const stats = setInterval(() => log.info(bridge.counters, 'bridge counters'), 60_000);
+  stats.unref();
+  await until;
+  clearInterval(stats);
+  await bridge.stop();
+  log.info('bridge stopped');
+  return 0;
+}
+
+/** Pulses each lock, reads each contact and sensor, and checks the hub accepts the credentials. */
+export async function selftest(c: BridgeConfig): Promise<SelftestRow[]> {
+  const rows: SelftestRow[] = [];
+  const driver = await openDriver(c);
+  try {
+    await driver.start();
+    rows.push(...(await driver.selftest()));
+  } finally {
+    await driver.stop();
+  }
+  const hub = await mqtt
+    .connectAsync(c.mqttUrl, {
+      username: `${c.locker.site}/${c.locker.locker}`,
+      password: c.password,
+      clientId: `${c.locker.site}/${c.locker.locker}`,
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+    })
+    .then(
+      async (client) => {
+        await client.endAsync();
+        return { result: 'ok' as const, detail: 'credentials accepted' };
+      },
+      (err: Error) => ({ result: 'failed' as const, detail: err.message }),
+    );
+  rows.push({ part: 'hub', channel: c.mqttUrl, ...hub });
+  return rows;
+}

@@ -1,0 +1,141 @@
+/**
+ * A controller board running the casier reference firmware, simulated on a serial line: lock
+ * relays, door contacts, a keypad, temperature sensors. Speaks the real wire protocol
+ * (docs/protocol.md §4) so the real bridge process runs unchanged against it.
+ */
+import { EventEmitter } from 'node:events';
+import { type CabinetProfile, CasierLink, type LinkOutput, type Message } from '../../devices/index.ts';
+import { type Line, openLine } from './serial.ts';
+
+export interface CasierBoardOptions {
+  path: string;
+  profile: CabinetProfile;
+  baudRate?: number;
+  /** How long a released latch stays open if nobody pulls the door. */
+  latchMs?: number;
+  /** Probability that a byte this board sends gets one bit flipped. */
+  flipRate?: number;
+}
+
+interface Channel {
+  closed: boolean;
+  released: boolean;
+  latch?: NodeJS.Timeout;
+}
+
+export class CasierBoardSim extends EventEmitter {
+  readonly #link = new CasierLink({ retransmitMs: 120, maxAttempts: 50 });
+  readonly #channels = new Map<number, Channel>();
+  /** Every unlock the board executed, by lock channel, in order. */
+  readonly unlocked: number[] = [];
+  display = '';
+  #line: Line | undefined;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(readonly opts: CasierBoardOptions) {
+    super();
+    for (const c of opts.profile.compartments)
+      this.#channels.set(c.lock.channel, { closed: true, released: false });
+  }
+
+  async start(): Promise<void> {
+    this.#line = await openLine(this.opts.path, this.opts.baudRate ?? 115200, {
+      flipRate: this.opts.flipRate,
+    });
+    this.#line.onData((chunk) => this.#handle(this.#link.receive(chunk, Date.now())));
+    this.#timer = setInterval(() => this.#handle(this.#link.poll(Date.now())), 20);
+    const p = this.opts.profile;
+    this.#send({
+      type: 'hello',
+      fwMajor: 1,
+      fwMinor: 0,
+      locks: p.compartments.length,
+      inputs: p.compartments.length,
+      sensors: p.sensors.length,
+    });
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    for (const c of this.#channels.values()) clearTimeout(c.latch);
+    await this.#line?.close();
+  }
+
+  /** Someone types a code on the keypad and presses enter. */
+  typeCode(code: string): void {
+    this.#send({ type: 'keypad', code });
+  }
+
+  /** Someone pulls the door of `door` (a profile door number); it opens only if its latch is released, unless forced. */
+  openDoor(door: number, opts: { force?: boolean } = {}): boolean {
+    const ch = this.#channel(door);
+    if (!ch.closed) return true;
+    if (!ch.released && !opts.force) return false;
+    ch.closed = false;
+    ch.released = false;
+    clearTimeout(ch.latch);
+    this.#send({ type: 'contact', channel: this.#lockChannel(door), closed: false });
+    return true;
+  }
+
+  closeDoor(door: number): void {
+    const ch = this.#channel(door);
+    if (ch.closed) return;
+    ch.closed = true;
+    this.#send({ type: 'contact', channel: this.#lockChannel(door), closed: true });
+  }
+
+  temperatures(readings: Array<{ channel: number; c: number }>): void {
+    this.#send({
+      type: 'temperatures',
+      readings: readings.map((r) => ({ channel: r.channel, centi: Math.round(r.c * 100) })),
+    });
+  }
+
+  #lockChannel(door: number): number {
+    const c = this.opts.profile.compartments.find((x) => x.door === door);
+    if (!c) throw new Error(`no door ${door}`);
+    return c.lock.channel;
+  }
+
+  #channel(door: number): Channel {
+    return this.#channels.get(this.#lockChannel(door)) as Channel;
+  }
+
+  #send(m: Message): void {
+    this.#handle(this.#link.send(m, Date.now()));
+  }
+
+  #handle(out: LinkOutput): void {
+    for (const w of out.writes) this.#line?.write(w);
+    for (const m of out.messages) this.#execute(m);
+  }
+
+  #execute(m: Message): void {
+    if (m.type === 'unlock') {
+      const ch = this.#channels.get(m.channel);
+      if (!ch) {
+        this.#send({ type: 'lockResult', channel: m.channel, ok: false });
+        return;
+      }
+      ch.released = true;
+      clearTimeout(ch.latch);
+      ch.latch = setTimeout(() => {
+        ch.released = false;
+      }, this.opts.latchMs ?? 8000);
+      this.unlocked.push(m.channel);
+      this.#send({ type: 'lockResult', channel: m.channel, ok: true });
+      const door = this.opts.profile.compartments.find((c) => c.lock.channel === m.channel)?.door;
+      this.emit('unlocked', door, m.channel);
+    } else if (m.type === 'statusRequest') {
+      let closed = 0;
+      for (const [channel, c] of this.#channels) if (c.closed) closed |= 1 << channel;
+      this.#send({ type: 'status', contactsClosed: closed, present: 0 });
+    } else if (m.type === 'display') {
+      this.display = m.text;
+      this.emit('display', m.text);
+    } else if (m.type === 'beep') {
+      this.emit('beep', m.pattern);
+    }
+  }
+}

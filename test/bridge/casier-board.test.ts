@@ -1,0 +1,120 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { findProfile } from '../../devices/index.ts';
+import { CasierBoardSim } from '../../simulators/boards/casier-board.ts';
+import { type BridgeProcess, spawnBridge } from '../helpers/bridge.ts';
+import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+import { type PtyPair, ptyPair } from '../helpers/pty.ts';
+
+let t: TestHub;
+let pty: PtyPair;
+let board: CasierBoardSim;
+let bridge: BridgeProcess;
+let bridgeDir: string;
+let password: string;
+
+const profile = findProfile('rural-box-8') as NonNullable<ReturnType<typeof findProfile>>;
+
+function startBridge(): BridgeProcess {
+  return spawnBridge([
+    '--serial',
+    pty.bridge,
+    '--driver',
+    'casier',
+    '--profile',
+    'rural-box-8',
+    '--mqtt-url',
+    t.hub.mqttUrl,
+    '--locker',
+    'ferme/box-1',
+    '--password',
+    password,
+    '--data-dir',
+    bridgeDir,
+  ]);
+}
+
+beforeEach(async () => {
+  t = await startTestHub();
+  password = t.hub.provisioning.addDevice({ site: 'ferme', locker: 'box-1' }, 'rural-box-8', 'test').password;
+  pty = await ptyPair();
+  bridgeDir = mkdtempSync(join(tmpdir(), 'casier-bridge-'));
+  board = new CasierBoardSim({ path: pty.board, profile });
+  await board.start();
+  bridge = startBridge();
+  await eventually(
+    async () => (await t.api('GET', '/api/v1/lockers/box-1')).body.online,
+    15_000,
+    'the bridge to come online',
+  );
+});
+
+afterEach(async () => {
+  await bridge.kill();
+  await board.stop();
+  await pty.close();
+  await t.close();
+  rmSync(bridgeDir, { recursive: true, force: true });
+});
+
+const state = async (id: string) => (await t.api('GET', `/api/v1/parcels/${id}`)).body.state;
+
+async function visit(code: string, door: number) {
+  const unlocked = waitFor<[number]>(board, 'unlocked', (d) => d === door, 10_000);
+  board.typeCode(code);
+  await unlocked;
+  expect(board.openDoor(door)).toBe(true);
+  board.closeDoor(door);
+}
+
+describe('hub + bridge + a casier board on a serial line', () => {
+  it('takes a parcel from deposit to pickup through the board keypad', async () => {
+    const res = await t.api(
+      'POST',
+      '/api/v1/parcels',
+      { lockerId: 'box-1', size: 'M', temperatureClass: 'chilled', recipient: { name: 'Ada' } },
+      t.integration,
+    );
+    const { parcel, depositCode, pickupCode } = res.body;
+    await visit(depositCode, parcel.door);
+    await eventually(async () => (await state(parcel.id)) === 'stored', 10_000, 'stored');
+    expect(board.display).toBe(`Door ${parcel.door} open`);
+    await visit(pickupCode, parcel.door);
+    await eventually(async () => (await state(parcel.id)) === 'picked_up', 10_000, 'picked up');
+    const channel = profile.compartments.find((c) => c.door === parcel.door)?.lock.channel;
+    expect(board.unlocked).toEqual([channel, channel]);
+    const types = (await t.api('GET', `/api/v1/events?lockerId=box-1`)).body.events.map(
+      (e: { type: string }) => e.type,
+    );
+    expect(types.filter((x: string) => x === 'device.lock.released')).toHaveLength(2);
+    expect(types.filter((x: string) => x === 'door.opened')).toHaveLength(2);
+  });
+
+  it('keeps events recorded while the hub is down and delivers them once when it is back', async () => {
+    await t.hub.stop();
+    board.openDoor(7, { force: true });
+    board.closeDoor(7);
+    board.openDoor(8, { force: true });
+    board.closeDoor(8);
+    await new Promise((r) => setTimeout(r, 500));
+    await t.restart();
+    await eventually(
+      () =>
+        (t.hub.db
+          .prepare(`SELECT count(*) FROM device_events WHERE type LIKE 'door.%'`)
+          .pluck()
+          .get() as number) === 4,
+      15_000,
+      'the four door events',
+    );
+    const doors = t.hub.db
+      .prepare(
+        `SELECT type || ':' || json_extract(body, '$.door') FROM device_events WHERE type LIKE 'door.%' ORDER BY seq`,
+      )
+      .pluck()
+      .all();
+    expect(doors).toEqual(['door.opened:7', 'door.closed:7', 'door.opened:8', 'door.closed:8']);
+  });
+});
