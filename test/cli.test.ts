@@ -64,6 +64,7 @@ describe('casier command line', () => {
     expect(JSON.parse(casier(['profiles', '--json']).stdout).map((p: { name: string }) => p.name)).toEqual([
       'rural-box-8',
       'town-locker-16',
+      'town-locker-24',
     ]);
     expect(JSON.parse(casier(['parcels', 'list', '--json', ...d]).stdout)).toEqual([]);
     expect(JSON.parse(casier(['audit', 'verify', '--json', ...d]).stdout)).toMatchObject({

@@ -59,11 +59,23 @@ export class CasierLink {
     return !this.#inFlight && this.#queue.length === 0;
   }
 
-  /** Queues a message; returns the bytes to write now (empty while another frame is in flight). */
+  /**
+   * Queues a message; returns the bytes to write now (empty while another frame is in flight).
+   * Readings never hold up the rest: a new `temperatures` replaces one still queued, and every
+   * other message goes ahead of queued readings, so a lock result or a door contact is not
+   * stuck behind a backlog of sensor frames on a slow or noisy line.
+   */
   send(message: Message, now: number): LinkOutput {
     const out = empty();
-    if (this.#queue.length >= this.#maxQueue) out.failed.push(this.#queue.shift() as Message);
-    this.#queue.push(message);
+    const queuedReadings = this.#queue.findIndex((m) => m.type === 'temperatures');
+    if (message.type === 'temperatures' && queuedReadings >= 0) {
+      this.#queue[queuedReadings] = message;
+    } else {
+      if (this.#queue.length >= this.#maxQueue) out.failed.push(this.#queue.shift() as Message);
+      if (message.type !== 'temperatures' && queuedReadings >= 0)
+        this.#queue.splice(queuedReadings, 0, message);
+      else this.#queue.push(message);
+    }
     this.#next(now, out);
     return out;
   }

@@ -8,7 +8,8 @@ import type { Line } from '../line.ts';
 import { type BoardDriver, DriverError, type SelftestRow } from './types.ts';
 
 const UNLOCK_PULSE_MS = 500;
-const REPLY_TIMEOUT_MS = 3000;
+/** Long enough for a few retransmissions on a noisy line. */
+const REPLY_TIMEOUT_MS = 5000;
 
 export class CasierDriver extends EventEmitter implements BoardDriver {
   readonly #link = new CasierLink({ retransmitMs: 150, maxAttempts: 10 });
@@ -34,7 +35,8 @@ export class CasierDriver extends EventEmitter implements BoardDriver {
   async start(): Promise<void> {
     this.line.onData((chunk) => this.#handle(this.#link.receive(chunk, Date.now())));
     this.#timer = setInterval(() => this.#handle(this.#link.poll(Date.now())), 25);
-    await this.#syncStatus().catch(() => undefined); // the board may still be booting: its HELLO will trigger a sync
+    // Not awaited: a board still booting answers with a HELLO, which triggers the sync.
+    void this.#syncStatus().catch(() => undefined);
   }
 
   async stop(): Promise<void> {
@@ -65,6 +67,22 @@ export class CasierDriver extends EventEmitter implements BoardDriver {
   async selftest(): Promise<SelftestRow[]> {
     const rows: SelftestRow[] = [];
     const status = await this.#syncStatus().catch((err: Error) => err);
+    if (status instanceof Error) {
+      // A silent board would make every lock wait for its timeout: say so once per part instead.
+      const detail = 'the board does not answer: check power, wiring, serial path and speed';
+      for (const c of this.profile.compartments) {
+        rows.push({ part: `door ${c.door} lock`, channel: `${c.lock.channel}`, result: 'no answer', detail });
+        rows.push({
+          part: `door ${c.door} contact`,
+          channel: `${(c.contact ?? c.lock).channel}`,
+          result: 'no answer',
+          detail,
+        });
+      }
+      for (const s of this.profile.sensors)
+        rows.push({ part: `sensor ${s.id}`, channel: `${s.channel.channel}`, result: 'no answer', detail });
+      return rows;
+    }
     for (const c of this.profile.compartments) {
       const t0 = Date.now();
       const lock = await this.unlock(c.door).then(
@@ -79,21 +97,12 @@ export class CasierDriver extends EventEmitter implements BoardDriver {
       );
       rows.push({ part: `door ${c.door} lock`, channel: `${c.lock.channel}`, ...lock });
       const contact = (c.contact ?? c.lock).channel;
-      rows.push(
-        status instanceof Error
-          ? {
-              part: `door ${c.door} contact`,
-              channel: `${contact}`,
-              result: 'no answer',
-              detail: status.message,
-            }
-          : {
-              part: `door ${c.door} contact`,
-              channel: `${contact}`,
-              result: 'ok',
-              detail: this.#contacts.get(contact) ? 'closed' : 'open',
-            },
-      );
+      rows.push({
+        part: `door ${c.door} contact`,
+        channel: `${contact}`,
+        result: 'ok',
+        detail: this.#contacts.get(contact) ? 'closed' : 'open',
+      });
     }
     const temps = await this.#waitFor('temperatures', 5000).catch(() => undefined);
     for (const s of this.profile.sensors) {

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { type CabinetProfile, CasierLink, type LinkOutput, type Message } from '../../devices/index.ts';
-import { type Line, openLine } from './serial.ts';
+import { corrupt, type Line, openLine } from './serial.ts';
 
 export interface CasierBoardOptions {
   path: string;
@@ -13,7 +13,9 @@ export interface CasierBoardOptions {
   baudRate?: number;
   /** How long a released latch stays open if nobody pulls the door. */
   latchMs?: number;
-  /** Probability that a byte this board sends gets one bit flipped. */
+  /** How often the board reports its sensors (0: never on its own). */
+  sensorEveryMs?: number;
+  /** Probability that a byte gets one bit flipped, in each direction (a noisy line). */
   flipRate?: number;
 }
 
@@ -29,8 +31,13 @@ export class CasierBoardSim extends EventEmitter {
   /** Every unlock the board executed, by lock channel, in order. */
   readonly unlocked: number[] = [];
   display = '';
+  /** Bytes on the line and bits flipped by the simulated noise, both directions; bytes the board's framer threw away. */
+  readonly stats = { bytes: 0, flipped: 0, droppedBytes: 0 };
   #line: Line | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #sensorTimer: NodeJS.Timeout | undefined;
+  /** What each sensor channel reads now, °C; tests and scenarios set them. */
+  readonly readings = new Map<number, number>();
 
   constructor(readonly opts: CasierBoardOptions) {
     super();
@@ -39,12 +46,26 @@ export class CasierBoardSim extends EventEmitter {
   }
 
   async start(): Promise<void> {
+    const rate = this.opts.flipRate ?? 0;
     this.#line = await openLine(this.opts.path, this.opts.baudRate ?? 115200, {
-      flipRate: this.opts.flipRate,
+      flipRate: rate,
+      stats: this.stats,
     });
-    this.#line.onData((chunk) => this.#handle(this.#link.receive(chunk, Date.now())));
+    this.#line.onData((chunk) =>
+      this.#handle(this.#link.receive(corrupt(chunk, rate, this.stats), Date.now())),
+    );
     this.#timer = setInterval(() => this.#handle(this.#link.poll(Date.now())), 20);
     const p = this.opts.profile;
+    for (const sensor of p.sensors) {
+      const cls = p.compartments.find((c) => c.sensor === sensor.id)?.temperatureClass;
+      this.readings.set(sensor.channel.channel, cls === 'frozen' ? -19 : cls === 'chilled' ? 3 : 18);
+    }
+    if (this.opts.sensorEveryMs !== 0) {
+      this.#sensorTimer = setInterval(
+        () => this.temperatures([...this.readings].map(([channel, c]) => ({ channel, c }))),
+        this.opts.sensorEveryMs ?? 1000,
+      );
+    }
     this.#send({
       type: 'hello',
       fwMajor: 1,
@@ -57,6 +78,7 @@ export class CasierBoardSim extends EventEmitter {
 
   async stop(): Promise<void> {
     clearInterval(this.#timer);
+    clearInterval(this.#sensorTimer);
     for (const c of this.#channels.values()) clearTimeout(c.latch);
     await this.#line?.close();
   }
@@ -108,6 +130,7 @@ export class CasierBoardSim extends EventEmitter {
 
   #handle(out: LinkOutput): void {
     for (const w of out.writes) this.#line?.write(w);
+    for (const d of out.dropped) this.stats.droppedBytes += d.bytes;
     for (const m of out.messages) this.#execute(m);
   }
 

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findProfile } from '../../devices/index.ts';
 import { CasierBoardSim } from '../../simulators/boards/casier-board.ts';
@@ -116,5 +117,40 @@ describe('hub + bridge + a casier board on a serial line', () => {
       .pluck()
       .all();
     expect(doors).toEqual(['door.opened:7', 'door.closed:7', 'door.opened:8', 'door.closed:8']);
+  });
+
+  it('sends an event written to the outbox before a kill -9, once, after the restart', async () => {
+    await t.hub.stop(); // nothing can leave the Pi now
+    board.openDoor(7, { force: true });
+    board.closeDoor(7);
+    await eventually(
+      () => {
+        const db = new Database(join(bridgeDir, 'bridge.db'), { readonly: true });
+        const n = db.prepare('SELECT count(*) FROM outbox').pluck().get() as number;
+        db.close();
+        return n === 2;
+      },
+      10_000,
+      'both events in the outbox',
+    );
+    await bridge.kill('SIGKILL');
+    await t.restart();
+    bridge = startBridge();
+    await eventually(
+      () =>
+        (t.hub.db
+          .prepare(`SELECT count(*) FROM device_events WHERE type LIKE 'door.%'`)
+          .pluck()
+          .get() as number) === 2,
+      15_000,
+      'the two door events',
+    );
+    await new Promise((r) => setTimeout(r, 4000)); // past a re-send period: still exactly two
+    const rows = t.hub.db
+      .prepare(`SELECT type FROM device_events WHERE type LIKE 'door.%' ORDER BY seq`)
+      .pluck()
+      .all();
+    expect(rows).toEqual(['door.opened', 'door.closed']);
+    expect(t.hub.db.prepare(`SELECT count(*) FROM events WHERE type LIKE 'door.%'`).pluck().get()).toBe(2);
   });
 });

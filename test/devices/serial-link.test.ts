@@ -75,3 +75,28 @@ describe('casier serial link', () => {
     expect(sends).toBe(4); // 3 attempts of the first, then the second goes out
   });
 });
+
+describe('casier serial link queue', () => {
+  it('lets a lock result overtake queued readings, and keeps only the newest readings', () => {
+    const a = new CasierLink();
+    const reading = (c: number): Message => ({ type: 'temperatures', readings: [{ channel: 0, centi: c }] });
+    a.send({ type: 'beep', pattern: 1 }, 0); // in flight
+    a.send(reading(100), 0);
+    a.send(reading(200), 0);
+    a.send({ type: 'lockResult', channel: 3, ok: true }, 0);
+    const b = new CasierLink();
+    const delivered: Message[] = [];
+    let pending = [...a.poll(1000).writes];
+    for (let i = 0; i < 10 && pending.length; i++) {
+      const acks: Uint8Array[] = [];
+      for (const w of pending) {
+        const o = b.receive(w, 1000 + i);
+        delivered.push(...o.messages);
+        acks.push(...o.writes);
+      }
+      pending = acks.flatMap((ack) => a.receive(ack, 1000 + i).writes);
+    }
+    expect(delivered.map((m) => m.type)).toEqual(['beep', 'lockResult', 'temperatures']);
+    expect(delivered[2]).toEqual(reading(200));
+  });
+});
