@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
-import { schemaFor } from '../devices/index.ts';
+import { CasierFramer, decodeMessage, krcu16, schemaFor } from '../devices/index.ts';
 
 const protocol = readFileSync(resolve(import.meta.dirname, '../docs/protocol.md'), 'utf8');
 const examples = [...protocol.matchAll(/```json topic=(\S+)\n([\s\S]*?)```/g)].map((m) => ({
@@ -25,6 +25,7 @@ describe('docs/protocol.md', () => {
 
   it('shows a PUBLISH whose bytes decode to what the table says', () => {
     const hex = /```hex\n([\s\S]*?)```/.exec(protocol)?.[1] ?? '';
+    expect(hex).not.toBe('');
     const bytes = Buffer.from(hex.replace(/\s+/g, ''), 'hex');
     const parser = mqttPacket.parser({ protocolVersion: 4 });
     const packets: mqttPacket.Packet[] = [];
@@ -43,5 +44,33 @@ describe('docs/protocol.md', () => {
     expect(schemaFor.events.safeParse(payload).success).toBe(true);
     expect(protocol).toContain(p.payload.toString());
     expect(protocol).toContain(`remaining length ${bytes.length - 3}`);
+  });
+
+  const serial = [...protocol.matchAll(/```hex frame=(\S+)\n([\s\S]*?)```/g)].map((m) => ({
+    kind: m[1] as string,
+    bytes: Uint8Array.from(
+      (m[2] as string)
+        .trim()
+        .split(/\s+/)
+        .map((b) => Number.parseInt(b, 16)),
+    ),
+  }));
+
+  it('shows serial frames that each decode to exactly one valid frame', () => {
+    expect(serial.map((f) => f.kind)).toEqual(expect.arrayContaining(['casier', 'kr-request', 'kr-reply']));
+    for (const f of serial) {
+      if (f.kind === 'casier') {
+        const out = new CasierFramer().push(f.bytes);
+        expect(out.dropped).toEqual([]);
+        expect(out.frames).toHaveLength(1);
+        const frame = out.frames[0] as { type: number; payload: Uint8Array };
+        expect(decodeMessage(frame.type, frame.payload)).not.toBeNull();
+      } else if (f.kind === 'kr-request') {
+        expect(krcu16.decodeRequest(f.bytes)).not.toBeNull();
+      } else {
+        expect(krcu16.decodeStatusReply(f.bytes)).not.toBeNull();
+        expect(new krcu16.FixedFramer(krcu16.REPLY_LENGTH).push(f.bytes).frames).toHaveLength(1);
+      }
+    }
   });
 });
