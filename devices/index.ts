@@ -2,6 +2,8 @@
 
 export * from './gs1.ts';
 export * from './messages.ts';
+export * from './offline-codes.ts';
 export * from './profiles/index.ts';
 export * from './serial/index.ts';
+export * from './throttle.ts';
 export * from './topics.ts';

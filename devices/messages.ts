@@ -79,6 +79,11 @@ export const deviceEvent = z.discriminatedUnion('type', [
   }),
   z.object({
     ...eventBase,
+    type: z.literal('offline.refused'),
+    reason: z.enum(['unknown', 'expired', 'not_yet_valid', 'used', 'no_table', 'throttled']),
+  }),
+  z.object({
+    ...eventBase,
     type: z.literal('board.fault'),
     code: z.string().max(64),
     detail: z.string().max(256).optional(),
@@ -118,6 +123,8 @@ export const codesTable = z.object({
       kind: z.enum(['deposit', 'pickup', 'driver']),
       notBefore: epochMs,
       expiresAt: epochMs,
+      /** Valid only once the entry with this hash has been used at this cabinet (a pickup after its deposit). */
+      after: codeHash.optional(),
     }),
   ),
 });

@@ -10,10 +10,14 @@ import {
   type CabinetProfile,
   type Command,
   type CommandResult,
+  checkOffline,
   type DeviceEvent,
   decodePayload,
+  KeypadThrottle,
   type LockerRef,
   MAX_EVENTS_PER_MESSAGE,
+  offlineHash,
+  offlineKey,
   parseTopic,
   topic,
 } from '../devices/index.ts';
@@ -43,9 +47,13 @@ export class Bridge {
   #client: MqttClient | undefined;
   #flushTimer: NodeJS.Timeout | undefined;
   readonly #sentAt = new Map<string, number>();
+  readonly #offlineKey: Buffer;
+  readonly #throttle = new KeypadThrottle();
   readonly #counters = { lineDrops: 0, events: 0, commands: 0, duplicateCommands: 0 };
 
-  constructor(private readonly opts: BridgeOptions) {}
+  constructor(private readonly opts: BridgeOptions) {
+    this.#offlineKey = offlineKey(opts.password);
+  }
 
   get counters() {
     return { ...this.#counters, outbox: this.opts.outbox.size };
@@ -60,8 +68,10 @@ export class Bridge {
       this.record({ type: 'presence.changed', door, present }),
     );
     driver.on('keypad', (code: string) => {
-      if (/^[0-9]{4,16}$/.test(code)) this.record({ type: 'keypad.entry', code });
-      else log.warn({ digits: code.length }, 'keypad entry of the wrong length ignored');
+      if (!/^[0-9]{4,16}$/.test(code))
+        log.warn({ digits: code.length }, 'keypad entry of the wrong length ignored');
+      else if (this.#client?.connected) this.record({ type: 'keypad.entry', code });
+      else void this.#offlineCode(code);
     });
     driver.on('scan', (data: string, symbology: string) => this.record({ type: 'scan', data, symbology }));
     driver.on('fault', (code: string, detail: string) => this.record({ type: 'board.fault', code, detail }));
@@ -183,6 +193,45 @@ export class Bridge {
     }
   }
 
+  /**
+   * The hub is unreachable: check the code against the retained table (docs/protocol.md §3.2).
+   * The decision is journalled before the door is released; the hub reconciles when it is back.
+   */
+  async #offlineCode(code: string): Promise<void> {
+    const { outbox, driver, log } = this.opts;
+    const now = Date.now();
+    const table = outbox.codeTable();
+    const check =
+      this.#throttle.blockedFor('offline', now) > 0
+        ? ({ ok: false, reason: 'throttled' } as const)
+        : table
+          ? checkOffline(table, offlineHash(this.#offlineKey, code), now, outbox.usedOffline())
+          : ({ ok: false, reason: 'no_table' } as const);
+    if (!check.ok) {
+      this.#throttle.fail('offline', now);
+      this.record({ type: 'offline.refused', reason: check.reason });
+      driver.display(check.reason === 'expired' ? 'Code expired' : 'Invalid code');
+      return;
+    }
+    this.#throttle.succeed('offline');
+    const door = check.entry.doors[0] as number;
+    outbox.markUsedOffline(check.entry.h);
+    this.record({ type: 'offline.unlock', door, h: check.entry.h, kind: check.entry.kind });
+    try {
+      await driver.unlock(door);
+      driver.display(`Door ${door} open`);
+    } catch (err) {
+      // The door did not open: the code may be typed again.
+      outbox.forgetUsedOffline(check.entry.h);
+      log.warn({ door, err: (err as Error).message }, 'offline unlock failed');
+      this.record({
+        type: 'board.fault',
+        code: 'offline_unlock_failed',
+        detail: `door ${door}: ${(err as Error).message}`.slice(0, 256),
+      });
+    }
+  }
+
   #telemetry(readings: Array<{ sensor: string; c: number }>): void {
     if (!this.#client?.connected || readings.length === 0) return;
     const msg = { bootId: this.bootId, seq: ++this.#telemetrySeq, ts: Date.now(), readings };
@@ -196,6 +245,10 @@ export class Bridge {
       if (!m.ok) return;
       this.opts.outbox.ack(m.value.ids);
       for (const id of m.value.ids) this.#sentAt.delete(id);
+    } else if (parsed?.suffix === 'codes') {
+      const m = decodePayload('codes', payload);
+      if (m.ok && this.opts.outbox.saveCodeTable(m.value))
+        this.opts.log.debug({ version: m.value.version, entries: m.value.entries.length }, 'code table');
     } else if (parsed?.suffix === 'commands') {
       const m = decodePayload('commands', payload);
       if (m.ok) void this.#execute(m.value);

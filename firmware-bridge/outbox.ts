@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { CommandResult, DeviceEvent } from '../devices/index.ts';
+import type { CodesTable, CommandResult, DeviceEvent } from '../devices/index.ts';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS outbox (
@@ -16,6 +16,9 @@ const SCHEMA = `
     body TEXT NOT NULL,
     created_at INTEGER NOT NULL
   ) STRICT;
+  -- the latest offline code table from the hub, and the codes this cabinet accepted offline
+  CREATE TABLE IF NOT EXISTS code_table (k INTEGER PRIMARY KEY CHECK (k = 1), version INTEGER NOT NULL, body TEXT NOT NULL) STRICT;
+  CREATE TABLE IF NOT EXISTS offline_used (h TEXT PRIMARY KEY, at INTEGER NOT NULL) STRICT;
   CREATE TABLE IF NOT EXISTS executed (
     id TEXT PRIMARY KEY,
     -- NULL while executing: a crash then leaves the command marked, never run twice
@@ -103,9 +106,41 @@ export class Outbox {
         };
   }
 
+  /** Keeps the hub's code table if it is newer than the one held; true if it was kept. */
+  saveCodeTable(table: CodesTable): boolean {
+    const held = this.#db.prepare('SELECT version FROM code_table WHERE k = 1').pluck().get() as
+      | number
+      | undefined;
+    if (held !== undefined && table.version < held) return false;
+    this.#db
+      .prepare('INSERT OR REPLACE INTO code_table (k, version, body) VALUES (1, ?, ?)')
+      .run(table.version, JSON.stringify(table));
+    return true;
+  }
+
+  codeTable(): CodesTable | undefined {
+    const body = this.#db.prepare('SELECT body FROM code_table WHERE k = 1').pluck().get() as
+      | string
+      | undefined;
+    return body ? (JSON.parse(body) as CodesTable) : undefined;
+  }
+
+  markUsedOffline(h: string): void {
+    this.#db.prepare('INSERT OR IGNORE INTO offline_used (h, at) VALUES (?, ?)').run(h, Date.now());
+  }
+
+  forgetUsedOffline(h: string): void {
+    this.#db.prepare('DELETE FROM offline_used WHERE h = ?').run(h);
+  }
+
+  usedOffline(): Set<string> {
+    return new Set(this.#db.prepare('SELECT h FROM offline_used').pluck().all() as string[]);
+  }
+
   /** Forgets executed command ids older than `ms` (commands expire long before). */
   prune(ms: number): void {
     this.#db.prepare('DELETE FROM executed WHERE at < ?').run(Date.now() - ms);
+    this.#db.prepare('DELETE FROM offline_used WHERE at < ?').run(Date.now() - ms);
   }
 
   close(): void {

@@ -4,10 +4,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
+import { KeypadThrottle } from '../devices/index.ts';
 import { buildApp } from './api/app.ts';
 import { apiRoutes } from './api/routes.ts';
 import { type EmbeddedBroker, startEmbeddedBroker } from './broker/embedded.ts';
 import { HUB_USERNAME } from './broker/policy.ts';
+import { CodeTables } from './code-tables.ts';
 import type { Db } from './db/open.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { Cabinet } from './domain/cabinet.ts';
@@ -15,7 +17,6 @@ import { Commands } from './domain/commands.ts';
 import { ParcelLifecycle } from './domain/lifecycle.ts';
 import type { Parcels } from './domain/parcels.ts';
 import type { Provisioning } from './domain/provisioning.ts';
-import { KeypadThrottle } from './domain/throttle.ts';
 import { Ingest } from './ingest.ts';
 import { DeviceLink } from './link.ts';
 import { createMetrics } from './metrics.ts';
@@ -59,8 +60,9 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const commands = new Commands(db);
   const cabinet = new Cabinet(db, ledger, codes, commands, new KeypadThrottle());
 
-  // Until a cabinet says otherwise, it is offline: a crash left nothing we can trust.
-  db.prepare('UPDATE lockers SET online = 0').run();
+  // Until a cabinet says otherwise, it is offline: a crash left nothing we can trust. Code tables
+  // are published again at start: an embedded broker forgot its retained messages.
+  db.prepare('UPDATE lockers SET online = 0, codes_published = -1').run();
 
   let broker: EmbeddedBroker | undefined;
   let mqttUrl = config.mqttUrl;
@@ -109,6 +111,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   );
   await link.start();
   dispatcher.start();
+  const codeTables = new CodeTables(db, link, log.child({ mod: 'codes' }));
+  codeTables.start();
   // Deadlines are checked every second on the hub's clock.
   const lifecycle = new ParcelLifecycle(db, ledger);
   const housekeeping = setInterval(() => {
@@ -152,6 +156,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     dispatcher,
     async stop() {
       clearInterval(housekeeping);
+      codeTables.stop();
       dispatcher.stop();
       await app.close();
       await link.stop();

@@ -28,6 +28,8 @@ export interface VirtualLockerOptions extends LockerRef {
   resendMs?: number;
   /** How long a released latch stays released if nobody opens the door. */
   latchMs?: number;
+  /** The cabinet's clock (virtual time in tests); Date.now by default. */
+  now?: () => number;
 }
 
 export interface DoorState {
@@ -56,8 +58,11 @@ export class VirtualLocker extends EventEmitter {
   #resendTimer: NodeJS.Timeout | undefined;
   readonly #latches = new Map<number, NodeJS.Timeout>();
 
+  readonly #now: () => number;
+
   constructor(readonly opts: VirtualLockerOptions) {
     super();
+    this.#now = opts.now ?? Date.now;
     for (const c of opts.profile.compartments) this.doors.set(c.door, { open: false, released: false });
   }
 
@@ -115,7 +120,7 @@ export class VirtualLocker extends EventEmitter {
         bootId: this.bootId,
         fw: this.opts.fw ?? 'sim-1.0',
         profile: this.opts.profile.name,
-        ts: Date.now(),
+        ts: this.#now(),
       };
       await client.publishAsync(topic(this.ref, 'state'), JSON.stringify(state), { qos: 1, retain: true });
       this.#flush();
@@ -128,7 +133,7 @@ export class VirtualLocker extends EventEmitter {
   /** Records an event and sends it; it is sent again until the hub acknowledges it. */
   record(e: EventInput): DeviceEvent {
     const seq = ++this.#seq;
-    const ev = { ...e, id: `${this.bootId}-${seq}`, seq, ts: Date.now() } as DeviceEvent;
+    const ev = { ...e, id: `${this.bootId}-${seq}`, seq, ts: this.#now() } as DeviceEvent;
     this.unacked.set(ev.id, ev);
     this.#send([ev]);
     return ev;
@@ -205,13 +210,13 @@ export class VirtualLocker extends EventEmitter {
       return;
     }
     let result: CommandResult;
-    if (Date.now() >= cmd.expiresAt) {
-      result = { id: cmd.id, ok: false, error: 'expired', ts: Date.now() };
+    if (this.#now() >= cmd.expiresAt) {
+      result = { id: cmd.id, ok: false, error: 'expired', ts: this.#now() };
     } else if (cmd.type === 'unlock') {
       result = this.#unlock(cmd.id, cmd.door);
     } else {
       if (cmd.type === 'display') this.display = cmd.text;
-      result = { id: cmd.id, ok: true, ts: Date.now() };
+      result = { id: cmd.id, ok: true, ts: this.#now() };
     }
     this.executed.set(cmd.id, result);
     this.#reply(result);
@@ -220,7 +225,7 @@ export class VirtualLocker extends EventEmitter {
 
   #unlock(commandId: string, door: number): CommandResult {
     const d = this.doors.get(door);
-    if (!d) return { id: commandId, ok: false, error: `no door ${door}`, ts: Date.now() };
+    if (!d) return { id: commandId, ok: false, error: `no door ${door}`, ts: this.#now() };
     d.released = true;
     clearTimeout(this.#latches.get(door));
     const latch = setTimeout(() => {
@@ -230,7 +235,7 @@ export class VirtualLocker extends EventEmitter {
     this.#latches.set(door, latch);
     this.record({ type: 'lock.released', door, commandId });
     this.emit('unlocked', door, commandId);
-    return { id: commandId, ok: true, ts: Date.now() };
+    return { id: commandId, ok: true, ts: this.#now() };
   }
 
   #reply(result: CommandResult): void {
@@ -249,10 +254,14 @@ export class VirtualLocker extends EventEmitter {
     const client = this.#client;
     if (!client) return;
     if (client.connected) {
-      await client.publishAsync(topic(this.ref, 'state'), JSON.stringify({ online: false, ts: Date.now() }), {
-        qos: 1,
-        retain: true,
-      });
+      await client.publishAsync(
+        topic(this.ref, 'state'),
+        JSON.stringify({ online: false, ts: this.#now() }),
+        {
+          qos: 1,
+          retain: true,
+        },
+      );
     }
     await client.endAsync(true);
   }

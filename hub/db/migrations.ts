@@ -131,4 +131,18 @@ export const MIGRATIONS: readonly string[] = [
     revoked_at INTEGER
   ) STRICT;
   `,
+  /* 2: offline code tables: a key per locker, the offline hash of each code, a version that
+        triggers bump whenever a locker's codes change so the hub knows which tables to publish */ `
+  ALTER TABLE lockers ADD COLUMN offline_key TEXT;
+  ALTER TABLE lockers ADD COLUMN codes_version INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE lockers ADD COLUMN codes_published INTEGER NOT NULL DEFAULT -1;
+  ALTER TABLE codes ADD COLUMN offline_hash TEXT;
+  CREATE INDEX codes_offline ON codes(locker_id, offline_hash) WHERE offline_hash IS NOT NULL;
+  CREATE TRIGGER codes_changed_insert AFTER INSERT ON codes BEGIN
+    UPDATE lockers SET codes_version = codes_version + 1 WHERE id = NEW.locker_id;
+  END;
+  CREATE TRIGGER codes_changed_update AFTER UPDATE OF state, expires_at, not_before ON codes BEGIN
+    UPDATE lockers SET codes_version = codes_version + 1 WHERE id = NEW.locker_id;
+  END;
+  `,
 ];

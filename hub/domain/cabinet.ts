@@ -3,13 +3,13 @@
  * inside the ingest's transaction and returns the commands to publish once it has committed.
  * No MQTT or HTTP types here.
  */
-import type { Command, CommandResult, DeviceEvent } from '../../devices/index.ts';
+import type { Command, CommandResult, DeviceEvent, KeypadThrottle } from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
 import type { Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
 import type { CheckResult, Codes, RejectReason } from './codes.ts';
 import type { CommandCause, CommandRow, Commands } from './commands.ts';
-import type { KeypadThrottle } from './throttle.ts';
+import { OfflineReconciler } from './offline.ts';
 
 interface CompartmentRow {
   locker_id: string;
@@ -20,6 +20,9 @@ interface CompartmentRow {
   pending_command: string | null;
   pending_opened: number;
 }
+
+/** A keypad entry older than this when it reaches the hub opens nothing. */
+export const STALE_KEYPAD_MS = 60_000;
 
 const REJECT_TEXT: Partial<Record<RejectReason, string>> = {
   throttled: 'Too many attempts, wait',
@@ -33,6 +36,7 @@ export class Cabinet {
   readonly #clearPending;
   readonly #setDoor;
   readonly #markOpened;
+  readonly #offline: OfflineReconciler;
 
   constructor(
     private readonly db: Db,
@@ -54,6 +58,7 @@ export class Cabinet {
     this.#markOpened = db.prepare(
       'UPDATE compartments SET pending_opened = 1 WHERE locker_id = ? AND door = ?',
     );
+    this.#offline = new OfflineReconciler(db, ledger, codes);
   }
 
   /** Applies one (new, deduplicated) device event. `now` is the hub's clock. */
@@ -61,7 +66,22 @@ export class Cabinet {
     const actor = `device:${lockerId}`;
     switch (ev.type) {
       case 'keypad.entry':
+        if (now - ev.ts > STALE_KEYPAD_MS) {
+          // Typed long ago and delivered late (a backlog after an outage): whoever typed it has
+          // left, and a door must not open for nobody.
+          this.ledger.append({
+            ts: now,
+            type: 'code.rejected',
+            actor,
+            lockerId,
+            data: { reason: 'stale', eventId: ev.id, typedAt: ev.ts },
+          });
+          return [];
+        }
         return this.#keypad(lockerId, ev.code, ev.keypad, ev.id, now);
+      case 'offline.unlock':
+        this.#offline.reconcile(lockerId, ev, now);
+        return [];
       case 'door.opened':
         return this.#doorOpened(lockerId, ev.door, ev, now);
       case 'door.closed':

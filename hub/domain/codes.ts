@@ -2,6 +2,8 @@
  * Keypad codes: generated from the CSPRNG, stored only as keyed hashes, bound to one locker and
  * door, one-time, expiring. `check` decides what a typed code may do; it changes nothing.
  */
+
+import { offlineHash } from '../../devices/index.ts';
 import type { Db } from '../db/open.ts';
 import { hashCode, newCode } from './secrets.ts';
 
@@ -30,7 +32,7 @@ export type RejectReason =
   | 'revoked'
   | 'throttled'
   | 'parcel_state'
-  | 'locker_busy';
+  | 'stale';
 
 export type CheckResult = { ok: true; code: CodeRow } | { ok: false; reason: RejectReason; code?: CodeRow };
 
@@ -55,8 +57,8 @@ export class Codes {
       `SELECT count(*) AS n FROM codes WHERE hash = ? AND state IN ('pending', 'active')`,
     );
     this.#insert = db.prepare(
-      `INSERT INTO codes (hash, parcel_id, locker_id, door, kind, state, not_before, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO codes (hash, offline_hash, parcel_id, locker_id, door, kind, state, not_before, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#setState = db.prepare(
       'UPDATE codes SET state = ?, used_at = COALESCE(?, used_at), expires_at = COALESCE(?, expires_at) WHERE id = ?',
@@ -78,6 +80,8 @@ export class Codes {
     state: 'pending' | 'active';
     expiresAt: number | null;
     notBefore?: number;
+    /** The locker's offline-code key: the code then also appears in its offline table. */
+    offlineKey?: Buffer | null;
   }): { code: string; id: number } {
     for (;;) {
       const code = newCode(this.digits);
@@ -85,6 +89,7 @@ export class Codes {
       if ((this.#live.get(hash)?.n ?? 0) > 0) continue;
       const info = this.#insert.run(
         hash,
+        p.offlineKey ? offlineHash(p.offlineKey, code) : null,
         p.parcelId,
         p.lockerId,
         p.door,

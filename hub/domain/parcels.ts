@@ -141,7 +141,12 @@ export class Parcels {
         this.db
           .prepare('UPDATE compartments SET parcel_id = ? WHERE locker_id = ? AND door = ?')
           .run(id, slot.locker_id, slot.door);
-        const base = { parcelId: id, lockerId: slot.locker_id, door: slot.door };
+        const key = this.db
+          .prepare('SELECT offline_key FROM lockers WHERE id = ?')
+          .pluck()
+          .get(slot.locker_id) as string | null;
+        const offlineKey = key ? Buffer.from(key, 'hex') : null;
+        const base = { parcelId: id, lockerId: slot.locker_id, door: slot.door, offlineKey };
         const deposit = this.codes.issue({
           ...base,
           kind: 'deposit',

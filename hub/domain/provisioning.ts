@@ -2,7 +2,13 @@
  * Sites, lockers (one per cabinet controller, one MQTT identity each) and API tokens. Used by
  * the command line and the hub alike: both open the same store.
  */
-import { type CabinetProfile, findProfile, type LockerRef, lockerKey } from '../../devices/index.ts';
+import {
+  type CabinetProfile,
+  findProfile,
+  type LockerRef,
+  lockerKey,
+  offlineKey,
+} from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
 import type { Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
@@ -57,9 +63,10 @@ export class Provisioning {
           .run(ref.site, ref.site, ts);
         this.db
           .prepare(
-            'INSERT INTO lockers (id, site_id, profile, password_hash, created_at) VALUES (?, ?, ?, ?, ?)',
+            'INSERT INTO lockers (id, site_id, profile, password_hash, offline_key, created_at) VALUES (?, ?, ?, ?, ?, ?)',
           )
-          .run(ref.locker, ref.site, profile.name, hashSecret(password), ts);
+          // The offline-code key is derived from the password, which the hub sees only now.
+          .run(ref.locker, ref.site, profile.name, hashSecret(password), offlineKey(password).toString('hex'), ts);
         this.#insertCompartments(ref.locker, profile);
         this.ledger.append({
           ts,

@@ -65,6 +65,8 @@ export async function startTestHub(overrides: Partial<HubConfig> = {}): Promise<
         password: dev.password,
         profile: findProfile(profile) as NonNullable<ReturnType<typeof findProfile>>,
         resendMs: opts.resendMs ?? 300,
+        // The cabinet shares the hub's clock, virtual or not.
+        now: config.now,
       });
       cabinets.push(locker);
       await locker.start();

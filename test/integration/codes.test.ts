@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FREE_FAILURES } from '../../hub/domain/throttle.ts';
+import { FREE_FAILURES } from '../../devices/index.ts';
 import type { VirtualLocker } from '../../simulators/locker.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 

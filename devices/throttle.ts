@@ -1,5 +1,5 @@
 /**
- * Keypad brute-force brake, per locker. The first FREE_FAILURES wrong codes in a row cost
+ * Keypad brute-force brake, per locker (the hub online, the bridge offline). The first FREE_FAILURES wrong codes in a row cost
  * nothing (people mistype); each further one locks the keypad for a delay that doubles from
  * BASE_MS up to MAX_MS. A valid code resets the count. At the steady state an attacker gets one
  * guess per MAX_MS (15 min): 96 guesses a day, so against 16 live 8-digit codes the expected

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BASE_MS, FREE_FAILURES, KeypadThrottle, MAX_MS } from '../../hub/domain/throttle.ts';
+import { BASE_MS, FREE_FAILURES, KeypadThrottle, MAX_MS } from '../../devices/index.ts';
 
 describe('keypad throttle', () => {
   it('lets a few mistakes pass, then doubles the lockout up to the cap, and resets on success', () => {

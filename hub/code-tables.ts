@@ -1,0 +1,96 @@
+/**
+ * Publishes each locker's offline code table (retained, docs/protocol.md §3.2) whenever its codes
+ * change. SQLite triggers bump `lockers.codes_version` on every change of a code, whatever code
+ * path made it; this loop publishes the lockers whose version moved past what was published.
+ */
+import type { Logger } from 'pino';
+import type { CodesTable } from '../devices/index.ts';
+import type { Db } from './db/open.ts';
+import type { DeviceLink } from './link.ts';
+
+const EVERY_MS = 250;
+
+interface CodeRow {
+  offline_hash: string;
+  door: number;
+  kind: 'deposit' | 'pickup';
+  state: string;
+  not_before: number | null;
+  expires_at: number | null;
+  parcel_expires: number;
+  deposit_hash: string | null;
+}
+
+export class CodeTables {
+  #timer: NodeJS.Timeout | undefined;
+  readonly #due;
+  readonly #codes;
+  readonly #published;
+
+  constructor(
+    db: Db,
+    private readonly link: DeviceLink,
+    private readonly log: Logger,
+  ) {
+    this.#due = db.prepare<[], { id: string; site_id: string; codes_version: number }>(
+      'SELECT id, site_id, codes_version FROM lockers WHERE offline_key IS NOT NULL AND codes_version <> codes_published',
+    );
+    // Live codes, and pickup codes waiting for their deposit (valid offline once the deposit was made there).
+    this.#codes = db.prepare<[string], CodeRow>(
+      `SELECT c.offline_hash, c.door, c.kind, c.state, c.not_before, c.expires_at,
+              p.deposit_expires_at + p.pickup_window_ms AS parcel_expires,
+              (SELECT d.offline_hash FROM codes d WHERE d.parcel_id = c.parcel_id AND d.kind = 'deposit' AND d.state = 'active') AS deposit_hash
+       FROM codes c JOIN parcels p ON p.id = c.parcel_id
+       WHERE c.locker_id = ? AND c.offline_hash IS NOT NULL AND c.state IN ('active', 'pending')`,
+    );
+    this.#published = db.prepare('UPDATE lockers SET codes_published = ? WHERE id = ?');
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => this.publishDue(), EVERY_MS);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  publishDue(): void {
+    try {
+      for (const l of this.#due.all()) {
+        this.link.publish({ site: l.site_id, locker: l.id }, 'codes', this.table(l.id, l.codes_version), {
+          qos: 1,
+          retain: true,
+        });
+        this.#published.run(l.codes_version, l.id);
+      }
+    } catch (err) {
+      this.log.error({ err }, 'publishing code tables failed');
+    }
+  }
+
+  table(lockerId: string, version: number): CodesTable {
+    const entries: CodesTable['entries'] = [];
+    for (const c of this.#codes.all(lockerId)) {
+      if (c.state === 'active') {
+        entries.push({
+          h: c.offline_hash,
+          doors: [c.door],
+          kind: c.kind,
+          notBefore: c.not_before ?? 0,
+          expiresAt: c.expires_at ?? c.parcel_expires,
+        });
+      } else if (c.kind === 'pickup' && c.deposit_hash) {
+        entries.push({
+          h: c.offline_hash,
+          doors: [c.door],
+          kind: 'pickup',
+          notBefore: 0,
+          expiresAt: c.parcel_expires,
+          after: c.deposit_hash,
+        });
+      }
+    }
+    return { version, entries };
+  }
+}

@@ -1,0 +1,122 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { findProfile } from '../../devices/index.ts';
+import { CasierBoardSim } from '../../simulators/boards/casier-board.ts';
+import { type BridgeProcess, spawnBridge } from '../helpers/bridge.ts';
+import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+import { type PtyPair, ptyPair } from '../helpers/pty.ts';
+
+const profile = findProfile('rural-box-8') as NonNullable<ReturnType<typeof findProfile>>;
+let t: TestHub;
+let pty: PtyPair;
+let board: CasierBoardSim;
+let bridge: BridgeProcess;
+let bridgeDir: string;
+
+beforeEach(async () => {
+  t = await startTestHub();
+  const { password } = t.hub.provisioning.addDevice(
+    { site: 'ferme', locker: 'box-1' },
+    'rural-box-8',
+    'test',
+  );
+  pty = await ptyPair();
+  bridgeDir = mkdtempSync(join(tmpdir(), 'casier-bridge-'));
+  board = new CasierBoardSim({ path: pty.board, profile, sensorEveryMs: 0 });
+  await board.start();
+  bridge = spawnBridge([
+    '--serial',
+    pty.bridge,
+    '--driver',
+    'casier',
+    '--profile',
+    'rural-box-8',
+    '--mqtt-url',
+    t.hub.mqttUrl,
+    '--locker',
+    'ferme/box-1',
+    '--password',
+    password,
+    '--data-dir',
+    bridgeDir,
+  ]);
+  await eventually(async () => (await t.api('GET', '/api/v1/lockers/box-1')).body.online, 15_000, 'online');
+});
+afterEach(async () => {
+  await bridge.kill();
+  await board.stop();
+  await pty.close();
+  await t.close();
+  rmSync(bridgeDir, { recursive: true, force: true });
+});
+
+const tableEntries = () => {
+  const db = new Database(join(bridgeDir, 'bridge.db'), { readonly: true });
+  const body = db.prepare('SELECT body FROM code_table').pluck().get() as string | undefined;
+  db.close();
+  return body ? (JSON.parse(body).entries as unknown[]).length : 0;
+};
+
+async function visit(code: string, door: number) {
+  const unlocked = waitFor<[number]>(board, 'unlocked', (d) => d === door, 8000);
+  board.typeCode(code);
+  await unlocked;
+  board.openDoor(door);
+  board.closeDoor(door);
+}
+
+describe('a cabinet whose hub is unreachable', () => {
+  it('still opens for valid codes, refuses others, and the hub reconciles everything when it is back', async () => {
+    const make = async (temperatureClass: string) =>
+      (
+        await t.api(
+          'POST',
+          '/api/v1/parcels',
+          { lockerId: 'box-1', size: 'M', temperatureClass, recipient: { name: 'Ada' } },
+          t.integration,
+        )
+      ).body;
+    const a = await make('chilled');
+    const b = await make('frozen');
+    await visit(a.depositCode, a.parcel.door); // online
+    await eventually(
+      async () => (await t.api('GET', `/api/v1/parcels/${a.parcel.id}`)).body.state === 'stored',
+      10_000,
+      'a stored',
+    );
+    await eventually(() => tableEntries() === 3, 10_000, 'the code table on the Pi'); // a's pickup, b's deposit and pickup
+
+    await t.hub.stop();
+    await new Promise((r) => setTimeout(r, 300));
+    await visit(a.pickupCode, a.parcel.door); // offline pickup
+    await visit(b.depositCode, b.parcel.door); // offline deposit…
+    await visit(b.pickupCode, b.parcel.door); // …and the pickup that depends on it
+    const before = board.unlocked.length;
+    const refused = waitFor<[string]>(board, 'display', (text) => text === 'Invalid code', 8000);
+    board.typeCode(a.pickupCode); // used already
+    await refused;
+    expect(board.unlocked.length).toBe(before);
+
+    await t.restart();
+    for (const p of [a, b]) {
+      await eventually(
+        async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body.state === 'picked_up',
+        15_000,
+        `${p.parcel.id} picked up`,
+      );
+    }
+    const types = (type: string) =>
+      t.hub.db.prepare('SELECT count(*) FROM events WHERE type = ?').pluck().get(type);
+    expect(types('code.used_offline')).toBe(3);
+    expect(types('offline.conflict')).toBe(0);
+    expect(types('device.offline.refused')).toBe(1);
+    const ids = t.hub.db
+      .prepare('SELECT seq FROM device_events ORDER BY boot_id, seq')
+      .pluck()
+      .all() as number[];
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+});

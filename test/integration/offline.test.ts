@@ -1,0 +1,122 @@
+import mqtt from 'mqtt';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type CodesTable, decodePayload, offlineHash, offlineKey, topic } from '../../devices/index.ts';
+import { eventually, startTestHub, type TestHub } from '../helpers/hub.ts';
+
+let t: TestHub;
+let device: mqtt.MqttClient;
+let key: Buffer;
+let table: CodesTable | undefined;
+let seq = 0;
+const ref = { site: 'ferme', locker: 'box-1' };
+
+beforeEach(async () => {
+  t = await startTestHub();
+  const { password } = t.hub.provisioning.addDevice(ref, 'rural-box-8', 'test');
+  key = offlineKey(password);
+  device = await mqtt.connectAsync(t.hub.mqttUrl, {
+    username: 'ferme/box-1',
+    password,
+    clientId: 'ferme/box-1',
+    reconnectPeriod: 0,
+  });
+  device.on('message', (tp, p) => {
+    if (tp.endsWith('/codes')) {
+      const m = decodePayload('codes', p);
+      if (m.ok) table = m.value;
+    }
+  });
+  await device.subscribeAsync([topic(ref, 'codes'), topic(ref, 'events/ack')], { qos: 1 });
+  await device.publishAsync(
+    topic(ref, 'state'),
+    JSON.stringify({ online: true, bootId: 'b', fw: 't', profile: 'rural-box-8', ts: Date.now() }),
+    { qos: 1, retain: true },
+  );
+});
+afterEach(async () => {
+  await device.endAsync(true);
+  await t.close();
+  table = undefined;
+});
+
+const send = (events: object[], ts = Date.now()) =>
+  device.publishAsync(
+    topic(ref, 'events'),
+    JSON.stringify({ bootId: 'b', events: events.map((e) => ({ id: `b-${++seq}`, seq, ts, ...e })) }),
+    { qos: 1 },
+  );
+
+async function parcel() {
+  const res = await t.api(
+    'POST',
+    '/api/v1/parcels',
+    { lockerId: 'box-1', size: 'M', temperatureClass: 'chilled', recipient: { name: 'Ada' } },
+    t.integration,
+  );
+  return res.body as { parcel: { id: string; door: number }; depositCode: string; pickupCode: string };
+}
+const state = async (id: string) => (await t.api('GET', `/api/v1/parcels/${id}`)).body.state;
+const ledger = (type: string) =>
+  t.hub.db
+    .prepare('SELECT data FROM events WHERE type = ? ORDER BY seq')
+    .pluck()
+    .all(type)
+    .map((d) => JSON.parse(d as string));
+
+describe('offline code table', () => {
+  it('publishes keyed hashes of the live codes, never the codes, and the pickup code bound to its deposit', async () => {
+    const p = await parcel();
+    await eventually(() => table?.entries.length === 2, 5000, 'a table with both codes');
+    const deposit = table?.entries.find((e) => e.kind === 'deposit');
+    const pickup = table?.entries.find((e) => e.kind === 'pickup');
+    expect(deposit).toMatchObject({ h: offlineHash(key, p.depositCode), doors: [p.parcel.door] });
+    expect(pickup).toMatchObject({ h: offlineHash(key, p.pickupCode), after: deposit?.h });
+    expect(JSON.stringify(table)).not.toContain(p.depositCode);
+  });
+});
+
+describe('reconciling what a cabinet did offline', () => {
+  it('completes a deposit and a pickup made with offline unlocks', async () => {
+    const p = await parcel();
+    const door = p.parcel.door;
+    await send([
+      { type: 'offline.unlock', door, h: offlineHash(key, p.depositCode), kind: 'deposit' },
+      { type: 'door.opened', door },
+      { type: 'door.closed', door },
+      { type: 'offline.unlock', door, h: offlineHash(key, p.pickupCode), kind: 'pickup' },
+      { type: 'door.opened', door },
+      { type: 'door.closed', door },
+    ]);
+    await eventually(async () => (await state(p.parcel.id)) === 'picked_up', 5000, 'picked up');
+    expect(ledger('code.used_offline').map((d) => d.kind)).toEqual(['deposit', 'pickup']);
+    expect(ledger('offline.conflict')).toEqual([]);
+  });
+
+  it('flags a code used offline after the hub cancelled its parcel', async () => {
+    const p = await parcel();
+    await t.api(
+      'POST',
+      `/api/v1/parcels/${p.parcel.id}/cancel`,
+      { reason: 'order cancelled' },
+      t.integration,
+    );
+    await send([
+      { type: 'offline.unlock', door: p.parcel.door, h: offlineHash(key, p.depositCode), kind: 'deposit' },
+    ]);
+    await eventually(() => ledger('offline.conflict').length === 1, 5000, 'a conflict');
+    expect(ledger('offline.conflict')[0]).toMatchObject({ reason: 'code_revoked', kind: 'deposit' });
+  });
+
+  it('opens nothing for a keypad entry that reaches the hub long after it was typed', async () => {
+    const p = await parcel();
+    const commands: string[] = [];
+    device.on('message', (tp) => tp.endsWith('/commands') && commands.push(tp));
+    await device.subscribeAsync(topic(ref, 'commands'), { qos: 1 });
+    await send([{ type: 'keypad.entry', code: p.depositCode }], Date.now() - 120_000);
+    await eventually(() => ledger('code.rejected').length === 1, 5000, 'a rejection');
+    expect(ledger('code.rejected')[0]).toMatchObject({ reason: 'stale' });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(commands).toEqual([]);
+    expect(await state(p.parcel.id)).toBe('reserved');
+  });
+});
