@@ -165,11 +165,11 @@ export class KrCu16Driver extends EventEmitter implements BoardDriver {
           t.reject(
             new DriverError(
               'timeout',
-              `board ${t.board} did not answer within ${this.opts.replyTimeoutMs ?? 200} ms`,
+              `board ${t.board} did not answer within ${this.opts.replyTimeoutMs ?? 500} ms`,
             ),
           );
           finish();
-        }, this.opts.replyTimeoutMs ?? 200);
+        }, this.opts.replyTimeoutMs ?? 500);
         this.#current = {
           ...t,
           timer,

@@ -66,7 +66,14 @@ export class Provisioning {
             'INSERT INTO lockers (id, site_id, profile, password_hash, offline_key, created_at) VALUES (?, ?, ?, ?, ?, ?)',
           )
           // The offline-code key is derived from the password, which the hub sees only now.
-          .run(ref.locker, ref.site, profile.name, hashSecret(password), offlineKey(password).toString('hex'), ts);
+          .run(
+            ref.locker,
+            ref.site,
+            profile.name,
+            hashSecret(password),
+            offlineKey(password).toString('hex'),
+            ts,
+          );
         this.#insertCompartments(ref.locker, profile);
         this.ledger.append({
           ts,
