@@ -134,6 +134,13 @@ const bridgeFlags = {
     help: 'KR-CU16 lock-bit polarity per board, e.g. 0:open-high,1:open-low',
     schema: polarity,
   },
+  'telemetry-buffer': {
+    type: 'string',
+    env: 'CASIER_BRIDGE_TELEMETRY_BUFFER',
+    default: '10000',
+    help: 'telemetry messages kept through an outage; the oldest go first',
+    schema: z.coerce.number().int().min(1).max(10_000_000),
+  },
   config: {
     type: 'string',
     env: 'CASIER_BRIDGE_CONFIG',
@@ -462,6 +469,7 @@ function bridgeConfig(args: ParsedArgs) {
     dataDir: v['data-dir'] as string,
     baud: v.baud as number | undefined,
     krPolarity: v['kr-polarity'] as Record<number, 'open-high' | 'open-low'> | undefined,
+    telemetryBuffer: v['telemetry-buffer'] as number,
     logLevel: v['log-level'] as string,
   };
 }

@@ -42,6 +42,8 @@ export const telemetryMessage = z.object({
   ts: epochMs,
   readings: z.array(z.object({ sensor: z.string().max(64), c: z.number().min(-100).max(150) })).max(256),
   power: z.object({ mains: z.boolean(), batteryV: z.number().min(0).max(100).optional() }).optional(),
+  /** Telemetry messages the device had to drop (its buffer full during an outage) just before this one. */
+  dropped: z.number().int().min(0).optional(),
 });
 
 const eventBase = { id: messageId, seq: z.number().int().min(0), ts: epochMs };

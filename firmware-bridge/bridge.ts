@@ -37,6 +37,8 @@ export interface BridgeOptions {
   log: Logger;
   fw?: string;
   resendMs?: number;
+  /** Telemetry messages kept while the hub is unreachable (the oldest go first). */
+  telemetryBuffer?: number;
 }
 
 export class Bridge {
@@ -163,8 +165,12 @@ export class Bridge {
         ts: Date.now(),
       };
       await client.publishAsync(topic(locker, 'state'), JSON.stringify(state), { qos: 1, retain: true });
-      log.info({ outbox: this.opts.outbox.size }, 'connected to the hub');
+      log.info(
+        { outbox: this.opts.outbox.size, telemetry: this.opts.outbox.telemetryBuffered },
+        'connected to the hub',
+      );
       this.#flush();
+      void this.#drainTelemetry(client);
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'announcing to the hub failed');
     }
@@ -233,9 +239,38 @@ export class Bridge {
   }
 
   #telemetry(readings: Array<{ sensor: string; c: number }>): void {
-    if (!this.#client?.connected || readings.length === 0) return;
+    if (readings.length === 0) return;
     const msg = { bootId: this.bootId, seq: ++this.#telemetrySeq, ts: Date.now(), readings };
-    this.#client.publish(topic(this.opts.locker, 'telemetry'), JSON.stringify(msg), { qos: 0 });
+    const { outbox } = this.opts;
+    if (this.#client?.connected && outbox.telemetryBuffered === 0 && !this.#drainingTelemetry) {
+      this.#client.publish(topic(this.opts.locker, 'telemetry'), JSON.stringify(msg), { qos: 0 });
+    } else {
+      outbox.addTelemetry(msg, this.opts.telemetryBuffer ?? 10_000);
+    }
+  }
+
+  #drainingTelemetry = false;
+
+  /** After an outage: the buffered readings go first, in order, at QoS 1, then live ones resume. */
+  async #drainTelemetry(client: MqttClient): Promise<void> {
+    if (this.#drainingTelemetry) return;
+    this.#drainingTelemetry = true;
+    try {
+      for (;;) {
+        const batch = this.opts.outbox.telemetryBacklog(50);
+        if (batch.length === 0 || !client.connected) break;
+        for (const { msg } of batch)
+          await client.publishAsync(topic(this.opts.locker, 'telemetry'), JSON.stringify(msg), { qos: 1 });
+        this.opts.outbox.telemetrySent(
+          batch.map((b) => b.n),
+          batch[0]?.msg.dropped !== undefined,
+        );
+      }
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message }, 'sending buffered telemetry failed');
+    } finally {
+      this.#drainingTelemetry = false;
+    }
   }
 
   #message(t: string, payload: Buffer): void {

@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { CodesTable, CommandResult, DeviceEvent } from '../devices/index.ts';
+import type { CodesTable, CommandResult, DeviceEvent, TelemetryMessage } from '../devices/index.ts';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS outbox (
@@ -19,6 +19,9 @@ const SCHEMA = `
   -- the latest offline code table from the hub, and the codes this cabinet accepted offline
   CREATE TABLE IF NOT EXISTS code_table (k INTEGER PRIMARY KEY CHECK (k = 1), version INTEGER NOT NULL, body TEXT NOT NULL) STRICT;
   CREATE TABLE IF NOT EXISTS offline_used (h TEXT PRIMARY KEY, at INTEGER NOT NULL) STRICT;
+  -- telemetry waiting for the link, bounded: the oldest go first, and how many went is remembered
+  CREATE TABLE IF NOT EXISTS telemetry (n INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL) STRICT;
+  CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
   CREATE TABLE IF NOT EXISTS executed (
     id TEXT PRIMARY KEY,
     -- NULL while executing: a crash then leaves the command marked, never run twice
@@ -104,6 +107,56 @@ export class Outbox {
           error: 'interrupted: the bridge restarted while executing it',
           ts: Date.now(),
         };
+  }
+
+  /**
+   * Buffers a telemetry message while the hub is unreachable. Unlike events, readings are bounded:
+   * past `cap` messages the oldest are dropped and counted, and the count travels with the next
+   * message sent (`dropped`), so the hub knows there is a gap and how large.
+   */
+  addTelemetry(msg: TelemetryMessage, cap: number): void {
+    this.#db.transaction(() => {
+      this.#db.prepare('INSERT INTO telemetry (body) VALUES (?)').run(JSON.stringify(msg));
+      const over = (this.#db.prepare('SELECT count(*) FROM telemetry').pluck().get() as number) - cap;
+      if (over > 0) {
+        this.#db
+          .prepare('DELETE FROM telemetry WHERE n IN (SELECT n FROM telemetry ORDER BY n LIMIT ?)')
+          .run(over);
+        this.#db
+          .prepare(
+            "INSERT INTO counters (name, value) VALUES ('telemetry_dropped', ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+          )
+          .run(over);
+      }
+    })();
+  }
+
+  /** The oldest buffered telemetry, the first one carrying the count of messages dropped before it. */
+  telemetryBacklog(limit: number): Array<{ n: number; msg: TelemetryMessage }> {
+    const rows = this.#db.prepare('SELECT n, body FROM telemetry ORDER BY n LIMIT ?').all(limit) as Array<{
+      n: number;
+      body: string;
+    }>;
+    const dropped =
+      (this.#db.prepare("SELECT value FROM counters WHERE name = 'telemetry_dropped'").pluck().get() as
+        | number
+        | undefined) ?? 0;
+    return rows.map((r, i) => {
+      const msg = JSON.parse(r.body) as TelemetryMessage;
+      return { n: r.n, msg: i === 0 && dropped > 0 ? { ...msg, dropped } : msg };
+    });
+  }
+
+  /** Forgets telemetry the hub has received; resets the dropped count once it was sent. */
+  telemetrySent(ns: number[], droppedSent: boolean): void {
+    this.#db.transaction(() => {
+      for (const n of ns) this.#db.prepare('DELETE FROM telemetry WHERE n = ?').run(n);
+      if (droppedSent) this.#db.prepare("DELETE FROM counters WHERE name = 'telemetry_dropped'").run();
+    })();
+  }
+
+  get telemetryBuffered(): number {
+    return this.#db.prepare('SELECT count(*) FROM telemetry').pluck().get() as number;
   }
 
   /** Keeps the hub's code table if it is newer than the one held; true if it was kept. */

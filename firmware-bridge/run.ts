@@ -19,6 +19,7 @@ export interface BridgeConfig {
   dataDir: string;
   baud?: number;
   krPolarity?: Record<number, Polarity>;
+  telemetryBuffer?: number;
   logLevel: string;
 }
 
@@ -48,6 +49,7 @@ export async function runBridge(c: BridgeConfig, until: Promise<void>): Promise<
     driver,
     outbox,
     log,
+    telemetryBuffer: c.telemetryBuffer,
   });
   await bridge.start();
   log.info(

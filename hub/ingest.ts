@@ -87,6 +87,7 @@ export class Ingest {
             this.#drop(t.suffix, m.reason, topicName, m.detail);
             return;
           }
+          if (m.value.dropped) this.metrics.telemetryDroppedOnDevice.inc(m.value.dropped);
           break; // stored and checked by the cold-chain ingest
         }
         default: {

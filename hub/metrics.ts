@@ -40,6 +40,11 @@ export function createMetrics() {
       labelNames: ['result'],
       registers: [registry],
     }),
+    telemetryDroppedOnDevice: new Counter({
+      name: 'casier_telemetry_dropped_on_device_total',
+      help: 'Telemetry messages cabinets reported dropping from their buffer during an outage',
+      registers: [registry],
+    }),
     commandsSent: new Counter({
       name: 'casier_commands_sent_total',
       help: 'Command publications, re-sends included',

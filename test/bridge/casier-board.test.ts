@@ -19,7 +19,11 @@ let password: string;
 const profile = findProfile('rural-box-8') as NonNullable<ReturnType<typeof findProfile>>;
 
 function startBridge(): BridgeProcess {
-  return spawnBridge([
+  return spawnBridge(bridgeArgs());
+}
+
+function bridgeArgs(): string[] {
+  return [
     '--serial',
     pty.bridge,
     '--driver',
@@ -34,7 +38,7 @@ function startBridge(): BridgeProcess {
     password,
     '--data-dir',
     bridgeDir,
-  ]);
+  ];
 }
 
 beforeEach(async () => {
@@ -117,6 +121,34 @@ describe('hub + bridge + a casier board on a serial line', () => {
       .pluck()
       .all();
     expect(doors).toEqual(['door.opened:7', 'door.closed:7', 'door.opened:8', 'door.closed:8']);
+  });
+
+  it('buffers readings through an outage within its bound and says how many it dropped', async () => {
+    await bridge.kill();
+    bridge = spawnBridge([...bridgeArgs(), '--telemetry-buffer', '3']);
+    await eventually(
+      async () => (await t.api('GET', '/api/v1/lockers/box-1')).body.online,
+      15_000,
+      'online again',
+    );
+    await t.hub.stop();
+    await new Promise((r) => setTimeout(r, 300)); // the bridge notices the link is gone
+    for (let i = 0; i < 10; i++) {
+      board.temperatures([{ channel: 0, c: 3 + i / 10 }]);
+      await new Promise((r) => setTimeout(r, 60)); // one frame each: queued readings would coalesce
+    }
+    await t.restart();
+    await eventually(
+      async () => {
+        const m = (await t.api('GET', '/metrics')).body as string;
+        return (
+          /casier_telemetry_dropped_on_device_total \d+/.test(m) &&
+          !m.includes('casier_telemetry_dropped_on_device_total 0')
+        );
+      },
+      15_000,
+      'the dropped count at the hub',
+    );
   });
 
   it('sends an event written to the outbox before a kill -9, once, after the restart', async () => {
