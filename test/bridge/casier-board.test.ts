@@ -141,10 +141,8 @@ describe('hub + bridge + a casier board on a serial line', () => {
     await eventually(
       async () => {
         const m = (await t.api('GET', '/metrics')).body as string;
-        return (
-          /casier_telemetry_dropped_on_device_total \d+/.test(m) &&
-          !m.includes('casier_telemetry_dropped_on_device_total 0')
-        );
+        // 10 readings into a buffer of 3: at least 4 dropped (a first one may die with the socket)
+        return Number(/casier_telemetry_dropped_on_device_total (\d+)/.exec(m)?.[1] ?? 0) >= 4;
       },
       15_000,
       'the dropped count at the hub',
