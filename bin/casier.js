@@ -5,4 +5,8 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
+// A service that stopped may leave a blocking read behind (an input device waiting for a key
+// press): exit anyway, a second after everything else has finished.
+setTimeout(() => process.exit(code), 1000).unref();

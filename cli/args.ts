@@ -11,6 +11,8 @@ export class UsageError extends Error {}
 export interface FlagSpec {
   type: 'string' | 'boolean';
   short?: string;
+  /** May be given several times; from the environment, comma-separated; from a file, an array. */
+  multiple?: boolean;
   /** Environment variable that supplies the value when the flag is absent. */
   env?: string;
   default?: string | boolean;
@@ -43,9 +45,14 @@ export function parseCommandArgs(
   env: NodeJS.ProcessEnv,
   file: Record<string, unknown> = {},
 ): ParsedArgs {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
-  for (const [name, f] of Object.entries(spec.flags))
-    options[name] = { type: f.type, ...(f.short ? { short: f.short } : {}) };
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
+  for (const [name, f] of Object.entries(spec.flags)) {
+    options[name] = {
+      type: f.type,
+      ...(f.short ? { short: f.short } : {}),
+      ...(f.multiple ? { multiple: true } : {}),
+    };
+  }
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -61,10 +68,13 @@ export function parseCommandArgs(
   const values: Record<string, unknown> = {};
   for (const [name, f] of Object.entries(spec.flags)) {
     const fromFlag = parsed.values[name];
-    const fromEnv = f.env ? env[f.env] : undefined;
-    const fromFile = file[name] === undefined ? undefined : String(file[name]);
-    const raw =
-      fromFlag ?? (fromEnv === undefined || fromEnv === '' ? undefined : fromEnv) ?? fromFile ?? f.default;
+    const envText = f.env ? env[f.env] : undefined;
+    const fromEnv =
+      envText === undefined || envText === '' ? undefined : f.multiple ? envText.split(',') : envText;
+    const inFile = file[name];
+    const fromFile =
+      inFile === undefined ? undefined : f.multiple ? [inFile].flat().map(String) : String(inFile);
+    const raw = fromFlag ?? fromEnv ?? fromFile ?? f.default;
     if (raw === undefined) continue;
     if (!f.schema) {
       values[name] = raw;

@@ -54,6 +54,18 @@ const lockerRef = z.string().transform((s, ctx) => {
   return { site, locker };
 });
 
+/** "keypad=evdev:/dev/input/event3", "scanner=lines:/dev/ttyACM0" → input specs */
+const inputs = z.array(z.string()).transform((list, ctx) =>
+  list.flatMap((s) => {
+    const m = /^(keypad|scanner)=(evdev|lines):(.+)$/.exec(s.trim());
+    if (!m) {
+      ctx.addIssue({ code: 'custom', message: `"${s}" is not <keypad|scanner>=<evdev|lines>:<path>` });
+      return [];
+    }
+    return [{ kind: m[1] as 'keypad' | 'scanner', source: m[2] as 'evdev' | 'lines', path: m[3] as string }];
+  }),
+);
+
 /** "0:open-high,1:open-low" → { 0: 'open-high', 1: 'open-low' } */
 const polarity = z.string().transform((s, ctx) => {
   const out: Record<number, 'open-high' | 'open-low'> = {};
@@ -133,6 +145,13 @@ const bridgeFlags = {
     env: 'CASIER_BRIDGE_KR_POLARITY',
     help: 'KR-CU16 lock-bit polarity per board, e.g. 0:open-high,1:open-low',
     schema: polarity,
+  },
+  input: {
+    type: 'string',
+    multiple: true,
+    env: 'CASIER_BRIDGE_INPUTS',
+    help: 'a keypad or scanner on the Pi, replacing those of the profile: <keypad|scanner>=<evdev|lines>:<path>; repeatable',
+    schema: inputs,
   },
   'telemetry-buffer': {
     type: 'string',
@@ -470,6 +489,9 @@ function bridgeConfig(args: ParsedArgs) {
     baud: v.baud as number | undefined,
     krPolarity: v['kr-polarity'] as Record<number, 'open-high' | 'open-low'> | undefined,
     telemetryBuffer: v['telemetry-buffer'] as number,
+    inputs: v.input as
+      | Array<{ kind: 'keypad' | 'scanner'; source: 'evdev' | 'lines'; path: string }>
+      | undefined,
     logLevel: v['log-level'] as string,
   };
 }

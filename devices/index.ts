@@ -1,6 +1,7 @@
 /** The device contract shared by every part of casier: pure, no I/O. */
 
 export * from './gs1.ts';
+export * from './input/index.ts';
 export * from './messages.ts';
 export * from './offline-codes.ts';
 export * from './profiles/index.ts';

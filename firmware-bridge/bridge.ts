@@ -13,6 +13,7 @@ import {
   checkOffline,
   type DeviceEvent,
   decodePayload,
+  type InputSpec,
   KeypadThrottle,
   type LockerRef,
   MAX_EVENTS_PER_MESSAGE,
@@ -22,6 +23,7 @@ import {
   topic,
 } from '../devices/index.ts';
 import type { BoardDriver } from './drivers/types.ts';
+import { PiInput, splitSymbology } from './inputs.ts';
 import type { Outbox } from './outbox.ts';
 
 type DistributiveOmit<T, K extends keyof never> = T extends unknown ? Omit<T, K> : never;
@@ -39,6 +41,8 @@ export interface BridgeOptions {
   resendMs?: number;
   /** Telemetry messages kept while the hub is unreachable (the oldest go first). */
   telemetryBuffer?: number;
+  /** Keypads and scanners on the Pi itself (from the profile, or overridden). */
+  inputs?: InputSpec[];
 }
 
 export class Bridge {
@@ -51,6 +55,7 @@ export class Bridge {
   readonly #sentAt = new Map<string, number>();
   readonly #offlineKey: Buffer;
   readonly #throttle = new KeypadThrottle();
+  readonly #inputs: PiInput[] = [];
   readonly #counters = { lineDrops: 0, events: 0, commands: 0, duplicateCommands: 0 };
 
   constructor(private readonly opts: BridgeOptions) {
@@ -69,12 +74,7 @@ export class Bridge {
     driver.on('presence', (door: number, present: boolean) =>
       this.record({ type: 'presence.changed', door, present }),
     );
-    driver.on('keypad', (code: string) => {
-      if (!/^[0-9]{4,16}$/.test(code))
-        log.warn({ digits: code.length }, 'keypad entry of the wrong length ignored');
-      else if (this.#client?.connected) this.record({ type: 'keypad.entry', code });
-      else void this.#offlineCode(code);
-    });
+    driver.on('keypad', (code: string) => this.#keypad(code));
     driver.on('scan', (data: string, symbology: string) => this.record({ type: 'scan', data, symbology }));
     driver.on('fault', (code: string, detail: string) => this.record({ type: 'board.fault', code, detail }));
     driver.on('temperatures', (readings: Array<{ sensor: string; c: number }>) => this.#telemetry(readings));
@@ -82,6 +82,18 @@ export class Bridge {
       this.#counters.lineDrops += n;
     });
     driver.on('board', (detail: string) => log.info({ detail }, 'board connected'));
+    for (const spec of this.opts.inputs ?? this.opts.profile.inputs) {
+      const input = new PiInput(spec);
+      input.on('line', (kind: string, text: string) => {
+        if (kind === 'keypad') this.#keypad(text);
+        else if (text.length <= 256) this.record({ type: 'scan', ...splitSymbology(text) });
+      });
+      input.on('missing', (kind: string, path: string, reason: string) =>
+        log.warn({ kind, path, reason }, 'input device unavailable, retrying'),
+      );
+      input.start();
+      this.#inputs.push(input);
+    }
     this.#connect();
     await driver.start();
     this.#flushTimer = setInterval(() => this.#flush(), 500);
@@ -98,6 +110,7 @@ export class Bridge {
       );
     }
     await client?.endAsync();
+    await Promise.all(this.#inputs.map((i) => i.stop()));
     await this.opts.driver.stop();
     this.opts.outbox.close();
   }
@@ -197,6 +210,14 @@ export class Bridge {
         { qos: 1 },
       );
     }
+  }
+
+  /** A code typed on the board's keypad or on one plugged into the Pi. */
+  #keypad(code: string): void {
+    if (!/^[0-9]{4,16}$/.test(code))
+      this.opts.log.warn({ length: code.length }, 'keypad entry ignored: 4 to 16 digits expected');
+    else if (this.#client?.connected) this.record({ type: 'keypad.entry', code });
+    else void this.#offlineCode(code);
   }
 
   /**

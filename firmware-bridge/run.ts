@@ -1,7 +1,7 @@
 /** The bridge's composition root: line, driver, outbox and bridge wired from a validated config. */
 import mqtt from 'mqtt';
 import pino from 'pino';
-import { findProfile, type LockerRef } from '../devices/index.ts';
+import { findProfile, type InputSpec, type LockerRef } from '../devices/index.ts';
 import { Bridge } from './bridge.ts';
 import { CasierDriver } from './drivers/casier.ts';
 import { KrCu16Driver, type Polarity } from './drivers/kr-cu16.ts';
@@ -20,6 +20,7 @@ export interface BridgeConfig {
   baud?: number;
   krPolarity?: Record<number, Polarity>;
   telemetryBuffer?: number;
+  inputs?: InputSpec[];
   logLevel: string;
 }
 
@@ -50,6 +51,7 @@ export async function runBridge(c: BridgeConfig, until: Promise<void>): Promise<
     outbox,
     log,
     telemetryBuffer: c.telemetryBuffer,
+    inputs: c.inputs,
   });
   await bridge.start();
   log.info(

@@ -42,6 +42,22 @@ export const sensorSpec = z.object({
   channel,
 });
 
+/**
+ * A keypad or barcode scanner plugged into the Pi rather than the board: a Linux input device
+ * (`evdev`, e.g. a USB keypad or a scanner in keyboard mode) or a serial device sending lines.
+ */
+export const inputSpec = z.object({
+  kind: z.enum(['keypad', 'scanner']),
+  source: z.enum(['evdev', 'lines']),
+  /** A stable path: /dev/input/by-path/… names the USB port the cabinet builder wires it to. */
+  path: z.string().min(1),
+  baud: z.number().int().positive().optional(),
+  /** Size of a Linux input event: 24 on 64-bit kernels, 16 on 32-bit ones. */
+  eventSize: z.union([z.literal(16), z.literal(24)]).optional(),
+});
+
+export type InputSpec = z.infer<typeof inputSpec>;
+
 export const cabinetProfile = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
   description: z.string(),
@@ -50,6 +66,7 @@ export const cabinetProfile = z.object({
   scanner: z.boolean(),
   compartments: z.array(compartmentSpec).min(1),
   sensors: z.array(sensorSpec),
+  inputs: z.array(inputSpec).default([]),
 });
 
 export type CompartmentSpec = z.infer<typeof compartmentSpec>;

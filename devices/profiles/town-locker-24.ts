@@ -11,6 +11,20 @@ export const townLocker24: z.input<typeof cabinetProfile> = {
   board: 'kr-cu16',
   keypad: true,
   scanner: true,
+  // The lock boards have no keypad: a USB numeric keypad and a USB scanner (keyboard mode) are
+  // plugged into the Pi's upper-left and lower-left USB ports.
+  inputs: [
+    {
+      kind: 'keypad',
+      source: 'evdev',
+      path: '/dev/input/by-path/platform-fd500000.pcie-pci-0000:01:00.0-usb-0:1.3:1.0-event-kbd',
+    },
+    {
+      kind: 'scanner',
+      source: 'evdev',
+      path: '/dev/input/by-path/platform-fd500000.pcie-pci-0000:01:00.0-usb-0:1.4:1.0-event-kbd',
+    },
+  ],
   sensors: [
     { id: 'c1', kind: 'ntc', channel: { channel: 0 } },
     { id: 'c2', kind: 'ntc', channel: { channel: 1 } },
