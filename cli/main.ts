@@ -107,8 +107,8 @@ const bridgeFlags = {
   driver: {
     type: 'string',
     env: 'CASIER_BRIDGE_DRIVER',
-    help: 'board protocol: casier or kr-cu16',
-    schema: z.enum(['casier', 'kr-cu16']),
+    help: 'board protocol: casier, kr-cu16 or firmata',
+    schema: z.enum(['casier', 'kr-cu16', 'firmata']),
   },
   profile: { type: 'string', env: 'CASIER_BRIDGE_PROFILE', help: 'cabinet profile (see casier profiles)' },
   'mqtt-url': {
@@ -480,7 +480,7 @@ function bridgeConfig(args: ParsedArgs) {
     );
   return {
     serial: v.serial as string,
-    driver: v.driver as 'casier' | 'kr-cu16',
+    driver: v.driver as 'casier' | 'kr-cu16' | 'firmata',
     profile: v.profile as string,
     mqttUrl: v['mqtt-url'] as string,
     locker: v.locker as { site: string; locker: string },

@@ -82,6 +82,8 @@ export class Bridge {
       this.#counters.lineDrops += n;
     });
     driver.on('board', (detail: string) => log.info({ detail }, 'board connected'));
+    // The board first: the hub sees the cabinet online only once it can act on a command.
+    await driver.start();
     for (const spec of this.opts.inputs ?? this.opts.profile.inputs) {
       const input = new PiInput(spec);
       input.on('line', (kind: string, text: string) => {
@@ -95,7 +97,6 @@ export class Bridge {
       this.#inputs.push(input);
     }
     this.#connect();
-    await driver.start();
     this.#flushTimer = setInterval(() => this.#flush(), 500);
   }
 

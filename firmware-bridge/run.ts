@@ -11,7 +11,7 @@ import { Outbox } from './outbox.ts';
 
 export interface BridgeConfig {
   serial: string;
-  driver: 'casier' | 'kr-cu16';
+  driver: 'casier' | 'kr-cu16' | 'firmata';
   profile: string;
   mqttUrl: string;
   locker: LockerRef;
@@ -24,13 +24,19 @@ export interface BridgeConfig {
   logLevel: string;
 }
 
+const DEFAULT_BAUD = { casier: 115200, 'kr-cu16': 19200, firmata: 57600 } as const;
+
 async function openDriver(c: BridgeConfig): Promise<BoardDriver> {
   const profile = findProfile(c.profile);
   if (!profile) throw new Error(`unknown profile ${c.profile}`);
-  const line = await openLine(c.serial, c.baud ?? (c.driver === 'kr-cu16' ? 19200 : 115200));
-  return c.driver === 'kr-cu16'
-    ? new KrCu16Driver(line, profile, { polarity: c.krPolarity })
-    : new CasierDriver(line, profile);
+  const line = await openLine(c.serial, c.baud ?? DEFAULT_BAUD[c.driver]);
+  if (c.driver === 'kr-cu16') return new KrCu16Driver(line, profile, { polarity: c.krPolarity });
+  if (c.driver === 'firmata') {
+    // Loaded only here: johnny-five is heavy and only Firmata cabinets need it.
+    const { FirmataDriver } = await import('./drivers/firmata.ts');
+    return new FirmataDriver(line, profile);
+  }
+  return new CasierDriver(line, profile);
 }
 
 export async function runBridge(c: BridgeConfig, until: Promise<void>): Promise<number> {

@@ -65,6 +65,7 @@ describe('casier command line', () => {
       'rural-box-8',
       'town-locker-16',
       'town-locker-24',
+      'farm-box-4',
     ]);
     expect(JSON.parse(casier(['parcels', 'list', '--json', ...d]).stdout)).toEqual([]);
     expect(JSON.parse(casier(['audit', 'verify', '--json', ...d]).stdout)).toMatchObject({

@@ -38,7 +38,7 @@ export const compartmentSpec = z.object({
 
 export const sensorSpec = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/),
-  kind: z.enum(['ds18b20', 'ntc', 'sht31']),
+  kind: z.enum(['ds18b20', 'ntc', 'sht31', 'tmp36']),
   channel,
 });
 

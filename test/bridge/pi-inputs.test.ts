@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, rmSync, writeSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SerialPort } from 'serialport';
@@ -8,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeKeyEvent, keysFor } from '../../devices/index.ts';
 import { KrCu16BusSim } from '../../simulators/boards/kr-cu16-bus.ts';
 import { type BridgeProcess, spawnBridge } from '../helpers/bridge.ts';
+import { openForWriting } from '../helpers/fifo.ts';
 import { eventually, startTestHub, type TestHub } from '../helpers/hub.ts';
 import { type PtyPair, ptyPair } from '../helpers/pty.ts';
 
@@ -55,7 +55,7 @@ beforeEach(async () => {
     join(dir, 'bridge'),
   ]);
   // Opening a FIFO for writing waits for its reader (the bridge): done off the main thread.
-  keypadFd = (await open(keypad, 'w')).fd;
+  keypadFd = await openForWriting(keypad);
   await eventually(async () => (await t.api('GET', '/api/v1/lockers/town-1')).body.online, 15_000, 'online');
 });
 

@@ -1,0 +1,158 @@
+/**
+ * Driver for Firmata boards (an Arduino running StandardFirmata) through johnny-five: a Relay
+ * per lock, a Switch per door contact (pull-up: a closed door reads low), a TMP36 Thermometer per
+ * sensor. johnny-five and firmata-io are loaded only when this driver is chosen; the serial line
+ * is ours (serialport 13), handed to firmata-io as its transport, so johnny-five's own old
+ * serialport is never loaded. Firmata does not acknowledge writes: an unlock is confirmed by the
+ * door contact that follows, not by the board.
+ */
+import { EventEmitter } from 'node:events';
+import type { CabinetProfile } from '../../devices/index.ts';
+import type { Line } from '../line.ts';
+import { type BoardDriver, DriverError, type SelftestRow } from './types.ts';
+
+const PULSE_MS = 500;
+const READY_TIMEOUT_MS = 15_000;
+
+interface Five {
+  Board: new (opts: Record<string, unknown>) => EventEmitter & { io: unknown };
+  Relay: new (opts: Record<string, unknown>) => { close(): void; open(): void };
+  Switch: new (opts: Record<string, unknown>) => EventEmitter & { isClosed: boolean };
+  Thermometer: new (opts: Record<string, unknown>) => EventEmitter & { celsius: number };
+}
+
+/** firmata-io wants a serialport-like transport: data/open/close/error events and write(). */
+class LineTransport extends EventEmitter {
+  constructor(private readonly line: Line) {
+    super();
+    line.onData((chunk) => this.emit('data', Buffer.from(chunk)));
+    line.onClose(() => this.emit('close'));
+    setImmediate(() => this.emit('open'));
+  }
+
+  write(data: Buffer | number[], cb?: (err?: Error) => void): boolean {
+    this.line.write(Uint8Array.from(data));
+    cb?.();
+    return true;
+  }
+}
+
+export class FirmataDriver extends EventEmitter implements BoardDriver {
+  readonly #relays = new Map<number, { close(): void; open(): void }>();
+  readonly #open = new Map<number, boolean>();
+  readonly #readings = new Map<string, number>();
+  #sensorTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly line: Line,
+    private readonly profile: CabinetProfile,
+  ) {
+    super();
+  }
+
+  async start(): Promise<void> {
+    const five = (await import('johnny-five')).default as unknown as Five;
+    const firmataIo = (await import('firmata-io')).default as unknown as {
+      Firmata: new (t: unknown, opts: Record<string, unknown>) => EventEmitter;
+    };
+    // A board already running does not announce itself again: ask after 1 s rather than 5.
+    const io = new firmataIo.Firmata(new LineTransport(this.line), { reportVersionTimeout: 1000 });
+    const board = new five.Board({ io, repl: false, debug: false, timeout: READY_TIMEOUT_MS });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new DriverError('timeout', 'the Firmata board did not answer')),
+        READY_TIMEOUT_MS,
+      );
+      board.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      board.once('error', (err: Error) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+    });
+    for (const c of this.profile.compartments) {
+      // Firmata writes only to output pins; johnny-five's Relay does not set the mode itself.
+      (io as unknown as { pinMode(pin: number, mode: number): void }).pinMode(c.lock.channel, 1);
+      this.#relays.set(c.door, new five.Relay({ pin: c.lock.channel, type: 'NO', board }));
+      if (!c.contact) continue;
+      const contact = new five.Switch({ pin: c.contact.channel, isPullup: true, board });
+      // isPullup inverts the raw level: a closed door (pin to ground) reads as a closed switch.
+      const report = (open: boolean) => {
+        const before = this.#open.get(c.door);
+        this.#open.set(c.door, open);
+        if (before === undefined ? open : before !== open) this.emit('door', c.door, open);
+      };
+      contact.on('open', () => report(true));
+      contact.on('close', () => report(false));
+    }
+    for (const s of this.profile.sensors) {
+      const t = new five.Thermometer({
+        controller: 'TMP36',
+        pin: `A${s.channel.channel}`,
+        freq: 1000,
+        board,
+      });
+      t.on('data', () => this.#readings.set(s.id, Math.round(t.celsius * 100) / 100));
+    }
+    this.#sensorTimer = setInterval(() => {
+      if (this.#readings.size)
+        this.emit(
+          'temperatures',
+          [...this.#readings].map(([sensor, c]) => ({ sensor, c })),
+        );
+    }, 1000);
+    this.emit('board', 'Firmata board ready');
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#sensorTimer);
+    await this.line.close();
+  }
+
+  async unlock(door: number): Promise<void> {
+    const relay = this.#relays.get(door);
+    if (!relay) throw new DriverError('no_such_door', `no door ${door} in profile ${this.profile.name}`);
+    relay.close();
+    setTimeout(() => relay.open(), PULSE_MS).unref();
+    this.emit('lockReleased', door);
+  }
+
+  // A plain Firmata board has no display or buzzer of ours.
+  display(): void {}
+  beep(): void {}
+
+  async selftest(): Promise<SelftestRow[]> {
+    const rows: SelftestRow[] = [];
+    for (const c of this.profile.compartments) {
+      await this.unlock(c.door);
+      rows.push({
+        part: `door ${c.door} lock`,
+        channel: `D${c.lock.channel}`,
+        result: 'ok',
+        detail: 'relay pulsed (Firmata does not confirm)',
+      });
+      if (c.contact) {
+        const open = this.#open.get(c.door);
+        rows.push({
+          part: `door ${c.door} contact`,
+          channel: `D${c.contact.channel}`,
+          result: open === undefined ? 'no answer' : 'ok',
+          detail: open === undefined ? 'no reading' : open ? 'open' : 'closed',
+        });
+      }
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    for (const s of this.profile.sensors) {
+      const c = this.#readings.get(s.id);
+      rows.push({
+        part: `sensor ${s.id}`,
+        channel: `A${s.channel.channel}`,
+        result: c === undefined ? 'no answer' : 'ok',
+        detail: c === undefined ? 'no reading' : `${c.toFixed(2)} °C`,
+      });
+    }
+    return rows;
+  }
+}
