@@ -11,6 +11,7 @@ import {
   type LockerRef,
   parseTopic,
 } from '../devices/index.ts';
+import type { Ledger } from './db/ledger.ts';
 import type { Db } from './db/open.ts';
 import type { Cabinet } from './domain/cabinet.ts';
 import type { Fleet } from './domain/fleet.ts';
@@ -24,9 +25,11 @@ export interface IngestOutput {
 
 export class Ingest {
   readonly #insertEvent;
+  readonly #lastSeq;
 
   constructor(
     private readonly db: Db,
+    private readonly ledger: Ledger,
     private readonly fleet: Fleet,
     private readonly cabinet: Cabinet,
     private readonly metrics: Metrics,
@@ -34,6 +37,11 @@ export class Ingest {
     private readonly out: IngestOutput,
     private readonly now: () => number,
   ) {
+    this.#lastSeq = db
+      .prepare<[string, string], number | null>(
+        'SELECT max(seq) FROM device_events WHERE locker_id = ? AND boot_id = ?',
+      )
+      .pluck();
     this.#insertEvent = db.prepare(
       `INSERT OR IGNORE INTO device_events (locker_id, id, boot_id, seq, ts, type, body, received_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -111,6 +119,7 @@ export class Ingest {
     this.db
       .transaction(() => {
         this.fleet.seen(ref.locker, now);
+        let last = this.#lastSeq.get(ref.locker, msg.bootId) as number | null;
         for (const ev of msg.events) {
           const { id, seq, ts, type } = ev;
           const inserted = this.#insertEvent.run(
@@ -125,6 +134,8 @@ export class Ingest {
           );
           if (inserted.changes === 0) continue; // a re-send: applied once already
           fresh++;
+          if (seq > (last ?? 0) + 1) this.#gap(ref.locker, msg.bootId, (last ?? 0) + 1, seq, now);
+          last = Math.max(last ?? 0, seq);
           commands.push(...this.cabinet.onEvent(ref.locker, ev, now));
         }
       })
@@ -137,6 +148,22 @@ export class Ingest {
       ref,
       msg.events.map((e) => e.id),
     );
+  }
+
+  /**
+   * Devices number their events without holes within a boot and never drop one: a hole means
+   * events were lost on the way (a wiped outbox, a faulty device). Recorded for an operator.
+   */
+  #gap(lockerId: string, bootId: string, expected: number, got: number, now: number): void {
+    this.metrics.sequenceGaps.inc();
+    this.ledger.append({
+      ts: now,
+      type: 'device.sequence_gap',
+      actor: 'hub',
+      lockerId,
+      data: { bootId, expected, got, missing: got - expected },
+    });
+    this.log.warn({ locker: lockerId, bootId, expected, got }, 'gap in device event sequence');
   }
 
   #drop(suffix: string, reason: string, topicName: string, detail?: string): void {

@@ -40,6 +40,11 @@ export function createMetrics() {
       labelNames: ['result'],
       registers: [registry],
     }),
+    sequenceGaps: new Counter({
+      name: 'casier_device_sequence_gaps_total',
+      help: 'Holes found in a device event sequence (events lost before they reached the hub)',
+      registers: [registry],
+    }),
     telemetryDroppedOnDevice: new Counter({
       name: 'casier_telemetry_dropped_on_device_total',
       help: 'Telemetry messages cabinets reported dropping from their buffer during an outage',

@@ -98,6 +98,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   );
   ingest = new Ingest(
     db,
+    ledger,
     fleet,
     cabinet,
     metrics,

@@ -145,4 +145,7 @@ export const MIGRATIONS: readonly string[] = [
     UPDATE lockers SET codes_version = codes_version + 1 WHERE id = NEW.locker_id;
   END;
   `,
+  /* 3: sequence gaps: find the last event of a boot quickly */ `
+  CREATE INDEX device_events_boot ON device_events(locker_id, boot_id, seq);
+  `,
 ];
