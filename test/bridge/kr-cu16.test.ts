@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KrCu16BusSim } from '../../simulators/boards/kr-cu16-bus.ts';
 import { type BridgeProcess, spawnBridge } from '../helpers/bridge.ts';
 import { eventually, startTestHub, type TestHub } from '../helpers/hub.ts';
+import { casierAsync } from '../helpers/process.ts';
 import { type PtyPair, ptyPair } from '../helpers/pty.ts';
 
 let t: TestHub;
@@ -12,14 +13,15 @@ let pty: PtyPair;
 let bus: KrCu16BusSim;
 let bridge: BridgeProcess;
 let bridgeDir: string;
+let password: string;
 
 beforeEach(async () => {
   t = await startTestHub();
-  const { password } = t.hub.provisioning.addDevice(
+  password = t.hub.provisioning.addDevice(
     { site: 'lyon', locker: 'town-1' },
     'town-locker-24',
     'test',
-  );
+  ).password;
   pty = await ptyPair();
   bridgeDir = mkdtempSync(join(tmpdir(), 'casier-bridge-'));
   // Board 1 reports its lock bits the other way round; the bridge is told so.
@@ -86,6 +88,35 @@ describe('hub + bridge + a bus of two KR-CU16 boards', () => {
     const locker = (await t.api('GET', '/api/v1/lockers/town-1')).body;
     expect(locker.compartments.filter((c: { doorState: string }) => c.doorState === 'open')).toEqual([]);
     expect(locker.compartments.find((c: { door: number }) => c.door === 19).doorState).toBe('closed');
+  });
+
+  it('passes its self-test: both boards answer and every lock is pulsed once', async () => {
+    await bridge.kill(); // one user per serial line
+    const r = await casierAsync([
+      'bridge',
+      'selftest',
+      '--serial',
+      pty.bridge,
+      '--driver',
+      'kr-cu16',
+      '--kr-polarity',
+      '0:open-high,1:open-low',
+      '--profile',
+      'town-locker-24',
+      '--mqtt-url',
+      t.hub.mqttUrl,
+      '--locker',
+      'lyon/town-1',
+      '--password',
+      password,
+      '--json',
+    ]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const rows = JSON.parse(r.stdout) as Array<{ part: string; result: string }>;
+    expect(rows.filter((x) => x.part.startsWith('board '))).toHaveLength(2);
+    expect(rows.filter((x) => x.part.endsWith(' lock'))).toHaveLength(24);
+    expect(new Set(bus.unlocked).size).toBe(24);
+    expect(bus.unlocked).toHaveLength(24);
   });
 
   it('reports item-present sensors changing', async () => {
