@@ -1,68 +1,28 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findProfile } from '../../devices/index.ts';
 import { CasierBoardSim } from '../../simulators/boards/casier-board.ts';
-import { type BridgeProcess, spawnBridge } from '../helpers/bridge.ts';
-import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
-import { type PtyPair, ptyPair } from '../helpers/pty.ts';
-
-let t: TestHub;
-let pty: PtyPair;
-let board: CasierBoardSim;
-let bridge: BridgeProcess;
-let bridgeDir: string;
-let password: string;
+import { spawnBridge } from '../helpers/bridge.ts';
+import { type CabinetRig, cabinetRig } from '../helpers/cabinet.ts';
+import { eventually, type TestHub, waitFor } from '../helpers/hub.ts';
 
 const profile = findProfile('rural-box-8') as NonNullable<ReturnType<typeof findProfile>>;
-
-function startBridge(): BridgeProcess {
-  return spawnBridge(bridgeArgs());
-}
-
-function bridgeArgs(): string[] {
-  return [
-    '--serial',
-    pty.bridge,
-    '--driver',
-    'casier',
-    '--profile',
-    'rural-box-8',
-    '--mqtt-url',
-    t.hub.mqttUrl,
-    '--locker',
-    'ferme/box-1',
-    '--password',
-    password,
-    '--data-dir',
-    bridgeDir,
-  ];
-}
+let rig: CabinetRig<CasierBoardSim>;
+let t: TestHub;
+let board: CasierBoardSim;
 
 beforeEach(async () => {
-  t = await startTestHub();
-  password = t.hub.provisioning.addDevice({ site: 'ferme', locker: 'box-1' }, 'rural-box-8', 'test').password;
-  pty = await ptyPair();
-  bridgeDir = mkdtempSync(join(tmpdir(), 'casier-bridge-'));
-  board = new CasierBoardSim({ path: pty.board, profile });
-  await board.start();
-  bridge = startBridge();
-  await eventually(
-    async () => (await t.api('GET', '/api/v1/lockers/box-1')).body.online,
-    15_000,
-    'the bridge to come online',
-  );
+  rig = await cabinetRig({
+    site: 'ferme',
+    locker: 'box-1',
+    profile: 'rural-box-8',
+    driver: 'casier',
+    board: (path) => new CasierBoardSim({ path, profile }),
+  });
+  ({ t, board } = rig);
 });
-
-afterEach(async () => {
-  await bridge.kill();
-  await board.stop();
-  await pty.close();
-  await t.close();
-  rmSync(bridgeDir, { recursive: true, force: true });
-});
+afterEach(() => rig.close());
 
 const state = async (id: string) => (await t.api('GET', `/api/v1/parcels/${id}`)).body.state;
 
@@ -124,8 +84,8 @@ describe('hub + bridge + a casier board on a serial line', () => {
   });
 
   it('buffers readings through an outage within its bound and says how many it dropped', async () => {
-    await bridge.kill();
-    bridge = spawnBridge([...bridgeArgs(), '--telemetry-buffer', '3']);
+    await rig.bridge.kill();
+    rig.bridge = spawnBridge(rig.bridgeArgs(['--telemetry-buffer', '3']));
     await eventually(
       async () => (await t.api('GET', '/api/v1/lockers/box-1')).body.online,
       15_000,
@@ -155,7 +115,7 @@ describe('hub + bridge + a casier board on a serial line', () => {
     board.closeDoor(7);
     await eventually(
       () => {
-        const db = new Database(join(bridgeDir, 'bridge.db'), { readonly: true });
+        const db = new Database(join(rig.dir, 'bridge', 'bridge.db'), { readonly: true });
         const n = db.prepare('SELECT count(*) FROM outbox').pluck().get() as number;
         db.close();
         return n === 2;
@@ -163,9 +123,9 @@ describe('hub + bridge + a casier board on a serial line', () => {
       10_000,
       'both events in the outbox',
     );
-    await bridge.kill('SIGKILL');
+    await rig.bridge.kill('SIGKILL');
     await t.restart();
-    bridge = startBridge();
+    rig.bridge = spawnBridge(rig.bridgeArgs());
     await eventually(
       () =>
         (t.hub.db

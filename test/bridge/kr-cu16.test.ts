@@ -1,64 +1,26 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KrCu16BusSim } from '../../simulators/boards/kr-cu16-bus.ts';
-import { type BridgeProcess, spawnBridge } from '../helpers/bridge.ts';
-import { eventually, startTestHub, type TestHub } from '../helpers/hub.ts';
+import { type CabinetRig, cabinetRig } from '../helpers/cabinet.ts';
+import { eventually, type TestHub } from '../helpers/hub.ts';
 import { casierAsync } from '../helpers/process.ts';
-import { type PtyPair, ptyPair } from '../helpers/pty.ts';
 
+let rig: CabinetRig<KrCu16BusSim>;
 let t: TestHub;
-let pty: PtyPair;
 let bus: KrCu16BusSim;
-let bridge: BridgeProcess;
-let bridgeDir: string;
-let password: string;
 
 beforeEach(async () => {
-  t = await startTestHub();
-  password = t.hub.provisioning.addDevice(
-    { site: 'lyon', locker: 'town-1' },
-    'town-locker-24',
-    'test',
-  ).password;
-  pty = await ptyPair();
-  bridgeDir = mkdtempSync(join(tmpdir(), 'casier-bridge-'));
-  // Board 1 reports its lock bits the other way round; the bridge is told so.
-  bus = new KrCu16BusSim({ path: pty.board, boards: ['open-high', 'open-low'] });
-  await bus.start();
-  bridge = spawnBridge([
-    '--serial',
-    pty.bridge,
-    '--driver',
-    'kr-cu16',
-    '--kr-polarity',
-    '0:open-high,1:open-low',
-    '--profile',
-    'town-locker-24',
-    '--mqtt-url',
-    t.hub.mqttUrl,
-    '--locker',
-    'lyon/town-1',
-    '--password',
-    password,
-    '--data-dir',
-    bridgeDir,
-  ]);
-  await eventually(
-    async () => (await t.api('GET', '/api/v1/lockers/town-1')).body.online,
-    15_000,
-    'the bridge to come online',
-  );
+  rig = await cabinetRig({
+    site: 'lyon',
+    locker: 'town-1',
+    profile: 'town-locker-24',
+    driver: 'kr-cu16',
+    // Board 1 reports its lock bits the other way round; the bridge is told so.
+    extraArgs: ['--kr-polarity', '0:open-high,1:open-low'],
+    board: (path) => new KrCu16BusSim({ path, boards: ['open-high', 'open-low'] }),
+  });
+  ({ t, board: bus } = rig);
 });
-
-afterEach(async () => {
-  await bridge.kill();
-  await bus.stop();
-  await pty.close();
-  await t.close();
-  rmSync(bridgeDir, { recursive: true, force: true });
-});
+afterEach(() => rig.close());
 
 const doorEvents = async (door: number) =>
   (await t.api('GET', `/api/v1/events?lockerId=town-1`)).body.events
@@ -91,26 +53,8 @@ describe('hub + bridge + a bus of two KR-CU16 boards', () => {
   });
 
   it('passes its self-test: both boards answer and every lock is pulsed once', async () => {
-    await bridge.kill(); // one user per serial line
-    const r = await casierAsync([
-      'bridge',
-      'selftest',
-      '--serial',
-      pty.bridge,
-      '--driver',
-      'kr-cu16',
-      '--kr-polarity',
-      '0:open-high,1:open-low',
-      '--profile',
-      'town-locker-24',
-      '--mqtt-url',
-      t.hub.mqttUrl,
-      '--locker',
-      'lyon/town-1',
-      '--password',
-      password,
-      '--json',
-    ]);
+    await rig.bridge.kill(); // one user per serial line
+    const r = await casierAsync(['bridge', 'selftest', ...rig.bridgeArgs(['--json'])]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const rows = JSON.parse(r.stdout) as Array<{ part: string; result: string }>;
     expect(rows.filter((x) => x.part.startsWith('board '))).toHaveLength(2);

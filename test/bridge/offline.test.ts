@@ -1,60 +1,30 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findProfile } from '../../devices/index.ts';
 import { CasierBoardSim } from '../../simulators/boards/casier-board.ts';
-import { type BridgeProcess, spawnBridge } from '../helpers/bridge.ts';
-import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
-import { type PtyPair, ptyPair } from '../helpers/pty.ts';
+import { type CabinetRig, cabinetRig } from '../helpers/cabinet.ts';
+import { eventually, type TestHub, waitFor } from '../helpers/hub.ts';
 
 const profile = findProfile('rural-box-8') as NonNullable<ReturnType<typeof findProfile>>;
+let rig: CabinetRig<CasierBoardSim>;
 let t: TestHub;
-let pty: PtyPair;
 let board: CasierBoardSim;
-let bridge: BridgeProcess;
-let bridgeDir: string;
 
 beforeEach(async () => {
-  t = await startTestHub();
-  const { password } = t.hub.provisioning.addDevice(
-    { site: 'ferme', locker: 'box-1' },
-    'rural-box-8',
-    'test',
-  );
-  pty = await ptyPair();
-  bridgeDir = mkdtempSync(join(tmpdir(), 'casier-bridge-'));
-  board = new CasierBoardSim({ path: pty.board, profile, sensorEveryMs: 0 });
-  await board.start();
-  bridge = spawnBridge([
-    '--serial',
-    pty.bridge,
-    '--driver',
-    'casier',
-    '--profile',
-    'rural-box-8',
-    '--mqtt-url',
-    t.hub.mqttUrl,
-    '--locker',
-    'ferme/box-1',
-    '--password',
-    password,
-    '--data-dir',
-    bridgeDir,
-  ]);
-  await eventually(async () => (await t.api('GET', '/api/v1/lockers/box-1')).body.online, 15_000, 'online');
+  rig = await cabinetRig({
+    site: 'ferme',
+    locker: 'box-1',
+    profile: 'rural-box-8',
+    driver: 'casier',
+    board: (path) => new CasierBoardSim({ path, profile, sensorEveryMs: 0 }),
+  });
+  ({ t, board } = rig);
 });
-afterEach(async () => {
-  await bridge.kill();
-  await board.stop();
-  await pty.close();
-  await t.close();
-  rmSync(bridgeDir, { recursive: true, force: true });
-});
+afterEach(() => rig.close());
 
 const tableEntries = () => {
-  const db = new Database(join(bridgeDir, 'bridge.db'), { readonly: true });
+  const db = new Database(join(rig.dir, 'bridge', 'bridge.db'), { readonly: true });
   const body = db.prepare('SELECT body FROM code_table').pluck().get() as string | undefined;
   db.close();
   return body ? (JSON.parse(body).entries as unknown[]).length : 0;

@@ -1,80 +1,35 @@
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { SerialPort } from 'serialport';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeKeyEvent, keysFor } from '../../devices/index.ts';
 import { KrCu16BusSim } from '../../simulators/boards/kr-cu16-bus.ts';
-import { type BridgeProcess, spawnBridge } from '../helpers/bridge.ts';
-import { openForWriting } from '../helpers/fifo.ts';
-import { eventually, startTestHub, type TestHub } from '../helpers/hub.ts';
+import { type CabinetRig, cabinetRig } from '../helpers/cabinet.ts';
+import { eventually, type TestHub } from '../helpers/hub.ts';
 import { type PtyPair, ptyPair } from '../helpers/pty.ts';
 
+let rig: CabinetRig<KrCu16BusSim>;
 let t: TestHub;
-let bus: PtyPair;
-let scannerLine: PtyPair;
 let sim: KrCu16BusSim;
-let bridge: BridgeProcess;
-let dir: string;
-let keypadFd: number;
+let scannerLine: PtyPair;
 
 beforeEach(async () => {
-  t = await startTestHub();
-  const { password } = t.hub.provisioning.addDevice(
-    { site: 'lyon', locker: 'town-1' },
-    'town-locker-24',
-    'test',
-  );
-  bus = await ptyPair();
   scannerLine = await ptyPair();
-  dir = mkdtempSync(join(tmpdir(), 'casier-inputs-'));
-  // A FIFO stands in for /dev/input/eventN: the bridge reads it the same way.
-  const keypad = join(dir, 'keypad-event');
-  execFileSync('mkfifo', [keypad]);
-  sim = new KrCu16BusSim({ path: bus.board, boards: ['open-high', 'open-high'] });
-  await sim.start();
-  bridge = spawnBridge([
-    '--serial',
-    bus.bridge,
-    '--driver',
-    'kr-cu16',
-    '--profile',
-    'town-locker-24',
-    '--input',
-    `keypad=evdev:${keypad}`,
-    '--input',
-    `scanner=lines:${scannerLine.bridge}`,
-    '--mqtt-url',
-    t.hub.mqttUrl,
-    '--locker',
-    'lyon/town-1',
-    '--password',
-    password,
-    '--data-dir',
-    join(dir, 'bridge'),
-  ]);
-  // Opening a FIFO for writing waits for its reader (the bridge): done off the main thread.
-  keypadFd = await openForWriting(keypad);
-  await eventually(async () => (await t.api('GET', '/api/v1/lockers/town-1')).body.online, 15_000, 'online');
+  rig = await cabinetRig({
+    site: 'lyon',
+    locker: 'town-1',
+    profile: 'town-locker-24',
+    driver: 'kr-cu16',
+    keypad: true,
+    extraArgs: ['--input', `scanner=lines:${scannerLine.bridge}`],
+    board: (path) => new KrCu16BusSim({ path, boards: ['open-high', 'open-high'] }),
+  });
+  ({ t, board: sim } = rig);
 });
 
 afterEach(async () => {
-  closeSync(keypadFd);
-  await bridge.kill();
-  await sim.stop();
-  await bus.close();
+  await rig.close();
   await scannerLine.close();
-  await t.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
-function typeOnKeypad(text: string) {
-  for (const keys of [...keysFor(text), [96]]) {
-    for (const k of keys) writeSync(keypadFd, encodeKeyEvent(k, 1));
-    for (const k of [...keys].reverse()) writeSync(keypadFd, encodeKeyEvent(k, 0));
-  }
-}
+const typeOnKeypad = (text: string) => rig.typeOnKeypad(text);
 
 describe('a keypad and a scanner plugged into the Pi', () => {
   it('opens the reserved door on the lock board for a code typed on a USB keypad', async () => {

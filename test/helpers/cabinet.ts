@@ -1,0 +1,98 @@
+/**
+ * A whole cabinet for end-to-end tests: a hub on ephemeral ports, a simulated board on one end of
+ * a socat pseudo-terminal pair, the real `casier bridge` process on the other, and optionally a
+ * USB keypad on the Pi (a FIFO standing in for /dev/input/eventN).
+ */
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeKeyEvent, keysFor } from '../../devices/index.ts';
+import { type BridgeProcess, spawnBridge } from './bridge.ts';
+import { openForWriting } from './fifo.ts';
+import { eventually, startTestHub, type TestHub } from './hub.ts';
+import { type PtyPair, ptyPair } from './pty.ts';
+
+interface Board {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface CabinetRig<B extends Board> {
+  t: TestHub;
+  pty: PtyPair;
+  board: B;
+  bridge: BridgeProcess;
+  dir: string;
+  password: string;
+  /** The bridge's command line, plus `extra`. */
+  bridgeArgs(extra?: string[]): string[];
+  /** Types on the USB keypad, then Enter (needs `keypad: true`). */
+  typeOnKeypad(text: string): void;
+  online(): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export async function cabinetRig<B extends Board>(opts: {
+  site: string;
+  locker: string;
+  profile: string;
+  driver: 'casier' | 'kr-cu16' | 'firmata';
+  board: (path: string) => B;
+  extraArgs?: string[];
+  keypad?: boolean;
+}): Promise<CabinetRig<B>> {
+  const t = await startTestHub();
+  const { password } = t.hub.provisioning.addDevice(
+    { site: opts.site, locker: opts.locker },
+    opts.profile,
+    'test',
+  );
+  const pty = await ptyPair();
+  const dir = mkdtempSync(join(tmpdir(), 'casier-rig-'));
+  const keypadPath = join(dir, 'keypad-event');
+  if (opts.keypad) execFileSync('mkfifo', [keypadPath]);
+  const board = opts.board(pty.board);
+  await board.start();
+  const bridgeArgs = (extra: string[] = []) => [
+    ...['--serial', pty.bridge, '--driver', opts.driver, '--profile', opts.profile],
+    ...['--mqtt-url', t.hub.mqttUrl, '--locker', `${opts.site}/${opts.locker}`, '--password', password],
+    ...['--data-dir', join(dir, 'bridge'), ...(opts.keypad ? ['--input', `keypad=evdev:${keypadPath}`] : [])],
+    ...(opts.extraArgs ?? []),
+    ...extra,
+  ];
+  const bridge = spawnBridge(bridgeArgs());
+  const keypadFd = opts.keypad ? await openForWriting(keypadPath) : undefined;
+  const rig: CabinetRig<B> = {
+    t,
+    pty,
+    board,
+    bridge,
+    dir,
+    password,
+    bridgeArgs,
+    typeOnKeypad(text) {
+      if (keypadFd === undefined) throw new Error('this rig has no keypad on the Pi');
+      for (const keys of [...keysFor(text), [96]]) {
+        for (const k of keys) writeSync(keypadFd, encodeKeyEvent(k, 1));
+        for (const k of [...keys].reverse()) writeSync(keypadFd, encodeKeyEvent(k, 0));
+      }
+    },
+    online: () =>
+      eventually(
+        async () => (await t.api('GET', `/api/v1/lockers/${opts.locker}`)).body.online,
+        20_000,
+        'the cabinet online',
+      ),
+    async close() {
+      if (keypadFd !== undefined) closeSync(keypadFd);
+      await rig.bridge.kill();
+      await board.stop();
+      await pty.close();
+      await t.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await rig.online();
+  return rig;
+}
