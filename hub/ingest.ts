@@ -10,6 +10,7 @@ import {
   type EventsMessage,
   type LockerRef,
   parseTopic,
+  type TelemetryMessage,
 } from '../devices/index.ts';
 import type { Ledger } from './db/ledger.ts';
 import type { Db } from './db/open.ts';
@@ -21,6 +22,8 @@ export interface IngestOutput {
   ack(ref: LockerRef, ids: string[]): void;
   send(lockerId: string, commands: Command[]): void;
   cameOnline(lockerId: string): void;
+  /** Readings go to the cold-chain ingest, which stores them in batches. */
+  telemetry(lockerId: string, msg: TelemetryMessage): void;
 }
 
 export class Ingest {
@@ -96,7 +99,8 @@ export class Ingest {
             return;
           }
           if (m.value.dropped) this.metrics.telemetryDroppedOnDevice.inc(m.value.dropped);
-          break; // stored and checked by the cold-chain ingest
+          this.out.telemetry(t.locker, m.value);
+          break;
         }
         default: {
           this.#drop(t.suffix, 'wrong_direction', topicName);

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import { KeypadThrottle } from '../devices/index.ts';
 import { buildApp } from './api/app.ts';
+import { coldChainRoutes } from './api/coldchain-routes.ts';
 import { apiRoutes } from './api/routes.ts';
 import { type EmbeddedBroker, startEmbeddedBroker } from './broker/embedded.ts';
 import { HUB_USERNAME } from './broker/policy.ts';
@@ -13,6 +14,8 @@ import { CodeTables } from './code-tables.ts';
 import type { Db } from './db/open.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { Cabinet } from './domain/cabinet.ts';
+import { Alarms } from './domain/coldchain/alarms.ts';
+import { ColdChain } from './domain/coldchain/coldchain.ts';
 import { Commands } from './domain/commands.ts';
 import { ParcelLifecycle } from './domain/lifecycle.ts';
 import type { Parcels } from './domain/parcels.ts';
@@ -59,6 +62,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const { db, ledger, codes, provisioning, parcels, fleet } = store;
   const commands = new Commands(db);
   const cabinet = new Cabinet(db, ledger, codes, commands, new KeypadThrottle());
+  const alarms = new Alarms(db, ledger);
+  const coldChain = new ColdChain(db, ledger, alarms, now);
 
   // Until a cabinet says otherwise, it is offline: a crash left nothing we can trust. Code tables
   // are published again at start: an embedded broker forgot its retained messages.
@@ -107,6 +112,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       ack: (ref, ids) => link.publish(ref, 'events/ack', { ids }),
       send: (lockerId, list) => dispatcher.send(lockerId, list),
       cameOnline: (lockerId) => dispatcher.resendOpen(lockerId),
+      telemetry: (lockerId, msg) => coldChain.add(lockerId, msg),
     },
     now,
   );
@@ -118,25 +124,38 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const lifecycle = new ParcelLifecycle(db, ledger);
   const housekeeping = setInterval(() => {
     try {
+      coldChain.sweepSilent();
       lifecycle.expireDue(now());
     } catch (err) {
       log.error({ err }, 'expiry sweep failed');
     }
   }, 1000);
   housekeeping.unref();
+  // Readings are written in batches: one transaction every 250 ms, whatever the rate.
+  const flusher = setInterval(() => {
+    try {
+      coldChain.flush();
+    } catch (err) {
+      log.error({ err }, 'storing readings failed');
+    }
+  }, 250);
+  flusher.unref();
 
   const app = buildApp({
-    routes: apiRoutes({
-      db,
-      ledger,
-      parcels,
-      lifecycle,
-      fleet,
-      cabinet,
-      commands,
-      send: (l, c) => dispatcher.send(l, c),
-      now,
-    }),
+    routes: [
+      ...apiRoutes({
+        db,
+        ledger,
+        parcels,
+        lifecycle,
+        fleet,
+        cabinet,
+        commands,
+        send: (l, c) => dispatcher.send(l, c),
+        now,
+      }),
+      ...coldChainRoutes({ db, ledger, alarms, parcels, now }),
+    ],
     provisioning,
     metrics,
     log: log.child({ mod: 'api' }),
@@ -157,6 +176,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     dispatcher,
     async stop() {
       clearInterval(housekeeping);
+      clearInterval(flusher);
+      coldChain.flush();
       codeTables.stop();
       dispatcher.stop();
       await app.close();

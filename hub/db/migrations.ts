@@ -148,4 +148,40 @@ export const MIGRATIONS: readonly string[] = [
   /* 3: sequence gaps: find the last event of a boot quickly */ `
   CREATE INDEX device_events_boot ON device_events(locker_id, boot_id, seq);
   `,
+  /* 4: cold chain: raw readings and 5-minute aggregates, rule state per sensor (it survives a
+        restart), alarms with their lifecycle, each parcel's exposure */ `
+  CREATE TABLE readings (locker_id TEXT NOT NULL, sensor TEXT NOT NULL, ts INTEGER NOT NULL, c REAL NOT NULL) STRICT;
+  CREATE INDEX readings_sensor ON readings(locker_id, sensor, ts);
+  CREATE TABLE readings_5m (
+    locker_id TEXT NOT NULL, sensor TEXT NOT NULL, bucket INTEGER NOT NULL,
+    min REAL NOT NULL, max REAL NOT NULL, sum REAL NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY (locker_id, sensor, bucket)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE sensor_state (
+    locker_id TEXT NOT NULL, sensor TEXT NOT NULL,
+    rules TEXT NOT NULL,
+    last_seen INTEGER NOT NULL,
+    interval_ms INTEGER,
+    PRIMARY KEY (locker_id, sensor)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE alarms (
+    id TEXT PRIMARY KEY,
+    locker_id TEXT NOT NULL,
+    sensor TEXT,
+    door INTEGER,
+    kind TEXT NOT NULL,
+    level TEXT NOT NULL,
+    state TEXT NOT NULL,
+    raised_at INTEGER NOT NULL,
+    since INTEGER,
+    acked_at INTEGER, acked_by TEXT, ack_comment TEXT,
+    cleared_at INTEGER,
+    details TEXT NOT NULL DEFAULT '{}'
+  ) STRICT;
+  CREATE INDEX alarms_open ON alarms(locker_id, sensor, kind, level) WHERE state <> 'cleared';
+  CREATE INDEX alarms_time ON alarms(raised_at);
+  ALTER TABLE parcels ADD COLUMN out_of_range_ms INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE parcels ADD COLUMN breached_at INTEGER;
+  ALTER TABLE parcels ADD COLUMN breach_reason TEXT;
+  `,
 ];

@@ -28,6 +28,8 @@ const REJECT_TEXT: Partial<Record<RejectReason, string>> = {
   throttled: 'Too many attempts, wait',
   expired: 'Code expired',
   not_yet_valid: 'Code not valid yet',
+  // The customer is told why, without details: the operator has them.
+  quarantined: 'Parcel held: temperature',
 };
 
 export class Cabinet {
@@ -129,7 +131,8 @@ export class Cabinet {
         .pluck()
         .get(result.code.parcel_id);
       const expected = result.code.kind === 'deposit' ? 'reserved' : 'stored';
-      if (parcelState !== expected) result = { ok: false, reason: 'parcel_state', code: result.code };
+      if (parcelState === 'quarantined') result = { ok: false, reason: 'quarantined', code: result.code };
+      else if (parcelState !== expected) result = { ok: false, reason: 'parcel_state', code: result.code };
     }
     if (!result.ok) {
       const wait = this.throttle.fail(lockerId, now);
@@ -245,7 +248,10 @@ export class Cabinet {
       // An operator took the goods out: whatever state the parcel was in, it leaves the locker.
       const prev = this.db.prepare('SELECT state FROM parcels WHERE id = ?').pluck().get(parcelId);
       this.db
-        .prepare(`UPDATE parcels SET state = 'returned', updated_at = ? WHERE id = ?`)
+        // Discarded goods stay discarded once taken out; anything else goes back (returned).
+        .prepare(
+          `UPDATE parcels SET state = CASE state WHEN 'discarded' THEN 'discarded' ELSE 'returned' END, updated_at = ? WHERE id = ?`,
+        )
         .run(now, parcelId);
       this.db
         .prepare(`UPDATE codes SET state = 'revoked' WHERE parcel_id = ? AND state IN ('pending', 'active')`)

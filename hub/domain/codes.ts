@@ -32,6 +32,7 @@ export type RejectReason =
   | 'revoked'
   | 'throttled'
   | 'parcel_state'
+  | 'quarantined'
   | 'stale';
 
 export type CheckResult = { ok: true; code: CodeRow } | { ok: false; reason: RejectReason; code?: CodeRow };

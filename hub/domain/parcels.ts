@@ -19,6 +19,7 @@ export const PARCEL_STATES = [
   'expired',
   'cancelled',
   'quarantined',
+  'discarded',
   'returned',
 ] as const;
 export type ParcelState = (typeof PARCEL_STATES)[number];

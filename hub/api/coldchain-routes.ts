@@ -1,0 +1,141 @@
+/** Cold-chain routes: alarms, readings, each parcel's temperature record, quarantine decisions. */
+import { z } from 'zod';
+import { isId } from '../../devices/index.ts';
+import type { Ledger } from '../db/ledger.ts';
+import type { Db } from '../db/open.ts';
+import type { Alarms } from '../domain/coldchain/alarms.ts';
+import { recordCsv, temperatureRecord } from '../domain/coldchain/record.ts';
+import type { Parcels } from '../domain/parcels.ts';
+import { HubError } from '../errors.ts';
+import { defineRoute, type RouteDef } from './route.ts';
+
+export interface ColdChainDeps {
+  db: Db;
+  ledger: Ledger;
+  alarms: Alarms;
+  parcels: Parcels;
+  now: () => number;
+}
+
+const lockerId = z.string().refine(isId, 'not a locker id');
+const reason = z.object({ reason: z.string().trim().min(3).max(500) }).strict();
+
+export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
+  const decide = (id: string, to: 'stored' | 'discarded', why: string, actor: string) =>
+    d.db
+      .transaction(() => {
+        const p = d.parcels.get(id);
+        if (p.state !== 'quarantined')
+          throw new HubError('HUB_ERR_INVALID_STATE', `parcel ${id} is ${p.state}, not quarantined`);
+        d.db.prepare('UPDATE parcels SET state = ?, updated_at = ? WHERE id = ?').run(to, d.now(), id);
+        // Discarded goods are never collected: the pickup code stops working.
+        if (to === 'discarded')
+          d.db
+            .prepare(
+              `UPDATE codes SET state = 'revoked' WHERE parcel_id = ? AND state IN ('pending', 'active')`,
+            )
+            .run(id);
+        d.ledger.append({
+          ts: d.now(),
+          type: to === 'stored' ? 'parcel.released' : 'parcel.discarded',
+          actor,
+          lockerId: p.lockerId,
+          door: p.door,
+          parcelId: id,
+          data: { reason: why },
+        });
+        return d.parcels.get(id);
+      })
+      .immediate();
+
+  return [
+    defineRoute({
+      method: 'GET',
+      url: '/api/v1/alarms',
+      summary: 'Alarms, newest first: open ones by default',
+      roles: ['operator'],
+      query: z.object({
+        state: z.enum(['open', 'all']).default('open'),
+        lockerId: lockerId.optional(),
+        kind: z.enum(['temperature_high', 'sensor_silent']).optional(),
+        limit: z.coerce.number().int().min(1).max(1000).default(100),
+      }),
+      handler: ({ query }) => ({ alarms: d.alarms.list(query) }),
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/v1/alarms/:id/ack',
+      summary: 'Acknowledge an alarm, with a comment',
+      roles: ['operator'],
+      params: z.object({ id: z.string().max(64) }),
+      body: z.object({ comment: z.string().trim().min(1).max(500) }).strict(),
+      handler: ({ params, body, principal }) =>
+        d.alarms.acknowledge(params.id, principal, body.comment, d.now()),
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/v1/lockers/:id/sensors/:sensor/readings',
+      summary: 'A sensor’s readings over a window: raw, or 5-minute min/max/mean',
+      roles: ['operator', 'integration'],
+      params: z.object({ id: lockerId, sensor: z.string().max(64) }),
+      query: z.object({
+        from: z.coerce.number().int().optional(),
+        to: z.coerce.number().int().optional(),
+        resolution: z.enum(['raw', '5m']).default('raw'),
+      }),
+      handler: ({ params, query }) => {
+        const to = query.to ?? d.now();
+        const from = query.from ?? to - 86_400_000;
+        if (query.resolution === '5m') {
+          const rows = d.db
+            .prepare(
+              'SELECT bucket AS ts, min, max, sum / n AS mean, n FROM readings_5m WHERE locker_id = ? AND sensor = ? AND bucket >= ? AND bucket <= ? ORDER BY bucket',
+            )
+            .all(params.id, params.sensor, from - 300_000, to);
+          return { sensor: params.sensor, from, to, resolution: '5m', points: rows };
+        }
+        const rows = d.db
+          .prepare(
+            'SELECT ts, c FROM readings WHERE locker_id = ? AND sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts LIMIT 20000',
+          )
+          .all(params.id, params.sensor, from, to);
+        return { sensor: params.sensor, from, to, resolution: 'raw', points: rows };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/v1/parcels/:id/temperature',
+      summary: 'The parcel’s temperature record from deposit to pickup, as JSON or CSV (?format=csv)',
+      roles: ['operator', 'integration'],
+      params: z.object({ id: z.string().max(64) }),
+      query: z.object({ format: z.enum(['json', 'csv']).default('json') }),
+      handler: ({ params, query, reply }) => {
+        const record = temperatureRecord(d.db, params.id, d.now());
+        if (query.format === 'json') return record;
+        reply.header('content-type', 'text/csv; charset=utf-8');
+        reply.header('content-disposition', `attachment; filename="${params.id}-temperature.csv"`);
+        return recordCsv(record);
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/v1/parcels/:id/release',
+      summary: 'Release a quarantined parcel (its pickup code works again), with a reason',
+      roles: ['operator'],
+      params: z.object({ id: z.string().max(64) }),
+      body: reason,
+      handler: ({ params, body, principal }) =>
+        decide(params.id, 'stored', body.reason, `token:${principal.id}`),
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/v1/parcels/:id/discard',
+      summary: 'Discard a quarantined parcel (never to be collected), with a reason',
+      roles: ['operator'],
+      params: z.object({ id: z.string().max(64) }),
+      body: reason,
+      handler: ({ params, body, principal }) =>
+        decide(params.id, 'discarded', body.reason, `token:${principal.id}`),
+    }),
+  ];
+}

@@ -1,0 +1,133 @@
+/** Alarms and their lifecycle: raised → acknowledged (who, comment) → cleared. Never deleted. */
+import type { Ledger } from '../../db/ledger.ts';
+import type { Db } from '../../db/open.ts';
+import { HubError } from '../../errors.ts';
+import { newId } from '../secrets.ts';
+
+export type AlarmKind = 'temperature_high' | 'sensor_silent';
+export type AlarmLevel = 'warning' | 'critical';
+
+export interface AlarmRow {
+  id: string;
+  locker_id: string;
+  sensor: string | null;
+  door: number | null;
+  kind: AlarmKind;
+  level: AlarmLevel;
+  state: 'raised' | 'acknowledged' | 'cleared';
+  raised_at: number;
+  since: number | null;
+  acked_at: number | null;
+  acked_by: string | null;
+  ack_comment: string | null;
+  cleared_at: number | null;
+  details: string;
+}
+
+export const alarmView = (a: AlarmRow) => ({
+  id: a.id,
+  lockerId: a.locker_id,
+  sensor: a.sensor,
+  kind: a.kind,
+  level: a.level,
+  state: a.state,
+  raisedAt: a.raised_at,
+  since: a.since,
+  acknowledged: a.acked_at ? { at: a.acked_at, by: a.acked_by, comment: a.ack_comment } : null,
+  clearedAt: a.cleared_at,
+  details: JSON.parse(a.details) as Record<string, unknown>,
+});
+
+export class Alarms {
+  readonly #open;
+
+  constructor(
+    private readonly db: Db,
+    private readonly ledger: Ledger,
+  ) {
+    this.#open = db.prepare<[string, string | null, string, string], AlarmRow>(
+      `SELECT * FROM alarms WHERE locker_id = ? AND sensor IS ? AND kind = ? AND level = ? AND state <> 'cleared'`,
+    );
+  }
+
+  /** Raises an alarm unless the same one is already open; returns it if new. Inside a transaction. */
+  raise(a: {
+    lockerId: string;
+    sensor: string | null;
+    kind: AlarmKind;
+    level: AlarmLevel;
+    at: number;
+    since?: number;
+    details?: Record<string, unknown>;
+  }): AlarmRow | undefined {
+    if (this.#open.get(a.lockerId, a.sensor, a.kind, a.level)) return undefined;
+    const id = newId('A');
+    this.db
+      .prepare(
+        `INSERT INTO alarms (id, locker_id, sensor, kind, level, state, raised_at, since, details) VALUES (?, ?, ?, ?, ?, 'raised', ?, ?, ?)`,
+      )
+      .run(id, a.lockerId, a.sensor, a.kind, a.level, a.at, a.since ?? null, JSON.stringify(a.details ?? {}));
+    this.ledger.append({
+      ts: a.at,
+      type: 'alarm.raised',
+      actor: 'hub',
+      lockerId: a.lockerId,
+      data: { id, kind: a.kind, level: a.level, sensor: a.sensor, ...a.details },
+    });
+    return this.#open.get(a.lockerId, a.sensor, a.kind, a.level);
+  }
+
+  clear(lockerId: string, sensor: string | null, kind: AlarmKind, level: AlarmLevel, at: number): void {
+    const open = this.#open.get(lockerId, sensor, kind, level);
+    if (!open) return;
+    this.db.prepare(`UPDATE alarms SET state = 'cleared', cleared_at = ? WHERE id = ?`).run(at, open.id);
+    this.ledger.append({
+      ts: at,
+      type: 'alarm.cleared',
+      actor: 'hub',
+      lockerId,
+      data: { id: open.id, kind, level, sensor },
+    });
+  }
+
+  isOpen(lockerId: string, sensor: string | null, kind: AlarmKind, level: AlarmLevel): boolean {
+    return !!this.#open.get(lockerId, sensor, kind, level);
+  }
+
+  acknowledge(id: string, by: { id: string; name: string }, comment: string, now: number) {
+    return this.db
+      .transaction(() => {
+        const a = this.db.prepare('SELECT * FROM alarms WHERE id = ?').get(id) as AlarmRow | undefined;
+        if (!a) throw new HubError('HUB_ERR_NOT_FOUND', `no alarm ${id}`);
+        if (a.acked_at)
+          throw new HubError('HUB_ERR_INVALID_STATE', `alarm ${id} was acknowledged by ${a.acked_by}`);
+        const state = a.state === 'cleared' ? 'cleared' : 'acknowledged';
+        this.db
+          .prepare('UPDATE alarms SET state = ?, acked_at = ?, acked_by = ?, ack_comment = ? WHERE id = ?')
+          .run(state, now, by.name, comment, id);
+        this.ledger.append({
+          ts: now,
+          type: 'alarm.acknowledged',
+          actor: `token:${by.id}`,
+          lockerId: a.locker_id,
+          data: { id, comment, by: by.name },
+        });
+        return alarmView(this.db.prepare('SELECT * FROM alarms WHERE id = ?').get(id) as AlarmRow);
+      })
+      .immediate();
+  }
+
+  list(f: { state?: 'open' | 'all'; lockerId?: string; kind?: string; limit: number }) {
+    const clauses: string[] = [];
+    const args: unknown[] = [];
+    if (f.state !== 'all') clauses.push(`state <> 'cleared'`);
+    if (f.lockerId) clauses.push('locker_id = ?') && args.push(f.lockerId);
+    if (f.kind) clauses.push('kind = ?') && args.push(f.kind);
+    const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
+    return (
+      this.db
+        .prepare(`SELECT * FROM alarms ${where} ORDER BY raised_at DESC LIMIT ?`)
+        .all(...args, f.limit) as AlarmRow[]
+    ).map(alarmView);
+  }
+}

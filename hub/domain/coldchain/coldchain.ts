@@ -1,0 +1,225 @@
+/**
+ * The cold-chain ingest: readings are buffered and written in batches, one transaction per
+ * flush, with their 5-minute aggregates; each reading then feeds the rules of the compartments
+ * its sensor watches (event time), raising and clearing alarms, accumulating each stored
+ * parcel's time out of range, and quarantining parcels on a critical breach. Silence is judged
+ * on the hub's clock.
+ */
+import type { TelemetryMessage, TemperatureClass } from '../../../devices/index.ts';
+import type { Ledger } from '../../db/ledger.ts';
+import type { Db } from '../../db/open.ts';
+import type { Alarms } from './alarms.ts';
+import { type ClassRules, DEFAULT_RULES, initialState, type SensorRuleState, step } from './rules.ts';
+
+const FIVE_MIN = 300_000;
+/** A reading more than this far in the future (device clock ahead) is not trusted. */
+const FUTURE_TOLERANCE_MS = 5 * 60_000;
+/** Out-of-range time between two readings counts at most this much (a gap is not an excursion). */
+const MAX_STEP_MS = 5 * 60_000;
+const MAX_BUFFER = 5000;
+
+interface Watch {
+  door: number;
+  cls: TemperatureClass;
+}
+
+interface Pending {
+  lockerId: string;
+  sensor: string;
+  ts: number;
+  c: number;
+}
+
+export interface ColdChainStats {
+  stored: number;
+  future: number;
+  outOfOrder: number;
+}
+
+export class ColdChain {
+  #buffer: Pending[] = [];
+  readonly #watch = new Map<string, Map<string, Watch[]>>();
+  readonly stats: ColdChainStats = { stored: 0, future: 0, outOfOrder: 0 };
+  readonly #insert;
+  readonly #aggregate;
+  readonly #state;
+  readonly #saveState;
+  readonly #parcelsIn;
+
+  constructor(
+    private readonly db: Db,
+    private readonly ledger: Ledger,
+    private readonly alarms: Alarms,
+    private readonly now: () => number,
+    private readonly rules: Record<TemperatureClass, ClassRules> = DEFAULT_RULES,
+  ) {
+    this.#insert = db.prepare('INSERT INTO readings (locker_id, sensor, ts, c) VALUES (?, ?, ?, ?)');
+    this.#aggregate = db.prepare(
+      `INSERT INTO readings_5m (locker_id, sensor, bucket, min, max, sum, n) VALUES (?, ?, ?, ?, ?, ?, 1)
+       ON CONFLICT (locker_id, sensor, bucket) DO UPDATE SET
+         min = min(min, excluded.min), max = max(max, excluded.max), sum = sum + excluded.sum, n = n + 1`,
+    );
+    this.#state = db.prepare<
+      [string, string],
+      { rules: string; last_seen: number; interval_ms: number | null }
+    >('SELECT rules, last_seen, interval_ms FROM sensor_state WHERE locker_id = ? AND sensor = ?');
+    this.#saveState = db.prepare(
+      `INSERT INTO sensor_state (locker_id, sensor, rules, last_seen, interval_ms) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (locker_id, sensor) DO UPDATE SET rules = excluded.rules, last_seen = excluded.last_seen, interval_ms = excluded.interval_ms`,
+    );
+    this.#parcelsIn = db.prepare<
+      [string, number],
+      { id: string; out_of_range_ms: number; breached_at: number | null }
+    >(
+      `SELECT p.id, p.out_of_range_ms, p.breached_at FROM compartments c JOIN parcels p ON p.id = c.parcel_id
+       WHERE c.locker_id = ? AND c.door = ? AND p.state IN ('stored', 'quarantined')`,
+    );
+  }
+
+  /** Buffers a telemetry message; the next flush stores and evaluates it. */
+  add(lockerId: string, msg: TelemetryMessage): void {
+    for (const r of msg.readings) this.#buffer.push({ lockerId, sensor: r.sensor, ts: msg.ts, c: r.c });
+    if (this.#buffer.length >= MAX_BUFFER) this.flush();
+  }
+
+  flush(): void {
+    if (this.#buffer.length === 0) return;
+    const batch = this.#buffer.sort((a, b) => a.ts - b.ts);
+    this.#buffer = [];
+    const now = this.now();
+    this.db.transaction(() => {
+      for (const r of batch) this.#reading(r, now);
+    })();
+  }
+
+  #reading(r: Pending, now: number): void {
+    if (r.ts > now + FUTURE_TOLERANCE_MS) {
+      this.stats.future++; // a clock far ahead would open and close alarms at the wrong times
+      return;
+    }
+    this.#insert.run(r.lockerId, r.sensor, r.ts, r.c);
+    this.#aggregate.run(r.lockerId, r.sensor, Math.floor(r.ts / FIVE_MIN) * FIVE_MIN, r.c, r.c, r.c);
+    this.stats.stored++;
+    const saved = this.#state.get(r.lockerId, r.sensor);
+    const prev: SensorRuleState = saved ? JSON.parse(saved.rules) : initialState();
+    // The hub's own clock measures silence; the readings' rhythm sets what silence is.
+    const interval =
+      prev.lastTs !== null && r.ts > prev.lastTs ? r.ts - prev.lastTs : (saved?.interval_ms ?? null);
+    this.alarms.clear(r.lockerId, r.sensor, 'sensor_silent', 'critical', now);
+    if (prev.lastTs !== null && r.ts <= prev.lastTs) {
+      this.stats.outOfOrder++;
+      this.#saveState.run(r.lockerId, r.sensor, saved?.rules ?? JSON.stringify(prev), now, interval);
+      return;
+    }
+    const watched = this.#watched(r.lockerId, r.sensor);
+    const cls = watched[0]?.cls;
+    let next: SensorRuleState = { ...prev, lastTs: r.ts, lastC: r.c };
+    if (cls) {
+      const rules = this.rules[cls];
+      const result = step(prev, r.ts, r.c, rules);
+      next = result.state;
+      for (const ch of result.changes) {
+        if (ch.change === 'raise') {
+          this.alarms.raise({
+            lockerId: r.lockerId,
+            sensor: r.sensor,
+            kind: 'temperature_high',
+            level: ch.level,
+            at: ch.at,
+            since: ch.since,
+            details: { c: r.c, doors: watched.map((w) => w.door), class: cls },
+          });
+          if (ch.level === 'critical')
+            for (const w of watched) this.#quarantine(r.lockerId, w.door, ch.at, 'critical');
+        } else {
+          this.alarms.clear(r.lockerId, r.sensor, 'temperature_high', ch.level, ch.at);
+        }
+      }
+      this.#exposure(r, prev, rules, watched);
+    }
+    this.#saveState.run(r.lockerId, r.sensor, JSON.stringify(next), now, interval);
+  }
+
+  /** Adds the time since the previous reading to each stored parcel if that reading was out of range. */
+  #exposure(r: Pending, prev: SensorRuleState, rules: ClassRules, watched: Watch[]): void {
+    if (prev.lastTs === null || prev.lastC === null) return;
+    const out = prev.lastC > rules.keepMax || (rules.keepMin !== null && prev.lastC < rules.keepMin);
+    if (!out) return;
+    const dt = Math.min(MAX_STEP_MS, r.ts - prev.lastTs);
+    for (const w of watched) {
+      for (const p of this.#parcelsIn.all(r.lockerId, w.door)) {
+        const total = p.out_of_range_ms + dt;
+        this.db.prepare('UPDATE parcels SET out_of_range_ms = ? WHERE id = ?').run(total, p.id);
+        if (rules.cumulativeMs !== null && total >= rules.cumulativeMs && p.breached_at === null) {
+          this.#quarantine(r.lockerId, w.door, r.ts, 'cumulative');
+        }
+      }
+    }
+  }
+
+  /** A breach: the parcels inside are held; their pickup codes no longer open the door. */
+  #quarantine(lockerId: string, door: number, at: number, reason: 'critical' | 'cumulative'): void {
+    for (const p of this.#parcelsIn.all(lockerId, door)) {
+      if (p.breached_at !== null) continue;
+      this.db
+        .prepare(
+          `UPDATE parcels SET state = 'quarantined', breached_at = ?, breach_reason = ?, updated_at = ? WHERE id = ?`,
+        )
+        .run(at, reason, this.now(), p.id);
+      this.ledger.append({
+        ts: this.now(),
+        type: 'parcel.quarantined',
+        actor: 'hub',
+        lockerId,
+        door,
+        parcelId: p.id,
+        data: { reason, at },
+      });
+    }
+  }
+
+  /** Sensors silent for more than two of their reading intervals (hub clock) get an alarm. */
+  sweepSilent(): void {
+    const now = this.now();
+    const rows = this.db
+      .prepare(
+        'SELECT locker_id, sensor, last_seen, interval_ms FROM sensor_state WHERE interval_ms IS NOT NULL',
+      )
+      .all() as Array<{ locker_id: string; sensor: string; last_seen: number; interval_ms: number }>;
+    this.db.transaction(() => {
+      for (const s of rows) {
+        const limit = 2 * s.interval_ms;
+        if (now - s.last_seen > limit) {
+          this.alarms.raise({
+            lockerId: s.locker_id,
+            sensor: s.sensor,
+            kind: 'sensor_silent',
+            level: 'critical',
+            at: now,
+            since: s.last_seen,
+            details: { lastSeen: s.last_seen, intervalMs: s.interval_ms },
+          });
+        }
+      }
+    })();
+  }
+
+  #watched(lockerId: string, sensor: string): Watch[] {
+    let bySensor = this.#watch.get(lockerId);
+    if (!bySensor) {
+      bySensor = new Map();
+      const rows = this.db
+        .prepare(
+          'SELECT door, temperature_class, sensor FROM compartments WHERE locker_id = ? AND sensor IS NOT NULL',
+        )
+        .all(lockerId) as Array<{ door: number; temperature_class: TemperatureClass; sensor: string }>;
+      for (const row of rows)
+        bySensor.set(row.sensor, [
+          ...(bySensor.get(row.sensor) ?? []),
+          { door: row.door, cls: row.temperature_class },
+        ]);
+      this.#watch.set(lockerId, bySensor);
+    }
+    return bySensor.get(sensor) ?? [];
+  }
+}

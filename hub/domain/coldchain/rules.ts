@@ -1,0 +1,131 @@
+/**
+ * Cold-chain rules (SPEC §5), pure: a function of the previous state, one reading and the
+ * thresholds of the compartment's class. They run on the readings' own timestamps (event time),
+ * so a backlog replayed after an outage raises the same alarms at the same instants as live
+ * readings would have. Delays make a door opening harmless; hysteresis stops flapping.
+ */
+import type { TemperatureClass } from '../../../devices/index.ts';
+
+const MIN = 60_000;
+
+export interface Threshold {
+  /** Raised once the temperature has stayed above `above` for longer than `forMs`. */
+  above: number;
+  forMs: number;
+}
+
+export interface ClassRules {
+  keepMin: number | null;
+  keepMax: number;
+  warn: Threshold;
+  critical: Threshold | null;
+  /** Critical too once a parcel has spent this long above keepMax in total (chilled). */
+  cumulativeMs: number | null;
+}
+
+export const DEFAULT_RULES: Record<TemperatureClass, ClassRules> = {
+  chilled: {
+    keepMin: 0,
+    keepMax: 4,
+    warn: { above: 4, forMs: 20 * MIN },
+    critical: { above: 8, forMs: 10 * MIN },
+    cumulativeMs: 60 * MIN,
+  },
+  frozen: {
+    keepMin: null,
+    keepMax: -18,
+    warn: { above: -18, forMs: 30 * MIN },
+    critical: { above: -15, forMs: 10 * MIN },
+    cumulativeMs: null,
+  },
+  ambient: {
+    keepMin: null,
+    keepMax: 25,
+    warn: { above: 25, forMs: 60 * MIN },
+    critical: null,
+    cumulativeMs: null,
+  },
+};
+
+/** A raised alarm clears only once the temperature is this far back under its threshold. */
+export const HYSTERESIS_C = 0.5;
+
+export type Level = 'warning' | 'critical';
+
+interface LevelState {
+  /** Event time since which the temperature has been above the threshold; null when below. */
+  since: number | null;
+  raised: boolean;
+}
+
+export interface SensorRuleState {
+  warning: LevelState;
+  critical: LevelState;
+  lastTs: number | null;
+  lastC: number | null;
+}
+
+export const initialState = (): SensorRuleState => ({
+  warning: { since: null, raised: false },
+  critical: { since: null, raised: false },
+  lastTs: null,
+  lastC: null,
+});
+
+export interface Change {
+  level: Level;
+  change: 'raise' | 'clear';
+  /** Event time at which it happened: for a raise, when the delay ran out. */
+  at: number;
+  /** Event time since which the temperature has been above the threshold. */
+  since: number;
+}
+
+/** Feeds one reading (event time `ts`, °C `c`); readings older than the last one are ignored by the caller. */
+export function step(
+  prev: SensorRuleState,
+  ts: number,
+  c: number,
+  rules: ClassRules,
+): { state: SensorRuleState; changes: Change[] } {
+  const state: SensorRuleState = {
+    warning: { ...prev.warning },
+    critical: { ...prev.critical },
+    lastTs: ts,
+    lastC: c,
+  };
+  const changes: Change[] = [];
+  const levels: Array<[Level, Threshold | null]> = [
+    ['warning', rules.warn],
+    ['critical', rules.critical],
+  ];
+  for (const [level, th] of levels) {
+    if (!th) continue;
+    const s = state[level];
+    if (c > th.above) {
+      s.since ??= ts;
+      if (!s.raised && ts - s.since > th.forMs) {
+        s.raised = true;
+        changes.push({ level, change: 'raise', at: ts, since: s.since });
+      }
+    } else if (c <= th.above - HYSTERESIS_C || !s.raised) {
+      if (s.raised) changes.push({ level, change: 'clear', at: ts, since: s.since ?? ts });
+      // Below the threshold but inside the hysteresis band, a raised alarm holds its `since`.
+      s.since = null;
+      s.raised = false;
+    }
+  }
+  return { state, changes };
+}
+
+/**
+ * Mean kinetic temperature (°C) of readings taken at regular intervals:
+ * MKT = (ΔH/R) / −ln( Σ e^(−ΔH/(R·Tᵢ)) / n ) with Tᵢ in kelvin and ΔH/R = 10,000 K
+ * (ΔH = 83.144 kJ/mol, the usual value for perishable goods).
+ */
+export function meanKineticTemperature(celsius: readonly number[]): number | null {
+  if (celsius.length === 0) return null;
+  const k = 10_000;
+  const sum = celsius.reduce((s, c) => s + Math.exp(-k / (c + 273.15)), 0);
+  return k / -Math.log(sum / celsius.length) - 273.15;
+}

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type Change,
+  DEFAULT_RULES,
+  initialState,
+  meanKineticTemperature,
+  step,
+} from '../../hub/domain/coldchain/rules.ts';
+
+const MIN = 60_000;
+/** Feeds one reading a minute; returns every change with its minute. */
+function run(temps: number[], rules = DEFAULT_RULES.chilled) {
+  let state = initialState();
+  const out: Array<Change & { minute: number }> = [];
+  temps.forEach((c, minute) => {
+    const r = step(state, minute * MIN, c, rules);
+    state = r.state;
+    out.push(...r.changes.map((x) => ({ ...x, minute })));
+  });
+  return out;
+}
+
+describe('cold-chain rules (chilled)', () => {
+  it('raise nothing for a 30-second door opening, nor for 20 minutes just above +4 °C', () => {
+    expect(run([3, 3, 6, 3, 3])).toEqual([]);
+    expect(run([3, ...Array(21).fill(4.5), 3])).toEqual([]); // above for 20 min, not more
+  });
+
+  it('warn once the temperature stayed above +4 °C for more than 20 minutes', () => {
+    const changes = run([3, ...Array(25).fill(5)]);
+    expect(changes).toEqual([{ level: 'warning', change: 'raise', at: 22 * MIN, since: MIN, minute: 22 }]);
+  });
+
+  it('go critical above +8 °C for more than 10 minutes, and clear with hysteresis', () => {
+    // 14 minutes above +4 °C in all: the warning's 20 minutes never run out
+    const temps = [3, ...Array(12).fill(9), 7.8, 7.4, 3.9, 3.4];
+    const changes = run(temps).map((c) => `${c.minute}:${c.level}:${c.change}`);
+    expect(changes).toEqual(['12:critical:raise', '14:critical:clear']);
+  });
+
+  it('keeps a raised alarm inside the hysteresis band', () => {
+    const changes = run([3, ...Array(22).fill(5), 3.8, 3.7, 3.4]).map((c) => `${c.minute}:${c.change}`);
+    expect(changes).toEqual(['22:raise', '25:clear']);
+  });
+});
+
+describe('mean kinetic temperature', () => {
+  it('matches a hand computation', () => {
+    // Two hours at 2 °C and one at 12 °C: MKT = 10000 / −ln((2e^(−10000/275.15) + e^(−10000/285.15)) / 3) − 273.15
+    const hand = 10000 / -Math.log((2 * Math.exp(-10000 / 275.15) + Math.exp(-10000 / 285.15)) / 3) - 273.15;
+    expect(meanKineticTemperature([2, 2, 12])).toBeCloseTo(hand, 10);
+    expect(hand).toBeCloseTo(6.78, 2); // above the arithmetic mean (5.33): MKT weighs heat more
+    expect(meanKineticTemperature([4, 4, 4])).toBeCloseTo(4, 10);
+    expect(meanKineticTemperature([])).toBeNull();
+  });
+});
