@@ -41,6 +41,8 @@ export interface HubConfig {
   log?: Logger;
   /** The hub's clock; tests pass a controllable one. */
   now?: () => number;
+  /** How often buffered readings are written (ms). */
+  flushMs?: number;
 }
 
 export interface RunningHub {
@@ -138,7 +140,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     } catch (err) {
       log.error({ err }, 'storing readings failed');
     }
-  }, 250);
+  }, config.flushMs ?? 250);
   flusher.unref();
 
   const app = buildApp({

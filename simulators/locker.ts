@@ -139,6 +139,14 @@ export class VirtualLocker extends EventEmitter {
     return ev;
   }
 
+  #telemetrySeq = 0;
+
+  /** Publishes sensor readings (QoS 0, like a real controller), stamped with the cabinet's clock. */
+  telemetry(readings: Array<{ sensor: string; c: number }>): void {
+    const msg = { bootId: this.bootId, seq: ++this.#telemetrySeq, ts: this.#now(), readings };
+    this.#client?.publish(topic(this.ref, 'telemetry'), JSON.stringify(msg), { qos: 0 });
+  }
+
   pressCode(code: string): DeviceEvent {
     return this.record({ type: 'keypad.entry', code });
   }

@@ -105,8 +105,12 @@ export class Fleet {
     if (!row) throw new HubError('HUB_ERR_LOCKER_NOT_FOUND', `no locker ${id}`);
     const compartments = this.db
       .prepare(
-        `SELECT c.door, c.size, c.temperature_class, c.sensor, c.door_state, c.parcel_id, c.pending_action, p.state AS parcel_state
-         FROM compartments c LEFT JOIN parcels p ON p.id = c.parcel_id WHERE c.locker_id = ? ORDER BY c.door`,
+        `SELECT c.door, c.size, c.temperature_class, c.sensor, c.door_state, c.parcel_id, c.pending_action, p.state AS parcel_state,
+                json_extract(s.rules, '$.lastC') AS last_c, json_extract(s.rules, '$.lastTs') AS last_ts,
+                EXISTS (SELECT 1 FROM alarms a WHERE a.locker_id = c.locker_id AND a.sensor = c.sensor AND a.kind = 'sensor_silent' AND a.state <> 'cleared') AS silent
+         FROM compartments c LEFT JOIN parcels p ON p.id = c.parcel_id
+         LEFT JOIN sensor_state s ON s.locker_id = c.locker_id AND s.sensor = c.sensor
+         WHERE c.locker_id = ? ORDER BY c.door`,
       )
       .all(id) as Array<{
       door: number;
@@ -117,6 +121,9 @@ export class Fleet {
       parcel_id: string | null;
       pending_action: string | null;
       parcel_state: string | null;
+      last_c: number | null;
+      last_ts: number | null;
+      silent: number;
     }>;
     return {
       ...lockerView(row),
@@ -126,9 +133,11 @@ export class Fleet {
         temperatureClass: c.temperature_class,
         sensor: c.sensor,
         doorState: c.door_state,
-        occupied: c.parcel_state === 'stored',
+        occupied: c.parcel_state === 'stored' || c.parcel_state === 'quarantined',
         parcel: c.parcel_id ? { id: c.parcel_id, state: c.parcel_state } : null,
         opening: c.pending_action,
+        // A silent sensor's last value is shown as stale, never as a current, healthy reading.
+        temperature: c.last_ts === null ? null : { c: c.last_c, at: c.last_ts, stale: c.silent === 1 },
       })),
     };
   }

@@ -1,0 +1,171 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { VirtualLocker } from '../../simulators/locker.ts';
+import { CHILLED, ThermalCompartment } from '../../simulators/thermal.ts';
+import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+
+const MIN = 60_000;
+let t: TestHub;
+let box: VirtualLocker;
+let clock: number;
+let fridge: ThermalCompartment;
+let sent = 0;
+
+beforeEach(async () => {
+  clock = Date.UTC(2026, 10, 29, 6, 0);
+  sent = 0;
+  t = await startTestHub({ now: () => clock, flushMs: 10 });
+  box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+  fridge = new ThermalCompartment(CHILLED);
+  for (let i = 0; i < 60; i++) fridge.step(60); // settled before the day starts
+});
+afterEach(() => t.close());
+
+const stored = () => t.hub.db.prepare('SELECT count(*) FROM readings').pluck().get() as number;
+
+/** One virtual minute at a time: the model runs, sensor t1 (door 1) reports, the hub stores it. */
+async function minutes(n: number, each: (minute: number) => void = () => {}, report = true) {
+  for (let m = 0; m < n; m++) {
+    each(m);
+    fridge.step(60);
+    clock += MIN;
+    if (!report) continue;
+    box.telemetry([{ sensor: 't1', c: Math.round(fridge.temperature * 100) / 100 }]);
+    sent++;
+    await eventually(() => stored() === sent, 5000, 'the reading stored');
+  }
+}
+
+const alarms = async () =>
+  (await t.api('GET', '/api/v1/alarms?state=all')).body.alarms as Array<{
+    kind: string;
+    level: string;
+    state: string;
+    raisedAt: number;
+    since: number;
+  }>;
+
+async function depositChilled() {
+  const res = await t.api(
+    'POST',
+    '/api/v1/parcels',
+    { lockerId: 'box-1', size: 'M', temperatureClass: 'chilled', recipient: { name: 'Ada' } },
+    t.integration,
+  );
+  const { parcel, depositCode, pickupCode } = res.body;
+  expect(parcel.door).toBe(1); // watched by t1
+  const unlocked = waitFor(box, 'unlocked');
+  box.pressCode(depositCode);
+  await unlocked;
+  box.openDoor(1);
+  box.closeDoor(1);
+  await eventually(async () => (await t.api('GET', `/api/v1/parcels/${parcel.id}`)).body.state === 'stored');
+  return { parcel, pickupCode } as { parcel: { id: string }; pickupCode: string };
+}
+
+describe('cold chain on a virtual clock', () => {
+  it('raises nothing for a 30-second door opening', async () => {
+    await minutes(30);
+    fridge.doorOpen = true;
+    fridge.step(30);
+    fridge.doorOpen = false;
+    await minutes(30);
+    expect(
+      Math.max(...(t.hub.db.prepare('SELECT c FROM readings').pluck().all() as number[])),
+    ).toBeGreaterThan(3.5);
+    expect(await alarms()).toEqual([]);
+  });
+
+  it('warns after the delay when the compressor fails, then quarantines the parcel inside at the critical threshold', async () => {
+    const { parcel, pickupCode } = await depositChilled();
+    await minutes(5);
+    fridge.faults.compressorFailed = true;
+    await minutes(75);
+    const list = await alarms();
+    const warning = list.find((a) => a.level === 'warning');
+    const critical = list.find((a) => a.level === 'critical' && a.kind === 'temperature_high');
+    expect(warning).toBeDefined();
+    expect(critical).toBeDefined();
+    // Raised when the delays ran out, on the readings' own clock.
+    expect((warning?.raisedAt ?? 0) - (warning?.since ?? 0)).toBeGreaterThan(20 * MIN);
+    expect((warning?.raisedAt ?? 0) - (warning?.since ?? 0)).toBeLessThanOrEqual(21 * MIN);
+    expect((critical?.raisedAt ?? 0) - (critical?.since ?? 0)).toBeLessThanOrEqual(11 * MIN);
+    expect((await t.api('GET', `/api/v1/parcels/${parcel.id}`)).body.state).toBe('quarantined');
+
+    const shown = waitFor<[{ type: string; text?: string }]>(box, 'command', (c) => c.type === 'display');
+    box.pressCode(pickupCode);
+    expect((await shown)[0].text).toBe('Parcel held: temperature');
+
+    const record = (await t.api('GET', `/api/v1/parcels/${parcel.id}/temperature`)).body;
+    expect(record.verdict).toBe('breached');
+    expect(record.max).toBeGreaterThan(8);
+    expect(record.alarms.map((a: { level: string }) => a.level)).toEqual(
+      expect.arrayContaining(['warning', 'critical']),
+    );
+
+    const ack = await t.api('POST', `/api/v1/alarms/${(critical as unknown as { id: string }).id}/ack`, {
+      comment: 'technician on the way',
+    });
+    expect(ack.body.acknowledged).toMatchObject({ by: 'test operator', comment: 'technician on the way' });
+    const released = await t.api('POST', `/api/v1/parcels/${parcel.id}/release`, {
+      reason: 'checked: sealed dairy, core at 6 °C',
+    });
+    expect(released.body.state).toBe('stored');
+  });
+
+  it('raises a silent-sensor alarm within two reading intervals and shows the last value as stale', async () => {
+    await minutes(5);
+    await minutes(2, () => {}, false);
+    clock += 1000;
+    await eventually(
+      async () => (await alarms()).some((a) => a.kind === 'sensor_silent'),
+      5000,
+      'a silent-sensor alarm',
+    );
+    const door1 = (await t.api('GET', '/api/v1/lockers/box-1')).body.compartments[0];
+    expect(door1.temperature.stale).toBe(true);
+    await minutes(1);
+    await eventually(
+      async () => (await alarms()).every((a) => a.kind !== 'sensor_silent' || a.state === 'cleared'),
+      5000,
+      'cleared',
+    );
+  });
+
+  it('keeps a delay running across a hub restart: 15 minutes before it, the warning comes 5 minutes after', async () => {
+    fridge.faults.compressorFailed = true;
+    fridge.temperature = 5;
+    fridge.p.ambient = 5; // hold it at +5 °C
+    await minutes(16);
+    await t.restart();
+    await minutes(4);
+    expect(await alarms()).toEqual([]);
+    await minutes(2);
+    const [warning] = await alarms();
+    expect(warning?.level).toBe('warning');
+    expect((warning?.raisedAt ?? 0) - (warning?.since ?? 0)).toBeGreaterThan(20 * MIN);
+    expect((warning?.raisedAt ?? 0) - (warning?.since ?? 0)).toBeLessThanOrEqual(21 * MIN);
+  });
+});
+
+describe('a parcel temperature record on a fixed trace', () => {
+  it('matches the hand-computed MKT and minutes out of range', async () => {
+    const { parcel } = await depositChilled();
+    const trace = [3, 3, 5, 6, 9, 4, 2, 3];
+    for (const c of trace) {
+      clock += MIN;
+      box.telemetry([{ sensor: 't1', c }]);
+      sent++;
+      await eventually(() => stored() === sent);
+    }
+    const r = (await t.api('GET', `/api/v1/parcels/${parcel.id}/temperature`)).body;
+    const mkt =
+      10000 / -Math.log(trace.reduce((s, c) => s + Math.exp(-10000 / (c + 273.15)), 0) / trace.length) -
+      273.15;
+    expect(r).toMatchObject({ readings: 8, min: 2, max: 9, mean: 4.38, mkt: Math.round(mkt * 100) / 100 });
+    // 5, 6 and 9 were out of range (> +4 °C), each until the next reading a minute later: 3 minutes.
+    expect(r.minutesOutOfRange).toBe(3);
+    expect(r.verdict).toBe('excursion');
+    const csv = (await t.api('GET', `/api/v1/parcels/${parcel.id}/temperature?format=csv`)).body as string;
+    expect(csv.split('\n').filter((l) => /^\d{4}-/.test(l))).toHaveLength(8);
+  });
+});
