@@ -16,6 +16,7 @@ import { Dispatcher } from './dispatcher.ts';
 import { Cabinet } from './domain/cabinet.ts';
 import { Alarms } from './domain/coldchain/alarms.ts';
 import { ColdChain } from './domain/coldchain/coldchain.ts';
+import { Watchdog } from './domain/coldchain/watchdog.ts';
 import { Commands } from './domain/commands.ts';
 import { ParcelLifecycle } from './domain/lifecycle.ts';
 import type { Parcels } from './domain/parcels.ts';
@@ -63,9 +64,10 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const store = openStore(config.dataDir, config.codeDigits, now);
   const { db, ledger, codes, provisioning, parcels, fleet } = store;
   const commands = new Commands(db);
-  const cabinet = new Cabinet(db, ledger, codes, commands, new KeypadThrottle());
   const alarms = new Alarms(db, ledger);
+  const cabinet = new Cabinet(db, ledger, codes, commands, new KeypadThrottle(), alarms);
   const coldChain = new ColdChain(db, ledger, alarms, now);
+  const watchdog = new Watchdog(db, alarms, now);
 
   // Until a cabinet says otherwise, it is offline: a crash left nothing we can trust. Code tables
   // are published again at start: an embedded broker forgot its retained messages.
@@ -127,6 +129,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const housekeeping = setInterval(() => {
     try {
       coldChain.sweepSilent();
+      watchdog.sweep();
       lifecycle.expireDue(now());
     } catch (err) {
       log.error({ err }, 'expiry sweep failed');

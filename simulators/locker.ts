@@ -142,8 +142,17 @@ export class VirtualLocker extends EventEmitter {
   #telemetrySeq = 0;
 
   /** Publishes sensor readings (QoS 0, like a real controller), stamped with the cabinet's clock. */
-  telemetry(readings: Array<{ sensor: string; c: number }>): void {
-    const msg = { bootId: this.bootId, seq: ++this.#telemetrySeq, ts: this.#now(), readings };
+  telemetry(
+    readings: Array<{ sensor: string; c: number }>,
+    power?: { mains: boolean; batteryV?: number },
+  ): void {
+    const msg = {
+      bootId: this.bootId,
+      seq: ++this.#telemetrySeq,
+      ts: this.#now(),
+      readings,
+      ...(power ? { power } : {}),
+    };
     this.#client?.publish(topic(this.ref, 'telemetry'), JSON.stringify(msg), { qos: 0 });
   }
 

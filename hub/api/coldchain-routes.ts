@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { isId } from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
 import type { Db } from '../db/open.ts';
-import type { Alarms } from '../domain/coldchain/alarms.ts';
+import { ALARM_KINDS, type Alarms } from '../domain/coldchain/alarms.ts';
 import { recordCsv, temperatureRecord } from '../domain/coldchain/record.ts';
 import type { Parcels } from '../domain/parcels.ts';
 import { HubError } from '../errors.ts';
@@ -57,7 +57,7 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       query: z.object({
         state: z.enum(['open', 'all']).default('open'),
         lockerId: lockerId.optional(),
-        kind: z.enum(['temperature_high', 'sensor_silent']).optional(),
+        kind: z.enum(ALARM_KINDS).optional(),
         limit: z.coerce.number().int().min(1).max(1000).default(100),
       }),
       handler: ({ query }) => ({ alarms: d.alarms.list(query) }),

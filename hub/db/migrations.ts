@@ -184,4 +184,7 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE parcels ADD COLUMN breached_at INTEGER;
   ALTER TABLE parcels ADD COLUMN breach_reason TEXT;
   `,
+  /* 5: when each door last changed, for the door-left-open alarm */ `
+  ALTER TABLE compartments ADD COLUMN door_changed_at INTEGER;
+  `,
 ];

@@ -8,6 +8,7 @@ import type { Ledger } from '../db/ledger.ts';
 import type { Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
 import type { CheckResult, Codes, RejectReason } from './codes.ts';
+import type { Alarms } from './coldchain/alarms.ts';
 import type { CommandCause, CommandRow, Commands } from './commands.ts';
 import { OfflineReconciler } from './offline.ts';
 
@@ -46,6 +47,7 @@ export class Cabinet {
     private readonly codes: Codes,
     private readonly commands: Commands,
     private readonly throttle: KeypadThrottle,
+    private readonly alarms: Alarms,
   ) {
     this.#compartment = db.prepare<[string, number], CompartmentRow>(
       'SELECT * FROM compartments WHERE locker_id = ? AND door = ?',
@@ -56,7 +58,9 @@ export class Cabinet {
     this.#clearPending = db.prepare(
       'UPDATE compartments SET pending_action = NULL, pending_command = NULL, pending_opened = 0 WHERE locker_id = ? AND door = ?',
     );
-    this.#setDoor = db.prepare('UPDATE compartments SET door_state = ? WHERE locker_id = ? AND door = ?');
+    this.#setDoor = db.prepare(
+      'UPDATE compartments SET door_state = ?, door_changed_at = ? WHERE locker_id = ? AND door = ?',
+    );
     this.#markOpened = db.prepare(
       'UPDATE compartments SET pending_opened = 1 WHERE locker_id = ? AND door = ?',
     );
@@ -185,8 +189,20 @@ export class Cabinet {
 
   #doorOpened(lockerId: string, door: number, ev: DeviceEvent, now: number): Command[] {
     const comp = this.#compartment.get(lockerId, door);
-    this.#setDoor.run('open', lockerId, door);
+    this.#setDoor.run('open', ev.ts, lockerId, door);
     if (comp?.pending_action) this.#markOpened.run(lockerId, door);
+    else if (comp?.door_state === 'closed') {
+      // No code, no operator, no command released this door: forced, or a latch that failed.
+      this.alarms.raise({
+        lockerId,
+        sensor: `door:${door}`,
+        kind: 'door_forced',
+        level: 'critical',
+        at: now,
+        since: ev.ts,
+        details: { door, parcelId: comp.parcel_id },
+      });
+    }
     this.ledger.append({
       ts: now,
       type: 'door.opened',
@@ -201,7 +217,9 @@ export class Cabinet {
 
   #doorClosed(lockerId: string, door: number, ev: DeviceEvent, now: number): Command[] {
     const comp = this.#compartment.get(lockerId, door);
-    this.#setDoor.run('closed', lockerId, door);
+    this.#setDoor.run('closed', ev.ts, lockerId, door);
+    this.alarms.clear(lockerId, `door:${door}`, 'door_left_open', 'warning', now);
+    this.alarms.clear(lockerId, `door:${door}`, 'door_forced', 'critical', now);
     const actor = `device:${lockerId}`;
     const base = { ts: now, actor, lockerId, door };
     this.ledger.append({

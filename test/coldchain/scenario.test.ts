@@ -169,3 +169,52 @@ describe('a parcel temperature record on a fixed trace', () => {
     expect(csv.split('\n').filter((l) => /^\d{4}-/.test(l))).toHaveLength(8);
   });
 });
+
+describe('alarms judged on the hub clock', () => {
+  const open = async (kind: string) =>
+    (await alarms()).filter((a) => a.kind === kind && a.state !== 'cleared') as Array<{
+      kind: string;
+      state: string;
+      details?: Record<string, unknown>;
+    }>;
+
+  it('raises a forced-door alarm for a door opened without any unlock, cleared when it closes', async () => {
+    box.openDoor(2, { force: true }); // its state is unknown yet: first learn it is closed
+    box.closeDoor(2);
+    await eventually(
+      async () => (await t.api('GET', '/api/v1/lockers/box-1')).body.compartments[1].doorState === 'closed',
+    );
+    box.openDoor(2, { force: true });
+    await eventually(async () => (await open('door_forced')).length === 1, 5000, 'door_forced');
+    box.closeDoor(2);
+    await eventually(async () => (await open('door_forced')).length === 0, 5000, 'cleared');
+  });
+
+  it('raises door-left-open after 5 minutes, and controller-offline when the cabinet goes away', async () => {
+    const res = await t.api('POST', '/api/v1/lockers/box-1/compartments/3/open', { reason: 'restock check' });
+    expect(res.status).toBe(202);
+    await waitFor(box, 'unlocked');
+    box.openDoor(3);
+    await eventually(
+      async () => (await t.api('GET', '/api/v1/lockers/box-1')).body.compartments[2].doorState === 'open',
+    );
+    clock += 4 * MIN;
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(await open('door_left_open')).toEqual([]);
+    clock += 2 * MIN;
+    await eventually(async () => (await open('door_left_open')).length === 1, 5000, 'door_left_open');
+    box.closeDoor(3);
+    await eventually(async () => (await open('door_left_open')).length === 0, 5000, 'cleared');
+
+    box.telemetry([{ sensor: 't1', c: 3 }], { mains: false, batteryV: 12.1 });
+    await eventually(async () => (await open('on_battery')).length === 1, 5000, 'on_battery');
+    box.telemetry([{ sensor: 't1', c: 3 }], { mains: true });
+    await eventually(async () => (await open('on_battery')).length === 0, 5000, 'back on mains');
+
+    // The 6 virtual minutes without a message made it look silent; the readings brought it back.
+    await eventually(async () => (await open('controller_offline')).length === 0, 5000, 'heard again');
+    await box.stop();
+    await eventually(async () => (await open('controller_offline')).length === 1, 5000, 'controller_offline');
+    expect((await open('controller_offline'))[0]).toMatchObject({ details: { reason: 'disconnected' } });
+  });
+});

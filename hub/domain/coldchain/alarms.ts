@@ -4,7 +4,15 @@ import type { Db } from '../../db/open.ts';
 import { HubError } from '../../errors.ts';
 import { newId } from '../secrets.ts';
 
-export type AlarmKind = 'temperature_high' | 'sensor_silent';
+export const ALARM_KINDS = [
+  'temperature_high',
+  'sensor_silent',
+  'door_left_open',
+  'door_forced',
+  'controller_offline',
+  'on_battery',
+] as const;
+export type AlarmKind = (typeof ALARM_KINDS)[number];
 export type AlarmLevel = 'warning' | 'critical';
 
 export interface AlarmRow {

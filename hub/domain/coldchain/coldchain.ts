@@ -38,6 +38,8 @@ export interface ColdChainStats {
 
 export class ColdChain {
   #buffer: Pending[] = [];
+  /** The latest power report per locker since the last flush. */
+  readonly #power = new Map<string, { mains: boolean; batteryV?: number; ts: number }>();
   readonly #watch = new Map<string, Map<string, Watch[]>>();
   readonly stats: ColdChainStats = { stored: 0, future: 0, outOfOrder: 0 };
   readonly #insert;
@@ -79,17 +81,38 @@ export class ColdChain {
   /** Buffers a telemetry message; the next flush stores and evaluates it. */
   add(lockerId: string, msg: TelemetryMessage): void {
     for (const r of msg.readings) this.#buffer.push({ lockerId, sensor: r.sensor, ts: msg.ts, c: r.c });
+    if (msg.power) this.#power.set(lockerId, { ...msg.power, ts: msg.ts });
+    this.#heard.add(lockerId);
     if (this.#buffer.length >= MAX_BUFFER) this.flush();
   }
 
+  readonly #heard = new Set<string>();
+
   flush(): void {
-    if (this.#buffer.length === 0) return;
+    if (this.#buffer.length === 0 && this.#heard.size === 0) return;
     const batch = this.#buffer.sort((a, b) => a.ts - b.ts);
     this.#buffer = [];
     const now = this.now();
     this.db.transaction(() => {
       for (const r of batch) this.#reading(r, now);
+      // Readings are a heartbeat too.
+      for (const lockerId of this.#heard)
+        this.db.prepare('UPDATE lockers SET last_seen = ? WHERE id = ?').run(now, lockerId);
+      for (const [lockerId, p] of this.#power) {
+        if (p.mains) this.alarms.clear(lockerId, null, 'on_battery', 'warning', now);
+        else
+          this.alarms.raise({
+            lockerId,
+            sensor: null,
+            kind: 'on_battery',
+            level: 'warning',
+            at: p.ts,
+            details: { batteryV: p.batteryV ?? null },
+          });
+      }
     })();
+    this.#heard.clear();
+    this.#power.clear();
   }
 
   #reading(r: Pending, now: number): void {

@@ -1,0 +1,63 @@
+/**
+ * Alarms judged on the hub's clock: a door left open, a controller gone (its last will, or
+ * silence), a cabinet on battery. Temperatures are judged on the readings' clock (rules.ts).
+ */
+import type { Db } from '../../db/open.ts';
+import type { Alarms } from './alarms.ts';
+
+export const DOOR_OPEN_MS = 5 * 60_000;
+/** A controller heard from neither events nor readings for this long is considered gone. */
+export const CONTROLLER_SILENT_MS = 5 * 60_000;
+
+export class Watchdog {
+  constructor(
+    private readonly db: Db,
+    private readonly alarms: Alarms,
+    private readonly now: () => number,
+  ) {}
+
+  sweep(): void {
+    const now = this.now();
+    const open = this.db
+      .prepare(
+        `SELECT locker_id, door, door_changed_at FROM compartments WHERE door_state = 'open' AND door_changed_at < ?`,
+      )
+      .all(now - DOOR_OPEN_MS) as Array<{ locker_id: string; door: number; door_changed_at: number }>;
+    const lockers = this.db
+      .prepare('SELECT id, online, last_seen FROM lockers WHERE last_seen IS NOT NULL')
+      .all() as Array<{
+      id: string;
+      online: number;
+      last_seen: number;
+    }>;
+    this.db.transaction(() => {
+      for (const d of open) {
+        this.alarms.raise({
+          lockerId: d.locker_id,
+          sensor: `door:${d.door}`,
+          kind: 'door_left_open',
+          level: 'warning',
+          at: now,
+          since: d.door_changed_at,
+          details: { door: d.door },
+        });
+      }
+      for (const l of lockers) {
+        const gone = !l.online || now - l.last_seen > CONTROLLER_SILENT_MS;
+        if (gone) {
+          this.alarms.raise({
+            lockerId: l.id,
+            sensor: null,
+            kind: 'controller_offline',
+            level: 'critical',
+            at: now,
+            since: l.last_seen,
+            details: { reason: l.online ? 'silent' : 'disconnected' },
+          });
+        } else {
+          this.alarms.clear(l.id, null, 'controller_offline', 'critical', now);
+        }
+      }
+    })();
+  }
+}
