@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   type Change,
+  collectBefore,
   DEFAULT_RULES,
   initialState,
   meanKineticTemperature,
@@ -52,5 +53,20 @@ describe('mean kinetic temperature', () => {
     expect(hand).toBeCloseTo(6.78, 2); // above the arithmetic mean (5.33): MKT weighs heat more
     expect(meanKineticTemperature([4, 4, 4])).toBeCloseTo(4, 10);
     expect(meanKineticTemperature([])).toBeNull();
+  });
+});
+
+describe('collect before', () => {
+  it('extrapolates the rise to the critical limit plus its delay', () => {
+    // +0.1 °C a minute from +5 °C at minute 0…10: +8 °C reached at minute 30, critical 10 minutes later.
+    const recent = Array.from({ length: 11 }, (_, m) => ({ ts: m * MIN, c: 5 + m / 10 }));
+    expect(collectBefore(recent, DEFAULT_RULES.chilled)).toBe(40 * MIN);
+    expect(
+      collectBefore(
+        recent.map((r) => ({ ...r, c: 5 })),
+        DEFAULT_RULES.chilled,
+      ),
+    ).toBeNull();
+    expect(collectBefore(recent, DEFAULT_RULES.ambient)).toBeNull();
   });
 });

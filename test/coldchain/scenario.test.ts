@@ -89,6 +89,10 @@ describe('cold chain on a virtual clock', () => {
     expect((warning?.raisedAt ?? 0) - (warning?.since ?? 0)).toBeGreaterThan(20 * MIN);
     expect((warning?.raisedAt ?? 0) - (warning?.since ?? 0)).toBeLessThanOrEqual(21 * MIN);
     expect((critical?.raisedAt ?? 0) - (critical?.since ?? 0)).toBeLessThanOrEqual(11 * MIN);
+    // The warning said when the goods would be lost; the critical alarm came close to it.
+    const by = (warning as unknown as { details: { collectBefore: number; advice: string } }).details;
+    expect(by.advice).toMatch(/^collect before \d\d:\d\d UTC$/);
+    expect(Math.abs(by.collectBefore - (critical?.raisedAt ?? 0))).toBeLessThan(15 * MIN);
     expect((await t.api('GET', `/api/v1/parcels/${parcel.id}`)).body.state).toBe('quarantined');
 
     const shown = waitFor<[{ type: string; text?: string }]>(box, 'command', (c) => c.type === 'display');

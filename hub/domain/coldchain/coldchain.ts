@@ -9,7 +9,14 @@ import type { TelemetryMessage, TemperatureClass } from '../../../devices/index.
 import type { Ledger } from '../../db/ledger.ts';
 import type { Db } from '../../db/open.ts';
 import type { Alarms } from './alarms.ts';
-import { type ClassRules, DEFAULT_RULES, initialState, type SensorRuleState, step } from './rules.ts';
+import {
+  type ClassRules,
+  collectBefore,
+  DEFAULT_RULES,
+  initialState,
+  type SensorRuleState,
+  step,
+} from './rules.ts';
 
 const FIVE_MIN = 300_000;
 /** A reading more than this far in the future (device clock ahead) is not trusted. */
@@ -47,6 +54,7 @@ export class ColdChain {
   readonly #state;
   readonly #saveState;
   readonly #parcelsIn;
+  readonly #recent;
 
   constructor(
     private readonly db: Db,
@@ -56,6 +64,9 @@ export class ColdChain {
     private readonly rules: Record<TemperatureClass, ClassRules> = DEFAULT_RULES,
   ) {
     this.#insert = db.prepare('INSERT INTO readings (locker_id, sensor, ts, c) VALUES (?, ?, ?, ?)');
+    this.#recent = db.prepare<[string, string, number, number], { ts: number; c: number }>(
+      'SELECT ts, c FROM readings WHERE locker_id = ? AND sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts',
+    );
     this.#aggregate = db.prepare(
       `INSERT INTO readings_5m (locker_id, sensor, bucket, min, max, sum, n) VALUES (?, ?, ?, ?, ?, ?, 1)
        ON CONFLICT (locker_id, sensor, bucket) DO UPDATE SET
@@ -143,6 +154,14 @@ export class ColdChain {
       next = result.state;
       for (const ch of result.changes) {
         if (ch.change === 'raise') {
+          // How long the goods have: from the recent rise, when the critical limit will be breached.
+          const by =
+            ch.level === 'warning'
+              ? collectBefore(this.#recent.all(r.lockerId, r.sensor, r.ts - 15 * 60_000, r.ts), rules)
+              : null;
+          const advice = by
+            ? { collectBefore: by, advice: `collect before ${new Date(by).toISOString().slice(11, 16)} UTC` }
+            : {};
           this.alarms.raise({
             lockerId: r.lockerId,
             sensor: r.sensor,
@@ -150,7 +169,7 @@ export class ColdChain {
             level: ch.level,
             at: ch.at,
             since: ch.since,
-            details: { c: r.c, doors: watched.map((w) => w.door), class: cls },
+            details: { c: r.c, doors: watched.map((w) => w.door), class: cls, ...advice },
           });
           if (ch.level === 'critical')
             for (const w of watched) this.#quarantine(r.lockerId, w.door, ch.at, 'critical');

@@ -129,3 +129,25 @@ export function meanKineticTemperature(celsius: readonly number[]): number | nul
   const sum = celsius.reduce((s, c) => s + Math.exp(-k / (c + 273.15)), 0);
   return k / -Math.log(sum / celsius.length) - 273.15;
 }
+
+/**
+ * When cooling fails, when will the goods be lost? Fits a line through recent readings and
+ * returns the event time at which the critical threshold will have been exceeded for its whole
+ * delay: the moment to collect before. Null when the temperature is not rising.
+ */
+export function collectBefore(
+  recent: ReadonlyArray<{ ts: number; c: number }>,
+  rules: ClassRules,
+): number | null {
+  if (!rules.critical || recent.length < 3) return null;
+  const n = recent.length;
+  const mt = recent.reduce((s, r) => s + r.ts, 0) / n;
+  const mc = recent.reduce((s, r) => s + r.c, 0) / n;
+  const cov = recent.reduce((s, r) => s + (r.ts - mt) * (r.c - mc), 0);
+  const v = recent.reduce((s, r) => s + (r.ts - mt) ** 2, 0);
+  if (v === 0 || cov <= 0) return null;
+  const slope = cov / v; // °C per ms
+  const last = recent[n - 1] as { ts: number; c: number };
+  const reach = last.c >= rules.critical.above ? last.ts : last.ts + (rules.critical.above - last.c) / slope;
+  return Math.round(reach + rules.critical.forMs);
+}
