@@ -220,6 +220,20 @@ export const COMMANDS: CommandSpec[] = [
         help: 'log level',
         schema: logLevel,
       },
+      'retention-raw-days': {
+        type: 'string',
+        env: 'CASIER_RETENTION_RAW_DAYS',
+        default: '90',
+        help: 'days raw readings are kept',
+        schema: z.coerce.number().int().min(1).max(3650),
+      },
+      'retention-aggregate-days': {
+        type: 'string',
+        env: 'CASIER_RETENTION_AGGREGATE_DAYS',
+        default: '400',
+        help: 'days 5-minute aggregates are kept',
+        schema: z.coerce.number().int().min(1).max(3650),
+      },
       ...common,
     },
     async run({ values: v }) {
@@ -234,6 +248,10 @@ export const COMMANDS: CommandSpec[] = [
         mqttPassword: v['mqtt-password'] as string | undefined,
         codeDigits: v['code-digits'] as number,
         logLevel: v['log-level'] as string,
+        retention: {
+          rawDays: v['retention-raw-days'] as number,
+          aggregateDays: v['retention-aggregate-days'] as number,
+        },
       });
       await untilSignal();
       await hub.stop();

@@ -16,6 +16,7 @@ import { Dispatcher } from './dispatcher.ts';
 import { Cabinet } from './domain/cabinet.ts';
 import { Alarms } from './domain/coldchain/alarms.ts';
 import { ColdChain } from './domain/coldchain/coldchain.ts';
+import { pruneReadings, type Retention } from './domain/coldchain/retention.ts';
 import { Watchdog } from './domain/coldchain/watchdog.ts';
 import { Commands } from './domain/commands.ts';
 import { ParcelLifecycle } from './domain/lifecycle.ts';
@@ -44,6 +45,8 @@ export interface HubConfig {
   now?: () => number;
   /** How often buffered readings are written (ms). */
   flushMs?: number;
+  /** How long readings are kept. */
+  retention?: Retention;
 }
 
 export interface RunningHub {
@@ -130,6 +133,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     try {
       coldChain.sweepSilent();
       watchdog.sweep();
+      pruneReadings(db, now(), config.retention);
       lifecycle.expireDue(now());
     } catch (err) {
       log.error({ err }, 'expiry sweep failed');

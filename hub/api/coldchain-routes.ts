@@ -104,6 +104,42 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
     }),
     defineRoute({
       method: 'GET',
+      url: '/api/v1/lockers/:id/daily-sheet',
+      summary:
+        'The daily min/max sheet of a cabinet for inspectors: each sensor, the doors it watches, min, max, mean (UTC day), as JSON or CSV',
+      roles: ['operator'],
+      params: z.object({ id: lockerId }),
+      query: z.object({ date: z.iso.date(), format: z.enum(['json', 'csv']).default('json') }),
+      handler: ({ params, query, reply }) => {
+        const from = Date.parse(`${query.date}T00:00:00Z`);
+        const rows = d.db
+          .prepare(
+            `SELECT s.sensor, min(a.min) AS min, max(a.max) AS max, sum(a.sum) / sum(a.n) AS mean, sum(a.n) AS readings,
+                    (SELECT group_concat(c.door || ':' || c.temperature_class) FROM compartments c WHERE c.locker_id = s.locker_id AND c.sensor = s.sensor) AS doors,
+                    (SELECT count(*) FROM alarms al WHERE al.locker_id = s.locker_id AND al.sensor = s.sensor AND al.raised_at >= ? AND al.raised_at < ?) AS alarms
+             FROM sensor_state s LEFT JOIN readings_5m a ON a.locker_id = s.locker_id AND a.sensor = s.sensor AND a.bucket >= ? AND a.bucket < ?
+             WHERE s.locker_id = ? GROUP BY s.sensor ORDER BY s.sensor`,
+          )
+          .all(from, from + 86_400_000, from, from + 86_400_000, params.id) as Array<
+          Record<string, number | string | null>
+        >;
+        const round = (x: unknown) => (typeof x === 'number' ? Math.round(x * 100) / 100 : null);
+        const sensors = rows.map((r) => ({
+          sensor: r.sensor,
+          doors: r.doors,
+          min: round(r.min),
+          max: round(r.max),
+          mean: round(r.mean),
+          readings: r.readings ?? 0,
+          alarms: r.alarms,
+        }));
+        if (query.format === 'json') return { lockerId: params.id, date: query.date, sensors };
+        reply.header('content-type', 'text/csv; charset=utf-8');
+        return `${['sensor,doors,min,max,mean,readings,alarms', ...sensors.map((s) => [s.sensor, `"${s.doors ?? ''}"`, s.min ?? '', s.max ?? '', s.mean ?? '', s.readings, s.alarms].join(','))].join('\n')}\n`;
+      },
+    }),
+    defineRoute({
+      method: 'GET',
       url: '/api/v1/parcels/:id/temperature',
       summary: 'The parcel’s temperature record from deposit to pickup, as JSON or CSV (?format=csv)',
       roles: ['operator', 'integration'],

@@ -187,4 +187,8 @@ export const MIGRATIONS: readonly string[] = [
   /* 5: when each door last changed, for the door-left-open alarm */ `
   ALTER TABLE compartments ADD COLUMN door_changed_at INTEGER;
   `,
+  /* 6: retention deletes by time */ `
+  CREATE INDEX readings_ts ON readings(ts);
+  CREATE INDEX readings_5m_bucket ON readings_5m(bucket);
+  `,
 ];

@@ -222,3 +222,24 @@ describe('alarms judged on the hub clock', () => {
     expect((await open('controller_offline'))[0]).toMatchObject({ details: { reason: 'disconnected' } });
   });
 });
+
+describe('records for inspectors', () => {
+  it('gives a daily min/max sheet per cabinet, and forgets raw readings after their retention', async () => {
+    await minutes(30);
+    const day = new Date(clock).toISOString().slice(0, 10);
+    const sheet = (await t.api('GET', `/api/v1/lockers/box-1/daily-sheet?date=${day}`)).body;
+    const t1 = sheet.sensors.find((s: { sensor: string }) => s.sensor === 't1');
+    const raw = t.hub.db.prepare('SELECT min(c) AS min, max(c) AS max FROM readings').get() as {
+      min: number;
+      max: number;
+    };
+    expect(t1).toMatchObject({ doors: '1:chilled', readings: 30, min: raw.min, max: raw.max });
+    const csv = (await t.api('GET', `/api/v1/lockers/box-1/daily-sheet?date=${day}&format=csv`))
+      .body as string;
+    expect(csv.split('\n')[1]).toMatch(/^t1,"1:chilled",/);
+
+    clock += 91 * 86_400_000;
+    await eventually(() => stored() === 0, 5000, 'raw readings pruned after 90 days');
+    expect(t.hub.db.prepare('SELECT count(*) FROM readings_5m').pluck().get()).toBeGreaterThan(0);
+  });
+});
