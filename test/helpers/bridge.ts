@@ -26,7 +26,10 @@ export function spawnBridge(args: string[]): BridgeProcess {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill(signal);
+      // A bridge that does not stop within 5 s is killed outright: a test must not hang on it.
+      const escalate = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
+      clearTimeout(escalate);
     },
   };
 }
