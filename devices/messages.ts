@@ -40,7 +40,9 @@ export const telemetryMessage = z.object({
   bootId,
   seq: z.number().int().min(0),
   ts: epochMs,
-  readings: z.array(z.object({ sensor: z.string().max(64), c: z.number().min(-100).max(150) })).max(256),
+  // Wide on purpose: a broken probe's value (−127 °C for a DS18B20 off its wire) must reach the
+  // hub to be flagged as a sensor fault rather than vanish as an invalid message.
+  readings: z.array(z.object({ sensor: z.string().max(64), c: z.number().min(-300).max(1000) })).max(256),
   power: z.object({ mains: z.boolean(), batteryV: z.number().min(0).max(100).optional() }).optional(),
   /** Telemetry messages the device had to drop (its buffer full during an outage) just before this one. */
   dropped: z.number().int().min(0).optional(),

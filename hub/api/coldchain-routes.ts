@@ -58,6 +58,7 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
         state: z.enum(['open', 'all']).default('open'),
         lockerId: lockerId.optional(),
         kind: z.enum(ALARM_KINDS).optional(),
+        level: z.enum(['warning', 'critical']).optional(),
         limit: z.coerce.number().int().min(1).max(1000).default(100),
       }),
       handler: ({ query }) => ({ alarms: d.alarms.list(query) }),

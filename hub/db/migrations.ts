@@ -191,4 +191,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX readings_ts ON readings(ts);
   CREATE INDEX readings_5m_bucket ON readings_5m(bucket);
   `,
+  /* 7: alarms re-notified while nobody acknowledges them */ `
+  ALTER TABLE alarms ADD COLUMN notified_at INTEGER;
+  ALTER TABLE alarms ADD COLUMN notifications INTEGER NOT NULL DEFAULT 1;
+  `,
 ];

@@ -243,3 +243,66 @@ describe('records for inspectors', () => {
     expect(t.hub.db.prepare('SELECT count(*) FROM readings_5m').pluck().get()).toBeGreaterThan(0);
   });
 });
+
+describe('readings that are not temperatures', () => {
+  const open = async (kind: string) =>
+    (await t.api('GET', `/api/v1/alarms?kind=${kind}`)).body.alarms as Array<{
+      level: string;
+      details: { reason: string };
+    }>;
+
+  it('flags a disconnected probe, never trusting its value, and a stuck one after two hours', async () => {
+    await minutes(2);
+    clock += MIN;
+    box.telemetry([{ sensor: 't1', c: -127 }]); // a DS18B20 that lost its wire
+    sent++;
+    await eventually(
+      async () => (await open('sensor_fault')).some((a) => a.details.reason === 'out_of_range'),
+      5000,
+      'fault',
+    );
+    expect((await alarms()).filter((a) => a.kind === 'temperature_high')).toEqual([]);
+    // Back to plausible values: the fault clears. Then the same value for two hours: stuck.
+    const stuckAt = 3.25;
+    fridge.p.ambient = stuckAt;
+    fridge.temperature = stuckAt;
+    fridge.faults.compressorFailed = true;
+    await minutes(1);
+    await eventually(async () => (await open('sensor_fault')).length === 0, 5000, 'fault cleared');
+    await minutes(121);
+    await eventually(
+      async () => (await open('sensor_fault')).some((a) => a.details.reason === 'stuck'),
+      5000,
+      'stuck',
+    );
+  });
+
+  it('does not trust readings stamped far in the future', async () => {
+    clock += MIN;
+    const ahead = clock;
+    clock += 24 * 3_600_000; // the cabinet's clock a day ahead…
+    box.telemetry([{ sensor: 't1', c: 3 }]);
+    clock = ahead; // …the hub's is not
+    await new Promise((r) => setTimeout(r, 300));
+    expect(stored()).toBe(0);
+  });
+
+  it('notifies an unacknowledged alarm again every 15 minutes, until someone acknowledges it', async () => {
+    box.telemetry([{ sensor: 't1', c: 3 }], { mains: false });
+    await eventually(async () => (await open('on_battery')).length === 1, 5000, 'on_battery');
+    const renotified = () =>
+      t.hub.db
+        .prepare(
+          `SELECT count(*) FROM events WHERE type = 'alarm.renotified' AND json_extract(data, '$.kind') = 'on_battery'`,
+        )
+        .pluck()
+        .get() as number;
+    clock += 16 * MIN;
+    await eventually(() => renotified() === 1, 5000, 'a second notification');
+    const [alarm] = (await t.api('GET', '/api/v1/alarms?kind=on_battery')).body.alarms;
+    await t.api('POST', `/api/v1/alarms/${alarm.id}/ack`, { comment: 'power company called' });
+    clock += 16 * MIN;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(renotified()).toBe(1);
+  });
+});

@@ -11,6 +11,7 @@ export const ALARM_KINDS = [
   'door_forced',
   'controller_offline',
   'on_battery',
+  'sensor_fault',
 ] as const;
 export type AlarmKind = (typeof ALARM_KINDS)[number];
 export type AlarmLevel = 'warning' | 'critical';
@@ -72,9 +73,20 @@ export class Alarms {
     const id = newId('A');
     this.db
       .prepare(
-        `INSERT INTO alarms (id, locker_id, sensor, kind, level, state, raised_at, since, details) VALUES (?, ?, ?, ?, ?, 'raised', ?, ?, ?)`,
+        `INSERT INTO alarms (id, locker_id, sensor, kind, level, state, raised_at, since, details, notified_at)
+         VALUES (?, ?, ?, ?, ?, 'raised', ?, ?, ?, ?)`,
       )
-      .run(id, a.lockerId, a.sensor, a.kind, a.level, a.at, a.since ?? null, JSON.stringify(a.details ?? {}));
+      .run(
+        id,
+        a.lockerId,
+        a.sensor,
+        a.kind,
+        a.level,
+        a.at,
+        a.since ?? null,
+        JSON.stringify(a.details ?? {}),
+        a.at,
+      );
     this.ledger.append({
       ts: a.at,
       type: 'alarm.raised',
@@ -96,6 +108,29 @@ export class Alarms {
       lockerId,
       data: { id: open.id, kind, level, sensor },
     });
+  }
+
+  /**
+   * Alarms nobody has acknowledged for `everyMs` are notified again (a ledger event and a metric
+   * that the integrator's paging and the coming webhooks act on). Returns how many.
+   */
+  renotify(now: number, everyMs: number): number {
+    const due = this.db
+      .prepare(`SELECT * FROM alarms WHERE state = 'raised' AND notified_at <= ?`)
+      .all(now - everyMs) as AlarmRow[];
+    for (const a of due) {
+      this.db
+        .prepare('UPDATE alarms SET notified_at = ?, notifications = notifications + 1 WHERE id = ?')
+        .run(now, a.id);
+      this.ledger.append({
+        ts: now,
+        type: 'alarm.renotified',
+        actor: 'hub',
+        lockerId: a.locker_id,
+        data: { id: a.id, kind: a.kind, level: a.level, sensor: a.sensor, raisedAt: a.raised_at },
+      });
+    }
+    return due.length;
   }
 
   isOpen(lockerId: string, sensor: string | null, kind: AlarmKind, level: AlarmLevel): boolean {
@@ -125,12 +160,13 @@ export class Alarms {
       .immediate();
   }
 
-  list(f: { state?: 'open' | 'all'; lockerId?: string; kind?: string; limit: number }) {
+  list(f: { state?: 'open' | 'all'; lockerId?: string; kind?: string; level?: string; limit: number }) {
     const clauses: string[] = [];
     const args: unknown[] = [];
     if (f.state !== 'all') clauses.push(`state <> 'cleared'`);
     if (f.lockerId) clauses.push('locker_id = ?') && args.push(f.lockerId);
     if (f.kind) clauses.push('kind = ?') && args.push(f.kind);
+    if (f.level) clauses.push('level = ?') && args.push(f.level);
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
     return (
       this.db

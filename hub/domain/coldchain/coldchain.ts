@@ -24,6 +24,10 @@ const FUTURE_TOLERANCE_MS = 5 * 60_000;
 /** Out-of-range time between two readings counts at most this much (a gap is not an excursion). */
 const MAX_STEP_MS = 5 * 60_000;
 const MAX_BUFFER = 5000;
+/** What a compartment sensor can plausibly read, °C. */
+const PLAUSIBLE = { min: -45, max: 70 };
+/** The same value, unchanged, for this long: the sensor is stuck. */
+export const STUCK_MS = 2 * 3_600_000;
 
 interface Watch {
   door: number;
@@ -147,6 +151,14 @@ export class ColdChain {
     }
     const watched = this.#watched(r.lockerId, r.sensor);
     const cls = watched[0]?.cls;
+    if (this.#implausible(r, now)) {
+      // Stored for the record, never fed to the rules: a broken probe must not clear or raise anything.
+      this.#saveState.run(r.lockerId, r.sensor, JSON.stringify(prev), now, interval);
+      return;
+    }
+    // Only where a compressor cycles: an ambient probe in a quiet room may well read the same for hours.
+    if (cls === 'chilled' || cls === 'frozen') this.#stuck(r, prev, now);
+    const valueSince = prev.lastC === r.c ? (prev.valueSince ?? prev.lastTs ?? r.ts) : r.ts;
     let next: SensorRuleState = { ...prev, lastTs: r.ts, lastC: r.c };
     if (cls) {
       const rules = this.rules[cls];
@@ -179,7 +191,7 @@ export class ColdChain {
       }
       this.#exposure(r, prev, rules, watched);
     }
-    this.#saveState.run(r.lockerId, r.sensor, JSON.stringify(next), now, interval);
+    this.#saveState.run(r.lockerId, r.sensor, JSON.stringify({ ...next, valueSince }), now, interval);
   }
 
   /** Adds the time since the previous reading to each stored parcel if that reading was out of range. */
@@ -196,6 +208,46 @@ export class ColdChain {
           this.#quarantine(r.lockerId, w.door, r.ts, 'cumulative');
         }
       }
+    }
+  }
+
+  /**
+   * Values no compartment can reach are a sensor fault (a disconnected DS18B20 reads −127 °C, a
+   * probe in short circuit the top of its scale), not a temperature.
+   */
+  #implausible(r: Pending, now: number): boolean {
+    if (r.c >= PLAUSIBLE.min && r.c <= PLAUSIBLE.max) {
+      this.alarms.clear(r.lockerId, r.sensor, 'sensor_fault', 'critical', now);
+      return false;
+    }
+    this.alarms.raise({
+      lockerId: r.lockerId,
+      sensor: r.sensor,
+      kind: 'sensor_fault',
+      level: 'critical',
+      at: r.ts,
+      details: { reason: 'out_of_range', c: r.c },
+    });
+    return true;
+  }
+
+  /** The exact same value for hours, while compressors cycle and doors open, is a stuck sensor. */
+  #stuck(r: Pending, prev: SensorRuleState, now: number): void {
+    if (prev.lastC !== r.c) {
+      this.alarms.clear(r.lockerId, r.sensor, 'sensor_fault', 'warning', now);
+      return;
+    }
+    const since = prev.valueSince ?? prev.lastTs ?? r.ts;
+    if (r.ts - since >= STUCK_MS) {
+      this.alarms.raise({
+        lockerId: r.lockerId,
+        sensor: r.sensor,
+        kind: 'sensor_fault',
+        level: 'warning',
+        at: r.ts,
+        since,
+        details: { reason: 'stuck', c: r.c },
+      });
     }
   }
 

@@ -63,6 +63,8 @@ export interface SensorRuleState {
   critical: LevelState;
   lastTs: number | null;
   lastC: number | null;
+  /** Event time since which the reading has not changed at all (stuck-sensor detection). */
+  valueSince?: number | null;
 }
 
 export const initialState = (): SensorRuleState => ({

@@ -8,12 +8,15 @@ import type { Alarms } from './alarms.ts';
 export const DOOR_OPEN_MS = 5 * 60_000;
 /** A controller heard from neither events nor readings for this long is considered gone. */
 export const CONTROLLER_SILENT_MS = 5 * 60_000;
+/** Unacknowledged alarms are notified again this often. */
+export const RENOTIFY_MS = 15 * 60_000;
 
 export class Watchdog {
   constructor(
     private readonly db: Db,
     private readonly alarms: Alarms,
     private readonly now: () => number,
+    private readonly renotifyMs = RENOTIFY_MS,
   ) {}
 
   sweep(): void {
@@ -58,6 +61,7 @@ export class Watchdog {
           this.alarms.clear(l.id, null, 'controller_offline', 'critical', now);
         }
       }
+      this.alarms.renotify(now, this.renotifyMs);
     })();
   }
 }
