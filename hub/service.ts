@@ -17,6 +17,7 @@ import { Cabinet } from './domain/cabinet.ts';
 import { Alarms } from './domain/coldchain/alarms.ts';
 import { ColdChain } from './domain/coldchain/coldchain.ts';
 import { pruneReadings, type Retention } from './domain/coldchain/retention.ts';
+import { SiteRules } from './domain/coldchain/site-rules.ts';
 import { Watchdog } from './domain/coldchain/watchdog.ts';
 import { Commands } from './domain/commands.ts';
 import { ParcelLifecycle } from './domain/lifecycle.ts';
@@ -69,7 +70,10 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const commands = new Commands(db);
   const alarms = new Alarms(db, ledger);
   const cabinet = new Cabinet(db, ledger, codes, commands, new KeypadThrottle(), alarms);
-  const coldChain = new ColdChain(db, ledger, alarms, now);
+  const siteRules = new SiteRules(db, ledger);
+  const coldChain = new ColdChain(db, ledger, alarms, now, (lockerId, cls) =>
+    siteRules.forLocker(lockerId, cls),
+  );
   const watchdog = new Watchdog(db, alarms, now);
 
   // Until a cabinet says otherwise, it is offline: a crash left nothing we can trust. Code tables
@@ -163,7 +167,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
         send: (l, c) => dispatcher.send(l, c),
         now,
       }),
-      ...coldChainRoutes({ db, ledger, alarms, parcels, now }),
+      ...coldChainRoutes({ db, ledger, alarms, parcels, siteRules, now }),
     ],
     provisioning,
     metrics,

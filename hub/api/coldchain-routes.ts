@@ -1,10 +1,11 @@
 /** Cold-chain routes: alarms, readings, each parcel's temperature record, quarantine decisions. */
 import { z } from 'zod';
-import { isId } from '../../devices/index.ts';
+import { isId, TEMPERATURE_CLASSES, temperatureClass } from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
 import type { Db } from '../db/open.ts';
 import { ALARM_KINDS, type Alarms } from '../domain/coldchain/alarms.ts';
 import { recordCsv, temperatureRecord } from '../domain/coldchain/record.ts';
+import { classRulesInput, type SiteRules, toInput } from '../domain/coldchain/site-rules.ts';
 import type { Parcels } from '../domain/parcels.ts';
 import { HubError } from '../errors.ts';
 import { defineRoute, type RouteDef } from './route.ts';
@@ -14,6 +15,7 @@ export interface ColdChainDeps {
   ledger: Ledger;
   alarms: Alarms;
   parcels: Parcels;
+  siteRules: SiteRules;
   now: () => number;
 }
 
@@ -49,6 +51,33 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       .immediate();
 
   return [
+    defineRoute({
+      method: 'GET',
+      url: '/api/v1/sites/:id/rules',
+      summary: 'The cold-chain thresholds in force at a site, per temperature class',
+      roles: ['operator'],
+      params: z.object({ id: lockerId }),
+      handler: ({ params }) => {
+        if (!d.db.prepare('SELECT 1 FROM sites WHERE id = ?').get(params.id))
+          throw new HubError('HUB_ERR_SITE_NOT_FOUND', `no site ${params.id}`);
+        return Object.fromEntries(
+          TEMPERATURE_CLASSES.map((cls) => [cls, toInput(d.siteRules.forSite(params.id, cls))]),
+        );
+      },
+    }),
+    defineRoute({
+      method: 'PUT',
+      url: '/api/v1/sites/:id/rules/:class',
+      summary: 'Set the cold-chain thresholds of one temperature class at a site (audited)',
+      roles: ['operator'],
+      params: z.object({ id: lockerId, class: temperatureClass }),
+      body: classRulesInput,
+      handler: ({ params, body, principal }) => {
+        if (!d.db.prepare('SELECT 1 FROM sites WHERE id = ?').get(params.id))
+          throw new HubError('HUB_ERR_SITE_NOT_FOUND', `no site ${params.id}`);
+        return toInput(d.siteRules.set(params.id, params.class, body, `token:${principal.id}`, d.now()));
+      },
+    }),
     defineRoute({
       method: 'GET',
       url: '/api/v1/alarms',
@@ -147,7 +176,7 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       params: z.object({ id: z.string().max(64) }),
       query: z.object({ format: z.enum(['json', 'csv']).default('json') }),
       handler: ({ params, query, reply }) => {
-        const record = temperatureRecord(d.db, params.id, d.now());
+        const record = temperatureRecord(d.db, params.id, d.now(), (l, cls) => d.siteRules.forLocker(l, cls));
         if (query.format === 'json') return record;
         reply.header('content-type', 'text/csv; charset=utf-8');
         reply.header('content-disposition', `attachment; filename="${params.id}-temperature.csv"`);

@@ -17,7 +17,7 @@ export interface RouteContext<B, Q, P> {
 }
 
 export interface RouteDef<B = unknown, Q = unknown, P = unknown> {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: string;
   summary: string;
   roles: readonly Role[];

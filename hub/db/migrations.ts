@@ -195,4 +195,14 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE alarms ADD COLUMN notified_at INTEGER;
   ALTER TABLE alarms ADD COLUMN notifications INTEGER NOT NULL DEFAULT 1;
   `,
+  /* 8: cold-chain thresholds per site and class, over the SPEC defaults */ `
+  CREATE TABLE site_rules (
+    site_id TEXT NOT NULL,
+    temperature_class TEXT NOT NULL,
+    rules TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    updated_by TEXT NOT NULL,
+    PRIMARY KEY (site_id, temperature_class)
+  ) STRICT;
+  `,
 ];

@@ -306,3 +306,43 @@ describe('readings that are not temperatures', () => {
     expect(renotified()).toBe(1);
   });
 });
+
+describe('thresholds per site', () => {
+  it("applies a site's own chilled limits, validated and audited", async () => {
+    const bad = await t.api('PUT', '/api/v1/sites/ferme/rules/chilled', {
+      keepMin: 0,
+      keepMax: 6,
+      warn: { above: 6, forMinutes: 5 },
+      critical: { above: 5, forMinutes: 10 },
+      cumulativeMinutes: null,
+    });
+    expect(bad.status).toBe(400);
+    const res = await t.api('PUT', '/api/v1/sites/ferme/rules/chilled', {
+      keepMin: 0,
+      keepMax: 6,
+      warn: { above: 6, forMinutes: 5 },
+      critical: { above: 10, forMinutes: 10 },
+      cumulativeMinutes: null,
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect((await t.api('GET', '/api/v1/sites/ferme/rules')).body.chilled.warn).toEqual({
+      above: 6,
+      forMinutes: 5,
+    });
+    // +5 °C for 30 minutes: fine here (limit +6 °C); +7 °C for 6 minutes: a warning after 5.
+    fridge.faults.compressorFailed = true;
+    fridge.p.ambient = 5;
+    fridge.temperature = 5;
+    await minutes(30);
+    expect((await alarms()).filter((a) => a.kind === 'temperature_high')).toEqual([]);
+    fridge.p.ambient = 7;
+    fridge.temperature = 7;
+    await minutes(7);
+    expect((await alarms()).filter((a) => a.kind === 'temperature_high').map((a) => a.level)).toEqual([
+      'warning',
+    ]);
+    expect(
+      t.hub.db.prepare(`SELECT count(*) FROM events WHERE type = 'site.rules_changed'`).pluck().get(),
+    ).toBe(1);
+  });
+});

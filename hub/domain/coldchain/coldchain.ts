@@ -65,7 +65,9 @@ export class ColdChain {
     private readonly ledger: Ledger,
     private readonly alarms: Alarms,
     private readonly now: () => number,
-    private readonly rules: Record<TemperatureClass, ClassRules> = DEFAULT_RULES,
+    /** The thresholds for a locker's compartments of a class (per site, SPEC defaults otherwise). */
+    private readonly rulesFor: (lockerId: string, cls: TemperatureClass) => ClassRules = (_l, cls) =>
+      DEFAULT_RULES[cls],
   ) {
     this.#insert = db.prepare('INSERT INTO readings (locker_id, sensor, ts, c) VALUES (?, ?, ?, ?)');
     this.#recent = db.prepare<[string, string, number, number], { ts: number; c: number }>(
@@ -161,7 +163,7 @@ export class ColdChain {
     const valueSince = prev.lastC === r.c ? (prev.valueSince ?? prev.lastTs ?? r.ts) : r.ts;
     let next: SensorRuleState = { ...prev, lastTs: r.ts, lastC: r.c };
     if (cls) {
-      const rules = this.rules[cls];
+      const rules = this.rulesFor(r.lockerId, cls);
       const result = step(prev, r.ts, r.c, rules);
       next = result.state;
       for (const ch of result.changes) {

@@ -7,11 +7,16 @@ import type { TemperatureClass } from '../../../devices/index.ts';
 import type { Db } from '../../db/open.ts';
 import { HubError } from '../../errors.ts';
 import { type AlarmRow, alarmView } from './alarms.ts';
-import { DEFAULT_RULES, meanKineticTemperature } from './rules.ts';
+import { type ClassRules, DEFAULT_RULES, meanKineticTemperature } from './rules.ts';
 
 export type Verdict = 'ok' | 'excursion' | 'breached';
 
-export function temperatureRecord(db: Db, parcelId: string, now: number) {
+export function temperatureRecord(
+  db: Db,
+  parcelId: string,
+  now: number,
+  rulesFor: (lockerId: string, cls: TemperatureClass) => ClassRules = (_l, cls) => DEFAULT_RULES[cls],
+) {
   const p = db
     .prepare(
       `SELECT p.id, p.state, p.locker_id, p.door, p.temperature_class, p.stored_at, p.picked_up_at, p.out_of_range_ms,
@@ -53,7 +58,7 @@ export function temperatureRecord(db: Db, parcelId: string, now: number) {
             `SELECT * FROM alarms WHERE locker_id = ? AND sensor = ? AND raised_at <= ? AND (cleared_at IS NULL OR cleared_at >= ?) ORDER BY raised_at`,
           )
           .all(p.locker_id, p.sensor, to, from) as AlarmRow[]);
-  const rules = DEFAULT_RULES[p.temperature_class];
+  const rules = rulesFor(p.locker_id, p.temperature_class);
   const verdict: Verdict =
     p.breached_at !== null ? 'breached' : p.out_of_range_ms > 0 || alarms.length > 0 ? 'excursion' : 'ok';
   const round = (x: number | null) => (x === null ? null : Math.round(x * 100) / 100);
