@@ -9,6 +9,7 @@ import { findProfile } from '../devices/index.ts';
 import { startHub } from '../hub/service.ts';
 import { VirtualLocker } from '../simulators/locker.ts';
 import { SiteScenario } from '../simulators/scenario.ts';
+import { CabinetThermals } from '../simulators/thermal.ts';
 import { untilSignal } from './main.ts';
 
 const CABINETS = [
@@ -61,11 +62,20 @@ export async function runDemo(v: {
 Try:
   curl -s -H 'authorization: Bearer ${operator}' ${api}/api/v1/lockers/box-1
   curl -s -H 'authorization: Bearer ${operator}' '${api}/api/v1/parcels?limit=5'
+  curl -s -H 'authorization: Bearer ${operator}' '${api}/api/v1/lockers/box-1/sensors/t1/readings?resolution=raw'
+  curl -s -H 'authorization: Bearer ${operator}' ${api}/api/v1/alarms
   npx casier parcels list --data-dir ${v['data-dir']}
 
 Ctrl-C stops the demo.
 `);
   const time = () => new Date().toTimeString().slice(0, 8);
+  // The cabinets' sensors report every 15 s from a thermal model of each compartment.
+  const thermals = lockers.map((l) => new CabinetThermals(l.opts.profile));
+  for (const th of thermals) for (let i = 0; i < 120; i++) th.tick(60); // settled
+  const sensors = setInterval(
+    () => lockers.forEach((l, i) => l.telemetry(thermals[i]?.tick(15) ?? [], { mains: true })),
+    15_000,
+  );
   const scenario = new SiteScenario({
     apiUrl: api,
     token: integration,
@@ -76,6 +86,7 @@ Ctrl-C stops the demo.
   scenario.start();
   await untilSignal();
   await scenario.stop();
+  clearInterval(sensors);
   await Promise.allSettled(lockers.map((l) => l.stop()));
   await hub.stop();
   say(

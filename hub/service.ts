@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
+import { Gauge } from 'prom-client';
 import { KeypadThrottle } from '../devices/index.ts';
 import { buildApp } from './api/app.ts';
 import { coldChainRoutes } from './api/coldchain-routes.ts';
@@ -75,6 +76,15 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     siteRules.forLocker(lockerId, cls),
   );
   const watchdog = new Watchdog(db, alarms, now);
+  new Gauge({
+    name: 'casier_readings_total',
+    help: 'Sensor readings since the hub started: stored, or refused for a timestamp in the future or before the boot that sent them, or out of order',
+    labelNames: ['result'],
+    registers: [metrics.registry],
+    collect() {
+      for (const [result, n] of Object.entries(coldChain.stats)) this.set({ result }, n);
+    },
+  });
 
   // Until a cabinet says otherwise, it is offline: a crash left nothing we can trust. Code tables
   // are published again at start: an embedded broker forgot its retained messages.

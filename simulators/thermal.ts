@@ -66,3 +66,69 @@ export class ThermalCompartment {
     }
   }
 }
+
+/** Ambient compartments follow the room, slowly. */
+export const AMBIENT: ThermalParams = {
+  setpoint: 40,
+  band: 1,
+  ambient: 18,
+  ua: 2,
+  doorUa: 10,
+  coolingW: 0,
+  capacity: 20_000,
+};
+
+/**
+ * A temperature probe reading a compartment, with faults on demand: stuck on its last value,
+ * silent, noisy (°C of standard deviation), or out of range (−127 °C, a DS18B20 off its wire).
+ * Readings have the DS18B20's 1/16 °C resolution.
+ */
+export class SimSensor {
+  readonly faults = { stuck: false, silent: false, noisy: 0, outOfRange: false };
+  #last: number | null = null;
+
+  read(trueC: number): number | null {
+    if (this.faults.silent) return null;
+    if (this.faults.outOfRange) return -127;
+    if (this.faults.stuck && this.#last !== null) return this.#last;
+    const noise = this.faults.noisy ? gaussian() * this.faults.noisy : 0;
+    this.#last = Math.round((trueC + noise) * 16) / 16;
+    return this.#last;
+  }
+}
+
+function gaussian(): number {
+  const u = 1 - Math.random();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * Math.random());
+}
+
+/** Every sensor of a cabinet profile with the compartment it watches, for scenarios and the demo. */
+export class CabinetThermals {
+  readonly compartments = new Map<string, ThermalCompartment>();
+  readonly sensors = new Map<string, SimSensor>();
+
+  constructor(profile: { compartments: Array<{ sensor?: string; temperatureClass: string }> }) {
+    for (const c of profile.compartments) {
+      if (!c.sensor || this.compartments.has(c.sensor)) continue;
+      const p =
+        c.temperatureClass === 'chilled' ? CHILLED : c.temperatureClass === 'frozen' ? FROZEN : AMBIENT;
+      const model = new ThermalCompartment({ ...p });
+      // Each compartment starts somewhere in its band, so they do not all read alike.
+      model.temperature =
+        (c.temperatureClass === 'ambient' ? p.ambient : p.setpoint) + (Math.random() - 0.5) * p.band;
+      this.compartments.set(c.sensor, model);
+      this.sensors.set(c.sensor, new SimSensor());
+    }
+  }
+
+  /** Advances every model and returns what the sensors read (silent ones say nothing). */
+  tick(seconds: number): Array<{ sensor: string; c: number }> {
+    const out: Array<{ sensor: string; c: number }> = [];
+    for (const [id, model] of this.compartments) {
+      model.step(seconds);
+      const c = this.sensors.get(id)?.read(model.temperature);
+      if (c !== null && c !== undefined) out.push({ sensor: id, c });
+    }
+    return out;
+  }
+}

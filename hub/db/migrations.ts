@@ -205,4 +205,7 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (site_id, temperature_class)
   ) STRICT;
   `,
+  /* 9: when the controller's current boot began (its state message), to refuse readings from before it */ `
+  ALTER TABLE lockers ADD COLUMN boot_at INTEGER;
+  `,
 ];

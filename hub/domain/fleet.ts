@@ -49,8 +49,11 @@ export class Fleet {
     if (!before) return false;
     if (msg.online) {
       this.db
-        .prepare('UPDATE lockers SET online = 1, boot_id = ?, fw = ?, last_seen = ? WHERE id = ?')
-        .run(msg.bootId, msg.fw, now, ref.locker);
+        // boot_at: the first state of a boot is sent at start-up; later ones (reconnections) keep it.
+        .prepare(
+          'UPDATE lockers SET online = 1, boot_at = CASE WHEN boot_id IS ? THEN boot_at ELSE ? END, boot_id = ?, fw = ?, last_seen = ? WHERE id = ?',
+        )
+        .run(msg.bootId, msg.ts, msg.bootId, msg.fw, now, ref.locker);
       const changed = !before.online || before.boot_id !== msg.bootId;
       if (changed) {
         this.ledger.append({

@@ -285,6 +285,19 @@ describe('readings that are not temperatures', () => {
     clock = ahead; // …the hub's is not
     await new Promise((r) => setTimeout(r, 300));
     expect(stored()).toBe(0);
+    // A clock that went back before the cabinet's own boot is no better.
+    const now = clock;
+    clock -= 3 * 3_600_000;
+    box.telemetry([{ sensor: 't1', c: 3 }]);
+    clock = now;
+    await eventually(
+      async () =>
+        /casier_readings_total\{result="beforeBoot"\} 1/.test((await t.api('GET', '/metrics')).body),
+      5000,
+      'counted',
+    );
+    expect((await t.api('GET', '/metrics')).body).toMatch(/casier_readings_total\{result="future"\} 1/);
+    expect(stored()).toBe(0);
   });
 
   it('notifies an unacknowledged alarm again every 15 minutes, until someone acknowledges it', async () => {

@@ -24,6 +24,8 @@ const FUTURE_TOLERANCE_MS = 5 * 60_000;
 /** Out-of-range time between two readings counts at most this much (a gap is not an excursion). */
 const MAX_STEP_MS = 5 * 60_000;
 const MAX_BUFFER = 5000;
+/** Clock slack allowed between a boot's announcement and its first readings. */
+const BOOT_TOLERANCE_MS = 60_000;
 /** What a compartment sensor can plausibly read, °C. */
 const PLAUSIBLE = { min: -45, max: 70 };
 /** The same value, unchanged, for this long: the sensor is stuck. */
@@ -45,6 +47,7 @@ export interface ColdChainStats {
   stored: number;
   future: number;
   outOfOrder: number;
+  beforeBoot: number;
 }
 
 export class ColdChain {
@@ -52,13 +55,14 @@ export class ColdChain {
   /** The latest power report per locker since the last flush. */
   readonly #power = new Map<string, { mains: boolean; batteryV?: number; ts: number }>();
   readonly #watch = new Map<string, Map<string, Watch[]>>();
-  readonly stats: ColdChainStats = { stored: 0, future: 0, outOfOrder: 0 };
+  readonly stats: ColdChainStats = { stored: 0, future: 0, outOfOrder: 0, beforeBoot: 0 };
   readonly #insert;
   readonly #aggregate;
   readonly #state;
   readonly #saveState;
   readonly #parcelsIn;
   readonly #recent;
+  readonly #boot;
 
   constructor(
     private readonly db: Db,
@@ -70,6 +74,9 @@ export class ColdChain {
       DEFAULT_RULES[cls],
   ) {
     this.#insert = db.prepare('INSERT INTO readings (locker_id, sensor, ts, c) VALUES (?, ?, ?, ?)');
+    this.#boot = db.prepare<[string], { boot_id: string | null; boot_at: number | null }>(
+      'SELECT boot_id, boot_at FROM lockers WHERE id = ?',
+    );
     this.#recent = db.prepare<[string, string, number, number], { ts: number; c: number }>(
       'SELECT ts, c FROM readings WHERE locker_id = ? AND sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts',
     );
@@ -97,6 +104,17 @@ export class ColdChain {
 
   /** Buffers a telemetry message; the next flush stores and evaluates it. */
   add(lockerId: string, msg: TelemetryMessage): void {
+    const boot = this.#boot.get(lockerId);
+    if (
+      boot &&
+      boot.boot_id === msg.bootId &&
+      boot.boot_at !== null &&
+      msg.ts < boot.boot_at - BOOT_TOLERANCE_MS
+    ) {
+      // Taken before the boot that sent it: the cabinet's clock is wrong, its readings untrustworthy.
+      this.stats.beforeBoot++;
+      return;
+    }
     for (const r of msg.readings) this.#buffer.push({ lockerId, sensor: r.sensor, ts: msg.ts, c: r.c });
     if (msg.power) this.#power.set(lockerId, { ...msg.power, ts: msg.ts });
     this.#heard.add(lockerId);
