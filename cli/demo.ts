@@ -72,10 +72,11 @@ Ctrl-C stops the demo.
   // The cabinets' sensors report every 15 s from a thermal model of each compartment.
   const thermals = lockers.map((l) => new CabinetThermals(l.opts.profile));
   for (const th of thermals) for (let i = 0; i < 120; i++) th.tick(60); // settled
-  const sensors = setInterval(
-    () => lockers.forEach((l, i) => l.telemetry(thermals[i]?.tick(15) ?? [], { mains: true })),
-    15_000,
-  );
+  const sensors = setInterval(() => {
+    lockers.forEach((l, i) => {
+      l.telemetry(thermals[i]?.tick(15) ?? [], { mains: true });
+    });
+  }, 15_000);
   const scenario = new SiteScenario({
     apiUrl: api,
     token: integration,
