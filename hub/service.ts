@@ -9,6 +9,7 @@ import { KeypadThrottle } from '../devices/index.ts';
 import { buildApp } from './api/app.ts';
 import { coldChainRoutes } from './api/coldchain-routes.ts';
 import { apiRoutes } from './api/routes.ts';
+import { webhookRoutes } from './api/webhook-routes.ts';
 import { type EmbeddedBroker, startEmbeddedBroker } from './broker/embedded.ts';
 import { HUB_USERNAME } from './broker/policy.ts';
 import { CodeTables } from './code-tables.ts';
@@ -22,6 +23,7 @@ import { SiteRules } from './domain/coldchain/site-rules.ts';
 import { Watchdog } from './domain/coldchain/watchdog.ts';
 import { Commands } from './domain/commands.ts';
 import { ParcelLifecycle } from './domain/lifecycle.ts';
+import { Webhooks } from './domain/notify/webhooks.ts';
 import type { Parcels } from './domain/parcels.ts';
 import type { Provisioning } from './domain/provisioning.ts';
 import { Ingest } from './ingest.ts';
@@ -49,6 +51,8 @@ export interface HubConfig {
   flushMs?: number;
   /** How long readings are kept. */
   retention?: Retention;
+  /** How often webhook deliveries are queued and sent (ms). */
+  notifyMs?: number;
 }
 
 export interface RunningHub {
@@ -76,6 +80,16 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     siteRules.forLocker(lockerId, cls),
   );
   const watchdog = new Watchdog(db, alarms, now);
+  const webhooks = new Webhooks(db, ledger, parcels, log.child({ mod: 'webhooks' }), now);
+  const notifier = setInterval(() => {
+    try {
+      webhooks.enqueue();
+      void webhooks.send().catch((err) => log.error({ err }, 'webhook sending failed'));
+    } catch (err) {
+      log.error({ err }, 'webhook queueing failed');
+    }
+  }, config.notifyMs ?? 500);
+  notifier.unref();
   new Gauge({
     name: 'casier_readings_total',
     help: 'Sensor readings since the hub started: stored, or refused for a timestamp in the future or before the boot that sent them, or out of order',
@@ -178,6 +192,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
         now,
       }),
       ...coldChainRoutes({ db, ledger, alarms, parcels, siteRules, now }),
+      ...webhookRoutes(webhooks),
     ],
     provisioning,
     metrics,
@@ -200,6 +215,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     async stop() {
       clearInterval(housekeeping);
       clearInterval(flusher);
+      clearInterval(notifier);
       coldChain.flush();
       codeTables.stop();
       dispatcher.stop();

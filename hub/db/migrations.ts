@@ -208,4 +208,31 @@ export const MIGRATIONS: readonly string[] = [
   /* 9: when the controller's current boot began (its state message), to refuse readings from before it */ `
   ALTER TABLE lockers ADD COLUMN boot_at INTEGER;
   `,
+  /* 10: webhooks: subscriptions per integration token, and a durable delivery outbox fed from the ledger */ `
+  CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY,
+    token_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1
+  ) STRICT;
+  CREATE TABLE webhook_deliveries (
+    id TEXT PRIMARY KEY,
+    webhook_id TEXT NOT NULL REFERENCES webhooks(id),
+    event_seq INTEGER NOT NULL,
+    parcel_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    delivered_at INTEGER,
+    UNIQUE (webhook_id, event_seq)
+  ) STRICT;
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE state = 'pending';
+  CREATE TABLE cursors (name TEXT PRIMARY KEY, seq INTEGER NOT NULL) STRICT;
+  `,
 ];

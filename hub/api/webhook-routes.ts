@@ -1,0 +1,38 @@
+/** Webhook subscriptions: an integration registers where its parcels' state changes go. */
+import { z } from 'zod';
+import type { Webhooks } from '../domain/notify/webhooks.ts';
+import { defineRoute, type RouteDef } from './route.ts';
+
+export function webhookRoutes(webhooks: Webhooks): RouteDef[] {
+  return [
+    defineRoute({
+      method: 'POST',
+      url: '/api/v1/webhooks',
+      summary:
+        'Register a webhook for the state changes of the parcels this token creates; the signing secret is shown once',
+      roles: ['integration'],
+      body: z.object({ url: z.url({ protocol: /^https?$/ }).max(500) }).strict(),
+      status: 201,
+      handler: ({ body, principal }) => webhooks.register(principal.id, body.url),
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/v1/webhooks',
+      summary: "This token's webhooks",
+      roles: ['integration'],
+      handler: ({ principal }) => ({ webhooks: webhooks.list(principal.id) }),
+    }),
+    defineRoute({
+      method: 'DELETE',
+      url: '/api/v1/webhooks/:id',
+      summary: 'Stop a webhook (deliveries already queued are not sent)',
+      roles: ['integration'],
+      params: z.object({ id: z.string().max(64) }),
+      status: 204,
+      handler: ({ params, principal }) => {
+        webhooks.remove(principal.id, params.id);
+        return null;
+      },
+    }),
+  ];
+}

@@ -1,0 +1,247 @@
+/**
+ * Webhooks to integrators (docs/api.md): every parcel state change reaches the platform that
+ * created the parcel, at least once, signed, with an idempotency key.
+ *
+ * Durable by construction: state changes are ledger events, committed with the change itself;
+ * `enqueue` turns new ledger events into deliveries and moves its cursor in one transaction; the
+ * sender retries each delivery with exponential backoff until the receiver answers 2xx or the
+ * delivery is a day old.
+ */
+import { createHmac } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Ledger } from '../../db/ledger.ts';
+import type { Db } from '../../db/open.ts';
+import { HubError } from '../../errors.ts';
+import type { Parcels } from '../parcels.ts';
+import { newId, newSecret } from '../secrets.ts';
+
+const GIVE_UP_MS = 24 * 3_600_000;
+const MAX_BACKOFF_MS = 3_600_000;
+const BATCH = 50;
+
+export interface DeliveryRow {
+  id: string;
+  webhook_id: string;
+  event_seq: number;
+  type: string;
+  payload: string;
+  attempts: number;
+  created_at: number;
+  url: string;
+  secret: string;
+}
+
+/** `x-casier-signature: sha256=<hex HMAC-SHA-256 of "<timestamp>.<body>">` under the webhook's secret. */
+export function sign(secret: string, timestamp: number, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+export class Webhooks {
+  #sending = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly ledger: Ledger,
+    private readonly parcels: Parcels,
+    private readonly log: Logger,
+    private readonly now: () => number,
+  ) {}
+
+  register(tokenId: string, url: string): { id: string; url: string; secret: string } {
+    const id = newId('W');
+    const secret = newSecret();
+    this.db
+      .transaction(() => {
+        this.db
+          .prepare('INSERT INTO webhooks (id, token_id, url, secret, created_at) VALUES (?, ?, ?, ?, ?)')
+          .run(id, tokenId, url, secret, this.now());
+        this.ledger.append({
+          ts: this.now(),
+          type: 'webhook.registered',
+          actor: `token:${tokenId}`,
+          data: { id, url },
+        });
+      })
+      .immediate();
+    return { id, url, secret };
+  }
+
+  list(tokenId: string) {
+    return this.db
+      .prepare(
+        'SELECT id, url, created_at AS createdAt, active FROM webhooks WHERE token_id = ? ORDER BY created_at',
+      )
+      .all(tokenId);
+  }
+
+  remove(tokenId: string, id: string): void {
+    const n = this.db
+      .prepare('UPDATE webhooks SET active = 0 WHERE id = ? AND token_id = ?')
+      .run(id, tokenId).changes;
+    if (!n) throw new HubError('HUB_ERR_NOT_FOUND', `no webhook ${id}`);
+  }
+
+  /** Turns parcel events the ledger gained since the cursor into deliveries. */
+  enqueue(): number {
+    return this.db
+      .transaction(() => {
+        const from =
+          (this.db.prepare(`SELECT seq FROM cursors WHERE name = 'webhooks'`).pluck().get() as
+            | number
+            | undefined) ?? 0;
+        const events = this.db
+          .prepare(
+            `SELECT e.seq, e.ts, e.type, e.parcel_id, e.data, p.created_by FROM events e JOIN parcels p ON p.id = e.parcel_id
+             WHERE e.seq > ? AND e.type LIKE 'parcel.%' ORDER BY e.seq LIMIT 500`,
+          )
+          .all(from) as Array<{
+          seq: number;
+          ts: number;
+          type: string;
+          parcel_id: string;
+          data: string;
+          created_by: string;
+        }>;
+        const last = (this.db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ?? 0;
+        let n = 0;
+        for (const e of events) {
+          const tokenId = e.created_by.startsWith('token:') ? e.created_by.slice(6) : null;
+          if (!tokenId) continue;
+          const hooks = this.db
+            .prepare('SELECT id FROM webhooks WHERE token_id = ? AND active = 1')
+            .pluck()
+            .all(tokenId) as string[];
+          for (const webhookId of hooks) {
+            const id = `D-${webhookId.slice(2)}-${e.seq}`;
+            const parcel = this.parcels.get(e.parcel_id);
+            const payload = {
+              id,
+              type: e.type,
+              /** The audit-trail position: orders deliveries whatever order they arrive in. */
+              sequence: e.seq,
+              occurredAt: e.ts,
+              parcel,
+              data: JSON.parse(e.data),
+              ...(e.type === 'parcel.stored'
+                ? { receipt: this.#receipt(parcel.lockerId, parcel.door, e.ts) }
+                : {}),
+            };
+            this.db
+              .prepare(
+                `INSERT OR IGNORE INTO webhook_deliveries (id, webhook_id, event_seq, parcel_id, type, payload, state, next_attempt_at, created_at)
+                 VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+              )
+              .run(
+                id,
+                webhookId,
+                e.seq,
+                e.parcel_id,
+                e.type,
+                JSON.stringify(payload),
+                this.now(),
+                this.now(),
+              );
+            n++;
+          }
+        }
+        const cursor = events.length === 500 ? (events.at(-1)?.seq ?? from) : last;
+        this.db
+          .prepare(
+            `INSERT INTO cursors (name, seq) VALUES ('webhooks', ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq`,
+          )
+          .run(cursor);
+        return n;
+      })
+      .immediate();
+  }
+
+  /** The producer's receipt: when, which door, and the compartment's temperature at that moment. */
+  #receipt(lockerId: string, door: number, at: number) {
+    const reading = this.db
+      .prepare(
+        `SELECT r.c, r.ts FROM compartments c JOIN readings r ON r.locker_id = c.locker_id AND r.sensor = c.sensor
+         WHERE c.locker_id = ? AND c.door = ? AND r.ts <= ? ORDER BY r.ts DESC LIMIT 1`,
+      )
+      .get(lockerId, door, at) as { c: number; ts: number } | undefined;
+    return { at, lockerId, door, temperature: reading ? { c: reading.c, at: reading.ts } : null };
+  }
+
+  /** Sends what is due, oldest first; one pass at a time. */
+  async send(): Promise<void> {
+    if (this.#sending) return;
+    this.#sending = true;
+    try {
+      const due = this.db
+        .prepare(
+          `SELECT d.id, d.webhook_id, d.event_seq, d.type, d.payload, d.attempts, d.created_at, w.url, w.secret
+           FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+           WHERE d.state = 'pending' AND d.next_attempt_at <= ?
+             -- one parcel's changes arrive in order: a later one waits while an earlier one is retried
+             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id AND e.parcel_id = d.parcel_id
+                             AND e.state = 'pending' AND e.event_seq < d.event_seq)
+           ORDER BY d.event_seq LIMIT ${BATCH}`,
+        )
+        .all(this.now()) as DeliveryRow[];
+      for (const d of due) await this.#deliver(d);
+    } finally {
+      this.#sending = false;
+    }
+  }
+
+  async #deliver(d: DeliveryRow): Promise<void> {
+    const ts = this.now();
+    let error: string | null = null;
+    try {
+      const res = await fetch(d.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-casier-event': d.type,
+          // The idempotency key: the same for every attempt of this delivery.
+          'x-casier-delivery': d.id,
+          'x-casier-timestamp': String(ts),
+          'x-casier-signature': sign(d.secret, ts, d.payload),
+        },
+        body: d.payload,
+        signal: AbortSignal.timeout(10_000),
+      });
+      await res.arrayBuffer().catch(() => undefined);
+      if (!res.ok) error = `HTTP ${res.status}`;
+    } catch (err) {
+      error = (err as Error).message;
+    }
+    const attempts = d.attempts + 1;
+    if (!error) {
+      this.db
+        .prepare(
+          `UPDATE webhook_deliveries SET state = 'delivered', attempts = ?, delivered_at = ?, last_error = NULL WHERE id = ?`,
+        )
+        .run(attempts, this.now(), d.id);
+      return;
+    }
+    if (this.now() - d.created_at > GIVE_UP_MS) {
+      this.db
+        .transaction(() => {
+          this.db
+            .prepare(
+              `UPDATE webhook_deliveries SET state = 'failed', attempts = ?, last_error = ? WHERE id = ?`,
+            )
+            .run(attempts, error, d.id);
+          this.ledger.append({
+            ts: this.now(),
+            type: 'webhook.failed',
+            actor: 'hub',
+            data: { delivery: d.id, webhook: d.webhook_id, error },
+          });
+        })
+        .immediate();
+      return;
+    }
+    // Exponential backoff with jitter: 1 s, 2 s, 4 s … up to an hour.
+    const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (attempts - 1)) * (0.75 + Math.random() / 2);
+    this.db
+      .prepare('UPDATE webhook_deliveries SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?')
+      .run(attempts, Math.round(this.now() + backoff), error, d.id);
+    this.log.info({ delivery: d.id, attempts, error }, 'webhook delivery failed, will retry');
+  }
+}

@@ -1,0 +1,123 @@
+import { createServer, type Server } from 'node:http';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sign } from '../../hub/domain/notify/webhooks.ts';
+import type { VirtualLocker } from '../../simulators/locker.ts';
+import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+
+interface Received {
+  delivery: string;
+  type: string;
+  signature: string;
+  timestamp: number;
+  body: string;
+}
+
+let t: TestHub;
+let box: VirtualLocker;
+let receiver: Server;
+let received: Received[];
+let failuresLeft: number;
+let url: string;
+
+beforeEach(async () => {
+  received = [];
+  failuresLeft = 2; // the receiver is down for its first two requests
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => {
+      body += d;
+    });
+    req.on('end', () => {
+      if (failuresLeft-- > 0) {
+        res.writeHead(503).end();
+        return;
+      }
+      received.push({
+        delivery: String(req.headers['x-casier-delivery']),
+        type: String(req.headers['x-casier-event']),
+        signature: String(req.headers['x-casier-signature']),
+        timestamp: Number(req.headers['x-casier-timestamp']),
+        body,
+      });
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/casier`;
+  t = await startTestHub({ notifyMs: 50 });
+  box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+});
+afterEach(async () => {
+  await t.close();
+  await new Promise((r) => receiver.close(r));
+});
+
+async function visit(code: string, door: number) {
+  const unlocked = waitFor(box, 'unlocked');
+  box.pressCode(code);
+  await unlocked;
+  box.openDoor(door);
+  box.closeDoor(door);
+}
+
+describe('webhooks', () => {
+  it("delivers every state change of the platform's parcels once after dedupe, signed, through a failing receiver", async () => {
+    const hook = await t.api('POST', '/api/v1/webhooks', { url }, t.integration);
+    expect(hook.status).toBe(201);
+    const { secret } = hook.body;
+    box.telemetry([{ sensor: 't1', c: 3.25 }]);
+    await eventually(() => t.hub.db.prepare('SELECT count(*) FROM readings').pluck().get() === 1);
+    const a = (
+      await t.api(
+        'POST',
+        '/api/v1/parcels',
+        { lockerId: 'box-1', size: 'M', temperatureClass: 'chilled', recipient: { name: 'Ada' } },
+        t.integration,
+      )
+    ).body;
+    const b = (
+      await t.api(
+        'POST',
+        '/api/v1/parcels',
+        { lockerId: 'box-1', size: 'M', temperatureClass: 'frozen', recipient: { name: 'Bob' } },
+        t.integration,
+      )
+    ).body;
+    await visit(a.depositCode, a.parcel.door);
+    await eventually(
+      async () => (await t.api('GET', `/api/v1/parcels/${a.parcel.id}`)).body.state === 'stored',
+    );
+    await visit(a.pickupCode, a.parcel.door);
+    await t.api('POST', `/api/v1/parcels/${b.parcel.id}/cancel`, { reason: 'out of stock' }, t.integration);
+    // A parcel the operator created is not this platform's business.
+    await t.api('POST', '/api/v1/parcels', {
+      lockerId: 'box-1',
+      size: 'L',
+      temperatureClass: 'ambient',
+      recipient: { name: 'Op' },
+    });
+
+    const unique = () => new Map(received.map((r) => [r.delivery, r]));
+    await eventually(() => unique().size === 5, 15_000, 'five deliveries');
+    const byParcel = (id: string) =>
+      [...unique().values()]
+        .map((r) => JSON.parse(r.body))
+        .filter((p) => p.parcel.id === id)
+        .map((p) => p.type);
+    expect(byParcel(a.parcel.id)).toEqual(['parcel.reserved', 'parcel.stored', 'parcel.picked_up']);
+    expect(byParcel(b.parcel.id)).toEqual(['parcel.reserved', 'parcel.cancelled']);
+    for (const r of unique().values()) expect(r.signature).toBe(sign(secret, r.timestamp, r.body));
+    const stored = [...unique().values()]
+      .map((r) => JSON.parse(r.body))
+      .find((p) => p.type === 'parcel.stored');
+    expect(stored.receipt).toMatchObject({
+      lockerId: 'box-1',
+      door: a.parcel.door,
+      temperature: { c: 3.25 },
+    });
+    expect(stored.parcel).toMatchObject({ id: a.parcel.id, recipient: { name: 'Ada' } });
+    expect(failuresLeft).toBeLessThan(0); // the failures did happen, and were retried
+    await new Promise((r) => setTimeout(r, 500));
+    expect(unique().size).toBe(5);
+  });
+});
