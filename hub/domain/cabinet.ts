@@ -3,7 +3,13 @@
  * inside the ingest's transaction and returns the commands to publish once it has committed.
  * No MQTT or HTTP types here.
  */
-import type { Command, CommandResult, DeviceEvent, KeypadThrottle } from '../../devices/index.ts';
+import {
+  type Command,
+  type CommandResult,
+  type DeviceEvent,
+  type KeypadThrottle,
+  parseGs1,
+} from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
 import type { Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
@@ -88,6 +94,32 @@ export class Cabinet {
       case 'offline.unlock':
         this.#offline.reconcile(lockerId, ev, now);
         return [];
+      case 'scan': {
+        // A label read at the cabinet: its GS1 content, and the parcel it names if its SSCC is known.
+        const gs1 = parseGs1(ev.data);
+        const sscc = gs1.ok ? (gs1.fields.sscc as string | undefined) : undefined;
+        const parcelId = sscc
+          ? (this.db
+              .prepare('SELECT id FROM parcels WHERE sscc = ? ORDER BY created_at DESC LIMIT 1')
+              .pluck()
+              .get(sscc) as string | undefined)
+          : undefined;
+        this.ledger.append({
+          ts: now,
+          type: 'device.scan',
+          actor,
+          lockerId,
+          parcelId: parcelId ?? null,
+          data: {
+            eventId: ev.id,
+            deviceTs: ev.ts,
+            data: ev.data,
+            symbology: ev.symbology,
+            ...(gs1.ok ? { gs1: gs1.fields } : { gs1Error: gs1.error }),
+          },
+        });
+        return [];
+      }
       case 'door.opened':
         return this.#doorOpened(lockerId, ev.door, ev, now);
       case 'door.closed':
