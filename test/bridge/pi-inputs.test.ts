@@ -70,7 +70,11 @@ describe('a keypad and a scanner plugged into the Pi', () => {
       'a scan',
     );
     const [scan] = (await t.api('GET', '/api/v1/events?type=device.scan')).body.events;
-    expect(scan.data).toMatchObject({ symbology: 'gs1-128', data: '00106141411234567897', gs1: { sscc: '106141411234567897' } });
+    expect(scan.data).toMatchObject({
+      symbology: 'gs1-128',
+      data: '00106141411234567897',
+      gs1: { sscc: '106141411234567897' },
+    });
     await new Promise<void>((r) => port.close(() => r()));
   });
 });
