@@ -19,6 +19,7 @@ interface CodeRow {
   expires_at: number | null;
   parcel_expires: number;
   deposit_hash: string | null;
+  travels: number;
 }
 
 export class CodeTables {
@@ -39,6 +40,7 @@ export class CodeTables {
     this.#codes = db.prepare<[string], CodeRow>(
       `SELECT c.offline_hash, c.door, c.kind, c.state, c.not_before, c.expires_at,
               p.deposit_expires_at + p.pickup_window_ms AS parcel_expires,
+              (p.destination_locker_id IS NOT NULL OR p.destination_site_id IS NOT NULL) AS travels,
               (SELECT d.offline_hash FROM codes d WHERE d.parcel_id = c.parcel_id AND d.kind = 'deposit' AND d.state = 'active') AS deposit_hash
        FROM codes c JOIN parcels p ON p.id = c.parcel_id
        WHERE c.locker_id = ? AND c.offline_hash IS NOT NULL AND c.state IN ('active', 'pending')`,
@@ -80,7 +82,8 @@ export class CodeTables {
           notBefore: c.not_before ?? 0,
           expiresAt: c.expires_at ?? c.parcel_expires,
         });
-      } else if (c.kind === 'pickup' && c.deposit_hash) {
+      } else if (c.kind === 'pickup' && c.deposit_hash && !c.travels) {
+        // (A travelling parcel is collected from here, never picked up here.)
         entries.push({
           h: c.offline_hash,
           doors: [c.door],

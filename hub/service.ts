@@ -26,6 +26,7 @@ import { ParcelLifecycle } from './domain/lifecycle.ts';
 import { Webhooks } from './domain/notify/webhooks.ts';
 import type { Parcels } from './domain/parcels.ts';
 import type { Provisioning } from './domain/provisioning.ts';
+import { Transit } from './domain/transit.ts';
 import { Ingest } from './ingest.ts';
 import { DeviceLink } from './link.ts';
 import { createMetrics } from './metrics.ts';
@@ -74,7 +75,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const { db, ledger, codes, provisioning, parcels, fleet } = store;
   const commands = new Commands(db);
   const alarms = new Alarms(db, ledger);
-  const cabinet = new Cabinet(db, ledger, codes, commands, new KeypadThrottle(), alarms);
+  const transit = new Transit(db, ledger, codes, commands);
+  const cabinet = new Cabinet(db, ledger, codes, commands, new KeypadThrottle(), alarms, transit);
   const siteRules = new SiteRules(db, ledger);
   const coldChain = new ColdChain(db, ledger, alarms, now, (lockerId, cls) =>
     siteRules.forLocker(lockerId, cls),
@@ -181,6 +183,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const app = buildApp({
     routes: [
       ...apiRoutes({
+        transit,
         db,
         ledger,
         parcels,

@@ -9,6 +9,7 @@ import type { Commands } from '../domain/commands.ts';
 import type { Fleet } from '../domain/fleet.ts';
 import type { ParcelLifecycle } from '../domain/lifecycle.ts';
 import { createParcelInput, PARCEL_STATES, type Parcels } from '../domain/parcels.ts';
+import type { Transit } from '../domain/transit.ts';
 import { HubError } from '../errors.ts';
 import { defineRoute, type RouteDef } from './route.ts';
 
@@ -20,6 +21,7 @@ export interface ApiDeps {
   fleet: Fleet;
   cabinet: Cabinet;
   commands: Commands;
+  transit: Transit;
   send: (lockerId: string, commands: ReturnType<Cabinet['remoteOpen']>[]) => void;
   now: () => number;
 }
@@ -77,6 +79,16 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
         d.lifecycle.cancel(params.id, body.reason, `token:${principal.id}`, d.now());
         return d.parcels.get(params.id);
       },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/v1/drivers',
+      summary:
+        'Create a driver; their keypad code (shown once) opens the doors of parcels waiting for collection',
+      roles: ['operator'],
+      body: z.object({ name: z.string().trim().min(1).max(120) }).strict(),
+      status: 201,
+      handler: ({ body, principal }) => d.transit.createDriver(body.name, `token:${principal.id}`, d.now()),
     }),
     defineRoute({
       method: 'GET',

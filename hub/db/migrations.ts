@@ -235,4 +235,19 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE state = 'pending';
   CREATE TABLE cursors (name TEXT PRIMARY KEY, seq INTEGER NOT NULL) STRICT;
   `,
+  /* 11: parcels that travel (origin box → destination locker) and the drivers who carry them */ `
+  ALTER TABLE parcels ADD COLUMN destination_locker_id TEXT;
+  ALTER TABLE parcels ADD COLUMN destination_site_id TEXT;
+  ALTER TABLE parcels ADD COLUMN custody TEXT;
+  ALTER TABLE parcels ADD COLUMN collect_scanned_at INTEGER;
+  ALTER TABLE parcels ADD COLUMN in_transit_at INTEGER;
+  ALTER TABLE parcels ADD COLUMN ready_at INTEGER;
+  CREATE TABLE drivers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    code_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1
+  ) STRICT;
+  `,
 ];

@@ -17,6 +17,7 @@ import type { CheckResult, Codes, RejectReason } from './codes.ts';
 import type { Alarms } from './coldchain/alarms.ts';
 import type { CommandCause, CommandRow, Commands } from './commands.ts';
 import { OfflineReconciler } from './offline.ts';
+import type { Transit } from './transit.ts';
 
 interface CompartmentRow {
   locker_id: string;
@@ -54,6 +55,7 @@ export class Cabinet {
     private readonly commands: Commands,
     private readonly throttle: KeypadThrottle,
     private readonly alarms: Alarms,
+    private readonly transit: Transit,
   ) {
     this.#compartment = db.prepare<[string, number], CompartmentRow>(
       'SELECT * FROM compartments WHERE locker_id = ? AND door = ?',
@@ -118,7 +120,8 @@ export class Cabinet {
             ...(gs1.ok ? { gs1: gs1.fields } : { gs1Error: gs1.error }),
           },
         });
-        return [];
+        // With a driver at the cabinet, a scan collects or delivers.
+        return sscc ? this.transit.scanned(lockerId, sscc, now) : [];
       }
       case 'door.opened':
         return this.#doorOpened(lockerId, ev.door, ev, now);
@@ -152,6 +155,11 @@ export class Cabinet {
     const throttled = this.throttle.blockedFor(lockerId, now);
     let result: CheckResult =
       throttled > 0 ? { ok: false, reason: 'throttled' } : this.codes.check(code, lockerId, now);
+    const driver = !result.ok && result.reason === 'unknown' ? this.transit.driverByCode(code) : undefined;
+    if (driver) {
+      this.throttle.succeed(lockerId);
+      return this.transit.driverArrived(lockerId, driver, now);
+    }
     const c = result.code;
     if (!result.ok && result.reason === 'used' && c && c.kind !== undefined) {
       // The code opened its door, but the door never opened (the person was slow, the latch
@@ -166,9 +174,10 @@ export class Cabinet {
         .prepare('SELECT state FROM parcels WHERE id = ?')
         .pluck()
         .get(result.code.parcel_id);
-      const expected = result.code.kind === 'deposit' ? 'reserved' : 'stored';
+      const expected = result.code.kind === 'deposit' ? ['reserved'] : ['stored', 'ready'];
       if (parcelState === 'quarantined') result = { ok: false, reason: 'quarantined', code: result.code };
-      else if (parcelState !== expected) result = { ok: false, reason: 'parcel_state', code: result.code };
+      else if (!expected.includes(parcelState as string))
+        result = { ok: false, reason: 'parcel_state', code: result.code };
     }
     if (!result.ok) {
       const wait = this.throttle.fail(lockerId, now);
@@ -263,11 +272,16 @@ export class Cabinet {
     if (!comp?.pending_action || !comp.pending_opened) return [];
     this.#clearPending.run(lockerId, door);
     const parcelId = comp.parcel_id;
-    if (comp.pending_action === 'deposit' && parcelId) {
-      const windowMs = this.db
-        .prepare('SELECT pickup_window_ms FROM parcels WHERE id = ?')
-        .pluck()
-        .get(parcelId) as number;
+    if (comp.pending_action === 'collect' && parcelId) {
+      this.transit.collected(lockerId, door, parcelId, now);
+    } else if (comp.pending_action === 'deliver' && parcelId) {
+      this.transit.delivered(lockerId, door, parcelId, now);
+    } else if (comp.pending_action === 'deposit' && parcelId) {
+      const { windowMs, travels } = this.db
+        .prepare(
+          'SELECT pickup_window_ms AS windowMs, (destination_locker_id IS NOT NULL OR destination_site_id IS NOT NULL) AS travels FROM parcels WHERE id = ?',
+        )
+        .get(parcelId) as { windowMs: number; travels: number };
       this.db
         .prepare(
           `UPDATE parcels SET state = 'stored', stored_at = ?, updated_at = ? WHERE id = ? AND state = 'reserved'`,
@@ -277,17 +291,18 @@ export class Cabinet {
         .prepare(`SELECT id FROM codes WHERE parcel_id = ? AND kind = 'pickup' AND state = 'pending'`)
         .pluck()
         .get(parcelId) as number | undefined;
-      if (pickup !== undefined) this.codes.activate(pickup, now + windowMs);
+      // A travelling parcel's pickup code waits for its delivery at the destination.
+      if (pickup !== undefined && !travels) this.codes.activate(pickup, now + windowMs);
       this.ledger.append({
         ...base,
         type: 'parcel.stored',
         parcelId,
-        data: { pickupExpiresAt: now + windowMs },
+        data: travels ? { awaitingCollection: true } : { pickupExpiresAt: now + windowMs },
       });
     } else if (comp.pending_action === 'pickup' && parcelId) {
       this.db
         .prepare(
-          `UPDATE parcels SET state = 'picked_up', picked_up_at = ?, updated_at = ? WHERE id = ? AND state = 'stored'`,
+          `UPDATE parcels SET state = 'picked_up', picked_up_at = ?, updated_at = ? WHERE id = ? AND state IN ('stored', 'ready')`,
         )
         .run(now, now, parcelId);
       this.db
@@ -381,7 +396,7 @@ export class Cabinet {
 
   #undo(row: CommandRow): void {
     const cause = row.cause ? (JSON.parse(row.cause) as CommandCause) : null;
-    if (cause?.kind !== 'code' && cause?.kind !== 'operator') return;
+    if (cause?.kind !== 'code' && cause?.kind !== 'operator' && cause?.kind !== 'driver') return;
     const comp = this.#compartment.get(row.locker_id, cause.door);
     // Only undo if the door never opened for this command: once opened, the operation stands.
     if (comp?.pending_command !== row.id || comp.pending_opened) return;

@@ -40,6 +40,7 @@ export type CheckResult = { ok: true; code: CodeRow } | { ok: false; reason: Rej
 export class Codes {
   readonly #byHash;
   readonly #live;
+  readonly #driver;
   readonly #insert;
   readonly #setState;
   readonly #restore;
@@ -57,6 +58,7 @@ export class Codes {
     this.#live = db.prepare<[string], { n: number }>(
       `SELECT count(*) AS n FROM codes WHERE hash = ? AND state IN ('pending', 'active')`,
     );
+    this.#driver = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM drivers WHERE code_hash = ?');
     this.#insert = db.prepare(
       `INSERT INTO codes (hash, offline_hash, parcel_id, locker_id, door, kind, state, not_before, expires_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -87,7 +89,8 @@ export class Codes {
     for (;;) {
       const code = newCode(this.digits);
       const hash = hashCode(this.key, code);
-      if ((this.#live.get(hash)?.n ?? 0) > 0) continue;
+      // No live code, and no driver's code, may share a value: a typed code names one thing.
+      if ((this.#live.get(hash)?.n ?? 0) > 0 || this.#driver.get(hash)) continue;
       const info = this.#insert.run(
         hash,
         p.offlineKey ? offlineHash(p.offlineKey, code) : null,
@@ -101,6 +104,11 @@ export class Codes {
       );
       return { code, id: Number(info.lastInsertRowid) };
     }
+  }
+
+  /** A new random code of the configured length (not yet checked against live codes). */
+  fresh(): string {
+    return newCode(this.digits);
   }
 
   hash(code: string): string {

@@ -11,6 +11,7 @@ import { newId } from './secrets.ts';
 export type CommandCause =
   | { kind: 'code'; codeId: number; parcelId: string; door: number; action: 'deposit' | 'pickup' }
   | { kind: 'operator'; tokenId: string; door: number; reason: string }
+  | { kind: 'driver'; driverId: string; parcelId: string; door: number; action: 'collect' | 'deliver' }
   | { kind: 'keypad' };
 
 export type CommandBody = Command extends infer C

@@ -39,6 +39,9 @@ export const createParcelInput = z
     }),
     sscc: z.string().refine(isValidSscc, 'must be 18 digits with a valid GS1 check digit').optional(),
     reference: z.string().max(120).optional(),
+    /** A parcel that travels: deposited at the origin (lockerId/siteId), collected by a driver, delivered here. */
+    destinationLockerId: z.string().optional(),
+    destinationSiteId: z.string().optional(),
     /** Deadline for the producer's deposit (epoch ms); default 7 days. */
     depositExpiresAt: z.number().int().positive().optional(),
     /** How long the customer has to collect once the goods are in; default 72 h. */
@@ -52,6 +55,10 @@ export const createParcelInput = z
   .refine((v) => !!v.lockerId !== !!v.siteId, {
     message: 'give exactly one of lockerId and siteId',
     path: ['lockerId'],
+  })
+  .refine((v) => !(v.destinationLockerId && v.destinationSiteId), {
+    message: 'give at most one of destinationLockerId and destinationSiteId',
+    path: ['destinationLockerId'],
   });
 
 export type CreateParcelInput = z.infer<typeof createParcelInput>;
@@ -73,6 +80,11 @@ export interface ParcelRow {
   pickup_window_ms: number;
   stored_at: number | null;
   picked_up_at: number | null;
+  destination_locker_id: string | null;
+  destination_site_id: string | null;
+  custody: string | null;
+  in_transit_at: number | null;
+  ready_at: number | null;
 }
 
 export function parcelView(r: ParcelRow & { site_id?: string }) {
@@ -91,8 +103,23 @@ export function parcelView(r: ParcelRow & { site_id?: string }) {
     updatedAt: r.updated_at,
     depositExpiresAt: r.deposit_expires_at,
     storedAt: r.stored_at,
-    pickupExpiresAt: r.stored_at === null ? null : r.stored_at + r.pickup_window_ms,
+    // A travelling parcel's pickup window opens when it is ready at its destination.
+    pickupExpiresAt:
+      r.destination_locker_id || r.destination_site_id
+        ? r.ready_at === null
+          ? null
+          : r.ready_at + r.pickup_window_ms
+        : r.stored_at === null
+          ? null
+          : r.stored_at + r.pickup_window_ms,
     pickedUpAt: r.picked_up_at,
+    destination:
+      r.destination_locker_id || r.destination_site_id
+        ? { lockerId: r.destination_locker_id, siteId: r.destination_site_id }
+        : null,
+    custody: r.custody,
+    inTransitAt: r.in_transit_at,
+    readyAt: r.ready_at,
   };
 }
 export type ParcelView = ReturnType<typeof parcelView>;
@@ -114,6 +141,7 @@ export class Parcels {
     const depositExpiresAt = input.depositExpiresAt ?? now + 7 * DAY;
     if (depositExpiresAt <= now) throw new HubError('HUB_ERR_VALIDATION', 'depositExpiresAt is in the past');
     const windowMs = Math.round((input.pickupWindowHours ?? 72) * 3_600_000);
+    const destination = this.#destination(input);
     return this.db
       .transaction(() => {
         const slot = this.#allocate(input);
@@ -121,8 +149,8 @@ export class Parcels {
         this.db
           .prepare(
             `INSERT INTO parcels (id, locker_id, door, size, temperature_class, state, recipient, sscc, reference,
-               created_by, created_at, updated_at, deposit_expires_at, pickup_window_ms)
-             VALUES (?, ?, ?, ?, ?, 'reserved', ?, ?, ?, ?, ?, ?, ?, ?)`,
+               created_by, created_at, updated_at, deposit_expires_at, pickup_window_ms, destination_locker_id, destination_site_id)
+             VALUES (?, ?, ?, ?, ?, 'reserved', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(
             id,
@@ -138,6 +166,8 @@ export class Parcels {
             now,
             depositExpiresAt,
             windowMs,
+            destination.lockerId,
+            destination.siteId,
           );
         this.db
           .prepare('UPDATE compartments SET parcel_id = ? WHERE locker_id = ? AND door = ?')
@@ -172,6 +202,25 @@ export class Parcels {
         return { parcel: this.get(id), depositCode: deposit.code, pickupCode: pickup.code };
       })
       .immediate();
+  }
+
+  #destination(input: CreateParcelInput): { lockerId: string | null; siteId: string | null } {
+    if (input.destinationLockerId) {
+      if (!this.db.prepare('SELECT 1 FROM lockers WHERE id = ?').get(input.destinationLockerId)) {
+        throw new HubError('HUB_ERR_LOCKER_NOT_FOUND', `no destination locker ${input.destinationLockerId}`);
+      }
+      return { lockerId: input.destinationLockerId, siteId: null };
+    }
+    if (input.destinationSiteId) {
+      if (!this.db.prepare('SELECT 1 FROM lockers WHERE site_id = ?').get(input.destinationSiteId)) {
+        throw new HubError(
+          'HUB_ERR_SITE_NOT_FOUND',
+          `no destination site ${input.destinationSiteId} (or it has no lockers)`,
+        );
+      }
+      return { lockerId: null, siteId: input.destinationSiteId };
+    }
+    return { lockerId: null, siteId: null };
   }
 
   #allocate(input: CreateParcelInput): { locker_id: string; door: number; size: string } {

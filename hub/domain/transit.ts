@@ -1,0 +1,305 @@
+/**
+ * Parcels that travel (SPEC §4): deposited at a rural box, collected by a driver, delivered to a
+ * town locker. A driver's code at a box opens every door holding a parcel waiting for collection;
+ * each parcel's label is scanned as it leaves; at the destination, scanning a parcel opens the
+ * door allocated to it then (so a late round never holds a compartment for hours). Anything
+ * unexpected is flagged at once, as a `transit.flag` event with a reason.
+ */
+import type { Command } from '../../devices/index.ts';
+import type { Ledger } from '../db/ledger.ts';
+import type { Db } from '../db/open.ts';
+import { HubError } from '../errors.ts';
+import type { Codes } from './codes.ts';
+import type { Commands } from './commands.ts';
+import { newId } from './secrets.ts';
+
+/** How long after a driver's code the scans at that cabinet are theirs. */
+const SESSION_MS = 15 * 60_000;
+const SIZE_RANK = "CASE c.size WHEN 'S' THEN 0 WHEN 'M' THEN 1 ELSE 2 END";
+
+interface TransitParcel {
+  id: string;
+  state: string;
+  locker_id: string;
+  door: number;
+  size: string;
+  temperature_class: string;
+  destination_locker_id: string | null;
+  destination_site_id: string | null;
+  collect_scanned_at: number | null;
+  custody: string | null;
+  pickup_window_ms: number;
+}
+
+export class Transit {
+  readonly #sessions = new Map<string, { driverId: string; name: string; until: number }>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly ledger: Ledger,
+    private readonly codes: Codes,
+    private readonly commands: Commands,
+  ) {}
+
+  createDriver(name: string, actor: string, now: number): { id: string; name: string; code: string } {
+    const id = newId('DR');
+    return this.db
+      .transaction(() => {
+        for (;;) {
+          const code = this.codes.fresh();
+          const hash = this.codes.hash(code);
+          const taken = this.db.prepare(
+            `SELECT 1 FROM drivers WHERE code_hash = ? UNION ALL SELECT 1 FROM codes WHERE hash = ? AND state IN ('pending', 'active')`,
+          );
+          if (taken.get(hash, hash)) continue;
+          this.db
+            .prepare('INSERT INTO drivers (id, name, code_hash, created_at) VALUES (?, ?, ?, ?)')
+            .run(id, name, hash, now);
+          this.ledger.append({ ts: now, type: 'driver.created', actor, data: { id, name } });
+          return { id, name, code };
+        }
+      })
+      .immediate();
+  }
+
+  driverByCode(code: string): { id: string; name: string } | undefined {
+    return this.db
+      .prepare('SELECT id, name FROM drivers WHERE code_hash = ? AND active = 1')
+      .get(this.codes.hash(code)) as { id: string; name: string } | undefined;
+  }
+
+  /** A driver typed their code at a cabinet: open the doors of the parcels waiting to leave. */
+  driverArrived(lockerId: string, driver: { id: string; name: string }, now: number): Command[] {
+    this.#sessions.set(lockerId, { driverId: driver.id, name: driver.name, until: now + SESSION_MS });
+    const waiting = this.db
+      .prepare(
+        `SELECT p.* FROM parcels p JOIN compartments c ON c.locker_id = p.locker_id AND c.door = p.door
+         WHERE p.locker_id = ? AND p.state = 'stored' AND (p.destination_locker_id IS NOT NULL OR p.destination_site_id IS NOT NULL)
+           AND c.pending_action IS NULL ORDER BY p.door`,
+      )
+      .all(lockerId) as TransitParcel[];
+    const out: Command[] = [];
+    for (const p of waiting) {
+      const unlock = this.commands.create(
+        lockerId,
+        { type: 'unlock', door: p.door },
+        { kind: 'driver', driverId: driver.id, parcelId: p.id, door: p.door, action: 'collect' },
+        now,
+      );
+      this.db
+        .prepare(
+          `UPDATE compartments SET pending_action = 'collect', pending_command = ?, pending_opened = 0 WHERE locker_id = ? AND door = ?`,
+        )
+        .run(unlock.id, lockerId, p.door);
+      out.push(unlock);
+    }
+    this.ledger.append({
+      ts: now,
+      type: 'driver.arrived',
+      actor: `driver:${driver.id}`,
+      lockerId,
+      data: { driver: driver.name, collect: waiting.map((p) => ({ parcelId: p.id, door: p.door })) },
+    });
+    const deliver = this.db
+      .prepare(
+        `SELECT count(*) FROM parcels WHERE state = 'in_transit' AND custody = ? AND (destination_locker_id = ? OR destination_site_id = (SELECT site_id FROM lockers WHERE id = ?))`,
+      )
+      .pluck()
+      .get(driver.id, lockerId, lockerId) as number;
+    const text = waiting.length
+      ? `Collect: ${waiting.length} door(s) open`
+      : deliver
+        ? `Scan ${deliver} parcel(s) to deliver`
+        : 'Nothing for you here';
+    out.push(this.commands.create(lockerId, { type: 'display', text }, { kind: 'keypad' }, now));
+    return out;
+  }
+
+  /** A label scanned at a cabinet while a driver is there. */
+  scanned(lockerId: string, sscc: string, now: number): Command[] {
+    const session = this.#sessions.get(lockerId);
+    if (!session || session.until < now) return [];
+    const actor = `driver:${session.driverId}`;
+    const p = this.db
+      .prepare('SELECT * FROM parcels WHERE sscc = ? ORDER BY created_at DESC LIMIT 1')
+      .get(sscc) as TransitParcel | undefined;
+    const flag = (reason: string, extra: Record<string, unknown> = {}) => {
+      this.ledger.append({
+        ts: now,
+        type: 'transit.flag',
+        actor,
+        lockerId,
+        parcelId: p?.id ?? null,
+        data: { reason, sscc, driver: session.name, ...extra },
+      });
+      return [
+        this.commands.create(
+          lockerId,
+          { type: 'display', text: 'Check this parcel' },
+          { kind: 'keypad' },
+          now,
+        ),
+      ];
+    };
+    if (!p) return flag('unknown_parcel');
+    const pending = this.db
+      .prepare('SELECT pending_action FROM compartments WHERE locker_id = ? AND door = ?')
+      .pluck()
+      .get(p.locker_id, p.door);
+    if (p.state === 'stored' && p.locker_id === lockerId && pending === 'collect') {
+      this.db.prepare('UPDATE parcels SET collect_scanned_at = ? WHERE id = ?').run(now, p.id);
+      this.ledger.append({
+        ts: now,
+        type: 'transit.scanned',
+        actor,
+        lockerId,
+        door: p.door,
+        parcelId: p.id,
+        data: { sscc, at: 'collection' },
+      });
+      return [];
+    }
+    if (p.state === 'in_transit' && p.custody === session.driverId && this.#destinedHere(p, lockerId))
+      return this.#deliver(p, lockerId, session.driverId, now);
+    return flag('not_in_round', { parcelState: p.state, parcelLocker: p.locker_id });
+  }
+
+  #destinedHere(p: TransitParcel, lockerId: string): boolean {
+    if (p.destination_locker_id) return p.destination_locker_id === lockerId;
+    return (
+      this.db.prepare('SELECT site_id FROM lockers WHERE id = ?').pluck().get(lockerId) ===
+      p.destination_site_id
+    );
+  }
+
+  /** Allocates a door at the destination now, and opens it; a full locker is told, with the nearest alternative. */
+  #deliver(p: TransitParcel, lockerId: string, driverId: string, now: number): Command[] {
+    const slot = this.db
+      .prepare(
+        `SELECT c.door FROM compartments c WHERE c.locker_id = ? AND c.temperature_class = ? AND c.parcel_id IS NULL AND c.pending_action IS NULL
+           AND ${SIZE_RANK} >= CASE ? WHEN 'S' THEN 0 WHEN 'M' THEN 1 ELSE 2 END ORDER BY ${SIZE_RANK}, c.door LIMIT 1`,
+      )
+      .get(lockerId, p.temperature_class, p.size) as { door: number } | undefined;
+    if (!slot) {
+      const other = this.db
+        .prepare(
+          `SELECT c.locker_id FROM compartments c JOIN lockers l ON l.id = c.locker_id
+           WHERE l.site_id = (SELECT site_id FROM lockers WHERE id = ?) AND c.locker_id <> ? AND c.temperature_class = ?
+             AND c.parcel_id IS NULL AND c.pending_action IS NULL AND ${SIZE_RANK} >= CASE ? WHEN 'S' THEN 0 WHEN 'M' THEN 1 ELSE 2 END
+           ORDER BY c.locker_id LIMIT 1`,
+        )
+        .pluck()
+        .get(lockerId, lockerId, p.temperature_class, p.size) as string | undefined;
+      this.ledger.append({
+        ts: now,
+        type: 'transit.flag',
+        actor: `driver:${driverId}`,
+        lockerId,
+        parcelId: p.id,
+        data: { reason: 'destination_full', alternative: other ?? null },
+      });
+      const text = other ? `Full: use locker ${other}` : 'Full: call the operator';
+      return [this.commands.create(lockerId, { type: 'display', text }, { kind: 'keypad' }, now)];
+    }
+    this.db
+      .prepare('UPDATE parcels SET locker_id = ?, door = ?, updated_at = ? WHERE id = ?')
+      .run(lockerId, slot.door, now, p.id);
+    const unlock = this.commands.create(
+      lockerId,
+      { type: 'unlock', door: slot.door },
+      { kind: 'driver', driverId, parcelId: p.id, door: slot.door, action: 'deliver' },
+      now,
+    );
+    this.db
+      .prepare(
+        `UPDATE compartments SET parcel_id = ?, pending_action = 'deliver', pending_command = ?, pending_opened = 0 WHERE locker_id = ? AND door = ?`,
+      )
+      .run(p.id, unlock.id, lockerId, slot.door);
+    this.ledger.append({
+      ts: now,
+      type: 'transit.scanned',
+      actor: `driver:${driverId}`,
+      lockerId,
+      door: slot.door,
+      parcelId: p.id,
+      data: { at: 'delivery' },
+    });
+    return [
+      unlock,
+      this.commands.create(
+        lockerId,
+        { type: 'display', text: `Door ${slot.door} open` },
+        { kind: 'keypad' },
+        now,
+      ),
+    ];
+  }
+
+  /** The door of a collection closed: scanned parcels are in the driver's custody; others are flagged. */
+  collected(lockerId: string, door: number, parcelId: string, now: number): void {
+    const p = this.db.prepare('SELECT * FROM parcels WHERE id = ?').get(parcelId) as
+      | TransitParcel
+      | undefined;
+    const session = this.#sessions.get(lockerId);
+    if (!p) return;
+    if (p.collect_scanned_at === null) {
+      this.ledger.append({
+        ts: now,
+        type: 'transit.flag',
+        actor: `device:${lockerId}`,
+        lockerId,
+        door,
+        parcelId,
+        data: { reason: 'not_scanned', driver: session?.name ?? null },
+      });
+      return;
+    }
+    this.db
+      .prepare(
+        `UPDATE parcels SET state = 'in_transit', custody = ?, in_transit_at = ?, updated_at = ? WHERE id = ? AND state = 'stored'`,
+      )
+      .run(session?.driverId ?? null, now, now, parcelId);
+    this.db
+      .prepare('UPDATE compartments SET parcel_id = NULL WHERE locker_id = ? AND door = ?')
+      .run(lockerId, door);
+    this.ledger.append({
+      ts: now,
+      type: 'parcel.in_transit',
+      actor: `driver:${session?.driverId ?? 'unknown'}`,
+      lockerId,
+      door,
+      parcelId,
+      data: { driver: session?.name ?? null },
+    });
+  }
+
+  /** The door of a delivery closed: the parcel is ready and its pickup code opens this door. */
+  delivered(lockerId: string, door: number, parcelId: string, now: number): void {
+    const p = this.db.prepare('SELECT * FROM parcels WHERE id = ?').get(parcelId) as
+      | TransitParcel
+      | undefined;
+    if (!p) throw new HubError('HUB_ERR_PARCEL_NOT_FOUND', `no parcel ${parcelId}`);
+    this.db
+      .prepare(
+        `UPDATE parcels SET state = 'ready', ready_at = ?, custody = NULL, updated_at = ? WHERE id = ?`,
+      )
+      .run(now, now, parcelId);
+    const code = this.db
+      .prepare(`SELECT id FROM codes WHERE parcel_id = ? AND kind = 'pickup' AND state = 'pending'`)
+      .pluck()
+      .get(parcelId) as number | undefined;
+    if (code !== undefined) {
+      this.db.prepare('UPDATE codes SET locker_id = ?, door = ? WHERE id = ?').run(lockerId, door, code);
+      this.codes.activate(code, now + p.pickup_window_ms);
+    }
+    this.ledger.append({
+      ts: now,
+      type: 'parcel.ready',
+      actor: `device:${lockerId}`,
+      lockerId,
+      door,
+      parcelId,
+      data: { pickupExpiresAt: now + p.pickup_window_ms },
+    });
+  }
+}

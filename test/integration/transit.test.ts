@@ -1,0 +1,152 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { gs1CheckDigit } from '../../devices/index.ts';
+import type { VirtualLocker } from '../../simulators/locker.ts';
+import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+
+let t: TestHub;
+let box: VirtualLocker;
+let town: VirtualLocker;
+const sscc = (n: number) => {
+  const body = `3761234567${String(n).padStart(7, '0')}`;
+  return `${body}${gs1CheckDigit(body)}`;
+};
+
+beforeEach(async () => {
+  t = await startTestHub();
+  box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+  town = await t.cabinet({ site: 'lyon', locker: 'town-1' }, 'town-locker-16');
+});
+afterEach(() => t.close());
+
+const state = async (id: string) => (await t.api('GET', `/api/v1/parcels/${id}`)).body.state;
+const flags = () =>
+  t.hub.db
+    .prepare(`SELECT json_extract(data, '$.reason') FROM events WHERE type = 'transit.flag' ORDER BY seq`)
+    .pluck()
+    .all();
+const scan = (locker: VirtualLocker, code: string) =>
+  locker.record({ type: 'scan', data: `]C100${code}`, symbology: 'gs1-128' });
+
+async function order(body: Record<string, unknown>) {
+  const res = await t.api(
+    'POST',
+    '/api/v1/parcels',
+    { lockerId: 'box-1', size: 'M', recipient: { name: 'Ada' }, ...body },
+    t.integration,
+  );
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body as { parcel: { id: string; door: number }; depositCode: string; pickupCode: string };
+}
+
+async function typeAndUse(locker: VirtualLocker, code: string, door: number) {
+  const unlocked = waitFor<[number]>(locker, 'unlocked', (d) => d === door);
+  locker.pressCode(code);
+  await unlocked;
+  locker.openDoor(door);
+  locker.closeDoor(door);
+}
+
+describe('a parcel that travels from a rural box to a town locker', () => {
+  it('is deposited, collected by a driver with scans, delivered by scan to a door allocated on arrival, and picked up', async () => {
+    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as {
+      id: string;
+      code: string;
+    };
+    expect(driver.code).toMatch(/^\d{8}$/);
+    const a = await order({ temperatureClass: 'chilled', destinationLockerId: 'town-1', sscc: sscc(1) });
+    const b = await order({
+      temperatureClass: 'ambient',
+      size: 'S',
+      destinationSiteId: 'lyon',
+      sscc: sscc(2),
+    });
+    const local = await order({ temperatureClass: 'frozen', sscc: sscc(3) });
+    for (const p of [a, b, local]) {
+      await typeAndUse(box, p.depositCode, p.parcel.door);
+      await eventually(async () => (await state(p.parcel.id)) === 'stored');
+    }
+    // The pickup code of a travelling parcel opens nothing at the box.
+    const early = waitFor<[{ type: string; text?: string }]>(box, 'command', (c) => c.type === 'display');
+    box.pressCode(a.pickupCode);
+    expect((await early)[0].text).toBe('Code not valid yet');
+
+    // At the box: the driver's code opens the two doors of travelling parcels, not the local one.
+    const opened: number[] = [];
+    box.on('unlocked', (d: number) => opened.push(d));
+    box.pressCode(driver.code);
+    await eventually(() => opened.length === 2, 5000, 'two doors');
+    expect(opened.sort()).toEqual([a.parcel.door, b.parcel.door].sort());
+    box.openDoor(a.parcel.door);
+    box.openDoor(b.parcel.door);
+    scan(box, sscc(1));
+    scan(box, sscc(3)); // the local parcel's label: not in the round
+    await eventually(() => flags().length === 1, 5000, 'a flag');
+    box.closeDoor(a.parcel.door);
+    box.closeDoor(b.parcel.door); // taken or left without a scan
+    await eventually(async () => (await state(a.parcel.id)) === 'in_transit', 5000, 'A in transit');
+    await eventually(() => flags().length === 2, 5000, 'two flags');
+    expect(flags()).toEqual(['not_in_round', 'not_scanned']);
+    expect(await state(b.parcel.id)).toBe('stored');
+    const free = (await t.api('GET', '/api/v1/lockers/box-1')).body.compartments.find(
+      (c: { door: number }) => c.door === a.parcel.door,
+    );
+    expect(free.parcel).toBeNull();
+
+    // In town: the driver scans the parcel, the hub allocates a chilled door now and opens it.
+    const display = waitFor<[{ type: string; text?: string }]>(town, 'command', (c) => c.type === 'display');
+    town.pressCode(driver.code);
+    expect((await display)[0].text).toBe('Scan 1 parcel(s) to deliver');
+    const unlocked = waitFor<[number]>(town, 'unlocked');
+    scan(town, sscc(1));
+    const [door] = await unlocked;
+    expect(town.opts.profile.compartments.find((c) => c.door === door)?.temperatureClass).toBe('chilled');
+    town.openDoor(door);
+    town.closeDoor(door);
+    await eventually(async () => (await state(a.parcel.id)) === 'ready', 5000, 'ready');
+    const ready = (await t.api('GET', `/api/v1/parcels/${a.parcel.id}`)).body;
+    expect(ready).toMatchObject({ lockerId: 'town-1', door, custody: null });
+    expect(ready.pickupExpiresAt).toBeGreaterThan(ready.readyAt);
+
+    // The customer collects with the code received at ordering time.
+    await typeAndUse(town, a.pickupCode, door);
+    await eventually(async () => (await state(a.parcel.id)) === 'picked_up', 5000, 'picked up');
+    const types = (await t.api('GET', `/api/v1/parcels/${a.parcel.id}`)).body.timeline.map(
+      (e: { type: string }) => e.type,
+    );
+    expect(types.filter((x: string) => x.startsWith('parcel.'))).toEqual([
+      'parcel.reserved',
+      'parcel.stored',
+      'parcel.in_transit',
+      'parcel.ready',
+      'parcel.picked_up',
+    ]);
+  });
+
+  it('tells the driver when the destination is full, with the nearest alternative at the site', async () => {
+    await t.hub.provisioning.addDevice({ site: 'lyon', locker: 'town-2' }, 'town-locker-16', 'test');
+    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as { code: string };
+    const a = await order({ temperatureClass: 'frozen', destinationSiteId: 'lyon', sscc: sscc(7) });
+    await typeAndUse(box, a.depositCode, a.parcel.door);
+    await eventually(async () => (await state(a.parcel.id)) === 'stored');
+    box.pressCode(driver.code);
+    await waitFor(box, 'unlocked');
+    box.openDoor(a.parcel.door);
+    scan(box, sscc(7));
+    box.closeDoor(a.parcel.door);
+    await eventually(async () => (await state(a.parcel.id)) === 'in_transit');
+    // town-1's two frozen doors are taken
+    for (let i = 0; i < 2; i++)
+      await t.api(
+        'POST',
+        '/api/v1/parcels',
+        { lockerId: 'town-1', size: 'M', temperatureClass: 'frozen', recipient: { name: 'X' } },
+        t.integration,
+      );
+    town.pressCode(driver.code);
+    await waitFor(town, 'command', (c: { type: string }) => c.type === 'display');
+    const full = waitFor<[{ type: string; text?: string }]>(town, 'command', (c) => c.type === 'display');
+    scan(town, sscc(7));
+    expect((await full)[0].text).toBe('Full: use locker town-2');
+    expect(flags()).toEqual(['destination_full']);
+  });
+});
