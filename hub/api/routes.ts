@@ -9,6 +9,8 @@ import type { Commands } from '../domain/commands.ts';
 import type { Fleet } from '../domain/fleet.ts';
 import type { ParcelLifecycle } from '../domain/lifecycle.ts';
 import { createParcelInput, PARCEL_STATES, type Parcels } from '../domain/parcels.ts';
+import type { Provisioning } from '../domain/provisioning.ts';
+import { newId } from '../domain/secrets.ts';
 import type { Transit } from '../domain/transit.ts';
 import { HubError } from '../errors.ts';
 import { defineRoute, type RouteDef } from './route.ts';
@@ -22,6 +24,7 @@ export interface ApiDeps {
   cabinet: Cabinet;
   commands: Commands;
   transit: Transit;
+  provisioning: Provisioning;
   send: (lockerId: string, commands: ReturnType<Cabinet['remoteOpen']>[]) => void;
   now: () => number;
 }
@@ -45,8 +48,8 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
     defineRoute({
       method: 'GET',
       url: '/api/v1/parcels',
-      summary: 'List parcels, newest first',
-      roles: ['integration', 'operator'],
+      summary: 'List parcels, newest first (a producer sees only their own)',
+      roles: ['integration', 'operator', 'producer'],
       query: z.object({
         state: z.enum(PARCEL_STATES).optional(),
         lockerId: lockerId.optional(),
@@ -58,15 +61,26 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
         before: z.coerce.number().int().optional(),
         limit,
       }),
-      handler: ({ query }) => ({ parcels: d.parcels.list(query) }),
+      handler: ({ query, principal }) => ({
+        parcels: d.parcels.list(
+          principal.role === 'producer' ? { ...query, producerId: principal.subject ?? '-' } : query,
+        ),
+      }),
     }),
     defineRoute({
       method: 'GET',
       url: '/api/v1/parcels/:id',
-      summary: 'A parcel with its timeline (every event that concerns it)',
-      roles: ['integration', 'operator'],
+      summary: 'A parcel with its timeline (every event that concerns it); a producer sees only their own',
+      roles: ['integration', 'operator', 'producer'],
       params: z.object({ id }),
-      handler: ({ params }) => ({ ...d.parcels.get(params.id), timeline: d.parcels.timeline(params.id) }),
+      handler: ({ params, principal }) => {
+        const parcel = d.parcels.get(params.id);
+        // Another producer's parcel does not exist, as far as this token can tell.
+        if (principal.role === 'producer' && parcel.producerId !== principal.subject) {
+          throw new HubError('HUB_ERR_PARCEL_NOT_FOUND', `no parcel ${params.id}`);
+        }
+        return { ...parcel, timeline: d.parcels.timeline(params.id) };
+      },
     }),
     defineRoute({
       method: 'POST',
@@ -88,7 +102,36 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       roles: ['operator'],
       body: z.object({ name: z.string().trim().min(1).max(120) }).strict(),
       status: 201,
-      handler: ({ body, principal }) => d.transit.createDriver(body.name, `token:${principal.id}`, d.now()),
+      handler: ({ body, principal }) => {
+        const driver = d.transit.createDriver(body.name, `token:${principal.id}`, d.now());
+        // The driver app's token: it sees this driver's round and nothing else.
+        const { token } = d.provisioning.createToken('driver', body.name, `token:${principal.id}`, driver.id);
+        return { ...driver, token };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/v1/producers',
+      summary:
+        'Create a producer and their token (shown once): it lists their parcels and receipts, nothing else',
+      roles: ['operator', 'integration'],
+      body: z.object({ name: z.string().trim().min(1).max(120) }).strict(),
+      status: 201,
+      handler: ({ body, principal }) => {
+        const id = newId('PR');
+        d.db
+          .prepare('INSERT INTO producers (id, name, created_at) VALUES (?, ?, ?)')
+          .run(id, body.name, d.now());
+        const { token } = d.provisioning.createToken('producer', body.name, `token:${principal.id}`, id);
+        return { id, name: body.name, token };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/v1/round',
+      summary: "The driver's round: parcels waiting at each box, and those in their custody by destination",
+      roles: ['driver'],
+      handler: ({ principal }) => d.transit.round(principal.subject ?? '-'),
     }),
     defineRoute({
       method: 'GET',

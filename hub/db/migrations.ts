@@ -250,4 +250,10 @@ export const MIGRATIONS: readonly string[] = [
     active INTEGER NOT NULL DEFAULT 1
   ) STRICT;
   `,
+  /* 12: tokens scoped to a person (a producer, a driver), and producers of parcels */ `
+  ALTER TABLE api_tokens ADD COLUMN subject TEXT;
+  CREATE TABLE producers (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL) STRICT;
+  ALTER TABLE parcels ADD COLUMN producer_id TEXT;
+  CREATE INDEX parcels_producer ON parcels(producer_id) WHERE producer_id IS NOT NULL;
+  `,
 ];

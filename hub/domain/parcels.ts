@@ -42,6 +42,8 @@ export const createParcelInput = z
     /** A parcel that travels: deposited at the origin (lockerId/siteId), collected by a driver, delivered here. */
     destinationLockerId: z.string().optional(),
     destinationSiteId: z.string().optional(),
+    /** The producer who deposits it: their token sees it and its receipt. */
+    producerId: z.string().max(64).optional(),
     /** Deadline for the producer's deposit (epoch ms); default 7 days. */
     depositExpiresAt: z.number().int().positive().optional(),
     /** How long the customer has to collect once the goods are in; default 72 h. */
@@ -85,6 +87,7 @@ export interface ParcelRow {
   custody: string | null;
   in_transit_at: number | null;
   ready_at: number | null;
+  producer_id: string | null;
 }
 
 export function parcelView(r: ParcelRow & { site_id?: string }) {
@@ -118,6 +121,7 @@ export function parcelView(r: ParcelRow & { site_id?: string }) {
         ? { lockerId: r.destination_locker_id, siteId: r.destination_site_id }
         : null,
     custody: r.custody,
+    producerId: r.producer_id,
     inTransitAt: r.in_transit_at,
     readyAt: r.ready_at,
   };
@@ -142,6 +146,9 @@ export class Parcels {
     if (depositExpiresAt <= now) throw new HubError('HUB_ERR_VALIDATION', 'depositExpiresAt is in the past');
     const windowMs = Math.round((input.pickupWindowHours ?? 72) * 3_600_000);
     const destination = this.#destination(input);
+    if (input.producerId && !this.db.prepare('SELECT 1 FROM producers WHERE id = ?').get(input.producerId)) {
+      throw new HubError('HUB_ERR_VALIDATION', `no producer ${input.producerId}`);
+    }
     return this.db
       .transaction(() => {
         const slot = this.#allocate(input);
@@ -149,8 +156,8 @@ export class Parcels {
         this.db
           .prepare(
             `INSERT INTO parcels (id, locker_id, door, size, temperature_class, state, recipient, sscc, reference,
-               created_by, created_at, updated_at, deposit_expires_at, pickup_window_ms, destination_locker_id, destination_site_id)
-             VALUES (?, ?, ?, ?, ?, 'reserved', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+               created_by, created_at, updated_at, deposit_expires_at, pickup_window_ms, destination_locker_id, destination_site_id, producer_id)
+             VALUES (?, ?, ?, ?, ?, 'reserved', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(
             id,
@@ -168,6 +175,7 @@ export class Parcels {
             windowMs,
             destination.lockerId,
             destination.siteId,
+            input.producerId ?? null,
           );
         this.db
           .prepare('UPDATE compartments SET parcel_id = ? WHERE locker_id = ? AND door = ?')
@@ -264,6 +272,7 @@ export class Parcels {
     state?: ParcelState;
     lockerId?: string;
     sscc?: string;
+    producerId?: string;
     reference?: string;
     limit?: number;
     before?: number;
@@ -273,6 +282,7 @@ export class Parcels {
     if (filter.state) clauses.push('p.state = ?') && args.push(filter.state);
     if (filter.lockerId) clauses.push('p.locker_id = ?') && args.push(filter.lockerId);
     if (filter.sscc) clauses.push('p.sscc = ?') && args.push(filter.sscc);
+    if (filter.producerId) clauses.push('p.producer_id = ?') && args.push(filter.producerId);
     if (filter.reference) clauses.push('p.reference = ?') && args.push(filter.reference);
     if (filter.before) clauses.push('p.created_at < ?') && args.push(filter.before);
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';

@@ -32,6 +32,8 @@ export interface TokenPrincipal {
   id: string;
   role: Role;
   name: string;
+  /** The producer or driver a scoped token speaks for. */
+  subject: string | null;
 }
 
 export class Provisioning {
@@ -110,27 +112,32 @@ export class Provisioning {
     return !!row && row.site_id === ref.site && secretMatches(password, row.password_hash);
   }
 
+  /**
+   * `subject`: the producer or driver a token speaks for; such a token sees only that person's
+   * parcels or round. Must be called inside or outside a transaction alike.
+   */
   createToken(
     role: Role,
     name: string,
     actor: string,
+    subject: string | null = null,
   ): { id: string; token: string; role: Role; name: string } {
     const id = newId('T');
     const token = `casier_${newSecret()}`;
-    this.db
-      .transaction(() => {
-        this.db
-          .prepare('INSERT INTO api_tokens (id, hash, role, name, created_at) VALUES (?, ?, ?, ?, ?)')
-          .run(id, hashSecret(token), role, name, this.now());
-        this.ledger.append({ ts: this.now(), type: 'token.created', actor, data: { id, role, name } });
-      })
-      .immediate();
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          'INSERT INTO api_tokens (id, hash, role, name, created_at, subject) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(id, hashSecret(token), role, name, this.now(), subject);
+      this.ledger.append({ ts: this.now(), type: 'token.created', actor, data: { id, role, name, subject } });
+    })();
     return { id, token, role, name };
   }
 
   authenticateToken(token: string): TokenPrincipal | null {
     const row = this.db
-      .prepare('SELECT id, role, name FROM api_tokens WHERE hash = ? AND revoked_at IS NULL')
+      .prepare('SELECT id, role, name, subject FROM api_tokens WHERE hash = ? AND revoked_at IS NULL')
       .get(hashSecret(token)) as TokenPrincipal | undefined;
     return row ?? null;
   }

@@ -115,6 +115,46 @@ export class Transit {
     return out;
   }
 
+  /** What a driver has to do: parcels waiting at each box, and those they carry, by destination. */
+  round(driverId: string) {
+    const driver = this.db.prepare('SELECT id, name FROM drivers WHERE id = ?').get(driverId) as
+      | { id: string; name: string }
+      | undefined;
+    if (!driver) throw new HubError('HUB_ERR_NOT_FOUND', 'no driver for this token');
+    const view = (p: TransitParcel & { sscc: string | null; site_id: string }) => ({
+      id: p.id,
+      sscc: p.sscc,
+      door: p.door,
+      size: p.size,
+      temperatureClass: p.temperature_class,
+      destination: { lockerId: p.destination_locker_id, siteId: p.destination_site_id },
+    });
+    const group = (
+      rows: Array<TransitParcel & { sscc: string | null; site_id: string }>,
+      key: (p: TransitParcel & { site_id: string }) => string,
+    ) => {
+      const out = new Map<string, ReturnType<typeof view>[]>();
+      for (const p of rows) out.set(key(p), [...(out.get(key(p)) ?? []), view(p)]);
+      return [...out].map(([at, parcels]) => ({ at, parcels }));
+    };
+    const waiting = this.db
+      .prepare(
+        `SELECT p.*, l.site_id FROM parcels p JOIN lockers l ON l.id = p.locker_id
+         WHERE p.state = 'stored' AND (p.destination_locker_id IS NOT NULL OR p.destination_site_id IS NOT NULL) ORDER BY p.locker_id, p.door`,
+      )
+      .all() as Array<TransitParcel & { sscc: string | null; site_id: string }>;
+    const carried = this.db
+      .prepare(
+        `SELECT p.*, l.site_id FROM parcels p JOIN lockers l ON l.id = p.locker_id WHERE p.state = 'in_transit' AND p.custody = ? ORDER BY p.id`,
+      )
+      .all(driverId) as Array<TransitParcel & { sscc: string | null; site_id: string }>;
+    return {
+      driver,
+      collect: group(waiting, (p) => p.locker_id),
+      deliver: group(carried, (p) => p.destination_locker_id ?? `site:${p.destination_site_id}`),
+    };
+  }
+
   /** A label scanned at a cabinet while a driver is there. */
   scanned(lockerId: string, sscc: string, now: number): Command[] {
     const session = this.#sessions.get(lockerId);

@@ -150,3 +150,53 @@ describe('a parcel that travels from a rural box to a town locker', () => {
     expect(flags()).toEqual(['destination_full']);
   });
 });
+
+describe('tokens scoped to a producer or a driver', () => {
+  it('shows a producer only their parcels and a driver only their round', async () => {
+    const farm = (await t.api('POST', '/api/v1/producers', { name: 'GAEC du Pic' }, t.integration)).body as {
+      id: string;
+      token: string;
+    };
+    const other = (await t.api('POST', '/api/v1/producers', { name: 'Ferme Voisine' }, t.integration))
+      .body as { id: string; token: string };
+    const mine = await order({
+      temperatureClass: 'chilled',
+      producerId: farm.id,
+      destinationLockerId: 'town-1',
+      sscc: sscc(11),
+    });
+    const theirs = await order({ temperatureClass: 'chilled', producerId: other.id });
+    const listed = (await t.api('GET', '/api/v1/parcels', undefined, farm.token)).body.parcels.map(
+      (p: { id: string }) => p.id,
+    );
+    expect(listed).toEqual([mine.parcel.id]);
+    expect((await t.api('GET', `/api/v1/parcels/${theirs.parcel.id}`, undefined, farm.token)).status).toBe(
+      404,
+    );
+    expect((await t.api('GET', `/api/v1/parcels/${mine.parcel.id}`, undefined, farm.token)).status).toBe(200);
+    expect((await t.api('GET', '/api/v1/lockers', undefined, farm.token)).status).toBe(403);
+
+    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as {
+      code: string;
+      token: string;
+    };
+    await typeAndUse(box, mine.depositCode, mine.parcel.door);
+    await eventually(async () => (await state(mine.parcel.id)) === 'stored');
+    const before = (await t.api('GET', '/api/v1/round', undefined, driver.token)).body;
+    expect(before.collect).toEqual([
+      { at: 'box-1', parcels: [expect.objectContaining({ id: mine.parcel.id, sscc: sscc(11) })] },
+    ]);
+    expect(before.deliver).toEqual([]);
+    box.pressCode(driver.code);
+    await waitFor(box, 'unlocked');
+    box.openDoor(mine.parcel.door);
+    scan(box, sscc(11));
+    box.closeDoor(mine.parcel.door);
+    await eventually(async () => (await state(mine.parcel.id)) === 'in_transit');
+    const after = (await t.api('GET', '/api/v1/round', undefined, driver.token)).body;
+    expect(after.deliver).toEqual([
+      { at: 'town-1', parcels: [expect.objectContaining({ id: mine.parcel.id })] },
+    ]);
+    expect((await t.api('GET', '/api/v1/parcels', undefined, driver.token)).status).toBe(403);
+  });
+});
