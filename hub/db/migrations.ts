@@ -256,4 +256,7 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE parcels ADD COLUMN producer_id TEXT;
   CREATE INDEX parcels_producer ON parcels(producer_id) WHERE producer_id IS NOT NULL;
   `,
+  /* 13: the reminder sent before a pickup deadline */ `
+  ALTER TABLE parcels ADD COLUMN reminded_at INTEGER;
+  `,
 ];

@@ -7,6 +7,9 @@ import type { Ledger } from '../db/ledger.ts';
 import type { Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
 
+/** The customer is reminded this long before the pickup deadline (through the platform's webhook). */
+export const REMIND_BEFORE_MS = 24 * 3_600_000;
+
 interface Due {
   id: string;
   locker_id: string;
@@ -16,6 +19,7 @@ interface Due {
 export class ParcelLifecycle {
   readonly #depositDue;
   readonly #pickupDue;
+  readonly #remindDue;
   readonly #setState;
   readonly #endCodes;
   readonly #free;
@@ -30,10 +34,23 @@ export class ParcelLifecycle {
        JOIN compartments c ON c.locker_id = p.locker_id AND c.door = p.door
        WHERE p.state = 'reserved' AND p.deposit_expires_at <= ? AND c.pending_action IS NULL LIMIT 500`,
     );
-    this.#pickupDue = db.prepare<[number], Due>(
+    this.#pickupDue = db.prepare<[{ now: number }], Due>(
       `SELECT p.id, p.locker_id, p.door FROM parcels p
        JOIN compartments c ON c.locker_id = p.locker_id AND c.door = p.door
-       WHERE p.state = 'stored' AND p.stored_at + p.pickup_window_ms <= ? AND c.pending_action IS NULL LIMIT 500`,
+       WHERE ((p.state = 'stored' AND p.destination_locker_id IS NULL AND p.destination_site_id IS NULL AND p.stored_at + p.pickup_window_ms <= @now)
+           OR (p.state = 'ready' AND p.ready_at + p.pickup_window_ms <= @now))
+         AND c.pending_action IS NULL LIMIT 500`,
+    );
+    // Collectable parcels whose deadline is near and whose customer was not reminded yet.
+    this.#remindDue = db.prepare<[{ ahead: number; now: number }], Due & { expires: number }>(
+      `SELECT p.id, p.locker_id, p.door,
+              CASE p.state WHEN 'ready' THEN p.ready_at ELSE p.stored_at END + p.pickup_window_ms AS expires
+       FROM parcels p
+       WHERE p.reminded_at IS NULL AND (
+             (p.state = 'stored' AND p.destination_locker_id IS NULL AND p.destination_site_id IS NULL)
+          OR p.state = 'ready')
+         AND CASE p.state WHEN 'ready' THEN p.ready_at ELSE p.stored_at END + p.pickup_window_ms - @ahead <= @now
+       LIMIT 500`,
     );
     this.#setState = db.prepare('UPDATE parcels SET state = ?, updated_at = ? WHERE id = ?');
     this.#endCodes = db.prepare(
@@ -63,7 +80,19 @@ export class ParcelLifecycle {
             data: { stage: 'deposit', goodsInside: false },
           });
         }
-        const pickups = this.#pickupDue.all(now);
+        for (const p of this.#remindDue.all({ ahead: REMIND_BEFORE_MS, now })) {
+          this.db.prepare('UPDATE parcels SET reminded_at = ? WHERE id = ?').run(now, p.id);
+          this.ledger.append({
+            ts: now,
+            type: 'parcel.pickup_reminder',
+            actor: 'hub',
+            lockerId: p.locker_id,
+            door: p.door,
+            parcelId: p.id,
+            data: { pickupExpiresAt: p.expires },
+          });
+        }
+        const pickups = this.#pickupDue.all({ now });
         for (const p of pickups) {
           this.#setState.run('expired', now, p.id);
           this.#endCodes.run('expired', p.id);

@@ -115,3 +115,26 @@ describe('cancellation', () => {
     });
   });
 });
+
+describe('pickup reminders', () => {
+  it('reminds once, a day before the pickup deadline', async () => {
+    const p = await parcel({ pickupWindowHours: 30 });
+    await through(p.depositCode, p.parcel.door);
+    await eventually(async () => (await state(p.parcel.id)) === 'stored');
+    const reminders = () =>
+      t.hub.db
+        .prepare(`SELECT data FROM events WHERE type = 'parcel.pickup_reminder'`)
+        .pluck()
+        .all() as string[];
+    clock += 5 * 3_600_000;
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(reminders()).toEqual([]);
+    clock += 2 * 3_600_000; // 23 h left
+    await eventually(() => reminders().length === 1, 5000, 'a reminder');
+    const { pickupExpiresAt } = (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body;
+    expect(JSON.parse(reminders()[0] as string)).toEqual({ pickupExpiresAt });
+    clock += 3_600_000;
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(reminders()).toHaveLength(1);
+  });
+});
