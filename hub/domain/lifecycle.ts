@@ -7,7 +7,10 @@ import type { Ledger } from '../db/ledger.ts';
 import type { Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
 
-/** The customer is reminded this long before the pickup deadline (through the platform's webhook). */
+/**
+ * The customer is reminded this long before the pickup deadline (through the platform's
+ * webhook), or half-way through a window shorter than twice that.
+ */
 export const REMIND_BEFORE_MS = 24 * 3_600_000;
 
 interface Due {
@@ -49,7 +52,7 @@ export class ParcelLifecycle {
        WHERE p.reminded_at IS NULL AND (
              (p.state = 'stored' AND p.destination_locker_id IS NULL AND p.destination_site_id IS NULL)
           OR p.state = 'ready')
-         AND CASE p.state WHEN 'ready' THEN p.ready_at ELSE p.stored_at END + p.pickup_window_ms - @ahead <= @now
+         AND CASE p.state WHEN 'ready' THEN p.ready_at ELSE p.stored_at END + p.pickup_window_ms - min(@ahead, p.pickup_window_ms / 2) <= @now
        LIMIT 500`,
     );
     this.#setState = db.prepare('UPDATE parcels SET state = ?, updated_at = ? WHERE id = ?');

@@ -117,7 +117,7 @@ describe('cancellation', () => {
 });
 
 describe('pickup reminders', () => {
-  it('reminds once, a day before the pickup deadline', async () => {
+  it('reminds once, a day before the pickup deadline (half-way through a short window)', async () => {
     const p = await parcel({ pickupWindowHours: 30 });
     await through(p.depositCode, p.parcel.door);
     await eventually(async () => (await state(p.parcel.id)) === 'stored');
@@ -129,7 +129,7 @@ describe('pickup reminders', () => {
     clock += 5 * 3_600_000;
     await new Promise((r) => setTimeout(r, 1200));
     expect(reminders()).toEqual([]);
-    clock += 2 * 3_600_000; // 23 h left
+    clock += 11 * 3_600_000; // 14 h left of 30: past half-way, since 30 h is less than two days
     await eventually(() => reminders().length === 1, 5000, 'a reminder');
     const { pickupExpiresAt } = (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body;
     expect(JSON.parse(reminders()[0] as string)).toEqual({ pickupExpiresAt });
