@@ -1,6 +1,6 @@
 /** The HTTP API's routes (docs: the OpenAPI document at /api/v1/openapi.json). */
 import { z } from 'zod';
-import { isId } from '../../devices/index.ts';
+import { isId, parseGs1 } from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
 import { verifyLedger } from '../db/ledger.ts';
 import type { Db } from '../db/open.ts';
@@ -132,6 +132,49 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       summary: "The driver's round: parcels waiting at each box, and those in their custody by destination",
       roles: ['driver'],
       handler: ({ principal }) => d.transit.round(principal.subject ?? '-'),
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/v1/round/arrive',
+      summary: 'The driver app at a cabinet: as if the driver typed their code there',
+      roles: ['driver'],
+      body: z.object({ lockerId }).strict(),
+      handler: ({ body, principal }) => {
+        d.fleet.locker(body.lockerId);
+        const driver = d.transit.driver(principal.subject ?? '-');
+        const commands = d.db
+          .transaction(() => d.transit.driverArrived(body.lockerId, driver, d.now()))
+          .immediate();
+        d.send(body.lockerId, commands);
+        return {
+          doors: commands.filter((c) => c.type === 'unlock').map((c) => (c as { door: number }).door),
+        };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/v1/round/scan',
+      summary: "The driver app's scanner at a cabinet: a parcel label, as if read by the cabinet's scanner",
+      roles: ['driver'],
+      body: z.object({ lockerId, data: z.string().min(1).max(256) }).strict(),
+      handler: ({ body, principal }) => {
+        const gs1 = parseGs1(body.data);
+        const sscc = gs1.ok ? (gs1.fields.sscc as string | undefined) : undefined;
+        if (!sscc)
+          throw new HubError(
+            'HUB_ERR_VALIDATION',
+            gs1.ok ? 'the label carries no SSCC' : `not a GS1 label: ${gs1.error}`,
+          );
+        const driver = d.transit.driver(principal.subject ?? '-');
+        const commands = d.db
+          .transaction(() => d.transit.scanned(body.lockerId, sscc, d.now(), driver))
+          .immediate();
+        d.send(body.lockerId, commands);
+        return {
+          sscc,
+          doors: commands.filter((c) => c.type === 'unlock').map((c) => (c as { door: number }).door),
+        };
+      },
     }),
     defineRoute({
       method: 'GET',

@@ -62,6 +62,14 @@ export class Transit {
       .immediate();
   }
 
+  driver(id: string): { id: string; name: string } {
+    const d = this.db.prepare('SELECT id, name FROM drivers WHERE id = ? AND active = 1').get(id) as
+      | { id: string; name: string }
+      | undefined;
+    if (!d) throw new HubError('HUB_ERR_NOT_FOUND', 'no driver for this token');
+    return d;
+  }
+
   driverByCode(code: string): { id: string; name: string } | undefined {
     return this.db
       .prepare('SELECT id, name FROM drivers WHERE code_hash = ? AND active = 1')
@@ -156,7 +164,9 @@ export class Transit {
   }
 
   /** A label scanned at a cabinet while a driver is there. */
-  scanned(lockerId: string, sscc: string, now: number): Command[] {
+  scanned(lockerId: string, sscc: string, now: number, app?: { id: string; name: string }): Command[] {
+    // From the driver app, the driver is known; from the cabinet's scanner, by their code typed there.
+    if (app) this.#sessions.set(lockerId, { driverId: app.id, name: app.name, until: now + SESSION_MS });
     const session = this.#sessions.get(lockerId);
     if (!session || session.until < now) return [];
     const actor = `driver:${session.driverId}`;

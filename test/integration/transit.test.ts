@@ -200,3 +200,49 @@ describe('tokens scoped to a producer or a driver', () => {
     expect((await t.api('GET', '/api/v1/parcels', undefined, driver.token)).status).toBe(403);
   });
 });
+
+describe('the driver app', () => {
+  it('collects and delivers through the API, with the phone as scanner', async () => {
+    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as { token: string };
+    const a = await order({ temperatureClass: 'chilled', destinationLockerId: 'town-1', sscc: sscc(21) });
+    await typeAndUse(box, a.depositCode, a.parcel.door);
+    await eventually(async () => (await state(a.parcel.id)) === 'stored');
+    const unlocked = waitFor<[number]>(box, 'unlocked');
+    const arrive = await t.api('POST', '/api/v1/round/arrive', { lockerId: 'box-1' }, driver.token);
+    expect(arrive.body).toEqual({ doors: [a.parcel.door] });
+    await unlocked;
+    box.openDoor(a.parcel.door);
+    expect(
+      (
+        await t.api(
+          'POST',
+          '/api/v1/round/scan',
+          { lockerId: 'box-1', data: `(00)${sscc(21)}` },
+          driver.token,
+        )
+      ).status,
+    ).toBe(200);
+    await eventually(
+      () =>
+        t.hub.db.prepare(`SELECT count(*) FROM events WHERE type = 'transit.scanned'`).pluck().get() === 1,
+    );
+    box.closeDoor(a.parcel.door);
+    await eventually(async () => (await state(a.parcel.id)) === 'in_transit');
+    const delivered = waitFor<[number]>(town, 'unlocked');
+    const res = await t.api(
+      'POST',
+      '/api/v1/round/scan',
+      { lockerId: 'town-1', data: `]C100${sscc(21)}` },
+      driver.token,
+    );
+    expect(res.body.doors).toHaveLength(1);
+    const [door] = await delivered;
+    town.openDoor(door);
+    town.closeDoor(door);
+    await eventually(async () => (await state(a.parcel.id)) === 'ready');
+    expect(
+      (await t.api('POST', '/api/v1/round/scan', { lockerId: 'town-1', data: 'not a label' }, driver.token))
+        .status,
+    ).toBe(400);
+  });
+});
