@@ -10,7 +10,7 @@ import { startHub } from '../hub/service.ts';
 import { VirtualLocker } from '../simulators/locker.ts';
 import { SiteScenario } from '../simulators/scenario.ts';
 import { CabinetThermals } from '../simulators/thermal.ts';
-import { untilSignal } from './main.ts';
+import { untilSignal } from './output.ts';
 
 const CABINETS = [
   { site: 'ferme-des-saules', locker: 'box-1', profile: 'rural-box-8' },

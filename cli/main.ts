@@ -5,12 +5,8 @@
 import { z } from 'zod';
 import { PARCEL_STATES } from '../hub/domain/parcels.ts';
 import { type CommandSpec, helpText, type ParsedArgs, parseCommandArgs, port, UsageError } from './args.ts';
-
-const out = (s: string) => process.stdout.write(`${s}\n`);
-const json = (v: unknown): number => {
-  out(JSON.stringify(v, null, 2));
-  return 0;
-};
+import { bridgeCommands } from './bridge.ts';
+import { json, out, table, untilSignal } from './output.ts';
 
 const common = {
   'data-dir': {
@@ -41,45 +37,6 @@ const listeners = {
   },
 } as const satisfies CommandSpec['flags'];
 
-const lockerRef = z.string().transform((s, ctx) => {
-  const [site, locker, ...rest] = s.split('/');
-  const id = /^[a-z0-9][a-z0-9-]{0,62}$/;
-  if (rest.length || !site || !locker || !id.test(site) || !id.test(locker)) {
-    ctx.addIssue({
-      code: 'custom',
-      message: 'expected <site>/<locker>, ids of lowercase letters, digits and dashes',
-    });
-    return z.NEVER;
-  }
-  return { site, locker };
-});
-
-/** "keypad=evdev:/dev/input/event3", "scanner=lines:/dev/ttyACM0" → input specs */
-const inputs = z.array(z.string()).transform((list, ctx) =>
-  list.flatMap((s) => {
-    const m = /^(keypad|scanner)=(evdev|lines):(.+)$/.exec(s.trim());
-    if (!m) {
-      ctx.addIssue({ code: 'custom', message: `"${s}" is not <keypad|scanner>=<evdev|lines>:<path>` });
-      return [];
-    }
-    return [{ kind: m[1] as 'keypad' | 'scanner', source: m[2] as 'evdev' | 'lines', path: m[3] as string }];
-  }),
-);
-
-/** "0:open-high,1:open-low" → { 0: 'open-high', 1: 'open-low' } */
-const polarity = z.string().transform((s, ctx) => {
-  const out: Record<number, 'open-high' | 'open-low'> = {};
-  for (const part of s.split(',')) {
-    const m = /^(\d{1,2}):(open-high|open-low)$/.exec(part.trim());
-    if (!m || Number(m[1]) > 15) {
-      ctx.addIssue({ code: 'custom', message: `"${part}" is not <board 0-15>:<open-high|open-low>` });
-      return z.NEVER;
-    }
-    out[Number(m[1])] = m[2] as 'open-high' | 'open-low';
-  }
-  return out;
-});
-
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 async function store(args: ParsedArgs) {
@@ -87,96 +44,8 @@ async function store(args: ParsedArgs) {
   return openStore(args.values['data-dir'] as string);
 }
 
-function table(rows: Record<string, unknown>[], columns: string[]): void {
-  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i] as number))
-      .join('  ')
-      .trimEnd();
-  out(line(columns));
-  for (const r of rows) out(line(columns.map((c) => String(r[c] ?? ''))));
-}
-
-const bridgeFlags = {
-  serial: {
-    type: 'string',
-    env: 'CASIER_BRIDGE_SERIAL',
-    help: 'the board: a serial device (/dev/ttyUSB0) or tcp://host:port',
-  },
-  driver: {
-    type: 'string',
-    env: 'CASIER_BRIDGE_DRIVER',
-    help: 'board protocol: casier, kr-cu16 or firmata',
-    schema: z.enum(['casier', 'kr-cu16', 'firmata']),
-  },
-  profile: { type: 'string', env: 'CASIER_BRIDGE_PROFILE', help: 'cabinet profile (see casier profiles)' },
-  'mqtt-url': {
-    type: 'string',
-    env: 'CASIER_BRIDGE_MQTT_URL',
-    help: "the hub's broker, mqtt://host:1883",
-    schema: z.url({ protocol: /^mqtts?$/ }),
-  },
-  locker: {
-    type: 'string',
-    env: 'CASIER_BRIDGE_LOCKER',
-    help: 'this cabinet, <site>/<locker>',
-    schema: lockerRef,
-  },
-  password: {
-    type: 'string',
-    env: 'CASIER_BRIDGE_PASSWORD',
-    help: 'the MQTT password printed by casier device add',
-  },
-  'data-dir': {
-    type: 'string',
-    env: 'CASIER_BRIDGE_DATA_DIR',
-    default: '.casier-bridge',
-    help: 'outbox and executed commands',
-  },
-  baud: {
-    type: 'string',
-    env: 'CASIER_BRIDGE_BAUD',
-    help: 'serial speed (default 115200, kr-cu16 19200)',
-    schema: z.coerce.number().int().positive(),
-  },
-  'kr-polarity': {
-    type: 'string',
-    env: 'CASIER_BRIDGE_KR_POLARITY',
-    help: 'KR-CU16 lock-bit polarity per board, e.g. 0:open-high,1:open-low',
-    schema: polarity,
-  },
-  input: {
-    type: 'string',
-    multiple: true,
-    env: 'CASIER_BRIDGE_INPUTS',
-    help: 'a keypad or scanner on the Pi, replacing those of the profile: <keypad|scanner>=<evdev|lines>:<path>; repeatable',
-    schema: inputs,
-  },
-  'telemetry-buffer': {
-    type: 'string',
-    env: 'CASIER_BRIDGE_TELEMETRY_BUFFER',
-    default: '10000',
-    help: 'telemetry messages kept through an outage; the oldest go first',
-    schema: z.coerce.number().int().min(1).max(10_000_000),
-  },
-  config: {
-    type: 'string',
-    env: 'CASIER_BRIDGE_CONFIG',
-    help: 'a JSON file with any of these options, keyed by flag name',
-  },
-  'log-level': {
-    type: 'string',
-    env: 'CASIER_LOG_LEVEL',
-    default: 'info',
-    help: 'log level',
-    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-  },
-  json: { type: 'boolean', help: 'machine-readable output (selftest)' },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
-} as const satisfies CommandSpec['flags'];
-
 export const COMMANDS: CommandSpec[] = [
+  ...bridgeCommands,
   {
     name: 'hub',
     usage: 'hub [options]',
@@ -314,32 +183,6 @@ export const COMMANDS: CommandSpec[] = [
       if (args.values.json) return json(t);
       out(t.token);
       return 0;
-    },
-  },
-  {
-    name: 'bridge selftest',
-    usage: 'bridge selftest [options]',
-    summary:
-      'Check a cabinet: pulse each lock, read each door contact and sensor, try the hub credentials, print a table. Stop the bridge first.',
-    flags: bridgeFlags,
-    async run(args) {
-      const { selftest } = await import('../firmware-bridge/run.ts');
-      const rows = await selftest(bridgeConfig(args));
-      if (args.values.json) json(rows);
-      else table(rows as unknown as Record<string, unknown>[], ['part', 'channel', 'result', 'detail']);
-      return rows.every((r) => r.result === 'ok') ? 0 : 1;
-    },
-  },
-  {
-    name: 'bridge',
-    usage:
-      'bridge --serial <path|tcp://host:port> --driver <casier|kr-cu16> --profile <name> --mqtt-url <url> --locker <site>/<locker> --password <secret> [options]',
-    summary:
-      "Run the firmware bridge on a cabinet's Pi: the board on a serial line, the hub over MQTT, a durable outbox in between.",
-    flags: bridgeFlags,
-    async run(args) {
-      const { runBridge } = await import('../firmware-bridge/run.ts');
-      return runBridge(bridgeConfig(args), untilSignal());
     },
   },
   {
@@ -486,40 +329,6 @@ export const COMMANDS: CommandSpec[] = [
     },
   },
 ];
-
-function bridgeConfig(args: ParsedArgs) {
-  const v = args.values;
-  const missing = ['serial', 'driver', 'profile', 'mqtt-url', 'locker', 'password'].filter(
-    (k) => v[k] === undefined,
-  );
-  if (missing.length)
-    throw new UsageError(
-      `missing ${missing.map((m) => `--${m}`).join(', ')} (flags, CASIER_BRIDGE_* variables or --config)`,
-    );
-  return {
-    serial: v.serial as string,
-    driver: v.driver as 'casier' | 'kr-cu16' | 'firmata',
-    profile: v.profile as string,
-    mqttUrl: v['mqtt-url'] as string,
-    locker: v.locker as { site: string; locker: string },
-    password: v.password as string,
-    dataDir: v['data-dir'] as string,
-    baud: v.baud as number | undefined,
-    krPolarity: v['kr-polarity'] as Record<number, 'open-high' | 'open-low'> | undefined,
-    telemetryBuffer: v['telemetry-buffer'] as number,
-    inputs: v.input as
-      | Array<{ kind: 'keypad' | 'scanner'; source: 'evdev' | 'lines'; path: string }>
-      | undefined,
-    logLevel: v['log-level'] as string,
-  };
-}
-
-export function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
-}
 
 /** Values from `--config <file>` (or its variable) for commands that take one. */
 async function configFile(
