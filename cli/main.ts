@@ -45,7 +45,6 @@ async function store(args: ParsedArgs) {
 }
 
 export const COMMANDS: CommandSpec[] = [
-  ...bridgeCommands,
   {
     name: 'hub',
     usage: 'hub [options]',
@@ -302,6 +301,7 @@ export const COMMANDS: CommandSpec[] = [
       return 0;
     },
   },
+  ...bridgeCommands,
   {
     name: 'demo',
     usage: 'demo [options]',
@@ -362,7 +362,7 @@ function overview(): string {
     '',
     'Commands:',
   ];
-  for (const c of COMMANDS) lines.push(`  ${c.name.padEnd(16)}${c.summary.split(':')[0]?.split('.')[0]}`);
+  for (const c of COMMANDS) lines.push(`  ${c.name.padEnd(17)}${c.summary.split(':')[0]?.split('.')[0]}`);
   lines.push('', 'Run casier <command> --help for the options of a command.');
   return lines.join('\n');
 }
@@ -377,10 +377,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       out('0.1.0');
       return 0;
     }
-    const spec = COMMANDS.find((c) => {
-      const words = c.name.split(' ');
-      return words.every((w, i) => argv[i] === w);
-    });
+    // The longest name that matches: `bridge selftest` before `bridge`.
+    const spec = COMMANDS.filter((c) => c.name.split(' ').every((w, i) => argv[i] === w)).sort(
+      (a, b) => b.name.length - a.name.length,
+    )[0];
     if (!spec)
       throw new UsageError(
         `unknown command ${JSON.stringify(argv.slice(0, 2).join(' '))} (see casier --help)`,
