@@ -6,7 +6,8 @@ export default defineConfig({
     globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
     maxWorkers: 2,
-    testTimeout: 20_000,
-    hookTimeout: 20_000,
+    // Generous: the bridge suites start real processes, and CI machines are shared and slow.
+    testTimeout: 45_000,
+    hookTimeout: 60_000,
   },
 });

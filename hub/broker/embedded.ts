@@ -106,6 +106,13 @@ export async function startEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBro
 
   // TCP_NODELAY: without it a keypad → unlock round trip waits on Nagle and delayed ACKs (~40-85 ms).
   const server: Server = createServer({ noDelay: true }, aedes.handle as never);
+  // Every socket, even one that has not sent CONNECT yet (aedes does not know it): closing the
+  // broker must not wait for a half-open connection to time out.
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(deps.port, deps.host, () => {
@@ -123,6 +130,7 @@ export async function startEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBro
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         aedes.close(() => undefined);
+        for (const s of sockets) s.destroy();
       }),
   };
 }
