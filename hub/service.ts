@@ -184,6 +184,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     routes: [
       ...apiRoutes({
         transit,
+        codes,
         provisioning,
         db,
         ledger,

@@ -5,6 +5,7 @@ import type { Ledger } from '../db/ledger.ts';
 import { verifyLedger } from '../db/ledger.ts';
 import type { Db } from '../db/open.ts';
 import type { Cabinet } from '../domain/cabinet.ts';
+import type { Codes } from '../domain/codes.ts';
 import type { Commands } from '../domain/commands.ts';
 import type { Fleet } from '../domain/fleet.ts';
 import type { ParcelLifecycle } from '../domain/lifecycle.ts';
@@ -24,6 +25,7 @@ export interface ApiDeps {
   cabinet: Cabinet;
   commands: Commands;
   transit: Transit;
+  codes: Codes;
   provisioning: Provisioning;
   send: (lockerId: string, commands: ReturnType<Cabinet['remoteOpen']>[]) => void;
   now: () => number;
@@ -174,6 +176,57 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
           sscc,
           doors: commands.filter((c) => c.type === 'unlock').map((c) => (c as { door: number }).door),
         };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/v1/parcels/:id/return-code',
+      summary: 'A code for the producer to take back a parcel returned to its box (shown once, valid 7 days)',
+      roles: ['producer', 'operator'],
+      params: z.object({ id }),
+      status: 201,
+      handler: ({ params, principal }) => {
+        const p = d.parcels.get(params.id);
+        if (principal.role === 'producer' && p.producerId !== principal.subject)
+          throw new HubError('HUB_ERR_PARCEL_NOT_FOUND', `no parcel ${params.id}`);
+        if (p.state !== 'returned')
+          throw new HubError('HUB_ERR_INVALID_STATE', `parcel ${params.id} is ${p.state}, not returned`);
+        const now = d.now();
+        const expiresAt = now + 7 * 86_400_000;
+        const issued = d.db
+          .transaction(() => {
+            // Any earlier return code stops working: only the latest one shown opens the door.
+            d.db
+              .prepare(
+                `UPDATE codes SET state = 'revoked' WHERE parcel_id = ? AND kind = 'pickup' AND state IN ('pending', 'active')`,
+              )
+              .run(params.id);
+            const key = d.db
+              .prepare('SELECT offline_key FROM lockers WHERE id = ?')
+              .pluck()
+              .get(p.lockerId) as string | null;
+            const code = d.codes.issue({
+              parcelId: params.id,
+              lockerId: p.lockerId,
+              door: p.door,
+              kind: 'pickup',
+              state: 'active',
+              expiresAt,
+              offlineKey: key ? Buffer.from(key, 'hex') : null,
+            });
+            d.ledger.append({
+              ts: now,
+              type: 'code.issued',
+              actor: `token:${principal.id}`,
+              lockerId: p.lockerId,
+              door: p.door,
+              parcelId: params.id,
+              data: { kind: 'return', expiresAt },
+            });
+            return code;
+          })
+          .immediate();
+        return { code: issued.code, lockerId: p.lockerId, door: p.door, expiresAt };
       },
     }),
     defineRoute({

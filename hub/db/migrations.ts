@@ -259,4 +259,9 @@ export const MIGRATIONS: readonly string[] = [
   /* 13: the reminder sent before a pickup deadline */ `
   ALTER TABLE parcels ADD COLUMN reminded_at INTEGER;
   `,
+  /* 14: where a parcel started, so an uncollected travelling parcel can go back there */ `
+  ALTER TABLE parcels ADD COLUMN origin_locker_id TEXT;
+  ALTER TABLE parcels ADD COLUMN homebound INTEGER NOT NULL DEFAULT 0;
+  UPDATE parcels SET origin_locker_id = locker_id WHERE origin_locker_id IS NULL;
+  `,
 ];

@@ -174,7 +174,7 @@ export class Cabinet {
         .prepare('SELECT state FROM parcels WHERE id = ?')
         .pluck()
         .get(result.code.parcel_id);
-      const expected = result.code.kind === 'deposit' ? ['reserved'] : ['stored', 'ready'];
+      const expected = result.code.kind === 'deposit' ? ['reserved'] : ['stored', 'ready', 'returned'];
       if (parcelState === 'quarantined') result = { ok: false, reason: 'quarantined', code: result.code };
       else if (!expected.includes(parcelState as string))
         result = { ok: false, reason: 'parcel_state', code: result.code };
@@ -302,7 +302,7 @@ export class Cabinet {
     } else if (comp.pending_action === 'pickup' && parcelId) {
       this.db
         .prepare(
-          `UPDATE parcels SET state = 'picked_up', picked_up_at = ?, updated_at = ? WHERE id = ? AND state IN ('stored', 'ready')`,
+          `UPDATE parcels SET state = 'picked_up', picked_up_at = ?, updated_at = ? WHERE id = ? AND state IN ('stored', 'ready', 'returned')`,
         )
         .run(now, now, parcelId);
       this.db

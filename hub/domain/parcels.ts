@@ -156,8 +156,9 @@ export class Parcels {
         this.db
           .prepare(
             `INSERT INTO parcels (id, locker_id, door, size, temperature_class, state, recipient, sscc, reference,
-               created_by, created_at, updated_at, deposit_expires_at, pickup_window_ms, destination_locker_id, destination_site_id, producer_id)
-             VALUES (?, ?, ?, ?, ?, 'reserved', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+               created_by, created_at, updated_at, deposit_expires_at, pickup_window_ms, destination_locker_id, destination_site_id, producer_id,
+               origin_locker_id)
+             VALUES (?, ?, ?, ?, ?, 'reserved', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(
             id,
@@ -176,6 +177,7 @@ export class Parcels {
             destination.lockerId,
             destination.siteId,
             input.producerId ?? null,
+            slot.locker_id,
           );
         this.db
           .prepare('UPDATE compartments SET parcel_id = ? WHERE locker_id = ? AND door = ?')

@@ -82,8 +82,11 @@ export class Transit {
     const waiting = this.db
       .prepare(
         `SELECT p.* FROM parcels p JOIN compartments c ON c.locker_id = p.locker_id AND c.door = p.door
-         WHERE p.locker_id = ? AND p.state = 'stored' AND (p.destination_locker_id IS NOT NULL OR p.destination_site_id IS NOT NULL)
-           AND c.pending_action IS NULL ORDER BY p.door`,
+         WHERE p.locker_id = ? AND c.pending_action IS NULL AND c.parcel_id = p.id
+           AND ((p.state = 'stored' AND (p.destination_locker_id IS NOT NULL OR p.destination_site_id IS NOT NULL))
+             -- a travelled parcel nobody collected goes back where it came from
+             OR (p.state = 'expired' AND p.origin_locker_id IS NOT NULL AND p.origin_locker_id <> p.locker_id))
+         ORDER BY p.door`,
       )
       .all(lockerId) as TransitParcel[];
     const out: Command[] = [];
@@ -196,7 +199,11 @@ export class Transit {
       .prepare('SELECT pending_action FROM compartments WHERE locker_id = ? AND door = ?')
       .pluck()
       .get(p.locker_id, p.door);
-    if (p.state === 'stored' && p.locker_id === lockerId && pending === 'collect') {
+    if (
+      (p.state === 'stored' || p.state === 'expired') &&
+      p.locker_id === lockerId &&
+      pending === 'collect'
+    ) {
       this.db.prepare('UPDATE parcels SET collect_scanned_at = ? WHERE id = ?').run(now, p.id);
       this.ledger.append({
         ts: now,
@@ -304,11 +311,16 @@ export class Transit {
       });
       return;
     }
+    const returning = p.state === 'expired';
+    const r = returning ? 1 : 0;
     this.db
       .prepare(
-        `UPDATE parcels SET state = 'in_transit', custody = ?, in_transit_at = ?, updated_at = ? WHERE id = ? AND state = 'stored'`,
+        `UPDATE parcels SET state = 'in_transit', custody = ?, in_transit_at = ?, updated_at = ?,
+           homebound = ?, destination_locker_id = CASE WHEN ? THEN origin_locker_id ELSE destination_locker_id END,
+           destination_site_id = CASE WHEN ? THEN NULL ELSE destination_site_id END
+         WHERE id = ? AND state IN ('stored', 'expired')`,
       )
-      .run(session?.driverId ?? null, now, now, parcelId);
+      .run(session?.driverId ?? null, now, now, r, r, r, parcelId);
     this.db
       .prepare('UPDATE compartments SET parcel_id = NULL WHERE locker_id = ? AND door = ?')
       .run(lockerId, door);
@@ -319,16 +331,32 @@ export class Transit {
       lockerId,
       door,
       parcelId,
-      data: { driver: session?.name ?? null },
+      data: { driver: session?.name ?? null, returning },
     });
   }
 
   /** The door of a delivery closed: the parcel is ready and its pickup code opens this door. */
   delivered(lockerId: string, door: number, parcelId: string, now: number): void {
     const p = this.db.prepare('SELECT * FROM parcels WHERE id = ?').get(parcelId) as
-      | TransitParcel
+      | (TransitParcel & { homebound: number })
       | undefined;
     if (!p) throw new HubError('HUB_ERR_PARCEL_NOT_FOUND', `no parcel ${parcelId}`);
+    if (p.homebound) {
+      // Back at its origin: the producer takes it out with a code asked for through their app.
+      this.db
+        .prepare(`UPDATE parcels SET state = 'returned', custody = NULL, updated_at = ? WHERE id = ?`)
+        .run(now, parcelId);
+      this.ledger.append({
+        ts: now,
+        type: 'parcel.returned',
+        actor: `device:${lockerId}`,
+        lockerId,
+        door,
+        parcelId,
+        data: { to: 'origin' },
+      });
+      return;
+    }
     this.db
       .prepare(
         `UPDATE parcels SET state = 'ready', ready_at = ?, custody = NULL, updated_at = ? WHERE id = ?`,

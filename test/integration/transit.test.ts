@@ -246,3 +246,85 @@ describe('the driver app', () => {
     ).toBe(400);
   });
 });
+
+describe('a parcel nobody collects in town', () => {
+  it('goes back to its box with the next round, and its producer takes it back with a code from their app', async () => {
+    const farm = (await t.api('POST', '/api/v1/producers', { name: 'GAEC du Pic' }, t.integration)).body as {
+      id: string;
+      token: string;
+    };
+    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as { code: string };
+    // A pickup window of about a second, so it expires while the test watches.
+    const a = await order({
+      temperatureClass: 'chilled',
+      destinationLockerId: 'town-1',
+      sscc: sscc(31),
+      producerId: farm.id,
+      pickupWindowHours: 0.0003,
+    });
+    await typeAndUse(box, a.depositCode, a.parcel.door);
+    await eventually(async () => (await state(a.parcel.id)) === 'stored');
+    box.pressCode(driver.code);
+    await waitFor(box, 'unlocked');
+    box.openDoor(a.parcel.door);
+    scan(box, sscc(31));
+    box.closeDoor(a.parcel.door);
+    await eventually(async () => (await state(a.parcel.id)) === 'in_transit');
+    town.pressCode(driver.code);
+    const there = waitFor<[number]>(town, 'unlocked');
+    scan(town, sscc(31));
+    const [door] = await there;
+    town.openDoor(door);
+    town.closeDoor(door);
+    await eventually(async () => (await state(a.parcel.id)) === 'expired', 8000, 'expired in town');
+    expect(
+      (await t.api('POST', `/api/v1/parcels/${a.parcel.id}/return-code`, undefined, farm.token)).status,
+    ).toBe(409);
+
+    // The next round takes it back: the driver's code in town opens its door too.
+    const back = waitFor<[number]>(town, 'unlocked', (d) => d === door);
+    town.pressCode(driver.code);
+    await back;
+    town.openDoor(door);
+    scan(town, sscc(31));
+    town.closeDoor(door);
+    await eventually(
+      async () =>
+        (await t.api('GET', `/api/v1/parcels/${a.parcel.id}`)).body.destination?.lockerId === 'box-1',
+      5000,
+      'heading home',
+    );
+    box.pressCode(driver.code);
+    await waitFor(box, 'command', (c: { type: string }) => c.type === 'display');
+    const home = waitFor<[number]>(box, 'unlocked');
+    scan(box, sscc(31));
+    const [homeDoor] = await home;
+    box.openDoor(homeDoor);
+    box.closeDoor(homeDoor);
+    await eventually(async () => (await state(a.parcel.id)) === 'returned', 5000, 'returned');
+
+    const rc = await t.api('POST', `/api/v1/parcels/${a.parcel.id}/return-code`, undefined, farm.token);
+    expect(rc.status).toBe(201);
+    expect(rc.body).toMatchObject({
+      lockerId: 'box-1',
+      door: homeDoor,
+      code: expect.stringMatching(/^\d{8}$/),
+    });
+    await typeAndUse(box, rc.body.code, homeDoor);
+    await eventually(async () => (await state(a.parcel.id)) === 'picked_up', 5000, 'taken back');
+    const types = (await t.api('GET', `/api/v1/parcels/${a.parcel.id}`)).body.timeline
+      .map((e: { type: string }) => e.type)
+      .filter((x: string) => x.startsWith('parcel.'));
+    expect(types).toEqual([
+      'parcel.reserved',
+      'parcel.stored',
+      'parcel.in_transit',
+      'parcel.ready',
+      'parcel.pickup_reminder',
+      'parcel.expired',
+      'parcel.in_transit',
+      'parcel.returned',
+      'parcel.picked_up',
+    ]);
+  });
+});
