@@ -209,6 +209,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
   log.info({ httpPort, mqttUrl }, 'hub started');
 
+  let stopped = false;
   return {
     httpPort,
     mqttPort: broker?.port,
@@ -217,15 +218,19 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     provisioning,
     parcels,
     dispatcher,
+    /** Stops taking messages, stores what was received, then closes the store. Safe to call twice. */
     async stop() {
+      if (stopped) return;
+      stopped = true;
       clearInterval(housekeeping);
       clearInterval(flusher);
       clearInterval(notifier);
-      coldChain.flush();
       codeTables.stop();
       dispatcher.stop();
       await app.close();
       await link.stop();
+      // Readings that arrived up to the link's close are stored before the store closes.
+      coldChain.flush();
       await broker?.close();
       db.close();
       log.info('hub stopped');

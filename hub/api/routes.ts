@@ -230,6 +230,30 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       },
     }),
     defineRoute({
+      method: 'PUT',
+      url: '/api/v1/sites/:id/settings',
+      summary:
+        "A site's settings: whether a driver's code opens the collection doors one after another (default) or all at once",
+      roles: ['operator'],
+      params: z.object({ id: lockerId }),
+      body: z.object({ driverDoors: z.enum(['sequential', 'all']) }).strict(),
+      handler: ({ params, body, principal }) => {
+        const n = d.db
+          .prepare('UPDATE sites SET driver_doors = ? WHERE id = ?')
+          .run(body.driverDoors, params.id).changes;
+        if (!n) throw new HubError('HUB_ERR_SITE_NOT_FOUND', `no site ${params.id}`);
+        d.db.transaction(() =>
+          d.ledger.append({
+            ts: d.now(),
+            type: 'site.settings_changed',
+            actor: `token:${principal.id}`,
+            data: { siteId: params.id, ...body },
+          }),
+        )();
+        return { siteId: params.id, ...body };
+      },
+    }),
+    defineRoute({
       method: 'GET',
       url: '/api/v1/sites',
       summary: 'Sites with their number of lockers and how many are online',

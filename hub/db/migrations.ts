@@ -264,4 +264,7 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE parcels ADD COLUMN homebound INTEGER NOT NULL DEFAULT 0;
   UPDATE parcels SET origin_locker_id = locker_id WHERE origin_locker_id IS NULL;
   `,
+  /* 15: how a driver's code opens the doors at a site: one after another (default) or all at once */ `
+  ALTER TABLE sites ADD COLUMN driver_doors TEXT NOT NULL DEFAULT 'sequential';
+  `,
 ];

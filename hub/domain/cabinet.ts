@@ -273,7 +273,8 @@ export class Cabinet {
     this.#clearPending.run(lockerId, door);
     const parcelId = comp.parcel_id;
     if (comp.pending_action === 'collect' && parcelId) {
-      this.transit.collected(lockerId, door, parcelId, now);
+      // One door after another: closing this one opens the next.
+      return this.transit.collected(lockerId, door, parcelId, now);
     } else if (comp.pending_action === 'deliver' && parcelId) {
       this.transit.delivered(lockerId, door, parcelId, now);
     } else if (comp.pending_action === 'deposit' && parcelId) {

@@ -32,7 +32,10 @@ interface TransitParcel {
 }
 
 export class Transit {
-  readonly #sessions = new Map<string, { driverId: string; name: string; until: number }>();
+  readonly #sessions = new Map<
+    string,
+    { driverId: string; name: string; until: number; queue?: Array<{ id: string; door: number }> }
+  >();
 
   constructor(
     private readonly db: Db,
@@ -90,20 +93,16 @@ export class Transit {
       )
       .all(lockerId) as TransitParcel[];
     const out: Command[] = [];
-    for (const p of waiting) {
-      const unlock = this.commands.create(
-        lockerId,
-        { type: 'unlock', door: p.door },
-        { kind: 'driver', driverId: driver.id, parcelId: p.id, door: p.door, action: 'collect' },
-        now,
-      );
-      this.db
-        .prepare(
-          `UPDATE compartments SET pending_action = 'collect', pending_command = ?, pending_opened = 0 WHERE locker_id = ? AND door = ?`,
-        )
-        .run(unlock.id, lockerId, p.door);
-      out.push(unlock);
-    }
+    // One door after another (the next opens when the previous closes), unless the site opens all at once.
+    const mode = this.db
+      .prepare('SELECT s.driver_doors FROM sites s JOIN lockers l ON l.site_id = s.id WHERE l.id = ?')
+      .pluck()
+      .get(lockerId);
+    const now_ = mode === 'all' ? waiting : waiting.slice(0, 1);
+    const session = this.#sessions.get(lockerId);
+    if (session)
+      session.queue = (mode === 'all' ? [] : waiting.slice(1)).map((p) => ({ id: p.id, door: p.door }));
+    for (const p of now_) out.push(this.#openForCollection(lockerId, driver.id, p, now));
     this.ledger.append({
       ts: now,
       type: 'driver.arrived',
@@ -124,6 +123,33 @@ export class Transit {
         : 'Nothing for you here';
     out.push(this.commands.create(lockerId, { type: 'display', text }, { kind: 'keypad' }, now));
     return out;
+  }
+
+  #openForCollection(
+    lockerId: string,
+    driverId: string,
+    p: { id: string; door: number },
+    now: number,
+  ): Command {
+    const unlock = this.commands.create(
+      lockerId,
+      { type: 'unlock', door: p.door },
+      { kind: 'driver', driverId, parcelId: p.id, door: p.door, action: 'collect' },
+      now,
+    );
+    this.db
+      .prepare(
+        `UPDATE compartments SET pending_action = 'collect', pending_command = ?, pending_opened = 0 WHERE locker_id = ? AND door = ?`,
+      )
+      .run(unlock.id, lockerId, p.door);
+    return unlock;
+  }
+
+  /** The next door of a one-after-another collection, if any. */
+  #next(lockerId: string, now: number): Command[] {
+    const session = this.#sessions.get(lockerId);
+    const next = session?.queue?.shift();
+    return session && next ? [this.#openForCollection(lockerId, session.driverId, next, now)] : [];
   }
 
   /** What a driver has to do: parcels waiting at each box, and those they carry, by destination. */
@@ -293,12 +319,12 @@ export class Transit {
   }
 
   /** The door of a collection closed: scanned parcels are in the driver's custody; others are flagged. */
-  collected(lockerId: string, door: number, parcelId: string, now: number): void {
+  collected(lockerId: string, door: number, parcelId: string, now: number): Command[] {
     const p = this.db.prepare('SELECT * FROM parcels WHERE id = ?').get(parcelId) as
       | TransitParcel
       | undefined;
     const session = this.#sessions.get(lockerId);
-    if (!p) return;
+    if (!p) return this.#next(lockerId, now);
     if (p.collect_scanned_at === null) {
       this.ledger.append({
         ts: now,
@@ -309,7 +335,7 @@ export class Transit {
         parcelId,
         data: { reason: 'not_scanned', driver: session?.name ?? null },
       });
-      return;
+      return this.#next(lockerId, now);
     }
     const returning = p.state === 'expired';
     const r = returning ? 1 : 0;
@@ -333,6 +359,7 @@ export class Transit {
       parcelId,
       data: { driver: session?.name ?? null, returning },
     });
+    return this.#next(lockerId, now);
   }
 
   /** The door of a delivery closed: the parcel is ready and its pickup code opens this door. */

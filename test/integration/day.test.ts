@@ -80,6 +80,8 @@ describe('a day of the short supply chain', () => {
       ),
     );
     const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as { code: string };
+    for (const site of ['pic', 'saules'])
+      await t.api('PUT', `/api/v1/sites/${site}/settings`, { driverDoors: 'all' });
 
     // 05:00 — orders: four parcels travel to town; a fifth stays at its box (the foreign label).
     const order = async (locker: string, n: number, producer: number, cls: string, travels = true) =>

@@ -15,6 +15,8 @@ beforeEach(async () => {
   t = await startTestHub();
   box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
   town = await t.cabinet({ site: 'lyon', locker: 'town-1' }, 'town-locker-16');
+  // This farm's box opens all the doors of a collection at once (see the last test for one by one).
+  expect((await t.api('PUT', '/api/v1/sites/ferme/settings', { driverDoors: 'all' })).status).toBe(200);
 });
 afterEach(() => t.close());
 
@@ -326,5 +328,27 @@ describe('a parcel nobody collects in town', () => {
       'parcel.returned',
       'parcel.picked_up',
     ]);
+  });
+});
+
+describe('collection one door after another', () => {
+  it('opens the next door when the previous one closes, at a site that asks for it', async () => {
+    await t.api('PUT', '/api/v1/sites/ferme/settings', { driverDoors: 'sequential' });
+    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as { code: string };
+    const a = await order({ temperatureClass: 'chilled', destinationLockerId: 'town-1', sscc: sscc(41) });
+    const b = await order({ temperatureClass: 'frozen', destinationLockerId: 'town-1', sscc: sscc(42) });
+    for (const p of [a, b]) await typeAndUse(box, p.depositCode, p.parcel.door);
+    await eventually(async () => (await state(b.parcel.id)) === 'stored');
+    const opened: number[] = [];
+    box.on('unlocked', (d: number) => opened.push(d));
+    box.pressCode(driver.code);
+    await eventually(() => opened.length === 1, 5000, 'the first door');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(opened).toEqual([a.parcel.door]);
+    box.openDoor(a.parcel.door);
+    scan(box, sscc(41));
+    box.closeDoor(a.parcel.door);
+    await eventually(() => opened.length === 2, 5000, 'the next door');
+    expect(opened).toEqual([a.parcel.door, b.parcel.door]);
   });
 });
