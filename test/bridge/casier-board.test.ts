@@ -22,7 +22,7 @@ beforeEach(async () => {
   });
   ({ t, board } = rig);
 });
-afterEach(() => rig.close());
+afterEach(() => rig?.close());
 
 const state = async (id: string) => (await t.api('GET', `/api/v1/parcels/${id}`)).body.state;
 
@@ -34,7 +34,10 @@ async function visit(code: string, door: number) {
   board.closeDoor(door);
 }
 
-describe('hub + bridge + a casier board on a serial line', () => {
+// One retry, setup included: these start real processes, and on a loaded 2-core machine a start
+// has been seen to miss its 20 s window (cause not found yet; the failure message now carries the
+// bridge's output).
+describe('hub + bridge + a casier board on a serial line', { retry: 1 }, () => {
   it('takes a parcel from deposit to pickup through the board keypad', async () => {
     const res = await t.api(
       'POST',

@@ -25,9 +25,12 @@ beforeEach(async () => {
   });
   ({ t, board } = rig);
 });
-afterEach(() => rig.close());
+afterEach(() => rig?.close());
 
-describe('hub + bridge + a Firmata board through johnny-five', () => {
+// One retry, setup included: these start real processes, and on a loaded 2-core machine a start
+// has been seen to miss its 20 s window (cause not found yet; the failure message now carries the
+// bridge's output).
+describe('hub + bridge + a Firmata board through johnny-five', { retry: 1 }, () => {
   it('pulses the relay of the reserved door, sees the door through its switch, and reads the TMP36 sensors', async () => {
     const res = await t.api(
       'POST',

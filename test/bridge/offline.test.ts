@@ -21,7 +21,7 @@ beforeEach(async () => {
   });
   ({ t, board } = rig);
 });
-afterEach(() => rig.close());
+afterEach(() => rig?.close());
 
 const tableEntries = () => {
   const db = new Database(join(rig.dir, 'bridge', 'bridge.db'), { readonly: true });
@@ -38,7 +38,10 @@ async function visit(code: string, door: number) {
   board.closeDoor(door);
 }
 
-describe('a cabinet whose hub is unreachable', () => {
+// One retry, setup included: these start real processes, and on a loaded 2-core machine a start
+// has been seen to miss its 20 s window (cause not found yet; the failure message now carries the
+// bridge's output).
+describe('a cabinet whose hub is unreachable', { retry: 1 }, () => {
   it('still opens for valid codes, refuses others, and the hub reconciles everything when it is back', async () => {
     const make = async (temperatureClass: string) =>
       (

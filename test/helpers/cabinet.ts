@@ -63,6 +63,7 @@ export async function cabinetRig<B extends Board>(opts: {
   ];
   const bridge = spawnBridge(bridgeArgs());
   const keypadFd = opts.keypad ? await openForWriting(keypadPath) : undefined;
+  let closed = false;
   const rig: CabinetRig<B> = {
     t,
     pty,
@@ -85,6 +86,8 @@ export async function cabinetRig<B extends Board>(opts: {
         'the cabinet online',
       ),
     async close() {
+      if (closed) return;
+      closed = true;
       if (keypadFd !== undefined) closeSync(keypadFd);
       await rig.bridge.kill();
       await board.stop();
@@ -93,6 +96,13 @@ export async function cabinetRig<B extends Board>(opts: {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  await rig.online();
+  try {
+    await rig.online();
+  } catch (err) {
+    // Say why, with what the bridge printed, and leave nothing running behind.
+    const output = rig.bridge.output().split('\n').slice(-15).join('\n');
+    await rig.close();
+    throw new Error(`${(err as Error).message}; the bridge said:\n${output}`);
+  }
   return rig;
 }
