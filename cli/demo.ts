@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { findProfile } from '../devices/index.ts';
 import { startHub } from '../hub/service.ts';
+import { journey } from '../simulators/journey.ts';
 import { VirtualLocker } from '../simulators/locker.ts';
 import { SiteScenario } from '../simulators/scenario.ts';
 import { CabinetThermals } from '../simulators/thermal.ts';
@@ -16,6 +17,15 @@ const CABINETS = [
   { site: 'ferme-des-saules', locker: 'box-1', profile: 'rural-box-8' },
   { site: 'lyon-croix-rousse', locker: 'locker-1', profile: 'town-locker-16' },
 ] as const;
+
+async function createDriver(api: string, operator: string): Promise<string> {
+  const res = await fetch(`${api}/api/v1/drivers`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Yann (driver)' }),
+  });
+  return ((await res.json()) as { code: string }).code;
+}
 
 export async function runDemo(v: {
   'http-port': number;
@@ -85,8 +95,31 @@ Ctrl-C stops the demo.
     log: (l) => say(`${time()}  ${l}`),
   });
   scenario.start();
+  // Every minute or so, a parcel travels from the box to town with a driver's round.
+  const driver = await createDriver(api, operator);
+  let travelling = false;
+  const rounds = setInterval(
+    () => {
+      if (travelling) return;
+      travelling = true;
+      journey({
+        apiUrl: api,
+        token: integration,
+        driverCode: driver,
+        from: lockers[0] as VirtualLocker,
+        to: lockers[1] as VirtualLocker,
+        log: (l) => say(`${time()}  ${l}`),
+      })
+        .catch((err: Error) => say(`${time()}  journey interrupted: ${err.message}`))
+        .finally(() => {
+          travelling = false;
+        });
+    },
+    Math.max(20_000, v.interval * 15_000),
+  );
   await untilSignal();
   await scenario.stop();
+  clearInterval(rounds);
   clearInterval(sensors);
   await Promise.allSettled(lockers.map((l) => l.stop()));
   await hub.stop();
