@@ -22,10 +22,8 @@ export const SUFFIXES = {
 } as const;
 
 export type Suffix = keyof typeof SUFFIXES;
-export type Direction = (typeof SUFFIXES)[Suffix];
 
 export const UP_SUFFIXES = (Object.keys(SUFFIXES) as Suffix[]).filter((s) => SUFFIXES[s] === 'up');
-export const DOWN_SUFFIXES = (Object.keys(SUFFIXES) as Suffix[]).filter((s) => SUFFIXES[s] === 'down');
 
 export interface LockerRef {
   site: string;

@@ -52,6 +52,7 @@ export class Bridge {
   #telemetrySeq = 0;
   #client: MqttClient | undefined;
   #flushTimer: NodeJS.Timeout | undefined;
+  #pruneTimer: NodeJS.Timeout | undefined;
   readonly #sentAt = new Map<string, number>();
   readonly #offlineKey: Buffer;
   readonly #throttle = new KeypadThrottle();
@@ -98,10 +99,15 @@ export class Bridge {
     }
     this.#connect();
     this.#flushTimer = setInterval(() => this.#flush(), 500);
+    // Executed command ids and codes used offline are kept a month: longer than any command or
+    // code can live (pickup windows are capped at 30 days), so forgetting them reopens nothing.
+    this.#pruneTimer = setInterval(() => this.opts.outbox.prune(31 * 86_400_000), 3_600_000);
+    this.#pruneTimer.unref();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.#flushTimer);
+    clearInterval(this.#pruneTimer);
     const client = this.#client;
     if (client?.connected) {
       await client.publishAsync(

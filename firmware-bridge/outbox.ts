@@ -190,7 +190,7 @@ export class Outbox {
     return new Set(this.#db.prepare('SELECT h FROM offline_used').pluck().all() as string[]);
   }
 
-  /** Forgets executed command ids older than `ms` (commands expire long before). */
+  /** Forgets executed command ids and codes used offline older than `ms` (both expire long before). */
   prune(ms: number): void {
     this.#db.prepare('DELETE FROM executed WHERE at < ?').run(Date.now() - ms);
     this.#db.prepare('DELETE FROM offline_used WHERE at < ?').run(Date.now() - ms);

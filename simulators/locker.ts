@@ -259,11 +259,6 @@ export class VirtualLocker extends EventEmitter {
     this.#client?.publish(topic(this.ref, 'commands/result'), JSON.stringify(result), { qos: 1 });
   }
 
-  /** Publishes raw bytes on one of this cabinet's topics (for hostile-input tests). */
-  async publishRaw(t: string, payload: string | Buffer): Promise<void> {
-    await this.#client?.publishAsync(t, payload, { qos: 1 });
-  }
-
   /** Clean shutdown: says it is going offline, then disconnects. */
   async stop(): Promise<void> {
     clearInterval(this.#resendTimer);

@@ -3,10 +3,11 @@
  * codes, and the read side for the API and command line.
  */
 import { z } from 'zod';
-import { isValidSscc, SIZES, size, temperatureClass } from '../../devices/index.ts';
+import { isValidSscc, size, temperatureClass } from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
 import type { Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
+import { freeCompartment } from './allocation.ts';
 import type { Codes } from './codes.ts';
 import { newId } from './secrets.ts';
 
@@ -242,17 +243,8 @@ export class Parcels {
         ? new HubError('HUB_ERR_LOCKER_NOT_FOUND', `no locker ${target}`)
         : new HubError('HUB_ERR_SITE_NOT_FOUND', `no site ${target} (or it has no lockers)`);
     }
-    const fitting = SIZES.slice(SIZES.indexOf(input.size));
-    const slot = this.db
-      .prepare(
-        `SELECT c.locker_id, c.door, c.size FROM compartments c JOIN lockers l ON l.id = c.locker_id
-         WHERE ${where} AND c.temperature_class = ? AND c.parcel_id IS NULL AND c.pending_action IS NULL
-           AND c.size IN (${fitting.map(() => '?').join(', ')})
-         ORDER BY CASE c.size WHEN 'S' THEN 0 WHEN 'M' THEN 1 ELSE 2 END, c.locker_id, c.door LIMIT 1`,
-      )
-      .get(target, input.temperatureClass, ...fitting) as
-      | { locker_id: string; door: number; size: string }
-      | undefined;
+    const scope = input.lockerId ? { lockerId: input.lockerId } : { siteId: target };
+    const slot = freeCompartment(this.db, scope, input.temperatureClass, input.size);
     if (!slot) {
       throw new HubError(
         'HUB_ERR_NO_COMPARTMENT',

@@ -9,13 +9,13 @@ import type { Command } from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
 import type { Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
+import { freeCompartment } from './allocation.ts';
 import type { Codes } from './codes.ts';
 import type { Commands } from './commands.ts';
 import { newId } from './secrets.ts';
 
 /** How long after a driver's code the scans at that cabinet are theirs. */
 const SESSION_MS = 15 * 60_000;
-const SIZE_RANK = "CASE c.size WHEN 'S' THEN 0 WHEN 'M' THEN 1 ELSE 2 END";
 
 interface TransitParcel {
   id: string;
@@ -257,22 +257,18 @@ export class Transit {
 
   /** Allocates a door at the destination now, and opens it; a full locker is told, with the nearest alternative. */
   #deliver(p: TransitParcel, lockerId: string, driverId: string, now: number): Command[] {
-    const slot = this.db
-      .prepare(
-        `SELECT c.door FROM compartments c WHERE c.locker_id = ? AND c.temperature_class = ? AND c.parcel_id IS NULL AND c.pending_action IS NULL
-           AND ${SIZE_RANK} >= CASE ? WHEN 'S' THEN 0 WHEN 'M' THEN 1 ELSE 2 END ORDER BY ${SIZE_RANK}, c.door LIMIT 1`,
-      )
-      .get(lockerId, p.temperature_class, p.size) as { door: number } | undefined;
+    const slot = freeCompartment(this.db, { lockerId }, p.temperature_class, p.size);
     if (!slot) {
-      const other = this.db
-        .prepare(
-          `SELECT c.locker_id FROM compartments c JOIN lockers l ON l.id = c.locker_id
-           WHERE l.site_id = (SELECT site_id FROM lockers WHERE id = ?) AND c.locker_id <> ? AND c.temperature_class = ?
-             AND c.parcel_id IS NULL AND c.pending_action IS NULL AND ${SIZE_RANK} >= CASE ? WHEN 'S' THEN 0 WHEN 'M' THEN 1 ELSE 2 END
-           ORDER BY c.locker_id LIMIT 1`,
-        )
+      const siteId = this.db
+        .prepare('SELECT site_id FROM lockers WHERE id = ?')
         .pluck()
-        .get(lockerId, lockerId, p.temperature_class, p.size) as string | undefined;
+        .get(lockerId) as string;
+      const other = freeCompartment(
+        this.db,
+        { siteId, exceptLocker: lockerId },
+        p.temperature_class,
+        p.size,
+      )?.locker_id;
       this.ledger.append({
         ts: now,
         type: 'transit.flag',

@@ -58,3 +58,16 @@ describe('bridge outbox', () => {
     expect(outbox.previous('C-2')).toMatchObject({ ok: false, error: expect.stringMatching(/^interrupted/) });
   });
 });
+
+describe('bridge outbox housekeeping', () => {
+  it('forgets executed commands and codes used offline once they are older than the horizon', () => {
+    outbox.begin('C-9');
+    outbox.markUsedOffline('ab'.repeat(32));
+    outbox.prune(60_000); // a minute: both are fresher, both stay
+    expect(outbox.begin('C-9')).toBe(false);
+    expect(outbox.usedOffline().size).toBe(1);
+    outbox.prune(-60_000); // a horizon in the future: everything is older
+    expect(outbox.begin('C-9')).toBe(true);
+    expect(outbox.usedOffline().size).toBe(0);
+  });
+});

@@ -133,10 +133,6 @@ export class Alarms {
     return due.length;
   }
 
-  isOpen(lockerId: string, sensor: string | null, kind: AlarmKind, level: AlarmLevel): boolean {
-    return !!this.#open.get(lockerId, sensor, kind, level);
-  }
-
   acknowledge(id: string, by: { id: string; name: string }, comment: string, now: number) {
     return this.db
       .transaction(() => {

@@ -1,0 +1,36 @@
+/**
+ * Which compartment a parcel gets: the smallest free one of its temperature class that fits
+ * (S < M < L), at one locker, or anywhere at a site. One query for every place that allocates:
+ * creation at the origin, delivery at the destination, the alternative offered when it is full.
+ */
+import { SIZES, type Size, type TemperatureClass } from '../../devices/index.ts';
+import type { Db } from '../db/open.ts';
+
+export type Scope = { lockerId: string } | { siteId: string; exceptLocker?: string };
+
+export function freeCompartment(
+  db: Db,
+  scope: Scope,
+  temperatureClass: TemperatureClass | string,
+  size: Size | string,
+): { locker_id: string; door: number; size: string } | undefined {
+  const fitting = SIZES.slice(Math.max(0, SIZES.indexOf(size as Size)));
+  const where =
+    'lockerId' in scope
+      ? 'c.locker_id = ?'
+      : `l.site_id = ?${scope.exceptLocker ? ' AND c.locker_id <> ?' : ''}`;
+  const args =
+    'lockerId' in scope
+      ? [scope.lockerId]
+      : [scope.siteId, ...(scope.exceptLocker ? [scope.exceptLocker] : [])];
+  return db
+    .prepare(
+      `SELECT c.locker_id, c.door, c.size FROM compartments c JOIN lockers l ON l.id = c.locker_id
+       WHERE ${where} AND c.temperature_class = ? AND c.parcel_id IS NULL AND c.pending_action IS NULL
+         AND c.size IN (${fitting.map(() => '?').join(', ')})
+       ORDER BY CASE c.size WHEN 'S' THEN 0 WHEN 'M' THEN 1 ELSE 2 END, c.locker_id, c.door LIMIT 1`,
+    )
+    .get(...args, temperatureClass, ...fitting) as
+    | { locker_id: string; door: number; size: string }
+    | undefined;
+}
