@@ -2,6 +2,7 @@
 
 export * from './gs1.ts';
 export * from './input/index.ts';
+export * from './live.ts';
 export * from './messages.ts';
 export * from './offline-codes.ts';
 export * from './profiles/index.ts';

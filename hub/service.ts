@@ -3,6 +3,7 @@
  * together. Nothing else constructs these pieces.
  */
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import { KeypadThrottle } from '../devices/index.ts';
@@ -29,6 +30,7 @@ import type { Provisioning } from './domain/provisioning.ts';
 import { Transit } from './domain/transit.ts';
 import { Ingest } from './ingest.ts';
 import { DeviceLink } from './link.ts';
+import { LiveFeed } from './live.ts';
 import { createMetrics } from './metrics.ts';
 import { openStore } from './store.ts';
 
@@ -54,7 +56,11 @@ export interface HubConfig {
   retention?: Retention;
   /** How often webhook deliveries are queued and sent (ms). */
   notifyMs?: number;
+  /** The built dashboard served at `/` (default: dashboard/dist beside the hub's code). */
+  dashboardDir?: string;
 }
+
+export const DASHBOARD_DIR = resolve(import.meta.dirname, '../dashboard/dist');
 
 export interface RunningHub {
   httpPort: number;
@@ -203,7 +209,19 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     metrics,
     log: log.child({ mod: 'api' }),
     version: VERSION,
+    dashboardDir: config.dashboardDir ?? DASHBOARD_DIR,
   });
+  const live = new LiveFeed({
+    db,
+    fleet,
+    alarms,
+    provisioning,
+    metrics,
+    log: log.child({ mod: 'live' }),
+    now,
+  });
+  coldChain.onStored = (readings) => live.readings(readings);
+  live.attach(app.server);
   await app.listen({ host: config.host, port: config.httpPort });
   const address = app.server.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
@@ -227,6 +245,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       clearInterval(notifier);
       codeTables.stop();
       dispatcher.stop();
+      await live.close();
       await app.close();
       await link.stop();
       // Readings that arrived up to the link's close are stored before the store closes.

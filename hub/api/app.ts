@@ -1,4 +1,7 @@
 /** The fastify app factory: built apart from `listen` so tests can `inject()` or listen on port 0. */
+import { existsSync } from 'node:fs';
+import { join, sep } from 'node:path';
+import fastifyStatic from '@fastify/static';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -17,7 +20,20 @@ export interface AppDeps {
   metrics: Metrics;
   log: Logger;
   version: string;
+  /** The built dashboard (index.html and hashed assets), served at `/`. */
+  dashboardDir?: string;
 }
+
+/** What a page of the dashboard may load and connect to: only the hub itself. */
+const CSP = [
+  "default-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self' data:",
+  "style-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+].join('; ');
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]{10,200})$/;
 
@@ -60,7 +76,39 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       .send({ error: { code: 'HUB_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url}` } }),
   );
 
-  app.get('/', async () => ({
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) {
+      reply.header('content-security-policy', CSP);
+      reply.header('referrer-policy', 'no-referrer');
+    }
+    return payload;
+  });
+  const dashboard = deps.dashboardDir && existsSync(join(deps.dashboardDir, 'index.html'));
+  if (dashboard) {
+    void app.register(fastifyStatic, {
+      root: deps.dashboardDir as string,
+      prefix: '/',
+      // index.html is read again on every visit; the hashed assets it names never change.
+      cacheControl: false,
+      preCompressed: true,
+      setHeaders: (res, path) =>
+        res.setHeader(
+          'cache-control',
+          path.includes(`${sep}assets${sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
+        ),
+    });
+  } else {
+    app.get('/', async (_req, reply) =>
+      reply
+        .code(503)
+        .type('text/html; charset=utf-8')
+        .send(
+          '<!doctype html><title>casier</title><p>The dashboard is not built: run <code>npm run build</code>, then restart the hub. The API is at <a href="/api/v1">/api/v1</a>.</p>',
+        ),
+    );
+  }
+  app.get('/api/v1', async () => ({
     name: 'casier hub',
     version: deps.version,
     api: '/api/v1',

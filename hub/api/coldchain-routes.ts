@@ -85,7 +85,11 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       roles: ['operator'],
       query: z.object({
         state: z.enum(['open', 'all']).default('open'),
+        siteId: lockerId.optional(),
         lockerId: lockerId.optional(),
+        sensor: z.string().max(64).optional(),
+        /** Only alarms still open at or raised after this time (ms since the epoch). */
+        from: z.coerce.number().int().optional(),
         kind: z.enum(ALARM_KINDS).optional(),
         level: z.enum(['warning', 'critical']).optional(),
         limit: z.coerce.number().int().min(1).max(1000).default(100),

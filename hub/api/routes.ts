@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { isId, parseGs1 } from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
-import { verifyLedger } from '../db/ledger.ts';
+import { eventView, type LedgerRow, verifyLedger } from '../db/ledger.ts';
 import type { Db } from '../db/open.ts';
 import type { Cabinet } from '../domain/cabinet.ts';
 import type { Codes } from '../domain/codes.ts';
@@ -35,6 +35,13 @@ const id = z.string().min(1).max(64);
 const lockerId = z.string().refine(isId, 'not a locker id');
 const limit = z.coerce.number().int().min(1).max(1000).default(100);
 
+/** A search term as typed or scanned: a GS1 label is reduced to the SSCC it carries. */
+function searchTerm(q: string): string {
+  const label = parseGs1(q);
+  const sscc = label.ok ? (label.fields.sscc as string | undefined) : undefined;
+  return sscc ?? q;
+}
+
 export function apiRoutes(d: ApiDeps): RouteDef[] {
   return [
     defineRoute({
@@ -60,14 +67,19 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
           .regex(/^\d{18}$/)
           .optional(),
         reference: z.string().max(120).optional(),
+        /** Search: a parcel id, SSCC (or a scanned GS1 label carrying one), reference, or part of the recipient's name, email or phone. */
+        q: z.string().trim().min(1).max(200).optional(),
         before: z.coerce.number().int().optional(),
         limit,
       }),
-      handler: ({ query, principal }) => ({
-        parcels: d.parcels.list(
-          principal.role === 'producer' ? { ...query, producerId: principal.subject ?? '-' } : query,
-        ),
-      }),
+      handler: ({ query, principal }) => {
+        const filter = { ...query, q: query.q && searchTerm(query.q) };
+        return {
+          parcels: d.parcels.list(
+            principal.role === 'producer' ? { ...filter, producerId: principal.subject ?? '-' } : filter,
+          ),
+        };
+      },
     }),
     defineRoute({
       method: 'GET',
@@ -356,23 +368,9 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
         if (query.parcelId) clauses.push('parcel_id = ?') && args.push(query.parcelId);
         if (query.type) clauses.push('type = ?') && args.push(query.type);
         const rows = d.db
-          .prepare(
-            `SELECT seq, ts, type, actor, locker_id, door, parcel_id, data, hash FROM events WHERE ${clauses.join(' AND ')} ORDER BY seq LIMIT ?`,
-          )
-          .all(...args, query.limit) as Array<Record<string, unknown>>;
-        return {
-          events: rows.map((r) => ({
-            seq: r.seq,
-            ts: r.ts,
-            type: r.type,
-            actor: r.actor,
-            lockerId: r.locker_id,
-            door: r.door,
-            parcelId: r.parcel_id,
-            data: JSON.parse(r.data as string),
-            hash: r.hash,
-          })),
-        };
+          .prepare(`SELECT * FROM events WHERE ${clauses.join(' AND ')} ORDER BY seq LIMIT ?`)
+          .all(...args, query.limit) as LedgerRow[];
+        return { events: rows.map(eventView) };
       },
     }),
     defineRoute({

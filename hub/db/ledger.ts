@@ -4,6 +4,7 @@
  * fact breaks verification from that row on.
  */
 import { createHash } from 'node:crypto';
+import type { LedgerEventView } from '../../devices/index.ts';
 import type { Db } from './open.ts';
 
 export const GENESIS = '0'.repeat(64);
@@ -73,6 +74,19 @@ export class Ledger {
     return seq;
   }
 }
+
+/** A ledger row as the API and the live feed show it. */
+export const eventView = (r: LedgerRow): LedgerEventView & { hash: string } => ({
+  seq: r.seq,
+  ts: r.ts,
+  type: r.type,
+  actor: r.actor,
+  lockerId: r.locker_id,
+  door: r.door,
+  parcelId: r.parcel_id,
+  data: JSON.parse(r.data) as Record<string, unknown>,
+  hash: r.hash,
+});
 
 export interface VerifyResult {
   ok: boolean;

@@ -1,5 +1,13 @@
 /** Sites and lockers as the API and the ingest see them: connection state and compartments. */
-import type { LockerRef, StateMessage } from '../../devices/index.ts';
+import {
+  type CompartmentView,
+  findProfile,
+  type LockerRef,
+  type LockerSummary,
+  type LockerView,
+  type SiteView,
+  type StateMessage,
+} from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
 import type { Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
@@ -15,7 +23,7 @@ interface LockerRow {
   last_seen: number | null;
 }
 
-const lockerView = (r: LockerRow) => ({
+const lockerView = (r: LockerRow): LockerSummary => ({
   id: r.id,
   siteId: r.site_id,
   profile: r.profile,
@@ -85,16 +93,16 @@ export class Fleet {
     this.db.prepare('UPDATE lockers SET last_seen = ? WHERE id = ?').run(now, lockerId);
   }
 
-  sites() {
+  sites(): SiteView[] {
     return this.db
       .prepare(
         `SELECT s.id, s.name, count(l.id) AS lockers, coalesce(sum(l.online), 0) AS online
          FROM sites s LEFT JOIN lockers l ON l.site_id = s.id GROUP BY s.id ORDER BY s.id`,
       )
-      .all() as Array<{ id: string; name: string; lockers: number; online: number }>;
+      .all() as SiteView[];
   }
 
-  lockers(siteId?: string) {
+  lockers(siteId?: string): LockerSummary[] {
     const rows = siteId
       ? this.db
           .prepare<[string], LockerRow>('SELECT * FROM lockers WHERE site_id = ? ORDER BY id')
@@ -103,7 +111,16 @@ export class Fleet {
     return rows.map(lockerView);
   }
 
-  locker(id: string) {
+  /** Every locker with its compartments, for the live feed's snapshot. */
+  lockerViews(): LockerView[] {
+    return this.db
+      .prepare('SELECT id FROM lockers ORDER BY site_id, id')
+      .pluck()
+      .all()
+      .map((id) => this.locker(id as string));
+  }
+
+  locker(id: string): LockerView {
     const row = this.#locker.get(id);
     if (!row) throw new HubError('HUB_ERR_LOCKER_NOT_FOUND', `no locker ${id}`);
     const compartments = this.db
@@ -128,20 +145,24 @@ export class Fleet {
       last_ts: number | null;
       silent: number;
     }>;
+    const layout = new Map(findProfile(row.profile)?.compartments.map((c) => [c.door, c.layout]));
     return {
       ...lockerView(row),
-      compartments: compartments.map((c) => ({
-        door: c.door,
-        size: c.size,
-        temperatureClass: c.temperature_class,
-        sensor: c.sensor,
-        doorState: c.door_state,
-        occupied: c.parcel_state === 'stored' || c.parcel_state === 'quarantined',
-        parcel: c.parcel_id ? { id: c.parcel_id, state: c.parcel_state } : null,
-        opening: c.pending_action,
-        // A silent sensor's last value is shown as stale, never as a current, healthy reading.
-        temperature: c.last_ts === null ? null : { c: c.last_c, at: c.last_ts, stale: c.silent === 1 },
-      })),
+      compartments: compartments.map(
+        (c): CompartmentView => ({
+          door: c.door,
+          size: c.size as CompartmentView['size'],
+          temperatureClass: c.temperature_class as CompartmentView['temperatureClass'],
+          sensor: c.sensor,
+          doorState: c.door_state,
+          occupied: c.parcel_state === 'stored' || c.parcel_state === 'quarantined',
+          parcel: c.parcel_id ? { id: c.parcel_id, state: c.parcel_state ?? 'unknown' } : null,
+          opening: c.pending_action,
+          // A silent sensor's last value is shown as stale, never as a current, healthy reading.
+          temperature: c.last_ts === null ? null : { c: c.last_c, at: c.last_ts, stale: c.silent === 1 },
+          layout: layout.get(c.door) ?? null,
+        }),
+      ),
     };
   }
 }

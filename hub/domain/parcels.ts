@@ -268,6 +268,8 @@ export class Parcels {
     sscc?: string;
     producerId?: string;
     reference?: string;
+    /** Free search: the parcel id, its SSCC or reference exactly, or part of the recipient's name, email or phone. */
+    q?: string;
     limit?: number;
     before?: number;
   }): ParcelView[] {
@@ -279,6 +281,14 @@ export class Parcels {
     if (filter.producerId) clauses.push('p.producer_id = ?') && args.push(filter.producerId);
     if (filter.reference) clauses.push('p.reference = ?') && args.push(filter.reference);
     if (filter.before) clauses.push('p.created_at < ?') && args.push(filter.before);
+    if (filter.q) {
+      const like = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      clauses.push(
+        `(p.id = ? OR p.sscc = ? OR p.reference = ? OR json_extract(p.recipient, '$.name') LIKE ? ESCAPE '\\'
+          OR json_extract(p.recipient, '$.email') LIKE ? ESCAPE '\\' OR json_extract(p.recipient, '$.phone') LIKE ? ESCAPE '\\')`,
+      );
+      args.push(filter.q, filter.q, filter.q, like, like, like);
+    }
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
     const rows = this.db
       .prepare(

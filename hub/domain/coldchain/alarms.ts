@@ -1,4 +1,5 @@
 /** Alarms and their lifecycle: raised → acknowledged (who, comment) → cleared. Never deleted. */
+import type { AlarmView } from '../../../devices/index.ts';
 import type { Ledger } from '../../db/ledger.ts';
 import type { Db } from '../../db/open.ts';
 import { HubError } from '../../errors.ts';
@@ -33,7 +34,7 @@ export interface AlarmRow {
   details: string;
 }
 
-export const alarmView = (a: AlarmRow) => ({
+export const alarmView = (a: AlarmRow): AlarmView => ({
   id: a.id,
   lockerId: a.locker_id,
   sensor: a.sensor,
@@ -156,11 +157,30 @@ export class Alarms {
       .immediate();
   }
 
-  list(f: { state?: 'open' | 'all'; lockerId?: string; kind?: string; level?: string; limit: number }) {
+  get(id: string): AlarmView | undefined {
+    const row = this.db.prepare('SELECT * FROM alarms WHERE id = ?').get(id) as AlarmRow | undefined;
+    return row && alarmView(row);
+  }
+
+  list(f: {
+    state?: 'open' | 'all';
+    siteId?: string;
+    lockerId?: string;
+    sensor?: string;
+    kind?: string;
+    level?: string;
+    /** Only alarms still open at or raised after this time. */
+    from?: number;
+    limit: number;
+  }): AlarmView[] {
     const clauses: string[] = [];
     const args: unknown[] = [];
     if (f.state !== 'all') clauses.push(`state <> 'cleared'`);
+    if (f.siteId)
+      clauses.push('locker_id IN (SELECT id FROM lockers WHERE site_id = ?)') && args.push(f.siteId);
     if (f.lockerId) clauses.push('locker_id = ?') && args.push(f.lockerId);
+    if (f.sensor) clauses.push('sensor = ?') && args.push(f.sensor);
+    if (f.from !== undefined) clauses.push('(cleared_at IS NULL OR cleared_at >= ?)') && args.push(f.from);
     if (f.kind) clauses.push('kind = ?') && args.push(f.kind);
     if (f.level) clauses.push('level = ?') && args.push(f.level);
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';

@@ -128,8 +128,9 @@ export class ColdChain {
     const batch = this.#buffer.sort((a, b) => a.ts - b.ts);
     this.#buffer = [];
     const now = this.now();
+    const current: Pending[] = [];
     this.db.transaction(() => {
-      for (const r of batch) this.#reading(r, now);
+      for (const r of batch) if (this.#reading(r, now)) current.push(r);
       // Readings are a heartbeat too.
       for (const lockerId of this.#heard)
         this.db.prepare('UPDATE lockers SET last_seen = ? WHERE id = ?').run(now, lockerId);
@@ -148,12 +149,20 @@ export class ColdChain {
     })();
     this.#heard.clear();
     this.#power.clear();
+    if (current.length) this.onStored?.(current);
   }
 
-  #reading(r: Pending, now: number): void {
+  /**
+   * Told, after each flush has committed, the readings that became their sensor's current value
+   * (stored, in order, plausible): the live feed passes them on.
+   */
+  onStored?: (readings: ReadonlyArray<Pending>) => void;
+
+  /** Stores and evaluates one reading; true when it is now its sensor's current value. */
+  #reading(r: Pending, now: number): boolean {
     if (r.ts > now + FUTURE_TOLERANCE_MS) {
       this.stats.future++; // a clock far ahead would open and close alarms at the wrong times
-      return;
+      return false;
     }
     this.#insert.run(r.lockerId, r.sensor, r.ts, r.c);
     this.#aggregate.run(r.lockerId, r.sensor, Math.floor(r.ts / FIVE_MIN) * FIVE_MIN, r.c, r.c, r.c);
@@ -167,14 +176,14 @@ export class ColdChain {
     if (prev.lastTs !== null && r.ts <= prev.lastTs) {
       this.stats.outOfOrder++;
       this.#saveState.run(r.lockerId, r.sensor, saved?.rules ?? JSON.stringify(prev), now, interval);
-      return;
+      return false;
     }
     const watched = this.#watched(r.lockerId, r.sensor);
     const cls = watched[0]?.cls;
     if (this.#implausible(r, now)) {
       // Stored for the record, never fed to the rules: a broken probe must not clear or raise anything.
       this.#saveState.run(r.lockerId, r.sensor, JSON.stringify(prev), now, interval);
-      return;
+      return false;
     }
     // Only where a compressor cycles: an ambient probe in a quiet room may well read the same for hours.
     if (cls === 'chilled' || cls === 'frozen') this.#stuck(r, prev, now);
@@ -212,6 +221,7 @@ export class ColdChain {
       this.#exposure(r, prev, rules, watched);
     }
     this.#saveState.run(r.lockerId, r.sensor, JSON.stringify({ ...next, valueSince }), now, interval);
+    return true;
   }
 
   /** Adds the time since the previous reading to each stored parcel if that reading was out of range. */

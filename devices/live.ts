@@ -1,0 +1,114 @@
+/**
+ * The live feed between the hub and the operators' dashboard: the views the hub sends and the
+ * messages on the WebSocket at `LIVE_PATH`. Types only; the hub builds these objects and the
+ * dashboard reads them, so both sides are checked against one definition.
+ *
+ * The exchange: the client sends `{type: 'auth', token}` first; the hub answers with one
+ * `snapshot`, then deltas. A delta replaces what it names (a whole locker, a whole alarm), so a
+ * client never patches fields and never drifts. After a reconnection the client starts again from
+ * a new snapshot. `seq` is the position in the hub's event ledger the message reflects.
+ */
+import type { Size, TemperatureClass } from './profiles/schema.ts';
+
+export const LIVE_PATH = '/api/v1/live';
+
+/** Close codes the hub uses on the live socket (4000-4999 are the application's). */
+export const LIVE_CLOSE = {
+  /** No auth message in time, or an unknown token. */
+  unauthenticated: 4401,
+  /** A token whose role may not watch the fleet. */
+  forbidden: 4403,
+} as const;
+
+export interface SiteView {
+  id: string;
+  name: string;
+  lockers: number;
+  online: number;
+}
+
+export interface CompartmentView {
+  door: number;
+  size: Size;
+  temperatureClass: TemperatureClass;
+  sensor: string | null;
+  doorState: string;
+  occupied: boolean;
+  parcel: { id: string; state: string } | null;
+  /** A remote or code opening under way (`deposit`, `pickup`, `remote`, …), null when none. */
+  opening: string | null;
+  temperature: { c: number | null; at: number; stale: boolean } | null;
+  /** Where the door sits in the cabinet front (from the cabinet's profile), for drawing it. */
+  layout: { col: number; row: number; rows: number } | null;
+}
+
+export interface LockerSummary {
+  id: string;
+  siteId: string;
+  profile: string;
+  online: boolean;
+  bootId: string | null;
+  firmware: string | null;
+  lastSeen: number | null;
+  createdAt: number;
+}
+
+export interface LockerView extends LockerSummary {
+  compartments: CompartmentView[];
+}
+
+export type AlarmState = 'raised' | 'acknowledged' | 'cleared';
+
+export interface AlarmView {
+  id: string;
+  lockerId: string;
+  sensor: string | null;
+  kind: string;
+  level: 'warning' | 'critical';
+  state: AlarmState;
+  raisedAt: number;
+  since: number | null;
+  acknowledged: { at: number; by: string | null; comment: string | null } | null;
+  clearedAt: number | null;
+  details: Record<string, unknown>;
+}
+
+/** One row of the audit ledger. */
+export interface LedgerEventView {
+  seq: number;
+  ts: number;
+  type: string;
+  actor: string;
+  lockerId: string | null;
+  door: number | null;
+  parcelId: string | null;
+  data: Record<string, unknown>;
+}
+
+export interface ReadingView {
+  lockerId: string;
+  sensor: string;
+  ts: number;
+  c: number;
+}
+
+export type LiveServerMessage =
+  | {
+      type: 'snapshot';
+      seq: number;
+      /** The hub's clock when the snapshot was taken. */
+      at: number;
+      sites: SiteView[];
+      lockers: LockerView[];
+      /** Alarms not yet cleared. */
+      alarms: AlarmView[];
+    }
+  | { type: 'locker'; seq: number; locker: LockerView }
+  | { type: 'alarm'; seq: number; alarm: AlarmView }
+  | { type: 'events'; events: LedgerEventView[] }
+  /** Readings stored and checked since the last message, oldest first. */
+  | { type: 'readings'; readings: ReadingView[] }
+  | { type: 'heartbeat'; at: number }
+  | { type: 'error'; code: string; message: string };
+
+export type LiveClientMessage = { type: 'auth'; token: string };

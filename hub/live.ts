@@ -1,0 +1,289 @@
+/**
+ * The live feed for the dashboard: a WebSocket at /api/v1/live that sends a snapshot of the fleet
+ * on connect, then deltas (devices/live.ts describes the exchange).
+ *
+ * Deltas come from the ledger, not from hooks scattered through the domain: every change an
+ * operator can see is a ledger event, so the feed tails the events table every `tickMs` and
+ * re-reads what those events touched (a locker, an alarm). Readings, which are not ledger
+ * events, arrive from the cold chain once their batch has committed. Each message is serialised
+ * once whatever the number of clients; a client that reads too slowly is closed (it reconnects
+ * and resyncs from a new snapshot) rather than buffered without bound.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { Counter, Gauge } from 'prom-client';
+import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import { z } from 'zod';
+import {
+  type LedgerEventView,
+  LIVE_CLOSE,
+  LIVE_PATH,
+  type LiveServerMessage,
+  type ReadingView,
+} from '../devices/index.ts';
+import { eventView, type LedgerRow } from './db/ledger.ts';
+import type { Db } from './db/open.ts';
+import type { Alarms } from './domain/coldchain/alarms.ts';
+import type { Fleet } from './domain/fleet.ts';
+import type { Provisioning } from './domain/provisioning.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface LiveFeedOptions {
+  db: Db;
+  fleet: Fleet;
+  alarms: Alarms;
+  provisioning: Provisioning;
+  metrics: Metrics;
+  log: Logger;
+  now: () => number;
+  /** How often the ledger is read for new events (ms). */
+  tickMs?: number;
+  /** How often an idle client hears from the hub (ms); silence for two of these means a dead link. */
+  heartbeatMs?: number;
+  /** How long a new connection has to authenticate (ms). */
+  authMs?: number;
+  /** Bytes queued for one client beyond which it is dropped to resync. */
+  maxQueued?: number;
+}
+
+const authMessage = z.object({ type: z.literal('auth'), token: z.string().min(10).max(200) }).strict();
+/** Events read per tick: a burst larger than this is spread over the next ticks. */
+const TAIL_LIMIT = 2000;
+const MAX_READINGS = 20_000;
+
+interface Client {
+  ws: WebSocket;
+  alive: boolean;
+}
+
+export class LiveFeed {
+  readonly #o: Required<LiveFeedOptions>;
+  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  readonly #clients = new Set<Client>();
+  readonly #tail;
+  readonly #maxSeq;
+  #seq: number;
+  #readings: ReadingView[] = [];
+  #timers: NodeJS.Timeout[] = [];
+  readonly #dropped: Counter;
+
+  constructor(options: LiveFeedOptions) {
+    this.#o = { tickMs: 100, heartbeatMs: 10_000, authMs: 5000, maxQueued: 4 * 1024 * 1024, ...options };
+    const { db, metrics } = this.#o;
+    this.#tail = db.prepare<[number, number], LedgerRow>(
+      'SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?',
+    );
+    this.#maxSeq = db.prepare<[], number>('SELECT coalesce(max(seq), 0) FROM events').pluck();
+    this.#seq = this.#maxSeq.get() ?? 0;
+    const clients = this.#clients;
+    new Gauge({
+      name: 'casier_live_clients',
+      help: 'Dashboard clients connected to the live feed and signed in',
+      registers: [metrics.registry],
+      collect() {
+        this.set(clients.size);
+      },
+    });
+    this.#dropped = new Counter({
+      name: 'casier_live_disconnects_total',
+      help: 'Live feed connections closed by the hub, by reason',
+      labelNames: ['reason'],
+      registers: [metrics.registry],
+    });
+  }
+
+  /** Takes the WebSocket upgrades of `server` at LIVE_PATH and starts the ticks. */
+  attach(server: Server): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const path = (req.url ?? '').split('?')[0];
+      if (path !== LIVE_PATH) {
+        socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
+        return;
+      }
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws));
+    });
+    const tick = setInterval(() => this.#safely(() => this.tick()), this.#o.tickMs);
+    const beat = setInterval(() => this.#safely(() => this.#heartbeat()), this.#o.heartbeatMs);
+    tick.unref();
+    beat.unref();
+    this.#timers.push(tick, beat);
+  }
+
+  /** Readings that just became current (called by the cold chain after its commit). */
+  readings(batch: ReadonlyArray<ReadingView>): void {
+    if (this.#clients.size === 0) return;
+    for (const r of batch) this.#readings.push({ lockerId: r.lockerId, sensor: r.sensor, ts: r.ts, c: r.c });
+    // Bounded even if ticks stall; the oldest go first, the snapshot after a resync has the latest.
+    if (this.#readings.length > MAX_READINGS) this.#readings.splice(0, this.#readings.length - MAX_READINGS);
+  }
+
+  /** Sends what changed since the last tick. Public so tests can drive it without waiting. */
+  tick(): void {
+    if (this.#clients.size === 0) {
+      this.#seq = this.#maxSeq.get() ?? this.#seq;
+      this.#readings = [];
+      return;
+    }
+    const rows = this.#tail.all(this.#seq, TAIL_LIMIT);
+    if (rows.length) {
+      this.#seq = (rows.at(-1) as LedgerRow).seq;
+      const events: LedgerEventView[] = [];
+      const lockers = new Set<string>();
+      const alarms = new Set<string>();
+      for (const row of rows) {
+        const { hash: _hash, ...e } = eventView(row);
+        events.push(e);
+        if (e.lockerId) lockers.add(e.lockerId);
+        if (e.type.startsWith('alarm.') && typeof e.data.id === 'string') alarms.add(e.data.id);
+      }
+      this.#broadcast({ type: 'events', events });
+      for (const id of alarms) {
+        const alarm = this.#o.alarms.get(id);
+        if (alarm) this.#broadcast({ type: 'alarm', seq: this.#seq, alarm });
+      }
+      for (const id of lockers) {
+        try {
+          this.#broadcast({ type: 'locker', seq: this.#seq, locker: this.#o.fleet.locker(id) });
+        } catch {
+          // a locker named by an event but since removed: nothing to show
+        }
+      }
+    }
+    if (this.#readings.length) {
+      this.#broadcast({ type: 'readings', readings: this.#readings });
+      this.#readings = [];
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.#timers) clearInterval(t);
+    for (const ws of this.#wss.clients) ws.close(1001, 'hub stopping');
+    // A client that does not answer the close handshake is cut after a moment.
+    await new Promise<void>((resolve) => {
+      const cut = setTimeout(() => {
+        for (const ws of this.#wss.clients) ws.terminate();
+      }, 500);
+      this.#wss.close(() => {
+        clearTimeout(cut);
+        resolve();
+      });
+    });
+  }
+
+  #connected(ws: WebSocket): void {
+    const client: Client = { ws, alive: true };
+    const deadline = setTimeout(
+      () => this.#refuse(ws, LIVE_CLOSE.unauthenticated, 'no auth message'),
+      this.#o.authMs,
+    );
+    ws.on('error', () => {}); // a reset connection is closed below; nothing to report
+    ws.on('pong', () => {
+      client.alive = true;
+    });
+    ws.on('close', () => {
+      clearTimeout(deadline);
+      this.#clients.delete(client);
+    });
+    ws.once('message', (data: RawData) => {
+      clearTimeout(deadline);
+      let parsed: ReturnType<typeof authMessage.safeParse>;
+      try {
+        parsed = authMessage.safeParse(JSON.parse(data.toString()));
+      } catch {
+        return this.#refuse(
+          ws,
+          LIVE_CLOSE.unauthenticated,
+          'the first message must be {"type":"auth","token":…}',
+        );
+      }
+      if (!parsed.success)
+        return this.#refuse(
+          ws,
+          LIVE_CLOSE.unauthenticated,
+          'the first message must be {"type":"auth","token":…}',
+        );
+      const principal = this.#o.provisioning.authenticateToken(parsed.data.token);
+      if (!principal) return this.#refuse(ws, LIVE_CLOSE.unauthenticated, 'unknown or revoked token');
+      if (principal.role !== 'operator')
+        return this.#refuse(ws, LIVE_CLOSE.forbidden, 'the live feed is for operator tokens');
+      // Anything the client says after signing in is ignored: the feed only talks.
+      ws.on('message', () => {});
+      this.#safely(() => {
+        // Others get what happened so far first: every delta this client sees comes after its snapshot.
+        this.#catchUp();
+        this.#send(client, JSON.stringify(this.#snapshot()));
+        this.#clients.add(client);
+      });
+    });
+  }
+
+  #catchUp(): void {
+    const last = this.#maxSeq.get() ?? 0;
+    while (this.#seq < last) {
+      const before = this.#seq;
+      this.tick();
+      if (this.#seq === before) break;
+    }
+  }
+
+  #snapshot(): LiveServerMessage {
+    const { fleet, alarms, now } = this.#o;
+    return {
+      type: 'snapshot',
+      seq: this.#seq,
+      at: now(),
+      sites: fleet.sites(),
+      lockers: fleet.lockerViews(),
+      alarms: alarms.list({ state: 'open', limit: 1000 }),
+    };
+  }
+
+  #refuse(ws: WebSocket, code: number, message: string): void {
+    this.#dropped.inc({ reason: code === LIVE_CLOSE.forbidden ? 'forbidden' : 'unauthenticated' });
+    const error: LiveServerMessage = { type: 'error', code: String(code), message };
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(error));
+    ws.close(code, message.slice(0, 120));
+  }
+
+  #heartbeat(): void {
+    const text = JSON.stringify({ type: 'heartbeat', at: this.#o.now() } satisfies LiveServerMessage);
+    for (const c of this.#clients) {
+      if (!c.alive) {
+        // No pong since the last beat: the peer is gone without a close (a van out of coverage).
+        this.#dropped.inc({ reason: 'dead' });
+        c.ws.terminate();
+        this.#clients.delete(c);
+        continue;
+      }
+      c.alive = false;
+      c.ws.ping();
+      this.#send(c, text);
+    }
+  }
+
+  #broadcast(msg: LiveServerMessage): void {
+    const text = JSON.stringify(msg);
+    for (const c of this.#clients) this.#send(c, text);
+  }
+
+  #send(c: Client, text: string): void {
+    if (c.ws.readyState !== WebSocket.OPEN) return;
+    if (c.ws.bufferedAmount > this.#o.maxQueued) {
+      this.#dropped.inc({ reason: 'too_slow' });
+      this.#clients.delete(c);
+      // A close frame would wait behind the backlog: cut the connection; the client resyncs.
+      c.ws.terminate();
+      return;
+    }
+    c.ws.send(text);
+  }
+
+  #safely(f: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      this.#o.log.error({ err }, 'live feed failed');
+    }
+  }
+}

@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { LIVE_CLOSE, LIVE_PATH, type LiveServerMessage } from '../../devices/index.ts';
+import type { VirtualLocker } from '../../simulators/locker.ts';
+import { eventually, startTestHub, type TestHub } from '../helpers/hub.ts';
+
+let t: TestHub;
+let box: VirtualLocker;
+
+beforeAll(async () => {
+  t = await startTestHub({ flushMs: 20 });
+  box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+  // Doors the hub has seen closed: opening one without a code is then forced.
+  for (const door of [5, 6]) {
+    box.openDoor(door, { force: true });
+    box.closeDoor(door);
+  }
+  await eventually(
+    async () =>
+      (await t.api('GET', '/api/v1/lockers/box-1')).body.compartments.filter(
+        (c: { doorState: string }) => c.doorState === 'closed',
+      ).length === 2,
+  );
+});
+afterAll(() => t.close());
+
+/** A live-feed client that records every message it receives. */
+async function connect(token: string | null) {
+  const ws = new WebSocket(`ws://127.0.0.1:${t.hub.httpPort}${LIVE_PATH}`);
+  const messages: LiveServerMessage[] = [];
+  const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+  ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  if (token !== null) ws.send(JSON.stringify({ type: 'auth', token }));
+  return { ws, messages, closed };
+}
+
+describe('live feed', () => {
+  it('refuses a connection without a valid operator token, with a reason', async () => {
+    const bad = await connect('not-a-real-token-at-all');
+    expect(await bad.closed).toBe(LIVE_CLOSE.unauthenticated);
+    expect(bad.messages[0]).toMatchObject({ type: 'error', message: 'unknown or revoked token' });
+
+    const platform = await connect(t.integration);
+    expect(await platform.closed).toBe(LIVE_CLOSE.forbidden);
+
+    const garbage = await connect(null);
+    garbage.ws.send('{"type":"hello"');
+    expect(await garbage.closed).toBe(LIVE_CLOSE.unauthenticated);
+  });
+
+  it('answers anything but the live path with a 404', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${t.hub.httpPort}/api/v1/other`);
+    const err = await new Promise<Error>((resolve) => ws.once('error', resolve));
+    expect(err.message).toMatch(/404/);
+  });
+
+  it('sends a snapshot drawn from the profile, then each change as a delta', async () => {
+    const c = await connect(t.operator);
+    const snap = await eventually(() => c.messages.find((m) => m.type === 'snapshot'));
+    if (snap.type !== 'snapshot') throw new Error('unreachable');
+    const locker = snap.lockers.find((l) => l.id === 'box-1');
+    expect(locker).toMatchObject({ siteId: 'ferme', online: true, profile: 'rural-box-8' });
+    expect(locker?.compartments).toHaveLength(8);
+    expect(locker?.compartments[0]?.layout).toEqual({ col: 0, row: 0, rows: 1 });
+    expect(snap.sites).toEqual([{ id: 'ferme', name: 'ferme', lockers: 1, online: 1 }]);
+
+    // A door forced open: the locker delta shows it open, the alarm arrives on its own.
+    box.openDoor(5, { force: true });
+    const opened = await eventually(() =>
+      c.messages.find(
+        (m) => m.type === 'locker' && m.locker.compartments.find((x) => x.door === 5)?.doorState === 'open',
+      ),
+    );
+    expect(opened.type).toBe('locker');
+    const alarm = await eventually(() =>
+      c.messages.find((m) => m.type === 'alarm' && m.alarm.kind === 'door_forced'),
+    );
+    if (alarm.type !== 'alarm') throw new Error('unreachable');
+    expect(alarm.alarm).toMatchObject({ lockerId: 'box-1', state: 'raised' });
+    const events = c.messages.flatMap((m) => (m.type === 'events' ? m.events : []));
+    expect(events.map((e) => e.type)).toContain('door.opened');
+    expect(events.every((e) => e.seq > snap.seq)).toBe(true);
+
+    // Acknowledged through the API: the same alarm comes again, acknowledged, with who and why.
+    await t.api('POST', `/api/v1/alarms/${alarm.alarm.id}/ack`, { comment: 'farmer forgot the key' });
+    await eventually(() =>
+      c.messages.find(
+        (m) => m.type === 'alarm' && m.alarm.id === alarm.alarm.id && m.alarm.state === 'acknowledged',
+      ),
+    );
+    box.closeDoor(5);
+
+    // Readings once stored.
+    box.telemetry([{ sensor: 't1', c: 3.25 }]);
+    const readings = await eventually(() => c.messages.find((m) => m.type === 'readings'));
+    if (readings.type !== 'readings') throw new Error('unreachable');
+    expect(readings.readings).toEqual([
+      expect.objectContaining({ lockerId: 'box-1', sensor: 't1', c: 3.25 }),
+    ]);
+    c.ws.close();
+  });
+
+  it('sends each message to every client, and a new client starts from a fresh snapshot', async () => {
+    const a = await connect(t.operator);
+    const b = await connect(t.operator);
+    await eventually(() => a.messages.length && b.messages.length);
+    box.openDoor(6, { force: true });
+    const saw = (c: typeof a) =>
+      c.messages.some(
+        (m) => m.type === 'locker' && m.locker.compartments.find((x) => x.door === 6)?.doorState === 'open',
+      );
+    await eventually(() => saw(a) && saw(b));
+    a.ws.close();
+    const late = await connect(t.operator);
+    const snap = await eventually(() => late.messages.find((m) => m.type === 'snapshot'));
+    if (snap.type !== 'snapshot') throw new Error('unreachable');
+    expect(snap.lockers[0]?.compartments.find((x) => x.door === 6)?.doorState).toBe('open');
+    expect(snap.alarms.some((x) => x.kind === 'door_forced')).toBe(true);
+    box.closeDoor(6);
+    b.ws.close();
+    late.ws.close();
+  });
+});
