@@ -1,11 +1,21 @@
-/** Fails fast, with the fix, when a system tool the suites need is missing. */
+/** Fails fast, with the fix, when a system tool the suites need is missing; builds the dashboard. */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { buildDashboard } from '../dashboard/build.ts';
+import { CHROMIUM } from './helpers/browser.ts';
 
-export default function setup(): void {
+export default async function setup(): Promise<void> {
   const socat = spawnSync('socat', ['-V'], { stdio: 'ignore' });
   if (socat.error) {
     throw new Error(
       'socat is missing: the bridge tests need it for pseudo-terminal serial lines (Debian: apt-get install socat)',
     );
   }
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `Chromium is missing at ${CHROMIUM}: the dashboard tests drive it (Debian: apt-get install chromium; elsewhere set CASIER_CHROMIUM)`,
+    );
+  }
+  // The hub serves dashboard/dist: every run tests the page built from the sources it has.
+  await buildDashboard();
 }

@@ -22,7 +22,8 @@ export interface TestHub {
   ) => Promise<{ status: number; body: Json }>;
   /** Provisions a cabinet and starts a virtual controller for it. */
   cabinet: (ref: LockerRef, profile?: string, opts?: { resendMs?: number }) => Promise<VirtualLocker>;
-  restart: () => Promise<void>;
+  /** Stops the hub, runs `meanwhile` while it is down, starts it again on the same ports. */
+  restart: (meanwhile?: () => Promise<void>) => Promise<void>;
   close: () => Promise<void>;
 }
 
@@ -72,8 +73,9 @@ export async function startTestHub(overrides: Partial<HubConfig> = {}): Promise<
       await locker.start();
       return locker;
     },
-    async restart() {
+    async restart(meanwhile) {
       await t.hub.stop();
+      await meanwhile?.();
       // Same ports, so the cabinets' clients reconnect to where they were.
       t.hub = await startHub({ ...config, httpPort: t.hub.httpPort, mqttPort: t.hub.mqttPort ?? 0 });
     },
