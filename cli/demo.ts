@@ -58,11 +58,13 @@ export async function runDemo(v: {
       profile,
     });
     await locker.start();
+    locker.reportDoors();
     lockers.push(locker);
   }
   const api = `http://127.0.0.1:${hub.httpPort}`;
   const say = (s: string) => process.stdout.write(`${s}\n`);
   say(`casier demo running
+  dashboard       ${api}   (sign in with the operator token below)
   HTTP API        ${api}   (OpenAPI: ${api}/api/v1/openapi.json, metrics: ${api}/metrics)
   MQTT broker     ${hub.mqttUrl}
   operator token  ${operator}

@@ -172,6 +172,11 @@ export class VirtualLocker extends EventEmitter {
     return true;
   }
 
+  /** Reports every door's contact as it is now, as a controller does on its first read after boot. */
+  reportDoors(): void {
+    for (const [door, d] of this.doors) this.record({ type: d.open ? 'door.opened' : 'door.closed', door });
+  }
+
   closeDoor(door: number): void {
     const d = this.#door(door);
     if (!d.open) return;

@@ -70,6 +70,8 @@ const EVENT_LABELS: Record<string, string> = {
   'transit.flag': 'Round flag',
   'compartment.remote_open': 'Remote open',
   'command.expired': 'Command expired',
+  'command.done': 'Cabinet confirmed the command',
+  'command.failed': 'Cabinet could not carry out the command',
   'alarm.raised': 'Alarm raised',
   'alarm.acknowledged': 'Alarm acknowledged',
   'alarm.cleared': 'Alarm cleared',
@@ -82,7 +84,15 @@ const EVENT_LABELS: Record<string, string> = {
   'offline.conflict': 'Offline conflict',
 };
 
-export const eventLabel = (type: string) => EVENT_LABELS[type] ?? type;
+/** An event in words; an alarm event says which alarm. */
+export function eventLabel(type: string, data: Record<string, unknown> = {}): string {
+  const known = EVENT_LABELS[type];
+  if (known && type.startsWith('alarm.') && typeof data.kind === 'string')
+    return `${known}: ${alarmLabel(data.kind)}`;
+  if (known) return known;
+  const words = type.replace(/^device\./, '').replace(/[._]/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
 
 /** Who did it, in words: `token:…` actors carry no name, so the event's data is read first. */
 export function actorLabel(actor: string, data: Record<string, unknown> = {}): string {

@@ -75,7 +75,7 @@ export function Overview() {
           <ol class="activity">
             {live.events.slice(0, 15).map((e) => (
               <li key={e.seq}>
-                <time class="muted">{time(e.ts)}</time> <strong>{eventLabel(e.type)}</strong>
+                <time class="muted">{time(e.ts)}</time> <strong>{eventLabel(e.type, e.data)}</strong>
                 {e.lockerId && (
                   <>
                     {' '}

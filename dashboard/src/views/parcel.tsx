@@ -132,7 +132,8 @@ export function ParcelView(props: { id: string }) {
         <ol class="timeline">
           {p.timeline.map((e) => (
             <li key={e.seq} data-type={e.type}>
-              <time class="muted">{dateTime(e.ts).slice(5)}</time> <strong>{eventLabel(e.type)}</strong>
+              <time class="muted">{dateTime(e.ts).slice(5)}</time>{' '}
+              <strong>{eventLabel(e.type, e.data)}</strong>
               {e.door !== null && ` · door ${e.door}`} · {actorLabel(e.actor, e.data)}
               {typeof e.data.reason === 'string' && <em> — “{e.data.reason}”</em>}
               {typeof e.data.kind === 'string' && e.type.startsWith('code.') && ` (${e.data.kind})`}
