@@ -167,6 +167,9 @@ function options(
   const drawLimits = (u: uPlot) => {
     const { ctx, bbox } = u;
     ctx.save();
+    // uPlot leaves the alignment of its last axis label behind.
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'alphabetic';
     // Alarms: a band from when the condition began to when it cleared (or now).
     const right = bbox.left + bbox.width;
     alarms.forEach((a, i) => {
@@ -195,7 +198,7 @@ function options(
       ctx.stroke();
       ctx.fillStyle = l.color;
       ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
-      ctx.fillText(l.label, bbox.left + bbox.width - 110 * devicePixelRatio, y - 3 * devicePixelRatio);
+      ctx.fillText(l.label, bbox.left + 4 * devicePixelRatio, y - 3 * devicePixelRatio);
     }
     ctx.restore();
   };
