@@ -1,4 +1,5 @@
 /** The hub's HTTP API as the dashboard uses it: the operator's token, stable error codes. */
+import type { AlarmView } from '../../devices/live.ts';
 
 const TOKEN_KEY = 'casier.token';
 
@@ -121,6 +122,7 @@ export interface TemperatureRecord {
   breach: { at: number; reason: string } | null;
   verdict: string;
   series: Array<{ ts: number; c: number }>;
+  alarms: AlarmView[];
 }
 
 export interface ClassRules {

@@ -71,6 +71,10 @@ describe('dashboard', () => {
     const asset = await fetch(`${base}${script}`);
     expect(asset.status).toBe(200);
     expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    // The static files do not swallow the API's errors.
+    const missing = await fetch(`${base}/api/v1/nothing-here`);
+    expect(missing.status).toBe(404);
+    expect((await missing.json()).error.code).toBe('HUB_ERR_NOT_FOUND');
   });
 
   it('signs in with an operator token only', async () => {
@@ -163,6 +167,7 @@ describe('dashboard', () => {
     await a.getByRole('heading', { name: 'Temperature record' }).waitFor();
     await a.getByText('Held for temperature').waitFor();
     await a.locator('li[data-type="parcel.quarantined"]').waitFor();
+    await a.locator('.columns .chart-box canvas').waitFor();
     await screenshot(a, 'parcel');
 
     await a.getByRole('button', { name: 'Release…' }).click();

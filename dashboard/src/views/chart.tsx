@@ -240,3 +240,44 @@ function options(
     hooks: { draw: [drawLimits] },
   };
 }
+
+/** A parcel's temperature record: its readings from deposit to pickup, its range and its alarms. */
+export function RecordChart(props: {
+  series: Array<{ ts: number; c: number }>;
+  range: { min: number | null; max: number };
+  alarms: AlarmView[];
+}) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const first = props.series[0];
+    const last = props.series.at(-1);
+    if (!box.current || !first || !last) return;
+    const rule: ClassRules = {
+      keepMin: props.range.min,
+      keepMax: props.range.max,
+      warn: { above: props.range.max },
+      critical: null,
+    };
+    const plot = new uPlot(
+      options(
+        box.current.clientWidth || 320,
+        first.ts,
+        Math.max(last.ts, first.ts + 60_000),
+        rule,
+        props.alarms,
+        false,
+      ),
+      data({ ts: props.series.map((r) => r.ts / 1000), c: props.series.map((r) => r.c) }),
+      box.current,
+    );
+    return () => plot.destroy();
+  }, [props.series, props.range, props.alarms]);
+  return (
+    <div
+      ref={box}
+      class="chart-box"
+      role="img"
+      aria-label={`The parcel's temperature over its stay: ${props.series.length} readings`}
+    />
+  );
+}

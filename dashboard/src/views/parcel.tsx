@@ -11,6 +11,7 @@ import {
 import { actorLabel, celsius, dateTime, eventLabel, stateLabel, time } from '../format.ts';
 import { href, useApi, useStore } from '../hooks.ts';
 import { Badge, Dialog, ErrorLine, Loading } from '../ui.tsx';
+import { RecordChart } from './chart.tsx';
 
 /** The events where the goods changed hands or place, and who or what held them after. */
 const CUSTODY: Record<string, (e: TimelineEvent) => string> = {
@@ -192,6 +193,7 @@ function Record(props: {
           </>
         )}
       </dl>
+      <RecordChart series={r.series} range={r.range} alarms={r.alarms} />
       <button
         type="button"
         onClick={() =>
