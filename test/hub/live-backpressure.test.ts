@@ -1,0 +1,96 @@
+/** The live feed on its own: a client that stops reading is cut, not buffered without bound. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { LIVE_PATH } from '../../devices/index.ts';
+import { Alarms } from '../../hub/domain/coldchain/alarms.ts';
+import { LiveFeed } from '../../hub/live.ts';
+import { createMetrics } from '../../hub/metrics.ts';
+import { openStore } from '../../hub/store.ts';
+import { eventually } from '../helpers/hub.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'casier-live-'));
+const store = openStore(dir);
+const metrics = createMetrics();
+const feed = new LiveFeed({
+  db: store.db,
+  fleet: store.fleet,
+  alarms: new Alarms(store.db, store.ledger),
+  provisioning: store.provisioning,
+  metrics,
+  log: pino({ level: 'silent' }),
+  now: Date.now,
+  maxQueued: 64 * 1024,
+  heartbeatMs: 200,
+});
+const token = store.provisioning.createToken('operator', 'ops', 'test').token;
+let server: Server;
+let url: string;
+
+beforeAll(async () => {
+  server = createServer();
+  feed.attach(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}${LIVE_PATH}`;
+});
+afterAll(async () => {
+  await feed.close();
+  await new Promise((resolve) => server.close(resolve));
+  store.db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function signedIn() {
+  const ws = new WebSocket(url);
+  let received = 0;
+  ws.on('message', () => received++);
+  await new Promise((resolve) => ws.once('open', resolve));
+  ws.send(JSON.stringify({ type: 'auth', token }));
+  await eventually(() => received > 0);
+  return { ws, received: () => received };
+}
+
+const disconnects = async (reason: string) =>
+  (await metrics.registry.getSingleMetric('casier_live_disconnects_total')?.get())?.values.find(
+    (v) => v.labels.reason === reason,
+  )?.value ?? 0;
+
+describe('live feed back-pressure', () => {
+  it('cuts a client that stopped reading, while one that reads keeps up', async () => {
+    const reader = await signedIn();
+    const stalled = await signedIn();
+    // The stalled client's socket stops reading: what the hub sends piles up on its side.
+    (stalled.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const closed = new Promise((resolve) => stalled.ws.once('close', resolve));
+    const batch = Array.from({ length: 200 }, (_, i) => ({
+      lockerId: 'box-1',
+      sensor: 't1',
+      ts: i,
+      c: 4.25,
+    }));
+    for (let i = 0; i < 400 && (await disconnects('too_slow')) === 0; i++) {
+      feed.readings(batch);
+      feed.tick();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(await disconnects('too_slow')).toBe(1);
+    (stalled.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    await closed;
+    expect(reader.ws.readyState).toBe(WebSocket.OPEN);
+    expect(reader.received()).toBeGreaterThan(10);
+    reader.ws.close();
+  });
+
+  it('drops a client that answers no ping', async () => {
+    const silent = await signedIn();
+    // A peer that vanished without a close: it neither reads nor answers pings.
+    (silent.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    await eventually(async () => (await disconnects('dead')) === 1, 5000, 'the silent client dropped');
+    silent.ws.terminate();
+  });
+});
