@@ -2,6 +2,7 @@
  * `casier <command>`: the composition root of the command line. Each command loads what it needs
  * lazily, so `casier profiles` does not start a broker and `casier --help` stays fast.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { PARCEL_STATES } from '../hub/domain/parcels.ts';
 import { type CommandSpec, helpText, type ParsedArgs, parseCommandArgs, port, UsageError } from './args.ts';
@@ -74,6 +75,26 @@ export const COMMANDS: CommandSpec[] = [
         env: 'CASIER_MQTT_PASSWORD',
         help: "the hub's password on the external broker",
       },
+      'mqtt-ca': {
+        type: 'string',
+        env: 'CASIER_MQTT_CA',
+        help: "PEM file of the authority that signed the external broker's certificate (mqtts://)",
+        schema: z.string().refine(existsSync, 'no such file'),
+      },
+      sites: {
+        type: 'string',
+        env: 'CASIER_SITES',
+        help: 'comma-separated sites this hub owns on a shared broker (default: all)',
+        schema: z
+          .string()
+          .transform((s) =>
+            s
+              .split(',')
+              .map((x) => x.trim())
+              .filter(Boolean),
+          )
+          .pipe(z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'not a site id')).min(1)),
+      },
       'code-digits': {
         type: 'string',
         env: 'CASIER_CODE_DIGITS',
@@ -114,6 +135,8 @@ export const COMMANDS: CommandSpec[] = [
         mqttUrl: v['mqtt-url'] as string | undefined,
         mqttUsername: v['mqtt-username'] as string | undefined,
         mqttPassword: v['mqtt-password'] as string | undefined,
+        mqttCa: v['mqtt-ca'] ? readFileSync(v['mqtt-ca'] as string, 'utf8') : undefined,
+        sites: v.sites as string[] | undefined,
         codeDigits: v['code-digits'] as number,
         logLevel: v['log-level'] as string,
         retention: {
@@ -249,6 +272,36 @@ export const COMMANDS: CommandSpec[] = [
         })),
         ['id', 'state', 'locker', 'door', 'class', 'size', 'recipient', 'created', 'stored'],
       );
+      return 0;
+    },
+  },
+  {
+    name: 'broker mosquitto-acl',
+    usage: 'broker mosquitto-acl [--hub <user>[:<site>,<site>…]]…',
+    summary:
+      'Print the Mosquitto ACL that keeps each cabinet to its own topics and each hub to its sites (docs/operations.md §9).',
+    flags: {
+      hub: {
+        type: 'string',
+        multiple: true,
+        help: 'a hub account and the sites it owns (all when none are given); repeatable. Default: casier-hub',
+        schema: z.array(
+          z
+            .string()
+            .regex(
+              /^[A-Za-z0-9._-]{1,64}(:[a-z0-9][a-z0-9-]{0,62}(,[a-z0-9][a-z0-9-]{0,62})*)?$/,
+              'expected <user>[:<site>,<site>…]',
+            ),
+        ),
+      },
+    },
+    async run({ values: v }) {
+      const { mosquittoAcl } = await import('../hub/broker/mosquitto.ts');
+      const hubs = ((v.hub as string[] | undefined) ?? ['casier-hub']).map((h) => {
+        const [username, sites] = h.split(':') as [string, string | undefined];
+        return { username, sites: sites?.split(',') };
+      });
+      process.stdout.write(mosquittoAcl(hubs));
       return 0;
     },
   },

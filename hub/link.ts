@@ -13,6 +13,8 @@ export interface LinkOptions {
   clientId: string;
   /** Subscribe only to these sites' topics (several hubs sharing one broker); all sites when empty. */
   sites?: string[];
+  /** CA certificate(s) for an mqtts:// broker with a private authority. */
+  ca?: string;
   log: Logger;
   onMessage: (topic: string, payload: Buffer) => void;
 }
@@ -33,6 +35,7 @@ export class DeviceLink {
       clean: true,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
+      ...(opts.ca ? { ca: opts.ca } : {}),
     });
     this.#client = client;
     client.on('message', (t, payload) => opts.onMessage(t, payload));

@@ -45,6 +45,13 @@ export interface HubConfig {
   mqttUrl?: string;
   mqttUsername?: string;
   mqttPassword?: string;
+  /** PEM certificate(s) of the authority that signed an external broker's TLS certificate (mqtts://). */
+  mqttCa?: string;
+  /**
+   * The sites this hub owns when several hubs share one external broker: it subscribes only to their
+   * topics. Empty or absent: every site.
+   */
+  sites?: string[];
   codeDigits: number;
   logLevel: string;
   log?: Logger;
@@ -132,6 +139,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     url: mqttUrl,
     ...credentials,
     clientId: `${HUB_USERNAME}-${randomBytes(4).toString('hex')}`,
+    sites: config.sites,
+    ca: config.mqttCa,
     log: log.child({ mod: 'link' }),
     onMessage: (t, p) => ingest?.handle(t, p),
   });

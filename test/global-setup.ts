@@ -11,6 +11,16 @@ export default async function setup(): Promise<void> {
       'socat is missing: the bridge tests need it for pseudo-terminal serial lines (Debian: apt-get install socat)',
     );
   }
+  for (const [tool, args] of [
+    ['mosquitto', ['-h']],
+    ['mosquitto_passwd', ['-h']],
+    ['nats-server', ['--version']],
+  ] as const) {
+    if (spawnSync(tool, args, { stdio: 'ignore' }).error)
+      throw new Error(
+        `${tool} is missing: the external-broker tests start it (Debian: apt-get install mosquitto nats-server)`,
+      );
+  }
   if (!existsSync(CHROMIUM)) {
     throw new Error(
       `Chromium is missing at ${CHROMIUM}: the dashboard tests drive it (Debian: apt-get install chromium; elsewhere set CASIER_CHROMIUM)`,

@@ -27,7 +27,13 @@ export interface TestHub {
   close: () => Promise<void>;
 }
 
-export async function startTestHub(overrides: Partial<HubConfig> = {}): Promise<TestHub> {
+export async function startTestHub(
+  overrides: Partial<HubConfig> = {},
+  extras: {
+    /** Gives an external broker a new cabinet's credentials before it connects. */
+    registerDevice?: (username: string, password: string) => Promise<void>;
+  } = {},
+): Promise<TestHub> {
   const dataDir = mkdtempSync(join(tmpdir(), 'casier-test-'));
   const config: HubConfig = {
     dataDir,
@@ -60,6 +66,7 @@ export async function startTestHub(overrides: Partial<HubConfig> = {}): Promise<
     },
     async cabinet(ref, profile = 'town-locker-16', opts = {}) {
       const dev = t.hub.provisioning.addDevice(ref, profile, 'test');
+      await extras.registerDevice?.(`${ref.site}/${ref.locker}`, dev.password);
       const locker = new VirtualLocker({
         ...ref,
         url: t.hub.mqttUrl,

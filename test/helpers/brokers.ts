@@ -1,0 +1,171 @@
+/**
+ * External brokers from Debian's packages, started by the test on a free loopback port in a
+ * temporary directory: Mosquitto with casier's ACL, and nats-server with its MQTT listener on
+ * JetStream. Each is stopped by its PID.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SUFFIXES, type Suffix } from '../../devices/index.ts';
+import { type HubAccount, mosquittoAcl } from '../../hub/broker/mosquitto.ts';
+
+export interface ExternalBroker {
+  url: string;
+  /** Lets a new cabinet (or hub) in: its credentials reach the broker, which reloads them. */
+  addUser(username: string, password: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A port free right now on loopback (the broker binds it a moment later). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function listening(port: number, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the broker exited: ${output()}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = createConnection({ port, host: '127.0.0.1' }, () => {
+        c.destroy();
+        resolve(true);
+      });
+      c.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`the broker did not listen on ${port}: ${output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function stopper(child: ChildProcess, dir: string) {
+  return async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
+
+export async function startMosquitto(
+  hubs: Array<HubAccount & { password: string }>,
+): Promise<ExternalBroker> {
+  const dir = mkdtempSync(join(tmpdir(), 'casier-mosquitto-'));
+  const port = await freePort();
+  const passwd = join(dir, 'passwd');
+  writeFileSync(passwd, '');
+  const addToFile = (username: string, password: string) => {
+    const r = spawnSync('mosquitto_passwd', ['-b', passwd, username, password], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`mosquitto_passwd failed: ${r.stderr || r.error}`);
+  };
+  for (const h of hubs) addToFile(h.username, h.password);
+  writeFileSync(join(dir, 'acl'), mosquittoAcl(hubs));
+  writeFileSync(
+    join(dir, 'mosquitto.conf'),
+    [
+      // Stay the user that made the files (root in CI would otherwise switch to `mosquitto`).
+      `user ${process.getuid?.() === 0 ? 'root' : (process.env.USER ?? 'root')}`,
+      'per_listener_settings false',
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous false',
+      `password_file ${passwd}`,
+      `acl_file ${join(dir, 'acl')}`,
+      'use_username_as_clientid true',
+      'persistence false',
+      'log_dest stderr',
+      'log_type error',
+      'log_type warning',
+      '',
+    ].join('\n'),
+  );
+  const child = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let output = '';
+  child.stderr?.on('data', (d) => {
+    output += d;
+  });
+  await listening(port, child, () => output);
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    async addUser(username, password) {
+      addToFile(username, password);
+      child.kill('SIGHUP'); // Mosquitto reloads its password and ACL files
+      await new Promise((r) => setTimeout(r, 300));
+    },
+    stop: stopper(child, dir),
+  };
+}
+
+/** NATS subject of an MQTT topic: `/` becomes `.`. */
+const subject = (topic: string) => topic.replaceAll('/', '.');
+
+/** The permissions NATS gives a hub (its sites' upward topics in, downward out) or a cabinet. */
+function natsUser(username: string, password: string, hub?: HubAccount) {
+  const up = (Object.keys(SUFFIXES) as Suffix[]).filter((s) => SUFFIXES[s] === 'up');
+  const down = (Object.keys(SUFFIXES) as Suffix[]).filter((s) => SUFFIXES[s] === 'down');
+  const roots = hub
+    ? (hub.sites?.length ? hub.sites : ['*']).map((site) => `casier.v1.${site}.*`)
+    : [subject(`casier/v1/${username}`)];
+  const [mine, theirs] = hub ? [up, down] : [down, up];
+  return {
+    user: username,
+    password,
+    allowed_connection_types: ['MQTT'],
+    permissions: {
+      // Publishing the suffixes it sends, subscribing to those it receives.
+      publish: { allow: roots.flatMap((r) => theirs.map((s) => `${r}.${subject(s)}`)) },
+      // QoS 1 deliveries come through the MQTT session's own JetStream consumer.
+      subscribe: { allow: [...roots.flatMap((r) => mine.map((s) => `${r}.${subject(s)}`)), '$MQTT.sub.>'] },
+    },
+  };
+}
+
+export async function startNats(hubs: Array<HubAccount & { password: string }>): Promise<ExternalBroker> {
+  const dir = mkdtempSync(join(tmpdir(), 'casier-nats-'));
+  const [port, mqttPort] = [await freePort(), await freePort()];
+  const users = hubs.map((h) => natsUser(h.username, h.password, h));
+  const conf = join(dir, 'nats.conf');
+  const write = () =>
+    writeFileSync(
+      conf,
+      [
+        `listen: "127.0.0.1:${port}"`,
+        'server_name: "casier-test"',
+        `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }`,
+        `mqtt { listen: "127.0.0.1:${mqttPort}" }`,
+        `authorization { users: ${JSON.stringify(users)} }`,
+        '',
+      ].join('\n'),
+    );
+  write();
+  const child = spawn('nats-server', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let output = '';
+  child.stderr?.on('data', (d) => {
+    output += d;
+  });
+  await listening(mqttPort, child, () => output);
+  return {
+    url: `mqtt://127.0.0.1:${mqttPort}`,
+    async addUser(username, password) {
+      users.push(natsUser(username, password));
+      write();
+      child.kill('SIGHUP'); // nats-server reloads its configuration, users included
+      await new Promise((r) => setTimeout(r, 300));
+    },
+    stop: stopper(child, dir),
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * The hub on external brokers from Debian's packages instead of its embedded one: Mosquitto with
+ * the ACL `casier broker mosquitto-acl` prints, and nats-server's MQTT listener on JetStream. The
+ * deposit → pickup flow runs through each; cabinets stay in their lane; two hubs sharing one
+ * broker each see only their own sites.
+ */
+import mqtt from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { VirtualLocker } from '../../simulators/locker.ts';
+import { type ExternalBroker, startMosquitto, startNats } from '../helpers/brokers.ts';
+import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+
+const HUB_PASSWORD = 'hub-secret-for-tests';
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+async function hubOn(broker: ExternalBroker, username: string, sites?: string[]): Promise<TestHub> {
+  const t = await startTestHub(
+    { mqttUrl: broker.url, mqttUsername: username, mqttPassword: HUB_PASSWORD, sites },
+    { registerDevice: (u, p) => broker.addUser(u, p) },
+  );
+  cleanup.push(() => t.close());
+  return t;
+}
+
+/** A parcel from creation to pickup at `box`, every step through the broker. */
+async function depositAndPickup(t: TestHub, box: VirtualLocker, lockerId: string) {
+  const created = await t.api(
+    'POST',
+    '/api/v1/parcels',
+    { lockerId, size: 'S', temperatureClass: 'ambient', recipient: { name: 'Noé' } },
+    t.integration,
+  );
+  expect(created.status).toBe(201);
+  const { parcel, depositCode, pickupCode } = created.body;
+  const state = async () => (await t.api('GET', `/api/v1/parcels/${parcel.id}`)).body.state;
+  for (const [code, after] of [
+    [depositCode, 'stored'],
+    [pickupCode, 'picked_up'],
+  ]) {
+    const unlocked = waitFor<[number]>(box, 'unlocked', (door) => door === parcel.door, 10_000);
+    box.pressCode(code);
+    await unlocked;
+    box.openDoor(parcel.door);
+    box.closeDoor(parcel.door);
+    await eventually(async () => (await state()) === after, 10_000, `parcel ${after}`);
+  }
+}
+
+describe.each([
+  ['Mosquitto', startMosquitto],
+  ['nats-server (MQTT on JetStream)', startNats],
+])('the hub on %s', (_name, start) => {
+  it('runs the deposit → pickup flow', async () => {
+    const broker = await start([{ username: 'casier-hub', password: HUB_PASSWORD }]);
+    cleanup.push(() => broker.stop());
+    const t = await hubOn(broker, 'casier-hub');
+    const box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+    await eventually(async () => (await t.api('GET', '/api/v1/lockers/box-1')).body.online, 10_000, 'online');
+    await depositAndPickup(t, box, 'box-1');
+  });
+
+  it('keeps a cabinet to its own topics', async () => {
+    const broker = await start([{ username: 'casier-hub', password: HUB_PASSWORD }]);
+    cleanup.push(() => broker.stop());
+    const t = await hubOn(broker, 'casier-hub');
+    const box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+    await eventually(async () => (await t.api('GET', '/api/v1/lockers/box-1')).body.online, 10_000, 'online');
+    // A second, genuine cabinet whose credentials are used to reach the first one's topics.
+    const other = t.hub.provisioning.addDevice({ site: 'ferme', locker: 'box-2' }, 'rural-box-8', 'test');
+    await broker.addUser('ferme/box-2', other.password);
+    const intruder = await mqtt.connectAsync(broker.url, {
+      username: 'ferme/box-2',
+      password: other.password,
+      clientId: 'ferme/box-2',
+      reconnectPeriod: 0,
+    });
+    cleanup.push(() => intruder.endAsync());
+    // Refused outright (NATS), or granted and never delivered (Mosquitto checks reads at delivery).
+    const overheard: string[] = [];
+    intruder.on('message', (topic) => overheard.push(topic));
+    for (const filter of ['casier/v1/ferme/box-1/commands', '$MQTT/sub/#', '#'])
+      await intruder.subscribeAsync(filter, { qos: 1 }).catch(() => []);
+    const unlocked = waitFor<[number]>(box, 'unlocked', (door) => door === 1, 10_000);
+    const opened = await t.api('POST', '/api/v1/lockers/box-1/compartments/1/open', { reason: 'lane test' });
+    expect(opened.status).toBe(202);
+    await unlocked;
+    const before = (await t.api('GET', '/api/v1/events?lockerId=box-1&type=door.opened')).body.events.length;
+    await intruder
+      .publishAsync(
+        'casier/v1/ferme/box-1/events',
+        JSON.stringify({
+          bootId: 'forged',
+          events: [{ id: 'forged-1', seq: 1, ts: Date.now(), type: 'door.opened', door: 1 }],
+        }),
+        { qos: 1 },
+      )
+      .catch(() => {}); // a broker may also answer by closing the connection
+    await new Promise((r) => setTimeout(r, 500));
+    // Its own retained code table may arrive; nothing of box-1's may.
+    expect(overheard.filter((topic) => !topic.startsWith('casier/v1/ferme/box-2/'))).toEqual([]);
+    const after = (await t.api('GET', '/api/v1/events?lockerId=box-1&type=door.opened')).body.events.length;
+    expect(after).toBe(before);
+  });
+});
+
+describe('two hubs on one Mosquitto', () => {
+  it('each sees only its own sites', async () => {
+    const broker = await startMosquitto([
+      { username: 'hub-ferme', password: HUB_PASSWORD, sites: ['ferme'] },
+      { username: 'hub-lyon', password: HUB_PASSWORD, sites: ['lyon'] },
+    ]);
+    cleanup.push(() => broker.stop());
+    const north = await hubOn(broker, 'hub-ferme', ['ferme']);
+    const south = await hubOn(broker, 'hub-lyon', ['lyon']);
+    const box = await north.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+    const locker = await south.cabinet({ site: 'lyon', locker: 'locker-1' }, 'town-locker-16');
+    // A trap: the northern hub also knows the southern locker. Were its messages to reach it, it
+    // would mark it online.
+    north.hub.provisioning.addDevice({ site: 'lyon', locker: 'locker-1' }, 'town-locker-16', 'test');
+    await depositAndPickup(north, box, 'box-1');
+    await depositAndPickup(south, locker, 'locker-1');
+    locker.telemetry([{ sensor: 't1', c: 4 }]);
+    await eventually(
+      async () => (await south.api('GET', '/api/v1/lockers/locker-1')).body.online === true,
+      10_000,
+    );
+    const seenByNorth = (await north.api('GET', '/api/v1/lockers/locker-1')).body;
+    expect(seenByNorth.online).toBe(false);
+    expect(seenByNorth.lastSeen).toBeNull();
+    const events = (await north.api('GET', '/api/v1/events?lockerId=locker-1')).body.events;
+    expect(events.map((e: { type: string }) => e.type)).toEqual(['locker.provisioned']);
+  });
+});
