@@ -163,7 +163,10 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     {
       ack: (ref, ids) => link.publish(ref, 'events/ack', { ids }),
       send: (lockerId, list) => dispatcher.send(lockerId, list),
-      cameOnline: (lockerId) => dispatcher.resendOpen(lockerId),
+      cameOnline: (lockerId) => {
+        coldChain.forgetBoot(lockerId);
+        dispatcher.resendOpen(lockerId);
+      },
       telemetry: (lockerId, msg) => coldChain.add(lockerId, msg),
     },
     now,

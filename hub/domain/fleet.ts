@@ -46,9 +46,16 @@ export class Fleet {
     this.#locker = db.prepare<[string], LockerRow>('SELECT * FROM lockers WHERE id = ?');
   }
 
+  /** Lockers known to exist, with their site: a locker never moves, so a yes is remembered. */
+  readonly #known = new Map<string, string>();
+
   /** True when the locker exists and belongs to that site: the topic names a real cabinet. */
   knows(ref: LockerRef): boolean {
-    return this.#site.get(ref.locker) === ref.site;
+    const cached = this.#known.get(ref.locker);
+    if (cached !== undefined) return cached === ref.site;
+    const site = this.#site.get(ref.locker);
+    if (site !== undefined) this.#known.set(ref.locker, site);
+    return site === ref.site;
   }
 
   /** Applies a `state` message; returns true when the locker has just come (back) online. */

@@ -36,6 +36,30 @@ interface Watch {
   cls: TemperatureClass;
 }
 
+/**
+ * A sensor's rule state while a flush runs: read once, written once, whatever the number of its
+ * readings in the batch. Alarms that a reading can only clear are checked once per flush too.
+ */
+interface SensorWork {
+  lockerId: string;
+  sensor: string;
+  state: SensorRuleState;
+  interval: number | null;
+  /** Alarm kinds already cleared (or found not open) in this flush. */
+  cleared: Set<string>;
+}
+
+/** A 5-minute bucket's readings in this flush, added to the stored aggregate once. */
+interface BucketWork {
+  lockerId: string;
+  sensor: string;
+  bucket: number;
+  min: number;
+  max: number;
+  sum: number;
+  n: number;
+}
+
 interface Pending {
   lockerId: string;
   sensor: string;
@@ -63,6 +87,13 @@ export class ColdChain {
   readonly #parcelsIn;
   readonly #recent;
   readonly #boot;
+  /** Each locker's boot as last read; forgotten when the locker announces a new one. */
+  readonly #boots = new Map<string, { boot_id: string | null; boot_at: number | null }>();
+
+  /** The locker came online or rebooted: its boot is read again with its next readings. */
+  forgetBoot(lockerId: string): void {
+    this.#boots.delete(lockerId);
+  }
 
   constructor(
     private readonly db: Db,
@@ -81,9 +112,9 @@ export class ColdChain {
       'SELECT ts, c FROM readings WHERE locker_id = ? AND sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts',
     );
     this.#aggregate = db.prepare(
-      `INSERT INTO readings_5m (locker_id, sensor, bucket, min, max, sum, n) VALUES (?, ?, ?, ?, ?, ?, 1)
+      `INSERT INTO readings_5m (locker_id, sensor, bucket, min, max, sum, n) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (locker_id, sensor, bucket) DO UPDATE SET
-         min = min(min, excluded.min), max = max(max, excluded.max), sum = sum + excluded.sum, n = n + 1`,
+         min = min(min, excluded.min), max = max(max, excluded.max), sum = sum + excluded.sum, n = n + excluded.n`,
     );
     this.#state = db.prepare<
       [string, string],
@@ -104,7 +135,11 @@ export class ColdChain {
 
   /** Buffers a telemetry message; the next flush stores and evaluates it. */
   add(lockerId: string, msg: TelemetryMessage): void {
-    const boot = this.#boot.get(lockerId);
+    let boot = this.#boots.get(lockerId);
+    if (!boot) {
+      boot = this.#boot.get(lockerId);
+      if (boot) this.#boots.set(lockerId, boot);
+    }
     if (
       boot &&
       boot.boot_id === msg.bootId &&
@@ -129,8 +164,14 @@ export class ColdChain {
     this.#buffer = [];
     const now = this.now();
     const current: Pending[] = [];
+    const sensors = new Map<string, SensorWork>();
+    const buckets = new Map<string, BucketWork>();
     this.db.transaction(() => {
-      for (const r of batch) if (this.#reading(r, now)) current.push(r);
+      for (const r of batch) if (this.#reading(r, now, sensors, buckets)) current.push(r);
+      for (const w of sensors.values())
+        this.#saveState.run(w.lockerId, w.sensor, JSON.stringify(w.state), now, w.interval);
+      for (const b of buckets.values())
+        this.#aggregate.run(b.lockerId, b.sensor, b.bucket, b.min, b.max, b.sum, b.n);
       // Readings are a heartbeat too.
       for (const lockerId of this.#heard)
         this.db.prepare('UPDATE lockers SET last_seen = ? WHERE id = ?').run(now, lockerId);
@@ -159,34 +200,65 @@ export class ColdChain {
   onStored?: (readings: ReadonlyArray<Pending>) => void;
 
   /** Stores and evaluates one reading; true when it is now its sensor's current value. */
-  #reading(r: Pending, now: number): boolean {
+  #reading(
+    r: Pending,
+    now: number,
+    sensors: Map<string, SensorWork>,
+    buckets: Map<string, BucketWork>,
+  ): boolean {
     if (r.ts > now + FUTURE_TOLERANCE_MS) {
       this.stats.future++; // a clock far ahead would open and close alarms at the wrong times
       return false;
     }
     this.#insert.run(r.lockerId, r.sensor, r.ts, r.c);
-    this.#aggregate.run(r.lockerId, r.sensor, Math.floor(r.ts / FIVE_MIN) * FIVE_MIN, r.c, r.c, r.c);
+    const bucket = Math.floor(r.ts / FIVE_MIN) * FIVE_MIN;
+    const bucketKey = `${r.lockerId}\u0000${r.sensor}\u0000${bucket}`;
+    const b = buckets.get(bucketKey);
+    if (b) {
+      b.min = Math.min(b.min, r.c);
+      b.max = Math.max(b.max, r.c);
+      b.sum += r.c;
+      b.n++;
+    } else
+      buckets.set(bucketKey, {
+        lockerId: r.lockerId,
+        sensor: r.sensor,
+        bucket,
+        min: r.c,
+        max: r.c,
+        sum: r.c,
+        n: 1,
+      });
     this.stats.stored++;
-    const saved = this.#state.get(r.lockerId, r.sensor);
-    const prev: SensorRuleState = saved ? JSON.parse(saved.rules) : initialState();
+    const key = `${r.lockerId}\u0000${r.sensor}`;
+    let work = sensors.get(key);
+    if (!work) {
+      const saved = this.#state.get(r.lockerId, r.sensor);
+      work = {
+        lockerId: r.lockerId,
+        sensor: r.sensor,
+        state: saved ? JSON.parse(saved.rules) : initialState(),
+        interval: saved?.interval_ms ?? null,
+        cleared: new Set(),
+      };
+      sensors.set(key, work);
+    }
+    const prev = work.state;
     // The hub's own clock measures silence; the readings' rhythm sets what silence is.
-    const interval =
-      prev.lastTs !== null && r.ts > prev.lastTs ? r.ts - prev.lastTs : (saved?.interval_ms ?? null);
-    this.alarms.clear(r.lockerId, r.sensor, 'sensor_silent', 'critical', now);
+    if (prev.lastTs !== null && r.ts > prev.lastTs) work.interval = r.ts - prev.lastTs;
+    this.#clearOnce(work, 'sensor_silent', 'critical', now);
     if (prev.lastTs !== null && r.ts <= prev.lastTs) {
       this.stats.outOfOrder++;
-      this.#saveState.run(r.lockerId, r.sensor, saved?.rules ?? JSON.stringify(prev), now, interval);
       return false;
     }
     const watched = this.#watched(r.lockerId, r.sensor);
     const cls = watched[0]?.cls;
-    if (this.#implausible(r, now)) {
+    if (this.#implausible(r, now, work)) {
       // Stored for the record, never fed to the rules: a broken probe must not clear or raise anything.
-      this.#saveState.run(r.lockerId, r.sensor, JSON.stringify(prev), now, interval);
       return false;
     }
     // Only where a compressor cycles: an ambient probe in a quiet room may well read the same for hours.
-    if (cls === 'chilled' || cls === 'frozen') this.#stuck(r, prev, now);
+    if (cls === 'chilled' || cls === 'frozen') this.#stuck(r, prev, now, work);
     const valueSince = prev.lastC === r.c ? (prev.valueSince ?? prev.lastTs ?? r.ts) : r.ts;
     let next: SensorRuleState = { ...prev, lastTs: r.ts, lastC: r.c };
     if (cls) {
@@ -220,8 +292,21 @@ export class ColdChain {
       }
       this.#exposure(r, prev, rules, watched);
     }
-    this.#saveState.run(r.lockerId, r.sensor, JSON.stringify({ ...next, valueSince }), now, interval);
+    work.state = { ...next, valueSince };
     return true;
+  }
+
+  /** Clears an alarm a reading ends, looking it up once per sensor and flush. */
+  #clearOnce(
+    work: SensorWork,
+    kind: 'sensor_silent' | 'sensor_fault',
+    level: 'warning' | 'critical',
+    now: number,
+  ): void {
+    const k = `${kind}/${level}`;
+    if (work.cleared.has(k)) return;
+    work.cleared.add(k);
+    this.alarms.clear(work.lockerId, work.sensor, kind, level, now);
   }
 
   /** Adds the time since the previous reading to each stored parcel if that reading was out of range. */
@@ -245,11 +330,13 @@ export class ColdChain {
    * Values no compartment can reach are a sensor fault (a disconnected DS18B20 reads −127 °C, a
    * probe in short circuit the top of its scale), not a temperature.
    */
-  #implausible(r: Pending, now: number): boolean {
+  #implausible(r: Pending, now: number, work: SensorWork): boolean {
     if (r.c >= PLAUSIBLE.min && r.c <= PLAUSIBLE.max) {
-      this.alarms.clear(r.lockerId, r.sensor, 'sensor_fault', 'critical', now);
+      this.#clearOnce(work, 'sensor_fault', 'critical', now);
       return false;
     }
+    // A fault after a good value in the same batch: a later good one must clear it again.
+    work.cleared.delete('sensor_fault/critical');
     this.alarms.raise({
       lockerId: r.lockerId,
       sensor: r.sensor,
@@ -262,11 +349,12 @@ export class ColdChain {
   }
 
   /** The exact same value for hours, while compressors cycle and doors open, is a stuck sensor. */
-  #stuck(r: Pending, prev: SensorRuleState, now: number): void {
+  #stuck(r: Pending, prev: SensorRuleState, now: number, work: SensorWork): void {
     if (prev.lastC !== r.c) {
-      this.alarms.clear(r.lockerId, r.sensor, 'sensor_fault', 'warning', now);
+      this.#clearOnce(work, 'sensor_fault', 'warning', now);
       return;
     }
+    work.cleared.delete('sensor_fault/warning');
     const since = prev.valueSince ?? prev.lastTs ?? r.ts;
     if (r.ts - since >= STUCK_MS) {
       this.alarms.raise({

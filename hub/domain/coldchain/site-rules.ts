@@ -62,17 +62,24 @@ export const toInput = (r: ClassRules): ClassRulesInput => ({
 
 export class SiteRules {
   readonly #cache = new Map<string, ClassRules>();
+  readonly #siteOf = new Map<string, string>();
+  readonly #site;
 
   constructor(
     private readonly db: Db,
     private readonly ledger: Ledger,
-  ) {}
+  ) {
+    this.#site = db.prepare<[string], string>('SELECT site_id FROM lockers WHERE id = ?').pluck();
+  }
 
   /** The rules for a locker's compartments of one class. */
   forLocker(lockerId: string, cls: TemperatureClass): ClassRules {
-    const site = this.db.prepare('SELECT site_id FROM lockers WHERE id = ?').pluck().get(lockerId) as
-      | string
-      | undefined;
+    // A locker never changes site: its site is looked up once.
+    let site = this.#siteOf.get(lockerId);
+    if (site === undefined) {
+      site = this.#site.get(lockerId);
+      if (site !== undefined) this.#siteOf.set(lockerId, site);
+    }
     return site ? this.forSite(site, cls) : DEFAULT_RULES[cls];
   }
 

@@ -1,0 +1,225 @@
+/**
+ * What the benchmarks share: the systems under test in their own processes (the hub, a bare
+ * aedes relay, Mosquitto, a bare ws server, a bare fastify route), so the load generator in the
+ * benchmark's process does not share their event loop; CPU and memory read from /proc; many
+ * MQTT clients with TCP_NODELAY.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { openStore } from '../hub/store.ts';
+
+export const quick = process.argv.includes('--quick');
+const BIN = join(import.meta.dirname, '../bin/casier.js');
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Proc {
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Spawns `cmd` and resolves when its output contains `ready` (a string or a test). */
+function started(child: ChildProcess, ready: (out: string) => boolean, what: string): Promise<Proc> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${out.slice(-2000)}`)), 20_000);
+    const onData = (d: Buffer) => {
+      if (out.length < 100_000) out += d;
+      if (ready(out)) {
+        clearTimeout(timer);
+        // From now on the output is only drained.
+        child.stdout?.off('data', onData).resume();
+        child.stderr?.off('data', onData).resume();
+        resolve({
+          child,
+          async stop() {
+            if (child.exitCode !== null) return;
+            const exited = new Promise((r) => child.once('exit', r));
+            child.kill('SIGTERM');
+            const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+            await exited;
+            clearTimeout(kill);
+          },
+        });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited with ${code}: ${out.slice(-2000)}`));
+    });
+  });
+}
+
+export interface HubUnderTest extends Proc {
+  mqttUrl: string;
+  httpUrl: string;
+  operator: string;
+  passwords: Map<string, string>;
+  dataDir: string;
+}
+
+/**
+ * A real `casier hub` process with `count` cabinets of `profile` provisioned in `site`
+ * (`box-1` … `box-N`), ports chosen free on loopback.
+ */
+export async function spawnHub(opts: {
+  cabinets: number;
+  profile: string;
+  site?: string;
+}): Promise<HubUnderTest> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'casier-bench-'));
+  const site = opts.site ?? 'bench';
+  const store = openStore(dataDir);
+  const passwords = new Map<string, string>();
+  for (let i = 1; i <= opts.cabinets; i++)
+    passwords.set(
+      `box-${i}`,
+      store.provisioning.addDevice({ site, locker: `box-${i}` }, opts.profile, 'bench').password,
+    );
+  const operator = store.provisioning.createToken('operator', 'bench', 'bench').token;
+  store.db.close();
+  const [mqttPort, httpPort] = [await freePort(), await freePort()];
+  const child = spawn(
+    process.execPath,
+    // BENCH_HUB_NODE_ARGS=--cpu-prof profiles the hub under load.
+    [
+      ...(process.env.BENCH_HUB_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      BIN,
+      'hub',
+      '--data-dir',
+      dataDir,
+      '--mqtt-port',
+      `${mqttPort}`,
+      '--http-port',
+      `${httpPort}`,
+      '--log-level',
+      'info',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const p = await started(child, (out) => out.includes('"hub started"'), 'the hub');
+  return {
+    ...p,
+    mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
+    httpUrl: `http://127.0.0.1:${httpPort}`,
+    operator,
+    passwords,
+    dataDir,
+    async stop() {
+      await p.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A bare aedes broker with TCP_NODELAY in its own process (bench/servers/aedes.ts). */
+export async function spawnAedes(): Promise<Proc & { url: string }> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'servers/aedes.ts'), `${port}`],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const p = await started(child, (out) => out.includes('listening'), 'aedes');
+  return { ...p, url: `mqtt://127.0.0.1:${port}` };
+}
+
+export function hasMosquitto(): boolean {
+  return !spawnSync('mosquitto', ['-h'], { stdio: 'ignore' }).error;
+}
+
+/** Mosquitto from Debian, anonymous on loopback, no persistence: the most used broker, bare. */
+export async function spawnMosquitto(): Promise<Proc & { url: string }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'casier-bench-mosquitto-'));
+  writeFileSync(
+    join(dir, 'mosquitto.conf'),
+    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\nlog_type error\n`,
+  );
+  const child = spawn('mosquitto', ['-v', '-c', join(dir, 'mosquitto.conf')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const p = await started(
+    child,
+    (out) => out.includes('running') || out.includes('Opening ipv4 listen'),
+    'mosquitto',
+  );
+  return {
+    ...p,
+    url: `mqtt://127.0.0.1:${port}`,
+    async stop() {
+      await p.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Spawns one of bench/servers/*.ts with a port and resolves when it says it listens. */
+export async function spawnServer(name: string, ...args: string[]): Promise<Proc & { port: number }> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, `servers/${name}.ts`), `${port}`, ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const p = await started(child, (out) => out.includes('listening'), name);
+  return { ...p, port };
+}
+
+export async function connect(url: string, opts: mqtt.IClientOptions = {}): Promise<MqttClient> {
+  const c = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 30_000, ...opts });
+  (c.stream as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
+  return c;
+}
+
+/** CPU seconds (user + system) and resident memory of a process, from /proc. */
+export function usage(pid: number): { cpuS: number; rssMiB: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { cpuS: ticks / 100, rssMiB: Number(rss?.[1] ?? 0) / 1024 };
+}
+
+/** Reads one value of a Prometheus text exposition. */
+export async function metric(httpUrl: string, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One line of the results table: a measure, its baseline, the ratio and the goal. */
+export interface GoalRow {
+  benchmark: string;
+  measured: string;
+  baseline: string;
+  ratio: number;
+  goal: string;
+  met: boolean;
+}
+
+export function printRows(rows: GoalRow[]): void {
+  for (const r of rows)
+    console.log(
+      `${r.benchmark.padEnd(34)} ${r.measured.padStart(18)} vs ${r.baseline.padStart(18)}  ${`${r.ratio.toFixed(2)}×`.padStart(7)}  goal ${r.goal.padEnd(8)} ${r.met ? 'met' : 'FALLS SHORT'}`,
+    );
+}
