@@ -184,7 +184,16 @@ export async function spawnServer(name: string, ...args: string[]): Promise<Proc
 }
 
 export async function connect(url: string, opts: mqtt.IClientOptions = {}): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 30_000, ...opts });
+  let c: MqttClient | undefined;
+  // A broker that has just said it started may still be binding its port.
+  for (let attempt = 0; !c; attempt++) {
+    try {
+      c = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 30_000, ...opts });
+    } catch (err) {
+      if (attempt >= 50 || (err as { code?: string }).code !== 'ECONNREFUSED') throw err;
+      await sleep(100);
+    }
+  }
   (c.stream as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
   return c;
 }

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { CodesTable } from '../devices/index.ts';
 import type { Db } from './db/open.ts';
-import type { DeviceLink } from './link.ts';
+import type { Link } from './link.ts';
 
 const EVERY_MS = 250;
 
@@ -30,7 +30,7 @@ export class CodeTables {
 
   constructor(
     db: Db,
-    private readonly link: DeviceLink,
+    private readonly link: Link,
     private readonly log: Logger,
   ) {
     this.#due = db.prepare<[], { id: string; site_id: string; codes_version: number }>(

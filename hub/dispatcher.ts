@@ -7,7 +7,7 @@ import type { Command } from '../devices/index.ts';
 import type { Db } from './db/open.ts';
 import type { Cabinet } from './domain/cabinet.ts';
 import type { Commands } from './domain/commands.ts';
-import type { DeviceLink } from './link.ts';
+import type { Link } from './link.ts';
 import type { Metrics } from './metrics.ts';
 
 export const RESEND_AFTER_MS = 3_000;
@@ -21,7 +21,7 @@ export class Dispatcher {
     private readonly db: Db,
     private readonly commands: Commands,
     private readonly cabinet: Cabinet,
-    private readonly link: DeviceLink,
+    private readonly link: Link,
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly now: () => number,

@@ -115,43 +115,82 @@ export class Ingest {
     }
   }
 
+  /** Events messages received since the last commit: committed together, one fsync for all. */
+  #pending: Array<{ ref: LockerRef; msg: EventsMessage }> = [];
+
   #events(ref: LockerRef, msg: EventsMessage): void {
+    this.#pending.push({ ref, msg });
+    // Group commit: whatever else arrives in this turn of the event loop shares the transaction.
+    if (this.#pending.length === 1) setImmediate(() => this.flush());
+  }
+
+  /** Commits and acknowledges the events received so far (the hub calls it before it stops). */
+  flush(): void {
+    const batch = this.#pending;
+    this.#pending = [];
+    if (batch.length === 0) return;
     const stop = this.metrics.ingestSeconds.startTimer();
+    try {
+      this.#apply(batch);
+    } catch (err) {
+      // One message the domain cannot apply must not hold back the others: each alone, then.
+      this.log.warn({ err, messages: batch.length }, 'events batch failed; applying each message alone');
+      for (const one of batch) {
+        try {
+          this.#apply([one]);
+        } catch (e) {
+          // Not acknowledged: the device sends it again; the error is there to be fixed.
+          this.log.error({ err: e, locker: one.ref.locker }, 'ingest failed');
+          this.metrics.dropped.inc({ suffix: 'events', reason: 'error' });
+        }
+      }
+    }
+    stop();
+  }
+
+  /** Applies events messages in one synchronous=FULL transaction, then acts on and acknowledges them. */
+  #apply(batch: Array<{ ref: LockerRef; msg: EventsMessage }>): void {
     const now = this.now();
-    const commands: Command[] = [];
+    const commands = new Map<string, Command[]>();
     let fresh = 0;
+    let total = 0;
     this.db
       .transaction(() => {
-        this.fleet.seen(ref.locker, now);
-        let last = this.#lastSeq.get(ref.locker, msg.bootId) as number | null;
-        for (const ev of msg.events) {
-          const { id, seq, ts, type } = ev;
-          const inserted = this.#insertEvent.run(
-            ref.locker,
-            id,
-            msg.bootId,
-            seq,
-            ts,
-            type,
-            JSON.stringify(redact(ev)),
-            now,
-          );
-          if (inserted.changes === 0) continue; // a re-send: applied once already
-          fresh++;
-          if (seq > (last ?? 0) + 1) this.#gap(ref.locker, msg.bootId, (last ?? 0) + 1, seq, now);
-          last = Math.max(last ?? 0, seq);
-          commands.push(...this.cabinet.onEvent(ref.locker, ev, now));
+        for (const { ref, msg } of batch) {
+          this.fleet.seen(ref.locker, now);
+          let last = this.#lastSeq.get(ref.locker, msg.bootId) as number | null;
+          const mine = commands.get(ref.locker) ?? [];
+          commands.set(ref.locker, mine);
+          for (const ev of msg.events) {
+            total++;
+            const { id, seq, ts, type } = ev;
+            const inserted = this.#insertEvent.run(
+              ref.locker,
+              id,
+              msg.bootId,
+              seq,
+              ts,
+              type,
+              JSON.stringify(redact(ev)),
+              now,
+            );
+            if (inserted.changes === 0) continue; // a re-send: applied once already
+            fresh++;
+            if (seq > (last ?? 0) + 1) this.#gap(ref.locker, msg.bootId, (last ?? 0) + 1, seq, now);
+            last = Math.max(last ?? 0, seq);
+            mine.push(...this.cabinet.onEvent(ref.locker, ev, now));
+          }
         }
       })
       .immediate();
-    stop();
     this.metrics.deviceEvents.inc({ result: 'new' }, fresh);
-    this.metrics.deviceEvents.inc({ result: 'duplicate' }, msg.events.length - fresh);
-    this.out.send(ref.locker, commands);
-    this.out.ack(
-      ref,
-      msg.events.map((e) => e.id),
-    );
+    this.metrics.deviceEvents.inc({ result: 'duplicate' }, total - fresh);
+    for (const [lockerId, list] of commands) if (list.length) this.out.send(lockerId, list);
+    for (const { ref, msg } of batch)
+      this.out.ack(
+        ref,
+        msg.events.map((e) => e.id),
+      );
   }
 
   /**

@@ -1,10 +1,57 @@
 /**
- * The hub's own MQTT client: one connection to the broker (embedded or external), subscribed to
- * every cabinet's upward topics. The same code path serves both brokers.
+ * The hub's link to the cabinets: subscribed to their upward topics (its sites' only, when it
+ * shares a broker), publishing their downward ones. Over MQTT to an external broker
+ * (`DeviceLink`), or in process to the embedded one (`LocalLink`); the hub uses either through
+ * `Link`, with the same topics and payloads.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { fleetFilter, type LockerRef, type Suffix, topic, UP_SUFFIXES } from '../devices/index.ts';
+
+export interface Link {
+  start(): Promise<void>;
+  publish(ref: LockerRef, suffix: Suffix, payload: unknown, opts?: { qos: 0 | 1; retain?: boolean }): void;
+  stop(): Promise<void>;
+}
+
+/** The filters the hub subscribes to: each upward suffix, on every site or on its own. */
+export const hubFilters = (sites?: string[]) =>
+  (sites?.length ? sites : ['+']).flatMap((site) => UP_SUFFIXES.map((s) => fleetFilter(s, site)));
+
+/** The embedded broker's in-process access (broker/embedded.ts). */
+export class LocalLink implements Link {
+  #stopping = false;
+
+  constructor(
+    private readonly broker: {
+      subscribe(filter: string, onMessage: (topic: string, payload: Buffer) => void): Promise<void>;
+      publish(topic: string, payload: Buffer, opts: { qos: 0 | 1; retain: boolean }): void;
+    },
+    private readonly onMessage: (topic: string, payload: Buffer) => void,
+  ) {}
+
+  async start(): Promise<void> {
+    for (const filter of hubFilters())
+      await this.broker.subscribe(filter, (t, p) => this.#stopping || this.onMessage(t, p));
+  }
+
+  publish(
+    ref: LockerRef,
+    suffix: Suffix,
+    payload: unknown,
+    opts: { qos: 0 | 1; retain?: boolean } = { qos: 1 },
+  ): void {
+    if (this.#stopping) return;
+    this.broker.publish(topic(ref, suffix), Buffer.from(JSON.stringify(payload)), {
+      qos: opts.qos,
+      retain: opts.retain ?? false,
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+  }
+}
 
 export interface LinkOptions {
   url: string;
@@ -19,7 +66,7 @@ export interface LinkOptions {
   onMessage: (topic: string, payload: Buffer) => void;
 }
 
-export class DeviceLink {
+export class DeviceLink implements Link {
   #client: MqttClient | undefined;
   #stopping = false;
 
@@ -47,8 +94,7 @@ export class DeviceLink {
       client.once('connect', () => resolve());
       client.once('error', reject);
     });
-    const sites = opts.sites?.length ? opts.sites : ['+'];
-    const filters = sites.flatMap((site) => UP_SUFFIXES.map((s) => fleetFilter(s, site)));
+    const filters = hubFilters(opts.sites);
     const granted = await client.subscribeAsync(filters, { qos: 1 });
     const refused = granted.filter((g) => g.qos === 128);
     if (refused.length)

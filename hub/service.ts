@@ -29,7 +29,7 @@ import type { Parcels } from './domain/parcels.ts';
 import type { Provisioning } from './domain/provisioning.ts';
 import { Transit } from './domain/transit.ts';
 import { Ingest } from './ingest.ts';
-import { DeviceLink } from './link.ts';
+import { DeviceLink, type Link, LocalLink } from './link.ts';
 import { LiveFeed } from './live.ts';
 import { createMetrics } from './metrics.ts';
 import { openStore } from './store.ts';
@@ -121,8 +121,21 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
 
   let broker: EmbeddedBroker | undefined;
   let mqttUrl = config.mqttUrl;
-  let credentials = { username: config.mqttUsername ?? HUB_USERNAME, password: config.mqttPassword ?? '' };
-  if (!mqttUrl) {
+  let ingest: Ingest | undefined;
+  const onMessage = (t: string, p: Buffer) => ingest?.handle(t, p);
+  let link: Link;
+  if (mqttUrl) {
+    link = new DeviceLink({
+      url: mqttUrl,
+      username: config.mqttUsername ?? HUB_USERNAME,
+      password: config.mqttPassword ?? '',
+      clientId: `${HUB_USERNAME}-${randomBytes(4).toString('hex')}`,
+      sites: config.sites,
+      ca: config.mqttCa,
+      log: log.child({ mod: 'link' }),
+      onMessage,
+    });
+  } else {
     broker = await startEmbeddedBroker({
       host: config.host,
       port: config.mqttPort,
@@ -131,19 +144,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       log: log.child({ mod: 'broker' }),
     });
     mqttUrl = `mqtt://${config.host}:${broker.port}`;
-    credentials = broker.hubCredentials;
+    link = new LocalLink(broker.local, onMessage);
   }
-
-  let ingest: Ingest | undefined;
-  const link = new DeviceLink({
-    url: mqttUrl,
-    ...credentials,
-    clientId: `${HUB_USERNAME}-${randomBytes(4).toString('hex')}`,
-    sites: config.sites,
-    ca: config.mqttCa,
-    log: log.child({ mod: 'link' }),
-    onMessage: (t, p) => ingest?.handle(t, p),
-  });
   const dispatcher = new Dispatcher(
     db,
     commands,
@@ -260,7 +262,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       await live.close();
       await app.close();
       await link.stop();
-      // Readings that arrived up to the link's close are stored before the store closes.
+      // Events and readings that arrived up to the link's close are stored before the store closes.
+      ingest.flush();
       coldChain.flush();
       await broker?.close();
       db.close();

@@ -2,20 +2,12 @@
  * The embedded MQTT broker (aedes) for single-machine installs. The hooks only adapt the pure
  * policy in policy.ts; credentials are checked against the store.
  */
-import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { Aedes, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { BROKER_MAX_PAYLOAD_BYTES } from '../../devices/index.ts';
 import type { Metrics } from '../metrics.ts';
-import {
-  canPublish,
-  canSubscribe,
-  clientIdAllowed,
-  HUB_USERNAME,
-  type Principal,
-  principalFor,
-} from './policy.ts';
+import { canPublish, canSubscribe, clientIdAllowed, type Principal, principalFor } from './policy.ts';
 
 export interface BrokerDeps {
   host: string;
@@ -27,8 +19,15 @@ export interface BrokerDeps {
 
 export interface EmbeddedBroker {
   port: number;
-  /** The hub's own credentials on this broker, generated for this run. */
-  hubCredentials: { username: string; password: string };
+  /**
+   * The hub's own access, in process: it subscribes and publishes through aedes directly, without
+   * a loopback connection that would parse every message twice. The ACL binds the cabinets; the
+   * hub is the broker's owner.
+   */
+  local: {
+    subscribe(filter: string, onMessage: (topic: string, payload: Buffer) => void): Promise<void>;
+    publish(topic: string, payload: Buffer, opts: { qos: 0 | 1; retain: boolean }): void;
+  };
   close(): Promise<void>;
 }
 
@@ -40,7 +39,6 @@ function refused(code: number, message: string) {
 
 export async function startEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBroker> {
   const { metrics, log } = deps;
-  const hubPassword = randomBytes(32).toString('base64url');
   const aedes = await Aedes.createBroker({
     maxClientsIdLength: 128,
     connectTimeout: 10_000,
@@ -50,9 +48,8 @@ export async function startEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBro
   aedes.authenticate = (client, username, password, done) => {
     const p = principalFor(username);
     const secret = password?.toString('utf8') ?? '';
-    let ok = false;
-    if (p?.kind === 'hub') ok = secret === hubPassword;
-    else if (p?.kind === 'device') ok = deps.authenticateDevice(p, secret);
+    // The hub itself never connects over the network here (see `local`): only cabinets do.
+    const ok = p?.kind === 'device' && deps.authenticateDevice(p, secret);
     if (!p || !ok) {
       metrics.connectRefused.inc({ reason: p ? 'bad_credentials' : 'unknown_user' });
       log.warn({ clientId: client.id, username }, 'mqtt connection refused: bad credentials');
@@ -125,7 +122,26 @@ export async function startEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBro
   log.info({ host: deps.host, port }, 'embedded MQTT broker listening');
   return {
     port,
-    hubCredentials: { username: HUB_USERNAME, password: hubPassword },
+    local: {
+      subscribe: (filter, onMessage) =>
+        new Promise<void>((resolve) =>
+          aedes.subscribe(
+            filter,
+            (packet, done) => {
+              onMessage(packet.topic, packet.payload as Buffer);
+              done();
+            },
+            resolve,
+          ),
+        ),
+      publish: (topic, payload, opts) =>
+        aedes.publish(
+          { cmd: 'publish', topic, payload, qos: opts.qos, retain: opts.retain, dup: false },
+          (err) => {
+            if (err) log.warn({ err: err.message, topic }, 'local publish failed');
+          },
+        ),
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -37,6 +37,7 @@ const lockerView = (r: LockerRow): LockerSummary => ({
 export class Fleet {
   readonly #site;
   readonly #locker;
+  readonly #seen;
 
   constructor(
     private readonly db: Db,
@@ -44,6 +45,7 @@ export class Fleet {
   ) {
     this.#site = db.prepare<[string], string>('SELECT site_id FROM lockers WHERE id = ?').pluck();
     this.#locker = db.prepare<[string], LockerRow>('SELECT * FROM lockers WHERE id = ?');
+    this.#seen = db.prepare('UPDATE lockers SET last_seen = ? WHERE id = ?');
   }
 
   /** Lockers known to exist, with their site: a locker never moves, so a yes is remembered. */
@@ -97,7 +99,7 @@ export class Fleet {
   }
 
   seen(lockerId: string, now: number): void {
-    this.db.prepare('UPDATE lockers SET last_seen = ? WHERE id = ?').run(now, lockerId);
+    this.#seen.run(now, lockerId);
   }
 
   sites(): SiteView[] {

@@ -195,9 +195,10 @@ describe('alarms judged on the hub clock', () => {
   });
 
   it('raises door-left-open after 5 minutes, and controller-offline when the cabinet goes away', async () => {
+    const unlocked = waitFor(box, 'unlocked');
     const res = await t.api('POST', '/api/v1/lockers/box-1/compartments/3/open', { reason: 'restock check' });
     expect(res.status).toBe(202);
-    await waitFor(box, 'unlocked');
+    await unlocked;
     box.openDoor(3);
     await eventually(
       async () => (await t.api('GET', '/api/v1/lockers/box-1')).body.compartments[2].doorState === 'open',

@@ -63,12 +63,13 @@ describe('deadlines', () => {
     expect(await compartment(p.parcel.door)).toMatchObject({ parcel: { id: p.parcel.id, state: 'expired' } });
     expect(await refusedWith(p.pickupCode)).toBe('Code expired');
 
+    const unlocked = waitFor(box, 'unlocked');
     const open = await t.api('POST', `/api/v1/lockers/box-1/compartments/${p.parcel.door}/open`, {
       reason: 'uncollected, back to the farm',
       retrieve: true,
     });
     expect(open.status).toBe(202);
-    await waitFor(box, 'unlocked');
+    await unlocked;
     box.openDoor(p.parcel.door);
     box.closeDoor(p.parcel.door);
 

@@ -1,0 +1,141 @@
+/**
+ * 2. Device events: cabinets publish compartment events (goods present / taken, from the item
+ *    sensors) at QoS 1; the hub validates them, deduplicates them by id, applies them (the
+ *    hash-chained ledger) in a synchronous=FULL transaction shared by whatever arrived together and
+ *    acknowledges them on `events/ack`; each cabinet sends its next event once the previous one is
+ *    acknowledged, as the bridge's outbox does. Measured: events committed and acknowledged per
+ *    second. Baseline: Mosquitto relaying QoS 1 messages of the same size from the same number
+ *    of publishers to one subscriber, each publisher sending its next once the previous arrived.
+ */
+import type { MqttClient } from 'mqtt';
+import { topic } from '../devices/index.ts';
+import { connect, type GoalRow, hasMosquitto, printRows, quick, spawnHub, spawnMosquitto } from './lib.ts';
+import { writeResult } from './stats.ts';
+
+const CABINETS = quick ? 8 : 20;
+const SECONDS = quick ? 4 : 15;
+const SITE = 'bench';
+
+const message = (seq: number, door: number) =>
+  JSON.stringify({
+    bootId: 'bench',
+    events: [
+      { id: `bench-${seq}`, seq, ts: Date.now(), type: 'presence.changed', door, present: seq % 2 === 1 },
+    ],
+  });
+
+/** Runs `one(i)` in a closed loop on each of CABINETS workers for SECONDS; returns completions/s. */
+async function closedLoop(one: (i: number, n: number) => Promise<void>): Promise<number> {
+  let done = 0;
+  let stop = false;
+  const timer = setTimeout(() => {
+    stop = true;
+  }, SECONDS * 1000);
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CABINETS }, async (_, i) => {
+      for (let n = 1; !stop; n++) {
+        await one(i, n);
+        done++;
+      }
+    }),
+  );
+  clearTimeout(timer);
+  return done / ((performance.now() - t0) / 1000);
+}
+
+async function hubRate(): Promise<number> {
+  const hub = await spawnHub({ cabinets: CABINETS, profile: 'town-locker-16', site: SITE });
+  const clients: MqttClient[] = [];
+  try {
+    const waiting = new Map<string, () => void>();
+    for (let i = 1; i <= CABINETS; i++) {
+      const ref = { site: SITE, locker: `box-${i}` };
+      const c = await connect(hub.mqttUrl, {
+        clientId: `${SITE}/box-${i}`,
+        username: `${SITE}/box-${i}`,
+        password: hub.passwords.get(`box-${i}`),
+      });
+      await c.subscribeAsync(topic(ref, 'events/ack'), { qos: 1 });
+      c.on('message', (_t, p) => {
+        for (const id of (JSON.parse(p.toString()) as { ids: string[] }).ids) {
+          waiting.get(`${i}/${id}`)?.();
+          waiting.delete(`${i}/${id}`);
+        }
+      });
+      await c.publishAsync(
+        topic(ref, 'state'),
+        JSON.stringify({
+          online: true,
+          bootId: 'bench',
+          fw: 'bench',
+          profile: 'town-locker-16',
+          ts: Date.now(),
+        }),
+        { qos: 1, retain: true },
+      );
+      clients.push(c);
+    }
+    return await closedLoop(async (i, n) => {
+      const acked = new Promise<void>((resolve) => waiting.set(`${i + 1}/bench-${n}`, resolve));
+      await (clients[i] as MqttClient).publishAsync(
+        topic({ site: SITE, locker: `box-${i + 1}` }, 'events'),
+        message(n, 1 + (i % 16)),
+        { qos: 1 },
+      );
+      await acked;
+    });
+  } finally {
+    await Promise.all(clients.map((c) => c.endAsync()));
+    await hub.stop();
+  }
+}
+
+async function mosquittoRate(): Promise<number> {
+  const m = await spawnMosquitto();
+  const pubs: MqttClient[] = [];
+  try {
+    const sub = await connect(m.url, { clientId: 'subscriber' });
+    pubs.push(sub);
+    const waiting = new Map<string, () => void>();
+    sub.on('message', (t) => {
+      waiting.get(t)?.();
+      waiting.delete(t);
+    });
+    await sub.subscribeAsync('relay/#', { qos: 1 });
+    const publishers: MqttClient[] = [];
+    for (let i = 0; i < CABINETS; i++) publishers.push(await connect(m.url, { clientId: `pub-${i}` }));
+    pubs.push(...publishers);
+    return await closedLoop(async (i, n) => {
+      const t = `relay/${i}/${n}`;
+      const arrived = new Promise<void>((resolve) => waiting.set(t, resolve));
+      await (publishers[i] as MqttClient).publishAsync(t, message(n, 1 + (i % 16)), { qos: 1 });
+      await arrived;
+    });
+  } finally {
+    await Promise.all(pubs.map((c) => c.endAsync()));
+    await m.stop();
+  }
+}
+
+console.log(`${CABINETS} cabinets, one event in flight each, ${SECONDS} s`);
+const hub = await hubRate();
+const rows: GoalRow[] = [];
+const rate = (n: number) => `${Math.round(n).toLocaleString('en')} /s`;
+let baseline: number | null = null;
+if (hasMosquitto()) {
+  baseline = await mosquittoRate();
+  rows.push({
+    benchmark: 'events: committed + acknowledged',
+    measured: rate(hub),
+    baseline: `mosquitto QoS1 ${rate(baseline)}`,
+    ratio: hub / baseline,
+    goal: '≥ 1.0×',
+    met: hub / baseline >= 1,
+  });
+  printRows(rows);
+} else console.log(`hub ${rate(hub)}; mosquitto not installed, no baseline (apt-get install mosquitto)`);
+console.log(
+  `written to ${writeResult('events', { quick, cabinets: CABINETS, seconds: SECONDS, hub, baseline, rows })}`,
+);
+process.exit(0);
