@@ -9,6 +9,7 @@ import {
   type StateMessage,
 } from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
+import { StoreMemo } from '../db/memo.ts';
 import type { Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
 
@@ -38,6 +39,8 @@ export class Fleet {
   readonly #site;
   readonly #locker;
   readonly #seen;
+  readonly #views;
+  readonly #compartments;
 
   constructor(
     private readonly db: Db,
@@ -46,6 +49,15 @@ export class Fleet {
     this.#site = db.prepare<[string], string>('SELECT site_id FROM lockers WHERE id = ?').pluck();
     this.#locker = db.prepare<[string], LockerRow>('SELECT * FROM lockers WHERE id = ?');
     this.#seen = db.prepare('UPDATE lockers SET last_seen = ? WHERE id = ?');
+    this.#views = new StoreMemo<LockerView>(db);
+    this.#compartments = db.prepare(
+      `SELECT c.door, c.size, c.temperature_class, c.sensor, c.door_state, c.parcel_id, c.pending_action, p.state AS parcel_state,
+                json_extract(s.rules, '$.lastC') AS last_c, json_extract(s.rules, '$.lastTs') AS last_ts,
+                EXISTS (SELECT 1 FROM alarms a WHERE a.locker_id = c.locker_id AND a.sensor = c.sensor AND a.kind = 'sensor_silent' AND a.state <> 'cleared') AS silent
+         FROM compartments c LEFT JOIN parcels p ON p.id = c.parcel_id
+         LEFT JOIN sensor_state s ON s.locker_id = c.locker_id AND s.sensor = c.sensor
+         WHERE c.locker_id = ? ORDER BY c.door`,
+    );
   }
 
   /** Lockers known to exist, with their site: a locker never moves, so a yes is remembered. */
@@ -129,19 +141,18 @@ export class Fleet {
       .map((id) => this.locker(id as string));
   }
 
+  /**
+   * One locker with its compartments. Reading it costs a join over its compartments; the answer is
+   * kept until the store changes (StoreMemo).
+   */
   locker(id: string): LockerView {
+    return this.#views.get(id, () => this.#readLocker(id));
+  }
+
+  #readLocker(id: string): LockerView {
     const row = this.#locker.get(id);
     if (!row) throw new HubError('HUB_ERR_LOCKER_NOT_FOUND', `no locker ${id}`);
-    const compartments = this.db
-      .prepare(
-        `SELECT c.door, c.size, c.temperature_class, c.sensor, c.door_state, c.parcel_id, c.pending_action, p.state AS parcel_state,
-                json_extract(s.rules, '$.lastC') AS last_c, json_extract(s.rules, '$.lastTs') AS last_ts,
-                EXISTS (SELECT 1 FROM alarms a WHERE a.locker_id = c.locker_id AND a.sensor = c.sensor AND a.kind = 'sensor_silent' AND a.state <> 'cleared') AS silent
-         FROM compartments c LEFT JOIN parcels p ON p.id = c.parcel_id
-         LEFT JOIN sensor_state s ON s.locker_id = c.locker_id AND s.sensor = c.sensor
-         WHERE c.locker_id = ? ORDER BY c.door`,
-      )
-      .all(id) as Array<{
+    const compartments = this.#compartments.all(id) as Array<{
       door: number;
       size: string;
       temperature_class: string;

@@ -10,6 +10,7 @@ import {
   offlineKey,
 } from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
+import { StoreMemo } from '../db/memo.ts';
 import type { Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
 import { hashSecret, newId, newSecret, secretMatches } from './secrets.ts';
@@ -136,9 +137,15 @@ export class Provisioning {
   }
 
   authenticateToken(token: string): TokenPrincipal | null {
-    const row = this.db
-      .prepare('SELECT id, role, name, subject FROM api_tokens WHERE hash = ? AND revoked_at IS NULL')
-      .get(hashSecret(token)) as TokenPrincipal | undefined;
-    return row ?? null;
+    // Revoking a token is a write: the memo forgets every answer then.
+    this.#tokens ??= new StoreMemo<TokenPrincipal | null>(this.db, 1000);
+    return this.#tokens.get(token, () => {
+      const row = this.db
+        .prepare('SELECT id, role, name, subject FROM api_tokens WHERE hash = ? AND revoked_at IS NULL')
+        .get(hashSecret(token)) as TokenPrincipal | undefined;
+      return row ?? null;
+    });
   }
+
+  #tokens: StoreMemo<TokenPrincipal | null> | undefined;
 }
