@@ -151,7 +151,8 @@ export async function spawnMosquitto(): Promise<Proc & { url: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'casier-bench-mosquitto-'));
   writeFileSync(
     join(dir, 'mosquitto.conf'),
-    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\nlog_type error\n`,
+    // TCP_NODELAY as on every socket of ours: without it a round trip waits on Nagle (~40 ms).
+    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\nmax_queued_messages 100000\nlog_type error\n`,
   );
   const child = spawn('mosquitto', ['-v', '-c', join(dir, 'mosquitto.conf')], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -229,6 +230,6 @@ export interface GoalRow {
 export function printRows(rows: GoalRow[]): void {
   for (const r of rows)
     console.log(
-      `${r.benchmark.padEnd(34)} ${r.measured.padStart(18)} vs ${r.baseline.padStart(18)}  ${`${r.ratio.toFixed(2)}×`.padStart(7)}  goal ${r.goal.padEnd(8)} ${r.met ? 'met' : 'FALLS SHORT'}`,
+      `${r.benchmark.padEnd(34)} ${r.measured.padStart(18)} vs ${r.baseline.padStart(18)}  ${`${r.ratio.toFixed(2)}×`.padStart(7)}  ${r.goal ? `goal ${r.goal.padEnd(8)} ${r.met ? 'met' : 'FALLS SHORT'}` : '(no goal: for reference)'}`,
     );
 }

@@ -24,6 +24,8 @@ const FUTURE_TOLERANCE_MS = 5 * 60_000;
 /** Out-of-range time between two readings counts at most this much (a gap is not an excursion). */
 const MAX_STEP_MS = 5 * 60_000;
 const MAX_BUFFER = 5000;
+/** Readings stored per transaction when the hub flushes on its timer (about 10 ms of work). */
+export const CHUNK = 1000;
 /** Clock slack allowed between a boot's announcement and its first readings. */
 const BOOT_TOLERANCE_MS = 60_000;
 /** What a compartment sensor can plausibly read, °C. */
@@ -153,15 +155,21 @@ export class ColdChain {
     for (const r of msg.readings) this.#buffer.push({ lockerId, sensor: r.sensor, ts: msg.ts, c: r.c });
     if (msg.power) this.#power.set(lockerId, { ...msg.power, ts: msg.ts });
     this.#heard.add(lockerId);
-    if (this.#buffer.length >= MAX_BUFFER) this.flush();
+    if (this.#buffer.length >= MAX_BUFFER) this.flush(CHUNK);
   }
 
   readonly #heard = new Set<string>();
 
-  flush(): void {
-    if (this.#buffer.length === 0 && this.#heard.size === 0) return;
-    const batch = this.#buffer.sort((a, b) => a.ts - b.ts);
-    this.#buffer = [];
+  /**
+   * Stores and evaluates buffered readings, oldest first, at most `limit` in one transaction;
+   * returns how many are still waiting. The hub's timer passes a limit and comes back at once
+   * for the rest, so a keypad entry never waits behind a whole fleet's readings.
+   */
+  flush(limit = Number.POSITIVE_INFINITY): number {
+    if (this.#buffer.length === 0 && this.#heard.size === 0) return 0;
+    this.#buffer.sort((a, b) => a.ts - b.ts);
+    const batch = this.#buffer.length > limit ? this.#buffer.splice(0, limit) : this.#buffer;
+    if (batch === this.#buffer) this.#buffer = [];
     const now = this.now();
     const current: Pending[] = [];
     const sensors = new Map<string, SensorWork>();
@@ -191,6 +199,7 @@ export class ColdChain {
     this.#heard.clear();
     this.#power.clear();
     if (current.length) this.onStored?.(current);
+    return this.#buffer.length;
   }
 
   /**
@@ -393,11 +402,12 @@ export class ColdChain {
   /** Sensors silent for more than two of their reading intervals (hub clock) get an alarm. */
   sweepSilent(): void {
     const now = this.now();
+    // Filtered by SQLite: a fleet has tens of thousands of sensors and this runs every second.
     const rows = this.db
       .prepare(
-        'SELECT locker_id, sensor, last_seen, interval_ms FROM sensor_state WHERE interval_ms IS NOT NULL',
+        'SELECT locker_id, sensor, last_seen, interval_ms FROM sensor_state WHERE interval_ms IS NOT NULL AND ? - last_seen > 2 * interval_ms',
       )
-      .all() as Array<{ locker_id: string; sensor: string; last_seen: number; interval_ms: number }>;
+      .all(now) as Array<{ locker_id: string; sensor: string; last_seen: number; interval_ms: number }>;
     this.db.transaction(() => {
       for (const s of rows) {
         const limit = 2 * s.interval_ms;

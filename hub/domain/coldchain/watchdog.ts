@@ -33,6 +33,13 @@ export class Watchdog {
       online: number;
       last_seen: number;
     }>;
+    // Only those with an alarm open can have one to clear: no lookup per locker and second.
+    const alarmed = new Set(
+      this.db
+        .prepare(`SELECT locker_id FROM alarms WHERE kind = 'controller_offline' AND state <> 'cleared'`)
+        .pluck()
+        .all() as string[],
+    );
     this.db.transaction(() => {
       for (const d of open) {
         this.alarms.raise({
@@ -57,7 +64,7 @@ export class Watchdog {
             since: l.last_seen,
             details: { reason: l.online ? 'silent' : 'disconnected' },
           });
-        } else {
+        } else if (alarmed.has(l.id)) {
           this.alarms.clear(l.id, null, 'controller_offline', 'critical', now);
         }
       }

@@ -1,0 +1,315 @@
+/**
+ * A whole region on one hub.
+ * 4. Fleet footprint: N connected cabinets (2,000; 200 with --quick) with 15 compartments each,
+ *    one reading per compartment every 30 s: the hub's resident memory and CPU (from /proc), and
+ *    memory per connected cabinet (resident memory with the fleet minus before it, over N).
+ * 3. Code → unlock latency under the fleet: every cabinet now sends telemetry once a second while
+ *    one of them types deposit and pickup codes; timed from the keypad entry's publish to the
+ *    unlock command's arrival. Baseline: the same fleet and traffic on Mosquitto, with an external
+ *    responder client answering each keypad entry with a command at once.
+ */
+import type { MqttClient } from 'mqtt';
+import { topic } from '../devices/index.ts';
+import {
+  connect,
+  type GoalRow,
+  hasMosquitto,
+  printRows,
+  quick,
+  sleep,
+  spawnHub,
+  spawnMosquitto,
+  usage,
+} from './lib.ts';
+import { summary, writeResult } from './stats.ts';
+
+const CABINETS = quick ? 200 : 2000;
+const FOOTPRINT_S = quick ? 10 : 60;
+const SAMPLES = quick ? 200 : 1000;
+const SITE = 'fleet';
+const READINGS = Array.from({ length: 15 }, (_, i) => `t${i + 1}`);
+const ref = (i: number) => ({ site: SITE, locker: `box-${i}` });
+
+/** Connects cabinets `from`..`to`, 50 at a time; returns their clients in order. */
+async function fleet(
+  url: string,
+  passwords?: Map<string, string>,
+  from = 1,
+  to = CABINETS,
+): Promise<MqttClient[]> {
+  const clients: MqttClient[] = new Array(to - from + 1);
+  for (let start = from; start <= to; start += 50) {
+    await Promise.all(
+      Array.from({ length: Math.min(50, to - start + 1) }, async (_, k) => {
+        const i = start + k;
+        const c = await connect(url, {
+          clientId: `${SITE}/box-${i}`,
+          keepalive: 60,
+          ...(passwords ? { username: `${SITE}/box-${i}`, password: passwords.get(`box-${i}`) } : {}),
+        });
+        await c.publishAsync(
+          topic(ref(i), 'state'),
+          JSON.stringify({
+            online: true,
+            bootId: 'fleet',
+            fw: 'bench',
+            profile: 'town-locker-16',
+            ts: Date.now(),
+          }),
+          { qos: 1, retain: true },
+        );
+        clients[i - from] = c;
+      }),
+    );
+  }
+  return clients;
+}
+
+/** Resident memory, averaged over a few seconds (the collector makes single readings jump). */
+async function steadyRss(pid: number): Promise<number> {
+  let sum = 0;
+  for (let i = 0; i < 10; i++) {
+    sum += usage(pid).rssMiB;
+    await sleep(300);
+  }
+  return sum / 10;
+}
+
+/** Every cabinet reports every `everyMs`, phases spread evenly; returns a stop function. */
+function telemetry(clients: MqttClient[], everyMs: number): () => void {
+  let seq = 0;
+  const timers = clients.map((c, k) => {
+    const send = () =>
+      c.publish(
+        topic(ref(k + 1), 'telemetry'),
+        JSON.stringify({
+          bootId: 'fleet',
+          seq: ++seq,
+          ts: Date.now(),
+          readings: READINGS.map((sensor) => ({ sensor, c: 3 + Math.random() })),
+        }),
+        { qos: 0 },
+      );
+    let interval: NodeJS.Timeout | undefined;
+    const phase = setTimeout(
+      () => {
+        send();
+        interval = setInterval(send, everyMs);
+      },
+      (k * everyMs) / clients.length,
+    );
+    return () => {
+      clearTimeout(phase);
+      clearInterval(interval);
+    };
+  });
+  return () => {
+    for (const stop of timers) stop();
+  };
+}
+
+/** Waits for the next `commands` message of `type` on box-1. */
+function nextCommand(box: MqttClient, type: string): Promise<{ id: string; door: number }> {
+  return new Promise((resolve) => {
+    const on = (t: string, p: Buffer) => {
+      if (!t.endsWith('/commands')) return;
+      const c = JSON.parse(p.toString());
+      if (c.type !== type) return;
+      box.off('message', on);
+      resolve(c);
+    };
+    box.on('message', on);
+  });
+}
+
+let eventSeq = 0;
+function keypad(box: MqttClient, events: object[]) {
+  box.publish(
+    topic(ref(1), 'events'),
+    JSON.stringify({
+      bootId: 'fleet',
+      events: events.map((e) => ({ ...e, id: `k-${++eventSeq}`, seq: eventSeq, ts: Date.now() })),
+    }),
+    { qos: 1 },
+  );
+}
+
+async function hubRun() {
+  const hub = await spawnHub({ cabinets: CABINETS, profile: 'town-locker-16', site: SITE });
+  try {
+    const pid = hub.child.pid as number;
+    // Memory per cabinet: the growth from half the fleet to all of it, both reporting.
+    const half = Math.floor(CABINETS / 2);
+    const clients = await fleet(hub.mqttUrl, hub.passwords, 1, half);
+    let stop = telemetry(clients, 30_000);
+    await sleep(3000);
+    const halfRss = await steadyRss(pid);
+    stop();
+    clients.push(...(await fleet(hub.mqttUrl, hub.passwords, half + 1, CABINETS)));
+    const box = clients[0] as MqttClient;
+    await box.subscribeAsync([topic(ref(1), 'commands'), topic(ref(1), 'events/ack')], { qos: 1 });
+    box.on('message', (t, p) => {
+      if (!t.endsWith('/commands')) return;
+      const c = JSON.parse(p.toString()) as { id: string };
+      box.publish(topic(ref(1), 'commands/result'), JSON.stringify({ id: c.id, ok: true, ts: Date.now() }), {
+        qos: 1,
+      });
+    });
+
+    // 4. Footprint at one reading per compartment every 30 s.
+    stop = telemetry(clients, 30_000);
+    await sleep(3000);
+    const before = usage(pid);
+    await sleep(FOOTPRINT_S * 1000);
+    const after = usage(pid);
+    const fullRss = await steadyRss(pid);
+    stop();
+    const footprint = {
+      rssMiB: Math.max(after.rssMiB, fullRss),
+      cpuPercent: ((after.cpuS - before.cpuS) / FOOTPRINT_S) * 100,
+      perCabinetKiB: ((fullRss - halfRss) * 1024) / (CABINETS - half),
+    };
+
+    // 3. Latency with every cabinet reporting once a second.
+    stop = telemetry(clients, 1000);
+    await sleep(2000);
+    const samples: number[] = [];
+    const headers = { authorization: `Bearer ${hub.operator}`, 'content-type': 'application/json' };
+    const stateOf = async (id: string) =>
+      (await (await fetch(`${hub.httpUrl}/api/v1/parcels/${id}`, { headers })).json()).state as string;
+    const time = async (code: string) => {
+      const got = nextCommand(box, 'unlock');
+      const t0 = performance.now();
+      keypad(box, [{ type: 'keypad.entry', code }]);
+      const cmd = await got;
+      const ms = performance.now() - t0;
+      keypad(box, [
+        { type: 'door.opened', door: cmd.door },
+        { type: 'door.closed', door: cmd.door },
+      ]);
+      return ms;
+    };
+    while (samples.length < SAMPLES) {
+      const res = await fetch(`${hub.httpUrl}/api/v1/parcels`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          lockerId: 'box-1',
+          size: 'S',
+          temperatureClass: 'ambient',
+          recipient: { name: 'bench' },
+        }),
+      });
+      const created = (await res.json()) as {
+        parcel: { id: string };
+        depositCode: string;
+        pickupCode: string;
+      };
+      samples.push(await time(created.depositCode));
+      while ((await stateOf(created.parcel.id)) !== 'stored') await sleep(2);
+      samples.push(await time(created.pickupCode));
+      while ((await stateOf(created.parcel.id)) !== 'picked_up') await sleep(2);
+    }
+    stop();
+    await Promise.all(clients.map((c) => c.endAsync()));
+    return { footprint, latency: summary(samples) };
+  } finally {
+    await hub.stop();
+  }
+}
+
+async function mosquittoRun() {
+  const m = await spawnMosquitto();
+  try {
+    const clients = await fleet(m.url);
+    const box = clients[0] as MqttClient;
+    await box.subscribeAsync(topic(ref(1), 'commands'), { qos: 1 });
+    const responder = await connect(m.url, { clientId: 'responder' });
+    await responder.subscribeAsync(`casier/v1/${SITE}/+/events`, { qos: 1 });
+    responder.on('message', (t, p) => {
+      const ev = JSON.parse(p.toString()).events[0];
+      if (ev?.type !== 'keypad.entry') return;
+      responder.publish(
+        t.replace(/events$/, 'commands'),
+        JSON.stringify({ id: ev.id, type: 'unlock', door: 1 }),
+        {
+          qos: 1,
+        },
+      );
+    });
+    const stop = telemetry(clients, 1000);
+    await sleep(2000);
+    const samples: number[] = [];
+    while (samples.length < SAMPLES) {
+      const got = nextCommand(box, 'unlock');
+      const t0 = performance.now();
+      keypad(box, [{ type: 'keypad.entry', code: '12345678' }]);
+      await got;
+      samples.push(performance.now() - t0);
+    }
+    stop();
+    await Promise.all([...clients, responder].map((c) => c.endAsync()));
+    return summary(samples);
+  } finally {
+    await m.stop();
+  }
+}
+
+console.log(`${CABINETS} cabinets × ${READINGS.length} compartments`);
+const hub = await hubRun();
+const base = hasMosquitto() ? await mosquittoRun() : null;
+const ms = (n: number) => `${n.toFixed(2)} ms`;
+const rows: GoalRow[] = [
+  {
+    benchmark: `footprint: hub RSS, ${CABINETS} cabinets`,
+    measured: `${hub.footprint.rssMiB.toFixed(0)} MiB`,
+    baseline: 'limit 300 MiB',
+    ratio: hub.footprint.rssMiB / 300,
+    goal: '≤ 1.0×',
+    met: hub.footprint.rssMiB <= 300,
+  },
+  {
+    benchmark: 'footprint: hub CPU, one reading/30 s',
+    measured: `${hub.footprint.cpuPercent.toFixed(1)} % core`,
+    baseline: 'limit 40 %',
+    ratio: hub.footprint.cpuPercent / 40,
+    goal: '≤ 1.0×',
+    met: hub.footprint.cpuPercent <= 40,
+  },
+  // A hundred cabinets' worth of memory is lost in the collector's swings: full mode only.
+  ...(quick
+    ? []
+    : [
+        {
+          benchmark: 'footprint: memory per cabinet',
+          measured: `${hub.footprint.perCabinetKiB.toFixed(1)} KiB`,
+          baseline: 'limit 80 KiB',
+          ratio: hub.footprint.perCabinetKiB / 80,
+          goal: '≤ 1.0×',
+          met: hub.footprint.perCabinetKiB <= 80,
+        },
+      ]),
+  {
+    benchmark: 'code → unlock p50 under the fleet',
+    measured: ms(hub.latency.p50),
+    baseline: 'limit 1.5 ms',
+    ratio: hub.latency.p50 / 1.5,
+    goal: '≤ 1.0×',
+    met: hub.latency.p50 <= 1.5,
+  },
+];
+if (base)
+  rows.push({
+    benchmark: 'code → unlock p99 under the fleet',
+    measured: ms(hub.latency.p99),
+    baseline: `mosquitto+responder ${ms(base.p99)}`,
+    ratio: hub.latency.p99 / base.p99,
+    goal: '≤ 1.0×',
+    met: hub.latency.p99 <= base.p99,
+  });
+printRows(rows);
+console.log(
+  `latency (ms): hub p50 ${ms(hub.latency.p50)} p99 ${ms(hub.latency.p99)}${base ? `; mosquitto+responder p50 ${ms(base.p50)} p99 ${ms(base.p99)}` : ''}`,
+);
+console.log(`written to ${writeResult('fleet', { quick, cabinets: CABINETS, hub, baseline: base, rows })}`);
+process.exit(0);
