@@ -23,7 +23,7 @@ import {
 } from './lib.ts';
 import { summary, writeResult } from './stats.ts';
 
-const CABINETS = quick ? 200 : 2000;
+const CABINETS = Number(process.env.BENCH_FLEET_CABINETS) || (quick ? 200 : 2000);
 const FOOTPRINT_S = quick ? 10 : 60;
 const SAMPLES = quick ? 200 : 1000;
 const SITE = 'fleet';

@@ -1,8 +1,10 @@
 /** Prometheus metrics, one registry per hub so several hubs can live in one test process. */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export function createMetrics() {
   const registry = new Registry();
+  // The process itself: CPU, memory, event-loop lag, garbage collection, open handles.
+  collectDefaultMetrics({ register: registry });
   const m = {
     registry,
     connectRefused: new Counter({

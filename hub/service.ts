@@ -173,7 +173,16 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     },
     now,
   );
-  await link.start();
+  try {
+    await link.start();
+  } catch (err) {
+    // A broker that refuses the hub (credentials, certificate) leaves nothing running behind.
+    clearInterval(notifier);
+    await link.stop().catch(() => {});
+    await broker?.close();
+    db.close();
+    throw err;
+  }
   dispatcher.start();
   const codeTables = new CodeTables(db, link, log.child({ mod: 'codes' }));
   codeTables.start();

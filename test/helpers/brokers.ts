@@ -13,6 +13,8 @@ import { type HubAccount, mosquittoAcl } from '../../hub/broker/mosquitto.ts';
 
 export interface ExternalBroker {
   url: string;
+  /** The TLS listener, when asked for one. */
+  tlsUrl?: string;
   /** Lets a new cabinet (or hub) in: its credentials reach the broker, which reloads them. */
   addUser(username: string, password: string): Promise<void>;
   stop(): Promise<void>;
@@ -62,9 +64,11 @@ function stopper(child: ChildProcess, dir: string) {
 
 export async function startMosquitto(
   hubs: Array<HubAccount & { password: string }>,
+  tls?: { certFile: string; keyFile: string },
 ): Promise<ExternalBroker> {
   const dir = mkdtempSync(join(tmpdir(), 'casier-mosquitto-'));
   const port = await freePort();
+  const tlsPort = tls ? await freePort() : undefined;
   const passwd = join(dir, 'passwd');
   writeFileSync(passwd, '');
   const addToFile = (username: string, password: string) => {
@@ -80,6 +84,7 @@ export async function startMosquitto(
       `user ${process.getuid?.() === 0 ? 'root' : (process.env.USER ?? 'root')}`,
       'per_listener_settings false',
       `listener ${port} 127.0.0.1`,
+      ...(tls ? [`listener ${tlsPort} 127.0.0.1`, `certfile ${tls.certFile}`, `keyfile ${tls.keyFile}`] : []),
       'allow_anonymous false',
       `password_file ${passwd}`,
       `acl_file ${join(dir, 'acl')}`,
@@ -99,8 +104,10 @@ export async function startMosquitto(
     output += d;
   });
   await listening(port, child, () => output);
+  if (tlsPort) await listening(tlsPort, child, () => output);
   return {
     url: `mqtt://127.0.0.1:${port}`,
+    tlsUrl: tlsPort ? `mqtts://127.0.0.1:${tlsPort}` : undefined,
     async addUser(username, password) {
       addToFile(username, password);
       child.kill('SIGHUP'); // Mosquitto reloads its password and ACL files
@@ -168,4 +175,60 @@ export async function startNats(hubs: Array<HubAccount & { password: string }>):
     },
     stop: stopper(child, dir),
   };
+}
+
+/** A private certificate authority and a certificate it signed for 127.0.0.1, made with openssl. */
+export function certificates(): { dir: string; caFile: string; certFile: string; keyFile: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'casier-tls-'));
+  const f = (name: string) => join(dir, name);
+  const run = (...args: string[]) => {
+    const r = spawnSync('openssl', args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr || r.error}`);
+  };
+  run(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=casier test CA',
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.pem'),
+  );
+  run(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-keyout',
+    f('broker.key'),
+    '-out',
+    f('broker.csr'),
+  );
+  writeFileSync(f('san.ext'), 'subjectAltName = IP:127.0.0.1\n');
+  run(
+    'x509',
+    '-req',
+    '-in',
+    f('broker.csr'),
+    '-CA',
+    f('ca.pem'),
+    '-CAkey',
+    f('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    f('san.ext'),
+    '-out',
+    f('broker.pem'),
+  );
+  return { dir, caFile: f('ca.pem'), certFile: f('broker.pem'), keyFile: f('broker.key') };
 }

@@ -4,10 +4,13 @@
  * deposit → pickup flow runs through each; cabinets stay in their lane; two hubs sharing one
  * broker each see only their own sites.
  */
+
+import { readFileSync, rmSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startHub } from '../../hub/service.ts';
 import type { VirtualLocker } from '../../simulators/locker.ts';
-import { type ExternalBroker, startMosquitto, startNats } from '../helpers/brokers.ts';
+import { certificates, type ExternalBroker, startMosquitto, startNats } from '../helpers/brokers.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 
 const HUB_PASSWORD = 'hub-secret-for-tests';
@@ -132,5 +135,37 @@ describe('two hubs on one Mosquitto', () => {
     expect(seenByNorth.lastSeen).toBeNull();
     const events = (await north.api('GET', '/api/v1/events?lockerId=locker-1')).body.events;
     expect(events.map((e: { type: string }) => e.type)).toEqual(['locker.provisioned']);
+  });
+});
+
+describe('the hub on Mosquitto over TLS', () => {
+  it('trusts the broker through the authority it is given, and refuses it otherwise', async () => {
+    const tls = certificates();
+    cleanup.push(async () => rmSync(tls.dir, { recursive: true, force: true }));
+    const broker = await startMosquitto([{ username: 'casier-hub', password: HUB_PASSWORD }], tls);
+    cleanup.push(() => broker.stop());
+    const base = { mqttUsername: 'casier-hub', mqttPassword: HUB_PASSWORD, mqttUrl: broker.tlsUrl };
+    // Without the authority, the broker's certificate is not trusted: the hub does not start.
+    await expect(
+      startHub({
+        ...base,
+        dataDir: tls.dir,
+        host: '127.0.0.1',
+        httpPort: 0,
+        mqttPort: 0,
+        codeDigits: 8,
+        logLevel: 'silent',
+      }),
+    ).rejects.toThrow(/certificate/);
+    const t = await startTestHub(
+      { ...base, mqttCa: readFileSync(tls.caFile, 'utf8') },
+      { registerDevice: (u, p) => broker.addUser(u, p) },
+    );
+    cleanup.push(() => t.close());
+    // The cabinet on the plain loopback listener, the hub over TLS: the same broker, the same flow.
+    t.hub.mqttUrl = broker.url;
+    const box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+    await eventually(async () => (await t.api('GET', '/api/v1/lockers/box-1')).body.online, 10_000, 'online');
+    await depositAndPickup(t, box, 'box-1');
   });
 });

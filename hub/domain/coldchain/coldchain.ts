@@ -83,6 +83,7 @@ export class ColdChain {
   readonly #watch = new Map<string, Map<string, Watch[]>>();
   readonly stats: ColdChainStats = { stored: 0, future: 0, outOfOrder: 0, beforeBoot: 0 };
   readonly #insert;
+  readonly #lastSeen;
   readonly #aggregate;
   readonly #state;
   readonly #saveState;
@@ -107,6 +108,7 @@ export class ColdChain {
       DEFAULT_RULES[cls],
   ) {
     this.#insert = db.prepare('INSERT INTO readings (locker_id, sensor, ts, c) VALUES (?, ?, ?, ?)');
+    this.#lastSeen = db.prepare('UPDATE lockers SET last_seen = ? WHERE id = ?');
     this.#boot = db.prepare<[string], { boot_id: string | null; boot_at: number | null }>(
       'SELECT boot_id, boot_at FROM lockers WHERE id = ?',
     );
@@ -181,8 +183,7 @@ export class ColdChain {
       for (const b of buckets.values())
         this.#aggregate.run(b.lockerId, b.sensor, b.bucket, b.min, b.max, b.sum, b.n);
       // Readings are a heartbeat too.
-      for (const lockerId of this.#heard)
-        this.db.prepare('UPDATE lockers SET last_seen = ? WHERE id = ?').run(now, lockerId);
+      for (const lockerId of this.#heard) this.#lastSeen.run(now, lockerId);
       for (const [lockerId, p] of this.#power) {
         if (p.mains) this.alarms.clear(lockerId, null, 'on_battery', 'warning', now);
         else
