@@ -9,7 +9,16 @@
  */
 import type { MqttClient } from 'mqtt';
 import { topic } from '../devices/index.ts';
-import { connect, type GoalRow, hasMosquitto, printRows, quick, spawnHub, spawnMosquitto } from './lib.ts';
+import {
+  announce,
+  connect,
+  type GoalRow,
+  hasMosquitto,
+  printRows,
+  quick,
+  spawnHub,
+  spawnMosquitto,
+} from './lib.ts';
 import { writeResult } from './stats.ts';
 
 const CABINETS = quick ? 8 : 20;
@@ -63,17 +72,7 @@ async function hubRate(): Promise<number> {
           waiting.delete(`${i}/${id}`);
         }
       });
-      await c.publishAsync(
-        topic(ref, 'state'),
-        JSON.stringify({
-          online: true,
-          bootId: 'bench',
-          fw: 'bench',
-          profile: 'town-locker-16',
-          ts: Date.now(),
-        }),
-        { qos: 1, retain: true },
-      );
+      await announce(c, ref);
       clients.push(c);
     }
     return await closedLoop(async (i, n) => {

@@ -11,6 +11,7 @@
 import type { MqttClient } from 'mqtt';
 import { topic } from '../devices/index.ts';
 import {
+  announce,
   connect,
   type GoalRow,
   hasMosquitto,
@@ -47,17 +48,7 @@ async function fleet(
           keepalive: 60,
           ...(passwords ? { username: `${SITE}/box-${i}`, password: passwords.get(`box-${i}`) } : {}),
         });
-        await c.publishAsync(
-          topic(ref(i), 'state'),
-          JSON.stringify({
-            online: true,
-            bootId: 'fleet',
-            fw: 'bench',
-            profile: 'town-locker-16',
-            ts: Date.now(),
-          }),
-          { qos: 1, retain: true },
-        );
+        await announce(c, ref(i), 'fleet');
         clients[i - from] = c;
       }),
     );

@@ -16,6 +16,7 @@ import type { MqttClient } from 'mqtt';
 import { WebSocket } from 'ws';
 import { LIVE_PATH, topic } from '../devices/index.ts';
 import {
+  announce,
   connect,
   type GoalRow,
   hasMosquitto,
@@ -107,18 +108,7 @@ async function hubRun(): Promise<{
   const hub = await spawnHub({ cabinets: CABINETS, profile: 'town-locker-16', site: SITE });
   try {
     const clients = await cabinets(hub.mqttUrl, hub.passwords);
-    for (const [i, c] of clients.entries())
-      await c.publishAsync(
-        topic({ site: SITE, locker: `box-${i + 1}` }, 'state'),
-        JSON.stringify({
-          online: true,
-          bootId: 'bench',
-          fw: 'bench',
-          profile: 'town-locker-16',
-          ts: Date.now(),
-        }),
-        { qos: 1, retain: true },
-      );
+    for (const [i, c] of clients.entries()) await announce(c, { site: SITE, locker: `box-${i + 1}` });
     // The dashboards: each signs in and counts what it receives (bytes only, as a browser would
     // queue them; parsing 200 copies here would measure this process, not the hub).
     const dashboards = await Promise.all(

@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
+import { topic } from '../devices/index.ts';
 import { openStore } from '../hub/store.ts';
 
 export const quick = process.argv.includes('--quick');
@@ -197,6 +198,15 @@ export async function connect(url: string, opts: mqtt.IClientOptions = {}): Prom
   }
   (c.stream as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
   return c;
+}
+
+/** What a cabinet says first: online, its boot and profile (retained, as the bridge does). */
+export function announce(c: MqttClient, ref: { site: string; locker: string }, bootId = 'bench') {
+  return c.publishAsync(
+    topic(ref, 'state'),
+    JSON.stringify({ online: true, bootId, fw: 'bench', profile: 'town-locker-16', ts: Date.now() }),
+    { qos: 1, retain: true },
+  );
 }
 
 /** CPU seconds (user + system) and resident memory of a process, from /proc. */

@@ -1,5 +1,5 @@
 /** The hub's HTTP API as the dashboard uses it: the operator's token, stable error codes. */
-import type { AlarmView } from '../../devices/live.ts';
+import type { AlarmView, LedgerEventView } from '../../devices/live.ts';
 
 const TOKEN_KEY = 'casier.token';
 
@@ -96,15 +96,8 @@ export interface Parcel {
   producerId: string | null;
 }
 
-export interface TimelineEvent {
-  seq: number;
-  ts: number;
-  type: string;
-  actor: string;
-  lockerId: string | null;
-  door: number | null;
-  data: Record<string, unknown>;
-}
+/** A parcel's timeline: its ledger events. */
+export type TimelineEvent = Omit<LedgerEventView, 'parcelId'>;
 
 export interface TemperatureRecord {
   parcelId: string;
