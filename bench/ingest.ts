@@ -103,7 +103,7 @@ async function relay(url: string): Promise<number> {
 
 async function hubRun(): Promise<{
   readingsPerS: number;
-  fanout: { bytesPerS: number; messageBytes: number };
+  fanout: { shown: number; bytesPerS: number; messageBytes: number };
 }> {
   const hub = await spawnHub({ cabinets: CABINETS, profile: 'town-locker-16', site: SITE });
   try {
@@ -112,13 +112,18 @@ async function hubRun(): Promise<{
     // The dashboards: each signs in and counts what it receives (bytes only, as a browser would
     // queue them; parsing 200 copies here would measure this process, not the hub).
     const dashboards = await Promise.all(
-      Array.from({ length: DASHBOARDS }, async () => {
+      Array.from({ length: DASHBOARDS }, async (_, k) => {
         const ws = new WebSocket(`${hub.httpUrl.replace('http', 'ws')}${LIVE_PATH}`);
-        const d = { ws, bytes: 0, messages: 0, last: 0 };
+        const d = { ws, bytes: 0, messages: 0, last: 0, readings: 0 };
         ws.on('message', (data: Buffer) => {
           d.bytes += data.length;
           d.messages++;
           d.last = performance.now();
+          // One dashboard also counts the readings it was shown: did it see every stored one?
+          if (k === 0) {
+            const m = JSON.parse(data.toString()) as { type: string; readings?: unknown[] };
+            if (m.type === 'readings') d.readings += m.readings?.length ?? 0;
+          }
         });
         await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
         ws.send(JSON.stringify({ type: 'auth', token: hub.operator }));
@@ -126,7 +131,7 @@ async function hubRun(): Promise<{
       }),
     );
     await sleep(500);
-    for (const d of dashboards) d.bytes = d.messages = 0; // the snapshot is not fan-out
+    for (const d of dashboards) d.bytes = d.messages = d.readings = 0; // the snapshot is not fan-out
     const before = await metric(hub.httpUrl, 'casier_readings_total', 'result="stored"');
     const { startedAt } = await load(clients);
     let stored = before;
@@ -149,6 +154,8 @@ async function hubRun(): Promise<{
     return {
       readingsPerS: (stored - before) / seconds,
       fanout: {
+        /** The share of the readings stored that a dashboard was shown. */
+        shown: (dashboards[0]?.readings ?? 0) / (stored - before),
         bytesPerS: bytes / ((lastDelivery - startedAt) / 1000),
         messageBytes: messages ? bytes / messages : 0,
       },
@@ -243,6 +250,7 @@ rows.push({
   met: hub.fanout.bytesPerS / wsRate >= 0.5,
 });
 printRows(rows);
+console.log(`a dashboard was shown ${(hub.fanout.shown * 100).toFixed(1)} % of the readings stored`);
 console.log(
   `written to ${writeResult('ingest', { quick, cabinets: CABINETS, seconds: SECONDS, dashboards: DASHBOARDS, aedesRate, mosquittoRate, hub, wsRate, rows })}`,
 );
