@@ -267,4 +267,7 @@ export const MIGRATIONS: readonly string[] = [
   /* 15: how a driver's code opens the doors at a site: one after another (default) or all at once */ `
   ALTER TABLE sites ADD COLUMN driver_doors TEXT NOT NULL DEFAULT 'sequential';
   `,
+  /* 16: raw readings are pruned in insertion order (retention.ts): one index less per reading */ `
+  DROP INDEX readings_ts;
+  `,
 ];

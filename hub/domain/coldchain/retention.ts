@@ -20,9 +20,20 @@ export function pruneReadings(
   now: number,
   r: Retention = DEFAULT_RETENTION,
 ): { raw: number; aggregates: number } {
-  const raw = db
-    .prepare(`DELETE FROM readings WHERE rowid IN (SELECT rowid FROM readings WHERE ts < ? LIMIT ${SLICE})`)
-    .run(now - r.rawDays * DAY).changes;
+  // Readings are stored about in time order, so the oldest are the first rows: no index on ts to
+  // keep up at every insert. A late reading with an old timestamp waits for its neighbours.
+  const cutoff = now - r.rawDays * DAY;
+  const first = db.prepare('SELECT ts FROM readings ORDER BY rowid LIMIT 1').pluck().get() as
+    | number
+    | undefined;
+  const raw =
+    first !== undefined && first < cutoff
+      ? db
+          .prepare(
+            `DELETE FROM readings WHERE rowid IN (SELECT rowid FROM readings ORDER BY rowid LIMIT ${SLICE}) AND ts < ?`,
+          )
+          .run(cutoff).changes
+      : 0;
   const aggregates = db
     .prepare(
       `DELETE FROM readings_5m WHERE (locker_id, sensor, bucket) IN
