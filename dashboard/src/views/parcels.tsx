@@ -12,8 +12,9 @@ export function ParcelsView(props: { query: URLSearchParams }) {
   const params = new URLSearchParams({ limit: '50' });
   if (q) params.set('q', q);
   if (state) params.set('state', state);
-  // The list follows the ledger: new events may change a parcel's state.
-  const list = useApi<{ parcels: Parcel[] }>(`/api/v1/parcels?${params}`, [q ? 0 : live.seq]);
+  // The list follows the ledger: fetched again when an event about a parcel arrives.
+  const lastParcelEvent = live.events.find((e) => e.parcelId !== null)?.seq ?? 0;
+  const list = useApi<{ parcels: Parcel[] }>(`/api/v1/parcels?${params}`, [lastParcelEvent]);
   const input = useRef<HTMLInputElement>(null);
   useEffect(() => input.current?.focus(), []);
   const submit = (e: Event) => {
