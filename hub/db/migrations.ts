@@ -270,4 +270,9 @@ export const MIGRATIONS: readonly string[] = [
   /* 16: raw readings are pruned in insertion order (retention.ts): one index less per reading */ `
   DROP INDEX readings_ts;
   `,
+  /* 17: when each sensor counts as silent (two of its intervals, at least 30 s: a sensor reporting
+     every second must not flap with the hub's own batching), indexed: the sweep reads only those */ `
+  ALTER TABLE sensor_state ADD COLUMN silent_at INTEGER GENERATED ALWAYS AS (last_seen + max(2 * interval_ms, 30000)) VIRTUAL;
+  CREATE INDEX sensor_state_silent ON sensor_state(silent_at) WHERE interval_ms IS NOT NULL;
+  `,
 ];

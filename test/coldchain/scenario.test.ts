@@ -135,6 +135,24 @@ describe('cold chain on a virtual clock', () => {
     );
   });
 
+  it('does not call a sensor that reports every second silent for the hub’s own batching, only after 30 s', async () => {
+    for (let s = 0; s < 5; s++) {
+      clock += 1000;
+      box.telemetry([{ sensor: 't1', c: 3 }]);
+      sent++;
+      await eventually(() => stored() === sent, 5000, 'the reading stored');
+    }
+    clock += 5000; // five of its intervals, but seconds only
+    await new Promise((r) => setTimeout(r, 1500)); // the hub's once-a-second sweep has run
+    expect((await alarms()).filter((a) => a.kind === 'sensor_silent')).toEqual([]);
+    clock += 30_000;
+    await eventually(
+      async () => (await alarms()).some((a) => a.kind === 'sensor_silent'),
+      5000,
+      'a silent-sensor alarm',
+    );
+  });
+
   it('keeps a delay running across a hub restart: 15 minutes before it, the warning comes 5 minutes after', async () => {
     fridge.faults.compressorFailed = true;
     fridge.temperature = 5;

@@ -24,8 +24,8 @@ const FUTURE_TOLERANCE_MS = 5 * 60_000;
 /** Out-of-range time between two readings counts at most this much (a gap is not an excursion). */
 const MAX_STEP_MS = 5 * 60_000;
 const MAX_BUFFER = 5000;
-/** Readings stored per transaction when the hub flushes on its timer (about 10 ms of work). */
-export const CHUNK = 1000;
+/** Readings stored per transaction when the hub flushes on its timer (a few milliseconds of work). */
+export const CHUNK = 500;
 /** Clock slack allowed between a boot's announcement and its first readings. */
 const BOOT_TOLERANCE_MS = 60_000;
 /** What a compartment sensor can plausibly read, °C. */
@@ -83,6 +83,10 @@ export class ColdChain {
   readonly #watch = new Map<string, Map<string, Watch[]>>();
   readonly stats: ColdChainStats = { stored: 0, future: 0, outOfOrder: 0, beforeBoot: 0 };
   readonly #insert;
+  /** Each sensor's rule state as last committed (the store holds the same; only this class writes it). */
+  readonly #states = new Map<string, { state: SensorRuleState; interval: number | null }>();
+  #openSensorAlarms = new Set<string>();
+  readonly #openSensorAlarmRows;
   readonly #lastSeen;
   readonly #aggregate;
   readonly #state;
@@ -109,6 +113,9 @@ export class ColdChain {
   ) {
     this.#insert = db.prepare('INSERT INTO readings (locker_id, sensor, ts, c) VALUES (?, ?, ?, ?)');
     this.#lastSeen = db.prepare('UPDATE lockers SET last_seen = ? WHERE id = ?');
+    this.#openSensorAlarmRows = db.prepare(
+      `SELECT locker_id, sensor, kind, level FROM alarms WHERE state <> 'cleared' AND kind IN ('sensor_silent', 'sensor_fault')`,
+    );
     this.#boot = db.prepare<[string], { boot_id: string | null; boot_at: number | null }>(
       'SELECT boot_id, boot_at FROM lockers WHERE id = ?',
     );
@@ -177,6 +184,17 @@ export class ColdChain {
     const sensors = new Map<string, SensorWork>();
     const buckets = new Map<string, BucketWork>();
     this.db.transaction(() => {
+      // The few sensor alarms open now: a reading need not look each one up to clear it.
+      this.#openSensorAlarms = new Set(
+        (
+          this.#openSensorAlarmRows.all() as Array<{
+            locker_id: string;
+            sensor: string;
+            kind: string;
+            level: string;
+          }>
+        ).map((a) => `${a.locker_id}\u0000${a.sensor}\u0000${a.kind}/${a.level}`),
+      );
       for (const r of batch) if (this.#reading(r, now, sensors, buckets)) current.push(r);
       for (const w of sensors.values())
         this.#saveState.run(w.lockerId, w.sensor, JSON.stringify(w.state), now, w.interval);
@@ -197,6 +215,8 @@ export class ColdChain {
           });
       }
     })();
+    // Committed: the next flush starts from these states without reading them back.
+    for (const [key, w] of sensors) this.#states.set(key, { state: w.state, interval: w.interval });
     this.#heard.clear();
     this.#power.clear();
     if (current.length) this.onStored?.(current);
@@ -243,14 +263,15 @@ export class ColdChain {
     const key = `${r.lockerId}\u0000${r.sensor}`;
     let work = sensors.get(key);
     if (!work) {
-      const saved = this.#state.get(r.lockerId, r.sensor);
-      work = {
-        lockerId: r.lockerId,
-        sensor: r.sensor,
-        state: saved ? JSON.parse(saved.rules) : initialState(),
-        interval: saved?.interval_ms ?? null,
-        cleared: new Set(),
-      };
+      let known = this.#states.get(key);
+      if (!known) {
+        const saved = this.#state.get(r.lockerId, r.sensor);
+        known = {
+          state: saved ? JSON.parse(saved.rules) : initialState(),
+          interval: saved?.interval_ms ?? null,
+        };
+      }
+      work = { lockerId: r.lockerId, sensor: r.sensor, ...known, cleared: new Set() };
       sensors.set(key, work);
     }
     const prev = work.state;
@@ -316,6 +337,7 @@ export class ColdChain {
     const k = `${kind}/${level}`;
     if (work.cleared.has(k)) return;
     work.cleared.add(k);
+    if (!this.#openSensorAlarms.has(`${work.lockerId}\u0000${work.sensor}\u0000${k}`)) return;
     this.alarms.clear(work.lockerId, work.sensor, kind, level, now);
   }
 
@@ -347,6 +369,7 @@ export class ColdChain {
     }
     // A fault after a good value in the same batch: a later good one must clear it again.
     work.cleared.delete('sensor_fault/critical');
+    this.#openSensorAlarms.add(`${work.lockerId}\u0000${work.sensor}\u0000sensor_fault/critical`);
     this.alarms.raise({
       lockerId: r.lockerId,
       sensor: r.sensor,
@@ -365,6 +388,7 @@ export class ColdChain {
       return;
     }
     work.cleared.delete('sensor_fault/warning');
+    this.#openSensorAlarms.add(`${work.lockerId}\u0000${work.sensor}\u0000sensor_fault/warning`);
     const since = prev.valueSince ?? prev.lastTs ?? r.ts;
     if (r.ts - since >= STUCK_MS) {
       this.alarms.raise({
@@ -403,26 +427,24 @@ export class ColdChain {
   /** Sensors silent for more than two of their reading intervals (hub clock) get an alarm. */
   sweepSilent(): void {
     const now = this.now();
-    // Filtered by SQLite: a fleet has tens of thousands of sensors and this runs every second.
+    // Through the index on silent_at (last_seen + 2 intervals, 30 s at least): a fleet has tens of thousands of
+    // sensors, their rows are wide (rule state), and this runs every second.
     const rows = this.db
       .prepare(
-        'SELECT locker_id, sensor, last_seen, interval_ms FROM sensor_state WHERE interval_ms IS NOT NULL AND ? - last_seen > 2 * interval_ms',
+        'SELECT locker_id, sensor, last_seen, interval_ms FROM sensor_state WHERE interval_ms IS NOT NULL AND silent_at < ?',
       )
       .all(now) as Array<{ locker_id: string; sensor: string; last_seen: number; interval_ms: number }>;
     this.db.transaction(() => {
       for (const s of rows) {
-        const limit = 2 * s.interval_ms;
-        if (now - s.last_seen > limit) {
-          this.alarms.raise({
-            lockerId: s.locker_id,
-            sensor: s.sensor,
-            kind: 'sensor_silent',
-            level: 'critical',
-            at: now,
-            since: s.last_seen,
-            details: { lastSeen: s.last_seen, intervalMs: s.interval_ms },
-          });
-        }
+        this.alarms.raise({
+          lockerId: s.locker_id,
+          sensor: s.sensor,
+          kind: 'sensor_silent',
+          level: 'critical',
+          at: now,
+          since: s.last_seen,
+          details: { lastSeen: s.last_seen, intervalMs: s.interval_ms },
+        });
       }
     })();
   }
