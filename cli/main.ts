@@ -306,6 +306,63 @@ export const COMMANDS: CommandSpec[] = [
     },
   },
   {
+    name: 'broker nats-users',
+    usage:
+      'broker nats-users [--hub <user>[:<site>,…]]… [--cabinet <site>/<locker>]… [--all-cabinets] [options]',
+    summary:
+      "Print the `authorization` block giving nats-server's MQTT listener the same lanes (docs/operations.md §9).",
+    flags: {
+      hub: {
+        type: 'string',
+        multiple: true,
+        help: 'a hub account and the sites it owns (all when none are given); repeatable',
+        schema: z.array(
+          z
+            .string()
+            .regex(
+              /^[A-Za-z0-9._-]{1,64}(:[a-z0-9][a-z0-9-]{0,62}(,[a-z0-9][a-z0-9-]{0,62})*)?$/,
+              'expected <user>[:<site>,<site>…]',
+            ),
+        ),
+      },
+      cabinet: {
+        type: 'string',
+        multiple: true,
+        help: 'a cabinet, <site>/<locker>; repeatable',
+        schema: z.array(
+          z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}\/[a-z0-9][a-z0-9-]{0,62}$/, 'expected <site>/<locker>'),
+        ),
+      },
+      'all-cabinets': { type: 'boolean', help: 'every cabinet provisioned in the store (--data-dir)' },
+      ...common,
+    },
+    async run(args) {
+      const v = args.values;
+      const { natsAuthorization } = await import('../hub/broker/nats.ts');
+      // The store keeps only hashes: each password is the bcrypt of the one `device add` printed.
+      const password = '<bcrypt of its password: nats server passwd>';
+      const cabinets = ((v.cabinet as string[] | undefined) ?? []).map(
+        (c) => c.split('/') as [string, string],
+      );
+      if (v['all-cabinets']) {
+        const s = await store(args);
+        for (const l of s.fleet.lockers()) cabinets.push([l.siteId, l.id]);
+        s.db.close();
+      }
+      const hubs = ((v.hub as string[] | undefined) ?? ['casier-hub']).map((h) => {
+        const [username, sites] = h.split(':') as [string, string | undefined];
+        return { kind: 'hub' as const, username, password, sites: sites?.split(',') };
+      });
+      process.stdout.write(
+        natsAuthorization([
+          ...hubs,
+          ...cabinets.map(([site, locker]) => ({ kind: 'cabinet' as const, site, locker, password })),
+        ]),
+      );
+      return 0;
+    },
+  },
+  {
     name: 'audit verify',
     usage: 'audit verify [options]',
     summary: "Recompute the event ledger's hash chain; exit 1 if it is broken.",

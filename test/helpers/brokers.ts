@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SUFFIXES, type Suffix } from '../../devices/index.ts';
 import { type HubAccount, mosquittoAcl } from '../../hub/broker/mosquitto.ts';
+import { type NatsAccount, natsAuthorization } from '../../hub/broker/nats.ts';
 
 export interface ExternalBroker {
   url: string;
@@ -117,34 +117,10 @@ export async function startMosquitto(
   };
 }
 
-/** NATS subject of an MQTT topic: `/` becomes `.`. */
-const subject = (topic: string) => topic.replaceAll('/', '.');
-
-/** The permissions NATS gives a hub (its sites' upward topics in, downward out) or a cabinet. */
-function natsUser(username: string, password: string, hub?: HubAccount) {
-  const up = (Object.keys(SUFFIXES) as Suffix[]).filter((s) => SUFFIXES[s] === 'up');
-  const down = (Object.keys(SUFFIXES) as Suffix[]).filter((s) => SUFFIXES[s] === 'down');
-  const roots = hub
-    ? (hub.sites?.length ? hub.sites : ['*']).map((site) => `casier.v1.${site}.*`)
-    : [subject(`casier/v1/${username}`)];
-  const [mine, theirs] = hub ? [up, down] : [down, up];
-  return {
-    user: username,
-    password,
-    allowed_connection_types: ['MQTT'],
-    permissions: {
-      // Publishing the suffixes it sends, subscribing to those it receives.
-      publish: { allow: roots.flatMap((r) => theirs.map((s) => `${r}.${subject(s)}`)) },
-      // QoS 1 deliveries come through the MQTT session's own JetStream consumer.
-      subscribe: { allow: [...roots.flatMap((r) => mine.map((s) => `${r}.${subject(s)}`)), '$MQTT.sub.>'] },
-    },
-  };
-}
-
 export async function startNats(hubs: Array<HubAccount & { password: string }>): Promise<ExternalBroker> {
   const dir = mkdtempSync(join(tmpdir(), 'casier-nats-'));
   const [port, mqttPort] = [await freePort(), await freePort()];
-  const users = hubs.map((h) => natsUser(h.username, h.password, h));
+  const accounts: NatsAccount[] = hubs.map((h) => ({ kind: 'hub', ...h }));
   const conf = join(dir, 'nats.conf');
   const write = () =>
     writeFileSync(
@@ -154,7 +130,7 @@ export async function startNats(hubs: Array<HubAccount & { password: string }>):
         'server_name: "casier-test"',
         `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }`,
         `mqtt { listen: "127.0.0.1:${mqttPort}" }`,
-        `authorization { users: ${JSON.stringify(users)} }`,
+        natsAuthorization(accounts),
         '',
       ].join('\n'),
     );
@@ -168,7 +144,8 @@ export async function startNats(hubs: Array<HubAccount & { password: string }>):
   return {
     url: `mqtt://127.0.0.1:${mqttPort}`,
     async addUser(username, password) {
-      users.push(natsUser(username, password));
+      const [site, locker] = username.split('/') as [string, string];
+      accounts.push({ kind: 'cabinet', site, locker, password });
       write();
       child.kill('SIGHUP'); // nats-server reloads its configuration, users included
       await new Promise((r) => setTimeout(r, 300));
