@@ -102,6 +102,8 @@ export type LiveServerMessage =
       lockers: LockerView[];
       /** Alarms not yet cleared. */
       alarms: AlarmView[];
+      /** The latest ledger events, newest first, so a new page has some history to show. */
+      recent: LedgerEventView[];
     }
   | { type: 'locker'; seq: number; locker: LockerView }
   | { type: 'alarm'; seq: number; alarm: AlarmView }

@@ -51,6 +51,8 @@ const authMessage = z.object({ type: z.literal('auth'), token: z.string().min(10
 /** Events read per tick: a burst larger than this is spread over the next ticks. */
 const TAIL_LIMIT = 2000;
 const MAX_READINGS = 20_000;
+/** Ledger events a new client gets with its snapshot. */
+const RECENT = 30;
 
 interface Client {
   ws: WebSocket;
@@ -63,6 +65,7 @@ export class LiveFeed {
   readonly #clients = new Set<Client>();
   readonly #tail;
   readonly #maxSeq;
+  readonly #recent;
   #seq: number;
   #readings: ReadingView[] = [];
   #timers: NodeJS.Timeout[] = [];
@@ -75,6 +78,7 @@ export class LiveFeed {
       'SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?',
     );
     this.#maxSeq = db.prepare<[], number>('SELECT coalesce(max(seq), 0) FROM events').pluck();
+    this.#recent = db.prepare<[number], LedgerRow>('SELECT * FROM events ORDER BY seq DESC LIMIT ?');
     this.#seq = this.#maxSeq.get() ?? 0;
     const clients = this.#clients;
     new Gauge({
@@ -236,6 +240,10 @@ export class LiveFeed {
       sites: fleet.sites(),
       lockers: fleet.lockerViews(),
       alarms: alarms.list({ state: 'open', limit: 1000 }),
+      recent: this.#recent.all(RECENT).map((row) => {
+        const { hash: _hash, ...e } = eventView(row);
+        return e;
+      }),
     };
   }
 

@@ -152,6 +152,7 @@ export class LiveStore {
           sites: m.sites,
           lockers: new Map(m.lockers.map((l) => [l.id, l])),
           alarms: new Map(m.alarms.map((a) => [a.id, a])),
+          events: m.recent,
           alarmVersion: s.alarmVersion + 1,
         });
         break;

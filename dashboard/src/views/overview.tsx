@@ -70,7 +70,7 @@ export function Overview() {
       <section aria-labelledby="activity">
         <h2 id="activity">Latest activity</h2>
         {live.events.length === 0 ? (
-          <p class="muted">Nothing has happened since this page opened.</p>
+          <p class="muted">Nothing has happened yet.</p>
         ) : (
           <ol class="activity">
             {live.events.slice(0, 15).map((e) => (
