@@ -10,8 +10,6 @@
  *
  * Every system under test runs in its own process; the clients run here.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { WebSocket } from 'ws';
 import { LIVE_PATH, topic } from '../devices/index.ts';
@@ -27,6 +25,7 @@ import {
   spawnAedes,
   spawnHub,
   spawnMosquitto,
+  spawnServer,
 } from './lib.ts';
 import { writeResult } from './stats.ts';
 
@@ -167,14 +166,8 @@ async function hubRun(): Promise<{
 
 /** The bare ws server: the same number of clients, messages of the hub's average size. */
 async function wsBaseline(messageBytes: number): Promise<number> {
-  const { freePort } = await import('./lib.ts');
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(import.meta.dirname, 'servers/ws-broadcast.ts'), `${port}`],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
+  const server = await spawnServer('ws-broadcast');
+  const { port, child } = server;
   const clients = await Promise.all(
     Array.from({ length: DASHBOARDS }, async () => {
       const ws = new WebSocket(`ws://127.0.0.1:${port}`);
@@ -200,7 +193,7 @@ async function wsBaseline(messageBytes: number): Promise<number> {
   const bytes = clients.reduce((s, c) => s + c.bytes, 0);
   const last = Math.max(...clients.map((c) => c.last));
   for (const c of clients) c.ws.close();
-  child.kill('SIGTERM');
+  await server.stop();
   if (bytes < expected * messageBytes * 0.99)
     console.log('  (the bare ws server delivered less than it sent)');
   return bytes / ((last - t0) / 1000);

@@ -6,26 +6,15 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { topic } from '../devices/index.ts';
 import { openStore } from '../hub/store.ts';
+import { freePort } from '../test/helpers/brokers.ts';
 
 export const quick = process.argv.includes('--quick');
 const BIN = join(import.meta.dirname, '../bin/casier.js');
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface Proc {
   child: ChildProcess;
@@ -179,7 +168,8 @@ export async function spawnServer(name: string, ...args: string[]): Promise<Proc
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', join(import.meta.dirname, `servers/${name}.ts`), `${port}`, ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    // stdin stays open: a server may take orders from its parent (servers/ws-broadcast.ts).
+    { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   const p = await started(child, (out) => out.includes('listening'), name);
   return { ...p, port };

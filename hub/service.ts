@@ -67,7 +67,7 @@ export interface HubConfig {
   dashboardDir?: string;
 }
 
-export const DASHBOARD_DIR = resolve(import.meta.dirname, '../dashboard/dist');
+const DASHBOARD_DIR = resolve(import.meta.dirname, '../dashboard/dist');
 
 export interface RunningHub {
   httpPort: number;
