@@ -275,4 +275,15 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE sensor_state ADD COLUMN silent_at INTEGER GENERATED ALWAYS AS (last_seen + max(2 * interval_ms, 30000)) VIRTUAL;
   CREATE INDEX sensor_state_silent ON sensor_state(silent_at) WHERE interval_ms IS NOT NULL;
   `,
+  /* 18: one row per telemetry message, its readings a JSON object sensor → °C: a row per reading
+     put each sensor's index entry on its own page, so every flush rewrote hundreds of pages. The
+     view keeps the one-reading-per-row shape for every query (it searches by locker and time). */ `
+  CREATE TABLE telemetry (locker_id TEXT NOT NULL, ts INTEGER NOT NULL, readings TEXT NOT NULL) STRICT;
+  INSERT INTO telemetry (locker_id, ts, readings)
+    SELECT locker_id, ts, json_group_object(sensor, c) FROM readings GROUP BY locker_id, ts ORDER BY min(rowid);
+  DROP TABLE readings;
+  CREATE INDEX telemetry_locker ON telemetry(locker_id, ts);
+  CREATE VIEW readings (locker_id, sensor, ts, c) AS
+    SELECT t.locker_id, r.key, t.ts, r.value FROM telemetry t, json_each(t.readings) r;
+  `,
 ];

@@ -69,6 +69,13 @@ interface Pending {
   c: number;
 }
 
+/** A telemetry message waiting for the next flush: stored as one row, its readings checked one by one. */
+interface PendingMessage {
+  lockerId: string;
+  ts: number;
+  readings: ReadonlyArray<{ sensor: string; c: number }>;
+}
+
 export interface ColdChainStats {
   stored: number;
   future: number;
@@ -77,7 +84,9 @@ export interface ColdChainStats {
 }
 
 export class ColdChain {
-  #buffer: Pending[] = [];
+  #buffer: PendingMessage[] = [];
+  /** Readings in the buffer. */
+  #buffered = 0;
   /** The latest power report per locker since the last flush. */
   readonly #power = new Map<string, { mains: boolean; batteryV?: number; ts: number }>();
   readonly #watch = new Map<string, Map<string, Watch[]>>();
@@ -111,7 +120,7 @@ export class ColdChain {
     private readonly rulesFor: (lockerId: string, cls: TemperatureClass) => ClassRules = (_l, cls) =>
       DEFAULT_RULES[cls],
   ) {
-    this.#insert = db.prepare('INSERT INTO readings (locker_id, sensor, ts, c) VALUES (?, ?, ?, ?)');
+    this.#insert = db.prepare('INSERT INTO telemetry (locker_id, ts, readings) VALUES (?, ?, ?)');
     this.#lastSeen = db.prepare('UPDATE lockers SET last_seen = ? WHERE id = ?');
     this.#openSensorAlarmRows = db.prepare(
       `SELECT locker_id, sensor, kind, level FROM alarms WHERE state <> 'cleared' AND kind IN ('sensor_silent', 'sensor_fault')`,
@@ -161,10 +170,13 @@ export class ColdChain {
       this.stats.beforeBoot++;
       return;
     }
-    for (const r of msg.readings) this.#buffer.push({ lockerId, sensor: r.sensor, ts: msg.ts, c: r.c });
+    if (msg.readings.length) {
+      this.#buffer.push({ lockerId, ts: msg.ts, readings: msg.readings });
+      this.#buffered += msg.readings.length;
+    }
     if (msg.power) this.#power.set(lockerId, { ...msg.power, ts: msg.ts });
     this.#heard.add(lockerId);
-    if (this.#buffer.length >= MAX_BUFFER) this.flush(CHUNK);
+    if (this.#buffered >= MAX_BUFFER) this.flush(CHUNK);
   }
 
   readonly #heard = new Set<string>();
@@ -177,8 +189,13 @@ export class ColdChain {
   flush(limit = Number.POSITIVE_INFINITY): number {
     if (this.#buffer.length === 0 && this.#heard.size === 0) return 0;
     this.#buffer.sort((a, b) => a.ts - b.ts);
-    const batch = this.#buffer.length > limit ? this.#buffer.splice(0, limit) : this.#buffer;
+    let take = 0;
+    let taken = 0;
+    while (take < this.#buffer.length && taken < limit)
+      taken += (this.#buffer[take++] as PendingMessage).readings.length;
+    const batch = take < this.#buffer.length ? this.#buffer.splice(0, take) : this.#buffer;
     if (batch === this.#buffer) this.#buffer = [];
+    this.#buffered -= taken;
     const now = this.now();
     const current: Pending[] = [];
     const sensors = new Map<string, SensorWork>();
@@ -195,7 +212,7 @@ export class ColdChain {
           }>
         ).map((a) => `${a.locker_id}\u0000${a.sensor}\u0000${a.kind}/${a.level}`),
       );
-      for (const r of batch) if (this.#reading(r, now, sensors, buckets)) current.push(r);
+      for (const m of batch) this.#message(m, now, sensors, buckets, current);
       for (const w of sensors.values())
         this.#saveState.run(w.lockerId, w.sensor, JSON.stringify(w.state), now, w.interval);
       for (const b of buckets.values())
@@ -220,7 +237,7 @@ export class ColdChain {
     this.#heard.clear();
     this.#power.clear();
     if (current.length) this.onStored?.(current);
-    return this.#buffer.length;
+    return this.#buffered;
   }
 
   /**
@@ -229,18 +246,39 @@ export class ColdChain {
    */
   onStored?: (readings: ReadonlyArray<Pending>) => void;
 
-  /** Stores and evaluates one reading; true when it is now its sensor's current value. */
+  /** Stores a message as one row, then evaluates its readings; the current ones go to `current`. */
+  #message(
+    m: PendingMessage,
+    now: number,
+    sensors: Map<string, SensorWork>,
+    buckets: Map<string, BucketWork>,
+    current: Pending[],
+  ): void {
+    if (m.ts > now + FUTURE_TOLERANCE_MS) {
+      this.stats.future += m.readings.length; // a clock far ahead would open and close alarms at the wrong times
+      return;
+    }
+    const values: Record<string, number> = Object.create(null);
+    const readings: Pending[] = [];
+    for (const { sensor, c } of m.readings) {
+      // The same sensor twice at one instant: the first value counts, the second is out of order.
+      if (sensor in values) this.stats.outOfOrder++;
+      else {
+        values[sensor] = c;
+        readings.push({ lockerId: m.lockerId, sensor, ts: m.ts, c });
+      }
+    }
+    this.#insert.run(m.lockerId, m.ts, JSON.stringify(values));
+    for (const r of readings) if (this.#reading(r, now, sensors, buckets)) current.push(r);
+  }
+
+  /** Evaluates one stored reading; true when it is now its sensor's current value. */
   #reading(
     r: Pending,
     now: number,
     sensors: Map<string, SensorWork>,
     buckets: Map<string, BucketWork>,
   ): boolean {
-    if (r.ts > now + FUTURE_TOLERANCE_MS) {
-      this.stats.future++; // a clock far ahead would open and close alarms at the wrong times
-      return false;
-    }
-    this.#insert.run(r.lockerId, r.sensor, r.ts, r.c);
     const bucket = Math.floor(r.ts / FIVE_MIN) * FIVE_MIN;
     const bucketKey = `${r.lockerId}\u0000${r.sensor}\u0000${bucket}`;
     const b = buckets.get(bucketKey);

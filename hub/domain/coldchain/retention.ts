@@ -20,17 +20,17 @@ export function pruneReadings(
   now: number,
   r: Retention = DEFAULT_RETENTION,
 ): { raw: number; aggregates: number } {
-  // Readings are stored about in time order, so the oldest are the first rows: no index on ts to
+  // Telemetry is stored about in time order, so the oldest are the first rows: no index on ts to
   // keep up at every insert. A late reading with an old timestamp waits for its neighbours.
   const cutoff = now - r.rawDays * DAY;
-  const first = db.prepare('SELECT ts FROM readings ORDER BY rowid LIMIT 1').pluck().get() as
+  const first = db.prepare('SELECT ts FROM telemetry ORDER BY rowid LIMIT 1').pluck().get() as
     | number
     | undefined;
   const raw =
     first !== undefined && first < cutoff
       ? db
           .prepare(
-            `DELETE FROM readings WHERE rowid IN (SELECT rowid FROM readings ORDER BY rowid LIMIT ${SLICE}) AND ts < ?`,
+            `DELETE FROM telemetry WHERE rowid IN (SELECT rowid FROM telemetry ORDER BY rowid LIMIT ${SLICE}) AND ts < ?`,
           )
           .run(cutoff).changes
       : 0;
