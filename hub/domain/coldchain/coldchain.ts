@@ -45,11 +45,38 @@ interface Watch {
 interface SensorWork {
   lockerId: string;
   sensor: string;
+  /** `locker\0sensor`, the key of the committed states. */
+  key: string;
   state: SensorRuleState;
   interval: number | null;
-  /** Alarm kinds already cleared (or found not open) in this flush. */
-  cleared: Set<string>;
+  /** The compartments the sensor watches, their class and its thresholds (none: no rules). */
+  watched: Watch[];
+  cls: TemperatureClass | undefined;
+  rules: ClassRules | null;
+  /** Sensor alarms that may be open (SILENT, FAULT_CRITICAL, FAULT_WARNING): a reading ending one clears it. */
+  open: number;
+  /** The aggregate the sensor's latest reading went into. */
+  bucket: BucketWork | null;
+  /** The parcels stored behind the watched doors, read when a reading first needs them. */
+  parcels: ParcelExposure[] | null;
 }
+
+interface ParcelExposure {
+  id: string;
+  door: number;
+  out_of_range_ms: number;
+  breached_at: number | null;
+}
+
+/** The sensor alarms a reading can end, as bits of SensorWork.open. */
+const SILENT = 1;
+const FAULT_CRITICAL = 2;
+const FAULT_WARNING = 4;
+const ALARM_BITS: Record<string, number> = {
+  'sensor_silent/critical': SILENT,
+  'sensor_fault/critical': FAULT_CRITICAL,
+  'sensor_fault/warning': FAULT_WARNING,
+};
 
 /** A 5-minute bucket's readings in this flush, added to the stored aggregate once. */
 interface BucketWork {
@@ -94,13 +121,15 @@ export class ColdChain {
   readonly #insert;
   /** Each sensor's rule state as last committed (the store holds the same; only this class writes it). */
   readonly #states = new Map<string, { state: SensorRuleState; interval: number | null }>();
-  #openSensorAlarms = new Set<string>();
+  /** Open sensor alarms per `locker\0sensor` (bits of SensorWork.open), read at each flush. */
+  #openSensorAlarms = new Map<string, number>();
   readonly #openSensorAlarmRows;
   readonly #lastSeen;
   readonly #aggregate;
   readonly #state;
   readonly #saveState;
   readonly #parcelsIn;
+  readonly #exposed;
   readonly #recent;
   readonly #boot;
   /** Each locker's boot as last read; forgotten when the locker announces a new one. */
@@ -144,6 +173,7 @@ export class ColdChain {
       `INSERT INTO sensor_state (locker_id, sensor, rules, last_seen, interval_ms) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (locker_id, sensor) DO UPDATE SET rules = excluded.rules, last_seen = excluded.last_seen, interval_ms = excluded.interval_ms`,
     );
+    this.#exposed = db.prepare('UPDATE parcels SET out_of_range_ms = ? WHERE id = ?');
     this.#parcelsIn = db.prepare<
       [string, number],
       { id: string; out_of_range_ms: number; breached_at: number | null }
@@ -198,23 +228,32 @@ export class ColdChain {
     this.#buffered -= taken;
     const now = this.now();
     const current: Pending[] = [];
-    const sensors = new Map<string, SensorWork>();
+    const sensors = new Map<string, Map<string, SensorWork>>();
     const buckets = new Map<string, BucketWork>();
     this.db.transaction(() => {
       // The few sensor alarms open now: a reading need not look each one up to clear it.
-      this.#openSensorAlarms = new Set(
-        (
-          this.#openSensorAlarmRows.all() as Array<{
-            locker_id: string;
-            sensor: string;
-            kind: string;
-            level: string;
-          }>
-        ).map((a) => `${a.locker_id}\u0000${a.sensor}\u0000${a.kind}/${a.level}`),
-      );
-      for (const m of batch) this.#message(m, now, sensors, buckets, current);
-      for (const w of sensors.values())
-        this.#saveState.run(w.lockerId, w.sensor, JSON.stringify(w.state), now, w.interval);
+      this.#openSensorAlarms = new Map();
+      for (const a of this.#openSensorAlarmRows.all() as Array<{
+        locker_id: string;
+        sensor: string;
+        kind: string;
+        level: string;
+      }>) {
+        const key = `${a.locker_id}\u0000${a.sensor}`;
+        const bit = ALARM_BITS[`${a.kind}/${a.level}`] ?? 0;
+        this.#openSensorAlarms.set(key, (this.#openSensorAlarms.get(key) ?? 0) | bit);
+      }
+      for (const m of batch) {
+        let mine = sensors.get(m.lockerId);
+        if (!mine) {
+          mine = new Map();
+          sensors.set(m.lockerId, mine);
+        }
+        this.#message(m, now, mine, buckets, current);
+      }
+      for (const mine of sensors.values())
+        for (const w of mine.values())
+          this.#saveState.run(w.lockerId, w.sensor, JSON.stringify(w.state), now, w.interval);
       for (const b of buckets.values())
         this.#aggregate.run(b.lockerId, b.sensor, b.bucket, b.min, b.max, b.sum, b.n);
       // Readings are a heartbeat too.
@@ -233,7 +272,8 @@ export class ColdChain {
       }
     })();
     // Committed: the next flush starts from these states without reading them back.
-    for (const [key, w] of sensors) this.#states.set(key, { state: w.state, interval: w.interval });
+    for (const mine of sensors.values())
+      for (const w of mine.values()) this.#states.set(w.key, { state: w.state, interval: w.interval });
     this.#heard.clear();
     this.#power.clear();
     if (current.length) this.onStored?.(current);
@@ -246,7 +286,10 @@ export class ColdChain {
    */
   onStored?: (readings: ReadonlyArray<Pending>) => void;
 
-  /** Stores a message as one row, then evaluates its readings; the current ones go to `current`. */
+  /**
+   * Stores a message as one row, then evaluates its readings; the current ones go to `current`.
+   * `sensors`: the work on this locker's sensors in this flush.
+   */
   #message(
     m: PendingMessage,
     now: number,
@@ -279,49 +322,22 @@ export class ColdChain {
     sensors: Map<string, SensorWork>,
     buckets: Map<string, BucketWork>,
   ): boolean {
-    const bucket = Math.floor(r.ts / FIVE_MIN) * FIVE_MIN;
-    const bucketKey = `${r.lockerId}\u0000${r.sensor}\u0000${bucket}`;
-    const b = buckets.get(bucketKey);
-    if (b) {
-      b.min = Math.min(b.min, r.c);
-      b.max = Math.max(b.max, r.c);
-      b.sum += r.c;
-      b.n++;
-    } else
-      buckets.set(bucketKey, {
-        lockerId: r.lockerId,
-        sensor: r.sensor,
-        bucket,
-        min: r.c,
-        max: r.c,
-        sum: r.c,
-        n: 1,
-      });
-    this.stats.stored++;
-    const key = `${r.lockerId}\u0000${r.sensor}`;
-    let work = sensors.get(key);
+    let work = sensors.get(r.sensor);
     if (!work) {
-      let known = this.#states.get(key);
-      if (!known) {
-        const saved = this.#state.get(r.lockerId, r.sensor);
-        known = {
-          state: saved ? JSON.parse(saved.rules) : initialState(),
-          interval: saved?.interval_ms ?? null,
-        };
-      }
-      work = { lockerId: r.lockerId, sensor: r.sensor, ...known, cleared: new Set() };
-      sensors.set(key, work);
+      work = this.#work(r.lockerId, r.sensor);
+      sensors.set(r.sensor, work);
     }
+    this.#aggregate5m(work, r, buckets);
+    this.stats.stored++;
     const prev = work.state;
     // The hub's own clock measures silence; the readings' rhythm sets what silence is.
     if (prev.lastTs !== null && r.ts > prev.lastTs) work.interval = r.ts - prev.lastTs;
-    this.#clearOnce(work, 'sensor_silent', 'critical', now);
+    this.#clearOnce(work, SILENT, 'sensor_silent', 'critical', now);
     if (prev.lastTs !== null && r.ts <= prev.lastTs) {
       this.stats.outOfOrder++;
       return false;
     }
-    const watched = this.#watched(r.lockerId, r.sensor);
-    const cls = watched[0]?.cls;
+    const { watched, cls, rules } = work;
     if (this.#implausible(r, now, work)) {
       // Stored for the record, never fed to the rules: a broken probe must not clear or raise anything.
       return false;
@@ -329,9 +345,8 @@ export class ColdChain {
     // Only where a compressor cycles: an ambient probe in a quiet room may well read the same for hours.
     if (cls === 'chilled' || cls === 'frozen') this.#stuck(r, prev, now, work);
     const valueSince = prev.lastC === r.c ? (prev.valueSince ?? prev.lastTs ?? r.ts) : r.ts;
-    let next: SensorRuleState = { ...prev, lastTs: r.ts, lastC: r.c };
-    if (cls) {
-      const rules = this.rulesFor(r.lockerId, cls);
+    let next: SensorRuleState;
+    if (cls && rules) {
       const result = step(prev, r.ts, r.c, rules);
       next = result.state;
       for (const ch of result.changes) {
@@ -353,45 +368,97 @@ export class ColdChain {
             since: ch.since,
             details: { c: r.c, doors: watched.map((w) => w.door), class: cls, ...advice },
           });
-          if (ch.level === 'critical')
+          if (ch.level === 'critical') {
             for (const w of watched) this.#quarantine(r.lockerId, w.door, ch.at, 'critical');
+            work.parcels = null;
+          }
         } else {
           this.alarms.clear(r.lockerId, r.sensor, 'temperature_high', ch.level, ch.at);
         }
       }
-      this.#exposure(r, prev, rules, watched);
-    }
-    work.state = { ...next, valueSince };
+      this.#exposure(r, prev, rules, work);
+    } else next = { ...prev, lastTs: r.ts, lastC: r.c };
+    next.valueSince = valueSince;
+    work.state = next;
     return true;
+  }
+
+  /** A sensor's work for this flush: its committed state, what it watches, its open alarms. */
+  #work(lockerId: string, sensor: string): SensorWork {
+    const key = `${lockerId}\u0000${sensor}`;
+    let known = this.#states.get(key);
+    if (!known) {
+      const saved = this.#state.get(lockerId, sensor);
+      known = {
+        state: saved ? JSON.parse(saved.rules) : initialState(),
+        interval: saved?.interval_ms ?? null,
+      };
+    }
+    const watched = this.#watched(lockerId, sensor);
+    const cls = watched[0]?.cls;
+    return {
+      lockerId,
+      sensor,
+      key,
+      state: known.state,
+      interval: known.interval,
+      watched,
+      cls,
+      rules: cls ? this.rulesFor(lockerId, cls) : null,
+      open: this.#openSensorAlarms.get(key) ?? 0,
+      bucket: null,
+      parcels: null,
+    };
+  }
+
+  /** Adds a reading to its 5-minute aggregate, written once per flush. */
+  #aggregate5m(work: SensorWork, r: Pending, buckets: Map<string, BucketWork>): void {
+    const bucket = Math.floor(r.ts / FIVE_MIN) * FIVE_MIN;
+    let b = work.bucket ?? undefined;
+    if (b?.bucket !== bucket) {
+      const key = `${work.key}\u0000${bucket}`;
+      b = buckets.get(key);
+      if (!b) {
+        b = { lockerId: r.lockerId, sensor: r.sensor, bucket, min: r.c, max: r.c, sum: 0, n: 0 };
+        buckets.set(key, b);
+      }
+      work.bucket = b;
+    }
+    if (r.c < b.min) b.min = r.c;
+    if (r.c > b.max) b.max = r.c;
+    b.sum += r.c;
+    b.n++;
   }
 
   /** Clears an alarm a reading ends, looking it up once per sensor and flush. */
   #clearOnce(
     work: SensorWork,
+    bit: number,
     kind: 'sensor_silent' | 'sensor_fault',
     level: 'warning' | 'critical',
     now: number,
   ): void {
-    const k = `${kind}/${level}`;
-    if (work.cleared.has(k)) return;
-    work.cleared.add(k);
-    if (!this.#openSensorAlarms.has(`${work.lockerId}\u0000${work.sensor}\u0000${k}`)) return;
+    if ((work.open & bit) === 0) return;
+    work.open &= ~bit;
     this.alarms.clear(work.lockerId, work.sensor, kind, level, now);
   }
 
   /** Adds the time since the previous reading to each stored parcel if that reading was out of range. */
-  #exposure(r: Pending, prev: SensorRuleState, rules: ClassRules, watched: Watch[]): void {
+  #exposure(r: Pending, prev: SensorRuleState, rules: ClassRules, work: SensorWork): void {
     if (prev.lastTs === null || prev.lastC === null) return;
     const out = prev.lastC > rules.keepMax || (rules.keepMin !== null && prev.lastC < rules.keepMin);
     if (!out) return;
     const dt = Math.min(MAX_STEP_MS, r.ts - prev.lastTs);
-    for (const w of watched) {
-      for (const p of this.#parcelsIn.all(r.lockerId, w.door)) {
-        const total = p.out_of_range_ms + dt;
-        this.db.prepare('UPDATE parcels SET out_of_range_ms = ? WHERE id = ?').run(total, p.id);
-        if (rules.cumulativeMs !== null && total >= rules.cumulativeMs && p.breached_at === null) {
-          this.#quarantine(r.lockerId, w.door, r.ts, 'cumulative');
-        }
+    // Deposits and pickups commit outside a flush: the parcels behind a door hold still during one.
+    work.parcels ??= work.watched.flatMap((w) =>
+      this.#parcelsIn.all(r.lockerId, w.door).map((p) => ({ ...p, door: w.door })),
+    );
+    for (const p of work.parcels) {
+      p.out_of_range_ms += dt;
+      this.#exposed.run(p.out_of_range_ms, p.id);
+      if (rules.cumulativeMs !== null && p.out_of_range_ms >= rules.cumulativeMs && p.breached_at === null) {
+        this.#quarantine(r.lockerId, p.door, r.ts, 'cumulative');
+        for (const q of work.parcels) if (q.door === p.door) q.breached_at ??= r.ts;
       }
     }
   }
@@ -402,12 +469,11 @@ export class ColdChain {
    */
   #implausible(r: Pending, now: number, work: SensorWork): boolean {
     if (r.c >= PLAUSIBLE.min && r.c <= PLAUSIBLE.max) {
-      this.#clearOnce(work, 'sensor_fault', 'critical', now);
+      this.#clearOnce(work, FAULT_CRITICAL, 'sensor_fault', 'critical', now);
       return false;
     }
     // A fault after a good value in the same batch: a later good one must clear it again.
-    work.cleared.delete('sensor_fault/critical');
-    this.#openSensorAlarms.add(`${work.lockerId}\u0000${work.sensor}\u0000sensor_fault/critical`);
+    work.open |= FAULT_CRITICAL;
     this.alarms.raise({
       lockerId: r.lockerId,
       sensor: r.sensor,
@@ -422,11 +488,10 @@ export class ColdChain {
   /** The exact same value for hours, while compressors cycle and doors open, is a stuck sensor. */
   #stuck(r: Pending, prev: SensorRuleState, now: number, work: SensorWork): void {
     if (prev.lastC !== r.c) {
-      this.#clearOnce(work, 'sensor_fault', 'warning', now);
+      this.#clearOnce(work, FAULT_WARNING, 'sensor_fault', 'warning', now);
       return;
     }
-    work.cleared.delete('sensor_fault/warning');
-    this.#openSensorAlarms.add(`${work.lockerId}\u0000${work.sensor}\u0000sensor_fault/warning`);
+    work.open |= FAULT_WARNING;
     const since = prev.valueSince ?? prev.lastTs ?? r.ts;
     if (r.ts - since >= STUCK_MS) {
       this.alarms.raise({

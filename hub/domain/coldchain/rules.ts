@@ -83,6 +83,9 @@ export interface Change {
   since: number;
 }
 
+/** A level below its threshold: shared, never mutated (a state's levels are replaced, not changed). */
+const BELOW: LevelState = Object.freeze({ since: null, raised: false });
+
 /** Feeds one reading (event time `ts`, °C `c`); readings older than the last one are ignored by the caller. */
 export function step(
   prev: SensorRuleState,
@@ -90,34 +93,40 @@ export function step(
   c: number,
   rules: ClassRules,
 ): { state: SensorRuleState; changes: Change[] } {
+  const changes: Change[] = [];
   const state: SensorRuleState = {
-    warning: { ...prev.warning },
-    critical: { ...prev.critical },
+    warning: level('warning', prev.warning, rules.warn, ts, c, changes),
+    critical: level('critical', prev.critical, rules.critical, ts, c, changes),
     lastTs: ts,
     lastC: c,
+    valueSince: prev.valueSince,
   };
-  const changes: Change[] = [];
-  const levels: Array<[Level, Threshold | null]> = [
-    ['warning', rules.warn],
-    ['critical', rules.critical],
-  ];
-  for (const [level, th] of levels) {
-    if (!th) continue;
-    const s = state[level];
-    if (c > th.above) {
-      s.since ??= ts;
-      if (!s.raised && ts - s.since > th.forMs) {
-        s.raised = true;
-        changes.push({ level, change: 'raise', at: ts, since: s.since });
-      }
-    } else if (c <= th.above - HYSTERESIS_C || !s.raised) {
-      if (s.raised) changes.push({ level, change: 'clear', at: ts, since: s.since ?? ts });
-      // Below the threshold but inside the hysteresis band, a raised alarm holds its `since`.
-      s.since = null;
-      s.raised = false;
-    }
-  }
   return { state, changes };
+}
+
+/** One level's next state; the previous object itself when nothing changed. */
+function level(
+  name: Level,
+  prev: LevelState,
+  th: Threshold | null,
+  ts: number,
+  c: number,
+  changes: Change[],
+): LevelState {
+  if (!th) return prev;
+  if (c > th.above) {
+    const since = prev.since ?? ts;
+    if (!prev.raised && ts - since > th.forMs) {
+      changes.push({ level: name, change: 'raise', at: ts, since });
+      return { since, raised: true };
+    }
+    return since === prev.since ? prev : { since, raised: prev.raised };
+  }
+  // Below the threshold but inside the hysteresis band, a raised alarm holds its `since`.
+  if (!prev.raised) return prev.since === null ? prev : BELOW;
+  if (c > th.above - HYSTERESIS_C) return prev;
+  changes.push({ level: name, change: 'clear', at: ts, since: prev.since ?? ts });
+  return BELOW;
 }
 
 /**
