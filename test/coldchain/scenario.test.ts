@@ -116,6 +116,38 @@ describe('cold chain on a virtual clock', () => {
     expect(released.body.state).toBe('stored');
   });
 
+  it('quarantines a parcel after an hour above its class in total, spread over short excursions', async () => {
+    const { parcel } = await depositChilled();
+    const reading = async (c: number) => {
+      clock += MIN;
+      box.telemetry([{ sensor: 't1', c }]);
+      sent++;
+      await eventually(() => stored() === sent, 5000, 'the reading stored');
+    };
+    const row = () =>
+      t.hub.db
+        .prepare('SELECT state, breach_reason, out_of_range_ms FROM parcels WHERE id = ?')
+        .get(parcel.id) as {
+        state: string;
+        breach_reason: string | null;
+        out_of_range_ms: number;
+      };
+    // Ten minutes at 6 °C, then five back at 3 °C: never long enough for the 20-minute warning.
+    for (let cycle = 0; cycle < 5; cycle++) {
+      for (let m = 0; m < 10; m++) await reading(6);
+      for (let m = 0; m < 5; m++) await reading(3);
+    }
+    expect(row()).toMatchObject({ state: 'stored', out_of_range_ms: 50 * MIN });
+    for (let m = 0; m < 10; m++) await reading(6);
+    await reading(3);
+    expect(row()).toMatchObject({
+      state: 'quarantined',
+      breach_reason: 'cumulative',
+      out_of_range_ms: 60 * MIN,
+    });
+    expect((await alarms()).filter((a) => a.kind === 'temperature_high')).toEqual([]);
+  });
+
   it('raises a silent-sensor alarm within two reading intervals and shows the last value as stale', async () => {
     await minutes(5);
     await minutes(2, () => {}, false);
