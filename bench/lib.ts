@@ -30,12 +30,21 @@ function started(child: ChildProcess, ready: (out: string) => boolean, what: str
       if (out.length < 100_000) out += d;
       if (ready(out)) {
         clearTimeout(timer);
-        // From now on the output is only drained.
-        child.stdout?.off('data', onData).resume();
-        child.stderr?.off('data', onData).resume();
+        // From now on only the latest output is kept, to say why if the system dies under load.
+        let tail = '';
+        const keep = (d: Buffer) => {
+          tail = (tail + d).slice(-2000);
+        };
+        child.stdout?.off('data', onData).on('data', keep);
+        child.stderr?.off('data', onData).on('data', keep);
+        let stopping = false;
+        child.once('exit', (code, signal) => {
+          if (!stopping) console.error(`!! ${what} died (${code ?? signal}) under load:\n${tail}`);
+        });
         resolve({
           child,
           async stop() {
+            stopping = true;
             if (child.exitCode !== null) return;
             const exited = new Promise((r) => child.once('exit', r));
             child.kill('SIGTERM');
@@ -168,8 +177,7 @@ export async function spawnServer(name: string, ...args: string[]): Promise<Proc
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', join(import.meta.dirname, `servers/${name}.ts`), `${port}`, ...args],
-    // stdin stays open: a server may take orders from its parent (servers/ws-broadcast.ts).
-    { stdio: ['pipe', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const p = await started(child, (out) => out.includes('listening'), name);
   return { ...p, port };

@@ -92,6 +92,16 @@ export interface ReadingView {
   c: number;
 }
 
+/** The readings of one locker taken at one instant: `[ts, { sensor: °C }]`. */
+export type ReadingsAt = [number, Record<string, number>];
+
+/** Each reading of a `readings` message, oldest first per locker. */
+export function* eachReading(lockers: Record<string, ReadingsAt[]>): Generator<ReadingView> {
+  for (const [lockerId, entries] of Object.entries(lockers))
+    for (const [ts, values] of entries)
+      for (const [sensor, c] of Object.entries(values)) yield { lockerId, sensor, ts, c };
+}
+
 export type LiveServerMessage =
   | {
       type: 'snapshot';
@@ -108,8 +118,11 @@ export type LiveServerMessage =
   | { type: 'locker'; seq: number; locker: LockerView }
   | { type: 'alarm'; seq: number; alarm: AlarmView }
   | { type: 'events'; events: LedgerEventView[] }
-  /** Readings stored and checked since the last message, oldest first. */
-  | { type: 'readings'; readings: ReadingView[] }
+  /**
+   * Readings stored and checked since the last message, per locker, oldest first: each entry is
+   * one instant, `[ts, { sensor: °C, … }]`, about 12 bytes a reading where objects took 60.
+   */
+  | { type: 'readings'; lockers: Record<string, ReadingsAt[]> }
   | { type: 'heartbeat'; at: number }
   | { type: 'error'; code: string; message: string };
 

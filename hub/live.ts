@@ -20,6 +20,7 @@ import {
   LIVE_CLOSE,
   LIVE_PATH,
   type LiveServerMessage,
+  type ReadingsAt,
   type ReadingView,
 } from '../devices/index.ts';
 import { eventView, type LedgerRow } from './db/ledger.ts';
@@ -50,7 +51,11 @@ export interface LiveFeedOptions {
 const authMessage = z.object({ type: z.literal('auth'), token: z.string().min(10).max(200) }).strict();
 /** Events read per tick: a burst larger than this is spread over the next ticks. */
 const TAIL_LIMIT = 2000;
-const MAX_READINGS = 20_000;
+/**
+ * Readings gathered before they go out without waiting for the tick: under a flood the tick runs
+ * late, and every stored reading still reaches the dashboards, in messages of bounded size.
+ */
+const SEND_AT = 4000;
 /** Ledger events a new client gets with its snapshot. */
 const RECENT = 30;
 
@@ -67,7 +72,9 @@ export class LiveFeed {
   readonly #maxSeq;
   readonly #recent;
   #seq: number;
-  #readings: ReadingView[] = [];
+  /** Readings not yet sent, per locker, one entry per instant. */
+  #readings: Record<string, ReadingsAt[]> = Object.create(null);
+  #readingsCount = 0;
   #timers: NodeJS.Timeout[] = [];
   readonly #dropped: Counter;
 
@@ -117,16 +124,35 @@ export class LiveFeed {
   /** Readings that just became current (called by the cold chain after its commit). */
   readings(batch: ReadonlyArray<ReadingView>): void {
     if (this.#clients.size === 0) return;
-    for (const r of batch) this.#readings.push({ lockerId: r.lockerId, sensor: r.sensor, ts: r.ts, c: r.c });
-    // Bounded even if ticks stall; the oldest go first, the snapshot after a resync has the latest.
-    if (this.#readings.length > MAX_READINGS) this.#readings.splice(0, this.#readings.length - MAX_READINGS);
+    for (const r of batch) {
+      // A message's readings come together: they share the locker's last entry.
+      const entries = this.#readings[r.lockerId];
+      const last = entries?.at(-1);
+      if (last && last[0] === r.ts) last[1][r.sensor] = r.c;
+      else {
+        const values: Record<string, number> = Object.create(null); // a sensor may be called __proto__
+        values[r.sensor] = r.c;
+        const at: ReadingsAt = [r.ts, values];
+        if (entries) entries.push(at);
+        else this.#readings[r.lockerId] = [at];
+      }
+      if (++this.#readingsCount >= SEND_AT) this.#sendReadings();
+    }
+  }
+
+  #sendReadings(): void {
+    if (this.#readingsCount === 0) return;
+    this.#broadcast({ type: 'readings', lockers: this.#readings });
+    this.#readings = Object.create(null);
+    this.#readingsCount = 0;
   }
 
   /** Sends what changed since the last tick. Public so tests can drive it without waiting. */
   tick(): void {
     if (this.#clients.size === 0) {
       this.#seq = this.#maxSeq.get() ?? this.#seq;
-      this.#readings = [];
+      this.#readings = Object.create(null);
+      this.#readingsCount = 0;
       return;
     }
     const rows = this.#tail.all(this.#seq, TAIL_LIMIT);
@@ -154,10 +180,7 @@ export class LiveFeed {
         }
       }
     }
-    if (this.#readings.length) {
-      this.#broadcast({ type: 'readings', readings: this.#readings });
-      this.#readings = [];
-    }
+    this.#sendReadings();
   }
 
   async close(): Promise<void> {
@@ -271,11 +294,13 @@ export class LiveFeed {
   }
 
   #broadcast(msg: LiveServerMessage): void {
-    const text = JSON.stringify(msg);
-    for (const c of this.#clients) this.#send(c, text);
+    if (this.#clients.size === 0) return;
+    // Encoded once: every client's queue holds the same bytes, not a copy each.
+    const data = Buffer.from(JSON.stringify(msg));
+    for (const c of this.#clients) this.#send(c, data);
   }
 
-  #send(c: Client, text: string): void {
+  #send(c: Client, data: string | Buffer): void {
     if (c.ws.readyState !== WebSocket.OPEN) return;
     if (c.ws.bufferedAmount > this.#o.maxQueued) {
       this.#dropped.inc({ reason: 'too_slow' });
@@ -284,7 +309,7 @@ export class LiveFeed {
       c.ws.terminate();
       return;
     }
-    c.ws.send(text);
+    c.ws.send(data, { binary: false });
   }
 
   #safely(f: () => void): void {

@@ -5,6 +5,7 @@
  */
 import {
   type AlarmView,
+  eachReading,
   type LedgerEventView,
   LIVE_CLOSE,
   LIVE_PATH,
@@ -183,18 +184,26 @@ export class LiveStore {
       }
       case 'readings': {
         const lockers = new Map(s.lockers);
-        for (const r of m.readings) {
-          const l = lockers.get(r.lockerId);
+        for (const [lockerId, entries] of Object.entries(m.lockers)) {
+          const l = lockers.get(lockerId);
           if (!l) continue;
-          lockers.set(r.lockerId, {
+          // Each sensor's latest value, then one new locker whatever the number of readings.
+          const latest = new Map<string, { c: number; at: number }>();
+          for (const [at, values] of entries)
+            for (const [sensor, c] of Object.entries(values)) latest.set(sensor, { c, at });
+          lockers.set(lockerId, {
             ...l,
-            compartments: l.compartments.map((c) =>
-              c.sensor === r.sensor ? { ...c, temperature: { c: r.c, at: r.ts, stale: false } } : c,
-            ),
+            compartments: l.compartments.map((c) => {
+              const t = c.sensor ? latest.get(c.sensor) : undefined;
+              return t ? { ...c, temperature: { ...t, stale: false } } : c;
+            }),
           });
         }
         this.#set({ lockers });
-        for (const f of this.#readingListeners) f(m.readings);
+        if (this.#readingListeners.size) {
+          const readings = [...eachReading(m.lockers)];
+          for (const f of this.#readingListeners) f(readings);
+        }
         break;
       }
       case 'heartbeat':

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { LIVE_CLOSE, LIVE_PATH, type LiveServerMessage } from '../../devices/index.ts';
+import { eachReading, LIVE_CLOSE, LIVE_PATH, type LiveServerMessage } from '../../devices/index.ts';
 import type { VirtualLocker } from '../../simulators/locker.ts';
 import { eventually, startTestHub, type TestHub } from '../helpers/hub.ts';
 
@@ -98,9 +98,28 @@ describe('live feed', () => {
     box.telemetry([{ sensor: 't1', c: 3.25 }]);
     const readings = await eventually(() => c.messages.find((m) => m.type === 'readings'));
     if (readings.type !== 'readings') throw new Error('unreachable');
-    expect(readings.readings).toEqual([
+    expect([...eachReading(readings.lockers)]).toEqual([
       expect.objectContaining({ lockerId: 'box-1', sensor: 't1', c: 3.25 }),
     ]);
+    c.ws.close();
+  });
+
+  it('passes on every reading of a burst, in messages of bounded size', async () => {
+    const c = await connect(t.operator);
+    await eventually(() => c.messages.find((m) => m.type === 'snapshot'));
+    // 6,000 readings in a moment: more than one message's worth.
+    for (let k = 0; k < 60; k++)
+      box.telemetry(Array.from({ length: 100 }, (_, i) => ({ sensor: `burst-${k}-${i}`, c: i / 10 })));
+    const got = () =>
+      c.messages.flatMap((m) =>
+        m.type === 'readings' ? [...eachReading(m.lockers)].filter((r) => r.sensor.startsWith('burst-')) : [],
+      );
+    await eventually(() => got().length === 6000, 5000, 'every reading of the burst');
+    expect(new Set(got().map((r) => r.sensor)).size).toBe(6000);
+    expect(got().find((r) => r.sensor === 'burst-59-99')).toMatchObject({ lockerId: 'box-1', c: 9.9 });
+    const sizes = c.messages.filter((m) => m.type === 'readings').map((m) => JSON.stringify(m).length);
+    expect(sizes.length).toBeGreaterThan(1);
+    expect(Math.max(...sizes)).toBeLessThan(200_000);
     c.ws.close();
   });
 
