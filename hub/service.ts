@@ -18,7 +18,7 @@ import type { Db } from './db/open.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { Cabinet } from './domain/cabinet.ts';
 import { Alarms } from './domain/coldchain/alarms.ts';
-import { CHUNK, ColdChain } from './domain/coldchain/coldchain.ts';
+import { ColdChain } from './domain/coldchain/coldchain.ts';
 import { pruneReadings, type Retention } from './domain/coldchain/retention.ts';
 import { SiteRules } from './domain/coldchain/site-rules.ts';
 import { Watchdog } from './domain/coldchain/watchdog.ts';
@@ -199,12 +199,12 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     }
   }, 1000);
   housekeeping.unref();
-  // Readings are written in batches every 250 ms, at most CHUNK per transaction; the rest follows
+  // Readings are written in batches every 250 ms, a couple of milliseconds per transaction; the rest follows
   // in the next turns of the event loop, so device events and keypad entries interleave.
   const flushSome = () => {
     if (stopped) return;
     try {
-      if (coldChain.flush(CHUNK) > 0) setImmediate(flushSome);
+      if (coldChain.flushChunk() > 0) setImmediate(flushSome);
     } catch (err) {
       log.error({ err }, 'storing readings failed');
     }

@@ -24,8 +24,14 @@ const FUTURE_TOLERANCE_MS = 5 * 60_000;
 /** Out-of-range time between two readings counts at most this much (a gap is not an excursion). */
 const MAX_STEP_MS = 5 * 60_000;
 const MAX_BUFFER = 5000;
-/** Readings stored per transaction when the hub flushes on its timer (a few milliseconds of work). */
-export const CHUNK = 500;
+/**
+ * What one transaction of readings may hold the event loop for, ms: a keypad entry waits at most
+ * about this long behind readings. The number of readings that fits is learnt as the hub runs (a
+ * reading costs more when each sensor has one per batch, as in a fleet, than when it has many).
+ */
+const CHUNK_BUDGET_MS = 2;
+const CHUNK_MIN = 50;
+const CHUNK_MAX = 5000;
 /** Clock slack allowed between a boot's announcement and its first readings. */
 const BOOT_TOLERANCE_MS = 60_000;
 /** What a compartment sensor can plausibly read, °C. */
@@ -206,10 +212,26 @@ export class ColdChain {
     }
     if (msg.power) this.#power.set(lockerId, { ...msg.power, ts: msg.ts });
     this.#heard.add(lockerId);
-    if (this.#buffered >= MAX_BUFFER) this.flush(CHUNK);
+    if (this.#buffered >= MAX_BUFFER) this.flushChunk();
   }
 
   readonly #heard = new Set<string>();
+
+  /** Readings per transaction, sized to take about CHUNK_BUDGET_MS. */
+  #chunk = 500;
+
+  /** Flushes one transaction's worth of readings; returns how many still wait. */
+  flushChunk(): number {
+    const before = this.#buffered;
+    const t0 = performance.now();
+    const left = this.flush(this.#chunk);
+    const done = before - left;
+    if (done >= CHUNK_MIN) {
+      const fits = CHUNK_BUDGET_MS / ((performance.now() - t0) / done);
+      this.#chunk = Math.round(Math.min(CHUNK_MAX, Math.max(CHUNK_MIN, 0.7 * this.#chunk + 0.3 * fits)));
+    }
+    return left;
+  }
 
   /**
    * Stores and evaluates buffered readings, oldest first, at most `limit` in one transaction;
