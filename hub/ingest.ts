@@ -1,7 +1,7 @@
 /**
  * Everything cabinets publish enters here: the topic names the locker, the payload is decoded
  * once against the contract, then applied in one transaction. Invalid input is counted, logged
- * and dropped; `events/ack` goes out only after the transaction committed (docs/protocol.md §2.3).
+ * and dropped; `events/ack` goes out only once the transaction is on disk (docs/protocol.md §2.3).
  */
 import type { Logger } from 'pino';
 import {
@@ -19,6 +19,10 @@ import type { Fleet } from './domain/fleet.ts';
 import type { Metrics } from './metrics.ts';
 
 export interface IngestOutput {
+  /** Calls back once what was committed so far is on disk (`WalSync.after`). */
+  durable(done: (err: Error | null) => void): void;
+  /** Runs `commit` when the disk is free (`WalSync.commitSoon`). */
+  commitSoon(commit: () => void): void;
   ack(ref: LockerRef, ids: string[]): void;
   send(lockerId: string, commands: Command[]): void;
   cameOnline(lockerId: string): void;
@@ -115,13 +119,13 @@ export class Ingest {
     }
   }
 
-  /** Events messages received since the last commit: committed together, one fsync for all. */
+  /** Events messages received since the last commit: committed together. */
   #pending: Array<{ ref: LockerRef; msg: EventsMessage }> = [];
 
   #events(ref: LockerRef, msg: EventsMessage): void {
     this.#pending.push({ ref, msg });
-    // Group commit: whatever else arrives in this turn of the event loop shares the transaction.
-    if (this.#pending.length === 1) setImmediate(() => this.flush());
+    // Group commit: whatever else arrives before the disk is free shares the transaction.
+    if (this.#pending.length === 1) this.out.commitSoon(() => this.flush());
   }
 
   /** Commits and acknowledges the events received so far (the hub calls it before it stops). */
@@ -148,7 +152,11 @@ export class Ingest {
     stop();
   }
 
-  /** Applies events messages in one synchronous=FULL transaction, then acts on and acknowledges them. */
+  /**
+   * Applies events messages in one transaction; once it is on disk, sends the commands that follow
+   * from them and acknowledges them. The sync runs off the event loop, so the events arriving
+   * meanwhile are applied and wait for the next one: a sync covers whatever committed before it.
+   */
   #apply(batch: Array<{ ref: LockerRef; msg: EventsMessage }>): void {
     const now = this.now();
     const commands = new Map<string, Command[]>();
@@ -185,12 +193,20 @@ export class Ingest {
       .immediate();
     this.metrics.deviceEvents.inc({ result: 'new' }, fresh);
     this.metrics.deviceEvents.inc({ result: 'duplicate' }, total - fresh);
-    for (const [lockerId, list] of commands) if (list.length) this.out.send(lockerId, list);
-    for (const { ref, msg } of batch)
-      this.out.ack(
-        ref,
-        msg.events.map((e) => e.id),
-      );
+    this.out.durable((err) => {
+      // The store acts on what it committed: the commands go out even if the disk failed to
+      // confirm; the acknowledgements do not, so the devices send those events again.
+      for (const [lockerId, list] of commands) if (list.length) this.out.send(lockerId, list);
+      if (err) {
+        this.log.error({ err, messages: batch.length }, 'events not acknowledged: the store could not sync');
+        return;
+      }
+      for (const { ref, msg } of batch)
+        this.out.ack(
+          ref,
+          msg.events.map((e) => e.id),
+        );
+    });
   }
 
   /**

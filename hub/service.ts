@@ -15,6 +15,7 @@ import { type EmbeddedBroker, startEmbeddedBroker } from './broker/embedded.ts';
 import { HUB_USERNAME } from './broker/policy.ts';
 import { CodeTables } from './code-tables.ts';
 import type { Db } from './db/open.ts';
+import { type SyncFile, WalSync } from './db/wal-sync.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { Cabinet } from './domain/cabinet.ts';
 import { Alarms } from './domain/coldchain/alarms.ts';
@@ -65,6 +66,8 @@ export interface HubConfig {
   notifyMs?: number;
   /** The built dashboard served at `/` (default: dashboard/dist beside the hub's code). */
   dashboardDir?: string;
+  /** Syncs the store's write-ahead log (default fdatasync); tests stand in for a slow or failing disk. */
+  syncWal?: SyncFile;
 }
 
 const DASHBOARD_DIR = resolve(import.meta.dirname, '../dashboard/dist');
@@ -86,6 +89,19 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const metrics = createMetrics();
   const store = openStore(config.dataDir, config.codeDigits, now);
   const { db, ledger, codes, provisioning, parcels, fleet } = store;
+  // Commits do not wait for the disk; what the hub promises waits for the next sync (wal-sync.ts),
+  // and the rest is synced within a tenth of a second.
+  const walSync = new WalSync(db.name, config.syncWal).attach(db).keepUp(db, 100);
+  new Gauge({
+    name: 'casier_store_syncs_total',
+    help: 'Syncs of the write-ahead log to disk since the hub started, by result; a failed one leaves events unacknowledged',
+    labelNames: ['result'],
+    registers: [metrics.registry],
+    collect() {
+      this.set({ result: 'ok' }, walSync.syncs - walSync.failures);
+      this.set({ result: 'failed' }, walSync.failures);
+    },
+  });
   const commands = new Commands(db);
   const alarms = new Alarms(db, ledger);
   const transit = new Transit(db, ledger, codes, commands);
@@ -163,6 +179,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     metrics,
     log.child({ mod: 'ingest' }),
     {
+      durable: (done) => walSync.after(done),
+      commitSoon: (commit) => walSync.commitSoon(commit),
       ack: (ref, ids) => link.publish(ref, 'events/ack', { ids }),
       send: (lockerId, list) => dispatcher.send(lockerId, list),
       cameOnline: (lockerId) => {
@@ -180,6 +198,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     clearInterval(notifier);
     await link.stop().catch(() => {});
     await broker?.close();
+    await walSync.close();
     db.close();
     throw err;
   }
@@ -225,7 +244,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
         fleet,
         cabinet,
         commands,
-        send: (l, c) => dispatcher.send(l, c),
+        // An operator's command leaves once what the route committed with it is on disk.
+        send: (l, c) => walSync.after(() => dispatcher.send(l, c)),
         now,
       }),
       ...coldChainRoutes({ db, ledger, alarms, parcels, siteRules, now }),
@@ -236,6 +256,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     log: log.child({ mod: 'api' }),
     version: VERSION,
     dashboardDir: config.dashboardDir ?? DASHBOARD_DIR,
+    durable: () => walSync.durable(),
   });
   const live = new LiveFeed({
     db,
@@ -278,6 +299,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       ingest.flush();
       coldChain.flush();
       await broker?.close();
+      await walSync.close();
       db.close();
       log.info('hub stopped');
     },

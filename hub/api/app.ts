@@ -22,7 +22,11 @@ export interface AppDeps {
   version: string;
   /** The built dashboard (index.html and hashed assets), served at `/`. */
   dashboardDir?: string;
+  /** Resolves once what was committed so far is on disk: answers to writes wait for it. */
+  durable?: () => Promise<void>;
 }
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** What a page of the dashboard may load and connect to: only the hub itself. */
 const CSP = [
@@ -76,7 +80,19 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       .send({ error: { code: 'HUB_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url}` } }),
   );
 
-  app.addHook('onSend', async (_req, reply, payload) => {
+  app.addHook('onSend', async (req, reply, payload) => {
+    // A write is answered once it would survive a power cut; a failed sync is a failed request.
+    if (deps.durable && !READS.has(req.method)) {
+      try {
+        await deps.durable();
+      } catch (err) {
+        req.log.error({ err }, 'the store could not sync a write');
+        reply.code(500).type('application/json; charset=utf-8');
+        payload = JSON.stringify({
+          error: { code: 'HUB_ERR_INTERNAL', message: 'the store could not write to disk' },
+        });
+      }
+    }
     reply.header('x-content-type-options', 'nosniff');
     if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) {
       reply.header('content-security-policy', CSP);

@@ -7,8 +7,8 @@ export type Db = Database.Database;
 
 /**
  * Opens (creating if needed) the hub's store in `dataDir`. WAL lets the command line read and
- * provision while the hub runs; `synchronous=FULL` makes every committed event survive a power
- * cut, which is what an `events/ack` promises the device.
+ * provision while the hub runs; `synchronous=FULL` makes every commit survive a power cut. The
+ * running hub switches its own connection to syncing off the event loop (wal-sync.ts).
  */
 export function openDb(dataDir: string): Db {
   mkdirSync(dataDir, { recursive: true });

@@ -115,11 +115,12 @@ describe('a parcel from deposit to pickup', () => {
 
 describe('remote open by an operator', () => {
   it('releases exactly that door, records who and why, and tracks the command to its result', async () => {
+    const unlocked = waitFor<[number, string]>(box, 'unlocked');
     const res = await t.api('POST', '/api/v1/lockers/box-1/compartments/4/open', {
       reason: 'customer locked out, called support',
     });
     expect(res.status, JSON.stringify(res.body)).toBe(202);
-    const [door] = await waitFor<[number, string]>(box, 'unlocked');
+    const [door] = await unlocked;
     expect(door).toBe(4);
     box.openDoor(4);
     box.closeDoor(4);

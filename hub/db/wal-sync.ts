@@ -1,0 +1,149 @@
+import { closeSync, fdatasync, openSync, statSync } from 'node:fs';
+import type { Db } from './open.ts';
+
+type Done = (err: Error | null) => void;
+export type SyncFile = (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void;
+
+/**
+ * Durability without holding the event loop. The hub's own connection commits with
+ * `synchronous=NORMAL`: a commit writes its pages to the write-ahead log and returns without
+ * waiting for the disk. Whatever the hub promises someone else about a commit (an `events/ack`, a
+ * command that follows from an event, the answer to an API write) waits for `after()`: it calls
+ * back once an fdatasync of the log that *started after the commit* has returned. That sync runs
+ * in libuv's thread pool while the hub goes on receiving, and one sync covers everything committed
+ * before it started: the group commit comes for free, however long the disk takes.
+ *
+ * Checkpoints stay safe: with `synchronous=NORMAL` SQLite syncs the log before it copies it into
+ * the database and syncs the database before it reuses the log, so a frame this class has not
+ * synced yet is never the only copy of something it already vouched for.
+ */
+export class WalSync {
+  readonly #path: string;
+  readonly #sync: SyncFile;
+  #fd = -1;
+  #ino = -1;
+  #inFlight = false;
+  #waiting: Done[] = [];
+  #commits: Array<() => void> = [];
+  #commitSoon = false;
+  #timer: NodeJS.Timeout | undefined;
+  /** Syncs that failed (the disk said no): what they covered was not acknowledged. */
+  failures = 0;
+  syncs = 0;
+
+  /** `dbFile` is the store's path; `sync` stands in for fdatasync in tests. */
+  constructor(dbFile: string, sync: SyncFile = fdatasync) {
+    this.#path = dbFile;
+    this.#sync = sync;
+  }
+
+  /** Switches the connection to commits that do not wait for the disk; `after()` does that. */
+  attach(db: Db): this {
+    db.pragma('synchronous = NORMAL');
+    return this;
+  }
+
+  /**
+   * Syncs in the background every `ms` when something was committed meanwhile, so what nobody
+   * waits for (readings, state reports, the hub's own sweeps) is on disk within about that long.
+   */
+  keepUp(db: Db, ms: number): this {
+    const changes = db.prepare<[], number>('SELECT total_changes()').pluck();
+    let seen = changes.get() as number;
+    this.#timer = setInterval(() => {
+      const now = changes.get() as number;
+      if (now === seen) return;
+      seen = now;
+      this.after(() => {});
+    }, ms);
+    this.#timer.unref();
+    return this;
+  }
+
+  /**
+   * Runs `commit` when no sync is running: at once (next turn of the event loop) when the disk is
+   * idle, else as soon as the running sync returns and before the next one starts. What arrives
+   * during a sync is thus committed in one transaction and synced once, instead of committing
+   * each arrival on its own while the disk is busy anyway.
+   */
+  commitSoon(commit: () => void): void {
+    this.#commits.push(commit);
+    if (this.#inFlight || this.#commitSoon) return;
+    this.#commitSoon = true;
+    setImmediate(() => {
+      this.#commitSoon = false;
+      if (!this.#inFlight) this.#runCommits();
+    });
+  }
+
+  #runCommits(): void {
+    for (const commit of this.#commits.splice(0)) commit();
+  }
+
+  /** Calls `done` once everything committed before this call is on disk (or the sync failed). */
+  after(done: Done): void {
+    this.#waiting.push(done);
+    if (!this.#inFlight) this.#start();
+  }
+
+  durable(): Promise<void> {
+    return new Promise((resolve, reject) => this.after((err) => (err ? reject(err) : resolve())));
+  }
+
+  /** Syncs one last time, then lets go of the log's descriptor. */
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.durable().catch(() => {});
+    if (this.#fd >= 0) closeSync(this.#fd);
+    this.#fd = -1;
+  }
+
+  #start(): void {
+    const batch = this.#waiting;
+    this.#waiting = [];
+    let fd: number;
+    try {
+      fd = this.#descriptor();
+    } catch (err) {
+      this.#finish(batch, err as Error);
+      return;
+    }
+    this.#inFlight = true;
+    this.#sync(fd, (err) => {
+      this.#inFlight = false;
+      this.#finish(batch, err);
+      this.#runCommits();
+      if (this.#waiting.length && !this.#inFlight) this.#start();
+    });
+  }
+
+  #finish(batch: Done[], err: Error | null): void {
+    this.syncs++;
+    if (err) this.failures++;
+    for (const done of batch) done(err);
+  }
+
+  /**
+   * The log's descriptor, opened again if the file was replaced (SQLite deletes the log when the
+   * last connection closes; another process may have reopened the store meanwhile). With no log
+   * at all, everything committed is in the database file itself: that is what gets synced.
+   */
+  #descriptor(): number {
+    let path = `${this.#path}-wal`;
+    let ino: number;
+    try {
+      ino = statSync(path).ino;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      path = this.#path;
+      ino = statSync(path).ino;
+    }
+    if (ino !== this.#ino || this.#fd < 0) {
+      if (this.#fd >= 0) closeSync(this.#fd);
+      this.#fd = -1;
+      this.#fd = openSync(path, 'r');
+      this.#ino = ino;
+    }
+    return this.#fd;
+  }
+}
