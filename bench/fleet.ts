@@ -162,6 +162,7 @@ async function hubRun() {
     // 3. Latency with every cabinet reporting once a second.
     stop = telemetry(clients, 1000);
     await sleep(2000);
+    const busyFrom = usage(pid);
     const samples: number[] = [];
     const headers = { authorization: `Bearer ${hub.operator}`, 'content-type': 'application/json' };
     const stateOf = async (id: string) =>
@@ -199,9 +200,11 @@ async function hubRun() {
       samples.push(await time(created.pickupCode));
       while ((await stateOf(created.parcel.id)) !== 'picked_up') await sleep(2);
     }
+    const busyTo = usage(pid);
     stop();
     await Promise.all(clients.map((c) => c.endAsync()));
-    return { footprint, latency: summary(samples) };
+    const busyCpu = ((busyTo.cpuS - busyFrom.cpuS) / ((busyTo.at - busyFrom.at) / 1000)) * 100;
+    return { footprint, latency: summary(samples), busyCpu };
   } finally {
     await hub.stop();
   }
@@ -298,7 +301,7 @@ if (base)
   });
 printRows(rows);
 console.log(
-  `latency (ms): hub p50 ${ms(hub.latency.p50)} p99 ${ms(hub.latency.p99)}${base ? `; mosquitto+responder p50 ${ms(base.p50)} p99 ${ms(base.p99)}` : ''}`,
+  `latency (ms): hub p50 ${ms(hub.latency.p50)} p99 ${ms(hub.latency.p99)}${base ? `; mosquitto+responder p50 ${ms(base.p50)} p99 ${ms(base.p99)}` : ''}; hub CPU meanwhile ${hub.busyCpu.toFixed(0)} % of a core (${(CABINETS * READINGS.length).toLocaleString('en')} readings/s)`,
 );
 console.log(`written to ${writeResult('fleet', { quick, cabinets: CABINETS, hub, baseline: base, rows })}`);
 process.exit(0);

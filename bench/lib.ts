@@ -5,7 +5,7 @@
  * MQTT clients with TCP_NODELAY.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -111,6 +111,12 @@ export async function spawnHub(opts: {
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  // BENCH_HUB_OUT=file keeps the hub's whole output (with --trace-gc in BENCH_HUB_NODE_ARGS: its pauses).
+  if (process.env.BENCH_HUB_OUT) {
+    const out = createWriteStream(process.env.BENCH_HUB_OUT, { flags: 'a' });
+    child.stdout?.pipe(out);
+    child.stderr?.pipe(out);
+  }
   const p = await started(child, (out) => out.includes('"hub started"'), 'the hub');
   return {
     ...p,
@@ -208,12 +214,12 @@ export function announce(c: MqttClient, ref: { site: string; locker: string }, b
 }
 
 /** CPU seconds (user + system) and resident memory of a process, from /proc. */
-export function usage(pid: number): { cpuS: number; rssMiB: number } {
+export function usage(pid: number): { cpuS: number; rssMiB: number; at: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
   const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { cpuS: ticks / 100, rssMiB: Number(rss?.[1] ?? 0) / 1024 };
+  return { cpuS: ticks / 100, rssMiB: Number(rss?.[1] ?? 0) / 1024, at: performance.now() };
 }
 
 /** Reads one value of a Prometheus text exposition. */

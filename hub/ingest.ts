@@ -21,8 +21,8 @@ import type { Metrics } from './metrics.ts';
 export interface IngestOutput {
   /** Calls back once what was committed so far is on disk (`WalSync.after`). */
   durable(done: (err: Error | null) => void): void;
-  /** Runs `commit` when the disk is free (`WalSync.commitSoon`). */
-  commitSoon(commit: () => void): void;
+  /** Runs `commit` when the disk is free, before readings (`WalSync.commitSoon`). */
+  commitSoon(commit: () => void, urgent: true): void;
   ack(ref: LockerRef, ids: string[]): void;
   send(lockerId: string, commands: Command[]): void;
   cameOnline(lockerId: string): void;
@@ -125,7 +125,7 @@ export class Ingest {
   #events(ref: LockerRef, msg: EventsMessage): void {
     this.#pending.push({ ref, msg });
     // Group commit: whatever else arrives before the disk is free shares the transaction.
-    if (this.#pending.length === 1) this.out.commitSoon(() => this.flush());
+    if (this.#pending.length === 1) this.out.commitSoon(() => this.flush(), true);
   }
 
   /** Commits and acknowledges the events received so far (the hub calls it before it stops). */

@@ -180,7 +180,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     log.child({ mod: 'ingest' }),
     {
       durable: (done) => walSync.after(done),
-      commitSoon: (commit) => walSync.commitSoon(commit),
+      commitSoon: (commit, urgent) => walSync.commitSoon(commit, urgent),
       ack: (ref, ids) => link.publish(ref, 'events/ack', { ids }),
       send: (lockerId, list) => dispatcher.send(lockerId, list),
       cameOnline: (lockerId) => {
@@ -209,6 +209,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const lifecycle = new ParcelLifecycle(db, ledger);
   const housekeeping = setInterval(() => {
     try {
+      coldChain.persist();
       coldChain.sweepSilent();
       watchdog.sweep();
       pruneReadings(db, now(), config.retention);
@@ -219,16 +220,23 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   }, 1000);
   housekeeping.unref();
   // Readings are written in batches every 250 ms, a couple of milliseconds per transaction; the rest follows
-  // in the next turns of the event loop, so device events and keypad entries interleave.
+  // in the next turns of the event loop, after device events and never while a sync is awaited.
+  let readingsQueued = false;
   const flushSome = () => {
+    readingsQueued = false;
     if (stopped) return;
     try {
-      if (coldChain.flushChunk() > 0) setImmediate(flushSome);
+      if (coldChain.flushChunk() > 0) queueReadings();
     } catch (err) {
       log.error({ err }, 'storing readings failed');
     }
   };
-  const flusher = setInterval(flushSome, config.flushMs ?? 250);
+  const queueReadings = () => {
+    if (readingsQueued) return;
+    readingsQueued = true;
+    walSync.commitSoon(flushSome);
+  };
+  const flusher = setInterval(queueReadings, config.flushMs ?? 250);
   flusher.unref();
 
   const app = buildApp({
@@ -248,7 +256,15 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
         send: (l, c) => walSync.after(() => dispatcher.send(l, c)),
         now,
       }),
-      ...coldChainRoutes({ db, ledger, alarms, parcels, siteRules, now }),
+      ...coldChainRoutes({
+        db,
+        ledger,
+        alarms,
+        parcels,
+        siteRules,
+        now,
+        persist: (lockerId) => coldChain.persist({ lockerId }),
+      }),
       ...webhookRoutes(webhooks),
     ],
     provisioning,
@@ -298,6 +314,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       // Events and readings that arrived up to the link's close are stored before the store closes.
       ingest.flush();
       coldChain.flush();
+      coldChain.persist({ all: true });
       await broker?.close();
       await walSync.close();
       db.close();

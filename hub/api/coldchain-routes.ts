@@ -17,6 +17,8 @@ export interface ColdChainDeps {
   parcels: Parcels;
   siteRules: SiteRules;
   now: () => number;
+  /** Writes what the cold chain keeps back for a cabinet (a few seconds' aggregates) before they are read. */
+  persist: (lockerId: string) => void;
 }
 
 const lockerId = z.string().refine(isId, 'not a locker id');
@@ -121,6 +123,7 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
         const to = query.to ?? d.now();
         const from = query.from ?? to - 86_400_000;
         if (query.resolution === '5m') {
+          d.persist(params.id);
           const rows = d.db
             .prepare(
               'SELECT bucket AS ts, min, max, sum / n AS mean, n FROM readings_5m WHERE locker_id = ? AND sensor = ? AND bucket >= ? AND bucket <= ? ORDER BY bucket',
@@ -146,6 +149,7 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       query: z.object({ date: z.iso.date(), format: z.enum(['json', 'csv']).default('json') }),
       handler: ({ params, query, reply }) => {
         const from = Date.parse(`${query.date}T00:00:00Z`);
+        d.persist(params.id);
         const rows = d.db
           .prepare(
             `SELECT s.sensor, min(a.min) AS min, max(a.max) AS max, sum(a.sum) / sum(a.n) AS mean, sum(a.n) AS readings,

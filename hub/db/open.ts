@@ -21,6 +21,27 @@ export function openDb(dataDir: string): Db {
   return db;
 }
 
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/**
+ * The connection's prepared statement for `sql`, prepared once: for queries that run on every
+ * request or message, where preparing costs more than running. Only for statements used in
+ * their default mode (no `pluck()`, `raw()` or `expand()`: those would change it for every user).
+ */
+export function cached(db: Db, sql: string): Database.Statement {
+  let mine = statements.get(db);
+  if (!mine) {
+    mine = new Map();
+    statements.set(db, mine);
+  }
+  let st = mine.get(sql);
+  if (!st) {
+    st = db.prepare(sql);
+    mine.set(sql, st);
+  }
+  return st;
+}
+
 export function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {

@@ -24,8 +24,9 @@ export class WalSync {
   #ino = -1;
   #inFlight = false;
   #waiting: Done[] = [];
-  #commits: Array<() => void> = [];
-  #commitSoon = false;
+  #urgent: Array<() => void> = [];
+  #later: Array<() => void> = [];
+  #scheduled = false;
   #timer: NodeJS.Timeout | undefined;
   /** Syncs that failed (the disk said no): what they covered was not acknowledged. */
   failures = 0;
@@ -61,23 +62,39 @@ export class WalSync {
   }
 
   /**
-   * Runs `commit` when no sync is running: at once (next turn of the event loop) when the disk is
-   * idle, else as soon as the running sync returns and before the next one starts. What arrives
-   * during a sync is thus committed in one transaction and synced once, instead of committing
-   * each arrival on its own while the disk is busy anyway.
+   * Runs `commit` when no sync is running: in the next turn of the event loop when the disk is
+   * idle, else as soon as the running sync returns. What arrives during a sync is thus committed
+   * in one transaction and synced once, and nothing is written while someone waits for a sync,
+   * which keeps that sync short. Urgent commits (device events: a customer waits at the door)
+   * run before the others (readings); a commit that starts a sync defers the rest until it returns.
    */
-  commitSoon(commit: () => void): void {
-    this.#commits.push(commit);
-    if (this.#inFlight || this.#commitSoon) return;
-    this.#commitSoon = true;
+  commitSoon(commit: () => void, urgent = false): void {
+    (urgent ? this.#urgent : this.#later).push(commit);
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#inFlight || this.#scheduled) return;
+    this.#scheduled = true;
     setImmediate(() => {
-      this.#commitSoon = false;
-      if (!this.#inFlight) this.#runCommits();
+      this.#scheduled = false;
+      this.#runCommits();
     });
   }
 
+  /** Runs the commits queued so far (those they queue wait for the next turn). */
   #runCommits(): void {
-    for (const commit of this.#commits.splice(0)) commit();
+    if (this.#inFlight) return;
+    const urgent = this.#urgent.splice(0);
+    const later = this.#later.splice(0);
+    while (!this.#inFlight) {
+      const commit = urgent.shift() ?? later.shift();
+      if (!commit) break;
+      commit();
+    }
+    this.#urgent.unshift(...urgent);
+    this.#later.unshift(...later);
+    if (this.#urgent.length + this.#later.length > 0) this.#schedule();
   }
 
   /** Calls `done` once everything committed before this call is on disk (or the sync failed). */

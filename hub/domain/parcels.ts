@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { isValidSscc, size, temperatureClass } from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
-import type { Db } from '../db/open.ts';
+import { cached, type Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
 import { freeCompartment } from './allocation.ts';
 import type { Codes } from './codes.ts';
@@ -255,9 +255,10 @@ export class Parcels {
   }
 
   get(id: string): ParcelView {
-    const row = this.db
-      .prepare('SELECT p.*, l.site_id FROM parcels p JOIN lockers l ON l.id = p.locker_id WHERE p.id = ?')
-      .get(id) as (ParcelRow & { site_id: string }) | undefined;
+    const row = cached(
+      this.db,
+      'SELECT p.*, l.site_id FROM parcels p JOIN lockers l ON l.id = p.locker_id WHERE p.id = ?',
+    ).get(id) as (ParcelRow & { site_id: string }) | undefined;
     if (!row) throw new HubError('HUB_ERR_PARCEL_NOT_FOUND', `no parcel ${id}`);
     return parcelView(row);
   }
@@ -301,10 +302,10 @@ export class Parcels {
 
   timeline(id: string) {
     this.get(id);
-    return this.db
-      .prepare(
-        'SELECT seq, ts, type, actor, locker_id, door, data FROM events WHERE parcel_id = ? ORDER BY seq',
-      )
+    return cached(
+      this.db,
+      'SELECT seq, ts, type, actor, locker_id, door, data FROM events WHERE parcel_id = ? ORDER BY seq',
+    )
       .all(id)
       .map((r) => {
         const e = r as {

@@ -11,7 +11,7 @@ import {
 } from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
 import { StoreMemo } from '../db/memo.ts';
-import type { Db } from '../db/open.ts';
+import { cached, type Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
 import { hashSecret, newId, newSecret, secretMatches } from './secrets.ts';
 
@@ -140,9 +140,10 @@ export class Provisioning {
     // Revoking a token is a write: the memo forgets every answer then.
     this.#tokens ??= new StoreMemo<TokenPrincipal | null>(this.db, 1000);
     return this.#tokens.get(token, () => {
-      const row = this.db
-        .prepare('SELECT id, role, name, subject FROM api_tokens WHERE hash = ? AND revoked_at IS NULL')
-        .get(hashSecret(token)) as TokenPrincipal | undefined;
+      const row = cached(
+        this.db,
+        'SELECT id, role, name, subject FROM api_tokens WHERE hash = ? AND revoked_at IS NULL',
+      ).get(hashSecret(token)) as TokenPrincipal | undefined;
       return row ?? null;
     });
   }

@@ -410,3 +410,43 @@ describe('thresholds per site', () => {
     ).toBe(1);
   });
 });
+
+describe('what the cold chain writes, and when', () => {
+  const state = () =>
+    t.hub.db.prepare(`SELECT rules, last_seen FROM sensor_state WHERE sensor = 't1'`).get() as {
+      rules: string;
+      last_seen: number;
+    };
+  /** One reading a virtual second, stored before the next. */
+  async function seconds(n: number, c = 3) {
+    for (let i = 0; i < n; i++) {
+      clock += 1000;
+      box.telemetry([{ sensor: 't1', c }]);
+      sent++;
+      await eventually(() => stored() === sent, 5000, 'the reading stored');
+    }
+  }
+
+  it('writes a sensor reporting every second at most every 10 s, an alarm level at once, and all of it before stopping', async () => {
+    await seconds(2); // written at the first reading, and at the second, which sets its rhythm
+    const first = state().last_seen;
+    await seconds(5);
+    expect(state().last_seen).toBe(first); // kept in memory meanwhile
+    await seconds(5);
+    expect(state().last_seen).toBeGreaterThan(first);
+    // Above 4 °C: the warning level starts counting; that is written with the reading.
+    await seconds(1, 6);
+    expect(JSON.parse(state().rules).warning.since).toBe(clock);
+    // The 5-minute aggregates answer with every reading, kept back or not.
+    const agg = (await t.api('GET', '/api/v1/lockers/box-1/sensors/t1/readings?resolution=5m')).body.points;
+    expect(agg.reduce((n: number, p: { n: number }) => n + p.n, 0)).toBe(sent);
+    await seconds(2, 6);
+    const last = clock;
+    await t.restart();
+    expect(JSON.parse(state().rules)).toMatchObject({
+      lastTs: last,
+      lastC: 6,
+      warning: { since: last - 2000 },
+    });
+  });
+});

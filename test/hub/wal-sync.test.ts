@@ -59,7 +59,7 @@ describe('WalSync', () => {
     expect(w.syncs).toBe(2);
   });
 
-  it('holds commits while the disk is busy and runs them together before the next sync', async () => {
+  it('holds commits while the disk is busy, urgent ones first; a commit that syncs holds the rest', async () => {
     const disk = heldDisk();
     const w = new WalSync(db.name, disk.sync).attach(db);
     const order: string[] = [];
@@ -68,18 +68,20 @@ describe('WalSync', () => {
     await tick();
     expect(order).toEqual(['first']);
     w.after(() => order.push('first synced'));
+    w.commitSoon(() => order.push('readings'));
     w.commitSoon(() => {
-      order.push('second');
-      w.after(() => order.push('second synced'));
-    });
-    w.commitSoon(() => order.push('third'));
+      order.push('event');
+      w.after(() => order.push('event synced'));
+    }, true);
     await tick();
     expect(order).toEqual(['first']); // the disk is busy
     disk.finish();
-    expect(order).toEqual(['first', 'first synced', 'second', 'third']);
+    // The event goes before the readings queued ahead of it, and its sync holds them back.
+    expect(order).toEqual(['first', 'first synced', 'event']);
     expect(disk.pending).toHaveLength(1);
     disk.finish();
-    expect(order.at(-1)).toBe('second synced');
+    expect(order).toEqual(['first', 'first synced', 'event', 'event synced', 'readings']);
+    expect(disk.pending).toHaveLength(0);
   });
 
   it('passes a failed sync on to everyone it covered, and counts it', () => {

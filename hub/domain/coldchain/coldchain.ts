@@ -30,6 +30,13 @@ const MAX_BUFFER = 5000;
  * reading costs more when each sensor has one per batch, as in a fleet, than when it has many).
  */
 const CHUNK_BUDGET_MS = 2;
+/**
+ * What only a restart or a slow sweep needs — a sensor's last reading and rhythm, when a cabinet
+ * was last heard — is written at most this often; a change of alarm state is written at once. In
+ * a fleet where each sensor reports every second this spares an upsert per reading; a silent
+ * sensor (30 s at least) and a silent cabinet (5 min) are still seen in time.
+ */
+export const PERSIST_EVERY_MS = 10_000;
 const CHUNK_MIN = 50;
 const CHUNK_MAX = 5000;
 /** Clock slack allowed between a boot's announcement and its first readings. */
@@ -55,16 +62,24 @@ interface SensorWork {
   key: string;
   state: SensorRuleState;
   interval: number | null;
+  /** What the store holds for it: the state last written and when. */
+  saved: Saved | null;
   /** The compartments the sensor watches, their class and its thresholds (none: no rules). */
   watched: Watch[];
   cls: TemperatureClass | undefined;
   rules: ClassRules | null;
   /** Sensor alarms that may be open (SILENT, FAULT_CRITICAL, FAULT_WARNING): a reading ending one clears it. */
   open: number;
-  /** The aggregate the sensor's latest reading went into. */
+  /** The 5-minute aggregate of its latest readings not written yet (a copy while the flush runs). */
   bucket: BucketWork | null;
   /** The parcels stored behind the watched doors, read when a reading first needs them. */
   parcels: ParcelExposure[] | null;
+}
+
+interface Saved {
+  state: SensorRuleState;
+  interval: number | null;
+  at: number;
 }
 
 interface ParcelExposure {
@@ -93,6 +108,8 @@ interface BucketWork {
   max: number;
   sum: number;
   n: number;
+  /** When its first reading not yet written came in (hub clock). */
+  since: number;
 }
 
 interface Pending {
@@ -126,7 +143,16 @@ export class ColdChain {
   readonly stats: ColdChainStats = { stored: 0, future: 0, outOfOrder: 0, beforeBoot: 0 };
   readonly #insert;
   /** Each sensor's rule state as last committed (the store holds the same; only this class writes it). */
-  readonly #states = new Map<string, { state: SensorRuleState; interval: number | null }>();
+  readonly #states = new Map<
+    string,
+    {
+      state: SensorRuleState;
+      interval: number | null;
+      saved: Saved | null;
+      seen: number;
+      bucket: BucketWork | null;
+    }
+  >();
   /** Open sensor alarms per `locker\0sensor` (bits of SensorWork.open), read at each flush. */
   #openSensorAlarms = new Map<string, number>();
   readonly #openSensorAlarmRows;
@@ -156,7 +182,7 @@ export class ColdChain {
       DEFAULT_RULES[cls],
   ) {
     this.#insert = db.prepare('INSERT INTO telemetry (locker_id, ts, readings) VALUES (?, ?, ?)');
-    this.#lastSeen = db.prepare('UPDATE lockers SET last_seen = ? WHERE id = ?');
+    this.#lastSeen = db.prepare('UPDATE lockers SET last_seen = max(coalesce(last_seen, 0), ?) WHERE id = ?');
     this.#openSensorAlarmRows = db.prepare(
       `SELECT locker_id, sensor, kind, level FROM alarms WHERE state <> 'cleared' AND kind IN ('sensor_silent', 'sensor_fault')`,
     );
@@ -216,6 +242,47 @@ export class ColdChain {
   }
 
   readonly #heard = new Set<string>();
+  /** When each cabinet was last heard through its readings, and when that was last written. */
+  readonly #heardAt = new Map<string, { at: number; saved: number }>();
+
+  #persistedAt = 0;
+
+  /**
+   * Writes what was kept back (PERSIST_EVERY_MS) for sensors and cabinets no reading brought
+   * back since: the hub's housekeeping calls it every second (it works every PERSIST_EVERY_MS).
+   * Everything with `all` (before the hub stops), or everything of one cabinet (before its
+   * aggregates are read).
+   */
+  persist(opts: { all?: boolean; lockerId?: string } = {}): void {
+    const now = this.now();
+    const forced = opts.all === true || opts.lockerId !== undefined;
+    if (!forced) {
+      if (now - this.#persistedAt < PERSIST_EVERY_MS) return;
+      this.#persistedAt = now;
+    }
+    const due = (at: number) => forced || now - at >= PERSIST_EVERY_MS;
+    const prefix = opts.lockerId === undefined ? '' : `${opts.lockerId}\u0000`;
+    this.db.transaction(() => {
+      for (const [key, e] of this.#states) {
+        if (!key.startsWith(prefix)) continue;
+        if (e.bucket && due(e.bucket.since)) {
+          this.#writeBucket(e.bucket);
+          e.bucket = null;
+        }
+        const s = e.saved;
+        if (s && s.state === e.state && s.interval === e.interval && s.at >= e.seen) continue;
+        if (s && !due(s.at)) continue;
+        const [lockerId, sensor] = key.split('\u0000') as [string, string];
+        this.#saveState.run(lockerId, sensor, JSON.stringify(e.state), e.seen, e.interval);
+        e.saved = { state: e.state, interval: e.interval, at: e.seen };
+      }
+      for (const [lockerId, h] of this.#heardAt) {
+        if (h.saved >= h.at || !due(h.saved) || (prefix && lockerId !== opts.lockerId)) continue;
+        this.#lastSeen.run(h.at, lockerId);
+        h.saved = h.at;
+      }
+    })();
+  }
 
   /** Readings per transaction, sized to take about CHUNK_BUDGET_MS. */
   #chunk = 500;
@@ -251,7 +318,7 @@ export class ColdChain {
     const now = this.now();
     const current: Pending[] = [];
     const sensors = new Map<string, Map<string, SensorWork>>();
-    const buckets = new Map<string, BucketWork>();
+    const retired: BucketWork[] = [];
     this.db.transaction(() => {
       // The few sensor alarms open now: a reading need not look each one up to clear it.
       this.#openSensorAlarms = new Map();
@@ -271,15 +338,27 @@ export class ColdChain {
           mine = new Map();
           sensors.set(m.lockerId, mine);
         }
-        this.#message(m, now, mine, buckets, current);
+        this.#message(m, now, mine, retired, current);
       }
+      for (const b of retired) this.#writeBucket(b);
       for (const mine of sensors.values())
-        for (const w of mine.values())
+        for (const w of mine.values()) {
+          if (w.bucket && now - w.bucket.since >= PERSIST_EVERY_MS) {
+            this.#writeBucket(w.bucket);
+            w.bucket = null;
+          }
+          if (!this.#due(w, now)) continue;
           this.#saveState.run(w.lockerId, w.sensor, JSON.stringify(w.state), now, w.interval);
-      for (const b of buckets.values())
-        this.#aggregate.run(b.lockerId, b.sensor, b.bucket, b.min, b.max, b.sum, b.n);
+          w.saved = { state: w.state, interval: w.interval, at: now };
+        }
       // Readings are a heartbeat too.
-      for (const lockerId of this.#heard) this.#lastSeen.run(now, lockerId);
+      for (const lockerId of this.#heard) {
+        const saved = this.#heardAt.get(lockerId);
+        this.#heardAt.set(lockerId, { at: now, saved: saved?.saved ?? Number.NEGATIVE_INFINITY });
+        if (now - (saved?.saved ?? Number.NEGATIVE_INFINITY) < PERSIST_EVERY_MS) continue;
+        this.#lastSeen.run(now, lockerId);
+        this.#heardAt.set(lockerId, { at: now, saved: now });
+      }
       for (const [lockerId, p] of this.#power) {
         if (p.mains) this.alarms.clear(lockerId, null, 'on_battery', 'warning', now);
         else
@@ -295,7 +374,14 @@ export class ColdChain {
     })();
     // Committed: the next flush starts from these states without reading them back.
     for (const mine of sensors.values())
-      for (const w of mine.values()) this.#states.set(w.key, { state: w.state, interval: w.interval });
+      for (const w of mine.values())
+        this.#states.set(w.key, {
+          state: w.state,
+          interval: w.interval,
+          saved: w.saved,
+          seen: now,
+          bucket: w.bucket,
+        });
     this.#heard.clear();
     this.#power.clear();
     if (current.length) this.onStored?.(current);
@@ -316,7 +402,7 @@ export class ColdChain {
     m: PendingMessage,
     now: number,
     sensors: Map<string, SensorWork>,
-    buckets: Map<string, BucketWork>,
+    retired: BucketWork[],
     current: Pending[],
   ): void {
     if (m.ts > now + FUTURE_TOLERANCE_MS) {
@@ -334,22 +420,17 @@ export class ColdChain {
       }
     }
     this.#insert.run(m.lockerId, m.ts, JSON.stringify(values));
-    for (const r of readings) if (this.#reading(r, now, sensors, buckets)) current.push(r);
+    for (const r of readings) if (this.#reading(r, now, sensors, retired)) current.push(r);
   }
 
   /** Evaluates one stored reading; true when it is now its sensor's current value. */
-  #reading(
-    r: Pending,
-    now: number,
-    sensors: Map<string, SensorWork>,
-    buckets: Map<string, BucketWork>,
-  ): boolean {
+  #reading(r: Pending, now: number, sensors: Map<string, SensorWork>, retired: BucketWork[]): boolean {
     let work = sensors.get(r.sensor);
     if (!work) {
       work = this.#work(r.lockerId, r.sensor);
       sensors.set(r.sensor, work);
     }
-    this.#aggregate5m(work, r, buckets);
+    this.#aggregate5m(work, r, retired, now);
     this.stats.stored++;
     const prev = work.state;
     // The hub's own clock measures silence; the readings' rhythm sets what silence is.
@@ -405,15 +486,35 @@ export class ColdChain {
     return true;
   }
 
+  /**
+   * Whether a sensor's state must be written now: never written, an alarm level moved (levels are
+   * replaced, never changed, so identity says it), its rhythm first known, or written too long ago.
+   */
+  #due(w: SensorWork, now: number): boolean {
+    const s = w.saved;
+    return (
+      !s ||
+      s.state.warning !== w.state.warning ||
+      s.state.critical !== w.state.critical ||
+      (s.interval === null && w.interval !== null) ||
+      now - s.at >= PERSIST_EVERY_MS
+    );
+  }
+
   /** A sensor's work for this flush: its committed state, what it watches, its open alarms. */
   #work(lockerId: string, sensor: string): SensorWork {
     const key = `${lockerId}\u0000${sensor}`;
     let known = this.#states.get(key);
     if (!known) {
-      const saved = this.#state.get(lockerId, sensor);
+      const row = this.#state.get(lockerId, sensor);
+      const state: SensorRuleState = row ? JSON.parse(row.rules) : initialState();
+      const interval = row?.interval_ms ?? null;
       known = {
-        state: saved ? JSON.parse(saved.rules) : initialState(),
-        interval: saved?.interval_ms ?? null,
+        state,
+        interval,
+        saved: row ? { state, interval, at: row.last_seen } : null,
+        seen: row?.last_seen ?? 0,
+        bucket: null,
       };
     }
     const watched = this.#watched(lockerId, sensor);
@@ -424,26 +525,30 @@ export class ColdChain {
       key,
       state: known.state,
       interval: known.interval,
+      saved: known.saved,
+      // A copy: a flush that fails leaves the aggregate as it was.
+      bucket: known.bucket && { ...known.bucket },
       watched,
       cls,
       rules: cls ? this.rulesFor(lockerId, cls) : null,
       open: this.#openSensorAlarms.get(key) ?? 0,
-      bucket: null,
       parcels: null,
     };
   }
 
-  /** Adds a reading to its 5-minute aggregate, written once per flush. */
-  #aggregate5m(work: SensorWork, r: Pending, buckets: Map<string, BucketWork>): void {
+  #writeBucket(b: BucketWork): void {
+    this.#aggregate.run(b.lockerId, b.sensor, b.bucket, b.min, b.max, b.sum, b.n);
+  }
+
+  /** Adds a reading to its 5-minute aggregate, written within PERSIST_EVERY_MS. */
+  #aggregate5m(work: SensorWork, r: Pending, retired: BucketWork[], now: number): void {
     const bucket = Math.floor(r.ts / FIVE_MIN) * FIVE_MIN;
-    let b = work.bucket ?? undefined;
+    let b = work.bucket;
     if (b?.bucket !== bucket) {
-      const key = `${work.key}\u0000${bucket}`;
-      b = buckets.get(key);
-      if (!b) {
-        b = { lockerId: r.lockerId, sensor: r.sensor, bucket, min: r.c, max: r.c, sum: 0, n: 0 };
-        buckets.set(key, b);
-      }
+      // The next bucket (or, out of order, an earlier one): what the last one holds is written with
+      // this flush; the store merges aggregates of the same bucket.
+      if (b) retired.push(b);
+      b = { lockerId: r.lockerId, sensor: r.sensor, bucket, min: r.c, max: r.c, sum: 0, n: 0, since: now };
       work.bucket = b;
     }
     if (r.c < b.min) b.min = r.c;
