@@ -1,8 +1,8 @@
 /**
  * 2. Device events: cabinets publish compartment events (goods present / taken, from the item
  *    sensors) at QoS 1; the hub validates them, deduplicates them by id, applies them (the
- *    hash-chained ledger) in a synchronous=FULL transaction shared by whatever arrived together and
- *    acknowledges them on `events/ack`; each cabinet sends its next event once the previous one is
+ *    hash-chained ledger) in a transaction shared by whatever arrived together and, once an
+ *    fdatasync of the write-ahead log covers it, acknowledges them on `events/ack`; each cabinet sends its next event once the previous one is
  *    acknowledged, as the bridge's outbox does. Measured: events committed and acknowledged per
  *    second. Baseline: Mosquitto relaying QoS 1 messages of the same size from the same number
  *    of publishers to one subscriber, each publisher sending its next once the previous arrived.

@@ -1,7 +1,7 @@
 /**
  * Code → unlock latency: a cabinet publishes a keypad entry with a valid code; the clock stops
  * when the unlock command arrives. The hub validates the message, checks the code, writes the
- * event, the ledger and the command in one synchronous=FULL transaction, then publishes.
+ * event, the ledger and the command in one transaction, waits for it to be on disk, then publishes.
  *
  * Baseline, same run, same machine: a bare aedes broker with TCP_NODELAY, a "device" client
  * publishing a message of the same size and a responder client answering it at once: the cost
