@@ -86,6 +86,7 @@ export interface RunningHub {
 export async function startHub(config: HubConfig): Promise<RunningHub> {
   const now = config.now ?? Date.now;
   const log = config.log ?? pino({ level: config.logLevel, base: { svc: 'hub' } });
+  let stopped = false;
   const metrics = createMetrics();
   const store = openStore(config.dataDir, config.codeDigits, now);
   const { db, ledger, codes, provisioning, parcels, fleet } = store;
@@ -285,12 +286,39 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   });
   coldChain.onStored = (readings) => live.readings(readings);
   live.attach(app.server);
-  await app.listen({ host: config.host, port: config.httpPort });
+
+  /** Stops taking messages, stores what was received, then closes the store. Safe to call twice. */
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    clearInterval(housekeeping);
+    clearInterval(flusher);
+    clearInterval(notifier);
+    codeTables.stop();
+    dispatcher.stop();
+    await live.close();
+    await app.close();
+    await link.stop();
+    // Events and readings that arrived up to the link's close are stored before the store closes.
+    ingest.flush();
+    coldChain.flush();
+    coldChain.persist({ all: true });
+    await broker?.close();
+    await walSync.close();
+    db.close();
+    log.info('hub stopped');
+  };
+  try {
+    await app.listen({ host: config.host, port: config.httpPort });
+  } catch (err) {
+    // A taken port leaves nothing running behind.
+    await stop().catch(() => {});
+    throw err;
+  }
   const address = app.server.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
   log.info({ httpPort, mqttUrl }, 'hub started');
 
-  let stopped = false;
   return {
     httpPort,
     mqttPort: broker?.port,
@@ -299,26 +327,6 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     provisioning,
     parcels,
     dispatcher,
-    /** Stops taking messages, stores what was received, then closes the store. Safe to call twice. */
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      clearInterval(housekeeping);
-      clearInterval(flusher);
-      clearInterval(notifier);
-      codeTables.stop();
-      dispatcher.stop();
-      await live.close();
-      await app.close();
-      await link.stop();
-      // Events and readings that arrived up to the link's close are stored before the store closes.
-      ingest.flush();
-      coldChain.flush();
-      coldChain.persist({ all: true });
-      await broker?.close();
-      await walSync.close();
-      db.close();
-      log.info('hub stopped');
-    },
+    stop,
   };
 }
