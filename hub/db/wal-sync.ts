@@ -94,6 +94,7 @@ export class WalSync {
     }
     this.#urgent.unshift(...urgent);
     this.#later.unshift(...later);
+    if (!this.#inFlight && this.#waiting.length) this.#start();
     if (this.#urgent.length + this.#later.length > 0) this.#schedule();
   }
 
@@ -129,8 +130,11 @@ export class WalSync {
     this.#sync(fd, (err) => {
       this.#inFlight = false;
       this.#finish(batch, err);
-      this.#runCommits();
-      if (this.#waiting.length && !this.#inFlight) this.#start();
+      // What the callbacks sent (an unlock, acknowledgements) reaches its sockets before the
+      // queued commits run, in the next turn of the event loop; a sync awaited meanwhile starts
+      // after them, and covers them too.
+      if (this.#urgent.length + this.#later.length > 0) this.#schedule();
+      else if (this.#waiting.length) this.#start();
     });
   }
 

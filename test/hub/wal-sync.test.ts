@@ -76,10 +76,13 @@ describe('WalSync', () => {
     await tick();
     expect(order).toEqual(['first']); // the disk is busy
     disk.finish();
+    expect(order).toEqual(['first', 'first synced']); // what that sync let out goes first
+    await tick();
     // The event goes before the readings queued ahead of it, and its sync holds them back.
     expect(order).toEqual(['first', 'first synced', 'event']);
     expect(disk.pending).toHaveLength(1);
     disk.finish();
+    await tick();
     expect(order).toEqual(['first', 'first synced', 'event', 'event synced', 'readings']);
     expect(disk.pending).toHaveLength(0);
   });
