@@ -23,7 +23,10 @@ export class WalSync {
   #fd = -1;
   #ino = -1;
   #inFlight = false;
+  /** Someone waits for the sync in flight (not only the background timer): commits hold. */
+  #awaited = false;
   #waiting: Done[] = [];
+  #awaiting = 0;
   #urgent: Array<() => void> = [];
   #later: Array<() => void> = [];
   #scheduled = false;
@@ -55,18 +58,18 @@ export class WalSync {
       const now = changes.get() as number;
       if (now === seen) return;
       seen = now;
-      this.after(() => {});
+      this.after(() => {}, true);
     }, ms);
     this.#timer.unref();
     return this;
   }
 
   /**
-   * Runs `commit` when no sync is running: in the next turn of the event loop when the disk is
-   * idle, else as soon as the running sync returns. What arrives during a sync is thus committed
-   * in one transaction and synced once, and nothing is written while someone waits for a sync,
-   * which keeps that sync short. Urgent commits (device events: a customer waits at the door)
-   * run before the others (readings); a commit that starts a sync defers the rest until it returns.
+   * Runs `commit` in the next turn of the event loop, unless someone waits for a sync: then as
+   * soon as it returns. What arrives during such a sync is thus committed in one transaction and
+   * synced once, and nothing is written meanwhile, which keeps that sync short (the background
+   * syncs of `keepUp` hold nothing). Urgent commits (device events: a customer waits at the
+   * door) run before the others (readings); a commit that awaits a sync holds the rest.
    */
   commitSoon(commit: () => void, urgent = false): void {
     (urgent ? this.#urgent : this.#later).push(commit);
@@ -74,7 +77,7 @@ export class WalSync {
   }
 
   #schedule(): void {
-    if (this.#inFlight || this.#scheduled) return;
+    if (this.#awaited || this.#scheduled) return;
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
@@ -84,11 +87,12 @@ export class WalSync {
 
   /** Runs the commits queued so far (those they queue wait for the next turn). */
   #runCommits(): void {
-    if (this.#inFlight) return;
+    if (this.#awaited) return;
     const urgent = this.#urgent.splice(0);
     const later = this.#later.splice(0);
-    while (!this.#inFlight) {
-      const commit = urgent.shift() ?? later.shift();
+    while (!this.#awaited) {
+      // Readings wait while someone waits for a sync: they would only lengthen it.
+      const commit = urgent.shift() ?? (this.#awaiting > 0 ? undefined : later.shift());
       if (!commit) break;
       commit();
     }
@@ -99,8 +103,9 @@ export class WalSync {
   }
 
   /** Calls `done` once everything committed before this call is on disk (or the sync failed). */
-  after(done: Done): void {
+  after(done: Done, background = false): void {
     this.#waiting.push(done);
+    if (!background) this.#awaiting++;
     if (!this.#inFlight) this.#start();
   }
 
@@ -119,6 +124,8 @@ export class WalSync {
   #start(): void {
     const batch = this.#waiting;
     this.#waiting = [];
+    const awaited = this.#awaiting > 0;
+    this.#awaiting = 0;
     let fd: number;
     try {
       fd = this.#descriptor();
@@ -127,8 +134,10 @@ export class WalSync {
       return;
     }
     this.#inFlight = true;
+    this.#awaited = awaited;
     this.#sync(fd, (err) => {
       this.#inFlight = false;
+      this.#awaited = false;
       this.#finish(batch, err);
       // What the callbacks sent (an unlock, acknowledgements) reaches its sockets before the
       // queued commits run, in the next turn of the event loop; a sync awaited meanwhile starts

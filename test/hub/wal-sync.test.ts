@@ -87,6 +87,30 @@ describe('WalSync', () => {
     expect(disk.pending).toHaveLength(0);
   });
 
+  it('holds no commit for a background sync, and readings for a sync someone awaits', async () => {
+    const disk = heldDisk();
+    const w = new WalSync(db.name, disk.sync).attach(db);
+    const order: string[] = [];
+    w.after(() => order.push('background synced'), true);
+    w.commitSoon(() => order.push('readings 1'));
+    await tick();
+    expect(order).toEqual(['readings 1']); // the background sync in flight held nothing
+    w.commitSoon(() => {
+      order.push('event');
+      w.after(() => order.push('event synced'));
+    }, true);
+    w.commitSoon(() => order.push('readings 2'));
+    await tick();
+    expect(order).toEqual(['readings 1', 'event']); // someone awaits a sync now
+    disk.finish(); // the background one
+    await tick();
+    expect(order).toEqual(['readings 1', 'event', 'background synced']);
+    expect(disk.pending).toHaveLength(1); // the event's
+    disk.finish();
+    await tick();
+    expect(order).toEqual(['readings 1', 'event', 'background synced', 'event synced', 'readings 2']);
+  });
+
   it('passes a failed sync on to everyone it covered, and counts it', () => {
     const disk = heldDisk();
     const w = new WalSync(db.name, disk.sync).attach(db);
