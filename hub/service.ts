@@ -210,7 +210,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const lifecycle = new ParcelLifecycle(db, ledger);
   const housekeeping = setInterval(() => {
     try {
-      coldChain.persist();
+      coldChain.sweepKeptBack();
       coldChain.sweepSilent();
       watchdog.sweep();
       pruneReadings(db, now(), config.retention);
@@ -264,7 +264,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
         parcels,
         siteRules,
         now,
-        persist: (lockerId) => coldChain.persist({ lockerId }),
+        persist: (lockerId) => coldChain.persist(lockerId),
       }),
       ...webhookRoutes(webhooks),
     ],
@@ -302,7 +302,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     // Events and readings that arrived up to the link's close are stored before the store closes.
     ingest.flush();
     coldChain.flush();
-    coldChain.persist({ all: true });
+    coldChain.persist();
     await broker?.close();
     await walSync.close();
     db.close();

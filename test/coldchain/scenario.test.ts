@@ -427,7 +427,7 @@ describe('what the cold chain writes, and when', () => {
     }
   }
 
-  it('writes a sensor reporting every second at most every 10 s, an alarm level at once, and all of it before stopping', async () => {
+  it('writes a sensor reporting every second at most every 10 s, an alarm level at once, a quiet one by a sweep, and all of it before stopping', async () => {
     await seconds(2); // written at the first reading, and at the second, which sets its rhythm
     const first = state().last_seen;
     await seconds(5);
@@ -442,6 +442,10 @@ describe('what the cold chain writes, and when', () => {
     expect(agg.reduce((n: number, p: { n: number }) => n + p.n, 0)).toBe(sent);
     await seconds(2, 6);
     const last = clock;
+    // Gone quiet: what its last readings left in memory is written by the hub's sweep, hub running.
+    expect(JSON.parse(state().rules).lastTs).toBeLessThan(last);
+    clock += 20_000;
+    await eventually(() => JSON.parse(state().rules).lastTs === last, 5000, 'the kept-back state written');
     await t.restart();
     expect(JSON.parse(state().rules)).toMatchObject({
       lastTs: last,

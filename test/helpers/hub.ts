@@ -78,6 +78,9 @@ export async function startTestHub(
       });
       cabinets.push(locker);
       await locker.start();
+      // Connected is not yet online: the hub has to have applied the cabinet's `state` message.
+      const online = t.hub.db.prepare('SELECT online FROM lockers WHERE id = ?').pluck();
+      await eventually(() => online.get(ref.locker) === 1, 5000, `${ref.locker} online at the hub`);
       return locker;
     },
     async restart(meanwhile) {

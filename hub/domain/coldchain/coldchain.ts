@@ -82,6 +82,17 @@ interface Saved {
   at: number;
 }
 
+/** A sensor between flushes: its committed rule state, and what of it the store has. */
+interface SensorEntry {
+  state: SensorRuleState;
+  interval: number | null;
+  saved: Saved | null;
+  /** When its latest reading was stored (hub clock). */
+  seen: number;
+  /** Its 5-minute aggregate not written yet. */
+  bucket: BucketWork | null;
+}
+
 interface ParcelExposure {
   id: string;
   door: number;
@@ -143,16 +154,7 @@ export class ColdChain {
   readonly stats: ColdChainStats = { stored: 0, future: 0, outOfOrder: 0, beforeBoot: 0 };
   readonly #insert;
   /** Each sensor's rule state as last committed (the store holds the same; only this class writes it). */
-  readonly #states = new Map<
-    string,
-    {
-      state: SensorRuleState;
-      interval: number | null;
-      saved: Saved | null;
-      seen: number;
-      bucket: BucketWork | null;
-    }
-  >();
+  readonly #states = new Map<string, SensorEntry>();
   /** Open sensor alarms per `locker\0sensor` (bits of SensorWork.open), read at each flush. */
   #openSensorAlarms = new Map<string, number>();
   readonly #openSensorAlarmRows;
@@ -245,43 +247,61 @@ export class ColdChain {
   /** When each cabinet was last heard through its readings, and when that was last written. */
   readonly #heardAt = new Map<string, { at: number; saved: number }>();
 
-  #persistedAt = 0;
+  /** Where the sweep of kept-back values stopped: it goes through a tenth of the sensors a call. */
+  #sweep: Iterator<[string, SensorEntry]> | null = null;
 
   /**
-   * Writes what was kept back (PERSIST_EVERY_MS) for sensors and cabinets no reading brought
-   * back since: the hub's housekeeping calls it every second (it works every PERSIST_EVERY_MS).
-   * Everything with `all` (before the hub stops), or everything of one cabinet (before its
-   * aggregates are read).
+   * Writes what was kept back (PERSIST_EVERY_MS) for sensors and cabinets that went quiet: a
+   * reading writes what is due for its own sensor, so only those no reading brings back (silent,
+   * or gone) are left to this. The hub calls it every second; each call looks at a tenth of the
+   * sensors, so a fleet's 30,000 cost a few hundred checks a second, not a burst.
    */
-  persist(opts: { all?: boolean; lockerId?: string } = {}): void {
+  sweepKeptBack(): void {
     const now = this.now();
-    const forced = opts.all === true || opts.lockerId !== undefined;
-    if (!forced) {
-      if (now - this.#persistedAt < PERSIST_EVERY_MS) return;
-      this.#persistedAt = now;
-    }
-    const due = (at: number) => forced || now - at >= PERSIST_EVERY_MS;
-    const prefix = opts.lockerId === undefined ? '' : `${opts.lockerId}\u0000`;
+    const quiet = (seen: number, interval: number | null) =>
+      now - seen >= Math.max(PERSIST_EVERY_MS, 2 * (interval ?? 0));
+    let budget = Math.ceil(this.#states.size / 10);
     this.db.transaction(() => {
-      for (const [key, e] of this.#states) {
-        if (!key.startsWith(prefix)) continue;
-        if (e.bucket && due(e.bucket.since)) {
-          this.#writeBucket(e.bucket);
-          e.bucket = null;
+      while (budget-- > 0) {
+        this.#sweep ??= this.#states.entries();
+        const next = this.#sweep.next();
+        if (next.done) {
+          this.#sweep = null;
+          break;
         }
-        const s = e.saved;
-        if (s && s.state === e.state && s.interval === e.interval && s.at >= e.seen) continue;
-        if (s && !due(s.at)) continue;
-        const [lockerId, sensor] = key.split('\u0000') as [string, string];
-        this.#saveState.run(lockerId, sensor, JSON.stringify(e.state), e.seen, e.interval);
-        e.saved = { state: e.state, interval: e.interval, at: e.seen };
+        const [key, e] = next.value;
+        if (quiet(e.seen, e.interval)) this.#writeKeptBack(key, e);
       }
-      for (const [lockerId, h] of this.#heardAt) {
-        if (h.saved >= h.at || !due(h.saved) || (prefix && lockerId !== opts.lockerId)) continue;
-        this.#lastSeen.run(h.at, lockerId);
-        h.saved = h.at;
-      }
+      for (const [lockerId, h] of this.#heardAt)
+        if (h.saved < h.at && now - h.at >= PERSIST_EVERY_MS) this.#writeHeard(lockerId, h);
     })();
+  }
+
+  /** Writes everything kept back: all of it before the hub stops, or one cabinet's before its aggregates are read. */
+  persist(lockerId?: string): void {
+    const prefix = lockerId === undefined ? '' : `${lockerId}\u0000`;
+    this.db.transaction(() => {
+      for (const [key, e] of this.#states) if (key.startsWith(prefix)) this.#writeKeptBack(key, e);
+      for (const [id, h] of this.#heardAt)
+        if (h.saved < h.at && (lockerId === undefined || id === lockerId)) this.#writeHeard(id, h);
+    })();
+  }
+
+  #writeKeptBack(key: string, e: SensorEntry): void {
+    if (e.bucket) {
+      this.#writeBucket(e.bucket);
+      e.bucket = null;
+    }
+    const s = e.saved;
+    if (s && s.state === e.state && s.interval === e.interval && s.at >= e.seen) return;
+    const [lockerId, sensor] = key.split('\u0000') as [string, string];
+    this.#saveState.run(lockerId, sensor, JSON.stringify(e.state), e.seen, e.interval);
+    e.saved = { state: e.state, interval: e.interval, at: e.seen };
+  }
+
+  #writeHeard(lockerId: string, h: { at: number; saved: number }): void {
+    this.#lastSeen.run(h.at, lockerId);
+    h.saved = h.at;
   }
 
   /** Readings per transaction, sized to take about CHUNK_BUDGET_MS. */

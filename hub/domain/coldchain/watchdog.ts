@@ -26,9 +26,12 @@ export class Watchdog {
         `SELECT locker_id, door, door_changed_at FROM compartments WHERE door_state = 'open' AND door_changed_at < ?`,
       )
       .all(now - DOOR_OPEN_MS) as Array<{ locker_id: string; door: number; door_changed_at: number }>;
-    const lockers = this.db
-      .prepare('SELECT id, online, last_seen FROM lockers WHERE last_seen IS NOT NULL')
-      .all() as Array<{
+    // Only the cabinets gone (a fleet's thousands of live ones are not read every second).
+    const gone = this.db
+      .prepare(
+        'SELECT id, online, last_seen FROM lockers WHERE last_seen IS NOT NULL AND (online = 0 OR last_seen < ?)',
+      )
+      .all(now - CONTROLLER_SILENT_MS) as Array<{
       id: string;
       online: number;
       last_seen: number;
@@ -52,22 +55,20 @@ export class Watchdog {
           details: { door: d.door },
         });
       }
-      for (const l of lockers) {
-        const gone = !l.online || now - l.last_seen > CONTROLLER_SILENT_MS;
-        if (gone) {
-          this.alarms.raise({
-            lockerId: l.id,
-            sensor: null,
-            kind: 'controller_offline',
-            level: 'critical',
-            at: now,
-            since: l.last_seen,
-            details: { reason: l.online ? 'silent' : 'disconnected' },
-          });
-        } else if (alarmed.has(l.id)) {
-          this.alarms.clear(l.id, null, 'controller_offline', 'critical', now);
-        }
+      for (const l of gone) {
+        alarmed.delete(l.id);
+        this.alarms.raise({
+          lockerId: l.id,
+          sensor: null,
+          kind: 'controller_offline',
+          level: 'critical',
+          at: now,
+          since: l.last_seen,
+          details: { reason: l.online ? 'silent' : 'disconnected' },
+        });
       }
+      // Alarmed and no longer gone: back.
+      for (const id of alarmed) this.alarms.clear(id, null, 'controller_offline', 'critical', now);
       this.alarms.renotify(now, this.renotifyMs);
     })();
   }
