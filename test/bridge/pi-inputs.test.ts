@@ -25,8 +25,11 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await rig.close();
-  await scannerLine.close();
+  try {
+    await rig?.close(); // undefined when the rig failed to start
+  } finally {
+    await scannerLine.close();
+  }
 });
 
 const typeOnKeypad = (text: string) => rig.typeOnKeypad(text);

@@ -21,9 +21,12 @@ beforeEach(async () => {
   await board.start();
 });
 afterEach(async () => {
-  await board.stop();
-  await pty.close();
-  await t.close();
+  try {
+    await board.stop();
+  } finally {
+    await pty.close();
+    await t.close();
+  }
 });
 
 describe('casier bridge selftest', () => {

@@ -88,12 +88,18 @@ export async function cabinetRig<B extends Board>(opts: {
     async close() {
       if (closed) return;
       closed = true;
-      if (keypadFd !== undefined) closeSync(keypadFd);
-      await rig.bridge.kill();
-      await board.stop();
-      await pty.close();
-      await t.close();
-      rmSync(dir, { recursive: true, force: true });
+      // Every step runs even if one before it failed: a socat or a hub left behind outlives the suite.
+      const steps = [
+        async () => keypadFd !== undefined && closeSync(keypadFd),
+        () => rig.bridge.kill(),
+        () => board.stop(),
+        () => pty.close(),
+        () => t.close(),
+        async () => rmSync(dir, { recursive: true, force: true }),
+      ];
+      const failed: unknown[] = [];
+      for (const step of steps) await step().catch((err: unknown) => failed.push(err));
+      if (failed.length) throw failed[0];
     },
   };
   try {
