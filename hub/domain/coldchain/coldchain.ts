@@ -373,11 +373,13 @@ export class ColdChain {
         }
       // Readings are a heartbeat too.
       for (const lockerId of this.#heard) {
-        const saved = this.#heardAt.get(lockerId);
-        this.#heardAt.set(lockerId, { at: now, saved: saved?.saved ?? Number.NEGATIVE_INFINITY });
-        if (now - (saved?.saved ?? Number.NEGATIVE_INFINITY) < PERSIST_EVERY_MS) continue;
-        this.#lastSeen.run(now, lockerId);
-        this.#heardAt.set(lockerId, { at: now, saved: now });
+        let h = this.#heardAt.get(lockerId);
+        if (!h) {
+          h = { at: now, saved: Number.NEGATIVE_INFINITY };
+          this.#heardAt.set(lockerId, h);
+        }
+        h.at = now;
+        if (now - h.saved >= PERSIST_EVERY_MS) this.#writeHeard(lockerId, h);
       }
       for (const [lockerId, p] of this.#power) {
         if (p.mains) this.alarms.clear(lockerId, null, 'on_battery', 'warning', now);
