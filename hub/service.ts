@@ -14,6 +14,7 @@ import { webhookRoutes } from './api/webhook-routes.ts';
 import { type EmbeddedBroker, startEmbeddedBroker } from './broker/embedded.ts';
 import { HUB_USERNAME } from './broker/policy.ts';
 import { CodeTables } from './code-tables.ts';
+import { Checkpointer } from './db/checkpointer.ts';
 import type { Db } from './db/open.ts';
 import { type SyncFile, WalSync } from './db/wal-sync.ts';
 import { Dispatcher } from './dispatcher.ts';
@@ -93,6 +94,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   // Commits do not wait for the disk; what the hub promises waits for the next sync (wal-sync.ts),
   // and the rest is synced within a tenth of a second.
   const walSync = new WalSync(db.name, config.syncWal).attach(db).keepUp(db, 100);
+  const checkpoints = new Checkpointer(db, log.child({ mod: 'store' }));
   new Gauge({
     name: 'casier_store_syncs_total',
     help: 'Syncs of the write-ahead log to disk since the hub started, by result; a failed one leaves events unacknowledged',
@@ -101,6 +103,22 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     collect() {
       this.set({ result: 'ok' }, walSync.syncs - walSync.failures);
       this.set({ result: 'failed' }, walSync.failures);
+    },
+  });
+  new Gauge({
+    name: 'casier_store_checkpoint_frames_total',
+    help: 'Pages of the write-ahead log copied back into the database by the checkpoint worker',
+    registers: [metrics.registry],
+    collect() {
+      this.set(checkpoints.frames);
+    },
+  });
+  new Gauge({
+    name: 'casier_store_checkpoint_failures_total',
+    help: 'Checkpoints that failed (each is tried again a quarter of a second later)',
+    registers: [metrics.registry],
+    collect() {
+      this.set(checkpoints.failures);
     },
   });
   const commands = new Commands(db);
@@ -199,6 +217,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     clearInterval(notifier);
     await link.stop().catch(() => {});
     await broker?.close();
+    await checkpoints.close();
     await walSync.close();
     db.close();
     throw err;
@@ -304,6 +323,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     coldChain.flush();
     coldChain.persist();
     await broker?.close();
+    await checkpoints.close();
     await walSync.close();
     db.close();
     log.info('hub stopped');

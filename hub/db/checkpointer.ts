@@ -1,0 +1,101 @@
+import { once } from 'node:events';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { Db } from './open.ts';
+
+/**
+ * The worker's code, plain CommonJS evaluated in its own thread: the hub's TypeScript loader is
+ * registered for the main thread only. It opens its own connection to the store and copies the
+ * write-ahead log back into the database every `everyMs` (PASSIVE: it never waits for, nor holds
+ * up, the hub's writes). With `synchronous=NORMAL` the checkpoint syncs the log before it copies
+ * it and the database before the log can be reused: the two fsyncs a checkpoint costs happen
+ * here, not on the hub's event loop.
+ */
+const WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file);
+db.pragma('busy_timeout = 1000');
+db.pragma('synchronous = NORMAL');
+const checkpoint = () => {
+  try {
+    const [r] = db.pragma('wal_checkpoint(PASSIVE)');
+    if (r.checkpointed > 0 || r.busy) parentPort.postMessage({ ok: true, frames: r.checkpointed });
+  } catch (err) {
+    parentPort.postMessage({ ok: false, error: String((err && err.message) || err) });
+  }
+};
+const timer = setInterval(checkpoint, workerData.everyMs);
+parentPort.on('message', () => {
+  clearInterval(timer);
+  checkpoint();
+  db.close();
+  parentPort.close();
+});
+`;
+
+/** SQLite's own threshold (pages in the log), used again if the worker is lost. */
+const AUTOCHECKPOINT_PAGES = 1000;
+
+export interface CheckpointerOptions {
+  /** How often the log is copied back (ms). */
+  everyMs?: number;
+  /** The SQLite driver the worker loads (tests pass one that fails to load). */
+  driver?: string;
+}
+
+/**
+ * Checkpoints off the event loop. SQLite's automatic checkpoint runs inside whichever commit
+ * crosses 1,000 pages of log: on the hub's connection that meant copying up to 4 MB and two
+ * fsyncs in the middle of a readings batch or a keypad event's commit. The hub's connection
+ * turns it off and a worker thread checkpoints instead; if that worker is lost, the hub's
+ * connection checkpoints by itself again, so the log never grows without bound.
+ */
+export class Checkpointer {
+  readonly #worker: Worker;
+  #closing = false;
+  #exited = false;
+  /** Frames copied back into the database, and checkpoints that failed. */
+  frames = 0;
+  failures = 0;
+
+  constructor(
+    private readonly db: Db,
+    log: Logger,
+    opts: CheckpointerOptions = {},
+  ) {
+    db.pragma('wal_autocheckpoint = 0');
+    const driver = opts.driver ?? createRequire(import.meta.url).resolve('better-sqlite3');
+    this.#worker = new Worker(WORKER, {
+      eval: true,
+      workerData: { file: db.name, driver, everyMs: opts.everyMs ?? 250 },
+    });
+    this.#worker.unref();
+    this.#worker.on('message', (m: { ok: boolean; frames?: number; error?: string }) => {
+      if (m.ok) this.frames += m.frames ?? 0;
+      else {
+        this.failures++;
+        log.warn({ error: m.error }, 'checkpoint failed; the next one tries again');
+      }
+    });
+    this.#worker.on('error', (err) => log.error({ err }, 'checkpoint worker failed'));
+    this.#worker.on('exit', () => {
+      this.#exited = true;
+      if (this.#closing) return;
+      log.error('checkpoint worker gone; the hub checkpoints on its own connection again');
+      this.db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+    });
+  }
+
+  /** Checkpoints one last time and lets the worker go (before the hub's connection closes). */
+  async close(): Promise<void> {
+    if (this.#closing || this.#exited) return;
+    this.#closing = true;
+    const exited = once(this.#worker, 'exit');
+    this.#worker.postMessage('stop');
+    const timer = setTimeout(() => void this.#worker.terminate(), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+}

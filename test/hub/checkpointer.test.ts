@@ -1,0 +1,65 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Checkpointer } from '../../hub/db/checkpointer.ts';
+import { type Db, openDb } from '../../hub/db/open.ts';
+
+let dir: string;
+let db: Db;
+const log = pino({ level: 'silent' });
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'casier-checkpoint-'));
+  db = openDb(dir);
+  db.pragma('synchronous = NORMAL');
+  db.exec('CREATE TABLE t (n INTEGER PRIMARY KEY, pad BLOB)');
+});
+afterEach(() => {
+  if (db.open) db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Commits `pages` pages of log, in transactions of 50 pages. */
+function write(pages: number): void {
+  const insert = db.prepare('INSERT INTO t (pad) VALUES (zeroblob(4000))');
+  for (let i = 0; i < pages; i += 50) db.transaction(() => Array.from({ length: 50 }, () => insert.run()))();
+}
+const walBytes = () => statSync(`${db.name}-wal`).size;
+const until = async (what: () => boolean, ms = 5000) => {
+  const end = Date.now() + ms;
+  while (!what()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+describe('Checkpointer', () => {
+  it('copies the log back from its own thread, so the hub connection never checkpoints and the log stays bounded', async () => {
+    const c = new Checkpointer(db, log, { everyMs: 20 });
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    write(1500);
+    await until(() => c.frames >= 1500);
+    const afterFirst = walBytes();
+    // Once all of it is back in the database, the next commits start the log over.
+    for (let round = 0; round < 3; round++) {
+      write(1500);
+      const copied = c.frames;
+      await until(() => c.frames >= copied + 1500);
+    }
+    expect(walBytes()).toBeLessThanOrEqual(afterFirst * 1.5);
+    expect(c.failures).toBe(0);
+    await c.close();
+    await c.close(); // twice is harmless
+    expect((db.prepare('SELECT count(*) FROM t').pluck().get() as number) >= 6000).toBe(true);
+  });
+
+  it('hands checkpoints back to the hub connection when the worker is lost', async () => {
+    const c = new Checkpointer(db, log, { driver: join(dir, 'no-such-driver.js') });
+    await until(() => db.pragma('wal_autocheckpoint', { simple: true }) === 1000);
+    write(1500); // the hub's own connection checkpoints again: the log does not keep growing
+    write(1500);
+    expect(walBytes()).toBeLessThan(1500 * 4096 * 1.5);
+    await c.close(); // resolves although the worker is already gone
+  });
+});
