@@ -70,6 +70,8 @@ describe('a noisy serial line', () => {
         );
       }
     }
+    // Enough traffic for the noise to be measured, however fast the parcels went through.
+    await eventually(() => board.stats.bytes > 2000, 15_000, 'traffic on the line');
     clearInterval(sensors);
     expect(board.unlocked).toEqual(intended);
     // The noise was real: over thousands of bytes, at least one flipped bit per 1,000 bytes.
