@@ -14,7 +14,10 @@ import {
   connect,
   type GoalRow,
   hasMosquitto,
+  histogram,
+  metric,
   printRows,
+  quantileBetween,
   quick,
   spawnHub,
   spawnMosquitto,
@@ -53,6 +56,9 @@ async function closedLoop(one: (i: number, n: number) => Promise<void>): Promise
   return done / ((performance.now() - t0) / 1000);
 }
 
+/** What the hub's disk did meanwhile: syncs of the log, their median, events covered by each. */
+let disk = '';
+
 async function hubRate(): Promise<number> {
   const hub = await spawnHub({ cabinets: CABINETS, profile: 'town-locker-16', site: SITE });
   const clients: MqttClient[] = [];
@@ -75,7 +81,9 @@ async function hubRate(): Promise<number> {
       await announce(c, ref);
       clients.push(c);
     }
-    return await closedLoop(async (i, n) => {
+    const syncs = () => metric(hub.httpUrl, 'casier_store_syncs_total', 'result="ok"');
+    const [syncsFrom, histFrom] = [await syncs(), await histogram(hub.httpUrl, 'casier_store_sync_seconds')];
+    const rate = await closedLoop(async (i, n) => {
       const acked = new Promise<void>((resolve) => waiting.set(`${i + 1}/bench-${n}`, resolve));
       await (clients[i] as MqttClient).publishAsync(
         topic({ site: SITE, locker: `box-${i + 1}` }, 'events'),
@@ -84,6 +92,10 @@ async function hubRate(): Promise<number> {
       );
       await acked;
     });
+    const n = (await syncs()) - syncsFrom;
+    const hist = await histogram(hub.httpUrl, 'casier_store_sync_seconds');
+    disk = `hub: ${Math.round(n / SECONDS).toLocaleString('en')} syncs of the log a second, p50 ≤ ${quantileBetween(histFrom, hist, 0.5)} ms, ${((rate * SECONDS) / n).toFixed(1)} events each`;
+    return rate;
   } finally {
     await Promise.all(clients.map((c) => c.endAsync()));
     await hub.stop();
@@ -133,6 +145,7 @@ if (hasMosquitto()) {
     met: hub / baseline >= 1,
   });
   printRows(rows);
+  console.log(disk);
 } else console.log(`hub ${rate(hub)}; mosquitto not installed, no baseline (apt-get install mosquitto)`);
 console.log(
   `written to ${writeResult('events', { quick, cabinets: CABINETS, seconds: SECONDS, hub, baseline, rows })}`,

@@ -229,6 +229,31 @@ export async function metric(httpUrl: string, name: string, labels = ''): Promis
   return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
+/** The cumulative bucket counts of a Prometheus histogram, by upper bound (seconds). */
+export async function histogram(httpUrl: string, name: string): Promise<Map<number, number>> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  const buckets = new Map<number, number>();
+  for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`, 'gm')))
+    buckets.set(m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]), Number(m[2]));
+  return buckets;
+}
+
+/**
+ * The `q` quantile of what a histogram observed between two readings of it, as the upper bound of
+ * the bucket it falls in (in ms); undefined if nothing was observed.
+ */
+export function quantileBetween(
+  before: Map<number, number>,
+  after: Map<number, number>,
+  q: number,
+): number | undefined {
+  const total = (after.get(Number.POSITIVE_INFINITY) ?? 0) - (before.get(Number.POSITIVE_INFINITY) ?? 0);
+  if (total <= 0) return undefined;
+  for (const [le, n] of [...after].sort((a, b) => a[0] - b[0]))
+    if (n - (before.get(le) ?? 0) >= q * total) return le * 1000;
+  return undefined;
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One line of the results table: a measure, its baseline, the ratio and the goal. */

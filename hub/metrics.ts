@@ -69,6 +69,15 @@ export function createMetrics() {
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25, 1],
       registers: [registry],
     }),
+    syncSeconds: new Histogram({
+      name: 'casier_store_sync_seconds',
+      help: 'Time the disk took to sync the write-ahead log; an events/ack or an unlock waits for one',
+      buckets: [
+        0.00025, 0.0005, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.006, 0.008, 0.012, 0.016, 0.032, 0.064, 0.25,
+        1,
+      ],
+      registers: [registry],
+    }),
     lockersOnline: new Gauge({
       name: 'casier_lockers_online',
       help: 'Lockers whose controller is online',

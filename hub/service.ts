@@ -95,6 +95,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   // and the rest is synced within a tenth of a second.
   const walSync = new WalSync(db.name, config.syncWal).attach(db).keepUp(db, 100);
   const checkpoints = new Checkpointer(db, log.child({ mod: 'store' }));
+  walSync.timed = (seconds) => metrics.syncSeconds.observe(seconds);
   new Gauge({
     name: 'casier_store_syncs_total',
     help: 'Syncs of the write-ahead log to disk since the hub started, by result; a failed one leaves events unacknowledged',
