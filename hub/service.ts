@@ -107,11 +107,13 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     },
   });
   new Gauge({
-    name: 'casier_store_checkpoint_frames_total',
-    help: 'Pages of the write-ahead log copied back into the database by the checkpoint worker',
+    name: 'casier_store_wal_pages',
+    help: 'Pages in the write-ahead log at the last checkpoint, by whether they were copied back into the database',
+    labelNames: ['copied'],
     registers: [metrics.registry],
     collect() {
-      this.set(checkpoints.frames);
+      this.set({ copied: 'yes' }, checkpoints.walPages - checkpoints.behind);
+      this.set({ copied: 'no' }, checkpoints.behind);
     },
   });
   new Gauge({

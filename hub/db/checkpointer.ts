@@ -21,7 +21,7 @@ db.pragma('synchronous = NORMAL');
 const checkpoint = () => {
   try {
     const [r] = db.pragma('wal_checkpoint(PASSIVE)');
-    if (r.checkpointed > 0 || r.busy) parentPort.postMessage({ ok: true, frames: r.checkpointed });
+    parentPort.postMessage({ ok: true, log: r.log, checkpointed: r.checkpointed });
   } catch (err) {
     parentPort.postMessage({ ok: false, error: String((err && err.message) || err) });
   }
@@ -56,8 +56,10 @@ export class Checkpointer {
   readonly #worker: Worker;
   #closing = false;
   #exited = false;
-  /** Frames copied back into the database, and checkpoints that failed. */
-  frames = 0;
+  /** Checkpoints run; pages in the log at the last one, how many of them it left uncopied; failures. */
+  runs = 0;
+  walPages = 0;
+  behind = 0;
   failures = 0;
 
   constructor(
@@ -72,9 +74,12 @@ export class Checkpointer {
       workerData: { file: db.name, driver, everyMs: opts.everyMs ?? 250 },
     });
     this.#worker.unref();
-    this.#worker.on('message', (m: { ok: boolean; frames?: number; error?: string }) => {
-      if (m.ok) this.frames += m.frames ?? 0;
-      else {
+    this.#worker.on('message', (m: { ok: boolean; log: number; checkpointed: number; error?: string }) => {
+      this.runs++;
+      if (m.ok) {
+        this.walPages = m.log;
+        this.behind = m.log - m.checkpointed;
+      } else {
         this.failures++;
         log.warn({ error: m.error }, 'checkpoint failed; the next one tries again');
       }
