@@ -33,6 +33,8 @@ export interface IngestOutput {
 export class Ingest {
   readonly #insertEvent;
   readonly #lastSeq;
+  /** The last event number applied per cabinet, for its latest boot: read from the store once. */
+  readonly #last = new Map<string, { bootId: string; seq: number }>();
 
   constructor(
     private readonly db: Db,
@@ -162,11 +164,17 @@ export class Ingest {
     const commands = new Map<string, Command[]>();
     let fresh = 0;
     let total = 0;
+    // Kept once the transaction committed: a rolled-back batch leaves the numbers as they were.
+    const seqs = new Map<string, { bootId: string; seq: number }>();
     this.db
       .transaction(() => {
         for (const { ref, msg } of batch) {
           this.fleet.seen(ref.locker, now);
-          let last = this.#lastSeq.get(ref.locker, msg.bootId) as number | null;
+          const known = seqs.get(ref.locker) ?? this.#last.get(ref.locker);
+          let last =
+            known?.bootId === msg.bootId
+              ? known.seq
+              : ((this.#lastSeq.get(ref.locker, msg.bootId) as number | null) ?? 0);
           const mine = commands.get(ref.locker) ?? [];
           commands.set(ref.locker, mine);
           for (const ev of msg.events) {
@@ -184,13 +192,15 @@ export class Ingest {
             );
             if (inserted.changes === 0) continue; // a re-send: applied once already
             fresh++;
-            if (seq > (last ?? 0) + 1) this.#gap(ref.locker, msg.bootId, (last ?? 0) + 1, seq, now);
-            last = Math.max(last ?? 0, seq);
+            if (seq > last + 1) this.#gap(ref.locker, msg.bootId, last + 1, seq, now);
+            last = Math.max(last, seq);
             mine.push(...this.cabinet.onEvent(ref.locker, ev, now));
           }
+          seqs.set(ref.locker, { bootId: msg.bootId, seq: last });
         }
       })
       .immediate();
+    for (const [lockerId, s] of seqs) this.#last.set(lockerId, s);
     this.metrics.deviceEvents.inc({ result: 'new' }, fresh);
     this.metrics.deviceEvents.inc({ result: 'duplicate' }, total - fresh);
     this.out.durable((err) => {

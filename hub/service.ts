@@ -129,8 +129,13 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const transit = new Transit(db, ledger, codes, commands);
   const cabinet = new Cabinet(db, ledger, codes, commands, new KeypadThrottle(), alarms, transit);
   const siteRules = new SiteRules(db, ledger);
-  const coldChain = new ColdChain(db, ledger, alarms, now, (lockerId, cls) =>
-    siteRules.forLocker(lockerId, cls),
+  const coldChain = new ColdChain(
+    db,
+    ledger,
+    alarms,
+    now,
+    (lockerId, cls) => siteRules.forLocker(lockerId, cls),
+    (lockerId, at) => fleet.seen(lockerId, at),
   );
   const watchdog = new Watchdog(db, alarms, now);
   const webhooks = new Webhooks(db, ledger, parcels, log.child({ mod: 'webhooks' }), now);
@@ -203,6 +208,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     {
       durable: (done) => walSync.after(done),
       commitSoon: (commit, urgent) => walSync.commitSoon(commit, urgent),
+      // QoS 1 like everything the hub sends a cabinet, although a lost ack only costs a re-send:
+      // aedes discards a QoS 1 message that a QoS 0 one to the same client overtook (moscajs/aedes#994).
       ack: (ref, ids) => link.publish(ref, 'events/ack', { ids }),
       send: (lockerId, list) => dispatcher.send(lockerId, list),
       cameOnline: (lockerId) => {
@@ -233,6 +240,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const housekeeping = setInterval(() => {
     try {
       coldChain.sweepKeptBack();
+      db.transaction(() => fleet.writeSeen(now()))();
       coldChain.sweepSilent();
       watchdog.sweep();
       pruneReadings(db, now(), config.retention);
@@ -325,6 +333,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     ingest.flush();
     coldChain.flush();
     coldChain.persist();
+    fleet.writeSeen();
     await broker?.close();
     await checkpoints.close();
     await walSync.close();

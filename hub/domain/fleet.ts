@@ -12,6 +12,7 @@ import type { Ledger } from '../db/ledger.ts';
 import { StoreMemo } from '../db/memo.ts';
 import type { Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
+import { PERSIST_EVERY_MS } from './keep-back.ts';
 
 interface LockerRow {
   id: string;
@@ -48,7 +49,7 @@ export class Fleet {
   ) {
     this.#site = db.prepare<[string], string>('SELECT site_id FROM lockers WHERE id = ?').pluck();
     this.#locker = db.prepare<[string], LockerRow>('SELECT * FROM lockers WHERE id = ?');
-    this.#seen = db.prepare('UPDATE lockers SET last_seen = ? WHERE id = ?');
+    this.#seen = db.prepare('UPDATE lockers SET last_seen = max(coalesce(last_seen, 0), ?) WHERE id = ?');
     this.#views = new StoreMemo<LockerView>(db);
     this.#compartments = db.prepare(
       `SELECT c.door, c.size, c.temperature_class, c.sensor, c.door_state, c.parcel_id, c.pending_action, p.state AS parcel_state,
@@ -110,8 +111,36 @@ export class Fleet {
     return this.db.prepare('SELECT count(*) FROM lockers WHERE online = 1').pluck().get() as number;
   }
 
+  /** When each cabinet was last heard (events, readings), and what of it was last written. */
+  readonly #heard = new Map<string, { at: number; saved: number }>();
+
+  /**
+   * A cabinet was heard from. Its `last_seen` is written at most every PERSIST_EVERY_MS (10 s):
+   * in a fleet that is one write per cabinet every 10 s instead of one per message (a page of
+   * the log in every commit of device events); `writeSeen` writes what was kept back.
+   */
   seen(lockerId: string, now: number): void {
-    this.#seen.run(now, lockerId);
+    let h = this.#heard.get(lockerId);
+    if (!h) {
+      h = { at: now, saved: Number.NEGATIVE_INFINITY };
+      this.#heard.set(lockerId, h);
+    }
+    if (now > h.at) h.at = now;
+    if (now - h.saved >= PERSIST_EVERY_MS) this.#writeSeen(lockerId, h);
+  }
+
+  /**
+   * Writes the last-seen times kept back: those heard at least PERSIST_EVERY_MS before `now` (the
+   * hub calls it every second, for cabinets that went quiet), or all of them (before it stops).
+   */
+  writeSeen(now = Number.POSITIVE_INFINITY): void {
+    for (const [lockerId, h] of this.#heard)
+      if (h.saved < h.at && now - h.at >= PERSIST_EVERY_MS) this.#writeSeen(lockerId, h);
+  }
+
+  #writeSeen(lockerId: string, h: { at: number; saved: number }): void {
+    this.#seen.run(h.at, lockerId);
+    h.saved = h.at;
   }
 
   sites(): SiteView[] {

@@ -95,9 +95,15 @@ describe('sequence gaps', () => {
       { qos: 1 },
     );
     await eventually(() => count('SELECT count(*) AS n FROM device_events') === 5);
+    // The previous boot's numbering is still known after the new boot's (late events of boot g).
+    await c.publishAsync(topic(ref, 'events'), JSON.stringify({ bootId: 'g', events: [ev(7)] }), { qos: 1 });
+    await c.publishAsync(topic(ref, 'events'), JSON.stringify({ bootId: 'g', events: [ev(9)] }), { qos: 1 });
+    await c.publishAsync(topic(ref, 'events'), JSON.stringify({ bootId: 'g', events: [ev(9)] }), { qos: 1 });
+    await eventually(() => count('SELECT count(*) AS n FROM device_events') === 7);
     const gaps = t.hub.db.prepare(`SELECT data FROM events WHERE type = 'device.sequence_gap'`).pluck().all();
     expect(gaps.map((g) => JSON.parse(g as string))).toEqual([
       { bootId: 'g', expected: 3, got: 5, missing: 2 },
+      { bootId: 'g', expected: 8, got: 9, missing: 1 },
     ]);
   });
 });

@@ -8,6 +8,7 @@
 import type { TelemetryMessage, TemperatureClass } from '../../../devices/index.ts';
 import type { Ledger } from '../../db/ledger.ts';
 import type { Db } from '../../db/open.ts';
+import { PERSIST_EVERY_MS } from '../keep-back.ts';
 import type { Alarms } from './alarms.ts';
 import {
   type ClassRules,
@@ -30,13 +31,6 @@ const MAX_BUFFER = 5000;
  * reading costs more when each sensor has one per batch, as in a fleet, than when it has many).
  */
 const CHUNK_BUDGET_MS = 2;
-/**
- * What only a restart or a slow sweep needs — a sensor's last reading and rhythm, when a cabinet
- * was last heard — is written at most this often; a change of alarm state is written at once. In
- * a fleet where each sensor reports every second this spares an upsert per reading; a silent
- * sensor (30 s at least) and a silent cabinet (5 min) are still seen in time.
- */
-export const PERSIST_EVERY_MS = 10_000;
 const CHUNK_MIN = 50;
 const CHUNK_MAX = 5000;
 /** Clock slack allowed between a boot's announcement and its first readings. */
@@ -158,7 +152,6 @@ export class ColdChain {
   /** Open sensor alarms per `locker\0sensor` (bits of SensorWork.open), read at each flush. */
   #openSensorAlarms = new Map<string, number>();
   readonly #openSensorAlarmRows;
-  readonly #lastSeen;
   readonly #aggregate;
   readonly #state;
   readonly #saveState;
@@ -182,9 +175,10 @@ export class ColdChain {
     /** The thresholds for a locker's compartments of a class (per site, SPEC defaults otherwise). */
     private readonly rulesFor: (lockerId: string, cls: TemperatureClass) => ClassRules = (_l, cls) =>
       DEFAULT_RULES[cls],
+    /** Readings are a heartbeat too: told which cabinets were heard (`Fleet.seen`). */
+    private readonly onHeard: (lockerId: string, now: number) => void = () => {},
   ) {
     this.#insert = db.prepare('INSERT INTO telemetry (locker_id, ts, readings) VALUES (?, ?, ?)');
-    this.#lastSeen = db.prepare('UPDATE lockers SET last_seen = max(coalesce(last_seen, 0), ?) WHERE id = ?');
     this.#openSensorAlarmRows = db.prepare(
       `SELECT locker_id, sensor, kind, level FROM alarms WHERE state <> 'cleared' AND kind IN ('sensor_silent', 'sensor_fault')`,
     );
@@ -244,14 +238,12 @@ export class ColdChain {
   }
 
   readonly #heard = new Set<string>();
-  /** When each cabinet was last heard through its readings, and when that was last written. */
-  readonly #heardAt = new Map<string, { at: number; saved: number }>();
 
   /** Where the sweep of kept-back values stopped: it goes through a tenth of the sensors a call. */
   #sweep: Iterator<[string, SensorEntry]> | null = null;
 
   /**
-   * Writes what was kept back (PERSIST_EVERY_MS) for sensors and cabinets that went quiet: a
+   * Writes what was kept back (PERSIST_EVERY_MS) for sensors that went quiet: a
    * reading writes what is due for its own sensor, so only those no reading brings back (silent,
    * or gone) are left to this. The hub calls it every second; each call looks at a tenth of the
    * sensors, so a fleet's 30,000 cost a few hundred checks a second, not a burst.
@@ -272,8 +264,6 @@ export class ColdChain {
         const [key, e] = next.value;
         if (quiet(e.seen, e.interval)) this.#writeKeptBack(key, e);
       }
-      for (const [lockerId, h] of this.#heardAt)
-        if (h.saved < h.at && now - h.at >= PERSIST_EVERY_MS) this.#writeHeard(lockerId, h);
     })();
   }
 
@@ -282,8 +272,6 @@ export class ColdChain {
     const prefix = lockerId === undefined ? '' : `${lockerId}\u0000`;
     this.db.transaction(() => {
       for (const [key, e] of this.#states) if (key.startsWith(prefix)) this.#writeKeptBack(key, e);
-      for (const [id, h] of this.#heardAt)
-        if (h.saved < h.at && (lockerId === undefined || id === lockerId)) this.#writeHeard(id, h);
     })();
   }
 
@@ -297,11 +285,6 @@ export class ColdChain {
     const [lockerId, sensor] = key.split('\u0000') as [string, string];
     this.#saveState.run(lockerId, sensor, JSON.stringify(e.state), e.seen, e.interval);
     e.saved = { state: e.state, interval: e.interval, at: e.seen };
-  }
-
-  #writeHeard(lockerId: string, h: { at: number; saved: number }): void {
-    this.#lastSeen.run(h.at, lockerId);
-    h.saved = h.at;
   }
 
   /** Readings per transaction, sized to take about CHUNK_BUDGET_MS. */
@@ -371,16 +354,7 @@ export class ColdChain {
           this.#saveState.run(w.lockerId, w.sensor, JSON.stringify(w.state), now, w.interval);
           w.saved = { state: w.state, interval: w.interval, at: now };
         }
-      // Readings are a heartbeat too.
-      for (const lockerId of this.#heard) {
-        let h = this.#heardAt.get(lockerId);
-        if (!h) {
-          h = { at: now, saved: Number.NEGATIVE_INFINITY };
-          this.#heardAt.set(lockerId, h);
-        }
-        h.at = now;
-        if (now - h.saved >= PERSIST_EVERY_MS) this.#writeHeard(lockerId, h);
-      }
+      for (const lockerId of this.#heard) this.onHeard(lockerId, now);
       for (const [lockerId, p] of this.#power) {
         if (p.mains) this.alarms.clear(lockerId, null, 'on_battery', 'warning', now);
         else
