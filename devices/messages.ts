@@ -159,6 +159,8 @@ export type DecodeResult<T> =
   | { ok: true; value: T }
   | { ok: false; reason: 'too_large' | 'not_json' | 'invalid'; detail: string };
 
+const utf8 = new TextDecoder();
+
 /** Decodes a payload for a suffix: size limit, JSON, then schema. Never throws. */
 export function decodePayload<S extends keyof typeof schemaFor>(
   suffix: S,
@@ -169,7 +171,7 @@ export function decodePayload<S extends keyof typeof schemaFor>(
   }
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder().decode(payload));
+    json = JSON.parse(utf8.decode(payload));
   } catch (err) {
     return { ok: false, reason: 'not_json', detail: (err as Error).message };
   }

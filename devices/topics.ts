@@ -50,8 +50,28 @@ export function fleetFilter(suffix: Suffix, site = '+'): string {
   return `${TOPIC_PREFIX}/${site}/+/${suffix}`;
 }
 
-/** Parses a concrete topic; returns null for anything outside the tree (wildcards included). */
-export function parseTopic(t: string): ParsedTopic | null {
+/**
+ * Topics already parsed: a fleet publishes to a few topics per cabinet, thousands of times each.
+ * Bounded (forgotten all at once when full), so a client inventing topics cannot grow it.
+ */
+const parsed = new Map<string, Readonly<ParsedTopic> | null>();
+const PARSED_MAX = 50_000;
+
+/**
+ * Parses a concrete topic; returns null for anything outside the tree (wildcards included). The
+ * result is shared between callers (frozen).
+ */
+export function parseTopic(t: string): Readonly<ParsedTopic> | null {
+  let p = parsed.get(t);
+  if (p === undefined) {
+    if (parsed.size >= PARSED_MAX) parsed.clear();
+    p = parseTopicOnce(t);
+    parsed.set(t, p && Object.freeze(p));
+  }
+  return p;
+}
+
+function parseTopicOnce(t: string): ParsedTopic | null {
   if (!t.startsWith(`${TOPIC_PREFIX}/`)) return null;
   const rest = t.slice(TOPIC_PREFIX.length + 1).split('/');
   if (rest.length < 3 || rest.length > 4) return null;

@@ -43,6 +43,23 @@ describe('topics', () => {
     }
   });
 
+  it('answers a topic seen before from memory, shared and frozen, and stays right past its bound', () => {
+    const t = topic(ref, 'telemetry');
+    const first = parseTopic(t);
+    expect(parseTopic(t)).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(parseTopic('casier/v1/ferme/#')).toBeNull();
+    expect(parseTopic('casier/v1/ferme/#')).toBeNull(); // a refusal is remembered too
+    // A client inventing topics: the memory is forgotten when full, answers stay the same.
+    for (let i = 0; i < 60_000; i++) parseTopic(`casier/v1/ferme/box-${i}/state`);
+    expect(parseTopic(t)).toEqual({ ...ref, suffix: 'telemetry' });
+    expect(parseTopic('casier/v1/ferme/box-59999/state')).toEqual({
+      site: 'ferme',
+      locker: 'box-59999',
+      suffix: 'state',
+    });
+  });
+
   it('builds the hub filters for one suffix, on all sites or one', () => {
     expect(fleetFilter('events')).toBe('casier/v1/+/+/events');
     expect(fleetFilter('state', 'ferme')).toBe('casier/v1/ferme/+/state');
