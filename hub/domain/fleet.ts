@@ -12,7 +12,7 @@ import type { Ledger } from '../db/ledger.ts';
 import { StoreMemo } from '../db/memo.ts';
 import type { Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
-import { PERSIST_EVERY_MS } from './keep-back.ts';
+import { dueAgain, PERSIST_EVERY_MS, phaseOf } from './keep-back.ts';
 
 interface LockerRow {
   id: string;
@@ -112,21 +112,21 @@ export class Fleet {
   }
 
   /** When each cabinet was last heard (events, readings), and what of it was last written. */
-  readonly #heard = new Map<string, { at: number; saved: number }>();
+  readonly #heard = new Map<string, { at: number; saved: number; phase: number }>();
 
   /**
-   * A cabinet was heard from. Its `last_seen` is written at most every PERSIST_EVERY_MS (10 s):
+   * A cabinet was heard from. Its `last_seen` is written about every PERSIST_EVERY_MS (10 s):
    * in a fleet that is one write per cabinet every 10 s instead of one per message (a page of
    * the log in every commit of device events); `writeSeen` writes what was kept back.
    */
   seen(lockerId: string, now: number): void {
     let h = this.#heard.get(lockerId);
     if (!h) {
-      h = { at: now, saved: Number.NEGATIVE_INFINITY };
+      h = { at: now, saved: Number.NEGATIVE_INFINITY, phase: phaseOf(lockerId) };
       this.#heard.set(lockerId, h);
     }
     if (now > h.at) h.at = now;
-    if (now - h.saved >= PERSIST_EVERY_MS) this.#writeSeen(lockerId, h);
+    if (dueAgain(h.phase, h.saved, now)) this.#writeSeen(lockerId, h);
   }
 
   /**
@@ -138,7 +138,7 @@ export class Fleet {
       if (h.saved < h.at && now - h.at >= PERSIST_EVERY_MS) this.#writeSeen(lockerId, h);
   }
 
-  #writeSeen(lockerId: string, h: { at: number; saved: number }): void {
+  #writeSeen(lockerId: string, h: { at: number; saved: number; phase: number }): void {
     this.#seen.run(h.at, lockerId);
     h.saved = h.at;
   }

@@ -8,7 +8,7 @@
 import type { TelemetryMessage, TemperatureClass } from '../../../devices/index.ts';
 import type { Ledger } from '../../db/ledger.ts';
 import type { Db } from '../../db/open.ts';
-import { PERSIST_EVERY_MS } from '../keep-back.ts';
+import { dueAgain, PERSIST_EVERY_MS, phaseOf } from '../keep-back.ts';
 import type { Alarms } from './alarms.ts';
 import {
   type ClassRules,
@@ -66,6 +66,10 @@ interface SensorWork {
   open: number;
   /** The 5-minute aggregate of its latest readings not written yet (a copy while the flush runs). */
   bucket: BucketWork | null;
+  /** Aggregates of earlier 5-minute buckets not written yet (a copy of the list while the flush runs). */
+  retired: BucketWork[];
+  /** Where in the 10-s period its writes fall (`phaseOf`). */
+  phase: number;
   /** The parcels stored behind the watched doors, read when a reading first needs them. */
   parcels: ParcelExposure[] | null;
 }
@@ -83,8 +87,10 @@ interface SensorEntry {
   saved: Saved | null;
   /** When its latest reading was stored (hub clock). */
   seen: number;
-  /** Its 5-minute aggregate not written yet. */
+  /** Its 5-minute aggregate not written yet, and those of earlier buckets. */
   bucket: BucketWork | null;
+  retired: BucketWork[];
+  phase: number;
 }
 
 interface ParcelExposure {
@@ -276,6 +282,8 @@ export class ColdChain {
   }
 
   #writeKeptBack(key: string, e: SensorEntry): void {
+    for (const b of e.retired) this.#writeBucket(b);
+    e.retired = [];
     if (e.bucket) {
       this.#writeBucket(e.bucket);
       e.bucket = null;
@@ -321,7 +329,6 @@ export class ColdChain {
     const now = this.now();
     const current: Pending[] = [];
     const sensors = new Map<string, Map<string, SensorWork>>();
-    const retired: BucketWork[] = [];
     this.db.transaction(() => {
       // The few sensor alarms open now: a reading need not look each one up to clear it.
       this.#openSensorAlarms = new Map();
@@ -341,13 +348,17 @@ export class ColdChain {
           mine = new Map();
           sensors.set(m.lockerId, mine);
         }
-        this.#message(m, now, mine, retired, current);
+        this.#message(m, now, mine, current);
       }
-      for (const b of retired) this.#writeBucket(b);
       for (const mine of sensors.values())
         for (const w of mine.values()) {
-          if (w.bucket && now - w.bucket.since >= PERSIST_EVERY_MS) {
-            this.#writeBucket(w.bucket);
+          // A bucket that just ended waits for the sensor's turn too: at a 5-minute boundary a
+          // whole fleet retires its buckets at once.
+          const since = w.retired[0]?.since ?? w.bucket?.since;
+          if (since !== undefined && dueAgain(w.phase, since, now)) {
+            for (const b of w.retired) this.#writeBucket(b);
+            w.retired = [];
+            if (w.bucket) this.#writeBucket(w.bucket);
             w.bucket = null;
           }
           if (!this.#due(w, now)) continue;
@@ -377,6 +388,8 @@ export class ColdChain {
           saved: w.saved,
           seen: now,
           bucket: w.bucket,
+          retired: w.retired,
+          phase: w.phase,
         });
     this.#heard.clear();
     this.#power.clear();
@@ -394,13 +407,7 @@ export class ColdChain {
    * Stores a message as one row, then evaluates its readings; the current ones go to `current`.
    * `sensors`: the work on this locker's sensors in this flush.
    */
-  #message(
-    m: PendingMessage,
-    now: number,
-    sensors: Map<string, SensorWork>,
-    retired: BucketWork[],
-    current: Pending[],
-  ): void {
+  #message(m: PendingMessage, now: number, sensors: Map<string, SensorWork>, current: Pending[]): void {
     if (m.ts > now + FUTURE_TOLERANCE_MS) {
       this.stats.future += m.readings.length; // a clock far ahead would open and close alarms at the wrong times
       return;
@@ -416,17 +423,17 @@ export class ColdChain {
       }
     }
     this.#insert.run(m.lockerId, m.ts, JSON.stringify(values));
-    for (const r of readings) if (this.#reading(r, now, sensors, retired)) current.push(r);
+    for (const r of readings) if (this.#reading(r, now, sensors)) current.push(r);
   }
 
   /** Evaluates one stored reading; true when it is now its sensor's current value. */
-  #reading(r: Pending, now: number, sensors: Map<string, SensorWork>, retired: BucketWork[]): boolean {
+  #reading(r: Pending, now: number, sensors: Map<string, SensorWork>): boolean {
     let work = sensors.get(r.sensor);
     if (!work) {
       work = this.#work(r.lockerId, r.sensor);
       sensors.set(r.sensor, work);
     }
-    this.#aggregate5m(work, r, retired, now);
+    this.#aggregate5m(work, r, now);
     this.stats.stored++;
     const prev = work.state;
     // The hub's own clock measures silence; the readings' rhythm sets what silence is.
@@ -493,7 +500,7 @@ export class ColdChain {
       s.state.warning !== w.state.warning ||
       s.state.critical !== w.state.critical ||
       (s.interval === null && w.interval !== null) ||
-      now - s.at >= PERSIST_EVERY_MS
+      dueAgain(w.phase, s.at, now)
     );
   }
 
@@ -511,6 +518,8 @@ export class ColdChain {
         saved: row ? { state, interval, at: row.last_seen } : null,
         seen: row?.last_seen ?? 0,
         bucket: null,
+        retired: [],
+        phase: phaseOf(key),
       };
     }
     const watched = this.#watched(lockerId, sensor);
@@ -524,6 +533,8 @@ export class ColdChain {
       saved: known.saved,
       // A copy: a flush that fails leaves the aggregate as it was.
       bucket: known.bucket && { ...known.bucket },
+      retired: known.retired.slice(),
+      phase: known.phase,
       watched,
       cls,
       rules: cls ? this.rulesFor(lockerId, cls) : null,
@@ -536,14 +547,14 @@ export class ColdChain {
     this.#aggregate.run(b.lockerId, b.sensor, b.bucket, b.min, b.max, b.sum, b.n);
   }
 
-  /** Adds a reading to its 5-minute aggregate, written within PERSIST_EVERY_MS. */
-  #aggregate5m(work: SensorWork, r: Pending, retired: BucketWork[], now: number): void {
+  /** Adds a reading to its 5-minute aggregate, written about every PERSIST_EVERY_MS (`dueAgain`). */
+  #aggregate5m(work: SensorWork, r: Pending, now: number): void {
     const bucket = Math.floor(r.ts / FIVE_MIN) * FIVE_MIN;
     let b = work.bucket;
     if (b?.bucket !== bucket) {
-      // The next bucket (or, out of order, an earlier one): what the last one holds is written with
-      // this flush; the store merges aggregates of the same bucket.
-      if (b) retired.push(b);
+      // The next bucket (or, out of order, an earlier one): what the last one holds is written at
+      // the sensor's next turn; the store merges aggregates of the same bucket.
+      if (b) work.retired.push(b);
       b = { lockerId: r.lockerId, sensor: r.sensor, bucket, min: r.c, max: r.c, sum: 0, n: 0, since: now };
       work.bucket = b;
     }
