@@ -127,7 +127,10 @@ describe('remote open by an operator', () => {
     await eventually(
       async () => (await t.api('GET', `/api/v1/commands/${res.body.commandId}`)).body.state === 'done',
     );
-    const events = (await t.api('GET', '/api/v1/events?lockerId=box-1')).body.events;
+    // The result and the door's events travel separately: wait for the door to be shut again.
+    const ledger = async () => (await t.api('GET', '/api/v1/events?lockerId=box-1')).body.events;
+    await eventually(async () => (await ledger()).some((e: { type: string }) => e.type === 'door.closed'));
+    const events = await ledger();
     const types = events.map((e: { type: string }) => e.type);
     expect(types).toEqual(
       expect.arrayContaining(['compartment.remote_open', 'command.done', 'door.opened', 'door.closed']),
