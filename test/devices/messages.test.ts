@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodePayload, MAX_PAYLOAD_BYTES } from '../../devices/index.ts';
+import { decodePayload, isPlainTelemetry, MAX_PAYLOAD_BYTES, telemetryMessage } from '../../devices/index.ts';
 
 const enc = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
 
@@ -69,5 +69,95 @@ describe('decodePayload', () => {
         decodePayload('events', enc(json));
       }),
     );
+  });
+});
+
+describe('telemetry checked without the schema', () => {
+  it('takes only what the schema accepts, as the schema gives it back; the rest goes to the schema', () => {
+    const c = fc.oneof(
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.constantFrom(-300, -300.0001, 1000, 1000.0001, 0, 3.5, -19),
+      fc.string({ maxLength: 3 }),
+      fc.constant(null),
+    );
+    const sensor = fc.oneof(
+      fc.string({ maxLength: 70 }),
+      fc.constantFrom('t1', 'a'.repeat(64), 'a'.repeat(65), 'é'.repeat(64)),
+      fc.integer(),
+    );
+    const reading = fc.oneof(
+      {
+        weight: 40,
+        arbitrary: fc.record({
+          sensor: fc.string({ maxLength: 64 }),
+          c: fc.double({ min: -300, max: 1000, noNaN: true }),
+        }),
+      },
+      { weight: 4, arbitrary: fc.record({ sensor, c }) },
+      fc.record({ sensor, c, extra: fc.integer() }),
+      fc.record({ sensor }),
+      fc.constant(null),
+      fc.array(fc.integer(), { maxLength: 2 }),
+    );
+    const core = fc.record({
+      bootId: fc.oneof(
+        { weight: 4, arbitrary: fc.constantFrom('b1', 'x'.repeat(40)) },
+        fc.constantFrom('x'.repeat(41), 'bad id', '', 'é'),
+        fc.string({ maxLength: 45 }),
+      ),
+      seq: fc.oneof(
+        { weight: 4, arbitrary: fc.nat() },
+        fc.constantFrom(-1, 1.5, 2 ** 53, Number.MAX_SAFE_INTEGER, '1'),
+      ),
+      ts: fc.oneof(
+        { weight: 4, arbitrary: fc.constant(1764400000000) },
+        fc.constantFrom(8.64e15, 8.64e15 + 2, -1, 1.5, null),
+        fc.nat(),
+      ),
+      readings: fc.oneof(
+        { weight: 6, arbitrary: fc.array(reading, { maxLength: 16 }) },
+        fc.array(fc.constant({ sensor: 't1', c: 3 }), { minLength: 255, maxLength: 258 }),
+        fc.constant({}),
+      ),
+    });
+    const more = fc.oneof(
+      { weight: 6, arbitrary: fc.constant({}) },
+      fc.record({ power: fc.record({ mains: fc.boolean() }) }),
+      fc.record({ dropped: fc.nat() }),
+      fc.record({ extra: fc.string() }),
+    );
+    const missing = fc.oneof(
+      { weight: 8, arbitrary: fc.constant(null) },
+      fc.constantFrom('bootId', 'seq', 'ts', 'readings'),
+    );
+    const message = fc.tuple(core, more, missing).map(([m, extra, drop]) => {
+      const out: Record<string, unknown> = { ...m, ...extra };
+      if (drop) delete out[drop];
+      return out;
+    });
+    const seen = { fast: 0, schemaOnly: 0, refused: 0 };
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          { weight: 9, arbitrary: message },
+          fc.json().map((j) => JSON.parse(j)),
+        ),
+        (generated) => {
+          const v: unknown = JSON.parse(JSON.stringify(generated) ?? 'null'); // what a payload can hold
+          const schema = telemetryMessage.safeParse(v);
+          if (isPlainTelemetry(v)) {
+            seen.fast++;
+            expect(schema.success).toBe(true);
+            expect(schema.data).toEqual(v);
+          } else if (schema.success) seen.schemaOnly++;
+          else seen.refused++;
+        },
+      ),
+      { numRuns: 3000 },
+    );
+    // The property was exercised on every side.
+    expect(seen.fast).toBeGreaterThan(50);
+    expect(seen.schemaOnly).toBeGreaterThan(50);
+    expect(seen.refused).toBeGreaterThan(50);
   });
 });
