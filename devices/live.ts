@@ -92,14 +92,27 @@ export interface ReadingView {
   c: number;
 }
 
-/** The readings of one locker taken at one instant: `[ts, { sensor: °C }]`. */
-export type ReadingsAt = [number, Record<string, number>];
+/**
+ * One locker's readings in a `readings` message: its sensors named once (`s`), then one row per
+ * instant, oldest first — the instant in ms after `t`, then each sensor's °C in the order of `s`
+ * (null, or nothing at the end of a row, where a sensor had no reading at that instant). About 5
+ * bytes a reading: a dashboard is sent every reading the hub stores.
+ */
+export interface LockerReadings {
+  t: number;
+  s: string[];
+  r: Array<Array<number | null>>;
+}
 
 /** Each reading of a `readings` message, oldest first per locker. */
-export function* eachReading(lockers: Record<string, ReadingsAt[]>): Generator<ReadingView> {
-  for (const [lockerId, entries] of Object.entries(lockers))
-    for (const [ts, values] of entries)
-      for (const [sensor, c] of Object.entries(values)) yield { lockerId, sensor, ts, c };
+export function* eachReading(lockers: Record<string, LockerReadings>): Generator<ReadingView> {
+  for (const [lockerId, { t, s, r }] of Object.entries(lockers))
+    for (const row of r)
+      for (let i = 1; i < row.length; i++) {
+        const c = row[i];
+        if (c !== null && c !== undefined)
+          yield { lockerId, sensor: s[i - 1] as string, ts: t + (row[0] as number), c };
+      }
 }
 
 export type LiveServerMessage =
@@ -118,11 +131,8 @@ export type LiveServerMessage =
   | { type: 'locker'; seq: number; locker: LockerView }
   | { type: 'alarm'; seq: number; alarm: AlarmView }
   | { type: 'events'; events: LedgerEventView[] }
-  /**
-   * Readings stored and checked since the last message, per locker, oldest first: each entry is
-   * one instant, `[ts, { sensor: °C, … }]`, about 12 bytes a reading where objects took 60.
-   */
-  | { type: 'readings'; lockers: Record<string, ReadingsAt[]> }
+  /** Readings stored and checked since the last message, per locker (`LockerReadings`). */
+  | { type: 'readings'; lockers: Record<string, LockerReadings> }
   | { type: 'heartbeat'; at: number }
   | { type: 'error'; code: string; message: string };
 

@@ -20,7 +20,7 @@ import {
   LIVE_CLOSE,
   LIVE_PATH,
   type LiveServerMessage,
-  type ReadingsAt,
+  type LockerReadings,
   type ReadingView,
 } from '../devices/index.ts';
 import { eventView, type LedgerRow } from './db/ledger.ts';
@@ -73,7 +73,11 @@ export class LiveFeed {
   readonly #recent;
   #seq: number;
   /** Readings not yet sent, per locker, one entry per instant. */
-  #readings: Record<string, ReadingsAt[]> = Object.create(null);
+  /** Readings waiting to go out, per locker: what will be sent, and where its sensors and last row are. */
+  readonly #readings = new Map<
+    string,
+    { out: LockerReadings; sensors: Map<string, number>; row: Array<number | null> | null; ts: number }
+  >();
   #readingsCount = 0;
   #timers: NodeJS.Timeout[] = [];
   readonly #dropped: Counter;
@@ -125,25 +129,33 @@ export class LiveFeed {
   readings(batch: ReadonlyArray<ReadingView>): void {
     if (this.#clients.size === 0) return;
     for (const r of batch) {
-      // A message's readings come together: they share the locker's last entry.
-      const entries = this.#readings[r.lockerId];
-      const last = entries?.at(-1);
-      if (last && last[0] === r.ts) last[1][r.sensor] = r.c;
-      else {
-        const values: Record<string, number> = Object.create(null); // a sensor may be called __proto__
-        values[r.sensor] = r.c;
-        const at: ReadingsAt = [r.ts, values];
-        if (entries) entries.push(at);
-        else this.#readings[r.lockerId] = [at];
+      let l = this.#readings.get(r.lockerId);
+      if (!l) {
+        l = { out: { t: r.ts, s: [], r: [] }, sensors: new Map(), row: null, ts: Number.NaN };
+        this.#readings.set(r.lockerId, l);
       }
+      let i = l.sensors.get(r.sensor);
+      if (i === undefined) {
+        i = l.out.s.push(r.sensor) - 1;
+        l.sensors.set(r.sensor, i);
+      }
+      // A message's readings come together: they share the locker's last row.
+      if (!l.row || l.ts !== r.ts) {
+        l.row = [r.ts - l.out.t];
+        l.ts = r.ts;
+        l.out.r.push(l.row);
+      }
+      l.row[i + 1] = r.c; // a sensor with no reading at this instant is left a hole: null in JSON
       if (++this.#readingsCount >= SEND_AT) this.#sendReadings();
     }
   }
 
   #sendReadings(): void {
     if (this.#readingsCount === 0) return;
-    this.#broadcast({ type: 'readings', lockers: this.#readings });
-    this.#readings = Object.create(null);
+    const lockers: Record<string, LockerReadings> = {};
+    for (const [id, l] of this.#readings) lockers[id] = l.out;
+    this.#broadcast({ type: 'readings', lockers });
+    this.#readings.clear();
     this.#readingsCount = 0;
   }
 
@@ -151,7 +163,7 @@ export class LiveFeed {
   tick(): void {
     if (this.#clients.size === 0) {
       this.#seq = this.#maxSeq.get() ?? this.#seq;
-      this.#readings = Object.create(null);
+      this.#readings.clear();
       this.#readingsCount = 0;
       return;
     }

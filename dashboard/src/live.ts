@@ -189,8 +189,7 @@ export class LiveStore {
           if (!l) continue;
           // Each sensor's latest value, then one new locker whatever the number of readings.
           const latest = new Map<string, { c: number; at: number }>();
-          for (const [at, values] of entries)
-            for (const [sensor, c] of Object.entries(values)) latest.set(sensor, { c, at });
+          for (const r of eachReading({ [lockerId]: entries })) latest.set(r.sensor, { c: r.c, at: r.ts });
           lockers.set(lockerId, {
             ...l,
             compartments: l.compartments.map((c) => {

@@ -101,6 +101,29 @@ describe('live feed', () => {
     expect([...eachReading(readings.lockers)]).toEqual([
       expect.objectContaining({ lockerId: 'box-1', sensor: 't1', c: 3.25 }),
     ]);
+    // Sensors that report at different instants: each reading once, under its own sensor.
+    const before = c.messages.length;
+    const pause = () => new Promise((r) => setTimeout(r, 5)); // one instant each
+    box.telemetry([
+      { sensor: 't1', c: 3.5 },
+      { sensor: 't5', c: -19 },
+    ]);
+    await pause();
+    box.telemetry([{ sensor: 't5', c: -18.5 }]);
+    await pause();
+    box.telemetry([{ sensor: 't1', c: 0 }]);
+    const later = () =>
+      c.messages
+        .slice(before)
+        .flatMap((m) => (m.type === 'readings' ? [...eachReading(m.lockers)] : []))
+        .map((r) => [r.sensor, r.c]);
+    await eventually(() => later().length === 4, 5000, 'four readings');
+    expect(later()).toEqual([
+      ['t1', 3.5],
+      ['t5', -19],
+      ['t5', -18.5],
+      ['t1', 0],
+    ]);
     c.ws.close();
   });
 
