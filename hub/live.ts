@@ -72,7 +72,6 @@ export class LiveFeed {
   readonly #maxSeq;
   readonly #recent;
   #seq: number;
-  /** Readings not yet sent, per locker, one entry per instant. */
   /** Readings waiting to go out, per locker: what will be sent, and where its sensors and last row are. */
   readonly #readings = new Map<
     string,
