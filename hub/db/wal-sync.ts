@@ -67,19 +67,13 @@ export class WalSync {
   }
 
   /**
-   * Runs `commit` in the next turn of the event loop (an urgent one at once if the disk is free
-   * and nothing is queued), unless someone waits for a sync: then as soon as it returns. What arrives during such a sync is thus committed in one transaction and
+   * Runs `commit` in the next turn of the event loop, unless someone waits for a sync: then as
+   * soon as it returns. What arrives during such a sync is thus committed in one transaction and
    * synced once, and nothing is written meanwhile, which keeps that sync short (the background
    * syncs of `keepUp` hold nothing). Urgent commits (device events: a customer waits at the
    * door) run before the others (readings); a commit that awaits a sync holds the rest.
    */
   commitSoon(commit: () => void, urgent = false): void {
-    // Urgent, with the disk free and nothing queued: at once. The next turn would only let the
-    // rest of this turn's telemetry go first, and there is no sync yet to gather behind.
-    if (urgent && !this.#awaited && !this.#scheduled && this.#urgent.length === 0) {
-      commit();
-      return;
-    }
     (urgent ? this.#urgent : this.#later).push(commit);
     this.#schedule();
   }

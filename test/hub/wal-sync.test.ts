@@ -87,25 +87,6 @@ describe('WalSync', () => {
     expect(disk.pending).toHaveLength(0);
   });
 
-  it('commits an urgent one at once when the disk is free and nothing waits, else in its turn', async () => {
-    const disk = heldDisk();
-    const w = new WalSync(db.name, disk.sync).attach(db);
-    const order: string[] = [];
-    w.commitSoon(() => order.push('event'), true);
-    expect(order).toEqual(['event']); // in the caller's turn: nothing to gather behind
-    w.after(() => order.push('event synced'));
-    w.commitSoon(() => order.push('second event'), true);
-    expect(order).toEqual(['event']); // a sync is awaited: it waits for it, with whatever else comes
-    disk.finish();
-    await tick();
-    expect(order).toEqual(['event', 'event synced', 'second event']);
-    w.commitSoon(() => order.push('readings'));
-    w.commitSoon(() => order.push('third event'), true);
-    expect(order).toHaveLength(3); // readings already queued: the event takes its turn, ahead of them
-    await tick();
-    expect(order.slice(3)).toEqual(['third event', 'readings']);
-  });
-
   it('holds no commit for a background sync, and readings for a sync someone awaits', async () => {
     const disk = heldDisk();
     const w = new WalSync(db.name, disk.sync).attach(db);
