@@ -19,6 +19,10 @@ export async function ptyPair(): Promise<PtyPair> {
     [`pty,raw,echo=0,link=${board}`, `pty,raw,echo=0,link=${bridge}`],
     { stdio: 'ignore' },
   );
+  // A suite that never reached its close (a worker ended early) must not leave socat running.
+  const orphaned = () => child.kill('SIGTERM');
+  process.once('exit', orphaned);
+  child.once('exit', () => process.off('exit', orphaned));
   const deadline = Date.now() + 5000;
   while (!(existsSync(board) && existsSync(bridge))) {
     if (Date.now() > deadline || child.exitCode !== null)
