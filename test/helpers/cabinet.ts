@@ -48,12 +48,22 @@ export async function cabinetRig<B extends Board>(opts: {
     opts.profile,
     'test',
   );
-  const pty = await ptyPair();
+  const pty = await ptyPair().catch(async (err: unknown) => {
+    await t.close();
+    throw err;
+  });
   const dir = mkdtempSync(join(tmpdir(), 'casier-rig-'));
   const keypadPath = join(dir, 'keypad-event');
-  if (opts.keypad) execFileSync('mkfifo', [keypadPath]);
   const board = opts.board(pty.board);
-  await board.start();
+  try {
+    if (opts.keypad) execFileSync('mkfifo', [keypadPath]);
+    await board.start();
+  } catch (err) {
+    // Nothing of a rig that did not start outlives it.
+    await Promise.allSettled([(async () => board.stop())(), pty.close(), t.close()]);
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const bridgeArgs = (extra: string[] = []) => [
     ...['--serial', pty.bridge, '--driver', opts.driver, '--profile', opts.profile],
     ...['--mqtt-url', t.hub.mqttUrl, '--locker', `${opts.site}/${opts.locker}`, '--password', password],
