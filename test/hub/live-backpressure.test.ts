@@ -67,13 +67,13 @@ describe('live feed back-pressure', () => {
     // The stalled client's socket stops reading: what the hub sends piles up on its side.
     (stalled.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     const closed = new Promise((resolve) => stalled.ws.once('close', resolve));
-    const batch = Array.from({ length: 1000 }, (_, i) => ({
+    const batch = Array.from({ length: 4000 }, (_, i) => ({
       lockerId: 'box-1',
       sensor: 't1',
       ts: i,
       c: 4.25,
     }));
-    // About 16 kB a message: enough to fill the kernel's buffers, then the hub's.
+    // About 45 kB a message: enough to fill the kernel's buffers, then the hub's 4 MiB.
     for (let i = 0; i < 2000 && (await disconnects('too_slow')) === 0; i++) {
       feed.readings(batch);
       feed.tick();
