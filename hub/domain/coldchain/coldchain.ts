@@ -64,14 +64,22 @@ interface SensorWork {
   rules: ClassRules | null;
   /** Sensor alarms that may be open (SILENT, FAULT_CRITICAL, FAULT_WARNING): a reading ending one clears it. */
   open: number;
-  /** The 5-minute aggregate of its latest readings not written yet (a copy while the flush runs). */
+  /** The 5-minute aggregate of its latest readings not written yet. */
   bucket: BucketWork | null;
-  /** Aggregates of earlier 5-minute buckets not written yet (a copy of the list while the flush runs). */
+  /** Aggregates of earlier 5-minute buckets not written yet. */
   retired: BucketWork[];
   /** Where in the 10-s period its writes fall (`phaseOf`). */
   phase: number;
   /** The parcels stored behind the watched doors, read when a reading first needs them. */
   parcels: ParcelExposure[] | null;
+  /** Its committed entry, updated once the flush commits; null for a sensor new to this hub run. */
+  entry: SensorEntry | null;
+  /**
+   * What a failed flush puts back: the flush adds to the committed bucket and list of earlier
+   * buckets in place (copying them for every sensor in every flush made a fleet's garbage live
+   * long enough to be copied by each young-generation collection).
+   */
+  undo: { bucket: BucketWork | null; min: number; max: number; sum: number; n: number; retired: number };
 }
 
 interface Saved {
@@ -329,6 +337,48 @@ export class ColdChain {
     const now = this.now();
     const current: Pending[] = [];
     const sensors = new Map<string, Map<string, SensorWork>>();
+    try {
+      this.#flushBatch(batch, now, sensors, current);
+    } catch (err) {
+      for (const mine of sensors.values()) for (const w of mine.values()) undo(w);
+      throw err;
+    }
+    // Committed: the next flush starts from these states without reading them back.
+    for (const mine of sensors.values())
+      for (const w of mine.values()) {
+        const e = w.entry;
+        if (!e) {
+          this.#states.set(w.key, {
+            state: w.state,
+            interval: w.interval,
+            saved: w.saved,
+            seen: now,
+            bucket: w.bucket,
+            retired: w.retired,
+            phase: w.phase,
+          });
+          continue;
+        }
+        e.state = w.state;
+        e.interval = w.interval;
+        e.saved = w.saved;
+        e.seen = now;
+        e.bucket = w.bucket;
+        e.retired = w.retired;
+      }
+    this.#heard.clear();
+    this.#power.clear();
+    if (current.length) this.onStored?.(current);
+    return this.#buffered;
+  }
+
+  /** One flush's transaction: stores and evaluates `batch`, writes what came due. */
+  #flushBatch(
+    batch: PendingMessage[],
+    now: number,
+    sensors: Map<string, Map<string, SensorWork>>,
+    current: Pending[],
+  ): void {
     this.db.transaction(() => {
       // The few sensor alarms open now: a reading need not look each one up to clear it.
       this.#openSensorAlarms = new Map();
@@ -357,7 +407,8 @@ export class ColdChain {
           const since = w.retired[0]?.since ?? w.bucket?.since;
           if (since !== undefined && dueAgain(w.phase, since, now)) {
             for (const b of w.retired) this.#writeBucket(b);
-            w.retired = [];
+            // A new list: a failed flush puts the committed one back as it was.
+            if (w.retired.length) w.retired = [];
             if (w.bucket) this.#writeBucket(w.bucket);
             w.bucket = null;
           }
@@ -379,22 +430,6 @@ export class ColdChain {
           });
       }
     })();
-    // Committed: the next flush starts from these states without reading them back.
-    for (const mine of sensors.values())
-      for (const w of mine.values())
-        this.#states.set(w.key, {
-          state: w.state,
-          interval: w.interval,
-          saved: w.saved,
-          seen: now,
-          bucket: w.bucket,
-          retired: w.retired,
-          phase: w.phase,
-        });
-    this.#heard.clear();
-    this.#power.clear();
-    if (current.length) this.onStored?.(current);
-    return this.#buffered;
   }
 
   /**
@@ -507,7 +542,8 @@ export class ColdChain {
   /** A sensor's work for this flush: its committed state, what it watches, its open alarms. */
   #work(lockerId: string, sensor: string): SensorWork {
     const key = `${lockerId}\u0000${sensor}`;
-    let known = this.#states.get(key);
+    const entry = this.#states.get(key) ?? null;
+    let known = entry;
     if (!known) {
       const row = this.#state.get(lockerId, sensor);
       const state: SensorRuleState = row ? JSON.parse(row.rules) : initialState();
@@ -524,6 +560,7 @@ export class ColdChain {
     }
     const watched = this.#watched(lockerId, sensor);
     const cls = watched[0]?.cls;
+    const b = known.bucket;
     return {
       lockerId,
       sensor,
@@ -531,15 +568,18 @@ export class ColdChain {
       state: known.state,
       interval: known.interval,
       saved: known.saved,
-      // A copy: a flush that fails leaves the aggregate as it was.
-      bucket: known.bucket && { ...known.bucket },
-      retired: known.retired.slice(),
+      bucket: known.bucket,
+      retired: known.retired,
       phase: known.phase,
       watched,
       cls,
       rules: cls ? this.rulesFor(lockerId, cls) : null,
       open: this.#openSensorAlarms.get(key) ?? 0,
       parcels: null,
+      entry,
+      undo: b
+        ? { bucket: b, min: b.min, max: b.max, sum: b.sum, n: b.n, retired: known.retired.length }
+        : { bucket: null, min: 0, max: 0, sum: 0, n: 0, retired: known.retired.length },
     };
   }
 
@@ -704,4 +744,18 @@ export class ColdChain {
     }
     return bySensor.get(sensor) ?? [];
   }
+}
+
+/** Puts back what a failed flush added to a sensor's committed aggregates. */
+function undo(w: SensorWork): void {
+  const e = w.entry;
+  if (!e) return;
+  const u = w.undo;
+  if (u.bucket) {
+    u.bucket.min = u.min;
+    u.bucket.max = u.max;
+    u.bucket.sum = u.sum;
+    u.bucket.n = u.n;
+  }
+  e.retired.length = u.retired;
 }

@@ -1,0 +1,60 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Alarms } from '../../hub/domain/coldchain/alarms.ts';
+import { ColdChain } from '../../hub/domain/coldchain/coldchain.ts';
+import { openStore } from '../../hub/store.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'casier-flush-'));
+const store = openStore(dir);
+afterAll(() => {
+  store.db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const FIVE_MIN = 300_000;
+const t0 = Math.floor(Date.UTC(2026, 10, 29, 8) / FIVE_MIN) * FIVE_MIN;
+const reading = (c: number) => [{ sensor: 't1', c }];
+const aggregates = () =>
+  store.db
+    .prepare("SELECT bucket, n, sum, min, max FROM readings_5m WHERE locker_id = 'box-1' AND sensor = 't1' ORDER BY bucket")
+    .all();
+
+describe('a flush of readings', () => {
+  it('that fails leaves the aggregates as the last committed flush left them', () => {
+    store.provisioning.addDevice({ site: 'ferme', locker: 'box-1' }, 'rural-box-8', 'test');
+    store.provisioning.addDevice({ site: 'ferme', locker: 'box-2' }, 'rural-box-8', 'test');
+    let now = t0 + 60_000;
+    const chain = new ColdChain(store.db, store.ledger, new Alarms(store.db, store.ledger), () => now);
+    chain.add('box-1', { bootId: 'b', seq: 1, ts: t0 + 1000, readings: reading(2) });
+    chain.add('box-1', { bootId: 'b', seq: 2, ts: t0 + 2000, readings: reading(3) });
+    chain.flush();
+
+    // Box-1's readings are checked and added to its buckets (one ends, the next begins), then
+    // box-2's row fails: nothing of that flush may remain, in the store or in what is kept back.
+    store.db.exec(
+      "CREATE TEMP TRIGGER fail BEFORE INSERT ON telemetry WHEN NEW.locker_id = 'box-2' BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+    );
+    now += 1000;
+    chain.add('box-1', { bootId: 'b', seq: 3, ts: t0 + 3000, readings: reading(1) });
+    chain.add('box-1', { bootId: 'b', seq: 4, ts: t0 + FIVE_MIN + 1000, readings: reading(7) });
+    chain.add('box-2', { bootId: 'b', seq: 1, ts: t0 + FIVE_MIN + 2000, readings: reading(4) });
+    expect(() => chain.flush()).toThrow(/disk full/);
+    store.db.exec('DROP TRIGGER fail');
+
+    chain.persist();
+    expect(aggregates()).toEqual([{ bucket: t0, n: 2, sum: 5, min: 2, max: 3 }]);
+
+    // And the next flush goes on from there.
+    now += 1000;
+    chain.add('box-1', { bootId: 'b', seq: 5, ts: t0 + 4000, readings: reading(4) });
+    chain.add('box-1', { bootId: 'b', seq: 6, ts: t0 + FIVE_MIN + 3000, readings: reading(6) });
+    chain.flush();
+    chain.persist();
+    expect(aggregates()).toEqual([
+      { bucket: t0, n: 3, sum: 9, min: 2, max: 4 },
+      { bucket: t0 + FIVE_MIN, n: 1, sum: 6, min: 6, max: 6 },
+    ]);
+  });
+});
