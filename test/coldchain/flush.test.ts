@@ -18,7 +18,9 @@ const t0 = Math.floor(Date.UTC(2026, 10, 29, 8) / FIVE_MIN) * FIVE_MIN;
 const reading = (c: number) => [{ sensor: 't1', c }];
 const aggregates = () =>
   store.db
-    .prepare("SELECT bucket, n, sum, min, max FROM readings_5m WHERE locker_id = 'box-1' AND sensor = 't1' ORDER BY bucket")
+    .prepare(
+      "SELECT bucket, n, sum, min, max FROM readings_5m WHERE locker_id = 'box-1' AND sensor = 't1' ORDER BY bucket",
+    )
     .all();
 
 describe('a flush of readings', () => {
