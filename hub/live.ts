@@ -124,6 +124,11 @@ export class LiveFeed {
     this.#timers.push(tick, beat);
   }
 
+  /** Whether anyone is shown readings: with no dashboard open, the cold chain keeps none for it. */
+  get listening(): boolean {
+    return this.#clients.size > 0;
+  }
+
   /** Readings that just became current (called by the cold chain after its commit). */
   readings(batch: ReadonlyArray<ReadingView>): void {
     if (this.#clients.size === 0) return;

@@ -314,7 +314,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     log: log.child({ mod: 'live' }),
     now,
   });
-  coldChain.onStored = (readings) => live.readings(readings);
+  coldChain.onStored = live;
   live.attach(app.server);
 
   /** Stops taking messages, stores what was received, then closes the store. Safe to call twice. */

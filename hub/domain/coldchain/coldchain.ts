@@ -46,59 +46,65 @@ interface Watch {
 }
 
 /**
- * A sensor's rule state while a flush runs: read once, written once, whatever the number of its
- * readings in the batch. Alarms that a reading can only clear are checked once per flush too.
+ * A sensor as the cold chain knows it: its rule state and the aggregates kept back, one object per
+ * sensor for the hub's run, updated in place by each flush (a fleet sends each sensor a reading a
+ * second: objects made anew per flush lived about a second, long enough to be copied by the
+ * young-generation collector and promoted, and its pauses were a keypad entry's worst waits).
  */
-interface SensorWork {
-  lockerId: string;
-  sensor: string;
-  /** `locker\0sensor`, the key of the committed states. */
-  key: string;
+interface Sensor {
+  readonly lockerId: string;
+  readonly sensor: string;
+  /** Its name as a JSON string, for the telemetry rows. */
+  readonly quoted: string;
+  /** Where in the 10-s period its writes fall (`phaseOf`). */
+  readonly phase: number;
   state: SensorRuleState;
   interval: number | null;
   /** What the store holds for it: the state last written and when. */
   saved: Saved | null;
+  /** When its latest reading was stored (hub clock). */
+  seen: number;
+  /** The 5-minute aggregate of its latest readings not written yet. */
+  bucket: BucketWork | null;
+  /** Aggregates of earlier 5-minute buckets not written yet. */
+  retired: BucketWork[];
+  // What a flush needs, set when the flush first meets the sensor:
+  /** The flush that last met it, and the message (a second reading in one message is dropped). */
+  flush: number;
+  message: number;
   /** The compartments the sensor watches, their class and its thresholds (none: no rules). */
   watched: Watch[];
   cls: TemperatureClass | undefined;
   rules: ClassRules | null;
   /** Sensor alarms that may be open (SILENT, FAULT_CRITICAL, FAULT_WARNING): a reading ending one clears it. */
   open: number;
-  /** The 5-minute aggregate of its latest readings not written yet. */
-  bucket: BucketWork | null;
-  /** Aggregates of earlier 5-minute buckets not written yet. */
-  retired: BucketWork[];
-  /** Where in the 10-s period its writes fall (`phaseOf`). */
-  phase: number;
   /** The parcels stored behind the watched doors, read when a reading first needs them. */
   parcels: ParcelExposure[] | null;
-  /** Its committed entry, updated once the flush commits; null for a sensor new to this hub run. */
-  entry: SensorEntry | null;
-  /**
-   * What a failed flush puts back: the flush adds to the committed bucket and list of earlier
-   * buckets in place (copying them for every sensor in every flush made a fleet's garbage live
-   * long enough to be copied by each young-generation collection).
-   */
-  undo: { bucket: BucketWork | null; min: number; max: number; sum: number; n: number; retired: number };
+}
+
+/** What a sensor was before a flush met it: put back if the flush's transaction fails. */
+interface Undo {
+  s: Sensor;
+  /** Unknown to the hub before this flush (read from the store or new). */
+  added: boolean;
+  state: SensorRuleState;
+  interval: number | null;
+  saved: Saved | null;
+  seen: number;
+  /** The committed bucket (added to in place) and its sums, the list of earlier ones and its length. */
+  bucket: BucketWork | null;
+  min: number;
+  max: number;
+  sum: number;
+  n: number;
+  retired: BucketWork[];
+  retiredLength: number;
 }
 
 interface Saved {
   state: SensorRuleState;
   interval: number | null;
   at: number;
-}
-
-/** A sensor between flushes: its committed rule state, and what of it the store has. */
-interface SensorEntry {
-  state: SensorRuleState;
-  interval: number | null;
-  saved: Saved | null;
-  /** When its latest reading was stored (hub clock). */
-  seen: number;
-  /** Its 5-minute aggregate not written yet, and those of earlier buckets. */
-  bucket: BucketWork | null;
-  retired: BucketWork[];
-  phase: number;
 }
 
 interface ParcelExposure {
@@ -108,7 +114,7 @@ interface ParcelExposure {
   breached_at: number | null;
 }
 
-/** The sensor alarms a reading can end, as bits of SensorWork.open. */
+/** The sensor alarms a reading can end, as bits of Sensor.open. */
 const SILENT = 1;
 const FAULT_CRITICAL = 2;
 const FAULT_WARNING = 4;
@@ -131,11 +137,17 @@ interface BucketWork {
   since: number;
 }
 
-interface Pending {
+export interface StoredReading {
   lockerId: string;
   sensor: string;
   ts: number;
   c: number;
+}
+
+/** Who is told the readings each flush stored (the live feed); asked first whether it listens. */
+export interface StoredReadings {
+  readonly listening: boolean;
+  readings(batch: ReadonlyArray<StoredReading>): void;
 }
 
 /** A telemetry message waiting for the next flush: stored as one row, its readings checked one by one. */
@@ -161,10 +173,19 @@ export class ColdChain {
   readonly #watch = new Map<string, Map<string, Watch[]>>();
   readonly stats: ColdChainStats = { stored: 0, future: 0, outOfOrder: 0, beforeBoot: 0 };
   readonly #insert;
-  /** Each sensor's rule state as last committed (the store holds the same; only this class writes it). */
-  readonly #states = new Map<string, SensorEntry>();
-  /** Open sensor alarms per `locker\0sensor` (bits of SensorWork.open), read at each flush. */
-  #openSensorAlarms = new Map<string, number>();
+  /**
+   * Every sensor heard since the hub started, per locker: its rule state as last committed (the
+   * store holds the same or, for what is kept back, an older one; only this class writes it).
+   */
+  readonly #sensors = new Map<string, Map<string, Sensor>>();
+  #sensorCount = 0;
+  /** Flushes and messages counted, to tell a sensor's first reading in each. */
+  #flushes = 0;
+  #messages = 0;
+  /** The sensors this flush met, as they were before it. */
+  #undo: Undo[] = [];
+  /** Open sensor alarms per locker and sensor (bits of Sensor.open), read at each flush. */
+  #openSensorAlarms = new Map<string, Map<string, number>>();
   readonly #openSensorAlarmRows;
   readonly #aggregate;
   readonly #state;
@@ -254,7 +275,15 @@ export class ColdChain {
   readonly #heard = new Set<string>();
 
   /** Where the sweep of kept-back values stopped: it goes through a tenth of the sensors a call. */
-  #sweep: Iterator<[string, SensorEntry]> | null = null;
+  #sweep: Iterator<Sensor> | null = null;
+
+  *#all(lockerId?: string): Generator<Sensor> {
+    if (lockerId !== undefined) {
+      yield* this.#sensors.get(lockerId)?.values() ?? [];
+      return;
+    }
+    for (const mine of this.#sensors.values()) yield* mine.values();
+  }
 
   /**
    * Writes what was kept back (PERSIST_EVERY_MS) for sensors that went quiet: a
@@ -266,40 +295,37 @@ export class ColdChain {
     const now = this.now();
     const quiet = (seen: number, interval: number | null) =>
       now - seen >= Math.max(PERSIST_EVERY_MS, 2 * (interval ?? 0));
-    let budget = Math.ceil(this.#states.size / 10);
+    let budget = Math.ceil(this.#sensorCount / 10);
     this.db.transaction(() => {
       while (budget-- > 0) {
-        this.#sweep ??= this.#states.entries();
+        this.#sweep ??= this.#all();
         const next = this.#sweep.next();
         if (next.done) {
           this.#sweep = null;
           break;
         }
-        const [key, e] = next.value;
-        if (quiet(e.seen, e.interval)) this.#writeKeptBack(key, e);
+        if (quiet(next.value.seen, next.value.interval)) this.#writeKeptBack(next.value);
       }
     })();
   }
 
   /** Writes everything kept back: all of it before the hub stops, or one cabinet's before its aggregates are read. */
   persist(lockerId?: string): void {
-    const prefix = lockerId === undefined ? '' : `${lockerId}\u0000`;
     this.db.transaction(() => {
-      for (const [key, e] of this.#states) if (key.startsWith(prefix)) this.#writeKeptBack(key, e);
+      for (const e of this.#all(lockerId)) this.#writeKeptBack(e);
     })();
   }
 
-  #writeKeptBack(key: string, e: SensorEntry): void {
+  #writeKeptBack(e: Sensor): void {
     for (const b of e.retired) this.#writeBucket(b);
-    e.retired = [];
+    if (e.retired.length) e.retired = [];
     if (e.bucket) {
       this.#writeBucket(e.bucket);
       e.bucket = null;
     }
     const s = e.saved;
     if (s && s.state === e.state && s.interval === e.interval && s.at >= e.seen) return;
-    const [lockerId, sensor] = key.split('\u0000') as [string, string];
-    this.#saveState.run(lockerId, sensor, JSON.stringify(e.state), e.seen, e.interval);
+    this.#saveState.run(e.lockerId, e.sensor, JSON.stringify(e.state), e.seen, e.interval);
     e.saved = { state: e.state, interval: e.interval, at: e.seen };
   }
 
@@ -335,50 +361,26 @@ export class ColdChain {
     if (batch === this.#buffer) this.#buffer = [];
     this.#buffered -= taken;
     const now = this.now();
-    const current: Pending[] = [];
-    const sensors = new Map<string, Map<string, SensorWork>>();
+    const flush = ++this.#flushes;
+    const current: StoredReading[] | null = this.onStored?.listening ? [] : null;
+    this.#undo = [];
     try {
-      this.#flushBatch(batch, now, sensors, current);
+      this.#flushBatch(batch, now, flush, current);
     } catch (err) {
-      for (const mine of sensors.values()) for (const w of mine.values()) undo(w);
+      for (const u of this.#undo) this.#putBack(u);
+      this.#undo = [];
       throw err;
     }
     // Committed: the next flush starts from these states without reading them back.
-    for (const mine of sensors.values())
-      for (const w of mine.values()) {
-        const e = w.entry;
-        if (!e) {
-          this.#states.set(w.key, {
-            state: w.state,
-            interval: w.interval,
-            saved: w.saved,
-            seen: now,
-            bucket: w.bucket,
-            retired: w.retired,
-            phase: w.phase,
-          });
-          continue;
-        }
-        e.state = w.state;
-        e.interval = w.interval;
-        e.saved = w.saved;
-        e.seen = now;
-        e.bucket = w.bucket;
-        e.retired = w.retired;
-      }
+    this.#undo = [];
     this.#heard.clear();
     this.#power.clear();
-    if (current.length) this.onStored?.(current);
+    if (current?.length) this.onStored?.readings(current);
     return this.#buffered;
   }
 
   /** One flush's transaction: stores and evaluates `batch`, writes what came due. */
-  #flushBatch(
-    batch: PendingMessage[],
-    now: number,
-    sensors: Map<string, Map<string, SensorWork>>,
-    current: Pending[],
-  ): void {
+  #flushBatch(batch: PendingMessage[], now: number, flush: number, current: StoredReading[] | null): void {
     this.db.transaction(() => {
       // The few sensor alarms open now: a reading need not look each one up to clear it.
       this.#openSensorAlarms = new Map();
@@ -388,34 +390,29 @@ export class ColdChain {
         kind: string;
         level: string;
       }>) {
-        const key = `${a.locker_id}\u0000${a.sensor}`;
-        const bit = ALARM_BITS[`${a.kind}/${a.level}`] ?? 0;
-        this.#openSensorAlarms.set(key, (this.#openSensorAlarms.get(key) ?? 0) | bit);
-      }
-      for (const m of batch) {
-        let mine = sensors.get(m.lockerId);
+        let mine = this.#openSensorAlarms.get(a.locker_id);
         if (!mine) {
           mine = new Map();
-          sensors.set(m.lockerId, mine);
+          this.#openSensorAlarms.set(a.locker_id, mine);
         }
-        this.#message(m, now, mine, current);
+        mine.set(a.sensor, (mine.get(a.sensor) ?? 0) | (ALARM_BITS[`${a.kind}/${a.level}`] ?? 0));
       }
-      for (const mine of sensors.values())
-        for (const w of mine.values()) {
-          // A bucket that just ended waits for the sensor's turn too: at a 5-minute boundary a
-          // whole fleet retires its buckets at once.
-          const since = w.retired[0]?.since ?? w.bucket?.since;
-          if (since !== undefined && dueAgain(w.phase, since, now)) {
-            for (const b of w.retired) this.#writeBucket(b);
-            // A new list: a failed flush puts the committed one back as it was.
-            if (w.retired.length) w.retired = [];
-            if (w.bucket) this.#writeBucket(w.bucket);
-            w.bucket = null;
-          }
-          if (!this.#due(w, now)) continue;
-          this.#saveState.run(w.lockerId, w.sensor, JSON.stringify(w.state), now, w.interval);
-          w.saved = { state: w.state, interval: w.interval, at: now };
+      for (const m of batch) this.#message(m, now, flush, current);
+      for (const { s } of this.#undo) {
+        // A bucket that just ended waits for the sensor's turn too: at a 5-minute boundary a
+        // whole fleet retires its buckets at once.
+        const since = s.retired[0]?.since ?? s.bucket?.since;
+        if (since !== undefined && dueAgain(s.phase, since, now)) {
+          for (const b of s.retired) this.#writeBucket(b);
+          // A new list: a failed flush puts the committed one back as it was.
+          if (s.retired.length) s.retired = [];
+          if (s.bucket) this.#writeBucket(s.bucket);
+          s.bucket = null;
         }
+        if (!this.#due(s, now)) continue;
+        this.#saveState.run(s.lockerId, s.sensor, JSON.stringify(s.state), now, s.interval);
+        s.saved = { state: s.state, interval: s.interval, at: now };
+      }
       for (const lockerId of this.#heard) this.onHeard(lockerId, now);
       for (const [lockerId, p] of this.#power) {
         if (p.mains) this.alarms.clear(lockerId, null, 'on_battery', 'warning', now);
@@ -434,93 +431,104 @@ export class ColdChain {
 
   /**
    * Told, after each flush has committed, the readings that became their sensor's current value
-   * (stored, in order, plausible): the live feed passes them on.
+   * (stored, in order, plausible): the live feed passes them on. Nothing is collected for it
+   * while it does not listen.
    */
-  onStored?: (readings: ReadonlyArray<Pending>) => void;
+  onStored?: StoredReadings;
 
-  /**
-   * Stores a message as one row, then evaluates its readings; the current ones go to `current`.
-   * `sensors`: the work on this locker's sensors in this flush.
-   */
-  #message(m: PendingMessage, now: number, sensors: Map<string, SensorWork>, current: Pending[]): void {
+  /** Stores a message as one row, then evaluates its readings; the current ones go to `current`. */
+  #message(m: PendingMessage, now: number, flush: number, current: StoredReading[] | null): void {
     if (m.ts > now + FUTURE_TOLERANCE_MS) {
       this.stats.future += m.readings.length; // a clock far ahead would open and close alarms at the wrong times
       return;
     }
-    const values: Record<string, number> = Object.create(null);
-    const readings: Pending[] = [];
+    const message = ++this.#messages;
+    const met = this.#met;
+    const values = this.#values;
+    met.length = 0;
+    values.length = 0;
+    let row = '';
     for (const { sensor, c } of m.readings) {
+      const s = this.#sensor(m.lockerId, sensor, now, flush);
       // The same sensor twice at one instant: the first value counts, the second is out of order.
-      if (sensor in values) this.stats.outOfOrder++;
-      else {
-        values[sensor] = c;
-        readings.push({ lockerId: m.lockerId, sensor, ts: m.ts, c });
+      if (s.message === message) {
+        this.stats.outOfOrder++;
+        continue;
       }
+      s.message = message;
+      // The row is the JSON object of the values by sensor: c is a finite number (the contract).
+      row = `${row === '' ? '{' : `${row},`}${s.quoted}:${c}`;
+      met.push(s);
+      values.push(c);
     }
-    this.#insert.run(m.lockerId, m.ts, JSON.stringify(values));
-    for (const r of readings) if (this.#reading(r, now, sensors)) current.push(r);
+    this.#insert.run(m.lockerId, m.ts, row === '' ? '{}' : `${row}}`);
+    for (let i = 0; i < met.length; i++) {
+      const s = met[i] as Sensor;
+      const c = values[i] as number;
+      if (this.#reading(s, m.ts, c, now) && current)
+        current.push({ lockerId: s.lockerId, sensor: s.sensor, ts: m.ts, c });
+    }
   }
 
+  /** A message's sensors and values, in order (kept between messages: no garbage per message). */
+  readonly #met: Sensor[] = [];
+  readonly #values: number[] = [];
+
   /** Evaluates one stored reading; true when it is now its sensor's current value. */
-  #reading(r: Pending, now: number, sensors: Map<string, SensorWork>): boolean {
-    let work = sensors.get(r.sensor);
-    if (!work) {
-      work = this.#work(r.lockerId, r.sensor);
-      sensors.set(r.sensor, work);
-    }
-    this.#aggregate5m(work, r, now);
+  #reading(s: Sensor, ts: number, c: number, now: number): boolean {
+    this.#aggregate5m(s, ts, c, now);
     this.stats.stored++;
-    const prev = work.state;
+    const prev = s.state;
     // The hub's own clock measures silence; the readings' rhythm sets what silence is.
-    if (prev.lastTs !== null && r.ts > prev.lastTs) work.interval = r.ts - prev.lastTs;
-    this.#clearOnce(work, SILENT, 'sensor_silent', 'critical', now);
-    if (prev.lastTs !== null && r.ts <= prev.lastTs) {
+    if (prev.lastTs !== null && ts > prev.lastTs) s.interval = ts - prev.lastTs;
+    this.#clearOnce(s, SILENT, 'sensor_silent', 'critical', now);
+    if (prev.lastTs !== null && ts <= prev.lastTs) {
       this.stats.outOfOrder++;
       return false;
     }
-    const { watched, cls, rules } = work;
-    if (this.#implausible(r, now, work)) {
+    const { watched, cls, rules } = s;
+    if (this.#implausible(s, ts, c, now)) {
       // Stored for the record, never fed to the rules: a broken probe must not clear or raise anything.
       return false;
     }
     // Only where a compressor cycles: an ambient probe in a quiet room may well read the same for hours.
-    if (cls === 'chilled' || cls === 'frozen') this.#stuck(r, prev, now, work);
-    const valueSince = prev.lastC === r.c ? (prev.valueSince ?? prev.lastTs ?? r.ts) : r.ts;
+    if (cls === 'chilled' || cls === 'frozen') this.#stuck(s, ts, c, prev, now);
+    const valueSince = prev.lastC === c ? (prev.valueSince ?? prev.lastTs ?? ts) : ts;
     let next: SensorRuleState;
     if (cls && rules) {
-      const result = step(prev, r.ts, r.c, rules);
+      const result = step(prev, ts, c, rules);
       next = result.state;
       for (const ch of result.changes) {
         if (ch.change === 'raise') {
           // How long the goods have: from the recent rise, when the critical limit will be breached.
           const by =
             ch.level === 'warning'
-              ? collectBefore(this.#recent.all(r.lockerId, r.sensor, r.ts - 15 * 60_000, r.ts), rules)
+              ? collectBefore(this.#recent.all(s.lockerId, s.sensor, ts - 15 * 60_000, ts), rules)
               : null;
           const advice = by
             ? { collectBefore: by, advice: `collect before ${new Date(by).toISOString().slice(11, 16)} UTC` }
             : {};
           this.alarms.raise({
-            lockerId: r.lockerId,
-            sensor: r.sensor,
+            lockerId: s.lockerId,
+            sensor: s.sensor,
             kind: 'temperature_high',
             level: ch.level,
             at: ch.at,
             since: ch.since,
-            details: { c: r.c, doors: watched.map((w) => w.door), class: cls, ...advice },
+            details: { c, doors: watched.map((w) => w.door), class: cls, ...advice },
           });
           if (ch.level === 'critical') {
-            for (const w of watched) this.#quarantine(r.lockerId, w.door, ch.at, 'critical');
-            work.parcels = null;
+            for (const w of watched) this.#quarantine(s.lockerId, w.door, ch.at, 'critical');
+            s.parcels = null;
           }
         } else {
-          this.alarms.clear(r.lockerId, r.sensor, 'temperature_high', ch.level, ch.at);
+          this.alarms.clear(s.lockerId, s.sensor, 'temperature_high', ch.level, ch.at);
         }
       }
-      this.#exposure(r, prev, rules, work);
-    } else next = { ...prev, lastTs: r.ts, lastC: r.c };
+      this.#exposure(s, ts, prev, rules);
+    } else next = { ...prev, lastTs: ts, lastC: c };
     next.valueSince = valueSince;
-    work.state = next;
+    s.state = next;
     return true;
   }
 
@@ -528,59 +536,106 @@ export class ColdChain {
    * Whether a sensor's state must be written now: never written, an alarm level moved (levels are
    * replaced, never changed, so identity says it), its rhythm first known, or written too long ago.
    */
-  #due(w: SensorWork, now: number): boolean {
-    const s = w.saved;
+  #due(s: Sensor, now: number): boolean {
+    const saved = s.saved;
     return (
-      !s ||
-      s.state.warning !== w.state.warning ||
-      s.state.critical !== w.state.critical ||
-      (s.interval === null && w.interval !== null) ||
-      dueAgain(w.phase, s.at, now)
+      !saved ||
+      saved.state.warning !== s.state.warning ||
+      saved.state.critical !== s.state.critical ||
+      (saved.interval === null && s.interval !== null) ||
+      dueAgain(s.phase, saved.at, now)
     );
   }
 
-  /** A sensor's work for this flush: its committed state, what it watches, its open alarms. */
-  #work(lockerId: string, sensor: string): SensorWork {
-    const key = `${lockerId}\u0000${sensor}`;
-    const entry = this.#states.get(key) ?? null;
-    let known = entry;
-    if (!known) {
+  /**
+   * The sensor, ready for this flush: read from the store the first time the hub meets it; at
+   * the first reading of each flush, what it watches and its open alarms are looked up and what it
+   * was is noted (to put back if the flush fails). Its last-heard time is the flush's.
+   */
+  #sensor(lockerId: string, sensor: string, now: number, flush: number): Sensor {
+    let mine = this.#sensors.get(lockerId);
+    if (!mine) {
+      mine = new Map();
+      this.#sensors.set(lockerId, mine);
+    }
+    let s = mine.get(sensor);
+    let added = false;
+    if (!s) {
       const row = this.#state.get(lockerId, sensor);
       const state: SensorRuleState = row ? JSON.parse(row.rules) : initialState();
       const interval = row?.interval_ms ?? null;
-      known = {
+      s = {
+        lockerId,
+        sensor,
+        quoted: JSON.stringify(sensor),
+        phase: phaseOf(`${lockerId}\u0000${sensor}`),
         state,
         interval,
         saved: row ? { state, interval, at: row.last_seen } : null,
         seen: row?.last_seen ?? 0,
         bucket: null,
         retired: [],
-        phase: phaseOf(key),
+        flush: 0,
+        message: 0,
+        watched: [],
+        cls: undefined,
+        rules: null,
+        open: 0,
+        parcels: null,
       };
+      mine.set(sensor, s);
+      this.#sensorCount++;
+      added = true;
     }
-    const watched = this.#watched(lockerId, sensor);
-    const cls = watched[0]?.cls;
-    const b = known.bucket;
-    return {
-      lockerId,
-      sensor,
-      key,
-      state: known.state,
-      interval: known.interval,
-      saved: known.saved,
-      bucket: known.bucket,
-      retired: known.retired,
-      phase: known.phase,
-      watched,
-      cls,
-      rules: cls ? this.rulesFor(lockerId, cls) : null,
-      open: this.#openSensorAlarms.get(key) ?? 0,
-      parcels: null,
-      entry,
-      undo: b
-        ? { bucket: b, min: b.min, max: b.max, sum: b.sum, n: b.n, retired: known.retired.length }
-        : { bucket: null, min: 0, max: 0, sum: 0, n: 0, retired: known.retired.length },
-    };
+    if (s.flush === flush) return s;
+    const b = s.bucket;
+    this.#undo.push({
+      s,
+      added,
+      state: s.state,
+      interval: s.interval,
+      saved: s.saved,
+      seen: s.seen,
+      bucket: b,
+      min: b ? b.min : 0,
+      max: b ? b.max : 0,
+      sum: b ? b.sum : 0,
+      n: b ? b.n : 0,
+      retired: s.retired,
+      retiredLength: s.retired.length,
+    });
+    s.flush = flush;
+    s.seen = now;
+    s.watched = this.#watched(lockerId, sensor);
+    s.cls = s.watched[0]?.cls;
+    s.rules = s.cls ? this.rulesFor(lockerId, s.cls) : null;
+    s.open = this.#openSensorAlarms.get(lockerId)?.get(sensor) ?? 0;
+    s.parcels = null;
+    return s;
+  }
+
+  /** Puts a sensor back as it was before a flush that failed (its transaction rolled back). */
+  #putBack(u: Undo): void {
+    const { s } = u;
+    s.flush = 0;
+    if (u.added) {
+      this.#sensors.get(s.lockerId)?.delete(s.sensor);
+      this.#sensorCount--;
+      return;
+    }
+    s.state = u.state;
+    s.interval = u.interval;
+    s.saved = u.saved;
+    s.seen = u.seen;
+    s.bucket = u.bucket;
+    if (u.bucket) {
+      u.bucket.min = u.min;
+      u.bucket.max = u.max;
+      u.bucket.sum = u.sum;
+      u.bucket.n = u.n;
+    }
+    s.retired = u.retired;
+    u.retired.length = u.retiredLength;
   }
 
   #writeBucket(b: BucketWork): void {
@@ -588,25 +643,25 @@ export class ColdChain {
   }
 
   /** Adds a reading to its 5-minute aggregate, written about every PERSIST_EVERY_MS (`dueAgain`). */
-  #aggregate5m(work: SensorWork, r: Pending, now: number): void {
-    const bucket = Math.floor(r.ts / FIVE_MIN) * FIVE_MIN;
-    let b = work.bucket;
+  #aggregate5m(s: Sensor, ts: number, c: number, now: number): void {
+    const bucket = Math.floor(ts / FIVE_MIN) * FIVE_MIN;
+    let b = s.bucket;
     if (b?.bucket !== bucket) {
       // The next bucket (or, out of order, an earlier one): what the last one holds is written at
       // the sensor's next turn; the store merges aggregates of the same bucket.
-      if (b) work.retired.push(b);
-      b = { lockerId: r.lockerId, sensor: r.sensor, bucket, min: r.c, max: r.c, sum: 0, n: 0, since: now };
-      work.bucket = b;
+      if (b) s.retired.push(b);
+      b = { lockerId: s.lockerId, sensor: s.sensor, bucket, min: c, max: c, sum: 0, n: 0, since: now };
+      s.bucket = b;
     }
-    if (r.c < b.min) b.min = r.c;
-    if (r.c > b.max) b.max = r.c;
-    b.sum += r.c;
+    if (c < b.min) b.min = c;
+    if (c > b.max) b.max = c;
+    b.sum += c;
     b.n++;
   }
 
   /** Clears an alarm a reading ends, looking it up once per sensor and flush. */
   #clearOnce(
-    work: SensorWork,
+    work: Sensor,
     bit: number,
     kind: 'sensor_silent' | 'sensor_fault',
     level: 'warning' | 'critical',
@@ -618,21 +673,21 @@ export class ColdChain {
   }
 
   /** Adds the time since the previous reading to each stored parcel if that reading was out of range. */
-  #exposure(r: Pending, prev: SensorRuleState, rules: ClassRules, work: SensorWork): void {
+  #exposure(work: Sensor, ts: number, prev: SensorRuleState, rules: ClassRules): void {
     if (prev.lastTs === null || prev.lastC === null) return;
     const out = prev.lastC > rules.keepMax || (rules.keepMin !== null && prev.lastC < rules.keepMin);
     if (!out) return;
-    const dt = Math.min(MAX_STEP_MS, r.ts - prev.lastTs);
+    const dt = Math.min(MAX_STEP_MS, ts - prev.lastTs);
     // Deposits and pickups commit outside a flush: the parcels behind a door hold still during one.
     work.parcels ??= work.watched.flatMap((w) =>
-      this.#parcelsIn.all(r.lockerId, w.door).map((p) => ({ ...p, door: w.door })),
+      this.#parcelsIn.all(work.lockerId, w.door).map((p) => ({ ...p, door: w.door })),
     );
     for (const p of work.parcels) {
       p.out_of_range_ms += dt;
       this.#exposed.run(p.out_of_range_ms, p.id);
       if (rules.cumulativeMs !== null && p.out_of_range_ms >= rules.cumulativeMs && p.breached_at === null) {
-        this.#quarantine(r.lockerId, p.door, r.ts, 'cumulative');
-        for (const q of work.parcels) if (q.door === p.door) q.breached_at ??= r.ts;
+        this.#quarantine(work.lockerId, p.door, ts, 'cumulative');
+        for (const q of work.parcels) if (q.door === p.door) q.breached_at ??= ts;
       }
     }
   }
@@ -641,41 +696,41 @@ export class ColdChain {
    * Values no compartment can reach are a sensor fault (a disconnected DS18B20 reads −127 °C, a
    * probe in short circuit the top of its scale), not a temperature.
    */
-  #implausible(r: Pending, now: number, work: SensorWork): boolean {
-    if (r.c >= PLAUSIBLE.min && r.c <= PLAUSIBLE.max) {
+  #implausible(work: Sensor, ts: number, c: number, now: number): boolean {
+    if (c >= PLAUSIBLE.min && c <= PLAUSIBLE.max) {
       this.#clearOnce(work, FAULT_CRITICAL, 'sensor_fault', 'critical', now);
       return false;
     }
     // A fault after a good value in the same batch: a later good one must clear it again.
     work.open |= FAULT_CRITICAL;
     this.alarms.raise({
-      lockerId: r.lockerId,
-      sensor: r.sensor,
+      lockerId: work.lockerId,
+      sensor: work.sensor,
       kind: 'sensor_fault',
       level: 'critical',
-      at: r.ts,
-      details: { reason: 'out_of_range', c: r.c },
+      at: ts,
+      details: { reason: 'out_of_range', c: c },
     });
     return true;
   }
 
   /** The exact same value for hours, while compressors cycle and doors open, is a stuck sensor. */
-  #stuck(r: Pending, prev: SensorRuleState, now: number, work: SensorWork): void {
-    if (prev.lastC !== r.c) {
+  #stuck(work: Sensor, ts: number, c: number, prev: SensorRuleState, now: number): void {
+    if (prev.lastC !== c) {
       this.#clearOnce(work, FAULT_WARNING, 'sensor_fault', 'warning', now);
       return;
     }
     work.open |= FAULT_WARNING;
-    const since = prev.valueSince ?? prev.lastTs ?? r.ts;
-    if (r.ts - since >= STUCK_MS) {
+    const since = prev.valueSince ?? prev.lastTs ?? ts;
+    if (ts - since >= STUCK_MS) {
       this.alarms.raise({
-        lockerId: r.lockerId,
-        sensor: r.sensor,
+        lockerId: work.lockerId,
+        sensor: work.sensor,
         kind: 'sensor_fault',
         level: 'warning',
-        at: r.ts,
+        at: ts,
         since,
-        details: { reason: 'stuck', c: r.c },
+        details: { reason: 'stuck', c: c },
       });
     }
   }
@@ -744,18 +799,4 @@ export class ColdChain {
     }
     return bySensor.get(sensor) ?? [];
   }
-}
-
-/** Puts back what a failed flush added to a sensor's committed aggregates. */
-function undo(w: SensorWork): void {
-  const e = w.entry;
-  if (!e) return;
-  const u = w.undo;
-  if (u.bucket) {
-    u.bucket.min = u.min;
-    u.bucket.max = u.max;
-    u.bucket.sum = u.sum;
-    u.bucket.n = u.n;
-  }
-  e.retired.length = u.retired;
 }
