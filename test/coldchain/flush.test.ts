@@ -58,5 +58,8 @@ describe('a flush of readings', () => {
       { bucket: t0, n: 3, sum: 9, min: 2, max: 4 },
       { bucket: t0 + FIVE_MIN, n: 1, sum: 6, min: 6, max: 6 },
     ]);
+    // The rules went back too: the reading at t0 + 4 s is not behind the one that failed (t0 + 5 min).
+    expect(chain.stats.outOfOrder).toBe(0);
+    expect(chain.stats.stored).toBe(4);
   });
 });

@@ -15,6 +15,7 @@ import {
   collectBefore,
   DEFAULT_RULES,
   initialState,
+  type LevelState,
   type SensorRuleState,
   step,
 } from './rules.ts';
@@ -58,7 +59,17 @@ interface Sensor {
   readonly quoted: string;
   /** Where in the 10-s period its writes fall (`phaseOf`). */
   readonly phase: number;
-  state: SensorRuleState;
+  /**
+   * Its rule state (`SensorRuleState`) in fields a reading changes in place, NaN for none yet:
+   * a state object per reading lived until the sensor's next reading, like the flushes' objects.
+   */
+  warning: LevelState;
+  critical: LevelState;
+  lastTs: number;
+  lastC: number;
+  valueSince: number;
+  /** Counts the changes of its rule state: what was written is known by it. */
+  version: number;
   interval: number | null;
   /** What the store holds for it: the state last written and when. */
   saved: Saved | null;
@@ -87,7 +98,12 @@ interface Undo {
   s: Sensor;
   /** Unknown to the hub before this flush (read from the store or new). */
   added: boolean;
-  state: SensorRuleState;
+  warning: LevelState;
+  critical: LevelState;
+  lastTs: number;
+  lastC: number;
+  valueSince: number;
+  version: number;
   interval: number | null;
   saved: Saved | null;
   seen: number;
@@ -102,9 +118,24 @@ interface Undo {
 }
 
 interface Saved {
-  state: SensorRuleState;
+  version: number;
+  warning: LevelState;
+  critical: LevelState;
   interval: number | null;
   at: number;
+}
+
+const orNull = (x: number): number | null => (Number.isNaN(x) ? null : x);
+
+/** A sensor's rule state as the rules and the store take it. */
+function ruleState(s: Sensor): SensorRuleState {
+  return {
+    warning: s.warning,
+    critical: s.critical,
+    lastTs: orNull(s.lastTs),
+    lastC: orNull(s.lastC),
+    valueSince: orNull(s.valueSince),
+  };
 }
 
 interface ParcelExposure {
@@ -324,9 +355,15 @@ export class ColdChain {
       e.bucket = null;
     }
     const s = e.saved;
-    if (s && s.state === e.state && s.interval === e.interval && s.at >= e.seen) return;
-    this.#saveState.run(e.lockerId, e.sensor, JSON.stringify(e.state), e.seen, e.interval);
-    e.saved = { state: e.state, interval: e.interval, at: e.seen };
+    if (s && s.version === e.version && s.interval === e.interval && s.at >= e.seen) return;
+    this.#saveState.run(e.lockerId, e.sensor, JSON.stringify(ruleState(e)), e.seen, e.interval);
+    e.saved = {
+      version: e.version,
+      warning: e.warning,
+      critical: e.critical,
+      interval: e.interval,
+      at: e.seen,
+    };
   }
 
   /** Readings per transaction, sized to take about CHUNK_BUDGET_MS. */
@@ -364,9 +401,12 @@ export class ColdChain {
     const flush = ++this.#flushes;
     const current: StoredReading[] | null = this.onStored?.listening ? [] : null;
     this.#undo = [];
+    const counted = { ...this.stats };
     try {
       this.#flushBatch(batch, now, flush, current);
     } catch (err) {
+      // Nothing of it was stored: neither are its readings counted.
+      Object.assign(this.stats, counted);
       for (const u of this.#undo) this.#putBack(u);
       this.#undo = [];
       throw err;
@@ -410,8 +450,14 @@ export class ColdChain {
           s.bucket = null;
         }
         if (!this.#due(s, now)) continue;
-        this.#saveState.run(s.lockerId, s.sensor, JSON.stringify(s.state), now, s.interval);
-        s.saved = { state: s.state, interval: s.interval, at: now };
+        this.#saveState.run(s.lockerId, s.sensor, JSON.stringify(ruleState(s)), now, s.interval);
+        s.saved = {
+          version: s.version,
+          warning: s.warning,
+          critical: s.critical,
+          interval: s.interval,
+          at: now,
+        };
       }
       for (const lockerId of this.#heard) this.onHeard(lockerId, now);
       for (const [lockerId, p] of this.#power) {
@@ -478,11 +524,13 @@ export class ColdChain {
   #reading(s: Sensor, ts: number, c: number, now: number): boolean {
     this.#aggregate5m(s, ts, c, now);
     this.stats.stored++;
-    const prev = s.state;
+    const prevTs = s.lastTs;
+    const prevC = s.lastC;
+    const first = Number.isNaN(prevTs);
     // The hub's own clock measures silence; the readings' rhythm sets what silence is.
-    if (prev.lastTs !== null && ts > prev.lastTs) s.interval = ts - prev.lastTs;
+    if (!first && ts > prevTs) s.interval = ts - prevTs;
     this.#clearOnce(s, SILENT, 'sensor_silent', 'critical', now);
-    if (prev.lastTs !== null && ts <= prev.lastTs) {
+    if (!first && ts <= prevTs) {
       this.stats.outOfOrder++;
       return false;
     }
@@ -492,13 +540,13 @@ export class ColdChain {
       return false;
     }
     // Only where a compressor cycles: an ambient probe in a quiet room may well read the same for hours.
-    if (cls === 'chilled' || cls === 'frozen') this.#stuck(s, ts, c, prev, now);
-    const valueSince = prev.lastC === c ? (prev.valueSince ?? prev.lastTs ?? ts) : ts;
-    let next: SensorRuleState;
+    if (cls === 'chilled' || cls === 'frozen') this.#stuck(s, ts, c, prevTs, prevC, now);
+    const valueSince = prevC === c ? (Number.isNaN(s.valueSince) ? prevTs : s.valueSince) : ts;
     if (cls && rules) {
-      const result = step(prev, ts, c, rules);
-      next = result.state;
-      for (const ch of result.changes) {
+      const { state, changes } = step(ruleState(s), ts, c, rules);
+      s.warning = state.warning;
+      s.critical = state.critical;
+      for (const ch of changes) {
         if (ch.change === 'raise') {
           // How long the goods have: from the recent rise, when the critical limit will be breached.
           const by =
@@ -525,10 +573,12 @@ export class ColdChain {
           this.alarms.clear(s.lockerId, s.sensor, 'temperature_high', ch.level, ch.at);
         }
       }
-      this.#exposure(s, ts, prev, rules);
-    } else next = { ...prev, lastTs: ts, lastC: c };
-    next.valueSince = valueSince;
-    s.state = next;
+      this.#exposure(s, ts, prevTs, prevC, rules);
+    }
+    s.lastTs = ts;
+    s.lastC = c;
+    s.valueSince = valueSince;
+    s.version++;
     return true;
   }
 
@@ -540,8 +590,8 @@ export class ColdChain {
     const saved = s.saved;
     return (
       !saved ||
-      saved.state.warning !== s.state.warning ||
-      saved.state.critical !== s.state.critical ||
+      saved.warning !== s.warning ||
+      saved.critical !== s.critical ||
       (saved.interval === null && s.interval !== null) ||
       dueAgain(s.phase, saved.at, now)
     );
@@ -564,14 +614,20 @@ export class ColdChain {
       const row = this.#state.get(lockerId, sensor);
       const state: SensorRuleState = row ? JSON.parse(row.rules) : initialState();
       const interval = row?.interval_ms ?? null;
+      const { warning, critical } = state;
       s = {
         lockerId,
         sensor,
         quoted: JSON.stringify(sensor),
         phase: phaseOf(`${lockerId}\u0000${sensor}`),
-        state,
+        warning,
+        critical,
+        lastTs: state.lastTs ?? Number.NaN,
+        lastC: state.lastC ?? Number.NaN,
+        valueSince: state.valueSince ?? Number.NaN,
+        version: 0,
         interval,
-        saved: row ? { state, interval, at: row.last_seen } : null,
+        saved: row ? { version: 0, warning, critical, interval, at: row.last_seen } : null,
         seen: row?.last_seen ?? 0,
         bucket: null,
         retired: [],
@@ -592,7 +648,12 @@ export class ColdChain {
     this.#undo.push({
       s,
       added,
-      state: s.state,
+      warning: s.warning,
+      critical: s.critical,
+      lastTs: s.lastTs,
+      lastC: s.lastC,
+      valueSince: s.valueSince,
+      version: s.version,
       interval: s.interval,
       saved: s.saved,
       seen: s.seen,
@@ -623,7 +684,12 @@ export class ColdChain {
       this.#sensorCount--;
       return;
     }
-    s.state = u.state;
+    s.warning = u.warning;
+    s.critical = u.critical;
+    s.lastTs = u.lastTs;
+    s.lastC = u.lastC;
+    s.valueSince = u.valueSince;
+    s.version = u.version;
     s.interval = u.interval;
     s.saved = u.saved;
     s.seen = u.seen;
@@ -673,11 +739,11 @@ export class ColdChain {
   }
 
   /** Adds the time since the previous reading to each stored parcel if that reading was out of range. */
-  #exposure(work: Sensor, ts: number, prev: SensorRuleState, rules: ClassRules): void {
-    if (prev.lastTs === null || prev.lastC === null) return;
-    const out = prev.lastC > rules.keepMax || (rules.keepMin !== null && prev.lastC < rules.keepMin);
+  #exposure(work: Sensor, ts: number, prevTs: number, prevC: number, rules: ClassRules): void {
+    if (Number.isNaN(prevTs) || Number.isNaN(prevC)) return;
+    const out = prevC > rules.keepMax || (rules.keepMin !== null && prevC < rules.keepMin);
     if (!out) return;
-    const dt = Math.min(MAX_STEP_MS, ts - prev.lastTs);
+    const dt = Math.min(MAX_STEP_MS, ts - prevTs);
     // Deposits and pickups commit outside a flush: the parcels behind a door hold still during one.
     work.parcels ??= work.watched.flatMap((w) =>
       this.#parcelsIn.all(work.lockerId, w.door).map((p) => ({ ...p, door: w.door })),
@@ -715,13 +781,13 @@ export class ColdChain {
   }
 
   /** The exact same value for hours, while compressors cycle and doors open, is a stuck sensor. */
-  #stuck(work: Sensor, ts: number, c: number, prev: SensorRuleState, now: number): void {
-    if (prev.lastC !== c) {
+  #stuck(work: Sensor, ts: number, c: number, prevTs: number, prevC: number, now: number): void {
+    if (prevC !== c) {
       this.#clearOnce(work, FAULT_WARNING, 'sensor_fault', 'warning', now);
       return;
     }
     work.open |= FAULT_WARNING;
-    const since = prev.valueSince ?? prev.lastTs ?? ts;
+    const since = Number.isNaN(work.valueSince) ? (Number.isNaN(prevTs) ? ts : prevTs) : work.valueSince;
     if (ts - since >= STUCK_MS) {
       this.alarms.raise({
         lockerId: work.lockerId,

@@ -52,7 +52,7 @@ export const HYSTERESIS_C = 0.5;
 
 export type Level = 'warning' | 'critical';
 
-interface LevelState {
+export interface LevelState {
   /** Event time since which the temperature has been above the threshold; null when below. */
   since: number | null;
   raised: boolean;
