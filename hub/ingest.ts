@@ -113,7 +113,7 @@ export class Ingest {
           return;
         }
       }
-      this.metrics.ingested.inc({ suffix: t.suffix });
+      this.metrics.accepted(t.suffix);
     } catch (err) {
       // A bug or a full disk must not take the hub down; the device re-sends what was not acknowledged.
       this.log.error({ err, topic: topicName }, 'ingest failed');
