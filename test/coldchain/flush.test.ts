@@ -63,3 +63,35 @@ describe('a flush of readings', () => {
     expect(chain.stats.stored).toBe(4);
   });
 });
+
+describe('the telemetry row of a message', () => {
+  it('holds every sensor of the message once, whatever its name', () => {
+    const chain = new ColdChain(store.db, store.ledger, new Alarms(store.db, store.ledger), () => t0 + 60_000);
+    const ts = t0 + 10_000;
+    chain.add('box-2', {
+      bootId: 'b',
+      seq: 9,
+      ts,
+      readings: [
+        { sensor: '__proto__', c: 5 },
+        { sensor: 'constructor', c: -1.5 },
+        { sensor: '7', c: 0.0625 },
+        { sensor: 't1', c: 2 },
+        { sensor: 't1', c: 3 }, // twice at one instant: the first counts
+      ],
+    });
+    chain.flush();
+    const row = store.db
+      .prepare("SELECT readings FROM telemetry WHERE locker_id = 'box-2' AND ts = ?")
+      .pluck()
+      .get(ts) as string;
+    // Own properties, "__proto__" too (an object literal here would take it for the prototype).
+    expect(Object.entries(JSON.parse(row)).sort()).toEqual([
+      ['7', 0.0625],
+      ['__proto__', 5],
+      ['constructor', -1.5],
+      ['t1', 2],
+    ]);
+    expect(chain.stats.outOfOrder).toBe(1);
+  });
+});

@@ -55,8 +55,6 @@ interface Watch {
 interface Sensor {
   readonly lockerId: string;
   readonly sensor: string;
-  /** Its name as a JSON string, for the telemetry rows. */
-  readonly quoted: string;
   /** Where in the 10-s period its writes fall (`phaseOf`). */
   readonly phase: number;
   /**
@@ -91,11 +89,16 @@ interface Sensor {
   open: number;
   /** The parcels stored behind the watched doors, read when a reading first needs them. */
   parcels: ParcelExposure[] | null;
+  /** What it was before this flush met it (one object per sensor, filled in again by each flush). */
+  readonly was: Was;
 }
 
-/** What a sensor was before a flush met it: put back if the flush's transaction fails. */
-interface Undo {
-  s: Sensor;
+/**
+ * What a sensor was before a flush met it: put back if the flush's transaction fails. Filled in
+ * place: an object per sensor and flush lived as long as the flush, and a young-generation
+ * collection in the middle of one (half of them, in a fleet) copied thousands of them.
+ */
+interface Was {
   /** Unknown to the hub before this flush (read from the store or new). */
   added: boolean;
   warning: LevelState;
@@ -213,8 +216,8 @@ export class ColdChain {
   /** Flushes and messages counted, to tell a sensor's first reading in each. */
   #flushes = 0;
   #messages = 0;
-  /** The sensors this flush met, as they were before it. */
-  #undo: Undo[] = [];
+  /** The sensors this flush met (what each was is in its `was`). */
+  #touched: Sensor[] = [];
   /** Open sensor alarms per locker and sensor (bits of Sensor.open), read at each flush. */
   #openSensorAlarms = new Map<string, Map<string, number>>();
   readonly #openSensorAlarmRows;
@@ -400,19 +403,19 @@ export class ColdChain {
     const now = this.now();
     const flush = ++this.#flushes;
     const current: StoredReading[] | null = this.onStored?.listening ? [] : null;
-    this.#undo = [];
+    this.#touched.length = 0;
     const counted = { ...this.stats };
     try {
       this.#flushBatch(batch, now, flush, current);
     } catch (err) {
       // Nothing of it was stored: neither are its readings counted.
       Object.assign(this.stats, counted);
-      for (const u of this.#undo) this.#putBack(u);
-      this.#undo = [];
+      for (const u of this.#touched) this.#putBack(u);
+      this.#touched.length = 0;
       throw err;
     }
     // Committed: the next flush starts from these states without reading them back.
-    this.#undo = [];
+    this.#touched.length = 0;
     this.#heard.clear();
     this.#power.clear();
     if (current?.length) this.onStored?.readings(current);
@@ -438,7 +441,7 @@ export class ColdChain {
         mine.set(a.sensor, (mine.get(a.sensor) ?? 0) | (ALARM_BITS[`${a.kind}/${a.level}`] ?? 0));
       }
       for (const m of batch) this.#message(m, now, flush, current);
-      for (const { s } of this.#undo) {
+      for (const s of this.#touched) {
         // A bucket that just ended waits for the sensor's turn too: at a 5-minute boundary a
         // whole fleet retires its buckets at once.
         const since = s.retired[0]?.since ?? s.bucket?.since;
@@ -493,7 +496,10 @@ export class ColdChain {
     const values = this.#values;
     met.length = 0;
     values.length = 0;
-    let row = '';
+    // The row: the values by sensor, as JSON. A plain object for JSON.stringify, which writes
+    // numbers straight into its output; numbers turned into strings one by one (a template) land
+    // in V8's number-string cache, which kept them alive into the old generation.
+    const row: Record<string, number> = {};
     for (const { sensor, c } of m.readings) {
       const s = this.#sensor(m.lockerId, sensor, now, flush);
       // The same sensor twice at one instant: the first value counts, the second is out of order.
@@ -502,12 +508,12 @@ export class ColdChain {
         continue;
       }
       s.message = message;
-      // The row is the JSON object of the values by sensor: c is a finite number (the contract).
-      row = `${row === '' ? '{' : `${row},`}${s.quoted}:${c}`;
+      if (sensor === '__proto__') Object.defineProperty(row, sensor, { value: c, enumerable: true });
+      else row[sensor] = c;
       met.push(s);
       values.push(c);
     }
-    this.#insert.run(m.lockerId, m.ts, row === '' ? '{}' : `${row}}`);
+    this.#insert.run(m.lockerId, m.ts, JSON.stringify(row));
     for (let i = 0; i < met.length; i++) {
       const s = met[i] as Sensor;
       const c = values[i] as number;
@@ -618,7 +624,6 @@ export class ColdChain {
       s = {
         lockerId,
         sensor,
-        quoted: JSON.stringify(sensor),
         phase: phaseOf(`${lockerId}\u0000${sensor}`),
         warning,
         critical,
@@ -638,6 +643,25 @@ export class ColdChain {
         rules: null,
         open: 0,
         parcels: null,
+        was: {
+          added: true,
+          warning,
+          critical,
+          lastTs: Number.NaN,
+          lastC: Number.NaN,
+          valueSince: Number.NaN,
+          version: 0,
+          interval: null,
+          saved: null,
+          seen: 0,
+          bucket: null,
+          min: 0,
+          max: 0,
+          sum: 0,
+          n: 0,
+          retired: [],
+          retiredLength: 0,
+        },
       };
       mine.set(sensor, s);
       this.#sensorCount++;
@@ -645,26 +669,25 @@ export class ColdChain {
     }
     if (s.flush === flush) return s;
     const b = s.bucket;
-    this.#undo.push({
-      s,
-      added,
-      warning: s.warning,
-      critical: s.critical,
-      lastTs: s.lastTs,
-      lastC: s.lastC,
-      valueSince: s.valueSince,
-      version: s.version,
-      interval: s.interval,
-      saved: s.saved,
-      seen: s.seen,
-      bucket: b,
-      min: b ? b.min : 0,
-      max: b ? b.max : 0,
-      sum: b ? b.sum : 0,
-      n: b ? b.n : 0,
-      retired: s.retired,
-      retiredLength: s.retired.length,
-    });
+    const was = s.was;
+    was.added = added;
+    was.warning = s.warning;
+    was.critical = s.critical;
+    was.lastTs = s.lastTs;
+    was.lastC = s.lastC;
+    was.valueSince = s.valueSince;
+    was.version = s.version;
+    was.interval = s.interval;
+    was.saved = s.saved;
+    was.seen = s.seen;
+    was.bucket = b;
+    was.min = b ? b.min : 0;
+    was.max = b ? b.max : 0;
+    was.sum = b ? b.sum : 0;
+    was.n = b ? b.n : 0;
+    was.retired = s.retired;
+    was.retiredLength = s.retired.length;
+    this.#touched.push(s);
     s.flush = flush;
     s.seen = now;
     s.watched = this.#watched(lockerId, sensor);
@@ -676,8 +699,8 @@ export class ColdChain {
   }
 
   /** Puts a sensor back as it was before a flush that failed (its transaction rolled back). */
-  #putBack(u: Undo): void {
-    const { s } = u;
+  #putBack(s: Sensor): void {
+    const u = s.was;
     s.flush = 0;
     if (u.added) {
       this.#sensors.get(s.lockerId)?.delete(s.sensor);
