@@ -250,7 +250,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     }
   }, 1000);
   housekeeping.unref();
-  // Readings are written in batches every 250 ms, a couple of milliseconds per transaction; the rest follows
+  // Readings are written in batches every 250 ms, about a millisecond per transaction; the rest follows
   // in the next turns of the event loop, after device events and never while a sync is awaited.
   let readingsQueued = false;
   const flushSome = () => {

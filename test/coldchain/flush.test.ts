@@ -66,7 +66,12 @@ describe('a flush of readings', () => {
 
 describe('the telemetry row of a message', () => {
   it('holds every sensor of the message once, whatever its name', () => {
-    const chain = new ColdChain(store.db, store.ledger, new Alarms(store.db, store.ledger), () => t0 + 60_000);
+    const chain = new ColdChain(
+      store.db,
+      store.ledger,
+      new Alarms(store.db, store.ledger),
+      () => t0 + 60_000,
+    );
     const ts = t0 + 10_000;
     chain.add('box-2', {
       bootId: 'b',

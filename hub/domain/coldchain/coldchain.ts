@@ -30,8 +30,10 @@ const MAX_BUFFER = 5000;
  * What one transaction of readings may hold the event loop for, ms: a keypad entry waits at most
  * about this long behind readings. The number of readings that fits is learnt as the hub runs (a
  * reading costs more when each sensor has one per batch, as in a fleet, than when it has many).
+ * With 2,000 cabinets, 1 ms instead of 2 brought the code → unlock p99 from 9.6-11.7 ms to
+ * 8.3-8.6 at the same CPU, and the ingest benchmark did not slow down.
  */
-const CHUNK_BUDGET_MS = 2;
+const CHUNK_BUDGET_MS = 1;
 const CHUNK_MIN = 50;
 const CHUNK_MAX = 5000;
 /** Clock slack allowed between a boot's announcement and its first readings. */
