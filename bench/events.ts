@@ -8,6 +8,9 @@
  *    several events to a message). Measured: events committed and acknowledged per second.
  *    Baseline: Mosquitto relaying QoS 1 messages of the same size from the same number of
  *    publishers to one subscriber, each publisher sending its next once the previous arrived.
+ *    For reference, what durability alone costs: the same cabinets against a relay that appends
+ *    each message to a log and acknowledges it once a sync of that log covers it
+ *    (servers/durable-relay.ts), with nothing checked, stored in a table or applied.
  */
 import type { MqttClient } from 'mqtt';
 import { topic } from '../devices/index.ts';
@@ -20,6 +23,7 @@ import {
   printRows,
   quantileBetween,
   quick,
+  spawnDurableRelay,
   spawnHub,
   spawnMosquitto,
 } from './lib.ts';
@@ -60,17 +64,19 @@ async function closedLoop(one: (i: number, n: number) => Promise<void>): Promise
 /** What the hub's disk did meanwhile: syncs of the log, their median, events covered by each. */
 let disk = '';
 
-async function hubRate(): Promise<number> {
-  const hub = await spawnHub({ cabinets: CABINETS, profile: 'town-locker-16', site: SITE });
+/**
+ * Events committed and acknowledged a second by the system at `url`: each cabinet sends its next
+ * event once `events/ack` named the previous one. `passwords`: the hub's cabinet credentials.
+ */
+async function ackedRate(url: string, passwords?: Map<string, string>): Promise<number> {
   const clients: MqttClient[] = [];
   try {
     const waiting = new Map<string, () => void>();
     for (let i = 1; i <= CABINETS; i++) {
       const ref = { site: SITE, locker: `box-${i}` };
-      const c = await connect(hub.mqttUrl, {
+      const c = await connect(url, {
         clientId: `${SITE}/box-${i}`,
-        username: `${SITE}/box-${i}`,
-        password: hub.passwords.get(`box-${i}`),
+        ...(passwords ? { username: `${SITE}/box-${i}`, password: passwords.get(`box-${i}`) } : {}),
       });
       await c.subscribeAsync(topic(ref, 'events/ack'), { qos: 1 });
       c.on('message', (_t, p) => {
@@ -82,9 +88,7 @@ async function hubRate(): Promise<number> {
       await announce(c, ref);
       clients.push(c);
     }
-    // Every sync of the log is one observation of this histogram: its count is the number of syncs.
-    const histFrom = await histogram(hub.httpUrl, 'casier_store_sync_seconds');
-    const rate = await closedLoop(async (i, n) => {
+    return await closedLoop(async (i, n) => {
       const acked = new Promise<void>((resolve) => waiting.set(`${i + 1}/bench-${n}`, resolve));
       await (clients[i] as MqttClient).publishAsync(
         topic({ site: SITE, locker: `box-${i + 1}` }, 'events'),
@@ -93,14 +97,33 @@ async function hubRate(): Promise<number> {
       );
       await acked;
     });
+  } finally {
+    await Promise.all(clients.map((c) => c.endAsync()));
+  }
+}
+
+async function hubRate(): Promise<number> {
+  const hub = await spawnHub({ cabinets: CABINETS, profile: 'town-locker-16', site: SITE });
+  try {
+    // Every sync of the log is one observation of this histogram: its count is the number of syncs.
+    const histFrom = await histogram(hub.httpUrl, 'casier_store_sync_seconds');
+    const rate = await ackedRate(hub.mqttUrl, hub.passwords);
     const hist = await histogram(hub.httpUrl, 'casier_store_sync_seconds');
     const all = Number.POSITIVE_INFINITY;
     const n = (hist.get(all) ?? 0) - (histFrom.get(all) ?? 0);
     disk = `hub: ${Math.round(n / SECONDS).toLocaleString('en')} syncs of the log a second, p50 ≤ ${quantileBetween(histFrom, hist, 0.5)} ms, ${((rate * SECONDS) / n).toFixed(1)} events each`;
     return rate;
   } finally {
-    await Promise.all(clients.map((c) => c.endAsync()));
     await hub.stop();
+  }
+}
+
+async function durableRate(): Promise<number> {
+  const relay = await spawnDurableRelay();
+  try {
+    return await ackedRate(relay.url);
+  } finally {
+    await relay.stop();
   }
 }
 
@@ -133,6 +156,7 @@ async function mosquittoRate(): Promise<number> {
 
 console.log(`${CABINETS} cabinets, one event in flight each, ${SECONDS} s`);
 const hub = await hubRate();
+const durable = await durableRate();
 const rows: GoalRow[] = [];
 const rate = (n: number) => `${Math.round(n).toLocaleString('en')} /s`;
 let baseline: number | null = null;
@@ -146,10 +170,19 @@ if (hasMosquitto()) {
     goal: '≥ 1.0×',
     met: hub / baseline >= 1,
   });
-  printRows(rows);
-  console.log(disk);
-} else console.log(`hub ${rate(hub)}; mosquitto not installed, no baseline (apt-get install mosquitto)`);
+} else console.log('mosquitto not installed, no baseline for the goal (apt-get install mosquitto)');
+// What durability alone costs: the same acknowledgement after a sync of a plain log.
+rows.push({
+  benchmark: 'events: vs a relay that syncs',
+  measured: rate(hub),
+  baseline: `durable relay ${rate(durable)}`,
+  ratio: hub / durable,
+  goal: '',
+  met: true,
+});
+printRows(rows);
+console.log(disk);
 console.log(
-  `written to ${writeResult('events', { quick, cabinets: CABINETS, seconds: SECONDS, hub, baseline, rows })}`,
+  `written to ${writeResult('events', { quick, cabinets: CABINETS, seconds: SECONDS, hub, baseline, durable, rows })}`,
 );
 process.exit(0);

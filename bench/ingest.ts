@@ -174,9 +174,7 @@ async function hubRun(): Promise<{ readingsPerS: number; fanout: { shown: number
     await sleep(500);
     live.reset();
     const before = await metric(hub.httpUrl, 'casier_readings_total', 'result="stored"');
-    console.log('P load');
     const { startedAt } = await load(clients);
-    console.log('P loaded');
     let stored = before;
     let lastChange = performance.now();
     for (;;) {
@@ -211,9 +209,7 @@ async function relayToWs(): Promise<number> {
     });
     const clients = await cabinets(url);
     live.reset();
-    console.log('P load');
     const { startedAt } = await load(clients);
-    console.log('P loaded');
     await Promise.all(clients.map((c) => c.endAsync()));
     // Drained when nothing has arrived for half a second.
     for (let quiet = 0; quiet < 2; ) {
@@ -233,23 +229,16 @@ console.log(
   `${CABINETS} cabinets × ${SENSORS.length} sensors, ${SECONDS} s of load; ${DASHBOARDS} dashboards`,
 );
 const aedes = await spawnAedes();
-console.log('P aedes');
 const aedesRate = await relay(aedes.url);
-console.log('P aedes done');
 await aedes.stop();
 let mosquittoRate: number | null = null;
 if (hasMosquitto()) {
   const m = await spawnMosquitto();
-  console.log('P mosq');
   mosquittoRate = await relay(m.url);
-  console.log('P mosq done');
   await m.stop();
 } else console.log('  mosquitto not installed: that baseline is skipped (Debian: apt-get install mosquitto)');
-console.log('P hub');
 const hub = await hubRun();
-console.log('P hub done');
 const relayRate = await relayToWs();
-console.log('P relay done');
 
 const rate = (n: number) => `${Math.round(n).toLocaleString('en')} /s`;
 rows.push({

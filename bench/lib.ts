@@ -146,6 +146,39 @@ export async function spawnAedes(): Promise<Proc & { url: string }> {
   return { ...p, url: `mqtt://127.0.0.1:${port}` };
 }
 
+/**
+ * The durable relay (bench/servers/durable-relay.ts): aedes that acknowledges each device event
+ * once an fdatasync of its log covers it, and answers a keypad entry with an unlock; its log in a
+ * temporary directory on the same disk as the hub's store.
+ */
+export async function spawnDurableRelay(): Promise<Proc & { url: string }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'casier-bench-durable-'));
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(import.meta.dirname, 'servers/durable-relay.ts'),
+      `${port}`,
+      join(dir, 'events.log'),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const p = await started(child, (out) => out.includes('listening'), 'durable relay').catch((err) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
+  return {
+    ...p,
+    url: `mqtt://127.0.0.1:${port}`,
+    async stop() {
+      await p.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 export function hasMosquitto(): boolean {
   return !spawnSync('mosquitto', ['-h'], { stdio: 'ignore' }).error;
 }
