@@ -4,7 +4,7 @@
  * creation at the origin, delivery at the destination, the alternative offered when it is full.
  */
 import { SIZES, type Size, type TemperatureClass } from '../../devices/index.ts';
-import type { Db } from '../db/open.ts';
+import { cached, type Db } from '../db/open.ts';
 
 export type Scope = { lockerId: string } | { siteId: string; exceptLocker?: string };
 
@@ -23,14 +23,14 @@ export function freeCompartment(
     'lockerId' in scope
       ? [scope.lockerId]
       : [scope.siteId, ...(scope.exceptLocker ? [scope.exceptLocker] : [])];
-  return db
-    .prepare(
-      `SELECT c.locker_id, c.door, c.size FROM compartments c JOIN lockers l ON l.id = c.locker_id
+  // A handful of shapes (scope × sizes that fit): each prepared once.
+  return cached(
+    db,
+    `SELECT c.locker_id, c.door, c.size FROM compartments c JOIN lockers l ON l.id = c.locker_id
        WHERE ${where} AND c.temperature_class = ? AND c.parcel_id IS NULL AND c.pending_action IS NULL
          AND c.size IN (${fitting.map(() => '?').join(', ')})
        ORDER BY CASE c.size WHEN 'S' THEN 0 WHEN 'M' THEN 1 ELSE 2 END, c.locker_id, c.door LIMIT 1`,
-    )
-    .get(...args, temperatureClass, ...fitting) as
+  ).get(...args, temperatureClass, ...fitting) as
     | { locker_id: string; door: number; size: string }
     | undefined;
 }

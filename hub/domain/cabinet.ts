@@ -11,7 +11,7 @@ import {
   parseGs1,
 } from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
-import type { Db } from '../db/open.ts';
+import { cached, type Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
 import type { CheckResult, Codes, RejectReason } from './codes.ts';
 import type { Alarms } from './coldchain/alarms.ts';
@@ -101,10 +101,11 @@ export class Cabinet {
         const gs1 = parseGs1(ev.data);
         const sscc = gs1.ok ? (gs1.fields.sscc as string | undefined) : undefined;
         const parcelId = sscc
-          ? (this.db
-              .prepare('SELECT id FROM parcels WHERE sscc = ? ORDER BY created_at DESC LIMIT 1')
-              .pluck()
-              .get(sscc) as string | undefined)
+          ? (cached(
+              this.db,
+              'SELECT id FROM parcels WHERE sscc = ? ORDER BY created_at DESC LIMIT 1',
+              'pluck',
+            ).get(sscc) as string | undefined)
           : undefined;
         this.ledger.append({
           ts: now,
@@ -170,10 +171,9 @@ export class Cabinet {
       }
     }
     if (result.ok) {
-      const parcelState = this.db
-        .prepare('SELECT state FROM parcels WHERE id = ?')
-        .pluck()
-        .get(result.code.parcel_id);
+      const parcelState = cached(this.db, 'SELECT state FROM parcels WHERE id = ?', 'pluck').get(
+        result.code.parcel_id,
+      );
       const expected = result.code.kind === 'deposit' ? ['reserved'] : ['stored', 'ready', 'returned'];
       if (parcelState === 'quarantined') result = { ok: false, reason: 'quarantined', code: result.code };
       else if (!expected.includes(parcelState as string))
@@ -278,20 +278,19 @@ export class Cabinet {
     } else if (comp.pending_action === 'deliver' && parcelId) {
       this.transit.delivered(lockerId, door, parcelId, now);
     } else if (comp.pending_action === 'deposit' && parcelId) {
-      const { windowMs, travels } = this.db
-        .prepare(
-          'SELECT pickup_window_ms AS windowMs, (destination_locker_id IS NOT NULL OR destination_site_id IS NOT NULL) AS travels FROM parcels WHERE id = ?',
-        )
-        .get(parcelId) as { windowMs: number; travels: number };
-      this.db
-        .prepare(
-          `UPDATE parcels SET state = 'stored', stored_at = ?, updated_at = ? WHERE id = ? AND state = 'reserved'`,
-        )
-        .run(now, now, parcelId);
-      const pickup = this.db
-        .prepare(`SELECT id FROM codes WHERE parcel_id = ? AND kind = 'pickup' AND state = 'pending'`)
-        .pluck()
-        .get(parcelId) as number | undefined;
+      const { windowMs, travels } = cached(
+        this.db,
+        'SELECT pickup_window_ms AS windowMs, (destination_locker_id IS NOT NULL OR destination_site_id IS NOT NULL) AS travels FROM parcels WHERE id = ?',
+      ).get(parcelId) as { windowMs: number; travels: number };
+      cached(
+        this.db,
+        `UPDATE parcels SET state = 'stored', stored_at = ?, updated_at = ? WHERE id = ? AND state = 'reserved'`,
+      ).run(now, now, parcelId);
+      const pickup = cached(
+        this.db,
+        `SELECT id FROM codes WHERE parcel_id = ? AND kind = 'pickup' AND state = 'pending'`,
+        'pluck',
+      ).get(parcelId) as number | undefined;
       // A travelling parcel's pickup code waits for its delivery at the destination.
       if (pickup !== undefined && !travels) this.codes.activate(pickup, now + windowMs);
       this.ledger.append({
@@ -301,30 +300,32 @@ export class Cabinet {
         data: travels ? { awaitingCollection: true } : { pickupExpiresAt: now + windowMs },
       });
     } else if (comp.pending_action === 'pickup' && parcelId) {
-      this.db
-        .prepare(
-          `UPDATE parcels SET state = 'picked_up', picked_up_at = ?, updated_at = ? WHERE id = ? AND state IN ('stored', 'ready', 'returned')`,
-        )
-        .run(now, now, parcelId);
-      this.db
-        .prepare('UPDATE compartments SET parcel_id = NULL WHERE locker_id = ? AND door = ?')
-        .run(lockerId, door);
+      cached(
+        this.db,
+        `UPDATE parcels SET state = 'picked_up', picked_up_at = ?, updated_at = ? WHERE id = ? AND state IN ('stored', 'ready', 'returned')`,
+      ).run(now, now, parcelId);
+      cached(this.db, 'UPDATE compartments SET parcel_id = NULL WHERE locker_id = ? AND door = ?').run(
+        lockerId,
+        door,
+      );
       this.ledger.append({ ...base, type: 'parcel.picked_up', parcelId, data: {} });
     } else if (comp.pending_action === 'retrieve' && parcelId) {
       // An operator took the goods out: whatever state the parcel was in, it leaves the locker.
-      const prev = this.db.prepare('SELECT state FROM parcels WHERE id = ?').pluck().get(parcelId);
+      const prev = cached(this.db, 'SELECT state FROM parcels WHERE id = ?', 'pluck').get(parcelId);
       this.db
         // Discarded goods stay discarded once taken out; anything else goes back (returned).
         .prepare(
           `UPDATE parcels SET state = CASE state WHEN 'discarded' THEN 'discarded' ELSE 'returned' END, updated_at = ? WHERE id = ?`,
         )
         .run(now, parcelId);
-      this.db
-        .prepare(`UPDATE codes SET state = 'revoked' WHERE parcel_id = ? AND state IN ('pending', 'active')`)
-        .run(parcelId);
-      this.db
-        .prepare('UPDATE compartments SET parcel_id = NULL WHERE locker_id = ? AND door = ?')
-        .run(lockerId, door);
+      cached(
+        this.db,
+        `UPDATE codes SET state = 'revoked' WHERE parcel_id = ? AND state IN ('pending', 'active')`,
+      ).run(parcelId);
+      cached(this.db, 'UPDATE compartments SET parcel_id = NULL WHERE locker_id = ? AND door = ?').run(
+        lockerId,
+        door,
+      );
       this.ledger.append({ ...base, type: 'parcel.returned', parcelId, data: { from: prev } });
     }
     return [];

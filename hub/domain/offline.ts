@@ -6,7 +6,7 @@
  */
 import type { DeviceEvent } from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
-import type { Db } from '../db/open.ts';
+import { cached, type Db } from '../db/open.ts';
 import type { CodeRow, Codes } from './codes.ts';
 
 type OfflineUnlock = Extract<DeviceEvent, { type: 'offline.unlock' }>;
@@ -45,9 +45,10 @@ export class OfflineReconciler {
       conflict('wrong_door', { codeDoor: code.door });
       return false;
     }
-    const comp = this.db
-      .prepare('SELECT pending_action, pending_opened FROM compartments WHERE locker_id = ? AND door = ?')
-      .get(lockerId, ev.door) as { pending_action: string | null; pending_opened: number } | undefined;
+    const comp = cached(
+      this.db,
+      'SELECT pending_action, pending_opened FROM compartments WHERE locker_id = ? AND door = ?',
+    ).get(lockerId, ev.door) as { pending_action: string | null; pending_opened: number } | undefined;
     if (code.state === 'used' && comp?.pending_action === code.kind && !comp.pending_opened) {
       // The same code again after its door failed to open: the operation is still the one in progress.
       this.ledger.append({
@@ -64,7 +65,9 @@ export class OfflineReconciler {
       });
       return false;
     }
-    const parcelState = this.db.prepare('SELECT state FROM parcels WHERE id = ?').pluck().get(code.parcel_id);
+    const parcelState = cached(this.db, 'SELECT state FROM parcels WHERE id = ?', 'pluck').get(
+      code.parcel_id,
+    );
     const expected = code.kind === 'deposit' ? 'reserved' : 'stored';
     if (parcelState !== expected) {
       conflict('parcel_state', { parcelState });
@@ -72,11 +75,10 @@ export class OfflineReconciler {
     }
     this.codes.markUsed(code.id, now);
     // No command: the door is already unlocked. The door events that follow complete the operation.
-    this.db
-      .prepare(
-        'UPDATE compartments SET pending_action = ?, pending_command = NULL, pending_opened = 0 WHERE locker_id = ? AND door = ?',
-      )
-      .run(code.kind, lockerId, ev.door);
+    cached(
+      this.db,
+      'UPDATE compartments SET pending_action = ?, pending_command = NULL, pending_opened = 0 WHERE locker_id = ? AND door = ?',
+    ).run(code.kind, lockerId, ev.door);
     this.ledger.append({ ...base, type: 'code.used_offline', parcelId: code.parcel_id, data: when });
     return true;
   }

@@ -147,46 +147,46 @@ export class Parcels {
     if (depositExpiresAt <= now) throw new HubError('HUB_ERR_VALIDATION', 'depositExpiresAt is in the past');
     const windowMs = Math.round((input.pickupWindowHours ?? 72) * 3_600_000);
     const destination = this.#destination(input);
-    if (input.producerId && !this.db.prepare('SELECT 1 FROM producers WHERE id = ?').get(input.producerId)) {
+    if (input.producerId && !cached(this.db, 'SELECT 1 FROM producers WHERE id = ?').get(input.producerId)) {
       throw new HubError('HUB_ERR_VALIDATION', `no producer ${input.producerId}`);
     }
     return this.db
       .transaction(() => {
         const slot = this.#allocate(input);
         const id = newId('P');
-        this.db
-          .prepare(
-            `INSERT INTO parcels (id, locker_id, door, size, temperature_class, state, recipient, sscc, reference,
+        cached(
+          this.db,
+          `INSERT INTO parcels (id, locker_id, door, size, temperature_class, state, recipient, sscc, reference,
                created_by, created_at, updated_at, deposit_expires_at, pickup_window_ms, destination_locker_id, destination_site_id, producer_id,
                origin_locker_id)
              VALUES (?, ?, ?, ?, ?, 'reserved', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            id,
-            slot.locker_id,
-            slot.door,
-            input.size,
-            input.temperatureClass,
-            JSON.stringify(input.recipient),
-            input.sscc ?? null,
-            input.reference ?? null,
-            actor,
-            now,
-            now,
-            depositExpiresAt,
-            windowMs,
-            destination.lockerId,
-            destination.siteId,
-            input.producerId ?? null,
-            slot.locker_id,
-          );
-        this.db
-          .prepare('UPDATE compartments SET parcel_id = ? WHERE locker_id = ? AND door = ?')
-          .run(id, slot.locker_id, slot.door);
-        const key = this.db
-          .prepare('SELECT offline_key FROM lockers WHERE id = ?')
-          .pluck()
-          .get(slot.locker_id) as string | null;
+        ).run(
+          id,
+          slot.locker_id,
+          slot.door,
+          input.size,
+          input.temperatureClass,
+          JSON.stringify(input.recipient),
+          input.sscc ?? null,
+          input.reference ?? null,
+          actor,
+          now,
+          now,
+          depositExpiresAt,
+          windowMs,
+          destination.lockerId,
+          destination.siteId,
+          input.producerId ?? null,
+          slot.locker_id,
+        );
+        cached(this.db, 'UPDATE compartments SET parcel_id = ? WHERE locker_id = ? AND door = ?').run(
+          id,
+          slot.locker_id,
+          slot.door,
+        );
+        const key = cached(this.db, 'SELECT offline_key FROM lockers WHERE id = ?', 'pluck').get(
+          slot.locker_id,
+        ) as string | null;
         const offlineKey = key ? Buffer.from(key, 'hex') : null;
         const base = { parcelId: id, lockerId: slot.locker_id, door: slot.door, offlineKey };
         const deposit = this.codes.issue({
@@ -217,13 +217,13 @@ export class Parcels {
 
   #destination(input: CreateParcelInput): { lockerId: string | null; siteId: string | null } {
     if (input.destinationLockerId) {
-      if (!this.db.prepare('SELECT 1 FROM lockers WHERE id = ?').get(input.destinationLockerId)) {
+      if (!cached(this.db, 'SELECT 1 FROM lockers WHERE id = ?').get(input.destinationLockerId)) {
         throw new HubError('HUB_ERR_LOCKER_NOT_FOUND', `no destination locker ${input.destinationLockerId}`);
       }
       return { lockerId: input.destinationLockerId, siteId: null };
     }
     if (input.destinationSiteId) {
-      if (!this.db.prepare('SELECT 1 FROM lockers WHERE site_id = ?').get(input.destinationSiteId)) {
+      if (!cached(this.db, 'SELECT 1 FROM lockers WHERE site_id = ?').get(input.destinationSiteId)) {
         throw new HubError(
           'HUB_ERR_SITE_NOT_FOUND',
           `no destination site ${input.destinationSiteId} (or it has no lockers)`,

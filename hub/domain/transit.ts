@@ -7,7 +7,7 @@
  */
 import type { Command } from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
-import type { Db } from '../db/open.ts';
+import { cached, type Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
 import { freeCompartment } from './allocation.ts';
 import type { Codes } from './codes.ts';
@@ -51,13 +51,17 @@ export class Transit {
         for (;;) {
           const code = this.codes.fresh();
           const hash = this.codes.hash(code);
-          const taken = this.db.prepare(
+          const taken = cached(
+            this.db,
             `SELECT 1 FROM drivers WHERE code_hash = ? UNION ALL SELECT 1 FROM codes WHERE hash = ? AND state IN ('pending', 'active')`,
           );
           if (taken.get(hash, hash)) continue;
-          this.db
-            .prepare('INSERT INTO drivers (id, name, code_hash, created_at) VALUES (?, ?, ?, ?)')
-            .run(id, name, hash, now);
+          cached(this.db, 'INSERT INTO drivers (id, name, code_hash, created_at) VALUES (?, ?, ?, ?)').run(
+            id,
+            name,
+            hash,
+            now,
+          );
           this.ledger.append({ ts: now, type: 'driver.created', actor, data: { id, name } });
           return { id, name, code };
         }
@@ -66,7 +70,7 @@ export class Transit {
   }
 
   driver(id: string): { id: string; name: string } {
-    const d = this.db.prepare('SELECT id, name FROM drivers WHERE id = ? AND active = 1').get(id) as
+    const d = cached(this.db, 'SELECT id, name FROM drivers WHERE id = ? AND active = 1').get(id) as
       | { id: string; name: string }
       | undefined;
     if (!d) throw new HubError('HUB_ERR_NOT_FOUND', 'no driver for this token');
@@ -74,30 +78,30 @@ export class Transit {
   }
 
   driverByCode(code: string): { id: string; name: string } | undefined {
-    return this.db
-      .prepare('SELECT id, name FROM drivers WHERE code_hash = ? AND active = 1')
-      .get(this.codes.hash(code)) as { id: string; name: string } | undefined;
+    return cached(this.db, 'SELECT id, name FROM drivers WHERE code_hash = ? AND active = 1').get(
+      this.codes.hash(code),
+    ) as { id: string; name: string } | undefined;
   }
 
   /** A driver typed their code at a cabinet: open the doors of the parcels waiting to leave. */
   driverArrived(lockerId: string, driver: { id: string; name: string }, now: number): Command[] {
     this.#sessions.set(lockerId, { driverId: driver.id, name: driver.name, until: now + SESSION_MS });
-    const waiting = this.db
-      .prepare(
-        `SELECT p.* FROM parcels p JOIN compartments c ON c.locker_id = p.locker_id AND c.door = p.door
+    const waiting = cached(
+      this.db,
+      `SELECT p.* FROM parcels p JOIN compartments c ON c.locker_id = p.locker_id AND c.door = p.door
          WHERE p.locker_id = ? AND c.pending_action IS NULL AND c.parcel_id = p.id
            AND ((p.state = 'stored' AND (p.destination_locker_id IS NOT NULL OR p.destination_site_id IS NOT NULL))
              -- a travelled parcel nobody collected goes back where it came from
              OR (p.state = 'expired' AND p.origin_locker_id IS NOT NULL AND p.origin_locker_id <> p.locker_id))
          ORDER BY p.door`,
-      )
-      .all(lockerId) as TransitParcel[];
+    ).all(lockerId) as TransitParcel[];
     const out: Command[] = [];
     // One door after another (the next opens when the previous closes), unless the site opens all at once.
-    const mode = this.db
-      .prepare('SELECT s.driver_doors FROM sites s JOIN lockers l ON l.site_id = s.id WHERE l.id = ?')
-      .pluck()
-      .get(lockerId);
+    const mode = cached(
+      this.db,
+      'SELECT s.driver_doors FROM sites s JOIN lockers l ON l.site_id = s.id WHERE l.id = ?',
+      'pluck',
+    ).get(lockerId);
     const now_ = mode === 'all' ? waiting : waiting.slice(0, 1);
     const session = this.#sessions.get(lockerId);
     if (session)
@@ -110,12 +114,11 @@ export class Transit {
       lockerId,
       data: { driver: driver.name, collect: waiting.map((p) => ({ parcelId: p.id, door: p.door })) },
     });
-    const deliver = this.db
-      .prepare(
-        `SELECT count(*) FROM parcels WHERE state = 'in_transit' AND custody = ? AND (destination_locker_id = ? OR destination_site_id = (SELECT site_id FROM lockers WHERE id = ?))`,
-      )
-      .pluck()
-      .get(driver.id, lockerId, lockerId) as number;
+    const deliver = cached(
+      this.db,
+      `SELECT count(*) FROM parcels WHERE state = 'in_transit' AND custody = ? AND (destination_locker_id = ? OR destination_site_id = (SELECT site_id FROM lockers WHERE id = ?))`,
+      'pluck',
+    ).get(driver.id, lockerId, lockerId) as number;
     const text = waiting.length
       ? `Collect: ${waiting.length} door(s) open`
       : deliver
@@ -137,11 +140,10 @@ export class Transit {
       { kind: 'driver', driverId, parcelId: p.id, door: p.door, action: 'collect' },
       now,
     );
-    this.db
-      .prepare(
-        `UPDATE compartments SET pending_action = 'collect', pending_command = ?, pending_opened = 0 WHERE locker_id = ? AND door = ?`,
-      )
-      .run(unlock.id, lockerId, p.door);
+    cached(
+      this.db,
+      `UPDATE compartments SET pending_action = 'collect', pending_command = ?, pending_opened = 0 WHERE locker_id = ? AND door = ?`,
+    ).run(unlock.id, lockerId, p.door);
     return unlock;
   }
 
@@ -154,7 +156,7 @@ export class Transit {
 
   /** What a driver has to do: parcels waiting at each box, and those they carry, by destination. */
   round(driverId: string) {
-    const driver = this.db.prepare('SELECT id, name FROM drivers WHERE id = ?').get(driverId) as
+    const driver = cached(this.db, 'SELECT id, name FROM drivers WHERE id = ?').get(driverId) as
       | { id: string; name: string }
       | undefined;
     if (!driver) throw new HubError('HUB_ERR_NOT_FOUND', 'no driver for this token');
@@ -174,17 +176,15 @@ export class Transit {
       for (const p of rows) out.set(key(p), [...(out.get(key(p)) ?? []), view(p)]);
       return [...out].map(([at, parcels]) => ({ at, parcels }));
     };
-    const waiting = this.db
-      .prepare(
-        `SELECT p.*, l.site_id FROM parcels p JOIN lockers l ON l.id = p.locker_id
+    const waiting = cached(
+      this.db,
+      `SELECT p.*, l.site_id FROM parcels p JOIN lockers l ON l.id = p.locker_id
          WHERE p.state = 'stored' AND (p.destination_locker_id IS NOT NULL OR p.destination_site_id IS NOT NULL) ORDER BY p.locker_id, p.door`,
-      )
-      .all() as Array<TransitParcel & { sscc: string | null; site_id: string }>;
-    const carried = this.db
-      .prepare(
-        `SELECT p.*, l.site_id FROM parcels p JOIN lockers l ON l.id = p.locker_id WHERE p.state = 'in_transit' AND p.custody = ? ORDER BY p.id`,
-      )
-      .all(driverId) as Array<TransitParcel & { sscc: string | null; site_id: string }>;
+    ).all() as Array<TransitParcel & { sscc: string | null; site_id: string }>;
+    const carried = cached(
+      this.db,
+      `SELECT p.*, l.site_id FROM parcels p JOIN lockers l ON l.id = p.locker_id WHERE p.state = 'in_transit' AND p.custody = ? ORDER BY p.id`,
+    ).all(driverId) as Array<TransitParcel & { sscc: string | null; site_id: string }>;
     return {
       driver,
       collect: group(waiting, (p) => p.locker_id),
@@ -199,9 +199,9 @@ export class Transit {
     const session = this.#sessions.get(lockerId);
     if (!session || session.until < now) return [];
     const actor = `driver:${session.driverId}`;
-    const p = this.db
-      .prepare('SELECT * FROM parcels WHERE sscc = ? ORDER BY created_at DESC LIMIT 1')
-      .get(sscc) as TransitParcel | undefined;
+    const p = cached(this.db, 'SELECT * FROM parcels WHERE sscc = ? ORDER BY created_at DESC LIMIT 1').get(
+      sscc,
+    ) as TransitParcel | undefined;
     const flag = (reason: string, extra: Record<string, unknown> = {}) => {
       this.ledger.append({
         ts: now,
@@ -221,16 +221,17 @@ export class Transit {
       ];
     };
     if (!p) return flag('unknown_parcel');
-    const pending = this.db
-      .prepare('SELECT pending_action FROM compartments WHERE locker_id = ? AND door = ?')
-      .pluck()
-      .get(p.locker_id, p.door);
+    const pending = cached(
+      this.db,
+      'SELECT pending_action FROM compartments WHERE locker_id = ? AND door = ?',
+      'pluck',
+    ).get(p.locker_id, p.door);
     if (
       (p.state === 'stored' || p.state === 'expired') &&
       p.locker_id === lockerId &&
       pending === 'collect'
     ) {
-      this.db.prepare('UPDATE parcels SET collect_scanned_at = ? WHERE id = ?').run(now, p.id);
+      cached(this.db, 'UPDATE parcels SET collect_scanned_at = ? WHERE id = ?').run(now, p.id);
       this.ledger.append({
         ts: now,
         type: 'transit.scanned',
@@ -250,7 +251,7 @@ export class Transit {
   #destinedHere(p: TransitParcel, lockerId: string): boolean {
     if (p.destination_locker_id) return p.destination_locker_id === lockerId;
     return (
-      this.db.prepare('SELECT site_id FROM lockers WHERE id = ?').pluck().get(lockerId) ===
+      cached(this.db, 'SELECT site_id FROM lockers WHERE id = ?', 'pluck').get(lockerId) ===
       p.destination_site_id
     );
   }
@@ -259,10 +260,9 @@ export class Transit {
   #deliver(p: TransitParcel, lockerId: string, driverId: string, now: number): Command[] {
     const slot = freeCompartment(this.db, { lockerId }, p.temperature_class, p.size);
     if (!slot) {
-      const siteId = this.db
-        .prepare('SELECT site_id FROM lockers WHERE id = ?')
-        .pluck()
-        .get(lockerId) as string;
+      const siteId = cached(this.db, 'SELECT site_id FROM lockers WHERE id = ?', 'pluck').get(
+        lockerId,
+      ) as string;
       const other = freeCompartment(
         this.db,
         { siteId, exceptLocker: lockerId },
@@ -280,20 +280,22 @@ export class Transit {
       const text = other ? `Full: use locker ${other}` : 'Full: call the operator';
       return [this.commands.create(lockerId, { type: 'display', text }, { kind: 'keypad' }, now)];
     }
-    this.db
-      .prepare('UPDATE parcels SET locker_id = ?, door = ?, updated_at = ? WHERE id = ?')
-      .run(lockerId, slot.door, now, p.id);
+    cached(this.db, 'UPDATE parcels SET locker_id = ?, door = ?, updated_at = ? WHERE id = ?').run(
+      lockerId,
+      slot.door,
+      now,
+      p.id,
+    );
     const unlock = this.commands.create(
       lockerId,
       { type: 'unlock', door: slot.door },
       { kind: 'driver', driverId, parcelId: p.id, door: slot.door, action: 'deliver' },
       now,
     );
-    this.db
-      .prepare(
-        `UPDATE compartments SET parcel_id = ?, pending_action = 'deliver', pending_command = ?, pending_opened = 0 WHERE locker_id = ? AND door = ?`,
-      )
-      .run(p.id, unlock.id, lockerId, slot.door);
+    cached(
+      this.db,
+      `UPDATE compartments SET parcel_id = ?, pending_action = 'deliver', pending_command = ?, pending_opened = 0 WHERE locker_id = ? AND door = ?`,
+    ).run(p.id, unlock.id, lockerId, slot.door);
     this.ledger.append({
       ts: now,
       type: 'transit.scanned',
@@ -316,7 +318,7 @@ export class Transit {
 
   /** The door of a collection closed: scanned parcels are in the driver's custody; others are flagged. */
   collected(lockerId: string, door: number, parcelId: string, now: number): Command[] {
-    const p = this.db.prepare('SELECT * FROM parcels WHERE id = ?').get(parcelId) as
+    const p = cached(this.db, 'SELECT * FROM parcels WHERE id = ?').get(parcelId) as
       | TransitParcel
       | undefined;
     const session = this.#sessions.get(lockerId);
@@ -335,17 +337,17 @@ export class Transit {
     }
     const returning = p.state === 'expired';
     const r = returning ? 1 : 0;
-    this.db
-      .prepare(
-        `UPDATE parcels SET state = 'in_transit', custody = ?, in_transit_at = ?, updated_at = ?,
+    cached(
+      this.db,
+      `UPDATE parcels SET state = 'in_transit', custody = ?, in_transit_at = ?, updated_at = ?,
            homebound = ?, destination_locker_id = CASE WHEN ? THEN origin_locker_id ELSE destination_locker_id END,
            destination_site_id = CASE WHEN ? THEN NULL ELSE destination_site_id END
          WHERE id = ? AND state IN ('stored', 'expired')`,
-      )
-      .run(session?.driverId ?? null, now, now, r, r, r, parcelId);
-    this.db
-      .prepare('UPDATE compartments SET parcel_id = NULL WHERE locker_id = ? AND door = ?')
-      .run(lockerId, door);
+    ).run(session?.driverId ?? null, now, now, r, r, r, parcelId);
+    cached(this.db, 'UPDATE compartments SET parcel_id = NULL WHERE locker_id = ? AND door = ?').run(
+      lockerId,
+      door,
+    );
     this.ledger.append({
       ts: now,
       type: 'parcel.in_transit',
@@ -360,15 +362,16 @@ export class Transit {
 
   /** The door of a delivery closed: the parcel is ready and its pickup code opens this door. */
   delivered(lockerId: string, door: number, parcelId: string, now: number): void {
-    const p = this.db.prepare('SELECT * FROM parcels WHERE id = ?').get(parcelId) as
+    const p = cached(this.db, 'SELECT * FROM parcels WHERE id = ?').get(parcelId) as
       | (TransitParcel & { homebound: number })
       | undefined;
     if (!p) throw new HubError('HUB_ERR_PARCEL_NOT_FOUND', `no parcel ${parcelId}`);
     if (p.homebound) {
       // Back at its origin: the producer takes it out with a code asked for through their app.
-      this.db
-        .prepare(`UPDATE parcels SET state = 'returned', custody = NULL, updated_at = ? WHERE id = ?`)
-        .run(now, parcelId);
+      cached(
+        this.db,
+        `UPDATE parcels SET state = 'returned', custody = NULL, updated_at = ? WHERE id = ?`,
+      ).run(now, parcelId);
       this.ledger.append({
         ts: now,
         type: 'parcel.returned',
@@ -380,17 +383,17 @@ export class Transit {
       });
       return;
     }
-    this.db
-      .prepare(
-        `UPDATE parcels SET state = 'ready', ready_at = ?, custody = NULL, updated_at = ? WHERE id = ?`,
-      )
-      .run(now, now, parcelId);
-    const code = this.db
-      .prepare(`SELECT id FROM codes WHERE parcel_id = ? AND kind = 'pickup' AND state = 'pending'`)
-      .pluck()
-      .get(parcelId) as number | undefined;
+    cached(
+      this.db,
+      `UPDATE parcels SET state = 'ready', ready_at = ?, custody = NULL, updated_at = ? WHERE id = ?`,
+    ).run(now, now, parcelId);
+    const code = cached(
+      this.db,
+      `SELECT id FROM codes WHERE parcel_id = ? AND kind = 'pickup' AND state = 'pending'`,
+      'pluck',
+    ).get(parcelId) as number | undefined;
     if (code !== undefined) {
-      this.db.prepare('UPDATE codes SET locker_id = ?, door = ? WHERE id = ?').run(lockerId, door, code);
+      cached(this.db, 'UPDATE codes SET locker_id = ?, door = ? WHERE id = ?').run(lockerId, door, code);
       this.codes.activate(code, now + p.pickup_window_ms);
     }
     this.ledger.append({
