@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StoreMemo } from '../../hub/db/memo.ts';
+import { cached } from '../../hub/db/open.ts';
 import { openStore } from '../../hub/store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'casier-memo-'));
@@ -49,5 +50,20 @@ describe('answers kept until the store changes', () => {
     expect(a.provisioning.authenticateToken(t.token)?.role).toBe('operator');
     a.db.prepare('UPDATE api_tokens SET revoked_at = 1 WHERE id = ?').run(t.id);
     expect(a.provisioning.authenticateToken(t.token)).toBeNull();
+  });
+});
+
+describe('statements prepared once per connection', () => {
+  it('gives each mode of one SQL its own statement, prepared once', () => {
+    const sql = 'SELECT id FROM sites WHERE id = ?';
+    const rows = cached(a.db, sql);
+    const values = cached(a.db, sql, 'pluck');
+    expect(cached(a.db, sql)).toBe(rows);
+    expect(cached(a.db, sql, 'pluck')).toBe(values);
+    expect(values).not.toBe(rows);
+    expect(rows.get('ferme')).toEqual({ id: 'ferme' });
+    expect(values.get('ferme')).toBe('ferme');
+    expect(rows.get('ferme')).toEqual({ id: 'ferme' }); // the plucked one left it as it was
+    expect(cached(b.db, sql)).not.toBe(rows); // per connection
   });
 });
