@@ -416,7 +416,7 @@ export class ColdChain {
       this.#touched.length = 0;
       throw err;
     }
-    // Committed: the next flush starts from these states without reading them back.
+    // Committed: the sensors keep what the flush made of them, for the next one to go on from.
     this.#touched.length = 0;
     this.#heard.clear();
     this.#power.clear();
