@@ -2,17 +2,25 @@
  * Random ids, codes and secrets, and how they are hashed. Everything random comes from the
  * CSPRNG (node:crypto); nothing secret is stored in clear.
  */
-import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomFillSync, randomInt, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
+/** CSPRNG bytes drawn 4 KiB at a time, each used once: one call into OpenSSL per 400 ids. */
+const pool = Buffer.alloc(4096);
+let poolAt = pool.length;
+
 /** A short, unambiguous id such as `P-7K2M9QH4TR`: 10 Crockford base-32 characters = 50 bits. */
 export function newId(prefix: string): string {
-  const bytes = randomBytes(10);
+  if (poolAt + 10 > pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
   let s = '';
-  for (const b of bytes) s += CROCKFORD[b & 31];
+  for (let i = poolAt; i < poolAt + 10; i++) s += CROCKFORD[(pool[i] as number) & 31];
+  poolAt += 10;
   return `${prefix}-${s}`;
 }
 
