@@ -327,7 +327,8 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
     defineRoute({
       method: 'GET',
       url: '/api/v1/commands/:id',
-      summary: 'A command sent to a cabinet and its outcome',
+      summary:
+        'A command sent to a cabinet and its outcome (each sending counted in `attempts` within a second)',
       roles: ['operator'],
       params: z.object({ id }),
       handler: ({ params }) => {
