@@ -286,11 +286,7 @@ export class Cabinet {
         this.db,
         `UPDATE parcels SET state = 'stored', stored_at = ?, updated_at = ? WHERE id = ? AND state = 'reserved'`,
       ).run(now, now, parcelId);
-      const pickup = cached(
-        this.db,
-        `SELECT id FROM codes WHERE parcel_id = ? AND kind = 'pickup' AND state = 'pending'`,
-        'pluck',
-      ).get(parcelId) as number | undefined;
+      const pickup = this.codes.pendingPickup(parcelId);
       // A travelling parcel's pickup code waits for its delivery at the destination.
       if (pickup !== undefined && !travels) this.codes.activate(pickup, now + windowMs);
       this.ledger.append({

@@ -44,6 +44,7 @@ export class Codes {
   readonly #insert;
   readonly #setState;
   readonly #restore;
+  readonly #pendingPickup;
 
   constructor(
     db: Db,
@@ -69,6 +70,16 @@ export class Codes {
     this.#restore = db.prepare(
       `UPDATE codes SET state = 'active', used_at = NULL WHERE id = ? AND state = 'used'`,
     );
+    this.#pendingPickup = db
+      .prepare<[string], number>(
+        `SELECT id FROM codes WHERE parcel_id = ? AND kind = 'pickup' AND state = 'pending'`,
+      )
+      .pluck();
+  }
+
+  /** A parcel's pickup code still waiting for the goods to be in (or to arrive), if any. */
+  pendingPickup(parcelId: string): number | undefined {
+    return this.#pendingPickup.get(parcelId);
   }
 
   /**

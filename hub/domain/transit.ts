@@ -387,11 +387,7 @@ export class Transit {
       this.db,
       `UPDATE parcels SET state = 'ready', ready_at = ?, custody = NULL, updated_at = ? WHERE id = ?`,
     ).run(now, now, parcelId);
-    const code = cached(
-      this.db,
-      `SELECT id FROM codes WHERE parcel_id = ? AND kind = 'pickup' AND state = 'pending'`,
-      'pluck',
-    ).get(parcelId) as number | undefined;
+    const code = this.codes.pendingPickup(parcelId);
     if (code !== undefined) {
       cached(this.db, 'UPDATE codes SET locker_id = ?, door = ? WHERE id = ?').run(lockerId, door, code);
       this.codes.activate(code, now + p.pickup_window_ms);
