@@ -24,13 +24,17 @@ const MAX_SENSOR_NAME = 64;
 const MIN_C = -300;
 const MAX_C = 1000;
 
+const MAX_DOOR = 255;
+const MESSAGE_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+const KEYPAD_CODE = /^[0-9]{4,16}$/;
+
 const epochMs = z.number().int().min(0).max(MAX_EPOCH_MS);
-const door = z.number().int().min(1).max(255);
+const door = z.number().int().min(1).max(MAX_DOOR);
 /** Event and command ids: opaque, stable across re-sends (a UUID or `bootId-seq`). */
-export const messageId = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/);
+export const messageId = z.string().regex(MESSAGE_ID);
 export const bootId = z.string().regex(BOOT_ID);
 /** A code as typed on a keypad. */
-export const keypadCode = z.string().regex(/^[0-9]{4,16}$/);
+export const keypadCode = z.string().regex(KEYPAD_CODE);
 /** A keyed hash of a code (hex HMAC-SHA-256), as carried in the offline code table. */
 export const codeHash = z.string().regex(/^[0-9a-f]{64}$/);
 
@@ -204,6 +208,47 @@ export function isPlainTelemetry(v: unknown): v is TelemetryMessage {
   return true;
 }
 
+/**
+ * The same for an `events` message whose events are all of the kinds a customer waits on or a
+ * fleet sends most (door opened or closed, goods present or taken, a keypad entry without its
+ * optional keypad name), each with exactly its required keys: zod took 90 µs for a keypad entry
+ * on an idle hub (cold), the first step of every code → unlock. Anything else goes to the schema.
+ */
+export function isPlainEvents(v: unknown): v is EventsMessage {
+  if (typeof v !== 'object' || v === null) return false;
+  const m = v as Record<string, unknown>;
+  let keys = 0;
+  for (const _ in m) keys++;
+  if (keys !== 2 || typeof m.bootId !== 'string' || !BOOT_ID.test(m.bootId)) return false;
+  const events = m.events;
+  if (!Array.isArray(events) || events.length < 1 || events.length > MAX_EVENTS_PER_MESSAGE) return false;
+  for (const e of events) {
+    if (typeof e !== 'object' || e === null) return false;
+    let n = 0;
+    for (const _ in e) n++;
+    const ev = e as Record<string, unknown>;
+    if (typeof ev.id !== 'string' || !MESSAGE_ID.test(ev.id)) return false;
+    if (!isWhole(ev.seq, Number.MAX_SAFE_INTEGER) || !isWhole(ev.ts, MAX_EPOCH_MS)) return false;
+    // Each kind: the four keys of every event (id, seq, ts, type) and its own.
+    switch (ev.type) {
+      case 'door.opened':
+      case 'door.closed':
+        if (n !== 5 || !isWhole(ev.door, MAX_DOOR) || ev.door < 1) return false;
+        break;
+      case 'presence.changed':
+        if (n !== 6 || !isWhole(ev.door, MAX_DOOR) || ev.door < 1 || typeof ev.present !== 'boolean')
+          return false;
+        break;
+      case 'keypad.entry':
+        if (n !== 5 || typeof ev.code !== 'string' || !KEYPAD_CODE.test(ev.code)) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
 /** Decodes a payload for a suffix: size limit, JSON, then schema. Never throws. */
 export function decodePayload<S extends keyof typeof schemaFor>(
   suffix: S,
@@ -218,7 +263,7 @@ export function decodePayload<S extends keyof typeof schemaFor>(
   } catch (err) {
     return { ok: false, reason: 'not_json', detail: (err as Error).message };
   }
-  if (suffix === 'telemetry' && isPlainTelemetry(json))
+  if ((suffix === 'telemetry' && isPlainTelemetry(json)) || (suffix === 'events' && isPlainEvents(json)))
     return { ok: true, value: json as z.infer<(typeof schemaFor)[S]> };
   const parsed = schemaFor[suffix].safeParse(json);
   if (!parsed.success) {

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodePayload, isPlainTelemetry, MAX_PAYLOAD_BYTES, telemetryMessage } from '../../devices/index.ts';
+import {
+  decodePayload,
+  eventsMessage,
+  isPlainEvents,
+  isPlainTelemetry,
+  MAX_PAYLOAD_BYTES,
+  telemetryMessage,
+} from '../../devices/index.ts';
 
 const enc = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
 
@@ -156,6 +163,90 @@ describe('telemetry checked without the schema', () => {
       { numRuns: 3000 },
     );
     // The property was exercised on every side.
+    expect(seen.fast).toBeGreaterThan(50);
+    expect(seen.schemaOnly).toBeGreaterThan(50);
+    expect(seen.refused).toBeGreaterThan(50);
+  });
+});
+
+describe('events checked without the schema', () => {
+  it('takes only what the schema accepts, as the schema gives it back; the rest goes to the schema', () => {
+    const whole = (good: fc.Arbitrary<number>, bad: number[]) =>
+      fc.oneof({ weight: 6, arbitrary: good }, fc.constantFrom(...bad), fc.constant('1'), fc.constant(null));
+    const base = {
+      id: fc.oneof(
+        { weight: 6, arbitrary: fc.constantFrom('b-1', 'a1b2c3-41', 'x'.repeat(64), 'u:1.2_3') },
+        fc.constantFrom('', 'x'.repeat(65), 'bad id', 'é'),
+        fc.string({ maxLength: 8 }),
+      ),
+      seq: whole(fc.nat(), [-1, 1.5, 2 ** 53]),
+      ts: whole(fc.constant(1764400000000), [8.64e15 + 2, -1, 0.5]),
+    };
+    const door = whole(fc.integer({ min: 1, max: 255 }), [0, 256, 1.5, -3]);
+    const event = fc.oneof(
+      fc.record({ ...base, type: fc.constantFrom('door.opened', 'door.closed'), door }),
+      fc.record({
+        ...base,
+        type: fc.constant('presence.changed'),
+        door,
+        present: fc.oneof(fc.boolean(), fc.constant(1)),
+      }),
+      fc.record({
+        ...base,
+        type: fc.constant('keypad.entry'),
+        code: fc.oneof(
+          { weight: 6, arbitrary: fc.stringMatching(/^[0-9]{4,16}$/) },
+          fc.constantFrom('123', '1'.repeat(17), '12a4', ''),
+        ),
+      }),
+      // Kinds and shapes left to the schema: optional keys, extra keys, keys missing, other kinds.
+      fc.record({
+        ...base,
+        type: fc.constant('keypad.entry'),
+        code: fc.constant('1234'),
+        keypad: fc.string({ maxLength: 4 }),
+      }),
+      fc.record({ ...base, type: fc.constant('door.opened'), door: fc.constant(2), extra: fc.nat() }),
+      fc.record({ ...base, type: fc.constant('presence.changed'), door: fc.constant(2) }),
+      fc.record({ ...base, type: fc.constant('lock.released'), door: fc.constant(2) }),
+      fc.record({ ...base, type: fc.constant('tamper') }),
+      fc.record({ ...base, type: fc.constantFrom('door.ajar', 7), door: fc.constant(2) }),
+    );
+    const message = fc.record({
+      bootId: fc.oneof(
+        { weight: 6, arbitrary: fc.constant('a1b2c3') },
+        fc.constantFrom('', 'x'.repeat(41), 'bad id'),
+      ),
+      events: fc.oneof(
+        { weight: 8, arbitrary: fc.array(event, { minLength: 1, maxLength: 4 }) },
+        fc.constant([]),
+        fc.array(fc.constant({ id: 'b-1', seq: 1, ts: 1, type: 'door.opened', door: 1 }), {
+          minLength: 100,
+          maxLength: 101,
+        }),
+      ),
+    });
+    const seen = { fast: 0, schemaOnly: 0, refused: 0 };
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          { weight: 9, arbitrary: message },
+          fc.record({ bootId: fc.constant('b'), events: fc.array(event, { maxLength: 2 }), extra: fc.nat() }),
+          fc.json().map((j) => JSON.parse(j)),
+        ),
+        (generated) => {
+          const v: unknown = JSON.parse(JSON.stringify(generated) ?? 'null'); // what a payload can hold
+          const schema = eventsMessage.safeParse(v);
+          if (isPlainEvents(v)) {
+            seen.fast++;
+            expect(schema.success).toBe(true);
+            expect(schema.data).toEqual(v);
+          } else if (schema.success) seen.schemaOnly++;
+          else seen.refused++;
+        },
+      ),
+      { numRuns: 3000 },
+    );
     expect(seen.fast).toBeGreaterThan(50);
     expect(seen.schemaOnly).toBeGreaterThan(50);
     expect(seen.refused).toBeGreaterThan(50);
