@@ -64,6 +64,41 @@ describe('a flush of readings', () => {
   });
 });
 
+describe('writing what was kept back', () => {
+  it('that fails keeps it kept back, for a later write', () => {
+    store.provisioning.addDevice({ site: 'vergers', locker: 'box-3' }, 'rural-box-8', 'test');
+    const chain = new ColdChain(
+      store.db,
+      store.ledger,
+      new Alarms(store.db, store.ledger),
+      () => t0 + 60_000,
+    );
+    const readings = (c: number) => [
+      { sensor: 't2', c },
+      { sensor: 't3', c: c + 1 },
+    ];
+    chain.add('box-3', { bootId: 'b', seq: 1, ts: t0 + 1000, readings: readings(1.5) });
+    chain.add('box-3', { bootId: 'b', seq: 2, ts: t0 + 2000, readings: readings(2.5) });
+    chain.flush(); // the aggregates are kept back
+    const aggregate = () =>
+      store.db
+        .prepare("SELECT sensor, n, sum FROM readings_5m WHERE locker_id = 'box-3' ORDER BY sensor")
+        .all();
+    expect(aggregate()).toEqual([]);
+    store.db.exec(
+      // t2's aggregate is written, then t3's fails: the transaction takes t2's back with it.
+      "CREATE TEMP TRIGGER fail BEFORE INSERT ON readings_5m WHEN NEW.sensor = 't3' BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+    );
+    expect(() => chain.persist('box-3')).toThrow(/disk full/);
+    store.db.exec('DROP TRIGGER fail');
+    chain.persist('box-3');
+    expect(aggregate()).toEqual([
+      { sensor: 't2', n: 2, sum: 4 },
+      { sensor: 't3', n: 2, sum: 6 },
+    ]);
+  });
+});
+
 describe('the telemetry row of a message', () => {
   it('holds every sensor of the message once, whatever its name', () => {
     const chain = new ColdChain(

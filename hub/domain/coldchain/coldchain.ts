@@ -218,7 +218,7 @@ export class ColdChain {
   /** Flushes and messages counted, to tell a sensor's first reading in each. */
   #flushes = 0;
   #messages = 0;
-  /** The sensors this flush met (what each was is in its `was`). */
+  /** The sensors the transaction running now met (what each was is in its `was`). */
   #touched: Sensor[] = [];
   /** Open sensor alarms per locker and sensor (bits of Sensor.open), read at each flush. */
   #openSensorAlarms = new Map<string, Map<string, number>>();
@@ -332,7 +332,7 @@ export class ColdChain {
     const quiet = (seen: number, interval: number | null) =>
       now - seen >= Math.max(PERSIST_EVERY_MS, 2 * (interval ?? 0));
     let budget = Math.ceil(this.#sensorCount / 10);
-    this.db.transaction(() => {
+    this.#writing(() => {
       while (budget-- > 0) {
         this.#sweep ??= this.#all();
         const next = this.#sweep.next();
@@ -342,17 +342,35 @@ export class ColdChain {
         }
         if (quiet(next.value.seen, next.value.interval)) this.#writeKeptBack(next.value);
       }
-    })();
+    });
   }
 
   /** Writes everything kept back: all of it before the hub stops, or one cabinet's before its aggregates are read. */
   persist(lockerId?: string): void {
-    this.db.transaction(() => {
+    this.#writing(() => {
       for (const e of this.#all(lockerId)) this.#writeKeptBack(e);
-    })();
+    });
+  }
+
+  /**
+   * Runs `write` in a transaction; if it fails, the sensors it met are put back as they were, so
+   * what was kept back stays kept back (to be written by a later sweep) instead of being taken
+   * for written.
+   */
+  #writing(write: () => void): void {
+    this.#touched.length = 0;
+    try {
+      this.db.transaction(write)();
+    } catch (err) {
+      for (const s of this.#touched) this.#putBack(s);
+      throw err;
+    } finally {
+      this.#touched.length = 0;
+    }
   }
 
   #writeKeptBack(e: Sensor): void {
+    this.#remember(e, false);
     for (const b of e.retired) this.#writeBucket(b);
     if (e.retired.length) e.retired = [];
     if (e.bucket) {
@@ -405,79 +423,73 @@ export class ColdChain {
     const now = this.now();
     const flush = ++this.#flushes;
     const current: StoredReading[] | null = this.onStored?.listening ? [] : null;
-    this.#touched.length = 0;
     const counted = { ...this.stats };
     try {
-      this.#flushBatch(batch, now, flush, current);
+      this.#writing(() => this.#flushBatch(batch, now, flush, current));
     } catch (err) {
       // Nothing of it was stored: neither are its readings counted.
       Object.assign(this.stats, counted);
-      for (const u of this.#touched) this.#putBack(u);
-      this.#touched.length = 0;
       throw err;
     }
     // Committed: the sensors keep what the flush made of them, for the next one to go on from.
-    this.#touched.length = 0;
     this.#heard.clear();
     this.#power.clear();
     if (current?.length) this.onStored?.readings(current);
     return this.#buffered;
   }
 
-  /** One flush's transaction: stores and evaluates `batch`, writes what came due. */
+  /** What one flush's transaction does: stores and evaluates `batch`, writes what came due. */
   #flushBatch(batch: PendingMessage[], now: number, flush: number, current: StoredReading[] | null): void {
-    this.db.transaction(() => {
-      // The few sensor alarms open now: a reading need not look each one up to clear it.
-      this.#openSensorAlarms = new Map();
-      for (const a of this.#openSensorAlarmRows.all() as Array<{
-        locker_id: string;
-        sensor: string;
-        kind: string;
-        level: string;
-      }>) {
-        let mine = this.#openSensorAlarms.get(a.locker_id);
-        if (!mine) {
-          mine = new Map();
-          this.#openSensorAlarms.set(a.locker_id, mine);
-        }
-        mine.set(a.sensor, (mine.get(a.sensor) ?? 0) | (ALARM_BITS[`${a.kind}/${a.level}`] ?? 0));
+    // The few sensor alarms open now: a reading need not look each one up to clear it.
+    this.#openSensorAlarms = new Map();
+    for (const a of this.#openSensorAlarmRows.all() as Array<{
+      locker_id: string;
+      sensor: string;
+      kind: string;
+      level: string;
+    }>) {
+      let mine = this.#openSensorAlarms.get(a.locker_id);
+      if (!mine) {
+        mine = new Map();
+        this.#openSensorAlarms.set(a.locker_id, mine);
       }
-      for (const m of batch) this.#message(m, now, flush, current);
-      for (const s of this.#touched) {
-        // A bucket that just ended waits for the sensor's turn too: at a 5-minute boundary a
-        // whole fleet retires its buckets at once.
-        const since = s.retired[0]?.since ?? s.bucket?.since;
-        if (since !== undefined && dueAgain(s.phase, since, now)) {
-          for (const b of s.retired) this.#writeBucket(b);
-          // A new list: a failed flush puts the committed one back as it was.
-          if (s.retired.length) s.retired = [];
-          if (s.bucket) this.#writeBucket(s.bucket);
-          s.bucket = null;
-        }
-        if (!this.#due(s, now)) continue;
-        this.#saveState.run(s.lockerId, s.sensor, JSON.stringify(ruleState(s)), now, s.interval);
-        s.saved = {
-          version: s.version,
-          warning: s.warning,
-          critical: s.critical,
-          interval: s.interval,
-          at: now,
-        };
+      mine.set(a.sensor, (mine.get(a.sensor) ?? 0) | (ALARM_BITS[`${a.kind}/${a.level}`] ?? 0));
+    }
+    for (const m of batch) this.#message(m, now, flush, current);
+    for (const s of this.#touched) {
+      // A bucket that just ended waits for the sensor's turn too: at a 5-minute boundary a
+      // whole fleet retires its buckets at once.
+      const since = s.retired[0]?.since ?? s.bucket?.since;
+      if (since !== undefined && dueAgain(s.phase, since, now)) {
+        for (const b of s.retired) this.#writeBucket(b);
+        // A new list: a failed flush puts the committed one back as it was.
+        if (s.retired.length) s.retired = [];
+        if (s.bucket) this.#writeBucket(s.bucket);
+        s.bucket = null;
       }
-      for (const lockerId of this.#heard) this.onHeard(lockerId, now);
-      for (const [lockerId, p] of this.#power) {
-        if (p.mains) this.alarms.clear(lockerId, null, 'on_battery', 'warning', now);
-        else
-          this.alarms.raise({
-            lockerId,
-            sensor: null,
-            kind: 'on_battery',
-            level: 'warning',
-            at: p.ts,
-            details: { batteryV: p.batteryV ?? null },
-          });
-      }
-    })();
+      if (!this.#due(s, now)) continue;
+      this.#saveState.run(s.lockerId, s.sensor, JSON.stringify(ruleState(s)), now, s.interval);
+      s.saved = {
+        version: s.version,
+        warning: s.warning,
+        critical: s.critical,
+        interval: s.interval,
+        at: now,
+      };
+    }
+    for (const lockerId of this.#heard) this.onHeard(lockerId, now);
+    for (const [lockerId, p] of this.#power) {
+      if (p.mains) this.alarms.clear(lockerId, null, 'on_battery', 'warning', now);
+      else
+        this.alarms.raise({
+          lockerId,
+          sensor: null,
+          kind: 'on_battery',
+          level: 'warning',
+          at: p.ts,
+          details: { batteryV: p.batteryV ?? null },
+        });
+    }
   }
 
   /**
@@ -670,6 +682,19 @@ export class ColdChain {
       added = true;
     }
     if (s.flush === flush) return s;
+    this.#remember(s, added);
+    s.flush = flush;
+    s.seen = now;
+    s.watched = this.#watched(lockerId, sensor);
+    s.cls = s.watched[0]?.cls;
+    s.rules = s.cls ? this.rulesFor(lockerId, s.cls) : null;
+    s.open = this.#openSensorAlarms.get(lockerId)?.get(sensor) ?? 0;
+    s.parcels = null;
+    return s;
+  }
+
+  /** Notes what a sensor is, to put it back if the transaction about to change it fails. */
+  #remember(s: Sensor, added: boolean): void {
     const b = s.bucket;
     const was = s.was;
     was.added = added;
@@ -690,14 +715,6 @@ export class ColdChain {
     was.retired = s.retired;
     was.retiredLength = s.retired.length;
     this.#touched.push(s);
-    s.flush = flush;
-    s.seen = now;
-    s.watched = this.#watched(lockerId, sensor);
-    s.cls = s.watched[0]?.cls;
-    s.rules = s.cls ? this.rulesFor(lockerId, s.cls) : null;
-    s.open = this.#openSensorAlarms.get(lockerId)?.get(sensor) ?? 0;
-    s.parcels = null;
-    return s;
   }
 
   /** Puts a sensor back as it was before a flush that failed (its transaction rolled back). */
