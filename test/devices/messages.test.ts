@@ -79,6 +79,35 @@ describe('decodePayload', () => {
   });
 });
 
+/**
+ * A check that takes payloads without the schema takes only what the schema accepts, as the
+ * schema gives it back; the property is exercised on every side (taken, left to the schema,
+ * refused).
+ */
+function holdsToSchema(
+  payloads: fc.Arbitrary<unknown>,
+  schema: { safeParse(v: unknown): { success: boolean; data?: unknown } },
+  fast: (v: unknown) => boolean,
+): void {
+  const seen = { fast: 0, schemaOnly: 0, refused: 0 };
+  fc.assert(
+    fc.property(payloads, (generated) => {
+      const v: unknown = JSON.parse(JSON.stringify(generated) ?? 'null'); // what a payload can hold
+      const parsed = schema.safeParse(v);
+      if (fast(v)) {
+        seen.fast++;
+        expect(parsed.success).toBe(true);
+        expect(parsed.data).toEqual(v);
+      } else if (parsed.success) seen.schemaOnly++;
+      else seen.refused++;
+    }),
+    { numRuns: 3000 },
+  );
+  expect(seen.fast).toBeGreaterThan(50);
+  expect(seen.schemaOnly).toBeGreaterThan(50);
+  expect(seen.refused).toBeGreaterThan(50);
+}
+
 describe('telemetry checked without the schema', () => {
   it('takes only what the schema accepts, as the schema gives it back; the rest goes to the schema', () => {
     const c = fc.oneof(
@@ -142,30 +171,14 @@ describe('telemetry checked without the schema', () => {
       if (drop) delete out[drop];
       return out;
     });
-    const seen = { fast: 0, schemaOnly: 0, refused: 0 };
-    fc.assert(
-      fc.property(
-        fc.oneof(
-          { weight: 9, arbitrary: message },
-          fc.json().map((j) => JSON.parse(j)),
-        ),
-        (generated) => {
-          const v: unknown = JSON.parse(JSON.stringify(generated) ?? 'null'); // what a payload can hold
-          const schema = telemetryMessage.safeParse(v);
-          if (isPlainTelemetry(v)) {
-            seen.fast++;
-            expect(schema.success).toBe(true);
-            expect(schema.data).toEqual(v);
-          } else if (schema.success) seen.schemaOnly++;
-          else seen.refused++;
-        },
+    holdsToSchema(
+      fc.oneof(
+        { weight: 9, arbitrary: message },
+        fc.json().map((j) => JSON.parse(j)),
       ),
-      { numRuns: 3000 },
+      telemetryMessage,
+      isPlainTelemetry,
     );
-    // The property was exercised on every side.
-    expect(seen.fast).toBeGreaterThan(50);
-    expect(seen.schemaOnly).toBeGreaterThan(50);
-    expect(seen.refused).toBeGreaterThan(50);
   });
 });
 
@@ -226,29 +239,14 @@ describe('events checked without the schema', () => {
         }),
       ),
     });
-    const seen = { fast: 0, schemaOnly: 0, refused: 0 };
-    fc.assert(
-      fc.property(
-        fc.oneof(
-          { weight: 9, arbitrary: message },
-          fc.record({ bootId: fc.constant('b'), events: fc.array(event, { maxLength: 2 }), extra: fc.nat() }),
-          fc.json().map((j) => JSON.parse(j)),
-        ),
-        (generated) => {
-          const v: unknown = JSON.parse(JSON.stringify(generated) ?? 'null'); // what a payload can hold
-          const schema = eventsMessage.safeParse(v);
-          if (isPlainEvents(v)) {
-            seen.fast++;
-            expect(schema.success).toBe(true);
-            expect(schema.data).toEqual(v);
-          } else if (schema.success) seen.schemaOnly++;
-          else seen.refused++;
-        },
+    holdsToSchema(
+      fc.oneof(
+        { weight: 9, arbitrary: message },
+        fc.record({ bootId: fc.constant('b'), events: fc.array(event, { maxLength: 2 }), extra: fc.nat() }),
+        fc.json().map((j) => JSON.parse(j)),
       ),
-      { numRuns: 3000 },
+      eventsMessage,
+      isPlainEvents,
     );
-    expect(seen.fast).toBeGreaterThan(50);
-    expect(seen.schemaOnly).toBeGreaterThan(50);
-    expect(seen.refused).toBeGreaterThan(50);
   });
 });
