@@ -39,9 +39,15 @@ export function hashCode(key: Buffer, code: string): string {
   return createHmac('sha256', key).update(code).digest('hex');
 }
 
-/** 256-bit secrets (device passwords, API tokens) in base64url. */
+/**
+ * 256-bit secrets (device passwords, API tokens) in base64url, never starting with `-`: one in 64
+ * did, and a command line (`casier bridge --password …`) took it for an option.
+ */
 export function newSecret(): string {
-  return randomBytes(32).toString('base64url');
+  for (;;) {
+    const secret = randomBytes(32).toString('base64url');
+    if (secret[0] !== '-') return secret;
+  }
 }
 
 /**
