@@ -8,6 +8,11 @@
  * events, arrive from the cold chain once their batch has committed. Each message is serialised
  * once whatever the number of clients; a client that reads too slowly is closed (it reconnects
  * and resyncs from a new snapshot) rather than buffered without bound.
+ *
+ * A snapshot of a region (2,000 cabinets: 6 MB, about 45 ms of the event loop to build and
+ * serialise) is shared: the dashboards that sign in within `shareMs` of it, while no ledger event
+ * came, get the same bytes followed by the readings sent since, so a hundred of them reconnecting
+ * after a hub restart cost one build, not a hundred seconds of unlocks held back.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -44,8 +49,10 @@ export interface LiveFeedOptions {
   heartbeatMs?: number;
   /** How long a new connection has to authenticate (ms). */
   authMs?: number;
-  /** Bytes queued for one client beyond which it is dropped to resync. */
+  /** Bytes queued for one client beyond which it is dropped to resync (its snapshot aside). */
   maxQueued?: number;
+  /** How long a snapshot serves the clients signing in after it (ms), while no ledger event came. */
+  shareMs?: number;
 }
 
 const authMessage = z.object({ type: z.literal('auth'), token: z.string().min(10).max(200) }).strict();
@@ -58,10 +65,22 @@ const TAIL_LIMIT = 2000;
 const SEND_AT = 4000;
 /** Ledger events a new client gets with its snapshot. */
 const RECENT = 30;
+/** Readings messages kept to bring a shared snapshot up to date; past that, a new one is built. */
+const SHARE_READINGS = 32;
 
 interface Client {
   ws: WebSocket;
   alive: boolean;
+  /** Bytes of its snapshot still queued: its way in, not a backlog (its dashboard reads it meanwhile). */
+  snapshot: number;
+}
+
+/** A snapshot serialised, and the readings messages sent since it was built, in order. */
+interface Shared {
+  seq: number;
+  builtAt: number;
+  data: Buffer;
+  since: Buffer[];
 }
 
 export class LiveFeed {
@@ -78,11 +97,19 @@ export class LiveFeed {
     { out: LockerReadings; sensors: Map<string, number>; row: Array<number | null> | null; ts: number }
   >();
   #readingsCount = 0;
+  #shared: Shared | null = null;
   #timers: NodeJS.Timeout[] = [];
   readonly #dropped: Counter;
 
   constructor(options: LiveFeedOptions) {
-    this.#o = { tickMs: 100, heartbeatMs: 10_000, authMs: 5000, maxQueued: 4 * 1024 * 1024, ...options };
+    this.#o = {
+      tickMs: 100,
+      heartbeatMs: 10_000,
+      authMs: 5000,
+      maxQueued: 4 * 1024 * 1024,
+      shareMs: 1000,
+      ...options,
+    };
     const { db, metrics } = this.#o;
     this.#tail = db.prepare<[number, number], LedgerRow>(
       'SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?',
@@ -126,12 +153,13 @@ export class LiveFeed {
 
   /** Whether anyone is shown readings: with no dashboard open, the cold chain keeps none for it. */
   get listening(): boolean {
-    return this.#clients.size > 0;
+    // A shared snapshot listens too: the readings sent after it bring it up to date.
+    return this.#clients.size > 0 || this.#shared !== null;
   }
 
   /** Readings that just became current (called by the cold chain after its commit). */
   readings(batch: ReadonlyArray<ReadingView>): void {
-    if (this.#clients.size === 0) return;
+    if (!this.listening) return;
     for (const r of batch) {
       let l = this.#readings.get(r.lockerId);
       if (!l) {
@@ -165,7 +193,8 @@ export class LiveFeed {
 
   /** Sends what changed since the last tick. Public so tests can drive it without waiting. */
   tick(): void {
-    if (this.#clients.size === 0) {
+    if (this.#shared && performance.now() - this.#shared.builtAt > this.#o.shareMs) this.#shared = null;
+    if (!this.listening) {
       this.#seq = this.#maxSeq.get() ?? this.#seq;
       this.#readings.clear();
       this.#readingsCount = 0;
@@ -215,7 +244,7 @@ export class LiveFeed {
   }
 
   #connected(ws: WebSocket): void {
-    const client: Client = { ws, alive: true };
+    const client: Client = { ws, alive: true, snapshot: 0 };
     const deadline = setTimeout(
       () => this.#refuse(ws, LIVE_CLOSE.unauthenticated, 'no auth message'),
       this.#o.authMs,
@@ -252,13 +281,37 @@ export class LiveFeed {
         return this.#refuse(ws, LIVE_CLOSE.forbidden, 'the live feed is for operator tokens');
       // Anything the client says after signing in is ignored: the feed only talks.
       ws.on('message', () => {});
-      this.#safely(() => {
-        // Others get what happened so far first: every delta this client sees comes after its snapshot.
-        this.#catchUp();
-        this.#send(client, JSON.stringify(this.#snapshot()));
-        this.#clients.add(client);
-      });
+      this.#joining.push(client);
+      if (this.#joining.length === 1) setImmediate(() => this.#welcomeNext());
     });
+  }
+
+  /**
+   * Signed-in clients waiting for their snapshot, served one per turn of the event loop: handing a
+   * region's 6 MB to the kernel takes a few milliseconds a client, and a keypad entry arriving
+   * during a reconnect storm waits for one of them, not for all.
+   */
+  readonly #joining: Client[] = [];
+
+  #welcomeNext(): void {
+    const client = this.#joining.shift();
+    if (!client) return;
+    this.#safely(() => this.#welcome(client));
+    if (this.#joining.length) setImmediate(() => this.#welcomeNext());
+  }
+
+  #welcome(client: Client): void {
+    const { ws } = client;
+    if (ws.readyState !== WebSocket.OPEN) return;
+    // Others get what happened so far first: every delta this client sees comes after its snapshot.
+    this.#catchUp();
+    const shared = this.#sharedSnapshot();
+    client.snapshot = shared.data.length;
+    ws.send(shared.data, { binary: false }, () => {
+      client.snapshot = 0;
+    });
+    for (const data of shared.since) this.#send(client, data);
+    this.#clients.add(client);
   }
 
   #catchUp(): void {
@@ -268,6 +321,15 @@ export class LiveFeed {
       this.tick();
       if (this.#seq === before) break;
     }
+  }
+
+  /** The snapshot shared by whoever signs in now: the last one if still current, or a new one. */
+  #sharedSnapshot(): Shared {
+    const s = this.#shared;
+    if (s && s.seq === this.#seq && performance.now() - s.builtAt <= this.#o.shareMs) return s;
+    const data = Buffer.from(JSON.stringify(this.#snapshot()));
+    this.#shared = { seq: this.#seq, builtAt: performance.now(), data, since: [] };
+    return this.#shared;
   }
 
   #snapshot(): LiveServerMessage {
@@ -310,15 +372,18 @@ export class LiveFeed {
   }
 
   #broadcast(msg: LiveServerMessage): void {
-    if (this.#clients.size === 0) return;
+    // Readings bring a shared snapshot up to date; anything else (a ledger event) makes it old.
+    if (msg.type !== 'readings' || (this.#shared?.since.length ?? 0) >= SHARE_READINGS) this.#shared = null;
+    if (!this.listening) return;
     // Encoded once: every client's queue holds the same bytes, not a copy each.
     const data = Buffer.from(JSON.stringify(msg));
+    this.#shared?.since.push(data);
     for (const c of this.#clients) this.#send(c, data);
   }
 
   #send(c: Client, data: string | Buffer): void {
     if (c.ws.readyState !== WebSocket.OPEN) return;
-    if (c.ws.bufferedAmount > this.#o.maxQueued) {
+    if (c.ws.bufferedAmount - c.snapshot > this.#o.maxQueued) {
       this.#dropped.inc({ reason: 'too_slow' });
       this.#clients.delete(c);
       // A close frame would wait behind the backlog: cut the connection; the client resyncs.

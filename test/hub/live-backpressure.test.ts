@@ -26,7 +26,9 @@ const feed = new LiveFeed({
   log: pino({ level: 'silent' }),
   now: Date.now,
   maxQueued: 64 * 1024,
-  heartbeatMs: 200,
+  // Long enough for the stalled client below to fill its buffers on a loaded machine before it
+  // misses two pings (then it would be dropped as dead, not as too slow).
+  heartbeatMs: 1000,
 });
 const token = store.provisioning.createToken('operator', 'ops', 'test').token;
 let server: Server;
@@ -91,7 +93,7 @@ describe('live feed back-pressure', () => {
     const silent = await signedIn();
     // A peer that vanished without a close: it neither reads nor answers pings.
     (silent.ws as unknown as { _socket: { pause(): void } })._socket.pause();
-    await eventually(async () => (await disconnects('dead')) === 1, 5000, 'the silent client dropped');
+    await eventually(async () => (await disconnects('dead')) === 1, 10_000, 'the silent client dropped');
     silent.ws.terminate();
   });
 });

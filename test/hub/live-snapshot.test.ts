@@ -1,0 +1,153 @@
+/**
+ * The live feed's snapshot at a region's scale (1,600 cabinets: about 5 MB): a dashboard still
+ * receiving it is not taken for a slow one, and dashboards signing in together share one.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { LIVE_PATH, type LiveServerMessage } from '../../devices/index.ts';
+import { Alarms } from '../../hub/domain/coldchain/alarms.ts';
+import { LiveFeed } from '../../hub/live.ts';
+import { createMetrics } from '../../hub/metrics.ts';
+import { openStore } from '../../hub/store.ts';
+import { eventually } from '../helpers/hub.ts';
+
+const CABINETS = 1600;
+const dir = mkdtempSync(join(tmpdir(), 'casier-live-'));
+const store = openStore(dir);
+const metrics = createMetrics();
+const feed = new LiveFeed({
+  db: store.db,
+  fleet: store.fleet,
+  alarms: new Alarms(store.db, store.ledger),
+  provisioning: store.provisioning,
+  metrics,
+  log: pino({ level: 'silent' }),
+  now: Date.now,
+  maxQueued: 64 * 1024,
+  // Long enough for a loaded machine to sign several clients in; the age limit is not tested here.
+  shareMs: 60_000,
+});
+const token = store.provisioning.createToken('operator', 'ops', 'test').token;
+let builds = 0;
+let server: Server;
+let url: string;
+
+beforeAll(async () => {
+  for (let i = 1; i <= CABINETS; i++)
+    store.provisioning.addDevice({ site: 'region', locker: `box-${i}` }, 'town-locker-16', 'test');
+  const views = store.fleet.lockerViews.bind(store.fleet);
+  store.fleet.lockerViews = () => {
+    builds++;
+    return views();
+  };
+  server = createServer();
+  feed.attach(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}${LIVE_PATH}`;
+});
+afterAll(async () => {
+  await feed.close();
+  await new Promise((resolve) => server.close(resolve));
+  store.db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Dashboard {
+  ws: WebSocket;
+  messages: LiveServerMessage[];
+}
+
+/** Signs in; `paused` keeps its socket from reading, as a dashboard on a slow link. */
+async function dashboard(paused = false): Promise<Dashboard> {
+  const ws = new WebSocket(url);
+  const messages: LiveServerMessage[] = [];
+  ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
+  await new Promise((resolve) => ws.once('open', resolve));
+  if (paused) (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+  ws.send(JSON.stringify({ type: 'auth', token }));
+  return { ws, messages };
+}
+
+const gauge = async (name: string, reason?: string) =>
+  (await metrics.registry.getSingleMetric(name)?.get())?.values.find(
+    (v) => reason === undefined || v.labels.reason === reason,
+  )?.value ?? 0;
+
+const reading = (c: number) => [{ lockerId: 'box-1', sensor: 't7', ts: Date.now(), c }];
+
+/** A ledger event, sent to whoever is signed in. */
+function note() {
+  store.db.transaction(() =>
+    store.ledger.append({ ts: Date.now(), type: 'test.note', actor: 'test', lockerId: 'box-2' }),
+  )();
+  feed.tick();
+}
+
+async function closeAll(list: Dashboard[]) {
+  await Promise.all(list.map((d) => new Promise((resolve) => d.ws.once('close', resolve).close())));
+  await eventually(async () => (await gauge('casier_live_clients')) === 0);
+}
+
+describe('live feed snapshot at a region', () => {
+  it('does not cut a dashboard still receiving its snapshot, and sends the deltas after it', async () => {
+    const slow = await dashboard(true);
+    await eventually(async () => (await gauge('casier_live_clients')) === 1, 10_000, 'signed in');
+    // The snapshot (5 MB) waits in the hub's queue beyond the 64 KiB a client may fall behind.
+    for (const c of [3.1, 3.2, 3.3]) {
+      feed.readings(reading(c));
+      feed.tick();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(await gauge('casier_live_disconnects_total', 'too_slow')).toBe(0);
+    (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    await eventually(() => slow.messages.length === 4, 10_000, 'the snapshot and three deltas');
+    const [snapshot, ...deltas] = slow.messages;
+    expect(snapshot?.type === 'snapshot' && snapshot.lockers.length).toBe(CABINETS);
+    expect(deltas.map((m) => m.type)).toEqual(['readings', 'readings', 'readings']);
+    expect(slow.ws.readyState).toBe(WebSocket.OPEN);
+    await closeAll([slow]);
+  });
+
+  it('builds one snapshot for dashboards signing in together, brought up to date by the readings since', async () => {
+    note(); // the last test's snapshot is old now
+    const before = builds;
+    const first = await Promise.all([dashboard(), dashboard(), dashboard()]);
+    await eventually(() => first.every((d) => d.messages.length === 1), 10_000, 'three snapshots');
+    expect(builds - before).toBe(1);
+    const at = (d: Dashboard) => (d.messages[0] as Extract<LiveServerMessage, { type: 'snapshot' }>).at;
+    expect(new Set(first.map(at)).size).toBe(1);
+
+    const at0 = at(first[0] as Dashboard);
+    // Readings stored meanwhile, even with nobody signed in, reach a later dashboard after the
+    // shared snapshot, in order.
+    await closeAll(first);
+    expect(feed.listening).toBe(true);
+    for (const c of [4.1, 4.2]) {
+      feed.readings(reading(c));
+      feed.tick();
+    }
+    const late = await dashboard();
+    await eventually(() => late.messages.length === 3, 10_000, 'snapshot and the two readings');
+    expect(builds - before).toBe(1);
+    expect(at(late)).toBe(at0);
+    const shown = late.messages
+      .slice(1)
+      .map((m) => (m.type === 'readings' ? m.lockers['box-1']?.r.map((row) => row[1]) : m.type));
+    expect(shown).toEqual([[4.1], [4.2]]);
+
+    // A ledger event changes what a snapshot shows: the next dashboard gets a new one.
+    note();
+    const after = await dashboard();
+    await eventually(() => after.messages.length === 1, 10_000, 'a new snapshot');
+    expect(builds - before).toBe(2);
+    const seq = (d: Dashboard) => (d.messages[0] as Extract<LiveServerMessage, { type: 'snapshot' }>).seq;
+    expect(seq(after)).toBeGreaterThan(seq(late));
+    await closeAll([late, after]);
+  });
+});
