@@ -277,10 +277,23 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'broker mosquitto-acl',
-    usage: 'broker mosquitto-acl [--hub <user>[:<site>,<site>…]]…',
+    usage:
+      'broker mosquitto-acl [--hub <user>[:<site>,<site>…]]… [--site-link <user>:<site>]… [--site-broker]',
     summary:
       'Print the Mosquitto ACL that keeps each cabinet to its own topics and each hub to its sites (docs/operations.md §9).',
     flags: {
+      'site-link': {
+        type: 'string',
+        multiple: true,
+        help: "the account a site's own broker forwards its cabinets' topics with; repeatable",
+        schema: z.array(
+          z.string().regex(/^[A-Za-z0-9._-]{1,64}:[a-z0-9][a-z0-9-]{0,62}$/, 'expected <user>:<site>'),
+        ),
+      },
+      'site-broker': {
+        type: 'boolean',
+        help: "the ACL of a site's own broker: its cabinets' lines only, no hub",
+      },
       hub: {
         type: 'string',
         multiple: true,
@@ -297,11 +310,46 @@ export const COMMANDS: CommandSpec[] = [
     },
     async run({ values: v }) {
       const { mosquittoAcl } = await import('../hub/broker/mosquitto.ts');
-      const hubs = ((v.hub as string[] | undefined) ?? ['casier-hub']).map((h) => {
+      const hubs = ((v.hub as string[] | undefined) ?? (v['site-broker'] ? [] : ['casier-hub'])).map((h) => {
         const [username, sites] = h.split(':') as [string, string | undefined];
         return { username, sites: sites?.split(',') };
       });
-      process.stdout.write(mosquittoAcl(hubs));
+      const links = ((v['site-link'] as string[] | undefined) ?? []).map((l) => {
+        const [username, site] = l.split(':') as [string, string];
+        return { username, site };
+      });
+      process.stdout.write(mosquittoAcl(hubs, links));
+      return 0;
+    },
+  },
+  {
+    name: 'broker mosquitto-site-link',
+    usage:
+      'broker mosquitto-site-link --site <site> --address <host:port> --username <user> [--cafile <path>]',
+    summary:
+      "Print the `connection` block with which a site's own Mosquitto forwards its cabinets' topics to the central broker (docs/operations.md §9).",
+    flags: {
+      site: { type: 'string', help: 'the site whose cabinets connect to this broker', schema: z.string() },
+      address: { type: 'string', help: 'the central broker, host:port', schema: z.string() },
+      username: { type: 'string', help: "the site link's account at the central broker", schema: z.string() },
+      cafile: {
+        type: 'string',
+        help: "the authority the central broker's certificate is checked against (TLS; plain TCP without)",
+        schema: z.string().optional(),
+      },
+    },
+    async run({ values: v }) {
+      const { mosquittoSiteLink } = await import('../hub/broker/mosquitto.ts');
+      const missing = ['site', 'address', 'username'].filter((f) => !v[f]);
+      if (missing.length) throw new Error(`missing ${missing.map((f) => `--${f}`).join(', ')}`);
+      process.stdout.write(
+        mosquittoSiteLink({
+          site: v.site as string,
+          address: v.address as string,
+          username: v.username as string,
+          cafile: v.cafile as string | undefined,
+        }),
+      );
       return 0;
     },
   },

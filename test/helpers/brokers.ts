@@ -8,7 +8,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type HubAccount, mosquittoAcl } from '../../hub/broker/mosquitto.ts';
+import {
+  type HubAccount,
+  mosquittoAcl,
+  mosquittoSiteLink,
+  type SiteLinkAccount,
+  type SiteLinkOptions,
+} from '../../hub/broker/mosquitto.ts';
 import { type NatsAccount, natsAuthorization } from '../../hub/broker/nats.ts';
 
 export interface ExternalBroker {
@@ -69,9 +75,17 @@ function stopper(child: ChildProcess, dir: string) {
   };
 }
 
+/**
+ * Mosquitto with `hubs` and site `links` in its password file and ACL (cabinets come with
+ * `addUser`); `forward`: it is a site's own broker, forwarding to a central one.
+ */
 export async function startMosquitto(
   hubs: Array<HubAccount & { password: string }>,
   tls?: { certFile: string; keyFile: string },
+  more: {
+    links?: Array<SiteLinkAccount & { password: string }>;
+    forward?: SiteLinkOptions & { password: string };
+  } = {},
 ): Promise<ExternalBroker> {
   const dir = mkdtempSync(join(tmpdir(), 'casier-mosquitto-'));
   const port = await freePort();
@@ -82,8 +96,11 @@ export async function startMosquitto(
     const r = spawnSync('mosquitto_passwd', ['-b', passwd, username, password], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`mosquitto_passwd failed: ${r.stderr || r.error}`);
   };
-  for (const h of hubs) addToFile(h.username, h.password);
-  writeFileSync(join(dir, 'acl'), mosquittoAcl(hubs));
+  for (const h of [...hubs, ...(more.links ?? [])]) addToFile(h.username, h.password);
+  writeFileSync(join(dir, 'acl'), mosquittoAcl(hubs, more.links));
+  const link = more.forward
+    ? mosquittoSiteLink(more.forward).replace("<the site link's password>", more.forward.password)
+    : '';
   writeFileSync(
     join(dir, 'mosquitto.conf'),
     [
@@ -100,7 +117,7 @@ export async function startMosquitto(
       'log_dest stderr',
       'log_type error',
       'log_type warning',
-      '',
+      link,
     ].join('\n'),
   );
   const child = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], {

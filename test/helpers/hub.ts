@@ -21,7 +21,12 @@ export interface TestHub {
     token?: string,
   ) => Promise<{ status: number; body: Json }>;
   /** Provisions a cabinet and starts a virtual controller for it. */
-  cabinet: (ref: LockerRef, profile?: string, opts?: { resendMs?: number }) => Promise<VirtualLocker>;
+  cabinet: (
+    ref: LockerRef,
+    profile?: string,
+    /** `url`: the broker it connects to, when not the hub's (a site's own broker). */
+    opts?: { resendMs?: number; url?: string },
+  ) => Promise<VirtualLocker>;
   /** Stops the hub, runs `meanwhile` while it is down, starts it again on the same ports. */
   restart: (meanwhile?: () => Promise<void>) => Promise<void>;
   close: () => Promise<void>;
@@ -69,7 +74,7 @@ export async function startTestHub(
       await extras.registerDevice?.(`${ref.site}/${ref.locker}`, dev.password);
       const locker = new VirtualLocker({
         ...ref,
-        url: t.hub.mqttUrl,
+        url: opts.url ?? t.hub.mqttUrl,
         password: dev.password,
         profile: findProfile(profile) as NonNullable<ReturnType<typeof findProfile>>,
         resendMs: opts.resendMs ?? 300,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { mosquittoAcl } from '../../hub/broker/mosquitto.ts';
+import { mosquittoAcl, mosquittoSiteLink } from '../../hub/broker/mosquitto.ts';
 import { natsUser } from '../../hub/broker/nats.ts';
 import { casier } from '../helpers/process.ts';
 
@@ -20,6 +20,31 @@ describe('the broker configurations', () => {
     expect(rules.filter((l) => l.includes('#'))).toEqual([]);
     for (const line of rules.filter((l) => l.startsWith('pattern'))) expect(line).toContain('/%u/');
     expect(() => mosquittoAcl([{ username: 'a/b' }])).toThrow(/invalid hub username/);
+  });
+
+  it("gives a site's own broker the cabinets' rights for its site at the central one, each way as they use it", () => {
+    const shipped = readFileSync(
+      resolve(import.meta.dirname, '../../deploy/mosquitto/site-link.conf'),
+      'utf8',
+    );
+    const args = ['--site', 'ferme-des-saules', '--address', 'central.example.org:8883'];
+    const more = ['--username', 'link-ferme-des-saules', '--cafile', '/etc/mosquitto/certs/central-ca.pem'];
+    expect(casier(['broker', 'mosquitto-site-link', ...args, ...more]).stdout).toBe(shipped);
+    const link = mosquittoSiteLink({ site: 'ferme', username: 'link-ferme', address: 'central:1883' });
+    expect(link).toContain('topic casier/v1/ferme/+/events out 1\n');
+    expect(link).toContain('topic casier/v1/ferme/+/commands in 1\n');
+    expect(link).toContain('cleansession false\n');
+    expect(link).not.toContain('bridge_cafile');
+    const acl = mosquittoAcl([], [{ username: 'link-ferme', site: 'ferme' }]);
+    expect(acl).toContain('user link-ferme\ntopic write casier/v1/ferme/+/state\n');
+    expect(acl).toContain('topic read casier/v1/ferme/+/commands\n');
+    expect(acl).not.toMatch(/topic (read|write) casier\/v1\/\+/);
+    expect(acl.split('\n').filter((l) => l.includes('#') && !l.startsWith('#'))).toEqual([]);
+    expect(casier(['broker', 'mosquitto-acl', '--site-broker']).stdout).toBe(mosquittoAcl([]));
+    expect(() => mosquittoSiteLink({ site: 'ferme', username: 'l', address: 'central' })).toThrow(
+      /host:port/,
+    );
+    expect(() => mosquittoAcl([], [{ username: 'l', site: '+' }])).toThrow(/invalid site/);
   });
 
   it('ships the NATS accounts the command line prints, each cabinet in its own lane', () => {

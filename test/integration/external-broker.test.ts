@@ -2,7 +2,7 @@
  * The hub on external brokers from Debian's packages instead of its embedded one: Mosquitto with
  * the ACL `casier broker mosquitto-acl` prints, and nats-server's MQTT listener on JetStream. The
  * deposit → pickup flow runs through each; cabinets stay in their lane; two hubs sharing one
- * broker each see only their own sites.
+ * broker each see only their own sites; a site's own Mosquitto forwards to the central one.
  */
 
 import { readFileSync, rmSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { startHub } from '../../hub/service.ts';
 import type { VirtualLocker } from '../../simulators/locker.ts';
 import { certificates, type ExternalBroker, startMosquitto, startNats } from '../helpers/brokers.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+import { lineProxy } from '../helpers/proxy.ts';
 
 const HUB_PASSWORD = 'hub-secret-for-tests';
 const cleanup: Array<() => Promise<void>> = [];
@@ -167,5 +168,67 @@ describe('the hub on Mosquitto over TLS', () => {
     const box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
     await eventually(async () => (await t.api('GET', '/api/v1/lockers/box-1')).body.online, 10_000, 'online');
     await depositAndPickup(t, box, 'box-1');
+  });
+});
+
+describe('a site with its own Mosquitto, forwarding to the central one', () => {
+  it('carries the flow, and events, commands and readings across an outage of its line, each once', async () => {
+    const LINK_PASSWORD = 'link-secret-for-tests';
+    const central = await startMosquitto([{ username: 'casier-hub', password: HUB_PASSWORD }], undefined, {
+      links: [{ username: 'link-ferme', site: 'ferme', password: LINK_PASSWORD }],
+    });
+    cleanup.push(() => central.stop());
+    // The site's line to the central broker, which can be cut.
+    const line = await lineProxy(Number(new URL(central.url).port));
+    cleanup.push(() => line.close());
+    const site = await startMosquitto([], undefined, {
+      forward: {
+        site: 'ferme',
+        username: 'link-ferme',
+        password: LINK_PASSWORD,
+        address: `127.0.0.1:${line.port}`,
+        restart: [1, 1],
+      },
+    });
+    cleanup.push(() => site.stop());
+    const t = await startTestHub(
+      { mqttUrl: central.url, mqttUsername: 'casier-hub', mqttPassword: HUB_PASSWORD },
+      { registerDevice: (u, p) => site.addUser(u, p) },
+    );
+    cleanup.push(() => t.close());
+    const box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8', { url: site.url });
+    await depositAndPickup(t, box, 'box-1');
+
+    // The line goes down. The cabinet, still connected to its site's broker, records a door forced
+    // open, and an operator opens another door from the hub: each waits on its side of the line.
+    line.cut();
+    const readings = t.hub.db
+      .prepare(`SELECT count(*) FROM readings WHERE locker_id = 'box-1' AND c = 4.4`)
+      .pluck();
+    const doorEvents = () =>
+      t.hub.db.prepare(`SELECT count(*) FROM device_events WHERE type LIKE 'door.%'`).pluck().get() as number;
+    const before = doorEvents();
+    const executed = box.executed.size;
+    const seqBefore = (t.hub.db.prepare('SELECT max(seq) FROM events').pluck().get() as number) ?? 0;
+    box.telemetry([{ sensor: 't1', c: 4.4 }]); // QoS 0, like every live reading
+    box.openDoor(7, { force: true });
+    box.closeDoor(7);
+    const opened = await t.api('POST', '/api/v1/lockers/box-1/compartments/3/open', { reason: 'line test' });
+    expect(opened.status).toBe(202);
+    await new Promise((r) => setTimeout(r, 1500)); // re-sent by the cabinet meanwhile, more than once
+    expect(doorEvents()).toBe(before);
+    expect(box.executed.size).toBe(executed);
+    expect(readings.get()).toBe(0);
+
+    const unlocked = waitFor<[number]>(box, 'unlocked', (door) => door === 3, 15_000);
+    line.restore();
+    await unlocked;
+    await eventually(() => doorEvents() === before + 2, 15_000, 'the forced door, opened and closed');
+    await eventually(() => box.unacked.size === 0, 10_000, 'every event acknowledged');
+    await eventually(() => readings.get() === 1, 10_000, 'the reading taken while the line was down');
+    await new Promise((r) => setTimeout(r, 1000)); // later re-sends and duplicates: still once
+    expect(doorEvents()).toBe(before + 2);
+    const recorded = (await t.api('GET', '/api/v1/events?lockerId=box-1&type=door.opened')).body.events;
+    expect(recorded.filter((e: { seq: number }) => e.seq > seqBefore)).toHaveLength(1);
   });
 });
