@@ -104,6 +104,15 @@ const bridgeFlags = {
     help: 'telemetry messages kept through an outage; the oldest go first',
     schema: z.coerce.number().int().min(1).max(10_000_000),
   },
+  'site-broker': {
+    type: 'boolean',
+    env: 'CASIER_BRIDGE_SITE_BROKER',
+    help: "--mqtt-url is the site's own broker: follow its line to the hub, offline codes while it is down",
+    // From CASIER_BRIDGE_SITE_BROKER or the config file it comes as text.
+    schema: z
+      .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+      .transform((x) => x === true || x === 'true' || x === '1'),
+  },
   config: {
     type: 'string',
     env: 'CASIER_BRIDGE_CONFIG',
@@ -140,6 +149,7 @@ function bridgeConfig(args: ParsedArgs) {
     baud: v.baud as number | undefined,
     krPolarity: v['kr-polarity'] as Record<number, 'open-high' | 'open-low'> | undefined,
     telemetryBuffer: v['telemetry-buffer'] as number,
+    siteBroker: v['site-broker'] === true,
     inputs: v.input as
       | Array<{ kind: 'keypad' | 'scanner'; source: 'evdev' | 'lines'; path: string }>
       | undefined,

@@ -278,7 +278,7 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'broker mosquitto-acl',
     usage:
-      'broker mosquitto-acl [--hub <user>[:<site>,<site>…]]… [--site-link <user>:<site>]… [--site-broker]',
+      'broker mosquitto-acl [--hub <user>[:<site>,<site>…]]… [--site-link <user>:<site>]… [--site-broker <site>]',
     summary:
       'Print the Mosquitto ACL that keeps each cabinet to its own topics and each hub to its sites (docs/operations.md §9).',
     flags: {
@@ -291,8 +291,9 @@ export const COMMANDS: CommandSpec[] = [
         ),
       },
       'site-broker': {
-        type: 'boolean',
-        help: "the ACL of a site's own broker: its cabinets' lines only, no hub",
+        type: 'string',
+        help: "the ACL of this site's own broker: its cabinets' lines, and whether its line is up; no hub",
+        schema: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a site id'),
       },
       hub: {
         type: 'string',
@@ -318,7 +319,7 @@ export const COMMANDS: CommandSpec[] = [
         const [username, site] = l.split(':') as [string, string];
         return { username, site };
       });
-      process.stdout.write(mosquittoAcl(hubs, links));
+      process.stdout.write(mosquittoAcl(hubs, links, v['site-broker'] as string | undefined));
       return 0;
     },
   },

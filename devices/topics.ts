@@ -45,6 +45,16 @@ export function topic(ref: LockerRef, suffix: Suffix): string {
   return `${topicRoot(ref)}/${suffix}`;
 }
 
+/**
+ * Whether a site's own broker is connected to the central one: `1` or `0`, retained, published by
+ * that broker (a Mosquitto bridge notification) to its site's cabinets only. A cabinet behind such
+ * a broker is connected to it even while the site's line is down; this says when it is.
+ */
+export function siteLinkTopic(site: string): string {
+  if (!isId(site)) throw new Error(`invalid site ${site}`);
+  return `${TOPIC_PREFIX}/${site}/link`;
+}
+
 /** Subscription filter matching one suffix on every locker (the hub's subscriptions). */
 export function fleetFilter(suffix: Suffix, site = '+'): string {
   return `${TOPIC_PREFIX}/${site}/+/${suffix}`;

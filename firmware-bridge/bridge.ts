@@ -20,6 +20,7 @@ import {
   offlineHash,
   offlineKey,
   parseTopic,
+  siteLinkTopic,
   topic,
 } from '../devices/index.ts';
 import type { BoardDriver } from './drivers/types.ts';
@@ -43,6 +44,11 @@ export interface BridgeOptions {
   telemetryBuffer?: number;
   /** Keypads and scanners on the Pi itself (from the profile, or overridden). */
   inputs?: InputSpec[];
+  /**
+   * `mqttUrl` is the site's own broker, which forwards to the central one: the cabinet follows
+   * whether that line is up (`siteLinkTopic`) and uses its offline codes while it is down.
+   */
+  siteBroker?: boolean;
 }
 
 export class Bridge {
@@ -58,6 +64,8 @@ export class Bridge {
   readonly #throttle = new KeypadThrottle();
   readonly #inputs: PiInput[] = [];
   readonly #counters = { lineDrops: 0, events: 0, commands: 0, duplicateCommands: 0 };
+  /** Whether the site's broker reaches the central one (always, without a site broker). */
+  #lineUp = true;
 
   constructor(private readonly opts: BridgeOptions) {
     this.#offlineKey = offlineKey(opts.password);
@@ -158,6 +166,7 @@ export class Bridge {
       setTimeout(() => client.reconnect(), delay).unref();
     };
     client.on('close', () => {
+      this.#lineUp = true; // known again from the site broker's retained state on the next connection
       this.#sentAt.clear(); // everything unacknowledged goes again, oldest first, on the next connection
       if (!client.disconnecting) retry();
     });
@@ -174,7 +183,12 @@ export class Bridge {
     const { locker, profile, log } = this.opts;
     try {
       await client.subscribeAsync(
-        [topic(locker, 'commands'), topic(locker, 'events/ack'), topic(locker, 'codes')],
+        [
+          topic(locker, 'commands'),
+          topic(locker, 'events/ack'),
+          topic(locker, 'codes'),
+          ...(this.opts.siteBroker ? [siteLinkTopic(locker.site)] : []),
+        ],
         { qos: 1 },
       );
       const state = {
@@ -223,7 +237,7 @@ export class Bridge {
   #keypad(code: string): void {
     if (!/^[0-9]{4,16}$/.test(code))
       this.opts.log.warn({ length: code.length }, 'keypad entry ignored: 4 to 16 digits expected');
-    else if (this.#client?.connected) this.record({ type: 'keypad.entry', code });
+    else if (this.#client?.connected && this.#lineUp) this.record({ type: 'keypad.entry', code });
     else void this.#offlineCode(code);
   }
 
@@ -302,6 +316,13 @@ export class Bridge {
   }
 
   #message(t: string, payload: Buffer): void {
+    if (this.opts.siteBroker && t === siteLinkTopic(this.opts.locker.site)) {
+      const up = payload.toString() !== '0';
+      if (up && !this.#lineUp) this.opts.log.info('the site broker reaches the hub again');
+      if (!up && this.#lineUp) this.opts.log.warn('the site broker lost its line to the hub: offline codes');
+      this.#lineUp = up;
+      return;
+    }
     const parsed = parseTopic(t);
     if (parsed?.suffix === 'events/ack') {
       const m = decodePayload('events/ack', payload);

@@ -21,6 +21,7 @@ export interface BridgeConfig {
   krPolarity?: Record<number, Polarity>;
   telemetryBuffer?: number;
   inputs?: InputSpec[];
+  siteBroker?: boolean;
   logLevel: string;
 }
 
@@ -58,6 +59,7 @@ export async function runBridge(c: BridgeConfig, until: Promise<void>): Promise<
     log,
     telemetryBuffer: c.telemetryBuffer,
     inputs: c.inputs,
+    siteBroker: c.siteBroker,
   });
   await bridge.start();
   log.info(

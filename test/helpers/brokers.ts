@@ -97,7 +97,7 @@ export async function startMosquitto(
     if (r.status !== 0) throw new Error(`mosquitto_passwd failed: ${r.stderr || r.error}`);
   };
   for (const h of [...hubs, ...(more.links ?? [])]) addToFile(h.username, h.password);
-  writeFileSync(join(dir, 'acl'), mosquittoAcl(hubs, more.links));
+  writeFileSync(join(dir, 'acl'), mosquittoAcl(hubs, more.links, more.forward?.site));
   const link = more.forward
     ? mosquittoSiteLink(more.forward).replace("<the site link's password>", more.forward.password)
     : '';

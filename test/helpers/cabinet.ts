@@ -8,6 +8,7 @@ import { closeSync, mkdtempSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeKeyEvent, keysFor } from '../../devices/index.ts';
+import type { HubConfig } from '../../hub/service.ts';
 import { type BridgeProcess, spawnBridge } from './bridge.ts';
 import { openForWriting } from './fifo.ts';
 import { eventually, startTestHub, type TestHub } from './hub.ts';
@@ -41,13 +42,19 @@ export async function cabinetRig<B extends Board>(opts: {
   board: (path: string) => B;
   extraArgs?: string[];
   keypad?: boolean;
+  /** The hub's settings (an external broker), and the broker the bridge connects to when not the hub's. */
+  hub?: Partial<HubConfig>;
+  mqttUrl?: string;
+  /** Gives the bridge's broker the cabinet's credentials before the bridge starts. */
+  registerDevice?: (username: string, password: string) => Promise<void>;
 }): Promise<CabinetRig<B>> {
-  const t = await startTestHub();
+  const t = await startTestHub(opts.hub);
   const { password } = t.hub.provisioning.addDevice(
     { site: opts.site, locker: opts.locker },
     opts.profile,
     'test',
   );
+  await opts.registerDevice?.(`${opts.site}/${opts.locker}`, password);
   const pty = await ptyPair().catch(async (err: unknown) => {
     await t.close();
     throw err;
@@ -66,7 +73,14 @@ export async function cabinetRig<B extends Board>(opts: {
   }
   const bridgeArgs = (extra: string[] = []) => [
     ...['--serial', pty.bridge, '--driver', opts.driver, '--profile', opts.profile],
-    ...['--mqtt-url', t.hub.mqttUrl, '--locker', `${opts.site}/${opts.locker}`, '--password', password],
+    ...[
+      '--mqtt-url',
+      opts.mqttUrl ?? t.hub.mqttUrl,
+      '--locker',
+      `${opts.site}/${opts.locker}`,
+      '--password',
+      password,
+    ],
     ...['--data-dir', join(dir, 'bridge'), ...(opts.keypad ? ['--input', `keypad=evdev:${keypadPath}`] : [])],
     ...(opts.extraArgs ?? []),
     ...extra,

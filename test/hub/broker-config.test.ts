@@ -40,7 +40,11 @@ describe('the broker configurations', () => {
     expect(acl).toContain('topic read casier/v1/ferme/+/commands\n');
     expect(acl).not.toMatch(/topic (read|write) casier\/v1\/\+/);
     expect(acl.split('\n').filter((l) => l.includes('#') && !l.startsWith('#'))).toEqual([]);
-    expect(casier(['broker', 'mosquitto-acl', '--site-broker']).stdout).toBe(mosquittoAcl([]));
+    const siteAcl = casier(['broker', 'mosquitto-acl', '--site-broker', 'ferme']).stdout;
+    expect(siteAcl).toBe(mosquittoAcl([], [], 'ferme'));
+    expect(siteAcl).not.toContain('\nuser ');
+    expect(siteAcl.endsWith('pattern read casier/v1/ferme/link\n')).toBe(true);
+    expect(link).toContain('notification_topic casier/v1/ferme/link\n');
     expect(() => mosquittoSiteLink({ site: 'ferme', username: 'l', address: 'central' })).toThrow(
       /host:port/,
     );

@@ -1,0 +1,110 @@
+/**
+ * A cabinet behind its site's own Mosquitto, which forwards to the central one: the bridge stays
+ * connected to the site's broker when the site's line goes down, learns that it did from that
+ * broker, and opens for offline codes meanwhile; the hub reconciles once the line is back.
+ */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { findProfile } from '../../devices/index.ts';
+import { CasierBoardSim } from '../../simulators/boards/casier-board.ts';
+import { type ExternalBroker, startMosquitto } from '../helpers/brokers.ts';
+import { type CabinetRig, cabinetRig } from '../helpers/cabinet.ts';
+import { eventually, type TestHub, waitFor } from '../helpers/hub.ts';
+import { type LineProxy, lineProxy } from '../helpers/proxy.ts';
+
+const HUB_PASSWORD = 'hub-secret-for-tests';
+const LINK_PASSWORD = 'link-secret-for-tests';
+const profile = findProfile('rural-box-8') as NonNullable<ReturnType<typeof findProfile>>;
+let central: ExternalBroker;
+let line: LineProxy;
+let site: ExternalBroker;
+let rig: CabinetRig<CasierBoardSim>;
+let t: TestHub;
+let board: CasierBoardSim;
+
+beforeEach(async () => {
+  central = await startMosquitto([{ username: 'casier-hub', password: HUB_PASSWORD }], undefined, {
+    links: [{ username: 'link-ferme', site: 'ferme', password: LINK_PASSWORD }],
+  });
+  line = await lineProxy(Number(new URL(central.url).port));
+  site = await startMosquitto([], undefined, {
+    forward: {
+      site: 'ferme',
+      username: 'link-ferme',
+      password: LINK_PASSWORD,
+      address: `127.0.0.1:${line.port}`,
+      restart: [1, 1],
+    },
+  });
+  rig = await cabinetRig({
+    site: 'ferme',
+    locker: 'box-1',
+    profile: 'rural-box-8',
+    driver: 'casier',
+    board: (path) => new CasierBoardSim({ path, profile, sensorEveryMs: 0 }),
+    hub: { mqttUrl: central.url, mqttUsername: 'casier-hub', mqttPassword: HUB_PASSWORD },
+    mqttUrl: site.url,
+    registerDevice: (u, p) => site.addUser(u, p),
+    extraArgs: ['--site-broker'],
+  });
+  ({ t, board } = rig);
+});
+afterEach(async () => {
+  await rig?.close();
+  await site?.stop();
+  await line?.close();
+  await central?.stop();
+});
+
+const tableEntries = () => {
+  const db = new Database(join(rig.dir, 'bridge', 'bridge.db'), { readonly: true });
+  const body = db.prepare('SELECT body FROM code_table').pluck().get() as string | undefined;
+  db.close();
+  return body ? (JSON.parse(body).entries as unknown[]).length : 0;
+};
+
+async function visit(code: string, door: number) {
+  const unlocked = waitFor<[number]>(board, 'unlocked', (d) => d === door, 8000);
+  board.typeCode(code);
+  await unlocked;
+  board.openDoor(door);
+  board.closeDoor(door);
+}
+
+const state = async (id: string) => (await t.api('GET', `/api/v1/parcels/${id}`)).body.state;
+
+// One retry, setup included, like the other suites that start real processes.
+describe('a cabinet behind its site broker', { retry: 1 }, () => {
+  it('opens for offline codes while the site line is down; the hub reconciles when it is back', async () => {
+    const { parcel, depositCode, pickupCode } = (
+      await t.api(
+        'POST',
+        '/api/v1/parcels',
+        { lockerId: 'box-1', size: 'M', temperatureClass: 'chilled', recipient: { name: 'Ada' } },
+        t.integration,
+      )
+    ).body;
+    await visit(depositCode, parcel.door); // through both brokers
+    await eventually(async () => (await state(parcel.id)) === 'stored', 10_000, 'stored');
+    await eventually(() => tableEntries() === 1, 10_000, 'the pickup code in the table on the Pi');
+
+    line.cut();
+    await eventually(
+      () => rig.bridge.output().includes('lost its line'),
+      10_000,
+      'the bridge told the line is down',
+    );
+    await visit(pickupCode, parcel.door); // the hub is out of reach: offline
+    expect(await state(parcel.id)).toBe('stored');
+
+    line.restore();
+    await eventually(async () => (await state(parcel.id)) === 'picked_up', 20_000, 'picked up, reconciled');
+    const types = (await t.api('GET', '/api/v1/events?lockerId=box-1')).body.events.map(
+      (e: { type: string }) => e.type,
+    );
+    expect(types).toContain('code.used_offline');
+    expect(types).not.toContain('offline.conflict');
+    expect(board.unlocked).toHaveLength(2);
+  });
+});
