@@ -74,7 +74,7 @@ try {
 
   const rows: GoalRow[] = [
     {
-      benchmark: `live: API p99, ${DASHBOARDS} dashboards signing in`,
+      benchmark: `live: API p99, ${DASHBOARDS} signing in`,
       measured: `${storm.p99.toFixed(1)} ms`,
       baseline: `none ${idle.p99.toFixed(1)} ms`,
       ratio: storm.p99 / idle.p99,

@@ -8,35 +8,20 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findProfile } from '../../devices/index.ts';
 import { CasierBoardSim } from '../../simulators/boards/casier-board.ts';
-import { type ExternalBroker, startMosquitto } from '../helpers/brokers.ts';
+import { type SiteBrokers, startSiteBrokers } from '../helpers/brokers.ts';
 import { type CabinetRig, cabinetRig } from '../helpers/cabinet.ts';
 import { eventually, type TestHub, waitFor } from '../helpers/hub.ts';
-import { type LineProxy, lineProxy } from '../helpers/proxy.ts';
 
 const HUB_PASSWORD = 'hub-secret-for-tests';
-const LINK_PASSWORD = 'link-secret-for-tests';
 const profile = findProfile('rural-box-8') as NonNullable<ReturnType<typeof findProfile>>;
-let central: ExternalBroker;
-let line: LineProxy;
-let site: ExternalBroker;
+let brokers: SiteBrokers;
 let rig: CabinetRig<CasierBoardSim>;
 let t: TestHub;
 let board: CasierBoardSim;
 
 beforeEach(async () => {
-  central = await startMosquitto([{ username: 'casier-hub', password: HUB_PASSWORD }], undefined, {
-    links: [{ username: 'link-ferme', site: 'ferme', password: LINK_PASSWORD }],
-  });
-  line = await lineProxy(Number(new URL(central.url).port));
-  site = await startMosquitto([], undefined, {
-    forward: {
-      site: 'ferme',
-      username: 'link-ferme',
-      password: LINK_PASSWORD,
-      address: `127.0.0.1:${line.port}`,
-      restart: [1, 1],
-    },
-  });
+  brokers = await startSiteBrokers({ username: 'casier-hub', password: HUB_PASSWORD }, 'ferme');
+  const { central, site } = brokers;
   rig = await cabinetRig({
     site: 'ferme',
     locker: 'box-1',
@@ -52,9 +37,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await rig?.close();
-  await site?.stop();
-  await line?.close();
-  await central?.stop();
+  await brokers?.stop();
 });
 
 const tableEntries = () => {
@@ -89,7 +72,7 @@ describe('a cabinet behind its site broker', { retry: 1 }, () => {
     await eventually(async () => (await state(parcel.id)) === 'stored', 10_000, 'stored');
     await eventually(() => tableEntries() === 1, 10_000, 'the pickup code in the table on the Pi');
 
-    line.cut();
+    brokers.line.cut();
     await eventually(
       () => rig.bridge.output().includes('lost its line'),
       10_000,
@@ -98,7 +81,7 @@ describe('a cabinet behind its site broker', { retry: 1 }, () => {
     await visit(pickupCode, parcel.door); // the hub is out of reach: offline
     expect(await state(parcel.id)).toBe('stored');
 
-    line.restore();
+    brokers.line.restore();
     await eventually(async () => (await state(parcel.id)) === 'picked_up', 20_000, 'picked up, reconciled');
     const types = (await t.api('GET', '/api/v1/events?lockerId=box-1')).body.events.map(
       (e: { type: string }) => e.type,

@@ -16,6 +16,7 @@ import {
   type SiteLinkOptions,
 } from '../../hub/broker/mosquitto.ts';
 import { type NatsAccount, natsAuthorization } from '../../hub/broker/nats.ts';
+import { type LineProxy, lineProxy } from './proxy.ts';
 
 export interface ExternalBroker {
   url: string;
@@ -138,6 +139,41 @@ export async function startMosquitto(
       await new Promise((r) => setTimeout(r, 300));
     },
     stop: stopper(child, dir),
+  };
+}
+
+export interface SiteBrokers {
+  /** The central broker, with `hub` and the site link's accounts. */
+  central: ExternalBroker;
+  /** The site's line to it, which can be cut. */
+  line: LineProxy;
+  /** The site's own broker, forwarding over `line`; its cabinets are added with `addUser`. */
+  site: ExternalBroker;
+  stop(): Promise<void>;
+}
+
+/** A central Mosquitto and site `siteId`'s own, forwarding to it over a line that can be cut. */
+export async function startSiteBrokers(
+  hub: HubAccount & { password: string },
+  siteId: string,
+): Promise<SiteBrokers> {
+  const link = { username: `link-${siteId}`, site: siteId, password: 'link-secret-for-tests' };
+  const central = await startMosquitto([hub], undefined, { links: [link] });
+  const line = await lineProxy(Number(new URL(central.url).port));
+  const site = await startMosquitto([], undefined, {
+    forward: { ...link, address: `127.0.0.1:${line.port}`, restart: [1, 1] },
+  }).catch(async (err: unknown) => {
+    await Promise.allSettled([line.close(), central.stop()]);
+    throw err;
+  });
+  return {
+    central,
+    line,
+    site,
+    async stop() {
+      await Promise.allSettled([site.stop(), line.close()]);
+      await central.stop();
+    },
   };
 }
 

@@ -10,9 +10,14 @@ import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHub } from '../../hub/service.ts';
 import type { VirtualLocker } from '../../simulators/locker.ts';
-import { certificates, type ExternalBroker, startMosquitto, startNats } from '../helpers/brokers.ts';
+import {
+  certificates,
+  type ExternalBroker,
+  startMosquitto,
+  startNats,
+  startSiteBrokers,
+} from '../helpers/brokers.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
-import { lineProxy } from '../helpers/proxy.ts';
 
 const HUB_PASSWORD = 'hub-secret-for-tests';
 const cleanup: Array<() => Promise<void>> = [];
@@ -173,24 +178,9 @@ describe('the hub on Mosquitto over TLS', () => {
 
 describe('a site with its own Mosquitto, forwarding to the central one', () => {
   it('carries the flow, and events, commands and readings across an outage of its line, each once', async () => {
-    const LINK_PASSWORD = 'link-secret-for-tests';
-    const central = await startMosquitto([{ username: 'casier-hub', password: HUB_PASSWORD }], undefined, {
-      links: [{ username: 'link-ferme', site: 'ferme', password: LINK_PASSWORD }],
-    });
-    cleanup.push(() => central.stop());
-    // The site's line to the central broker, which can be cut.
-    const line = await lineProxy(Number(new URL(central.url).port));
-    cleanup.push(() => line.close());
-    const site = await startMosquitto([], undefined, {
-      forward: {
-        site: 'ferme',
-        username: 'link-ferme',
-        password: LINK_PASSWORD,
-        address: `127.0.0.1:${line.port}`,
-        restart: [1, 1],
-      },
-    });
-    cleanup.push(() => site.stop());
+    const brokers = await startSiteBrokers({ username: 'casier-hub', password: HUB_PASSWORD }, 'ferme');
+    cleanup.push(() => brokers.stop());
+    const { central, line, site } = brokers;
     const t = await startTestHub(
       { mqttUrl: central.url, mqttUsername: 'casier-hub', mqttPassword: HUB_PASSWORD },
       { registerDevice: (u, p) => site.addUser(u, p) },
