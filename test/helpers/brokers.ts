@@ -177,40 +177,72 @@ export async function startSiteBrokers(
   };
 }
 
-export async function startNats(hubs: Array<HubAccount & { password: string }>): Promise<ExternalBroker> {
+/**
+ * nats-server with its MQTT listener; `nodes` > 1: a cluster of that many servers on loopback,
+ * routed to each other, JetStream clustered (its MQTT sessions and retained messages replicated).
+ * `url` is the first node's MQTT listener, `urls` every node's.
+ */
+export async function startNats(
+  hubs: Array<HubAccount & { password: string }>,
+  nodes = 1,
+): Promise<ExternalBroker & { urls: string[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'casier-nats-'));
-  const [port, mqttPort] = [await freePort(), await freePort()];
+  const ports: Array<{ client: number; mqtt: number; cluster: number }> = [];
+  for (let i = 0; i < nodes; i++)
+    ports.push({ client: await freePort(), mqtt: await freePort(), cluster: await freePort() });
   const accounts: NatsAccount[] = hubs.map((h) => ({ kind: 'hub', ...h }));
-  const conf = join(dir, 'nats.conf');
-  const write = () =>
-    writeFileSync(
-      conf,
-      [
-        `listen: "127.0.0.1:${port}"`,
-        'server_name: "casier-test"',
-        `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }`,
-        `mqtt { listen: "127.0.0.1:${mqttPort}" }`,
-        natsAuthorization(accounts),
-        '',
-      ].join('\n'),
-    );
+  const conf = (i: number) => join(dir, `nats-${i}.conf`);
+  const write = () => {
+    ports.forEach((p, i) => {
+      const routes = ports.filter((_, j) => j !== i).map((o) => `"nats-route://127.0.0.1:${o.cluster}"`);
+      writeFileSync(
+        conf(i),
+        [
+          `listen: "127.0.0.1:${p.client}"`,
+          `server_name: "casier-test-${i + 1}"`,
+          `jetstream { store_dir: ${JSON.stringify(join(dir, `js-${i}`))} }`,
+          `mqtt { listen: "127.0.0.1:${p.mqtt}" }`,
+          ...(nodes > 1
+            ? [
+                `cluster { name: "casier-test", listen: "127.0.0.1:${p.cluster}", routes: [${routes.join(', ')}] }`,
+              ]
+            : []),
+          natsAuthorization(accounts),
+          '',
+        ].join('\n'),
+      );
+    });
+  };
   write();
-  const child = spawn('nats-server', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const children = ports.map((_, i) =>
+    spawn('nats-server', ['-c', conf(i)], { stdio: ['ignore', 'ignore', 'pipe'] }),
+  );
   let output = '';
-  child.stderr?.on('data', (d) => {
-    output += d;
-  });
-  await listening(mqttPort, child, () => output);
+  for (const child of children)
+    child.stderr?.on('data', (d) => {
+      output += d;
+    });
+  const stops = children.map((child) => stopper(child, dir));
+  try {
+    for (const [i, p] of ports.entries()) await listening(p.mqtt, children[i] as ChildProcess, () => output);
+  } catch (err) {
+    await Promise.allSettled(stops.map((stop) => stop()));
+    throw err;
+  }
+  const urls = ports.map((p) => `mqtt://127.0.0.1:${p.mqtt}`);
   return {
-    url: `mqtt://127.0.0.1:${mqttPort}`,
+    url: urls[0] as string,
+    urls,
     async addUser(username, password) {
       const [site, locker] = username.split('/') as [string, string];
       accounts.push({ kind: 'cabinet', site, locker, password });
       write();
-      child.kill('SIGHUP'); // nats-server reloads its configuration, users included
+      for (const child of children) child.kill('SIGHUP'); // nats-server reloads its configuration, users included
       await new Promise((r) => setTimeout(r, 300));
     },
-    stop: stopper(child, dir),
+    async stop() {
+      await Promise.allSettled(stops.map((stop) => stop()));
+    },
   };
 }
 

@@ -2,7 +2,8 @@
  * The hub on external brokers from Debian's packages instead of its embedded one: Mosquitto with
  * the ACL `casier broker mosquitto-acl` prints, and nats-server's MQTT listener on JetStream. The
  * deposit → pickup flow runs through each; cabinets stay in their lane; two hubs sharing one
- * broker each see only their own sites; a site's own Mosquitto forwards to the central one.
+ * broker each see only their own sites; a site's own Mosquitto forwards to the central one; a
+ * cluster of nats-servers carries a hub and a cabinet on different nodes.
  */
 
 import { readFileSync, rmSync } from 'node:fs';
@@ -220,5 +221,15 @@ describe('a site with its own Mosquitto, forwarding to the central one', () => {
     expect(doorEvents()).toBe(before + 2);
     const recorded = (await t.api('GET', '/api/v1/events?lockerId=box-1&type=door.opened')).body.events;
     expect(recorded.filter((e: { seq: number }) => e.seq > seqBefore)).toHaveLength(1);
+  });
+});
+
+describe('the hub on a cluster of three nats-servers', () => {
+  it('runs the deposit → pickup flow with the hub and the cabinet on different nodes', async () => {
+    const broker = await startNats([{ username: 'casier-hub', password: HUB_PASSWORD }], 3);
+    cleanup.push(() => broker.stop());
+    const t = await hubOn(broker, 'casier-hub');
+    const box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8', { url: broker.urls[2] });
+    await depositAndPickup(t, box, 'box-1');
   });
 });
