@@ -330,9 +330,21 @@ export const COMMANDS: CommandSpec[] = [
     summary:
       "Print the `connection` block with which a site's own Mosquitto forwards its cabinets' topics to the central broker (docs/operations.md §9).",
     flags: {
-      site: { type: 'string', help: 'the site whose cabinets connect to this broker', schema: z.string() },
-      address: { type: 'string', help: 'the central broker, host:port', schema: z.string() },
-      username: { type: 'string', help: "the site link's account at the central broker", schema: z.string() },
+      site: {
+        type: 'string',
+        help: 'the site whose cabinets connect to this broker',
+        schema: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a site id'),
+      },
+      address: {
+        type: 'string',
+        help: 'the central broker, host:port',
+        schema: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port'),
+      },
+      username: {
+        type: 'string',
+        help: "the site link's account at the central broker",
+        schema: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected letters, digits, . _ -'),
+      },
       cafile: {
         type: 'string',
         help: "the authority the central broker's certificate is checked against (TLS; plain TCP without)",
@@ -342,7 +354,7 @@ export const COMMANDS: CommandSpec[] = [
     async run({ values: v }) {
       const { mosquittoSiteLink } = await import('../hub/broker/mosquitto.ts');
       const missing = ['site', 'address', 'username'].filter((f) => !v[f]);
-      if (missing.length) throw new Error(`missing ${missing.map((f) => `--${f}`).join(', ')}`);
+      if (missing.length) throw new UsageError(`missing ${missing.map((f) => `--${f}`).join(', ')}`);
       process.stdout.write(
         mosquittoSiteLink({
           site: v.site as string,
