@@ -1,11 +1,9 @@
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findProfile } from '../../devices/index.ts';
 import { CasierBoardSim } from '../../simulators/boards/casier-board.ts';
 import { spawnBridge } from '../helpers/bridge.ts';
-import { type CabinetRig, cabinetRig } from '../helpers/cabinet.ts';
-import { eventually, type TestHub, waitFor } from '../helpers/hub.ts';
+import { type CabinetRig, cabinetRig, visit as visitBoard } from '../helpers/cabinet.ts';
+import { eventually, type TestHub } from '../helpers/hub.ts';
 
 const profile = findProfile('rural-box-8') as NonNullable<ReturnType<typeof findProfile>>;
 let rig: CabinetRig<CasierBoardSim>;
@@ -24,25 +22,9 @@ beforeEach(async () => {
 });
 afterEach(() => rig?.close());
 
-/** What the bridge holds for the hub, read beside it: events (`outbox`) or readings (`telemetry`). */
-function held(table: 'outbox' | 'telemetry'): number {
-  const db = new Database(join(rig.dir, 'bridge', 'bridge.db'), { readonly: true });
-  try {
-    return db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
-  } finally {
-    db.close();
-  }
-}
-
 const state = async (id: string) => (await t.api('GET', `/api/v1/parcels/${id}`)).body.state;
 
-async function visit(code: string, door: number) {
-  const unlocked = waitFor<[number]>(board, 'unlocked', (d) => d === door, 10_000);
-  board.typeCode(code);
-  await unlocked;
-  expect(board.openDoor(door)).toBe(true);
-  board.closeDoor(door);
-}
+const visit = (code: string, door: number) => visitBoard(board, code, door);
 
 // One retry, setup included: these start real processes, and on a loaded 2-core machine a start
 // has been seen to miss its 20 s window (cause not found yet; the failure message now carries the
@@ -113,7 +95,7 @@ describe('hub + bridge + a casier board on a serial line', { retry: 1 }, () => {
         c += 0.01;
         board.temperatures([{ channel: 0, c }]);
         await new Promise((r) => setTimeout(r, 60)); // one frame each: queued readings would coalesce
-        return held('telemetry') > 0;
+        return rig.held('telemetry') > 0;
       },
       10_000,
       'a reading buffered by the bridge',
@@ -122,7 +104,7 @@ describe('hub + bridge + a casier board on a serial line', { retry: 1 }, () => {
       board.temperatures([{ channel: 0, c: 3 + i / 10 }]);
       await new Promise((r) => setTimeout(r, 60));
     }
-    expect(held('telemetry')).toBe(3);
+    expect(rig.held('telemetry')).toBe(3);
     await t.restart();
     // The bridge's reconnect backs off (up to 8-16 s by its fifth attempt): waited for in full.
     await eventually(
@@ -140,7 +122,7 @@ describe('hub + bridge + a casier board on a serial line', { retry: 1 }, () => {
     await t.hub.stop(); // nothing can leave the Pi now
     board.openDoor(7, { force: true });
     board.closeDoor(7);
-    await eventually(() => held('outbox') === 2, 10_000, 'both events in the outbox');
+    await eventually(() => rig.held('outbox') === 2, 10_000, 'both events in the outbox');
     await rig.bridge.kill('SIGKILL');
     await t.restart();
     rig.bridge = spawnBridge(rig.bridgeArgs());

@@ -1,9 +1,7 @@
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findProfile } from '../../devices/index.ts';
 import { CasierBoardSim } from '../../simulators/boards/casier-board.ts';
-import { type CabinetRig, cabinetRig } from '../helpers/cabinet.ts';
+import { type CabinetRig, cabinetRig, visit as visitBoard } from '../helpers/cabinet.ts';
 import { eventually, type TestHub, waitFor } from '../helpers/hub.ts';
 
 const profile = findProfile('rural-box-8') as NonNullable<ReturnType<typeof findProfile>>;
@@ -23,20 +21,7 @@ beforeEach(async () => {
 });
 afterEach(() => rig?.close());
 
-const tableEntries = () => {
-  const db = new Database(join(rig.dir, 'bridge', 'bridge.db'), { readonly: true });
-  const body = db.prepare('SELECT body FROM code_table').pluck().get() as string | undefined;
-  db.close();
-  return body ? (JSON.parse(body).entries as unknown[]).length : 0;
-};
-
-async function visit(code: string, door: number) {
-  const unlocked = waitFor<[number]>(board, 'unlocked', (d) => d === door, 8000);
-  board.typeCode(code);
-  await unlocked;
-  board.openDoor(door);
-  board.closeDoor(door);
-}
+const visit = (code: string, door: number) => visitBoard(board, code, door, 8000);
 
 // One retry, setup included: these start real processes, and on a loaded 2-core machine a start
 // has been seen to miss its 20 s window (cause not found yet; the failure message now carries the
@@ -60,7 +45,7 @@ describe('a cabinet whose hub is unreachable', { retry: 1 }, () => {
       10_000,
       'a stored',
     );
-    await eventually(() => tableEntries() === 3, 10_000, 'the code table on the Pi'); // a's pickup, b's deposit and pickup
+    await eventually(() => rig.codeTableEntries() === 3, 10_000, 'the code table on the Pi'); // a's pickup, b's deposit and pickup
 
     await t.hub.stop();
     await new Promise((r) => setTimeout(r, 300));

@@ -1,16 +1,9 @@
-/**
- * A cabinet behind its site's own Mosquitto, which forwards to the central one: the bridge stays
- * connected to the site's broker when the site's line goes down, learns that it did from that
- * broker, and opens for offline codes meanwhile; the hub reconciles once the line is back.
- */
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findProfile } from '../../devices/index.ts';
 import { CasierBoardSim } from '../../simulators/boards/casier-board.ts';
 import { type SiteBrokers, startSiteBrokers } from '../helpers/brokers.ts';
-import { type CabinetRig, cabinetRig } from '../helpers/cabinet.ts';
-import { eventually, type TestHub, waitFor } from '../helpers/hub.ts';
+import { type CabinetRig, cabinetRig, visit as visitBoard } from '../helpers/cabinet.ts';
+import { eventually, type TestHub } from '../helpers/hub.ts';
 
 const HUB_PASSWORD = 'hub-secret-for-tests';
 const profile = findProfile('rural-box-8') as NonNullable<ReturnType<typeof findProfile>>;
@@ -40,20 +33,7 @@ afterEach(async () => {
   await brokers?.stop();
 });
 
-const tableEntries = () => {
-  const db = new Database(join(rig.dir, 'bridge', 'bridge.db'), { readonly: true });
-  const body = db.prepare('SELECT body FROM code_table').pluck().get() as string | undefined;
-  db.close();
-  return body ? (JSON.parse(body).entries as unknown[]).length : 0;
-};
-
-async function visit(code: string, door: number) {
-  const unlocked = waitFor<[number]>(board, 'unlocked', (d) => d === door, 8000);
-  board.typeCode(code);
-  await unlocked;
-  board.openDoor(door);
-  board.closeDoor(door);
-}
+const visit = (code: string, door: number) => visitBoard(board, code, door, 8000);
 
 const state = async (id: string) => (await t.api('GET', `/api/v1/parcels/${id}`)).body.state;
 
@@ -70,7 +50,7 @@ describe('a cabinet behind its site broker', { retry: 1 }, () => {
     ).body;
     await visit(depositCode, parcel.door); // through both brokers
     await eventually(async () => (await state(parcel.id)) === 'stored', 10_000, 'stored');
-    await eventually(() => tableEntries() === 1, 10_000, 'the pickup code in the table on the Pi');
+    await eventually(() => rig.codeTableEntries() === 1, 10_000, 'the pickup code in the table on the Pi');
 
     brokers.line.cut();
     await eventually(

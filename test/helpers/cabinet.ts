@@ -4,14 +4,16 @@
  * USB keypad on the Pi (a FIFO standing in for /dev/input/eventN).
  */
 import { execFileSync } from 'node:child_process';
+import type { EventEmitter } from 'node:events';
 import { closeSync, mkdtempSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { encodeKeyEvent, keysFor } from '../../devices/index.ts';
 import type { HubConfig } from '../../hub/service.ts';
 import { type BridgeProcess, spawnBridge } from './bridge.ts';
 import { openForWriting } from './fifo.ts';
-import { eventually, startTestHub, type TestHub } from './hub.ts';
+import { eventually, startTestHub, type TestHub, waitFor } from './hub.ts';
 import { type PtyPair, ptyPair } from './pty.ts';
 
 interface Board {
@@ -30,6 +32,10 @@ export interface CabinetRig<B extends Board> {
   bridgeArgs(extra?: string[]): string[];
   /** Types on the USB keypad, then Enter (needs `keypad: true`). */
   typeOnKeypad(text: string): void;
+  /** What the bridge holds in its own store, read beside it: events (`outbox`) or readings (`telemetry`). */
+  held(table: 'outbox' | 'telemetry'): number;
+  /** Codes in the offline table the bridge keeps. */
+  codeTableEntries(): number;
   online(): Promise<unknown>;
   close(): Promise<void>;
 }
@@ -103,6 +109,19 @@ export async function cabinetRig<B extends Board>(opts: {
         for (const k of [...keys].reverse()) writeSync(keypadFd, encodeKeyEvent(k, 0));
       }
     },
+    held(table) {
+      return readBridgeStore(
+        dir,
+        (db) => db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number,
+      );
+    },
+    codeTableEntries() {
+      const body = readBridgeStore(
+        dir,
+        (db) => db.prepare('SELECT body FROM code_table').pluck().get() as string | undefined,
+      );
+      return body ? (JSON.parse(body).entries as unknown[]).length : 0;
+    },
     online: () =>
       eventually(
         async () => (await t.api('GET', `/api/v1/lockers/${opts.locker}`)).body.online,
@@ -135,4 +154,29 @@ export async function cabinetRig<B extends Board>(opts: {
     throw new Error(`${(err as Error).message}; the bridge said:\n${output}`);
   }
   return rig;
+}
+
+function readBridgeStore<T>(dir: string, read: (db: Database.Database) => T): T {
+  const db = new Database(join(dir, 'bridge', 'bridge.db'), { readonly: true });
+  try {
+    return read(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** A board whose keypad can be typed on and whose doors can be opened: a casier board simulator. */
+interface Visited extends EventEmitter {
+  typeCode(code: string): void;
+  openDoor(door: number): boolean;
+  closeDoor(door: number): void;
+}
+
+/** Someone types `code` on the board, then opens and closes `door` once it is released. */
+export async function visit(board: Visited, code: string, door: number, ms = 10_000): Promise<void> {
+  const unlocked = waitFor<[number]>(board, 'unlocked', (d) => d === door, ms);
+  board.typeCode(code);
+  await unlocked;
+  if (!board.openDoor(door)) throw new Error(`door ${door} released but would not open`);
+  board.closeDoor(door);
 }

@@ -1,64 +1,33 @@
 /** The live feed on its own: a client that stops reading is cut, not buffered without bound. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { LIVE_PATH } from '../../devices/index.ts';
-import { Alarms } from '../../hub/domain/coldchain/alarms.ts';
-import { LiveFeed } from '../../hub/live.ts';
-import { createMetrics } from '../../hub/metrics.ts';
-import { openStore } from '../../hub/store.ts';
 import { eventually } from '../helpers/hub.ts';
+import { type LiveFeedRig, liveFeedRig } from '../helpers/live.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'casier-live-'));
-const store = openStore(dir);
-const metrics = createMetrics();
-const feed = new LiveFeed({
-  db: store.db,
-  fleet: store.fleet,
-  alarms: new Alarms(store.db, store.ledger),
-  provisioning: store.provisioning,
-  metrics,
-  log: pino({ level: 'silent' }),
-  now: Date.now,
-  maxQueued: 64 * 1024,
-  // Long enough for the stalled client below to fill its buffers on a loaded machine before it
-  // misses two pings (then it would be dropped as dead, not as too slow).
-  heartbeatMs: 1000,
-});
-const token = store.provisioning.createToken('operator', 'ops', 'test').token;
-let server: Server;
-let url: string;
+let rig: LiveFeedRig;
 
 beforeAll(async () => {
-  server = createServer();
-  feed.attach(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}${LIVE_PATH}`;
+  rig = await liveFeedRig({
+    maxQueued: 64 * 1024,
+    // Long enough for the stalled client below to fill its buffers on a loaded machine before it
+    // misses two pings (then it would be dropped as dead, not as too slow).
+    heartbeatMs: 1000,
+  });
 });
-afterAll(async () => {
-  await feed.close();
-  await new Promise((resolve) => server.close(resolve));
-  store.db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => rig?.close());
 
 async function signedIn() {
-  const ws = new WebSocket(url);
+  const ws = new WebSocket(rig.url);
   let received = 0;
   ws.on('message', () => received++);
   await new Promise((resolve) => ws.once('open', resolve));
-  ws.send(JSON.stringify({ type: 'auth', token }));
+  ws.send(JSON.stringify({ type: 'auth', token: rig.token }));
   await eventually(() => received > 0);
   return { ws, received: () => received };
 }
 
 const disconnects = async (reason: string) =>
-  (await metrics.registry.getSingleMetric('casier_live_disconnects_total')?.get())?.values.find(
+  (await rig.metrics.registry.getSingleMetric('casier_live_disconnects_total')?.get())?.values.find(
     (v) => v.labels.reason === reason,
   )?.value ?? 0;
 
@@ -77,8 +46,8 @@ describe('live feed back-pressure', () => {
     }));
     // About 45 kB a message: enough to fill the kernel's buffers, then the hub's 4 MiB.
     for (let i = 0; i < 2000 && (await disconnects('too_slow')) === 0; i++) {
-      feed.readings(batch);
-      feed.tick();
+      rig.feed.readings(batch);
+      rig.feed.tick();
       await new Promise((r) => setImmediate(r));
     }
     expect(await disconnects('too_slow')).toBe(1);

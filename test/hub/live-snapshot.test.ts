@@ -2,61 +2,32 @@
  * The live feed's snapshot at a region's scale (1,600 cabinets: about 5 MB): a dashboard still
  * receiving it is not taken for a slow one, and dashboards signing in together share one.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { LIVE_PATH, type LiveServerMessage } from '../../devices/index.ts';
-import { Alarms } from '../../hub/domain/coldchain/alarms.ts';
-import { LiveFeed } from '../../hub/live.ts';
-import { createMetrics } from '../../hub/metrics.ts';
-import { openStore } from '../../hub/store.ts';
+import type { LiveServerMessage } from '../../devices/index.ts';
 import { eventually } from '../helpers/hub.ts';
+import { type LiveFeedRig, liveFeedRig } from '../helpers/live.ts';
 
 const CABINETS = 1600;
-const dir = mkdtempSync(join(tmpdir(), 'casier-live-'));
-const store = openStore(dir);
-const metrics = createMetrics();
-const feed = new LiveFeed({
-  db: store.db,
-  fleet: store.fleet,
-  alarms: new Alarms(store.db, store.ledger),
-  provisioning: store.provisioning,
-  metrics,
-  log: pino({ level: 'silent' }),
-  now: Date.now,
-  maxQueued: 64 * 1024,
-  // Long enough for a loaded machine to sign several clients in; the age limit is not tested here.
-  shareMs: 60_000,
-});
-const token = store.provisioning.createToken('operator', 'ops', 'test').token;
+let rig: LiveFeedRig;
 let builds = 0;
-let server: Server;
-let url: string;
 
 beforeAll(async () => {
-  for (let i = 1; i <= CABINETS; i++)
-    store.provisioning.addDevice({ site: 'region', locker: `box-${i}` }, 'town-locker-16', 'test');
-  const views = store.fleet.lockerViews.bind(store.fleet);
-  store.fleet.lockerViews = () => {
-    builds++;
-    return views();
-  };
-  server = createServer();
-  feed.attach(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}${LIVE_PATH}`;
+  rig = await liveFeedRig(
+    // Long enough for a loaded machine to sign several clients in; the age limit is not tested here.
+    { maxQueued: 64 * 1024, shareMs: 60_000 },
+    (store) => {
+      for (let i = 1; i <= CABINETS; i++)
+        store.provisioning.addDevice({ site: 'region', locker: `box-${i}` }, 'town-locker-16', 'test');
+      const views = store.fleet.lockerViews.bind(store.fleet);
+      store.fleet.lockerViews = () => {
+        builds++;
+        return views();
+      };
+    },
+  );
 });
-afterAll(async () => {
-  await feed.close();
-  await new Promise((resolve) => server.close(resolve));
-  store.db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => rig?.close());
 
 interface Dashboard {
   ws: WebSocket;
@@ -65,17 +36,17 @@ interface Dashboard {
 
 /** Signs in; `paused` keeps its socket from reading, as a dashboard on a slow link. */
 async function dashboard(paused = false): Promise<Dashboard> {
-  const ws = new WebSocket(url);
+  const ws = new WebSocket(rig.url);
   const messages: LiveServerMessage[] = [];
   ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
   await new Promise((resolve) => ws.once('open', resolve));
   if (paused) (ws as unknown as { _socket: { pause(): void } })._socket.pause();
-  ws.send(JSON.stringify({ type: 'auth', token }));
+  ws.send(JSON.stringify({ type: 'auth', token: rig.token }));
   return { ws, messages };
 }
 
 const gauge = async (name: string, reason?: string) =>
-  (await metrics.registry.getSingleMetric(name)?.get())?.values.find(
+  (await rig.metrics.registry.getSingleMetric(name)?.get())?.values.find(
     (v) => reason === undefined || v.labels.reason === reason,
   )?.value ?? 0;
 
@@ -83,10 +54,10 @@ const reading = (c: number) => [{ lockerId: 'box-1', sensor: 't7', ts: Date.now(
 
 /** A ledger event, sent to whoever is signed in. */
 function note() {
-  store.db.transaction(() =>
-    store.ledger.append({ ts: Date.now(), type: 'test.note', actor: 'test', lockerId: 'box-2' }),
+  rig.store.db.transaction(() =>
+    rig.store.ledger.append({ ts: Date.now(), type: 'test.note', actor: 'test', lockerId: 'box-2' }),
   )();
-  feed.tick();
+  rig.feed.tick();
 }
 
 async function closeAll(list: Dashboard[]) {
@@ -100,8 +71,8 @@ describe('live feed snapshot at a region', () => {
     await eventually(async () => (await gauge('casier_live_clients')) === 1, 10_000, 'signed in');
     // The snapshot (5 MB) waits in the hub's queue beyond the 64 KiB a client may fall behind.
     for (const c of [3.1, 3.2, 3.3]) {
-      feed.readings(reading(c));
-      feed.tick();
+      rig.feed.readings(reading(c));
+      rig.feed.tick();
       await new Promise((r) => setImmediate(r));
     }
     expect(await gauge('casier_live_disconnects_total', 'too_slow')).toBe(0);
@@ -127,10 +98,10 @@ describe('live feed snapshot at a region', () => {
     // Readings stored meanwhile, even with nobody signed in, reach a later dashboard after the
     // shared snapshot, in order.
     await closeAll(first);
-    expect(feed.listening).toBe(true);
+    expect(rig.feed.listening).toBe(true);
     for (const c of [4.1, 4.2]) {
-      feed.readings(reading(c));
-      feed.tick();
+      rig.feed.readings(reading(c));
+      rig.feed.tick();
     }
     const late = await dashboard();
     await eventually(() => late.messages.length === 3, 10_000, 'snapshot and the two readings');
