@@ -14,8 +14,9 @@ let builds = 0;
 
 beforeAll(async () => {
   rig = await liveFeedRig(
-    // Long enough for a loaded machine to sign several clients in; the age limit is not tested here.
-    { maxQueued: 64 * 1024, shareMs: 60_000 },
+    // Long enough for a loaded machine to sign several clients in (the age limit is not tested
+    // here), and no heartbeat among the messages counted.
+    { maxQueued: 64 * 1024, shareMs: 60_000, heartbeatMs: 60_000 },
     (store) => {
       for (let i = 1; i <= CABINETS; i++)
         store.provisioning.addDevice({ site: 'region', locker: `box-${i}` }, 'town-locker-16', 'test');
