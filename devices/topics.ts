@@ -47,12 +47,19 @@ export function topic(ref: LockerRef, suffix: Suffix): string {
 
 /**
  * Whether a site's own broker is connected to the central one: `1` or `0`, retained, published by
- * that broker (a Mosquitto bridge notification) to its site's cabinets only. A cabinet behind such
- * a broker is connected to it even while the site's line is down; this says when it is.
+ * that broker (a Mosquitto bridge notification) to its site's cabinets, and at the central broker
+ * to the hub (`0` as the link's last will). A cabinet behind such a broker is connected to it even
+ * while the site's line is down; this says when it is.
  */
 export function siteLinkTopic(site: string): string {
   if (!isId(site)) throw new Error(`invalid site ${site}`);
   return `${TOPIC_PREFIX}/${site}/link`;
+}
+
+/** The site a `siteLinkTopic` names, or null for any other topic. */
+export function parseSiteLinkTopic(t: string): string | null {
+  const m = /^casier\/v1\/([a-z0-9][a-z0-9-]{0,62})\/link$/.exec(t);
+  return m ? (m[1] as string) : null;
 }
 
 /** Subscription filter matching one suffix on every locker (the hub's subscriptions). */

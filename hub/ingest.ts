@@ -9,6 +9,7 @@ import {
   decodePayload,
   type EventsMessage,
   type LockerRef,
+  parseSiteLinkTopic,
   parseTopic,
   type TelemetryMessage,
 } from '../devices/index.ts';
@@ -60,7 +61,9 @@ export class Ingest {
   handle(topicName: string, payload: Buffer): void {
     const t = parseTopic(topicName);
     if (!t) {
-      this.#drop('unknown', 'topic', topicName);
+      const site = parseSiteLinkTopic(topicName);
+      if (site !== null) this.#siteLine(site, payload, topicName);
+      else this.#drop('unknown', 'topic', topicName);
       return;
     }
     if (!this.fleet.knows(t)) {
@@ -118,6 +121,29 @@ export class Ingest {
       // A bug or a full disk must not take the hub down; the device re-sends what was not acknowledged.
       this.log.error({ err, topic: topicName }, 'ingest failed');
       this.metrics.dropped.inc({ suffix: t.suffix, reason: 'error' });
+    }
+  }
+
+  /** A site's own broker says whether it reaches this broker (docs/operations.md §9). */
+  #siteLine(site: string, payload: Buffer, topicName: string): void {
+    const text = payload.toString();
+    if (text !== '0' && text !== '1') {
+      this.#drop('link', 'invalid', topicName, 'expected 0 or 1');
+      return;
+    }
+    try {
+      const known = this.db
+        .transaction(() => this.fleet.onSiteLine(site, text === '1', this.now()))
+        .immediate();
+      if (!known) {
+        this.#drop('link', 'unknown_site', topicName);
+        return;
+      }
+      this.metrics.lockersOnline.set(this.fleet.onlineCount());
+      this.metrics.accepted('link');
+    } catch (err) {
+      this.log.error({ err, topic: topicName }, 'ingest failed');
+      this.metrics.dropped.inc({ suffix: 'link', reason: 'error' });
     }
   }
 

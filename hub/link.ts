@@ -6,7 +6,15 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { fleetFilter, type LockerRef, type Suffix, topic, UP_SUFFIXES } from '../devices/index.ts';
+import {
+  fleetFilter,
+  type LockerRef,
+  type Suffix,
+  siteLinkTopic,
+  TOPIC_PREFIX,
+  topic,
+  UP_SUFFIXES,
+} from '../devices/index.ts';
 
 export interface Link {
   start(): Promise<void>;
@@ -99,6 +107,14 @@ export class DeviceLink implements Link {
     const refused = granted.filter((g) => g.qos === 128);
     if (refused.length)
       throw new Error(`broker refused the hub's subscriptions: ${refused.map((g) => g.topic).join(', ')}`);
+    // Whether each site's own broker, if it has one, reaches this one (docs/operations.md §9).
+    // Optional: a broker without site brokers (NATS) may refuse it.
+    const lines = opts.sites?.length ? opts.sites.map(siteLinkTopic) : [`${TOPIC_PREFIX}/+/link`];
+    const refusedLines = await client.subscribeAsync(lines, { qos: 1 }).then(
+      (granted) => granted.some((g) => g.qos === 128),
+      () => true, // mqtt.js rejects when a broker refuses every filter (NATS without site brokers)
+    );
+    if (refusedLines) opts.log.info("the broker refused the sites' line states: no site broker there");
     opts.log.info({ url: opts.url, filters: filters.length }, 'connected to broker');
   }
 

@@ -78,6 +78,8 @@ const EVENT_LABELS: Record<string, string> = {
   'alarm.renotified': 'Alarm re-notified',
   'locker.online': 'Cabinet online',
   'locker.offline': 'Cabinet offline',
+  'site.line_down': "Site's line to the hub down",
+  'site.line_up': "Site's line to the hub back",
   'device.scan': 'Label scanned at the cabinet',
   'driver.arrived': 'Driver arrived',
   'offline.unlock': 'Opened offline',

@@ -51,6 +51,7 @@ export function mosquittoAcl(hubs: HubAccount[], links: SiteLinkAccount[] = [], 
     for (const site of hub.sites?.length ? hub.sites : ['+']) {
       for (const s of bySuffix('up')) lines.push(`topic read ${TOPIC_PREFIX}/${site}/+/${s}`);
       for (const s of bySuffix('down')) lines.push(`topic write ${TOPIC_PREFIX}/${site}/+/${s}`);
+      lines.push(`topic read ${TOPIC_PREFIX}/${site}/link`);
     }
     lines.push('');
   }
@@ -61,6 +62,7 @@ export function mosquittoAcl(hubs: HubAccount[], links: SiteLinkAccount[] = [], 
     lines.push(`user ${link.username}`);
     for (const s of bySuffix('up')) lines.push(`topic write ${TOPIC_PREFIX}/${link.site}/+/${s}`);
     for (const s of bySuffix('down')) lines.push(`topic read ${TOPIC_PREFIX}/${link.site}/+/${s}`);
+    lines.push(`topic write ${siteLinkTopic(link.site)}`);
     lines.push('');
   }
   lines.push('# every cabinet, username <site>/<locker>: its own topics only');
@@ -108,10 +110,13 @@ export function mosquittoSiteLink(o: SiteLinkOptions): string {
     "remote_password <the site link's password>",
     'bridge_protocol_version mqttv311',
     'cleansession false',
-    // The cabinets learn when the line is down, and use their offline codes meanwhile.
+    // Whether the line is up, on both sides: the cabinets use their offline codes while it is
+    // down, the hub takes them for offline (at once, or within a keepalive and a half when the
+    // line dies silently: the link's last will says `0`).
     'notifications true',
-    'notifications_local_only true',
+    'notifications_local_only false',
     `notification_topic ${siteLinkTopic(o.site)}`,
+    'keepalive_interval 30',
     'try_private true',
     `restart_timeout ${base} ${cap}`,
     ...(o.cafile ? [`bridge_cafile ${o.cafile}`, 'bridge_insecure false'] : []),

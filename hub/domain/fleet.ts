@@ -107,6 +107,36 @@ export class Fleet {
     return false;
   }
 
+  /** Each site's line, as its own broker last said (`casier/v1/<site>/link`); none: not heard. */
+  readonly #siteLines = new Map<string, boolean>();
+
+  /**
+   * A site's own broker lost (`up` false) or regained its line to the central broker. Down: its
+   * cabinets, still connected to that broker, are out of the hub's reach, offline as if each had
+   * sent its last will. Up: nothing more, each cabinet's retained state comes through again.
+   * False when the site is unknown; a retained `1` heard at start is no news either.
+   */
+  onSiteLine(site: string, up: boolean, now: number): boolean {
+    const known = this.db.prepare('SELECT 1 FROM lockers WHERE site_id = ? LIMIT 1').pluck().get(site);
+    if (!known) return false;
+    const before = this.#siteLines.get(site);
+    this.#siteLines.set(site, up);
+    if (before === up || (before === undefined && up)) return true;
+    this.ledger.append({
+      ts: now,
+      type: up ? 'site.line_up' : 'site.line_down',
+      actor: 'hub',
+      data: { site },
+    });
+    if (up) return true;
+    const lockers = this.db
+      .prepare<[string], string>('SELECT id FROM lockers WHERE site_id = ? AND online = 1')
+      .pluck()
+      .all(site);
+    for (const locker of lockers) this.onState({ site, locker }, { online: false }, now);
+    return true;
+  }
+
   onlineCount(): number {
     return this.db.prepare('SELECT count(*) FROM lockers WHERE online = 1').pluck().get() as number;
   }

@@ -210,6 +210,9 @@ describe('a site with its own Mosquitto, forwarding to the central one', () => {
     const remoteOpen = () => box.received.filter((c) => c.type === 'unlock' && c.door === 3);
     expect(remoteOpen()).toEqual([]); // commands of the flow may still arrive; not this one
     expect(readings.get()).toBe(0);
+    const online = async () => (await t.api('GET', '/api/v1/lockers/box-1')).body.online;
+    // The link's last will at the central broker: the hub knows at once the cabinet is out of reach.
+    expect(await online()).toBe(false);
 
     const unlocked = waitFor<[number]>(box, 'unlocked', (door) => door === 3, 15_000);
     line.restore();
@@ -220,6 +223,10 @@ describe('a site with its own Mosquitto, forwarding to the central one', () => {
     await eventually(() => readings.get() === 1, 10_000, 'the reading taken while the line was down');
     await new Promise((r) => setTimeout(r, 1000)); // later re-sends and duplicates: still once
     expect(doorEvents()).toBe(before + 2);
+    // Back: the site broker sends each cabinet's retained state again.
+    await eventually(online, 10_000, 'box-1 online again');
+    const lines = (await t.api('GET', '/api/v1/events?type=site.line_down')).body.events;
+    expect(lines.map((e: { data: { site: string } }) => e.data.site)).toEqual(['ferme']);
     const recorded = (await t.api('GET', '/api/v1/events?lockerId=box-1&type=door.opened')).body.events;
     expect(recorded.filter((e: { seq: number }) => e.seq > seqBefore)).toHaveLength(1);
   });
