@@ -49,8 +49,13 @@ export async function startTestHub(
     logLevel: process.env.CASIER_TEST_LOG ?? 'silent',
     ...overrides,
   };
+  // A hub that fails to start (a broker refusing it) leaves no store behind.
+  const hub = await startHub(config).catch((err: unknown) => {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  });
   const t: TestHub = {
-    hub: await startHub(config),
+    hub,
     dataDir,
     operator: '',
     integration: '',
