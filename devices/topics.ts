@@ -58,8 +58,9 @@ export function siteLinkTopic(site: string): string {
 
 /** The site a `siteLinkTopic` names, or null for any other topic. */
 export function parseSiteLinkTopic(t: string): string | null {
-  const m = /^casier\/v1\/([a-z0-9][a-z0-9-]{0,62})\/link$/.exec(t);
-  return m ? (m[1] as string) : null;
+  if (!t.startsWith(`${TOPIC_PREFIX}/`) || !t.endsWith('/link')) return null;
+  const site = t.slice(TOPIC_PREFIX.length + 1, -'/link'.length);
+  return isId(site) ? site : null;
 }
 
 /** Subscription filter matching one suffix on every locker (the hub's subscriptions). */

@@ -12,7 +12,7 @@
  * central one (`mosquittoSiteLink`): there the link's account has the cabinets' rights for its
  * site, each topic in the direction the cabinets use it.
  */
-import { SUFFIXES, type Suffix, siteLinkTopic, TOPIC_PREFIX } from '../../devices/index.ts';
+import { isId, SUFFIXES, type Suffix, siteLinkTopic, TOPIC_PREFIX } from '../../devices/index.ts';
 
 export interface HubAccount {
   username: string;
@@ -30,7 +30,6 @@ export interface SiteLinkAccount {
 }
 
 const ACCOUNT = /^[A-Za-z0-9._-]{1,64}$/;
-const SITE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /**
  * `siteBroker`: the ACL of that site's own broker, whose cabinets also read whether its line to
@@ -57,7 +56,7 @@ export function mosquittoAcl(hubs: HubAccount[], links: SiteLinkAccount[] = [], 
   }
   for (const link of links) {
     if (!ACCOUNT.test(link.username)) throw new Error(`invalid site link username ${link.username}`);
-    if (!SITE.test(link.site)) throw new Error(`invalid site ${link.site}`);
+    if (!isId(link.site)) throw new Error(`invalid site ${link.site}`);
     lines.push(`# site link ${link.username}: the broker of site ${link.site}, for its cabinets`);
     lines.push(`user ${link.username}`);
     for (const s of bySuffix('up')) lines.push(`topic write ${TOPIC_PREFIX}/${link.site}/+/${s}`);
@@ -93,7 +92,7 @@ export interface SiteLinkOptions extends SiteLinkAccount {
  */
 export function mosquittoSiteLink(o: SiteLinkOptions): string {
   if (!ACCOUNT.test(o.username)) throw new Error(`invalid site link username ${o.username}`);
-  if (!SITE.test(o.site)) throw new Error(`invalid site ${o.site}`);
+  if (!isId(o.site)) throw new Error(`invalid site ${o.site}`);
   if (!/^[A-Za-z0-9.-]+:\d{1,5}$/.test(o.address))
     throw new Error(`invalid address ${o.address}, expected host:port`);
   const [base, cap] = o.restart ?? [5, 120];

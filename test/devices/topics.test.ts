@@ -3,9 +3,11 @@ import {
   fleetFilter,
   lockerKey,
   parseLockerKey,
+  parseSiteLinkTopic,
   parseTopic,
   SUFFIXES,
   type Suffix,
+  siteLinkTopic,
   topic,
 } from '../../devices/index.ts';
 
@@ -63,6 +65,20 @@ describe('topics', () => {
   it('builds the hub filters for one suffix, on all sites or one', () => {
     expect(fleetFilter('events')).toBe('casier/v1/+/+/events');
     expect(fleetFilter('state', 'ferme')).toBe('casier/v1/ferme/+/state');
+  });
+
+  it("names a site's line state, and parses back only that", () => {
+    expect(siteLinkTopic('ferme')).toBe('casier/v1/ferme/link');
+    expect(parseSiteLinkTopic(siteLinkTopic('ferme'))).toBe('ferme');
+    for (const t of [
+      'casier/v1/ferme/box-1/link',
+      'casier/v1//link',
+      'casier/v1/+/link',
+      'casier/v2/ferme/link',
+    ])
+      expect(parseSiteLinkTopic(t)).toBeNull();
+    expect(parseTopic('casier/v1/ferme/link')).toBeNull(); // not a locker's topic
+    expect(() => siteLinkTopic('Ferme')).toThrow(/invalid site/);
   });
 
   it('round-trips locker keys', () => {

@@ -63,7 +63,8 @@ async function listening(port: number, child: ChildProcess, output: () => string
   }
 }
 
-function stopper(child: ChildProcess, dir: string) {
+/** Stops `child` by its PID, then removes `dir` (none: left to the caller). */
+function stopper(child: ChildProcess, dir?: string) {
   return async () => {
     if (child.exitCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -72,7 +73,7 @@ function stopper(child: ChildProcess, dir: string) {
       await exited;
       clearTimeout(timer);
     }
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   };
 }
 
@@ -222,11 +223,16 @@ export async function startNats(
     child.stderr?.on('data', (d) => {
       output += d;
     });
-  const stops = children.map((child) => stopper(child, dir));
+  // The directory goes once every node has stopped: one stopping first must not pull a store
+  // from under the others.
+  const stopAll = async () => {
+    await Promise.allSettled(children.map((child) => stopper(child)()));
+    rmSync(dir, { recursive: true, force: true });
+  };
   try {
     for (const [i, p] of ports.entries()) await listening(p.mqtt, children[i] as ChildProcess, () => output);
   } catch (err) {
-    await Promise.allSettled(stops.map((stop) => stop()));
+    await stopAll();
     throw err;
   }
   const urls = ports.map((p) => `mqtt://127.0.0.1:${p.mqtt}`);
@@ -240,9 +246,7 @@ export async function startNats(
       for (const child of children) child.kill('SIGHUP'); // nats-server reloads its configuration, users included
       await new Promise((r) => setTimeout(r, 300));
     },
-    async stop() {
-      await Promise.allSettled(stops.map((stop) => stop()));
-    },
+    stop: stopAll,
   };
 }
 
