@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -26,6 +26,14 @@ function write(pages: number): void {
   for (let i = 0; i < pages; i += 50) db.transaction(() => Array.from({ length: 50 }, () => insert.run()))();
 }
 const walBytes = () => statSync(`${db.name}-wal`).size;
+/** How many times the log started over: its header's checkpoint sequence number (bytes 12-15). */
+const startedOver = () => {
+  const fd = openSync(`${db.name}-wal`, 'r');
+  const header = Buffer.alloc(16);
+  readSync(fd, header, 0, 16, 0);
+  closeSync(fd);
+  return header.readUInt32BE(12);
+};
 const until = async (what: () => boolean, ms = 15_000) => {
   const end = Date.now() + ms;
   while (!what()) {
@@ -59,6 +67,29 @@ describe('Checkpointer', () => {
     await c.close();
     await c.close(); // twice is harmless
     expect((db.prepare('SELECT count(*) FROM t').pluck().get() as number) >= 1550).toBe(true);
+  });
+
+  it('starts the log over under commits that never pause, which a checkpoint from another thread alone cannot', async () => {
+    const c = new Checkpointer(db, log, { everyMs: 20 });
+    const insert = db.prepare('INSERT INTO t (pad) VALUES (zeroblob(3000))');
+    let biggest = 0;
+    let commits = 0;
+    await until(() => c.runs > 0); // the worker is up
+    const first = startedOver();
+    // One page a commit, back to back but for a turn of the event loop every five. Without the hub
+    // connection finishing the checkpoints, the log never finds itself all copied at the start
+    // of a commit: it never starts over and holds every page written.
+    for (const end = Date.now() + 600; Date.now() < end; ) {
+      for (let i = 0; i < 5; i++, commits++) insert.run();
+      biggest = Math.max(biggest, walBytes());
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(c.finished).toBeGreaterThan(0);
+    expect(startedOver() - first).toBeGreaterThan(2);
+    expect(biggest).toBeLessThan(commits * 4096 * 0.75); // without: more than every page written
+    expect(c.failures).toBe(0);
+    await c.close();
+    expect(db.prepare('SELECT count(*) FROM t').pluck().get()).toBe(commits);
   });
 
   it('hands checkpoints back to the hub connection when the worker is lost', async () => {
