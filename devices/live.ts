@@ -25,6 +25,11 @@ export interface SiteView {
   name: string;
   lockers: number;
   online: number;
+  /**
+   * The site's line to the central broker, as the site's own broker last said (docs/operations.md
+   * §9), and since when (hub clock, ms); null when the site has no broker of its own.
+   */
+  line: { up: boolean; since: number } | null;
 }
 
 export interface CompartmentView {
@@ -129,6 +134,8 @@ export type LiveServerMessage =
       recent: LedgerEventView[];
     }
   | { type: 'locker'; seq: number; locker: LockerView }
+  /** A site's line to the central broker changed (its lockers' changes come as `locker`). */
+  | { type: 'site'; seq: number; site: SiteView }
   | { type: 'alarm'; seq: number; alarm: AlarmView }
   | { type: 'events'; events: LedgerEventView[] }
   /** Readings stored and checked since the last message, per locker (`LockerReadings`). */

@@ -58,7 +58,8 @@ export class Ingest {
     );
   }
 
-  handle(topicName: string, payload: Buffer): void {
+  /** `retained`: the broker replays a message kept from before (at subscription), not news. */
+  handle(topicName: string, payload: Buffer, retained = false): void {
     const t = parseTopic(topicName);
     if (!t) {
       const site = parseSiteLinkTopic(topicName);
@@ -76,6 +77,12 @@ export class Ingest {
           const m = decodePayload('state', payload);
           if (!m.ok) {
             this.#drop(t.suffix, m.reason, topicName, m.detail);
+            return;
+          }
+          if (m.value.online && retained && this.fleet.lineDown(t.site)) {
+            // The central broker's copy of a cabinet's state from before its site's line dropped:
+            // the cabinet is out of reach whatever it says (a hub started during the outage).
+            this.#drop(t.suffix, 'site_line_down', topicName, 'retained state from before the line dropped');
             return;
           }
           const online = this.db.transaction(() => this.fleet.onState(t, m.value, this.now())).immediate();

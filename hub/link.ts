@@ -71,7 +71,8 @@ export interface LinkOptions {
   /** CA certificate(s) for an mqtts:// broker with a private authority. */
   ca?: string;
   log: Logger;
-  onMessage: (topic: string, payload: Buffer) => void;
+  /** `retained`: replayed by the broker at subscription (kept from before), not news. */
+  onMessage: (topic: string, payload: Buffer, retained: boolean) => void;
 }
 
 export class DeviceLink implements Link {
@@ -93,7 +94,7 @@ export class DeviceLink implements Link {
       ...(opts.ca ? { ca: opts.ca } : {}),
     });
     this.#client = client;
-    client.on('message', (t, payload) => opts.onMessage(t, payload));
+    client.on('message', (t, payload, packet) => opts.onMessage(t, payload, packet.retain));
     client.on('error', (err) => this.#stopping || opts.log.warn({ err: err.message }, 'broker link error'));
     client.on('offline', () => this.#stopping || opts.log.warn('broker link down, reconnecting'));
     // TCP_NODELAY on the hub's socket too (see broker/embedded.ts).

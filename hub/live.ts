@@ -206,13 +206,19 @@ export class LiveFeed {
       const events: LedgerEventView[] = [];
       const lockers = new Set<string>();
       const alarms = new Set<string>();
+      const sites = new Set<string>();
       for (const row of rows) {
         const { hash: _hash, ...e } = eventView(row);
         events.push(e);
         if (e.lockerId) lockers.add(e.lockerId);
         if (e.type.startsWith('alarm.') && typeof e.data.id === 'string') alarms.add(e.data.id);
+        if (e.type.startsWith('site.') && typeof e.data.site === 'string') sites.add(e.data.site);
       }
       this.#broadcast({ type: 'events', events });
+      for (const id of sites) {
+        const site = this.#o.fleet.site(id);
+        if (site) this.#broadcast({ type: 'site', seq: this.#seq, site });
+      }
       for (const id of alarms) {
         const alarm = this.#o.alarms.get(id);
         if (alarm) this.#broadcast({ type: 'alarm', seq: this.#seq, alarm });

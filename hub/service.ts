@@ -165,7 +165,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   let broker: EmbeddedBroker | undefined;
   let mqttUrl = config.mqttUrl;
   let ingest: Ingest | undefined;
-  const onMessage = (t: string, p: Buffer) => ingest?.handle(t, p);
+  const onMessage = (t: string, p: Buffer, retained = false) => ingest?.handle(t, p, retained);
   let link: Link;
   if (mqttUrl) {
     link = new DeviceLink({

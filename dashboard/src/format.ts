@@ -40,11 +40,20 @@ export const ALARM_LABELS: Record<string, string> = {
 export const alarmLabel = (kind: string) => ALARM_LABELS[kind] ?? kind.replace(/_/g, ' ');
 
 /** Where an alarm is: a door, a sensor, or the whole cabinet. */
+/** Why a controller counts as offline (`details.reason` of a `controller_offline` alarm). */
+const OFFLINE_REASONS: Record<string, string> = {
+  disconnected: 'connection lost',
+  silent: 'nothing heard for 5 minutes',
+  site_line_down: "site's line to the hub down",
+};
+
 export function alarmPlace(a: { sensor: string | null; details: Record<string, unknown> }): string {
   if (a.sensor?.startsWith('door:')) return `door ${a.sensor.slice(5)}`;
   const doors = a.details.doors;
   if (Array.isArray(doors) && doors.length) return `sensor ${a.sensor} (door ${doors.join(', ')})`;
-  return a.sensor ? `sensor ${a.sensor}` : 'cabinet';
+  if (a.sensor) return `sensor ${a.sensor}`;
+  const reason = typeof a.details.reason === 'string' ? OFFLINE_REASONS[a.details.reason] : undefined;
+  return reason ? `cabinet (${reason})` : 'cabinet';
 }
 
 const EVENT_LABELS: Record<string, string> = {
@@ -91,6 +100,7 @@ export function eventLabel(type: string, data: Record<string, unknown> = {}): st
   const known = EVENT_LABELS[type];
   if (known && type.startsWith('alarm.') && typeof data.kind === 'string')
     return `${known}: ${alarmLabel(data.kind)}`;
+  if (known && type.startsWith('site.') && typeof data.site === 'string') return `${known} (${data.site})`;
   if (known) return known;
   const words = type.replace(/^device\./, '').replace(/[._]/g, ' ');
   return words.charAt(0).toUpperCase() + words.slice(1);

@@ -162,6 +162,14 @@ export class LiveStore {
         this.#set({ lockers, sites: recount(s.sites, lockers) });
         break;
       }
+      case 'site':
+        this.#set({
+          sites: recount(
+            s.sites.map((x) => (x.id === m.site.id ? m.site : x)),
+            s.lockers,
+          ),
+        });
+        break;
       case 'alarm': {
         const alarms = new Map(s.alarms);
         if (m.alarm.state === 'cleared') alarms.delete(m.alarm.id);

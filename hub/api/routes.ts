@@ -268,7 +268,8 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
     defineRoute({
       method: 'GET',
       url: '/api/v1/sites',
-      summary: 'Sites with their number of lockers and how many are online',
+      summary:
+        'Sites with their number of lockers, how many are online, and the line of a site broker to the hub',
       roles: ['operator', 'integration'],
       handler: () => ({ sites: d.fleet.sites() }),
     }),

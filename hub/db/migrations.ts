@@ -286,4 +286,9 @@ export const MIGRATIONS: readonly string[] = [
   CREATE VIEW readings (locker_id, sensor, ts, c) AS
     SELECT t.locker_id, r.key, t.ts, r.value FROM telemetry t, json_each(t.readings) r;
   `,
+  /* 19: a site's line to the central broker, as its own broker last said (NULL: no site broker
+     heard), and since when: kept across restarts, so a retained state repeated at start is no news */ `
+  ALTER TABLE sites ADD COLUMN line_up INTEGER;
+  ALTER TABLE sites ADD COLUMN line_since INTEGER;
+  `,
 ];

@@ -25,6 +25,20 @@ interface LockerRow {
   last_seen: number | null;
 }
 
+interface SiteRow {
+  id: string;
+  name: string;
+  lockers: number;
+  online: number;
+  line_up: number | null;
+  line_since: number | null;
+}
+
+const siteView = ({ line_up, line_since, ...s }: SiteRow): SiteView => ({
+  ...s,
+  line: line_up === null ? null : { up: line_up === 1, since: line_since ?? 0 },
+});
+
 const lockerView = (r: LockerRow): LockerSummary => ({
   id: r.id,
   siteId: r.site_id,
@@ -107,21 +121,37 @@ export class Fleet {
     return false;
   }
 
-  /** Each site's line, as its own broker last said (`casier/v1/<site>/link`); none: not heard. */
-  readonly #siteLines = new Map<string, boolean>();
+  /** The sites whose line is down, as stored: read once, then kept up to date by `onSiteLine`. */
+  #linesDown: Set<string> | undefined;
+
+  /** True while the site's own broker says its line to the central broker is down. */
+  lineDown(site: string): boolean {
+    this.#linesDown ??= new Set(
+      this.db.prepare<[], string>('SELECT id FROM sites WHERE line_up = 0').pluck().all(),
+    );
+    return this.#linesDown.has(site);
+  }
 
   /**
    * A site's own broker lost (`up` false) or regained its line to the central broker. Down: its
    * cabinets, still connected to that broker, are out of the hub's reach, offline as if each had
-   * sent its last will. Up: nothing more, each cabinet's retained state comes through again.
-   * False when the site is unknown; a retained `1` heard at start is no news either.
+   * sent its last will. Up: nothing more, each cabinet's state comes through again. The state is
+   * stored, so what a broker repeats (its retained message at each start of the hub) is no news,
+   * nor is a first `1`. False when the site has no cabinet.
    */
   onSiteLine(site: string, up: boolean, now: number): boolean {
     const known = this.db.prepare('SELECT 1 FROM lockers WHERE site_id = ? LIMIT 1').pluck().get(site);
     if (!known) return false;
-    const before = this.#siteLines.get(site);
-    this.#siteLines.set(site, up);
-    if (before === up || (before === undefined && up)) return true;
+    const before = this.db
+      .prepare<[string], number | null>('SELECT line_up FROM sites WHERE id = ?')
+      .pluck()
+      .get(site);
+    if (before === (up ? 1 : 0)) return true;
+    this.db.prepare('UPDATE sites SET line_up = ?, line_since = ? WHERE id = ?').run(up ? 1 : 0, now, site);
+    this.lineDown(site);
+    if (up) this.#linesDown?.delete(site);
+    else this.#linesDown?.add(site);
+    if (before === null && up) return true;
     this.ledger.append({
       ts: now,
       type: up ? 'site.line_up' : 'site.line_down',
@@ -174,12 +204,20 @@ export class Fleet {
   }
 
   sites(): SiteView[] {
-    return this.db
-      .prepare(
-        `SELECT s.id, s.name, count(l.id) AS lockers, coalesce(sum(l.online), 0) AS online
-         FROM sites s LEFT JOIN lockers l ON l.site_id = s.id GROUP BY s.id ORDER BY s.id`,
-      )
-      .all() as SiteView[];
+    return this.#sites().all().map(siteView);
+  }
+
+  site(id: string): SiteView | undefined {
+    const row = this.#sites(id).get(id);
+    return row && siteView(row);
+  }
+
+  #sites(id?: string) {
+    return this.db.prepare<string[], SiteRow>(
+      `SELECT s.id, s.name, s.line_up, s.line_since, count(l.id) AS lockers, coalesce(sum(l.online), 0) AS online
+       FROM sites s LEFT JOIN lockers l ON l.site_id = s.id ${id === undefined ? '' : 'WHERE s.id = ?'}
+       GROUP BY s.id ORDER BY s.id`,
+    );
   }
 
   lockers(siteId?: string): LockerSummary[] {

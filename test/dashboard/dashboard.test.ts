@@ -6,6 +6,8 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Ledger } from '../../hub/db/ledger.ts';
+import { Fleet } from '../../hub/domain/fleet.ts';
 import type { VirtualLocker } from '../../simulators/locker.ts';
 import { CHILLED, ThermalCompartment } from '../../simulators/thermal.ts';
 import { launchBrowser, operatorPage, screenshot, signIn } from '../helpers/browser.ts';
@@ -247,6 +249,27 @@ describe('dashboard', () => {
     const overflow = await phone.page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     pages.push(tablet, phone);
+  });
+
+  it("shows a site's line to the hub down, and why its cabinets count as offline", async () => {
+    // What the hub makes of `casier/v1/ferme/link` from the site's own broker (tested against real
+    // Mosquittos in test/integration/external-broker.test.ts), applied to its store.
+    const fleet = new Fleet(t.hub.db, new Ledger(t.hub.db));
+    const line = (up: boolean) => t.hub.db.transaction(() => fleet.onSiteLine('ferme', up, clock))();
+    await a.goto(`${base}/#/`);
+    const site = a.locator('section.site', { has: a.locator('#site-ferme') });
+    await site.waitFor();
+    line(false);
+    await site.getByText(/line to the hub down since \d\d:\d\d/).waitFor({ timeout: 2000 });
+    await site
+      .locator('[data-locker="box-1"]')
+      .getByText(/offline/)
+      .waitFor({ timeout: 2000 });
+    await a.getByText("cabinet (site's line to the hub down)").waitFor({ timeout: 5000 });
+    await a.getByText("Site's line to the hub down (ferme)").waitFor();
+    await screenshot(a, 'site-line-down');
+    line(true);
+    await site.getByText(/line to the hub down/).waitFor({ state: 'detached', timeout: 2000 });
   });
 
   it('logged no script error on any page', () => {

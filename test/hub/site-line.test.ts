@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Alarms } from '../../hub/domain/coldchain/alarms.ts';
+import { Watchdog } from '../../hub/domain/coldchain/watchdog.ts';
 import { openStore } from '../../hub/store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'casier-line-'));
@@ -38,9 +40,44 @@ describe('a site line', () => {
     expect(ledger('locker.offline')).toBe(2);
     line('ferme', false, 30); // said again (a retained message on a reconnection)
     expect(ledger('site.line_down')).toBe(1);
+    expect(store.fleet.lineDown('ferme')).toBe(true);
+    expect(store.fleet.site('ferme')?.line).toEqual({ up: false, since: 20 });
     line('ferme', true, 40);
     expect(ledger('site.line_up')).toBe(1);
+    expect(store.fleet.lineDown('ferme')).toBe(false);
     expect(line('nowhere', false, 50)).toBe(false);
     expect(isOnline('locker-1')).toBe(1);
+    expect(store.fleet.sites().map((x) => [x.id, x.line])).toEqual([
+      ['ferme', { up: true, since: 40 }],
+      ['lyon', null], // no site broker: nothing said
+    ]);
+  });
+
+  it('is kept across a restart of the hub: the line repeated at start is no news', () => {
+    line('ferme', false, 60);
+    const again = openStore(dir); // what a restarted hub reads
+    try {
+      expect(again.fleet.lineDown('ferme')).toBe(true);
+      expect(again.db.transaction(() => again.fleet.onSiteLine('ferme', false, 70))()).toBe(true);
+      expect(ledger('site.line_down')).toBe(2); // the drop at 20 and the one at 60, not the repeat
+      expect(again.fleet.site('ferme')?.line).toEqual({ up: false, since: 60 });
+    } finally {
+      again.db.close();
+    }
+  });
+
+  it('gives the reason of a cabinet offline behind a dropped line in its alarm', () => {
+    const watchdog = new Watchdog(store.db, new Alarms(store.db, store.ledger), () => 100);
+    watchdog.sweep();
+    const reasons = store.db
+      .prepare(
+        `SELECT locker_id, json_extract(details, '$.reason') FROM alarms WHERE kind = 'controller_offline'`,
+      )
+      .raw()
+      .all();
+    expect(reasons).toEqual([
+      ['box-1', 'site_line_down'],
+      ['box-2', 'site_line_down'],
+    ]);
   });
 });

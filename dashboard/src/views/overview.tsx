@@ -57,7 +57,15 @@ export function Overview() {
               {site.name}{' '}
               <span class="muted">
                 {site.online}/{site.lockers} online
-              </span>
+              </span>{' '}
+              {site.line && !site.line.up && (
+                <Badge
+                  kind="critical"
+                  title="The site's own broker cannot reach the hub: its cabinets are out of reach, and open with their offline code tables meanwhile"
+                >
+                  line to the hub down since {time(site.line.since)}
+                </Badge>
+              )}
             </h2>
             <ul class="cards">
               {lockers.map((l) => (

@@ -29,12 +29,14 @@ export class Watchdog {
     // Only the cabinets gone (a fleet's thousands of live ones are not read every second).
     const gone = this.db
       .prepare(
-        'SELECT id, online, last_seen FROM lockers WHERE last_seen IS NOT NULL AND (online = 0 OR last_seen < ?)',
+        `SELECT l.id, l.online, l.last_seen, s.line_up = 0 AS line_down FROM lockers l JOIN sites s ON s.id = l.site_id
+         WHERE l.last_seen IS NOT NULL AND (l.online = 0 OR l.last_seen < ?)`,
       )
       .all(now - CONTROLLER_SILENT_MS) as Array<{
       id: string;
       online: number;
       last_seen: number;
+      line_down: number | null;
     }>;
     // Only those with an alarm open can have one to clear: no lookup per locker and second.
     const alarmed = new Set(
@@ -64,7 +66,8 @@ export class Watchdog {
           level: 'critical',
           at: now,
           since: l.last_seen,
-          details: { reason: l.online ? 'silent' : 'disconnected' },
+          // Behind a site broker whose line dropped, the cabinet may well be fine: the line is not.
+          details: { reason: l.line_down ? 'site_line_down' : l.online ? 'silent' : 'disconnected' },
         });
       }
       // Alarmed and no longer gone: back.
