@@ -73,20 +73,22 @@ async function steadyRss(pid: number): Promise<number> {
 }
 
 /** Every cabinet reports every `everyMs`, phases spread evenly; returns a stop function. */
+/** Bytes of telemetry payload the fleet has sent. */
+let sentBytes = 0;
+
 function telemetry(clients: MqttClient[], everyMs: number): () => void {
   let seq = 0;
   const timers = clients.map((c, k) => {
-    const send = () =>
-      c.publish(
-        topic(ref(k + 1), 'telemetry'),
-        JSON.stringify({
-          bootId: 'fleet',
-          seq: ++seq,
-          ts: Date.now(),
-          readings: READINGS.map((sensor) => ({ sensor, c: 3 + Math.random() })),
-        }),
-        { qos: 0 },
-      );
+    const send = () => {
+      const payload = JSON.stringify({
+        bootId: 'fleet',
+        seq: ++seq,
+        ts: Date.now(),
+        readings: READINGS.map((sensor) => ({ sensor, c: 3 + Math.random() })),
+      });
+      sentBytes += Buffer.byteLength(payload);
+      c.publish(topic(ref(k + 1), 'telemetry'), payload, { qos: 0 });
+    };
     let interval: NodeJS.Timeout | undefined;
     const phase = setTimeout(
       () => {
@@ -170,14 +172,19 @@ async function hubRun() {
     let stop = telemetry(clients, 30_000);
     await sleep(3000);
     const before = usage(pid);
+    const sentBefore = sentBytes;
     await sleep(FOOTPRINT_S * 1000);
     const after = usage(pid);
+    const seconds = (after.at - before.at) / 1000;
     const fullRss = await steadyRss(pid);
     stop();
     const footprint = {
       rssMiB: Math.max(after.rssMiB, fullRss),
       cpuPercent: ((after.cpuS - before.cpuS) / FOOTPRINT_S) * 100,
       perCabinetKiB: ((fullRss - idleRss) * 1024) / CABINETS,
+      /** Bytes a second the hub sent to its disk, and the telemetry payloads it received meanwhile. */
+      diskBps: (after.writtenB - before.writtenB) / seconds,
+      receivedBps: (sentBytes - sentBefore) / seconds,
     };
 
     // 3. Latency with every cabinet reporting once a second.
@@ -327,6 +334,15 @@ const rows: GoalRow[] = [
           met: hub.footprint.perCabinetKiB <= 80,
         },
       ]),
+  // What an SD card would take (reference, no goal): SQLite's log, its checkpoints and the syncs.
+  {
+    benchmark: 'footprint: disk writes, one reading/30 s',
+    measured: `${(hub.footprint.diskBps / 1024).toFixed(0)} KiB/s, ${((hub.footprint.diskBps * 86_400) / 2 ** 30).toFixed(1)} GiB/day`,
+    baseline: `telemetry received ${(hub.footprint.receivedBps / 1024).toFixed(0)} KiB/s`,
+    ratio: hub.footprint.diskBps / hub.footprint.receivedBps,
+    goal: '',
+    met: true,
+  },
   {
     benchmark: 'code → unlock p50 under the fleet',
     measured: ms(hub.latency.p50),

@@ -246,13 +246,23 @@ export function announce(c: MqttClient, ref: { site: string; locker: string }, b
   );
 }
 
-/** CPU seconds (user + system) and resident memory of a process, from /proc. */
-export function usage(pid: number): { cpuS: number; rssMiB: number; at: number } {
+/**
+ * CPU seconds (user + system), resident memory and bytes sent to the disk (all its threads: the
+ * checkpoints' worker too; counted as pages are dirtied, the file system's own journal aside) of
+ * a process, from /proc.
+ */
+export function usage(pid: number): { cpuS: number; rssMiB: number; writtenB: number; at: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
   const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { cpuS: ticks / 100, rssMiB: Number(rss?.[1] ?? 0) / 1024, at: performance.now() };
+  const written = /^write_bytes: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+  return {
+    cpuS: ticks / 100,
+    rssMiB: Number(rss?.[1] ?? 0) / 1024,
+    writtenB: Number(written?.[1] ?? 0),
+    at: performance.now(),
+  };
 }
 
 /** Reads one value of a Prometheus text exposition. */

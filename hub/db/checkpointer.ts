@@ -18,17 +18,25 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 1000');
 db.pragma('synchronous = NORMAL');
+let timer;
 const checkpoint = () => {
+  let busy = true;
   try {
     const [r] = db.pragma('wal_checkpoint(PASSIVE)');
+    busy = r.log > workerData.busyPages;
     parentPort.postMessage({ ok: true, log: r.log, checkpointed: r.checkpointed });
   } catch (err) {
     parentPort.postMessage({ ok: false, error: String((err && err.message) || err) });
   }
+  return busy;
 };
-const timer = setInterval(checkpoint, workerData.everyMs);
+// Every everyMs; every busyMs while the log fills faster (past busyPages at the last one).
+const schedule = (busy) => {
+  timer = setTimeout(() => schedule(checkpoint()), busy ? workerData.busyMs : workerData.everyMs);
+};
+schedule(false);
 parentPort.on('message', () => {
-  clearInterval(timer);
+  clearTimeout(timer);
   checkpoint();
   db.close();
   parentPort.close();
@@ -37,6 +45,15 @@ parentPort.on('message', () => {
 
 /** SQLite's own threshold (pages in the log), used again if the worker is lost. */
 const AUTOCHECKPOINT_PAGES = 1000;
+/**
+ * How often the worker copies the log back (ms): each copy rewrites every page changed since the
+ * last, so a page written several times a second (a readings batch's last page, the database
+ * header, a cabinet's sensor states) is written to the disk once for each. Every quarter of a
+ * second the hub wrote twice as much to its database file at 200 cabinets; once the log fills
+ * past AUTOCHECKPOINT_PAGES between two copies, every BUSY_EVERY_MS, so it stays a few MB.
+ */
+const EVERY_MS = 1000;
+const BUSY_EVERY_MS = 250;
 /** What the log file is cut back to when it starts over (bytes): it does not keep its peak size. */
 const LOG_SIZE_LIMIT = 16 * 1024 * 1024;
 
@@ -85,10 +102,17 @@ export class Checkpointer {
     db.pragma('wal_autocheckpoint = 0');
     db.pragma(`journal_size_limit = ${LOG_SIZE_LIMIT}`);
     const finishAbove = opts.finishAbovePages ?? AUTOCHECKPOINT_PAGES;
+    const everyMs = opts.everyMs ?? EVERY_MS;
     const driver = opts.driver ?? createRequire(import.meta.url).resolve('better-sqlite3');
     this.#worker = new Worker(WORKER, {
       eval: true,
-      workerData: { file: db.name, driver, everyMs: opts.everyMs ?? 250 },
+      workerData: {
+        file: db.name,
+        driver,
+        everyMs,
+        busyMs: Math.min(everyMs, BUSY_EVERY_MS),
+        busyPages: AUTOCHECKPOINT_PAGES,
+      },
     });
     this.#worker.unref();
     this.#worker.on('message', (m: { ok: boolean; log: number; checkpointed: number; error?: string }) => {

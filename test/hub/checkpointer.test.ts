@@ -92,6 +92,25 @@ describe('Checkpointer', () => {
     expect(db.prepare('SELECT count(*) FROM t').pluck().get()).toBe(commits);
   });
 
+  it('copies the log back every `everyMs`, and four times as often while it fills faster', async () => {
+    const c = new Checkpointer(db, log, { everyMs: 1200 });
+    const gap = async () => {
+      const runs = c.runs;
+      await until(() => c.runs > runs);
+      const from = performance.now();
+      await until(() => c.runs > runs + 1);
+      return performance.now() - from;
+    };
+    expect(await gap()).toBeGreaterThan(1000); // idle: every 1.2 s
+    write(1500); // more than 1,000 pages at the next copy: the one after comes 250 ms later
+    const runs = c.runs;
+    await until(() => c.runs > runs && c.walPages >= 1500);
+    const from = performance.now();
+    await until(() => c.runs > runs + 1);
+    expect(performance.now() - from).toBeLessThan(900);
+    await c.close();
+  });
+
   it('hands checkpoints back to the hub connection when the worker is lost', async () => {
     const c = new Checkpointer(db, log, { driver: join(dir, 'no-such-driver.js') });
     await until(() => db.pragma('wal_autocheckpoint', { simple: true }) === 1000);
