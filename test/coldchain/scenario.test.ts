@@ -269,6 +269,8 @@ describe('alarms judged on the hub clock', () => {
     // The 6 virtual minutes without a message made it look silent; the readings brought it back.
     await eventually(async () => (await open('controller_offline')).length === 0, 5000, 'heard again');
     await box.stop();
+    await eventually(async () => !(await t.api('GET', '/api/v1/lockers/box-1')).body.online, 5000, 'offline');
+    clock += 2 * MIN; // away for more than a minute (test/coldchain/silence.test.ts)
     await eventually(async () => (await open('controller_offline')).length === 1, 5000, 'controller_offline');
     expect((await open('controller_offline'))[0]).toMatchObject({ details: { reason: 'disconnected' } });
   });

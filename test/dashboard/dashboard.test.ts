@@ -265,6 +265,7 @@ describe('dashboard', () => {
       .locator('[data-locker="box-1"]')
       .getByText(/offline/)
       .waitFor({ timeout: 2000 });
+    clock += 2 * MIN; // out of reach for more than a minute: alarmed
     await a.getByText("cabinet (site's line to the hub down)").waitFor({ timeout: 5000 });
     await a.getByText("Site's line to the hub down (ferme)").waitFor();
     await screenshot(a, 'site-line-down');

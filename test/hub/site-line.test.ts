@@ -67,7 +67,9 @@ describe('a site line', () => {
   });
 
   it('gives the reason of a cabinet offline behind a dropped line in its alarm', () => {
-    const watchdog = new Watchdog(store.db, new Alarms(store.db, store.ledger), () => 100);
+    let now = 100;
+    const watchdog = new Watchdog(store.db, new Alarms(store.db, store.ledger), () => now);
+    now += 61_000; // offline for more than a minute
     watchdog.sweep();
     const reasons = store.db
       .prepare(

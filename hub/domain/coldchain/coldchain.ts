@@ -238,6 +238,9 @@ export class ColdChain {
     this.#boots.delete(lockerId);
   }
 
+  /** When the hub started listening (hub clock): silence before it is not a sensor's. */
+  readonly #since: number;
+
   constructor(
     private readonly db: Db,
     private readonly ledger: Ledger,
@@ -249,6 +252,7 @@ export class ColdChain {
     /** Readings are a heartbeat too: told which cabinets were heard (`Fleet.seen`). */
     private readonly onHeard: (lockerId: string, now: number) => void = () => {},
   ) {
+    this.#since = now();
     this.#insert = db.prepare('INSERT INTO telemetry (locker_id, ts, readings) VALUES (?, ?, ?)');
     this.#openSensorAlarmRows = db.prepare(
       `SELECT locker_id, sensor, kind, level FROM alarms WHERE state <> 'cleared' AND kind IN ('sensor_silent', 'sensor_fault')`,
@@ -864,16 +868,27 @@ export class ColdChain {
     }
   }
 
-  /** Sensors silent for more than two of their reading intervals (hub clock) get an alarm. */
+  /**
+   * Sensors silent for more than two of their reading intervals (hub clock) get an alarm, counted
+   * from the hub's start at the earliest: a hub stopped for a while did not hear the readings
+   * sent meanwhile, which says nothing of the sensors (every one of them was alarmed at each
+   * restart, before its next reading came).
+   */
   sweepSilent(): void {
     const now = this.now();
     // Through the index on silent_at (last_seen + 2 intervals, 30 s at least): a fleet has tens of thousands of
     // sensors, their rows are wide (rule state), and this runs every second.
     const rows = this.db
       .prepare(
-        'SELECT locker_id, sensor, last_seen, interval_ms FROM sensor_state WHERE interval_ms IS NOT NULL AND silent_at < ?',
+        `SELECT locker_id, sensor, last_seen, interval_ms FROM sensor_state
+         WHERE interval_ms IS NOT NULL AND silent_at < ? AND ? + max(2 * interval_ms, 30000) < ?`,
       )
-      .all(now) as Array<{ locker_id: string; sensor: string; last_seen: number; interval_ms: number }>;
+      .all(now, this.#since, now) as Array<{
+      locker_id: string;
+      sensor: string;
+      last_seen: number;
+      interval_ms: number;
+    }>;
     this.db.transaction(() => {
       for (const s of rows) {
         this.alarms.raise({
