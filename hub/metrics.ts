@@ -20,6 +20,12 @@ export function createMetrics() {
       labelNames: ['reason'],
       registers: [registry],
     }),
+    connectionsCut: new Counter({
+      name: 'casier_mqtt_connections_cut_total',
+      help: 'MQTT connections cut for a packet announcing more than the broker takes, or a malformed length, by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
     subscribeRefused: new Counter({
       name: 'casier_mqtt_subscribe_refused_total',
       help: 'MQTT subscriptions refused by the ACL',

@@ -7,6 +7,7 @@ import { Aedes, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { BROKER_MAX_PAYLOAD_BYTES } from '../../devices/index.ts';
 import type { Metrics } from '../metrics.ts';
+import { capPackets } from './packet-cap.ts';
 import { canPublish, canSubscribe, clientIdAllowed, type Principal, principalFor } from './policy.ts';
 
 export interface BrokerDeps {
@@ -102,7 +103,18 @@ export async function startEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBro
   );
 
   // TCP_NODELAY: without it a keypad → unlock round trip waits on Nagle and delayed ACKs (~40-85 ms).
-  const server: Server = createServer({ noDelay: true }, aedes.handle as never);
+  const server: Server = createServer({ noDelay: true }, (socket) => {
+    // A packet larger than the largest payload allowed, with room for its topic and headers, is
+    // cut before aedes gathers it (packet-cap.ts); the payload check below answers the rest.
+    capPackets(socket, BROKER_MAX_PAYLOAD_BYTES + 64 * 1024, (why) => {
+      metrics.connectionsCut.inc({ reason: why });
+      log.warn(
+        { remote: socket.remoteAddress, reason: why },
+        'mqtt connection cut: packet too large or malformed',
+      );
+    });
+    aedes.handle(socket as never);
+  });
   // Every socket, even one that has not sent CONNECT yet (aedes does not know it): closing the
   // broker must not wait for a half-open connection to time out.
   const sockets = new Set<import('node:net').Socket>();
