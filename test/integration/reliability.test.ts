@@ -151,17 +151,23 @@ describe('bad input from devices', () => {
 
   it('disconnects a client that publishes megabytes, before the payload reaches anyone', async () => {
     const { password } = t.hub.provisioning.addDevice(ref, 'rural-box-8', 'test');
-    const c = await mqtt.connectAsync(t.hub.mqttUrl, {
-      username: 'ferme/box-1',
-      password,
-      clientId: 'ferme/box-1',
-      reconnectPeriod: 0,
-    });
-    clients.push(c);
-    const closed = new Promise<void>((r) => c.once('close', () => r()));
-    c.publish(topic(ref, 'events'), Buffer.alloc(2 * 1024 * 1024, 0x20), { qos: 1 });
-    await closed;
+    /** Publishes `bytes` of events from the cabinet, and resolves once the broker closed on it. */
+    const publishes = async (bytes: number) => {
+      const c = await mqtt.connectAsync(t.hub.mqttUrl, {
+        username: 'ferme/box-1',
+        password,
+        clientId: 'ferme/box-1',
+        reconnectPeriod: 0,
+      });
+      clients.push(c);
+      const closed = new Promise<void>((r) => c.once('close', () => r()));
+      c.publish(topic(ref, 'events'), Buffer.alloc(bytes, 0x20), { qos: 1 });
+      await closed;
+    };
+    await publishes(1024 * 1024 + 1024); // just over the payload cap: read, then refused
     expect(await metrics()).toContain('casier_mqtt_publish_refused_total{reason="too_large"} 1');
+    await publishes(2 * 1024 * 1024); // over the packet cap: cut at its header, never read
+    expect(await metrics()).toContain('casier_mqtt_connections_cut_total{reason="too_large"} 1');
     expect(await metrics()).not.toContain('casier_ingest_dropped_total{suffix="events"');
   });
 
