@@ -94,7 +94,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   // Commits do not wait for the disk; what the hub promises waits for the next sync (wal-sync.ts),
   // and the rest is synced within a tenth of a second.
   const walSync = new WalSync(db.name, config.syncWal).attach(db).keepUp(db, 100);
-  const checkpoints = new Checkpointer(db, log.child({ mod: 'store' }));
+  const checkpoints = new Checkpointer(db, log.child({ mod: 'store' }), { hold: () => walSync.hold() });
   walSync.timed = (seconds) => metrics.syncSeconds.observe(seconds);
   new Gauge({
     name: 'casier_store_syncs_total',

@@ -19,25 +19,27 @@ const db = new Database(workerData.file);
 db.pragma('busy_timeout = 1000');
 db.pragma('synchronous = NORMAL');
 let timer;
-const checkpoint = () => {
+const checkpoint = (kind) => {
   let busy = true;
   try {
     const [r] = db.pragma('wal_checkpoint(PASSIVE)');
     busy = r.log > workerData.busyPages;
-    parentPort.postMessage({ ok: true, log: r.log, checkpointed: r.checkpointed });
+    parentPort.postMessage({ kind, ok: true, log: r.log, checkpointed: r.checkpointed });
   } catch (err) {
-    parentPort.postMessage({ ok: false, error: String((err && err.message) || err) });
+    parentPort.postMessage({ kind, ok: false, error: String((err && err.message) || err) });
   }
   return busy;
 };
 // Every everyMs; every busyMs while the log fills faster (past busyPages at the last one).
 const schedule = (busy) => {
-  timer = setTimeout(() => schedule(checkpoint()), busy ? workerData.busyMs : workerData.everyMs);
+  timer = setTimeout(() => schedule(checkpoint('timer')), busy ? workerData.busyMs : workerData.everyMs);
 };
 schedule(false);
-parentPort.on('message', () => {
+parentPort.on('message', (m) => {
+  // 'finish': the hub holds its commits meanwhile, so this one copies everything.
+  if (m === 'finish') return void checkpoint('finish');
   clearTimeout(timer);
-  checkpoint();
+  checkpoint('stop');
   db.close();
   parentPort.close();
 });
@@ -45,6 +47,15 @@ parentPort.on('message', () => {
 
 /** SQLite's own threshold (pages in the log), used again if the worker is lost. */
 const AUTOCHECKPOINT_PAGES = 1000;
+interface WorkerReport {
+  /** What the checkpoint was for: the worker's rhythm, a finish asked for, the last one. */
+  kind: 'timer' | 'finish' | 'stop';
+  ok: boolean;
+  log: number;
+  checkpointed: number;
+  error?: string;
+}
+
 /**
  * How often the worker copies the log back (ms): each copy rewrites every page changed since the
  * last, so a page written several times a second (a readings batch's last page, the database
@@ -62,8 +73,10 @@ export interface CheckpointerOptions {
   everyMs?: number;
   /** The SQLite driver the worker loads (tests pass one that fails to load). */
   driver?: string;
-  /** Pages of log past which the hub's connection finishes a checkpoint itself (see below). */
+  /** Pages of log past which a checkpoint is finished with the hub's commits held (see below). */
   finishAbovePages?: number;
+  /** Holds the hub's commits until the function it returns is called (`WalSync.hold`). */
+  hold?: () => () => void;
 }
 
 /**
@@ -77,10 +90,13 @@ export interface CheckpointerOptions {
  * and a checkpoint from another thread copies what was there when it began: under a steady
  * stream of commits (device events, a fleet's readings) the hub has always written more by the
  * time it ends, so the log grew for ever (1.3 GB in 15 s of the events benchmark) and each sync
- * extended the file. So once the worker reports a log past `finishAbovePages`, the hub's own
- * connection checkpoints what the worker left (the frames written while it copied: a small
- * part) between two of its transactions; nothing can be written meanwhile, so everything is
- * copied and the next commit starts the log over, which is then cut back to LOG_SIZE_LIMIT.
+ * extended the file. So once the worker reports a log past `finishAbovePages`, the hub holds its
+ * commits (`hold`: device events and readings wait in memory, the event loop goes on) while the
+ * worker copies what it left (the frames written during its last copy: a small part, 1-4 ms
+ * here); nothing is written meanwhile, so everything is copied and the next commit starts the
+ * log over, which is then cut back to LOG_SIZE_LIMIT. (The hub's connection did that copy
+ * itself at first, with its two fsyncs on the event loop: on a busy or slow disk, a stall.) A
+ * write outside the held commits (an API call) can spoil one finish; the next one follows.
  */
 export class Checkpointer {
   readonly #worker: Worker;
@@ -91,8 +107,10 @@ export class Checkpointer {
   walPages = 0;
   behind = 0;
   failures = 0;
-  /** Checkpoints the hub's connection completed itself, so that the log could start over. */
+  /** Checkpoints finished with the commits held that copied everything: the log could start over. */
   finished = 0;
+  /** Releases the commits held for a finishing checkpoint; set while one runs. */
+  #release: (() => void) | undefined;
 
   constructor(
     private readonly db: Db,
@@ -115,12 +133,21 @@ export class Checkpointer {
       },
     });
     this.#worker.unref();
-    this.#worker.on('message', (m: { ok: boolean; log: number; checkpointed: number; error?: string }) => {
+    const hold = opts.hold ?? (() => () => {});
+    this.#worker.on('message', (m: WorkerReport) => {
       this.runs++;
+      if (m.kind === 'finish') {
+        this.#release?.();
+        this.#release = undefined;
+        if (m.ok && m.log === m.checkpointed) this.finished++;
+      }
       if (m.ok) {
         this.walPages = m.log;
         this.behind = m.log - m.checkpointed;
-        if (m.log > finishAbove && !this.#closing && this.db.open) this.#finish(log);
+        if (m.kind === 'timer' && m.log > finishAbove && !this.#closing && !this.#release) {
+          this.#release = hold();
+          this.#worker.postMessage('finish');
+        }
       } else {
         this.failures++;
         log.warn({ error: m.error }, 'checkpoint failed; the next one tries again');
@@ -129,21 +156,12 @@ export class Checkpointer {
     this.#worker.on('error', (err) => log.error({ err }, 'checkpoint worker failed'));
     this.#worker.on('exit', () => {
       this.#exited = true;
+      this.#release?.();
+      this.#release = undefined;
       if (this.#closing) return;
       log.error('checkpoint worker gone; the hub checkpoints on its own connection again');
       this.db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
     });
-  }
-
-  /** The hub connection's checkpoint of what the worker left (if the worker began another: next time). */
-  #finish(log: Logger): void {
-    try {
-      const [r] = this.db.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number; checkpointed: number }>;
-      if (r && r.log === r.checkpointed) this.finished++;
-    } catch (err) {
-      this.failures++;
-      log.warn({ err }, 'checkpoint on the hub connection failed; the next one tries again');
-    }
   }
 
   /** Checkpoints one last time and lets the worker go (before the hub's connection closes). */

@@ -30,6 +30,8 @@ export class WalSync {
   #urgent: Array<() => void> = [];
   #later: Array<() => void> = [];
   #scheduled = false;
+  /** Holds in force (`hold`): commits wait. */
+  #holds = 0;
   #timer: NodeJS.Timeout | undefined;
   /** Syncs that failed (the disk said no): what they covered was not acknowledged. */
   failures = 0;
@@ -78,8 +80,23 @@ export class WalSync {
     this.#schedule();
   }
 
+  /**
+   * Holds the queued commits (not the syncs, nor the event loop) until the returned function is
+   * called: the checkpoint that lets the log start over needs a moment without a commit.
+   */
+  hold(): () => void {
+    this.#holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#holds--;
+      this.#schedule();
+    };
+  }
+
   #schedule(): void {
-    if (this.#awaited || this.#scheduled) return;
+    if (this.#awaited || this.#holds > 0 || this.#scheduled) return;
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
@@ -89,10 +106,10 @@ export class WalSync {
 
   /** Runs the commits queued so far (those they queue wait for the next turn). */
   #runCommits(): void {
-    if (this.#awaited) return;
+    if (this.#awaited || this.#holds > 0) return;
     const urgent = this.#urgent.splice(0);
     const later = this.#later.splice(0);
-    while (!this.#awaited) {
+    while (!this.#awaited && this.#holds === 0) {
       // Readings wait while someone waits for a sync: they would only lengthen it.
       const commit = urgent.shift() ?? (this.#awaiting > 0 ? undefined : later.shift());
       if (!commit) break;

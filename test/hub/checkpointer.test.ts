@@ -70,17 +70,25 @@ describe('Checkpointer', () => {
   });
 
   it('starts the log over under commits that never pause, which a checkpoint from another thread alone cannot', async () => {
-    const c = new Checkpointer(db, log, { everyMs: 20 });
+    // The hub's commits, held as WalSync holds them while a checkpoint finishes.
+    let held = false;
+    const hold = () => {
+      held = true;
+      return () => {
+        held = false;
+      };
+    };
+    const c = new Checkpointer(db, log, { everyMs: 20, hold });
     const insert = db.prepare('INSERT INTO t (pad) VALUES (zeroblob(3000))');
     let biggest = 0;
     let commits = 0;
     await until(() => c.runs > 0); // the worker is up
     const first = startedOver();
-    // One page a commit, back to back but for a turn of the event loop every five. Without the hub
-    // connection finishing the checkpoints, the log never finds itself all copied at the start
-    // of a commit: it never starts over and holds every page written.
+    // One page a commit, back to back but for a turn of the event loop every five. Without a
+    // checkpoint finished while the commits are held, the log never finds itself all copied at
+    // the start of a commit: it never starts over and holds every page written.
     for (const end = Date.now() + 600; Date.now() < end; ) {
-      for (let i = 0; i < 5; i++, commits++) insert.run();
+      if (!held) for (let i = 0; i < 5; i++, commits++) insert.run();
       biggest = Math.max(biggest, walBytes());
       await new Promise((r) => setImmediate(r));
     }

@@ -111,6 +111,31 @@ describe('WalSync', () => {
     expect(order).toEqual(['readings 1', 'event', 'background synced', 'event synced', 'readings 2']);
   });
 
+  it('holds queued commits, not syncs, until every hold is released', async () => {
+    const disk = heldDisk();
+    const w = new WalSync(db.name, disk.sync).attach(db);
+    const order: string[] = [];
+    const release = w.hold();
+    const other = w.hold();
+    w.commitSoon(() => order.push('event'), true);
+    w.commitSoon(() => order.push('readings'));
+    let synced = false;
+    w.after(() => {
+      synced = true;
+    });
+    disk.finish();
+    await tick();
+    expect(synced).toBe(true);
+    expect(order).toEqual([]);
+    release();
+    release(); // twice is once
+    await tick();
+    expect(order).toEqual([]);
+    other();
+    await tick();
+    expect(order).toEqual(['event', 'readings']);
+  });
+
   it('passes a failed sync on to everyone it covered, and counts it', () => {
     const disk = heldDisk();
     const w = new WalSync(db.name, disk.sync).attach(db);
