@@ -118,7 +118,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   });
   new Gauge({
     name: 'casier_store_checkpoint_failures_total',
-    help: 'Checkpoints that failed (each is tried again a quarter of a second later)',
+    help: 'Checkpoints that failed (each is tried again at the next one, within a second)',
     registers: [metrics.registry],
     collect() {
       this.set(checkpoints.failures);
