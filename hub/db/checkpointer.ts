@@ -73,8 +73,6 @@ export interface CheckpointerOptions {
   everyMs?: number;
   /** The SQLite driver the worker loads (tests pass one that fails to load). */
   driver?: string;
-  /** Pages of log past which a checkpoint is finished with the hub's commits held (see below). */
-  finishAbovePages?: number;
   /** Holds the hub's commits until the function it returns is called (`WalSync.hold`). */
   hold?: () => () => void;
 }
@@ -90,7 +88,7 @@ export interface CheckpointerOptions {
  * and a checkpoint from another thread copies what was there when it began: under a steady
  * stream of commits (device events, a fleet's readings) the hub has always written more by the
  * time it ends, so the log grew for ever (1.3 GB in 15 s of the events benchmark) and each sync
- * extended the file. So once the worker reports a log past `finishAbovePages`, the hub holds its
+ * extended the file. So once the worker reports a log past AUTOCHECKPOINT_PAGES, the hub holds its
  * commits (`hold`: device events and readings wait in memory, the event loop goes on) while the
  * worker copies what it left (the frames written during its last copy: a small part, 1-4 ms
  * here); nothing is written meanwhile, so everything is copied and the next commit starts the
@@ -119,7 +117,6 @@ export class Checkpointer {
   ) {
     db.pragma('wal_autocheckpoint = 0');
     db.pragma(`journal_size_limit = ${LOG_SIZE_LIMIT}`);
-    const finishAbove = opts.finishAbovePages ?? AUTOCHECKPOINT_PAGES;
     const everyMs = opts.everyMs ?? EVERY_MS;
     const driver = opts.driver ?? createRequire(import.meta.url).resolve('better-sqlite3');
     this.#worker = new Worker(WORKER, {
@@ -144,7 +141,7 @@ export class Checkpointer {
       if (m.ok) {
         this.walPages = m.log;
         this.behind = m.log - m.checkpointed;
-        if (m.kind === 'timer' && m.log > finishAbove && !this.#closing && !this.#release) {
+        if (m.kind === 'timer' && m.log > AUTOCHECKPOINT_PAGES && !this.#closing && !this.#release) {
           this.#release = hold();
           this.#worker.postMessage('finish');
         }

@@ -124,12 +124,16 @@ export class Fleet {
   /** The sites whose line is down, as stored: read once, then kept up to date by `onSiteLine`. */
   #linesDown: Set<string> | undefined;
 
-  /** True while the site's own broker says its line to the central broker is down. */
-  lineDown(site: string): boolean {
+  #downLines(): Set<string> {
     this.#linesDown ??= new Set(
       this.db.prepare<[], string>('SELECT id FROM sites WHERE line_up = 0').pluck().all(),
     );
-    return this.#linesDown.has(site);
+    return this.#linesDown;
+  }
+
+  /** True while the site's own broker says its line to the central broker is down. */
+  lineDown(site: string): boolean {
+    return this.#downLines().has(site);
   }
 
   /**
@@ -148,22 +152,24 @@ export class Fleet {
       .get(site);
     if (before === (up ? 1 : 0)) return true;
     this.db.prepare('UPDATE sites SET line_up = ?, line_since = ? WHERE id = ?').run(up ? 1 : 0, now, site);
-    this.lineDown(site);
-    if (up) this.#linesDown?.delete(site);
-    else this.#linesDown?.add(site);
-    if (before === null && up) return true;
-    this.ledger.append({
-      ts: now,
-      type: up ? 'site.line_up' : 'site.line_down',
-      actor: 'hub',
-      data: { site },
-    });
-    if (up) return true;
-    const lockers = this.db
-      .prepare<[string], string>('SELECT id FROM lockers WHERE site_id = ? AND online = 1')
-      .pluck()
-      .all(site);
-    for (const locker of lockers) this.onState({ site, locker }, { online: false }, now);
+    if (before !== null || !up) {
+      this.ledger.append({
+        ts: now,
+        type: up ? 'site.line_up' : 'site.line_down',
+        actor: 'hub',
+        data: { site },
+      });
+      if (!up) {
+        const lockers = this.db
+          .prepare<[string], string>('SELECT id FROM lockers WHERE site_id = ? AND online = 1')
+          .pluck()
+          .all(site);
+        for (const locker of lockers) this.onState({ site, locker }, { online: false }, now);
+      }
+    }
+    // Last, once every write went through: the caller's transaction holds them all.
+    if (up) this.#downLines().delete(site);
+    else this.#downLines().add(site);
     return true;
   }
 
