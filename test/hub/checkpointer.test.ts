@@ -94,7 +94,10 @@ describe('Checkpointer', () => {
     }
     expect(c.finished).toBeGreaterThan(0);
     expect(startedOver() - first).toBeGreaterThan(2);
-    expect(biggest).toBeLessThan(commits * 4096 * 0.75); // without: more than every page written
+    // Each commit adds about three pages to the log (the row's, its parent's, the database header):
+    // without the finish the log holds them all, three times the rows' size (measured 3.07x);
+    // with it, well under (0.4-0.8x, the most on a loaded machine).
+    expect(biggest).toBeLessThan(commits * 4096 * 1.5);
     expect(c.failures).toBe(0);
     await c.close();
     expect(db.prepare('SELECT count(*) FROM t').pluck().get()).toBe(commits);
