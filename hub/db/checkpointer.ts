@@ -65,6 +65,12 @@ interface WorkerReport {
  */
 const EVERY_MS = 1000;
 const BUSY_EVERY_MS = 250;
+/**
+ * Longest the hub's commits wait for a finishing checkpoint (a disk that stalls, a worker stuck):
+ * then they go on, the log starting over at a later finish. Device events wait unacknowledged
+ * meanwhile; a hold must never be what keeps them so.
+ */
+const HOLD_AT_MOST_MS = 1000;
 /** What the log file is cut back to when it starts over (bytes): it does not keep its peak size. */
 const LOG_SIZE_LIMIT = 16 * 1024 * 1024;
 
@@ -75,6 +81,8 @@ export interface CheckpointerOptions {
   driver?: string;
   /** Holds the hub's commits until the function it returns is called (`WalSync.hold`). */
   hold?: () => () => void;
+  /** Longest the commits stay held for one finishing checkpoint (ms). */
+  holdAtMostMs?: number;
 }
 
 /**
@@ -131,6 +139,7 @@ export class Checkpointer {
     });
     this.#worker.unref();
     const hold = opts.hold ?? (() => () => {});
+    const holdAtMost = opts.holdAtMostMs ?? HOLD_AT_MOST_MS;
     this.#worker.on('message', (m: WorkerReport) => {
       this.runs++;
       if (m.kind === 'finish') {
@@ -142,7 +151,17 @@ export class Checkpointer {
         this.walPages = m.log;
         this.behind = m.log - m.checkpointed;
         if (m.kind === 'timer' && m.log > AUTOCHECKPOINT_PAGES && !this.#closing && !this.#release) {
-          this.#release = hold();
+          const release = hold();
+          const timer = setTimeout(() => {
+            log.warn({ ms: holdAtMost }, 'checkpoint still finishing; the commits held for it go on');
+            this.#release?.();
+            this.#release = undefined;
+          }, holdAtMost);
+          timer.unref();
+          this.#release = () => {
+            clearTimeout(timer);
+            release();
+          };
           this.#worker.postMessage('finish');
         }
       } else {

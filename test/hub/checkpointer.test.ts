@@ -1,4 +1,4 @@
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -119,6 +119,40 @@ describe('Checkpointer', () => {
     const from = performance.now();
     await until(() => c.runs > runs + 1);
     expect(performance.now() - from).toBeLessThan(900);
+    await c.close();
+  });
+
+  it('lets held commits go on when a finishing checkpoint takes too long', async () => {
+    // A driver whose log always looks long, and whose checkpoints asked to finish take 3 s (a
+    // disk that stalls).
+    const driver = join(dir, 'slow-driver.cjs');
+    writeFileSync(
+      driver,
+      `const { parentPort } = require('node:worker_threads');
+       let finishing = false;
+       parentPort.on('message', (m) => { if (m === 'finish') finishing = true; });
+       module.exports = class {
+         pragma(sql) {
+           if (!sql.startsWith('wal_checkpoint')) return [];
+           if (finishing) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
+           finishing = false;
+           return [{ busy: 0, log: 5000, checkpointed: 5000 }];
+         }
+         close() {}
+       };`,
+    );
+    let heldAt = 0;
+    let heldFor = -1;
+    const hold = () => {
+      heldAt = performance.now();
+      return () => {
+        heldFor = performance.now() - heldAt;
+      };
+    };
+    const c = new Checkpointer(db, log, { driver, everyMs: 50, hold, holdAtMostMs: 300 });
+    await until(() => heldFor >= 0);
+    expect(heldFor).toBeGreaterThanOrEqual(250);
+    expect(heldFor).toBeLessThan(2000); // not the 3 s the checkpoint takes
     await c.close();
   });
 
