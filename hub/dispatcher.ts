@@ -28,7 +28,7 @@ export class Dispatcher {
   ) {}
 
   start(): void {
-    this.#timer = setInterval(() => this.tick(), TICK_MS);
+    this.#timer = setInterval(() => this.tick(this.now()), TICK_MS);
     this.#timer.unref();
   }
 
@@ -77,10 +77,9 @@ export class Dispatcher {
     this.send(lockerId, this.commands.openFor(lockerId, this.now()));
   }
 
-  tick(): void {
+  tick(now: number): void {
     this.#recordSent();
     try {
-      const now = this.now();
       for (const row of this.commands.expiredRows(now)) {
         this.db.transaction(() => this.cabinet.onCommandExpired(row, now)).immediate();
         this.metrics.commandsExpired.inc();

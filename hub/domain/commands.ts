@@ -52,8 +52,8 @@ export class Commands {
 
   constructor(db: Db) {
     this.#insert = db.prepare(
-      `INSERT INTO commands (id, locker_id, type, body, state, cause, created_at, expires_at)
-       VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`,
+      `INSERT INTO commands (id, locker_id, type, body, state, cause, created_at, expires_at, last_sent_at)
+       VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
     );
     this.#get = db.prepare<[string, string], CommandRow>(
       'SELECT * FROM commands WHERE id = ? AND locker_id = ?',
@@ -76,6 +76,13 @@ export class Commands {
     );
   }
 
+  /**
+   * Stores a command for its creator to publish once the commit is on disk. It counts as sent at
+   * `now`: the dispatcher's re-sends start from there, so a tick while the creator waits for the
+   * sync does not publish it a second time (the bridge answered that copy "interrupted" and the
+   * hub recorded a failure for a door that opened). A creator that never publishes it (the hub
+   * stopped first) leaves it to the first re-send.
+   */
   create(lockerId: string, body: CommandBody, cause: CommandCause | null, now: number): Command {
     const id = newId('C');
     const expiresAt = now + COMMAND_TTL_MS[body.type];
@@ -87,6 +94,7 @@ export class Commands {
       cause ? JSON.stringify(cause) : null,
       now,
       expiresAt,
+      now,
     );
     return { ...body, id, expiresAt } as Command;
   }
@@ -116,7 +124,7 @@ export class Commands {
     return this.#dueForLocker.all(lockerId, now).map(toCommand);
   }
 
-  /** Open commands of online lockers not sent since `sentBefore`. */
+  /** Open commands of online lockers not sent (nor created) since `sentBefore`. */
   due(now: number, sentBefore: number): Array<{ lockerId: string; command: Command }> {
     return this.#due.all(now, sentBefore).map((r) => ({ lockerId: r.locker_id, command: toCommand(r) }));
   }
