@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { CodesTable } from '../devices/index.ts';
+import type { Component } from './components.ts';
 import type { Db } from './db/open.ts';
 import type { Link } from './link.ts';
 
@@ -22,8 +23,9 @@ interface CodeRow {
   travels: number;
 }
 
-export class CodeTables {
-  #timer: NodeJS.Timeout | undefined;
+export class CodeTables implements Component {
+  readonly name = 'code-tables';
+  readonly everyMs = EVERY_MS;
   readonly #due;
   readonly #codes;
   readonly #published;
@@ -48,13 +50,8 @@ export class CodeTables {
     this.#published = db.prepare('UPDATE lockers SET codes_published = ? WHERE id = ?');
   }
 
-  start(): void {
-    this.#timer = setInterval(() => this.publishDue(), EVERY_MS);
-    this.#timer.unref();
-  }
-
-  stop(): void {
-    clearInterval(this.#timer);
+  tick(): void {
+    this.publishDue();
   }
 
   publishDue(): void {

@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { Command } from '../devices/index.ts';
+import type { Component } from './components.ts';
 import type { Db } from './db/open.ts';
 import type { Cabinet } from './domain/cabinet.ts';
 import type { Commands } from './domain/commands.ts';
@@ -13,8 +14,9 @@ import type { Metrics } from './metrics.ts';
 export const RESEND_AFTER_MS = 3_000;
 const TICK_MS = 1_000;
 
-export class Dispatcher {
-  #timer: NodeJS.Timeout | undefined;
+export class Dispatcher implements Component {
+  readonly name = 'dispatcher';
+  readonly everyMs = TICK_MS;
   readonly #siteOf = new Map<string, string>();
 
   constructor(
@@ -27,13 +29,7 @@ export class Dispatcher {
     private readonly now: () => number,
   ) {}
 
-  start(): void {
-    this.#timer = setInterval(() => this.tick(this.now()), TICK_MS);
-    this.#timer.unref();
-  }
-
   stop(): void {
-    clearInterval(this.#timer);
     this.#recordSent();
   }
 

@@ -14,6 +14,7 @@ import { webhookRoutes } from './api/webhook-routes.ts';
 import { type EmbeddedBroker, startEmbeddedBroker } from './broker/embedded.ts';
 import { HUB_USERNAME } from './broker/policy.ts';
 import { CodeTables } from './code-tables.ts';
+import { Components } from './components.ts';
 import { Checkpointer } from './db/checkpointer.ts';
 import type { Db } from './db/open.ts';
 import { type SyncFile, WalSync } from './db/wal-sync.ts';
@@ -69,6 +70,11 @@ export interface HubConfig {
   dashboardDir?: string;
   /** Syncs the store's write-ahead log (default fdatasync); tests stand in for a slow or failing disk. */
   syncWal?: SyncFile;
+  /**
+   * The periodic work (dispatcher, sweeps, deadlines, flusher, notifier) runs only when `tick()`
+   * is called: a test keeps the clock and drives it, nothing waits for a timer.
+   */
+  manualTicks?: boolean;
 }
 
 const DASHBOARD_DIR = resolve(import.meta.dirname, '../dashboard/dist');
@@ -81,6 +87,11 @@ export interface RunningHub {
   provisioning: Provisioning;
   parcels: Parcels;
   dispatcher: Dispatcher;
+  /**
+   * One round of all the hub's periodic work at `now` (its clock by default), in start order;
+   * resolves when it is done, webhook deliveries included.
+   */
+  tick(now?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -139,15 +150,6 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   );
   const watchdog = new Watchdog(db, alarms, now);
   const webhooks = new Webhooks(db, ledger, parcels, log.child({ mod: 'webhooks' }), now);
-  const notifier = setInterval(() => {
-    try {
-      webhooks.enqueue();
-      void webhooks.send().catch((err) => log.error({ err }, 'webhook sending failed'));
-    } catch (err) {
-      log.error({ err }, 'webhook queueing failed');
-    }
-  }, config.notifyMs ?? 500);
-  notifier.unref();
   new Gauge({
     name: 'casier_readings_total',
     help: 'Sensor readings since the hub started: stored, or refused for a timestamp in the future or before the boot that sent them, or out of order',
@@ -224,7 +226,6 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     await link.start();
   } catch (err) {
     // A broker that refuses the hub (credentials, certificate) leaves nothing running behind.
-    clearInterval(notifier);
     await link.stop().catch(() => {});
     await broker?.close();
     await checkpoints.close();
@@ -232,24 +233,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     db.close();
     throw err;
   }
-  dispatcher.start();
   const codeTables = new CodeTables(db, link, log.child({ mod: 'codes' }));
-  codeTables.start();
-  // Deadlines are checked every second on the hub's clock.
   const lifecycle = new ParcelLifecycle(db, ledger);
-  const housekeeping = setInterval(() => {
-    try {
-      coldChain.sweepKeptBack();
-      db.transaction(() => fleet.writeSeen(now()))();
-      coldChain.sweepSilent();
-      watchdog.sweep();
-      pruneReadings(db, now(), config.retention);
-      lifecycle.expireDue(now());
-    } catch (err) {
-      log.error({ err }, 'expiry sweep failed');
-    }
-  }, 1000);
-  housekeeping.unref();
   // Readings are written in batches every second, about a millisecond per transaction; the rest
   // follows in the next turns of the event loop, after device events and never while a sync is
   // awaited. Each commit writes again every page it touches (the last page of the telemetry, the
@@ -270,8 +255,39 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     readingsQueued = true;
     walSync.commitSoon(flushSome);
   };
-  const flusher = setInterval(queueReadings, config.flushMs ?? 1000);
-  flusher.unref();
+  // Started in this order, stopped in the reverse one.
+  const components = new Components(
+    [
+      dispatcher,
+      codeTables,
+      { name: 'readings', everyMs: config.flushMs ?? 1000, tick: queueReadings },
+      {
+        name: 'cold-chain',
+        everyMs: 1000,
+        tick: (at) => {
+          coldChain.sweepKeptBack(at);
+          db.transaction(() => fleet.writeSeen(at))();
+          coldChain.sweepSilent(at);
+          watchdog.sweep(at);
+        },
+      },
+      { name: 'retention', everyMs: 1000, tick: (at) => pruneReadings(db, at, config.retention) },
+      // Deadlines are checked every second on the hub's clock.
+      { name: 'deadlines', everyMs: 1000, tick: (at) => void lifecycle.expireDue(at) },
+      {
+        name: 'notifier',
+        everyMs: config.notifyMs ?? 500,
+        tick: async () => {
+          webhooks.enqueue();
+          await webhooks.send();
+        },
+      },
+    ],
+    now,
+    log,
+    config.manualTicks,
+  );
+  components.start();
 
   const app = buildApp({
     routes: [
@@ -324,11 +340,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    clearInterval(housekeeping);
-    clearInterval(flusher);
-    clearInterval(notifier);
-    codeTables.stop();
-    dispatcher.stop();
+    await components.stop();
     await live.close();
     await app.close();
     await link.stop();
@@ -362,6 +374,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     provisioning,
     parcels,
     dispatcher,
+    tick: (at) => components.tick(at),
     stop,
   };
 }

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { VirtualLocker } from '../../simulators/locker.ts';
 import { CHILLED, ThermalCompartment } from '../../simulators/thermal.ts';
-import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+import { startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 
 const MIN = 60_000;
 let t: TestHub;
@@ -13,7 +13,8 @@ let sent = 0;
 beforeEach(async () => {
   clock = Date.UTC(2026, 10, 29, 6, 0);
   sent = 0;
-  t = await startTestHub({ now: () => clock, flushMs: 10 });
+  // The hub's sweeps and flusher run when the test ticks it, at the test's time.
+  t = await startTestHub({ now: () => clock, manualTicks: true });
   box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
   fridge = new ThermalCompartment(CHILLED);
   for (let i = 0; i < 60; i++) fridge.step(60); // settled before the day starts
@@ -31,7 +32,7 @@ async function minutes(n: number, each: (minute: number) => void = () => {}, rep
     if (!report) continue;
     box.telemetry([{ sensor: 't1', c: Math.round(fridge.temperature * 100) / 100 }]);
     sent++;
-    await eventually(() => stored() === sent, 5000, 'the reading stored');
+    await t.ticked(() => stored() === sent, 5000, 'the reading stored');
   }
 }
 
@@ -58,7 +59,7 @@ async function depositChilled() {
   await unlocked;
   box.openDoor(1);
   box.closeDoor(1);
-  await eventually(async () => (await t.api('GET', `/api/v1/parcels/${parcel.id}`)).body.state === 'stored');
+  await t.ticked(async () => (await t.api('GET', `/api/v1/parcels/${parcel.id}`)).body.state === 'stored');
   return { parcel, pickupCode } as { parcel: { id: string }; pickupCode: string };
 }
 
@@ -122,7 +123,7 @@ describe('cold chain on a virtual clock', () => {
       clock += MIN;
       box.telemetry([{ sensor: 't1', c }]);
       sent++;
-      await eventually(() => stored() === sent, 5000, 'the reading stored');
+      await t.ticked(() => stored() === sent, 5000, 'the reading stored');
     };
     const row = () =>
       t.hub.db
@@ -152,7 +153,7 @@ describe('cold chain on a virtual clock', () => {
     await minutes(5);
     await minutes(2, () => {}, false);
     clock += 1000;
-    await eventually(
+    await t.ticked(
       async () => (await alarms()).some((a) => a.kind === 'sensor_silent'),
       5000,
       'a silent-sensor alarm',
@@ -160,7 +161,7 @@ describe('cold chain on a virtual clock', () => {
     const door1 = (await t.api('GET', '/api/v1/lockers/box-1')).body.compartments[0];
     expect(door1.temperature.stale).toBe(true);
     await minutes(1);
-    await eventually(
+    await t.ticked(
       async () => (await alarms()).every((a) => a.kind !== 'sensor_silent' || a.state === 'cleared'),
       5000,
       'cleared',
@@ -172,13 +173,13 @@ describe('cold chain on a virtual clock', () => {
       clock += 1000;
       box.telemetry([{ sensor: 't1', c: 3 }]);
       sent++;
-      await eventually(() => stored() === sent, 5000, 'the reading stored');
+      await t.ticked(() => stored() === sent, 5000, 'the reading stored');
     }
     clock += 5000; // five of its intervals, but seconds only
-    await new Promise((r) => setTimeout(r, 1500)); // the hub's once-a-second sweep has run
+    await t.hub.tick();
     expect((await alarms()).filter((a) => a.kind === 'sensor_silent')).toEqual([]);
     clock += 30_000;
-    await eventually(
+    await t.ticked(
       async () => (await alarms()).some((a) => a.kind === 'sensor_silent'),
       5000,
       'a silent-sensor alarm',
@@ -209,7 +210,7 @@ describe('a parcel temperature record on a fixed trace', () => {
       clock += MIN;
       box.telemetry([{ sensor: 't1', c }]);
       sent++;
-      await eventually(() => stored() === sent);
+      await t.ticked(() => stored() === sent);
     }
     const r = (await t.api('GET', `/api/v1/parcels/${parcel.id}/temperature`)).body;
     const mkt =
@@ -235,13 +236,13 @@ describe('alarms judged on the hub clock', () => {
   it('raises a forced-door alarm for a door opened without any unlock, cleared when it closes', async () => {
     box.openDoor(2, { force: true }); // its state is unknown yet: first learn it is closed
     box.closeDoor(2);
-    await eventually(
+    await t.ticked(
       async () => (await t.api('GET', '/api/v1/lockers/box-1')).body.compartments[1].doorState === 'closed',
     );
     box.openDoor(2, { force: true });
-    await eventually(async () => (await open('door_forced')).length === 1, 5000, 'door_forced');
+    await t.ticked(async () => (await open('door_forced')).length === 1, 5000, 'door_forced');
     box.closeDoor(2);
-    await eventually(async () => (await open('door_forced')).length === 0, 5000, 'cleared');
+    await t.ticked(async () => (await open('door_forced')).length === 0, 5000, 'cleared');
   });
 
   it('raises door-left-open after 5 minutes, and controller-offline when the cabinet goes away', async () => {
@@ -250,28 +251,28 @@ describe('alarms judged on the hub clock', () => {
     expect(res.status).toBe(202);
     await unlocked;
     box.openDoor(3);
-    await eventually(
+    await t.ticked(
       async () => (await t.api('GET', '/api/v1/lockers/box-1')).body.compartments[2].doorState === 'open',
     );
     clock += 4 * MIN;
-    await new Promise((r) => setTimeout(r, 1200));
+    await t.hub.tick();
     expect(await open('door_left_open')).toEqual([]);
     clock += 2 * MIN;
-    await eventually(async () => (await open('door_left_open')).length === 1, 5000, 'door_left_open');
+    await t.ticked(async () => (await open('door_left_open')).length === 1, 5000, 'door_left_open');
     box.closeDoor(3);
-    await eventually(async () => (await open('door_left_open')).length === 0, 5000, 'cleared');
+    await t.ticked(async () => (await open('door_left_open')).length === 0, 5000, 'cleared');
 
     box.telemetry([{ sensor: 't1', c: 3 }], { mains: false, batteryV: 12.1 });
-    await eventually(async () => (await open('on_battery')).length === 1, 5000, 'on_battery');
+    await t.ticked(async () => (await open('on_battery')).length === 1, 5000, 'on_battery');
     box.telemetry([{ sensor: 't1', c: 3 }], { mains: true });
-    await eventually(async () => (await open('on_battery')).length === 0, 5000, 'back on mains');
+    await t.ticked(async () => (await open('on_battery')).length === 0, 5000, 'back on mains');
 
     // The 6 virtual minutes without a message made it look silent; the readings brought it back.
-    await eventually(async () => (await open('controller_offline')).length === 0, 5000, 'heard again');
+    await t.ticked(async () => (await open('controller_offline')).length === 0, 5000, 'heard again');
     await box.stop();
-    await eventually(async () => !(await t.api('GET', '/api/v1/lockers/box-1')).body.online, 5000, 'offline');
+    await t.ticked(async () => !(await t.api('GET', '/api/v1/lockers/box-1')).body.online, 5000, 'offline');
     clock += 2 * MIN; // away for more than a minute (test/coldchain/silence.test.ts)
-    await eventually(async () => (await open('controller_offline')).length === 1, 5000, 'controller_offline');
+    await t.ticked(async () => (await open('controller_offline')).length === 1, 5000, 'controller_offline');
     expect((await open('controller_offline'))[0]).toMatchObject({ details: { reason: 'disconnected' } });
   });
 });
@@ -292,7 +293,7 @@ describe('records for inspectors', () => {
     expect(csv.split('\n')[1]).toMatch(/^t1,"1:chilled",/);
 
     clock += 91 * 86_400_000;
-    await eventually(() => stored() === 0, 5000, 'raw readings pruned after 90 days');
+    await t.ticked(() => stored() === 0, 5000, 'raw readings pruned after 90 days');
     expect(t.hub.db.prepare('SELECT count(*) FROM readings_5m').pluck().get()).toBeGreaterThan(0);
   });
 });
@@ -309,7 +310,7 @@ describe('readings that are not temperatures', () => {
     clock += MIN;
     box.telemetry([{ sensor: 't1', c: -127 }]); // a DS18B20 that lost its wire
     sent++;
-    await eventually(
+    await t.ticked(
       async () => (await open('sensor_fault')).some((a) => a.details.reason === 'out_of_range'),
       5000,
       'fault',
@@ -321,9 +322,9 @@ describe('readings that are not temperatures', () => {
     fridge.temperature = stuckAt;
     fridge.faults.compressorFailed = true;
     await minutes(1);
-    await eventually(async () => (await open('sensor_fault')).length === 0, 5000, 'fault cleared');
+    await t.ticked(async () => (await open('sensor_fault')).length === 0, 5000, 'fault cleared');
     await minutes(121);
-    await eventually(
+    await t.ticked(
       async () => (await open('sensor_fault')).some((a) => a.details.reason === 'stuck'),
       5000,
       'stuck',
@@ -336,14 +337,18 @@ describe('readings that are not temperatures', () => {
     clock += 24 * 3_600_000; // the cabinet's clock a day ahead…
     box.telemetry([{ sensor: 't1', c: 3 }]);
     clock = ahead; // …the hub's is not
-    await new Promise((r) => setTimeout(r, 300));
+    await t.ticked(
+      async () => /casier_readings_total\{result="future"\} 1/.test((await t.api('GET', '/metrics')).body),
+      5000,
+      'counted',
+    );
     expect(stored()).toBe(0);
     // A clock that went back before the cabinet's own boot is no better.
     const now = clock;
     clock -= 3 * 3_600_000;
     box.telemetry([{ sensor: 't1', c: 3 }]);
     clock = now;
-    await eventually(
+    await t.ticked(
       async () =>
         /casier_readings_total\{result="beforeBoot"\} 1/.test((await t.api('GET', '/metrics')).body),
       5000,
@@ -355,7 +360,7 @@ describe('readings that are not temperatures', () => {
 
   it('notifies an unacknowledged alarm again every 15 minutes, until someone acknowledges it', async () => {
     box.telemetry([{ sensor: 't1', c: 3 }], { mains: false });
-    await eventually(async () => (await open('on_battery')).length === 1, 5000, 'on_battery');
+    await t.ticked(async () => (await open('on_battery')).length === 1, 5000, 'on_battery');
     const renotified = () =>
       t.hub.db
         .prepare(
@@ -364,11 +369,11 @@ describe('readings that are not temperatures', () => {
         .pluck()
         .get() as number;
     clock += 16 * MIN;
-    await eventually(() => renotified() === 1, 5000, 'a second notification');
+    await t.ticked(() => renotified() === 1, 5000, 'a second notification');
     const [alarm] = (await t.api('GET', '/api/v1/alarms?kind=on_battery')).body.alarms;
     await t.api('POST', `/api/v1/alarms/${alarm.id}/ack`, { comment: 'power company called' });
     clock += 16 * MIN;
-    await new Promise((r) => setTimeout(r, 1500));
+    await t.hub.tick();
     expect(renotified()).toBe(1);
   });
 });
@@ -425,7 +430,7 @@ describe('what the cold chain writes, and when', () => {
       clock += 1000;
       box.telemetry([{ sensor: 't1', c }]);
       sent++;
-      await eventually(() => stored() === sent, 5000, 'the reading stored');
+      await t.ticked(() => stored() === sent, 5000, 'the reading stored');
     }
   }
 
@@ -449,7 +454,7 @@ describe('what the cold chain writes, and when', () => {
     // Gone quiet: what its last readings left in memory is written by the hub's sweep, hub running.
     expect(JSON.parse(state().rules).lastTs).toBeLessThan(last);
     clock += 20_000;
-    await eventually(() => JSON.parse(state().rules).lastTs === last, 5000, 'the kept-back state written');
+    await t.ticked(() => JSON.parse(state().rules).lastTs === last, 5000, 'the kept-back state written');
     await t.restart();
     expect(JSON.parse(state().rules)).toMatchObject({
       lastTs: last,

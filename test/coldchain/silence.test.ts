@@ -14,7 +14,8 @@ let near: VirtualLocker;
 let far: VirtualLocker;
 
 beforeAll(async () => {
-  t = await startTestHub({ now: () => clock, flushMs: 10 });
+  // The hub's periodic work runs when the test ticks it, at the test's time.
+  t = await startTestHub({ now: () => clock, manualTicks: true });
   near = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
   far = await t.cabinet({ site: 'ferme', locker: 'box-2' }, 'rural-box-8');
 });
@@ -28,12 +29,19 @@ async function report(boxes: VirtualLocker[], times: number, sensors = ['t1', 't
     const before = readings();
     for (const box of boxes)
       box.telemetry(sensors.map((sensor) => ({ sensor, c: sensor === 't5' ? -19 : 3.5 })));
-    await eventually(() => readings() === before + boxes.length, 5000, 'readings stored');
+    await eventually(
+      async () => {
+        await t.hub.tick(); // the flusher stores what has arrived
+        return readings() === before + boxes.length;
+      },
+      5000,
+      'readings stored',
+    );
   }
 }
-/** Alarms of a kind, open or not, as [locker, sensor, state]; after the hub's sweep has run twice. */
+/** Alarms of a kind, open or not, as [locker, sensor, state], once the hub's sweeps have run at the current time. */
 async function alarmed(kind: string): Promise<Array<[string, string | null, string]>> {
-  await new Promise((r) => setTimeout(r, 2200)); // the sweep runs every second
+  await t.hub.tick();
   return t.hub.db
     .prepare(
       'SELECT locker_id, sensor, state FROM alarms WHERE kind = ? ORDER BY locker_id, sensor, raised_at',

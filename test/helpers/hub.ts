@@ -27,6 +27,11 @@ export interface TestHub {
     /** `url`: the broker it connects to, when not the hub's (a site's own broker). */
     opts?: { resendMs?: number; url?: string },
   ) => Promise<VirtualLocker>;
+  /**
+   * Ticks the hub (its periodic work, at its clock) then checks, until `check` holds: for what
+   * arrives over the network and is acted on at the next tick (`manualTicks` hubs).
+   */
+  ticked: <T>(check: () => T | Promise<T>, ms?: number, what?: string) => Promise<NonNullable<Awaited<T>>>;
   /** Stops the hub, runs `meanwhile` while it is down, starts it again on the same ports. */
   restart: (meanwhile?: () => Promise<void>) => Promise<void>;
   close: () => Promise<void>;
@@ -93,6 +98,15 @@ export async function startTestHub(
       await eventually(() => online.get(ref.locker) === 1, 5000, `${ref.locker} online at the hub`);
       return locker;
     },
+    ticked: (check, ms, what) =>
+      eventually(
+        async () => {
+          await t.hub.tick();
+          return check();
+        },
+        ms,
+        what,
+      ),
     async restart(meanwhile) {
       await t.hub.stop();
       await meanwhile?.();

@@ -8,7 +8,8 @@ let clock: number;
 
 beforeEach(async () => {
   clock = Date.now();
-  t = await startTestHub({ now: () => clock });
+  // Deadlines are checked when the test ticks the hub, at the test's time.
+  t = await startTestHub({ now: () => clock, manualTicks: true });
   box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
 });
 afterEach(() => t.close());
@@ -46,8 +47,12 @@ async function refusedWith(code: string): Promise<string> {
 describe('deadlines', () => {
   it('expires a parcel never deposited and frees its compartment', async () => {
     const p = await parcel({ depositExpiresAt: clock + 60_000 });
-    clock += 60_000;
-    await eventually(async () => (await state(p.parcel.id)) === 'expired');
+    clock += 60_000 - 1;
+    await t.hub.tick();
+    expect(await state(p.parcel.id)).toBe('reserved');
+    clock += 1;
+    await t.hub.tick();
+    expect(await state(p.parcel.id)).toBe('expired');
     expect(await compartment(p.parcel.door)).toMatchObject({ parcel: null, occupied: false });
     expect(await refusedWith(p.depositCode)).toBe('Code expired');
     const again = await parcel();
@@ -59,7 +64,8 @@ describe('deadlines', () => {
     await through(p.depositCode, p.parcel.door);
     await eventually(async () => (await state(p.parcel.id)) === 'stored');
     clock += 3_600_000;
-    await eventually(async () => (await state(p.parcel.id)) === 'expired');
+    await t.hub.tick();
+    expect(await state(p.parcel.id)).toBe('expired');
     expect(await compartment(p.parcel.door)).toMatchObject({ parcel: { id: p.parcel.id, state: 'expired' } });
     expect(await refusedWith(p.pickupCode)).toBe('Code expired');
 
@@ -128,14 +134,15 @@ describe('pickup reminders', () => {
         .pluck()
         .all() as string[];
     clock += 5 * 3_600_000;
-    await new Promise((r) => setTimeout(r, 1200));
+    await t.hub.tick();
     expect(reminders()).toEqual([]);
     clock += 11 * 3_600_000; // 14 h left of 30: past half-way, since 30 h is less than two days
-    await eventually(() => reminders().length === 1, 5000, 'a reminder');
+    await t.hub.tick();
+    expect(reminders()).toHaveLength(1);
     const { pickupExpiresAt } = (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body;
     expect(JSON.parse(reminders()[0] as string)).toEqual({ pickupExpiresAt });
     clock += 3_600_000;
-    await new Promise((r) => setTimeout(r, 1200));
+    await t.hub.tick();
     expect(reminders()).toHaveLength(1);
   });
 });

@@ -331,8 +331,7 @@ export class ColdChain {
    * or gone) are left to this. The hub calls it every second; each call looks at a tenth of the
    * sensors, so a fleet's 30,000 cost a few hundred checks a second, not a burst.
    */
-  sweepKeptBack(): void {
-    const now = this.now();
+  sweepKeptBack(now = this.now()): void {
     const quiet = (seen: number, interval: number | null) =>
       now - seen >= Math.max(PERSIST_EVERY_MS, 2 * (interval ?? 0));
     let budget = Math.ceil(this.#sensorCount / 10);
@@ -874,8 +873,7 @@ export class ColdChain {
    * sent meanwhile, which says nothing of the sensors (every one of them was alarmed at each
    * restart, before its next reading came).
    */
-  sweepSilent(): void {
-    const now = this.now();
+  sweepSilent(now = this.now()): void {
     // Through the index on silent_at (last_seen + 2 intervals, 30 s at least): a fleet has tens of thousands of
     // sensors, their rows are wide (rule state), and this runs every second.
     const rows = this.db

@@ -33,8 +33,7 @@ export class Watchdog {
     this.#since = now();
   }
 
-  sweep(): void {
-    const now = this.now();
+  sweep(now = this.now()): void {
     const open = this.db
       .prepare(
         `SELECT locker_id, door, door_changed_at FROM compartments WHERE door_state = 'open' AND door_changed_at < ?`,
