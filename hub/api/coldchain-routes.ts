@@ -6,6 +6,7 @@ import type { Db } from '../db/open.ts';
 import { ALARM_KINDS, type Alarms } from '../domain/coldchain/alarms.ts';
 import { recordCsv, temperatureRecord } from '../domain/coldchain/record.ts';
 import { classRulesInput, type SiteRules, toInput } from '../domain/coldchain/site-rules.ts';
+import { ParcelStates } from '../domain/parcel-states.ts';
 import type { Parcels } from '../domain/parcels.ts';
 import { HubError } from '../errors.ts';
 import { defineRoute, type RouteDef } from './route.ts';
@@ -25,27 +26,17 @@ const lockerId = z.string().refine(isId, 'not a locker id');
 const reason = z.object({ reason: z.string().trim().min(3).max(500) }).strict();
 
 export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
+  const states = new ParcelStates(d.db, d.ledger);
   const decide = (id: string, to: 'stored' | 'discarded', why: string, actor: string) =>
     d.db
       .transaction(() => {
         const p = d.parcels.get(id);
         if (p.state !== 'quarantined')
           throw new HubError('HUB_ERR_INVALID_STATE', `parcel ${id} is ${p.state}, not quarantined`);
-        d.db.prepare('UPDATE parcels SET state = ?, updated_at = ? WHERE id = ?').run(to, d.now(), id);
-        // Discarded goods are never collected: the pickup code stops working.
-        if (to === 'discarded')
-          d.db
-            .prepare(
-              `UPDATE codes SET state = 'revoked' WHERE parcel_id = ? AND state IN ('pending', 'active')`,
-            )
-            .run(id);
-        d.ledger.append({
-          ts: d.now(),
-          type: to === 'stored' ? 'parcel.released' : 'parcel.discarded',
+        // Released: back to where it was; discarded: never collected, its codes stop working.
+        states.move(id, to === 'stored' ? 'release' : 'discard', {
           actor,
-          lockerId: p.lockerId,
-          door: p.door,
-          parcelId: id,
+          at: d.now(),
           data: { reason: why },
         });
         return d.parcels.get(id);

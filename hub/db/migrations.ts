@@ -291,4 +291,7 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE sites ADD COLUMN line_up INTEGER;
   ALTER TABLE sites ADD COLUMN line_since INTEGER;
   `,
+  /* 20: the state a quarantined parcel was in (or reached while held): where a release returns it */ `
+  ALTER TABLE parcels ADD COLUMN held_from TEXT;
+  `,
 ];

@@ -17,6 +17,7 @@ import type { CheckResult, Codes, RejectReason } from './codes.ts';
 import type { Alarms } from './coldchain/alarms.ts';
 import type { CommandCause, CommandRow, Commands } from './commands.ts';
 import { OfflineReconciler } from './offline.ts';
+import { ParcelStates } from './parcel-states.ts';
 import type { Transit } from './transit.ts';
 
 interface CompartmentRow {
@@ -47,6 +48,7 @@ export class Cabinet {
   readonly #setDoor;
   readonly #markOpened;
   readonly #offline: OfflineReconciler;
+  readonly #states: ParcelStates;
 
   constructor(
     private readonly db: Db,
@@ -73,6 +75,7 @@ export class Cabinet {
       'UPDATE compartments SET pending_opened = 1 WHERE locker_id = ? AND door = ?',
     );
     this.#offline = new OfflineReconciler(db, ledger, codes);
+    this.#states = new ParcelStates(db, ledger);
   }
 
   /** Applies one (new, deduplicated) device event. `now` is the hub's clock. */
@@ -277,52 +280,29 @@ export class Cabinet {
       return this.transit.collected(lockerId, door, parcelId, now);
     } else if (comp.pending_action === 'deliver' && parcelId) {
       this.transit.delivered(lockerId, door, parcelId, now);
-    } else if (comp.pending_action === 'deposit' && parcelId) {
+    } else if (comp.pending_action === 'deposit' && parcelId && this.#states.can(parcelId, 'deposit')) {
       const { windowMs, travels } = cached(
         this.db,
         'SELECT pickup_window_ms AS windowMs, (destination_locker_id IS NOT NULL OR destination_site_id IS NOT NULL) AS travels FROM parcels WHERE id = ?',
       ).get(parcelId) as { windowMs: number; travels: number };
-      cached(
-        this.db,
-        `UPDATE parcels SET state = 'stored', stored_at = ?, updated_at = ? WHERE id = ? AND state = 'reserved'`,
-      ).run(now, now, parcelId);
       const pickup = this.codes.pendingPickup(parcelId);
-      // A travelling parcel's pickup code waits for its delivery at the destination.
+      // A travelling parcel's pickup code waits for its delivery at the destination. A parcel
+      // quarantined during its deposit has its code too: the hold keeps it from opening anything.
       if (pickup !== undefined && !travels) this.codes.activate(pickup, now + windowMs);
-      this.ledger.append({
+      this.#states.move(parcelId, 'deposit', {
         ...base,
-        type: 'parcel.stored',
-        parcelId,
+        at: now,
         data: travels ? { awaitingCollection: true } : { pickupExpiresAt: now + windowMs },
       });
-    } else if (comp.pending_action === 'pickup' && parcelId) {
-      cached(
-        this.db,
-        `UPDATE parcels SET state = 'picked_up', picked_up_at = ?, updated_at = ? WHERE id = ? AND state IN ('stored', 'ready', 'returned')`,
-      ).run(now, now, parcelId);
-      cached(this.db, 'UPDATE compartments SET parcel_id = NULL WHERE locker_id = ? AND door = ?').run(
-        lockerId,
-        door,
-      );
-      this.ledger.append({ ...base, type: 'parcel.picked_up', parcelId, data: {} });
+    } else if (comp.pending_action === 'pickup' && parcelId && this.#states.can(parcelId, 'pickup')) {
+      this.#states.move(parcelId, 'pickup', { ...base, at: now });
     } else if (comp.pending_action === 'retrieve' && parcelId) {
-      // An operator took the goods out: whatever state the parcel was in, it leaves the locker.
-      const prev = cached(this.db, 'SELECT state FROM parcels WHERE id = ?', 'pluck').get(parcelId);
-      this.db
-        // Discarded goods stay discarded once taken out; anything else goes back (returned).
-        .prepare(
-          `UPDATE parcels SET state = CASE state WHEN 'discarded' THEN 'discarded' ELSE 'returned' END, updated_at = ? WHERE id = ?`,
-        )
-        .run(now, parcelId);
-      cached(
-        this.db,
-        `UPDATE codes SET state = 'revoked' WHERE parcel_id = ? AND state IN ('pending', 'active')`,
-      ).run(parcelId);
-      cached(this.db, 'UPDATE compartments SET parcel_id = NULL WHERE locker_id = ? AND door = ?').run(
-        lockerId,
-        door,
-      );
-      this.ledger.append({ ...base, type: 'parcel.returned', parcelId, data: { from: prev } });
+      // An operator took the goods out: whatever state the parcel was in, it leaves the locker;
+      // discarded goods stay discarded, anything else goes back (returned).
+      const discarded =
+        cached(this.db, 'SELECT state FROM parcels WHERE id = ?', 'pluck').get(parcelId) === 'discarded';
+      const name = discarded ? 'retrieveDiscarded' : 'retrieve';
+      if (this.#states.can(parcelId, name)) this.#states.move(parcelId, name, { ...base, at: now });
     }
     return [];
   }

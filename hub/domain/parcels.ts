@@ -9,21 +9,10 @@ import { cached, type Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
 import { freeCompartment } from './allocation.ts';
 import type { Codes } from './codes.ts';
+import type { ParcelState } from './parcel-states.ts';
 import { newId } from './secrets.ts';
 
-export const PARCEL_STATES = [
-  'reserved',
-  'stored',
-  'in_transit',
-  'ready',
-  'picked_up',
-  'expired',
-  'cancelled',
-  'quarantined',
-  'discarded',
-  'returned',
-] as const;
-export type ParcelState = (typeof PARCEL_STATES)[number];
+export { PARCEL_STATES, type ParcelState } from './parcel-states.ts';
 
 const DAY = 86_400_000;
 

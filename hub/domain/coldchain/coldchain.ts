@@ -9,6 +9,7 @@ import type { TelemetryMessage, TemperatureClass } from '../../../devices/index.
 import type { Ledger } from '../../db/ledger.ts';
 import type { Db } from '../../db/open.ts';
 import { dueAgain, PERSIST_EVERY_MS, phaseOf } from '../keep-back.ts';
+import { goodsInside, ParcelStates } from '../parcel-states.ts';
 import type { Alarms } from './alarms.ts';
 import {
   type ClassRules,
@@ -240,6 +241,7 @@ export class ColdChain {
 
   /** When the hub started listening (hub clock): silence before it is not a sensor's. */
   readonly #since: number;
+  readonly #states: ParcelStates;
 
   constructor(
     private readonly db: Db,
@@ -253,6 +255,7 @@ export class ColdChain {
     private readonly onHeard: (lockerId: string, now: number) => void = () => {},
   ) {
     this.#since = now();
+    this.#states = new ParcelStates(db, ledger);
     this.#insert = db.prepare('INSERT INTO telemetry (locker_id, ts, readings) VALUES (?, ?, ?)');
     this.#openSensorAlarmRows = db.prepare(
       `SELECT locker_id, sensor, kind, level FROM alarms WHERE state <> 'cleared' AND kind IN ('sensor_silent', 'sensor_fault')`,
@@ -281,8 +284,9 @@ export class ColdChain {
       [string, number],
       { id: string; out_of_range_ms: number; breached_at: number | null }
     >(
+      // Whatever its state: a deposit in progress, stored, ready at its destination, expired uncollected.
       `SELECT p.id, p.out_of_range_ms, p.breached_at FROM compartments c JOIN parcels p ON p.id = c.parcel_id
-       WHERE c.locker_id = ? AND c.door = ? AND p.state IN ('stored', 'quarantined')`,
+       WHERE c.locker_id = ? AND c.door = ? AND ${goodsInside()}`,
     );
   }
 
@@ -850,19 +854,13 @@ export class ColdChain {
   #quarantine(lockerId: string, door: number, at: number, reason: 'critical' | 'cumulative'): void {
     for (const p of this.#parcelsIn.all(lockerId, door)) {
       if (p.breached_at !== null) continue;
-      this.db
-        .prepare(
-          `UPDATE parcels SET state = 'quarantined', breached_at = ?, breach_reason = ?, updated_at = ? WHERE id = ?`,
-        )
-        .run(at, reason, this.now(), p.id);
-      this.ledger.append({
-        ts: this.now(),
-        type: 'parcel.quarantined',
+      this.#states.move(p.id, 'quarantine', {
         actor: 'hub',
+        at: this.now(),
         lockerId,
         door,
-        parcelId: p.id,
         data: { reason, at },
+        set: { breached_at: at, breach_reason: reason },
       });
     }
   }

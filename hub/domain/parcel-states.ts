@@ -1,0 +1,267 @@
+/**
+ * A parcel's states and every transition between them, in one table: from which states, to which,
+ * who causes it, what it does to the parcel's codes and compartment, and the ledger entry it
+ * writes. `ParcelStates.move` is the only code that changes a parcel's state; it runs inside the
+ * caller's transaction, so a change and its ledger entry commit together.
+ *
+ * Where the goods are is part of each state: the cold chain watches every parcel whose goods are
+ * in a compartment, whatever its state, so a state added here cannot escape quarantine.
+ */
+import type { Ledger } from '../db/ledger.ts';
+import { cached, type Db } from '../db/open.ts';
+import { HubError } from '../errors.ts';
+
+export const PARCEL_STATES = [
+  'reserved',
+  'stored',
+  'in_transit',
+  'ready',
+  'picked_up',
+  'expired',
+  'cancelled',
+  'quarantined',
+  'discarded',
+  'returned',
+] as const;
+export type ParcelState = (typeof PARCEL_STATES)[number];
+
+/**
+ * Where the goods of a parcel in each state are, when its compartment (`compartments.parcel_id`)
+ * names it: `inside`; `opened` once the door opened for the operation in progress (a deposit, a
+ * delivery: the goods go in before the door closes); `none` (the compartment never names it).
+ */
+export const GOODS: Record<ParcelState, 'inside' | 'opened' | 'none'> = {
+  reserved: 'opened',
+  stored: 'inside',
+  in_transit: 'opened',
+  ready: 'inside',
+  picked_up: 'none',
+  // A parcel expired uncollected keeps its compartment (one never deposited frees it).
+  expired: 'inside',
+  cancelled: 'none',
+  quarantined: 'inside',
+  discarded: 'inside',
+  // Homebound at its origin, or taken out by an operator (which frees the compartment).
+  returned: 'inside',
+};
+
+const statesWhere = (goods: 'inside' | 'opened') =>
+  PARCEL_STATES.filter((s) => GOODS[s] === goods)
+    .map((s) => `'${s}'`)
+    .join(', ');
+
+/**
+ * SQL: the goods of parcel `p` are in compartment `c` (joined on `c.parcel_id = p.id`). Derived
+ * from `GOODS`, for the queries that find what a compartment holds.
+ */
+export function goodsInside(p = 'p', c = 'c'): string {
+  return `(${p}.state IN (${statesWhere('inside')}) OR (${p}.state IN (${statesWhere('opened')}) AND ${c}.pending_opened = 1))`;
+}
+
+type Actor = 'producer' | 'customer' | 'driver' | 'operator' | 'integration' | 'hub';
+
+interface Transition {
+  from: readonly ParcelState[];
+  /** `held`: back to the state the parcel was in (or reached) while quarantined. */
+  to: ParcelState | 'held';
+  by: Actor;
+  ledger: string;
+  /** The column stamped with the time of the move. */
+  stamp?: 'stored_at' | 'ready_at' | 'picked_up_at' | 'in_transit_at';
+  /** What happens to its codes still pending or active. */
+  codes?: 'expired' | 'revoked';
+  /** The compartment no longer holds it. */
+  free?: boolean;
+}
+
+const GOODS_IN = PARCEL_STATES.filter((s) => GOODS[s] !== 'none' && s !== 'quarantined' && s !== 'discarded');
+
+export const TRANSITIONS = {
+  /** The producer closed the door on the goods. */
+  deposit: { from: ['reserved'], to: 'stored', by: 'producer', ledger: 'parcel.stored', stamp: 'stored_at' },
+  /** A driver took it out at its origin (or, expired, to bring it home). */
+  collect: {
+    from: ['stored', 'expired'],
+    to: 'in_transit',
+    by: 'driver',
+    ledger: 'parcel.in_transit',
+    stamp: 'in_transit_at',
+    free: true,
+  },
+  /** A driver closed the door on it at its destination. */
+  deliver: { from: ['in_transit'], to: 'ready', by: 'driver', ledger: 'parcel.ready', stamp: 'ready_at' },
+  /** A driver brought it back to its origin: the producer takes it out. */
+  bringBack: { from: ['in_transit'], to: 'returned', by: 'driver', ledger: 'parcel.returned' },
+  /** The customer (or the producer, for goods brought back) closed the door behind them. */
+  pickup: {
+    from: ['stored', 'ready', 'returned'],
+    to: 'picked_up',
+    by: 'customer',
+    ledger: 'parcel.picked_up',
+    stamp: 'picked_up_at',
+    free: true,
+  },
+  /** Never deposited by its deadline. */
+  expireDeposit: {
+    from: ['reserved'],
+    to: 'expired',
+    by: 'hub',
+    ledger: 'parcel.expired',
+    codes: 'expired',
+    free: true,
+  },
+  /** Not collected by its deadline: the goods stay in until someone takes them out. */
+  expirePickup: {
+    from: ['stored', 'ready'],
+    to: 'expired',
+    by: 'hub',
+    ledger: 'parcel.expired',
+    codes: 'expired',
+  },
+  /** The ordering platform withdrew it before the goods went in. */
+  cancel: {
+    from: ['reserved'],
+    to: 'cancelled',
+    by: 'integration',
+    ledger: 'parcel.cancelled',
+    codes: 'revoked',
+    free: true,
+  },
+  /** The cold chain was breached with the goods inside: held, its codes open nothing. */
+  quarantine: { from: GOODS_IN, to: 'quarantined', by: 'hub', ledger: 'parcel.quarantined' },
+  /** An operator judged the goods fit: back to where it was. */
+  release: { from: ['quarantined'], to: 'held', by: 'operator', ledger: 'parcel.released' },
+  /** An operator judged the goods unfit: never collected. */
+  discard: {
+    from: ['quarantined'],
+    to: 'discarded',
+    by: 'operator',
+    ledger: 'parcel.discarded',
+    codes: 'revoked',
+  },
+  /** An operator took the goods out, whatever its state. */
+  retrieve: {
+    from: [...GOODS_IN, 'quarantined'],
+    to: 'returned',
+    by: 'operator',
+    ledger: 'parcel.returned',
+    codes: 'revoked',
+    free: true,
+  },
+  /** Discarded goods taken out stay discarded. */
+  retrieveDiscarded: {
+    from: ['discarded'],
+    to: 'discarded',
+    by: 'operator',
+    ledger: 'parcel.returned',
+    codes: 'revoked',
+    free: true,
+  },
+} as const satisfies Record<string, Transition>;
+
+export type TransitionName = keyof typeof TRANSITIONS;
+
+/**
+ * What a quarantined parcel still goes through, held: the deposit or delivery whose door closes
+ * after the breach. It stays quarantined; releasing it returns it to where these led. Everything
+ * else (a pickup, a collection, its deadline) waits for an operator's decision.
+ */
+const PASSES_HOLD: ReadonlySet<TransitionName> = new Set(['deposit', 'deliver', 'bringBack']);
+
+export interface Move {
+  /** Who, as the ledger records it (`device:box-1`, `token:…`, `hub`). */
+  actor: string;
+  at: number;
+  /** Door and locker of the ledger entry, when not the parcel's own. */
+  lockerId?: string;
+  door?: number;
+  data?: Record<string, unknown>;
+  /** Columns set with the move (custody, breach details, where it now is). */
+  set?: Partial<
+    Record<'custody' | 'breached_at' | 'breach_reason' | 'locker_id' | 'door', string | number | null>
+  >;
+}
+
+interface Row {
+  id: string;
+  state: ParcelState;
+  locker_id: string;
+  door: number;
+  held_from: ParcelState | null;
+}
+
+export class ParcelStates {
+  constructor(
+    private readonly db: Db,
+    private readonly ledger: Ledger,
+  ) {}
+
+  /** Whether `name` may move a parcel in `state` (held parcels: see PASSES_HOLD). */
+  static allows(name: TransitionName, state: ParcelState, heldFrom: ParcelState | null = null): boolean {
+    const t: Transition = TRANSITIONS[name];
+    if (t.from.includes(state)) return true;
+    return state === 'quarantined' && heldFrom !== null && PASSES_HOLD.has(name) && t.from.includes(heldFrom);
+  }
+
+  /** Whether transition `name` applies to the parcel as it is now. */
+  can(parcelId: string, name: TransitionName): boolean {
+    const p = this.#get(parcelId);
+    return !!p && ParcelStates.allows(name, p.state, p.held_from);
+  }
+
+  #get(parcelId: string): Row | undefined {
+    return cached(this.db, 'SELECT id, state, locker_id, door, held_from FROM parcels WHERE id = ?').get(
+      parcelId,
+    ) as Row | undefined;
+  }
+
+  /**
+   * Applies transition `name` to a parcel, its codes, its compartment and the ledger, or throws
+   * HUB_ERR_INVALID_STATE. Returns the state it is in afterwards.
+   */
+  move(parcelId: string, name: TransitionName, m: Move): ParcelState {
+    const t: Transition = TRANSITIONS[name];
+    const p = this.#get(parcelId);
+    if (!p) throw new HubError('HUB_ERR_PARCEL_NOT_FOUND', `no parcel ${parcelId}`);
+    if (!ParcelStates.allows(name, p.state, p.held_from))
+      throw new HubError('HUB_ERR_INVALID_STATE', `parcel ${parcelId} is ${p.state}: it cannot ${name}`);
+    const held = p.state === 'quarantined' && name !== 'release' && name !== 'discard' && !t.free;
+    const target: ParcelState = t.to === 'held' ? (p.held_from ?? 'stored') : t.to;
+    const state = held ? 'quarantined' : target;
+    const heldFrom = name === 'quarantine' ? p.state : held ? target : null;
+    const set: Record<string, unknown> = { ...m.set, state, held_from: heldFrom, updated_at: m.at };
+    if (t.stamp) set[t.stamp] = m.at;
+    const columns = Object.keys(set);
+    // Column names come from this module's own types, never from input.
+    cached(this.db, `UPDATE parcels SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`).run(
+      {
+        ...set,
+        id: parcelId,
+      },
+    );
+    if (t.codes)
+      cached(
+        this.db,
+        `UPDATE codes SET state = ? WHERE parcel_id = ? AND state IN ('pending', 'active')`,
+      ).run(t.codes, parcelId);
+    if (t.free)
+      cached(
+        this.db,
+        'UPDATE compartments SET parcel_id = NULL WHERE locker_id = ? AND door = ? AND parcel_id = ?',
+      ).run(p.locker_id, p.door, parcelId);
+    this.ledger.append({
+      ts: m.at,
+      type: t.ledger,
+      actor: m.actor,
+      lockerId: m.lockerId ?? p.locker_id,
+      door: m.door ?? p.door,
+      parcelId,
+      data: {
+        ...m.data,
+        ...(held ? { held: true } : {}),
+        ...(name.startsWith('retrieve') ? { from: p.state } : {}),
+      },
+    });
+    return state;
+  }
+}

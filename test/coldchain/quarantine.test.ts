@@ -1,0 +1,141 @@
+/**
+ * A critical breach holds every parcel whose goods are in the compartment, whatever its state: a
+ * deposit still in progress, a parcel stored, ready at its destination, or expired uncollected.
+ * Hours run on the hub's clock; the hub's sweeps and flusher run when the test ticks them.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { gs1CheckDigit } from '../../devices/index.ts';
+import type { VirtualLocker } from '../../simulators/locker.ts';
+import { startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+
+const MIN = 60_000;
+let t: TestHub;
+let box: VirtualLocker;
+let clock: number;
+let sent = 0;
+
+beforeEach(async () => {
+  clock = Date.UTC(2026, 11, 4, 6, 0);
+  sent = 0;
+  t = await startTestHub({ now: () => clock, manualTicks: true });
+  box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+});
+afterEach(() => t.close());
+
+const parcel = async (id: string) => (await t.api('GET', `/api/v1/parcels/${id}`)).body;
+const stored = () => t.hub.db.prepare('SELECT count(*) FROM readings').pluck().get() as number;
+
+/** `sensor` of `cabinet` reads `c` once a minute for `n` minutes; each reading stored and judged. */
+async function reads(cabinet: VirtualLocker, sensor: string, c: number, n: number) {
+  for (let m = 0; m < n; m++) {
+    clock += MIN;
+    cabinet.telemetry([{ sensor, c }]);
+    sent++;
+    await t.ticked(() => stored() === sent, 5000, 'the reading stored');
+  }
+}
+
+async function order(body: Record<string, unknown> = {}) {
+  const res = await t.api(
+    'POST',
+    '/api/v1/parcels',
+    { lockerId: 'box-1', size: 'M', temperatureClass: 'chilled', recipient: { name: 'Ada' }, ...body },
+    t.integration,
+  );
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body as { parcel: { id: string; door: number }; depositCode: string; pickupCode: string };
+}
+
+/** Types `code`; resolves once its door is released. */
+async function release(cabinet: VirtualLocker, code: string, door: number) {
+  const unlocked = waitFor<[number]>(cabinet, 'unlocked', (d) => d === door);
+  cabinet.pressCode(code);
+  await unlocked;
+}
+
+async function through(cabinet: VirtualLocker, code: string, door: number) {
+  await release(cabinet, code, door);
+  cabinet.openDoor(door);
+  cabinet.closeDoor(door);
+}
+
+async function refusedWith(cabinet: VirtualLocker, code: string): Promise<string> {
+  const shown = waitFor<[{ type: string; text?: string }]>(cabinet, 'command', (c) => c.type === 'display');
+  cabinet.pressCode(code);
+  return (await shown)[0].text ?? '';
+}
+
+describe('a critical breach quarantines the goods inside, whatever the parcel’s state', () => {
+  it('holds a parcel stored in the compartment', async () => {
+    const p = await order();
+    expect(p.parcel.door).toBe(1); // watched by t1
+    await through(box, p.depositCode, 1);
+    await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
+    await reads(box, 't1', 12, 12);
+    expect(await parcel(p.parcel.id)).toMatchObject({ state: 'quarantined' });
+    expect(await refusedWith(box, p.pickupCode)).toBe('Parcel held: temperature');
+  });
+
+  it('holds a deposit in progress, and keeps it held once the producer closes the door', async () => {
+    const p = await order();
+    await release(box, p.depositCode, 1);
+    box.openDoor(1); // the goods go in; the producer is slow to close
+    await t.ticked(
+      async () => (await t.api('GET', '/api/v1/lockers/box-1')).body.compartments[0].doorState === 'open',
+    );
+    await reads(box, 't1', 12, 12);
+    expect(await parcel(p.parcel.id)).toMatchObject({ state: 'quarantined' });
+    box.closeDoor(1);
+    // The deposit is recorded, the parcel stays held: its pickup code opens nothing.
+    await t.ticked(async () => (await parcel(p.parcel.id)).storedAt !== null, 5000, 'the deposit recorded');
+    expect(await parcel(p.parcel.id)).toMatchObject({ state: 'quarantined' });
+    expect(await refusedWith(box, p.pickupCode)).toBe('Parcel held: temperature');
+    // Released by an operator, it is stored: the customer collects it.
+    const res = await t.api('POST', `/api/v1/parcels/${p.parcel.id}/release`, { reason: 'probe checked' });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(await parcel(p.parcel.id)).toMatchObject({ state: 'stored' });
+    await through(box, p.pickupCode, 1);
+    await t.ticked(async () => (await parcel(p.parcel.id)).state === 'picked_up');
+  });
+
+  it('holds a parcel expired uncollected, its goods still inside', async () => {
+    const p = await order({ pickupWindowHours: 1 });
+    await through(box, p.depositCode, 1);
+    await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
+    clock += 61 * MIN;
+    await t.hub.tick();
+    expect(await parcel(p.parcel.id)).toMatchObject({ state: 'expired' });
+    await reads(box, 't1', 12, 12);
+    expect(await parcel(p.parcel.id)).toMatchObject({ state: 'quarantined' });
+  });
+
+  it('holds a parcel ready at its destination locker', async () => {
+    const town = await t.cabinet({ site: 'lyon', locker: 'town-1' }, 'town-locker-16');
+    const body = `3761234567${'1'.padStart(7, '0')}`;
+    const sscc = `${body}${gs1CheckDigit(body)}`;
+    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as { code: string };
+    const p = await order({ destinationLockerId: 'town-1', sscc });
+    await through(box, p.depositCode, p.parcel.door);
+    await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
+    // Collected at the box: the driver's code opens its door, a scan, the door closes.
+    await release(box, driver.code, p.parcel.door);
+    box.openDoor(p.parcel.door);
+    box.record({ type: 'scan', data: `]C100${sscc}`, symbology: 'gs1-128' });
+    box.closeDoor(p.parcel.door);
+    await t.ticked(async () => (await parcel(p.parcel.id)).state === 'in_transit');
+    // Delivered in town: the driver's code, a scan, a chilled door allocated and opened.
+    const shown = waitFor<[{ type: string }]>(town, 'command', (c) => c.type === 'display');
+    town.pressCode(driver.code);
+    await shown;
+    const unlocked = waitFor<[number]>(town, 'unlocked');
+    town.record({ type: 'scan', data: `]C100${sscc}`, symbology: 'gs1-128' });
+    const [door] = await unlocked;
+    town.openDoor(door);
+    town.closeDoor(door);
+    await t.ticked(async () => (await parcel(p.parcel.id)).state === 'ready');
+    const sensor = town.opts.profile.compartments.find((c) => c.door === door)?.sensor as string;
+    await reads(town, sensor, 12, 12);
+    expect(await parcel(p.parcel.id)).toMatchObject({ state: 'quarantined' });
+    expect(await refusedWith(town, p.pickupCode)).toBe('Parcel held: temperature');
+  });
+});
