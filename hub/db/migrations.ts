@@ -291,4 +291,15 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE sites ADD COLUMN line_up INTEGER;
   ALTER TABLE sites ADD COLUMN line_since INTEGER;
   `,
+  /* 20: the driver at each cabinet (scans there are theirs until `until`; the doors still to open
+     one after another), in the store: it rolls back with the transaction that changed it, and a
+     driver in the middle of a collection is still there after a hub restart */ `
+  CREATE TABLE driver_sessions (
+    locker_id TEXT PRIMARY KEY,
+    driver_id TEXT NOT NULL REFERENCES drivers(id),
+    until INTEGER NOT NULL,
+    -- [{"id": parcel, "door": n}, …] in the order they open
+    queue TEXT NOT NULL DEFAULT '[]'
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
