@@ -302,4 +302,12 @@ export const MIGRATIONS: readonly string[] = [
     queue TEXT NOT NULL DEFAULT '[]'
   ) STRICT, WITHOUT ROWID;
   `,
+  /* 21: each keypad's brake (wrong codes in a row, locked until; no row: none counted), in the
+     store: it rolls back with the keypad entry's transaction, and a restart gives no fresh guesses */ `
+  CREATE TABLE keypad_brakes (
+    locker_id TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    blocked_until INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type DeviceEvent, gs1CheckDigit, KeypadThrottle } from '../../devices/index.ts';
+import { type DeviceEvent, FREE_FAILURES, gs1CheckDigit } from '../../devices/index.ts';
 import { Cabinet } from '../../hub/domain/cabinet.ts';
 import { Alarms } from '../../hub/domain/coldchain/alarms.ts';
 import { Commands } from '../../hub/domain/commands.ts';
@@ -22,7 +22,7 @@ beforeEach(() => {
   const commands = new Commands(store.db);
   const alarms = new Alarms(store.db, store.ledger);
   transit = new Transit(store.db, store.ledger, store.codes, commands);
-  cabinet = new Cabinet(store.db, store.ledger, store.codes, commands, new KeypadThrottle(), alarms, transit);
+  cabinet = new Cabinet(store.db, store.ledger, store.codes, commands, alarms, transit);
   store.provisioning.addDevice({ site: 'ferme', locker: 'box-1' }, 'rural-box-8', 'test');
   store.provisioning.addDevice({ site: 'lyon', locker: 'town-1' }, 'town-locker-16', 'test');
 });
@@ -40,6 +40,29 @@ const door = (type: 'door.opened' | 'door.closed', n: number): DeviceEvent => ({
   ts: now,
   type,
   door: n,
+});
+
+describe('the keypad brake in the store', () => {
+  it('is rolled back with the transaction that changed it', () => {
+    const { depositCode, parcel } = store.parcels.create(
+      { lockerId: 'box-1', size: 'S', temperatureClass: 'ambient', recipient: { name: 'Ada' } },
+      'test',
+    );
+    // Enough wrong codes to lock the keypad, in a transaction that then fails.
+    expect(() =>
+      store.db.transaction(() => {
+        for (let i = 0; i <= FREE_FAILURES; i++) cabinet.onEvent('box-1', typed(`1111111${i}`), now);
+        throw new Error('the disk is full');
+      })(),
+    ).toThrow('the disk is full');
+    // Nothing happened: the valid code opens its door.
+    expect(type(depositCode)).toContainEqual(expect.objectContaining({ type: 'unlock', door: parcel.door }));
+    // The same wrong codes, committed, lock the keypad (the code could release its door again).
+    for (let i = 0; i <= FREE_FAILURES; i++) type(`1111111${i}`);
+    expect(type(depositCode)).toEqual([
+      expect.objectContaining({ type: 'display', text: 'Too many attempts, wait' }),
+    ]);
+  });
 });
 
 describe('the driver at a cabinet, in the store', () => {
