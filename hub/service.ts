@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { Gauge } from 'prom-client';
-import { KeypadThrottle } from '../devices/index.ts';
 import { buildApp } from './api/app.ts';
 import { coldChainRoutes } from './api/coldchain-routes.ts';
 import { apiRoutes } from './api/routes.ts';
@@ -138,7 +137,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const commands = new Commands(db);
   const alarms = new Alarms(db, ledger);
   const transit = new Transit(db, ledger, codes, commands);
-  const cabinet = new Cabinet(db, ledger, codes, commands, new KeypadThrottle(), alarms, transit);
+  const cabinet = new Cabinet(db, ledger, codes, commands, alarms, transit);
   const siteRules = new SiteRules(db, ledger);
   const coldChain = new ColdChain(
     db,

@@ -291,7 +291,26 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE sites ADD COLUMN line_up INTEGER;
   ALTER TABLE sites ADD COLUMN line_since INTEGER;
   `,
-  /* 20: the state a quarantined parcel was in (or reached while held): where a release returns it */ `
+  /* 20: the driver at each cabinet (scans there are theirs until `until`; the doors still to open
+     one after another), in the store: it rolls back with the transaction that changed it, and a
+     driver in the middle of a collection is still there after a hub restart */ `
+  CREATE TABLE driver_sessions (
+    locker_id TEXT PRIMARY KEY,
+    driver_id TEXT NOT NULL REFERENCES drivers(id),
+    until INTEGER NOT NULL,
+    -- [{"id": parcel, "door": n}, …] in the order they open
+    queue TEXT NOT NULL DEFAULT '[]'
+  ) STRICT, WITHOUT ROWID;
+  `,
+  /* 21: each keypad's brake (wrong codes in a row, locked until; no row: none counted), in the
+     store: it rolls back with the keypad entry's transaction, and a restart gives no fresh guesses */ `
+  CREATE TABLE keypad_brakes (
+    locker_id TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    blocked_until INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  `,
+  /* 22: the state a quarantined parcel was in (or reached while held): where a release returns it */ `
   ALTER TABLE parcels ADD COLUMN held_from TEXT;
   `,
 ];

@@ -4,18 +4,19 @@
  * No MQTT or HTTP types here.
  */
 import {
+  type Brake,
   type Command,
   type CommandResult,
   type DeviceEvent,
-  type KeypadThrottle,
   parseGs1,
 } from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
 import { cached, type Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
-import type { CheckResult, Codes, RejectReason } from './codes.ts';
+import type { Codes } from './codes.ts';
 import type { Alarms } from './coldchain/alarms.ts';
 import type { CommandCause, CommandRow, Commands } from './commands.ts';
+import { decide, type KeypadDecision } from './keypad.ts';
 import { OfflineReconciler } from './offline.ts';
 import { ParcelStates } from './parcel-states.ts';
 import type { Transit } from './transit.ts';
@@ -30,23 +31,15 @@ interface CompartmentRow {
   pending_opened: number;
 }
 
-/** A keypad entry older than this when it reaches the hub opens nothing. */
-export const STALE_KEYPAD_MS = 60_000;
-
-const REJECT_TEXT: Partial<Record<RejectReason, string>> = {
-  throttled: 'Too many attempts, wait',
-  expired: 'Code expired',
-  not_yet_valid: 'Code not valid yet',
-  // The customer is told why, without details: the operator has them.
-  quarantined: 'Parcel held: temperature',
-};
-
 export class Cabinet {
   readonly #compartment;
   readonly #setPending;
   readonly #clearPending;
   readonly #setDoor;
   readonly #markOpened;
+  readonly #brake;
+  readonly #setBrake;
+  readonly #releaseBrake;
   readonly #offline: OfflineReconciler;
   readonly #states: ParcelStates;
 
@@ -55,7 +48,6 @@ export class Cabinet {
     private readonly ledger: Ledger,
     private readonly codes: Codes,
     private readonly commands: Commands,
-    private readonly throttle: KeypadThrottle,
     private readonly alarms: Alarms,
     private readonly transit: Transit,
   ) {
@@ -74,6 +66,16 @@ export class Cabinet {
     this.#markOpened = db.prepare(
       'UPDATE compartments SET pending_opened = 1 WHERE locker_id = ? AND door = ?',
     );
+    // The keypad brakes live in the store: they change inside the ingest's transaction, so they
+    // roll back with it, and a restart does not give an attacker fresh guesses.
+    this.#brake = db.prepare<[string], Brake>(
+      'SELECT failures, blocked_until AS blockedUntil FROM keypad_brakes WHERE locker_id = ?',
+    );
+    this.#setBrake = db.prepare(
+      `INSERT INTO keypad_brakes (locker_id, failures, blocked_until) VALUES (?, ?, ?)
+       ON CONFLICT (locker_id) DO UPDATE SET failures = excluded.failures, blocked_until = excluded.blocked_until`,
+    );
+    this.#releaseBrake = db.prepare('DELETE FROM keypad_brakes WHERE locker_id = ?');
     this.#offline = new OfflineReconciler(db, ledger, codes);
     this.#states = new ParcelStates(db, ledger);
   }
@@ -83,19 +85,7 @@ export class Cabinet {
     const actor = `device:${lockerId}`;
     switch (ev.type) {
       case 'keypad.entry':
-        if (now - ev.ts > STALE_KEYPAD_MS) {
-          // Typed long ago and delivered late (a backlog after an outage): whoever typed it has
-          // left, and a door must not open for nobody.
-          this.ledger.append({
-            ts: now,
-            type: 'code.rejected',
-            actor,
-            lockerId,
-            data: { reason: 'stale', eventId: ev.id, typedAt: ev.ts },
-          });
-          return [];
-        }
-        return this.#keypad(lockerId, ev.code, ev.keypad, ev.id, now);
+        return this.#keypad(lockerId, ev.code, ev.keypad, ev.id, ev.ts, now);
       case 'offline.unlock':
         this.#offline.reconcile(lockerId, ev, now);
         return [];
@@ -148,61 +138,81 @@ export class Cabinet {
     }
   }
 
+  /** A code typed at the keypad: the facts from the store, keypad.ts's decision, its effects. */
   #keypad(
     lockerId: string,
     code: string,
     keypad: string | undefined,
     eventId: string,
+    typedAt: number,
     now: number,
   ): Command[] {
-    const actor = `device:${lockerId}`;
-    const throttled = this.throttle.blockedFor(lockerId, now);
-    let result: CheckResult =
-      throttled > 0 ? { ok: false, reason: 'throttled' } : this.codes.check(code, lockerId, now);
-    const driver = !result.ok && result.reason === 'unknown' ? this.transit.driverByCode(code) : undefined;
-    if (driver) {
-      this.throttle.succeed(lockerId);
-      return this.transit.driverArrived(lockerId, driver, now);
+    const row = this.codes.find(code);
+    const brake = this.#brake.get(lockerId);
+    const comp = row ? this.#compartment.get(row.locker_id, row.door) : undefined;
+    const decision = decide({
+      now,
+      lockerId,
+      typedAt,
+      brake,
+      code: row,
+      driver: this.transit.driverByCode(code),
+      door: comp && {
+        pendingAction: comp.pending_action,
+        parcelId: comp.parcel_id,
+        opened: !!comp.pending_opened,
+      },
+      parcelState: row
+        ? (cached(this.db, 'SELECT state FROM parcels WHERE id = ?', 'pluck').get(row.parcel_id) as string)
+        : undefined,
+    });
+    if (decision.brake !== brake) {
+      if (decision.brake) this.#setBrake.run(lockerId, decision.brake.failures, decision.brake.blockedUntil);
+      else this.#releaseBrake.run(lockerId);
     }
-    const c = result.code;
-    if (!result.ok && result.reason === 'used' && c && c.kind !== undefined) {
-      // The code opened its door, but the door never opened (the person was slow, the latch
-      // dropped back): let the same code release the same door again until the door opens.
-      const comp = this.#compartment.get(lockerId, c.door);
-      if (comp?.pending_action === c.kind && comp.parcel_id === c.parcel_id && !comp.pending_opened) {
-        result = { ok: true, code: c };
-      }
+    switch (decision.kind) {
+      case 'driver':
+        return this.transit.driverArrived(lockerId, decision.driver, now);
+      case 'refuse':
+        return this.#refuse(lockerId, decision, { code, keypad, eventId, typedAt }, now);
+      case 'open':
+        return this.#open(lockerId, decision, keypad, eventId, now);
     }
-    if (result.ok) {
-      const parcelState = cached(this.db, 'SELECT state FROM parcels WHERE id = ?', 'pluck').get(
-        result.code.parcel_id,
-      );
-      const expected = result.code.kind === 'deposit' ? ['reserved'] : ['stored', 'ready', 'returned'];
-      if (parcelState === 'quarantined') result = { ok: false, reason: 'quarantined', code: result.code };
-      else if (!expected.includes(parcelState as string))
-        result = { ok: false, reason: 'parcel_state', code: result.code };
-    }
-    if (!result.ok) {
-      const wait = this.throttle.fail(lockerId, now);
-      this.ledger.append({
-        ts: now,
-        type: 'code.rejected',
-        actor,
-        lockerId,
-        parcelId: result.code?.locker_id === lockerId ? result.code.parcel_id : null,
-        data: {
-          reason: result.reason,
-          keypad: keypad ?? null,
-          eventId,
-          codeHash: this.codes.hash(code).slice(0, 12),
-          lockoutMs: wait,
-        },
-      });
-      const text = REJECT_TEXT[result.reason] ?? 'Invalid code';
-      return [this.commands.create(lockerId, { type: 'display', text }, { kind: 'keypad' }, now)];
-    }
-    this.throttle.succeed(lockerId);
-    const { code: row } = result;
+  }
+
+  #refuse(
+    lockerId: string,
+    d: Extract<KeypadDecision, { kind: 'refuse' }>,
+    typed: { code: string; keypad: string | undefined; eventId: string; typedAt: number },
+    now: number,
+  ): Command[] {
+    this.ledger.append({
+      ts: now,
+      type: 'code.rejected',
+      actor: `device:${lockerId}`,
+      lockerId,
+      parcelId: d.code?.locker_id === lockerId ? d.code.parcel_id : null,
+      data: {
+        reason: d.reason,
+        keypad: typed.keypad ?? null,
+        eventId: typed.eventId,
+        codeHash: this.codes.hash(typed.code).slice(0, 12),
+        lockoutMs: d.lockoutMs,
+        ...(d.reason === 'stale' ? { typedAt: typed.typedAt } : {}),
+      },
+    });
+    if (d.display === null) return [];
+    return [this.commands.create(lockerId, { type: 'display', text: d.display }, { kind: 'keypad' }, now)];
+  }
+
+  #open(
+    lockerId: string,
+    d: Extract<KeypadDecision, { kind: 'open' }>,
+    keypad: string | undefined,
+    eventId: string,
+    now: number,
+  ): Command[] {
+    const { code: row } = d;
     const cause: CommandCause = {
       kind: 'code',
       codeId: row.id,
@@ -211,12 +221,13 @@ export class Cabinet {
       action: row.kind,
     };
     const unlock = this.commands.create(lockerId, { type: 'unlock', door: row.door }, cause, now);
-    this.codes.markUsed(row.id, now);
+    // Used once already (released again): marking it again would only republish the offline table.
+    if (!d.again) this.codes.markUsed(row.id, now);
     this.#setPending.run(row.kind, unlock.id, lockerId, row.door);
     this.ledger.append({
       ts: now,
       type: 'code.accepted',
-      actor,
+      actor: `device:${lockerId}`,
       lockerId,
       door: row.door,
       parcelId: row.parcel_id,
@@ -224,7 +235,7 @@ export class Cabinet {
     });
     const display = this.commands.create(
       lockerId,
-      { type: 'display', text: `Door ${row.door} open` },
+      { type: 'display', text: d.display },
       { kind: 'keypad' },
       now,
     );

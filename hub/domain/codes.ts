@@ -1,6 +1,6 @@
 /**
  * Keypad codes: generated from the CSPRNG, stored only as keyed hashes, bound to one locker and
- * door, one-time, expiring. `check` decides what a typed code may do; it changes nothing.
+ * door, one-time, expiring. What a typed code may do is decided in keypad.ts.
  */
 
 import { offlineHash } from '../../devices/index.ts';
@@ -22,20 +22,6 @@ export interface CodeRow {
   expires_at: number | null;
   used_at: number | null;
 }
-
-export type RejectReason =
-  | 'unknown'
-  | 'wrong_locker'
-  | 'not_yet_valid'
-  | 'used'
-  | 'expired'
-  | 'revoked'
-  | 'throttled'
-  | 'parcel_state'
-  | 'quarantined'
-  | 'stale';
-
-export type CheckResult = { ok: true; code: CodeRow } | { ok: false; reason: RejectReason; code?: CodeRow };
 
 export class Codes {
   readonly #byHash;
@@ -126,25 +112,9 @@ export class Codes {
     return hashCode(this.key, code);
   }
 
-  /** What a typed code may do at `lockerId` now. */
-  check(code: string, lockerId: string, now: number): CheckResult {
-    const row = this.#byHash.get(this.hash(code));
-    if (!row) return { ok: false, reason: 'unknown' };
-    if (row.locker_id !== lockerId) return { ok: false, reason: 'wrong_locker', code: row };
-    switch (row.state) {
-      case 'pending':
-        return { ok: false, reason: 'not_yet_valid', code: row };
-      case 'used':
-      case 'revoked':
-      case 'expired':
-        return { ok: false, reason: row.state, code: row };
-      case 'active':
-        if (row.not_before !== null && now < row.not_before)
-          return { ok: false, reason: 'not_yet_valid', code: row };
-        if (row.expires_at !== null && now >= row.expires_at)
-          return { ok: false, reason: 'expired', code: row };
-        return { ok: true, code: row };
-    }
+  /** The row a typed code names: the live one when several share its hash. What it may do is keypad.ts's call. */
+  find(code: string): CodeRow | undefined {
+    return this.#byHash.get(this.hash(code));
   }
 
   markUsed(id: number, now: number): void {

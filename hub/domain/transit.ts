@@ -31,12 +31,15 @@ interface TransitParcel {
   pickup_window_ms: number;
 }
 
-export class Transit {
-  readonly #sessions = new Map<
-    string,
-    { driverId: string; name: string; until: number; queue?: Array<{ id: string; door: number }> }
-  >();
+/** The driver at a cabinet, and the doors still to open for them one after another. */
+interface Session {
+  driverId: string;
+  name: string;
+  until: number;
+  queue: Array<{ id: string; door: number }>;
+}
 
+export class Transit {
   constructor(
     private readonly db: Db,
     private readonly ledger: Ledger,
@@ -85,7 +88,6 @@ export class Transit {
 
   /** A driver typed their code at a cabinet: open the doors of the parcels waiting to leave. */
   driverArrived(lockerId: string, driver: { id: string; name: string }, now: number): Command[] {
-    this.#sessions.set(lockerId, { driverId: driver.id, name: driver.name, until: now + SESSION_MS });
     const waiting = cached(
       this.db,
       `SELECT p.* FROM parcels p JOIN compartments c ON c.locker_id = p.locker_id AND c.door = p.door
@@ -103,9 +105,8 @@ export class Transit {
       'pluck',
     ).get(lockerId);
     const now_ = mode === 'all' ? waiting : waiting.slice(0, 1);
-    const session = this.#sessions.get(lockerId);
-    if (session)
-      session.queue = (mode === 'all' ? [] : waiting.slice(1)).map((p) => ({ id: p.id, door: p.door }));
+    const queue = (mode === 'all' ? [] : waiting.slice(1)).map((p) => ({ id: p.id, door: p.door }));
+    this.#startSession(lockerId, driver.id, now, queue);
     for (const p of now_) out.push(this.#openForCollection(lockerId, driver.id, p, now));
     this.ledger.append({
       ts: now,
@@ -147,11 +148,46 @@ export class Transit {
     return unlock;
   }
 
+  /**
+   * The driver at a cabinet, kept in the store: it changes inside the transaction of the keypad
+   * entry, scan or door event that caused it, rolls back with it, and outlives a restart.
+   * `queue` given: the doors still to open one after another, replacing any; absent: the same
+   * driver's queue is kept (a scan from their app in the middle of a collection).
+   */
+  #startSession(lockerId: string, driverId: string, now: number, queue?: Session['queue']): void {
+    cached(
+      this.db,
+      `INSERT INTO driver_sessions (locker_id, driver_id, until, queue) VALUES (@lockerId, @driverId, @until, @queue)
+         ON CONFLICT (locker_id) DO UPDATE SET until = excluded.until, driver_id = excluded.driver_id,
+           queue = CASE WHEN @keep AND driver_id = excluded.driver_id THEN queue ELSE excluded.queue END`,
+    ).run({
+      lockerId,
+      driverId,
+      until: now + SESSION_MS,
+      queue: JSON.stringify(queue ?? []),
+      keep: queue ? 0 : 1,
+    });
+  }
+
+  #session(lockerId: string): Session | undefined {
+    const row = cached(
+      this.db,
+      `SELECT s.driver_id AS driverId, d.name, s.until, s.queue FROM driver_sessions s
+         JOIN drivers d ON d.id = s.driver_id WHERE s.locker_id = ?`,
+    ).get(lockerId) as (Omit<Session, 'queue'> & { queue: string }) | undefined;
+    return row && { ...row, queue: JSON.parse(row.queue) as Session['queue'] };
+  }
+
   /** The next door of a one-after-another collection, if any. */
   #next(lockerId: string, now: number): Command[] {
-    const session = this.#sessions.get(lockerId);
-    const next = session?.queue?.shift();
-    return session && next ? [this.#openForCollection(lockerId, session.driverId, next, now)] : [];
+    const session = this.#session(lockerId);
+    const next = session?.queue.shift();
+    if (!session || !next) return [];
+    cached(this.db, 'UPDATE driver_sessions SET queue = ? WHERE locker_id = ?').run(
+      JSON.stringify(session.queue),
+      lockerId,
+    );
+    return [this.#openForCollection(lockerId, session.driverId, next, now)];
   }
 
   /** What a driver has to do: parcels waiting at each box, and those they carry, by destination. */
@@ -195,8 +231,8 @@ export class Transit {
   /** A label scanned at a cabinet while a driver is there. */
   scanned(lockerId: string, sscc: string, now: number, app?: { id: string; name: string }): Command[] {
     // From the driver app, the driver is known; from the cabinet's scanner, by their code typed there.
-    if (app) this.#sessions.set(lockerId, { driverId: app.id, name: app.name, until: now + SESSION_MS });
-    const session = this.#sessions.get(lockerId);
+    if (app) this.#startSession(lockerId, app.id, now);
+    const session = this.#session(lockerId);
     if (!session || session.until < now) return [];
     const actor = `driver:${session.driverId}`;
     const p = cached(this.db, 'SELECT * FROM parcels WHERE sscc = ? ORDER BY created_at DESC LIMIT 1').get(
@@ -321,7 +357,7 @@ export class Transit {
     const p = cached(this.db, 'SELECT * FROM parcels WHERE id = ?').get(parcelId) as
       | TransitParcel
       | undefined;
-    const session = this.#sessions.get(lockerId);
+    const session = this.#session(lockerId);
     if (!p) return this.#next(lockerId, now);
     if (p.collect_scanned_at === null) {
       this.ledger.append({

@@ -118,6 +118,20 @@ describe('codes that must open nothing', () => {
       async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body.state === 'stored',
     );
   });
+
+  it('keeps the keypad locked across a hub restart', async () => {
+    const p = await parcel();
+    for (let i = 0; i <= FREE_FAILURES; i++) await refused(box, `1111111${i}`);
+    await t.restart();
+    const online = () => t.hub.db.prepare('SELECT online FROM lockers WHERE id = ?').pluck().get('box-1');
+    await eventually(() => online() === 1, 5000, 'box-1 back online');
+    expect(await refused(box, p.depositCode)).toBe('Too many attempts, wait');
+    clock += 15 * 60_000;
+    await deposit(box, p.depositCode, p.parcel.door);
+    await eventually(
+      async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body.state === 'stored',
+    );
+  });
 });
 
 describe('a code whose door never opened', () => {

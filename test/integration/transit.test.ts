@@ -352,3 +352,27 @@ describe('collection one door after another', () => {
     expect(opened).toEqual([a.parcel.door, b.parcel.door]);
   });
 });
+
+describe('a driver at a cabinet when the hub restarts', () => {
+  it('is still there: their scan counts and the next door opens when the previous one closes', async () => {
+    await t.api('PUT', '/api/v1/sites/ferme/settings', { driverDoors: 'sequential' });
+    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as { code: string };
+    const a = await order({ temperatureClass: 'chilled', destinationLockerId: 'town-1', sscc: sscc(51) });
+    const b = await order({ temperatureClass: 'frozen', destinationLockerId: 'town-1', sscc: sscc(52) });
+    for (const p of [a, b]) await typeAndUse(box, p.depositCode, p.parcel.door);
+    await eventually(async () => (await state(b.parcel.id)) === 'stored');
+    const first = waitFor<[number]>(box, 'unlocked', (d) => d === a.parcel.door);
+    box.pressCode(driver.code);
+    await first;
+    await t.restart();
+    const online = () => t.hub.db.prepare('SELECT online FROM lockers WHERE id = ?').pluck().get('box-1');
+    await eventually(() => online() === 1, 5000, 'box-1 back online');
+    const next = waitFor<[number]>(box, 'unlocked', (d) => d === b.parcel.door);
+    box.openDoor(a.parcel.door);
+    scan(box, sscc(51));
+    box.closeDoor(a.parcel.door);
+    await next;
+    await eventually(async () => (await state(a.parcel.id)) === 'in_transit', 5000, 'A in transit');
+    expect(flags()).toEqual([]);
+  });
+});

@@ -1,0 +1,114 @@
+/**
+ * What a code typed at a cabinet's keypad does: a pure function of the facts `Cabinet` gathers
+ * (the code's row, the driver it belongs to, the door's pending operation, the parcel's state,
+ * the keypad's brake, the hub's clock). No store, no clock, no I/O: `Cabinet` applies the
+ * decision. docs/protocol.md §3 is the contract; test/hub/keypad.test.ts its truth table.
+ */
+import { afterFailure, type Brake, lockedFor } from '../../devices/index.ts';
+import type { CodeKind, CodeRow } from './codes.ts';
+
+/** A keypad entry older than this when it reaches the hub opens nothing. */
+export const STALE_KEYPAD_MS = 60_000;
+
+export type RefuseReason =
+  | 'unknown'
+  | 'wrong_locker'
+  | 'not_yet_valid'
+  | 'used'
+  | 'expired'
+  | 'revoked'
+  | 'throttled'
+  | 'parcel_state'
+  | 'quarantined'
+  | 'stale';
+
+export interface KeypadFacts {
+  /** The hub's clock. */
+  now: number;
+  /** The cabinet the code was typed at. */
+  lockerId: string;
+  /** When it was typed, on the cabinet's clock. */
+  typedAt: number;
+  /** This cabinet's keypad brake; none while no wrong code is counted. */
+  brake: Brake | undefined;
+  /** The code row the typed code's hash names (a live one first), if any. */
+  code: CodeRow | undefined;
+  /** The active driver whose code it is, if any. */
+  driver: { id: string; name: string } | undefined;
+  /** The operation in progress on the code's door, if the code has a row. */
+  door: { pendingAction: string | null; parcelId: string | null; opened: boolean } | undefined;
+  /** The state of the code's parcel, if the code has a row. */
+  parcelState: string | undefined;
+}
+
+export type KeypadDecision =
+  /** Release the code's door; `again`: the code is already used, for this door that never opened. */
+  | { kind: 'open'; code: CodeRow; again: boolean; display: string; brake: undefined }
+  /** A driver is at the cabinet (transit.ts opens their doors). */
+  | { kind: 'driver'; driver: { id: string; name: string }; brake: undefined }
+  /** Nothing opens; `display` is what the keypad shows (none: nobody is there to read it). */
+  | {
+      kind: 'refuse';
+      reason: RefuseReason;
+      code: CodeRow | undefined;
+      display: string | null;
+      brake: Brake | undefined;
+      /** The lockout this refusal started. */
+      lockoutMs: number;
+    };
+
+/** The parcel states in which each kind of code opens its door. */
+const OPENS_IN: Record<CodeKind, readonly string[]> = {
+  deposit: ['reserved'],
+  pickup: ['stored', 'ready', 'returned'],
+};
+
+/** The keypad tells why only where the person can do something about it. */
+const DISPLAY: Partial<Record<RefuseReason, string>> = {
+  throttled: 'Too many attempts, wait',
+  expired: 'Code expired',
+  not_yet_valid: 'Code not valid yet',
+  // The customer is told why, without details: the operator has them.
+  quarantined: 'Parcel held: temperature',
+};
+
+export function decide(f: KeypadFacts): KeypadDecision {
+  if (f.now - f.typedAt > STALE_KEYPAD_MS) {
+    // Typed long ago and delivered late (a backlog after an outage): whoever typed it has left,
+    // and a door must not open for nobody. Nobody guessed anything now: the brake stays as it is.
+    return { kind: 'refuse', reason: 'stale', code: f.code, display: null, brake: f.brake, lockoutMs: 0 };
+  }
+  const refuse = (reason: RefuseReason): KeypadDecision => {
+    // Every refusal counts, one typed while locked too: hammering the keypad lengthens the lockout.
+    const { brake, wait } = afterFailure(f.brake, f.now);
+    const display = DISPLAY[reason] ?? 'Invalid code';
+    return { kind: 'refuse', reason, code: f.code, display, brake, lockoutMs: wait };
+  };
+  if (lockedFor(f.brake, f.now) > 0) return refuse('throttled');
+  // No live code shares a driver's value (codes.ts, transit.ts): a row beside it is a dead code.
+  if (f.driver) return { kind: 'driver', driver: f.driver, brake: undefined };
+  const c = f.code;
+  if (!c) return refuse('unknown');
+  if (c.locker_id !== f.lockerId) return refuse('wrong_locker');
+  let again = false;
+  switch (c.state) {
+    case 'pending':
+      return refuse('not_yet_valid');
+    case 'used':
+      // The code released its door, but the door never opened (the person was slow, the latch
+      // dropped back): the same code releases the same door again until the door opens.
+      again = f.door?.pendingAction === c.kind && f.door.parcelId === c.parcel_id && !f.door.opened;
+      if (!again) return refuse('used');
+      break;
+    case 'revoked':
+    case 'expired':
+      return refuse(c.state);
+    case 'active':
+      if (c.not_before !== null && f.now < c.not_before) return refuse('not_yet_valid');
+      if (c.expires_at !== null && f.now >= c.expires_at) return refuse('expired');
+      break;
+  }
+  if (f.parcelState === 'quarantined') return refuse('quarantined');
+  if (!OPENS_IN[c.kind].includes(f.parcelState as string)) return refuse('parcel_state');
+  return { kind: 'open', code: c, again, display: `Door ${c.door} open`, brake: undefined };
+}
