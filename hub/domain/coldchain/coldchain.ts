@@ -245,7 +245,7 @@ export class ColdChain {
 
   constructor(
     private readonly db: Db,
-    private readonly ledger: Ledger,
+    ledger: Ledger,
     private readonly alarms: Alarms,
     private readonly now: () => number,
     /** The thresholds for a locker's compartments of a class (per site, SPEC defaults otherwise). */
