@@ -29,6 +29,7 @@ export class Codes {
   readonly #driver;
   readonly #insert;
   readonly #setState;
+  readonly #rebind;
   readonly #restore;
   readonly #pendingPickup;
 
@@ -50,6 +51,7 @@ export class Codes {
       `INSERT INTO codes (hash, offline_hash, parcel_id, locker_id, door, kind, state, not_before, expires_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.#rebind = db.prepare('UPDATE codes SET locker_id = ?, door = ? WHERE id = ?');
     this.#setState = db.prepare(
       'UPDATE codes SET state = ?, used_at = COALESCE(?, used_at), expires_at = COALESCE(?, expires_at) WHERE id = ?',
     );
@@ -126,7 +128,9 @@ export class Codes {
     this.#restore.run(id);
   }
 
-  activate(id: number, expiresAt: number): void {
+  /** Makes a code valid until `expiresAt`; `at`: for another door than it was issued for (a delivery). */
+  activate(id: number, expiresAt: number, at?: { lockerId: string; door: number }): void {
+    if (at) this.#rebind.run(at.lockerId, at.door, id);
     this.#setState.run('active', null, expiresAt, id);
   }
 

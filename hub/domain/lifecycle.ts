@@ -6,6 +6,7 @@
 import type { Ledger } from '../db/ledger.ts';
 import type { Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
+import { ParcelStates } from './parcel-states.ts';
 
 /**
  * The customer is reminded this long before the pickup deadline (through the platform's
@@ -23,9 +24,7 @@ export class ParcelLifecycle {
   readonly #depositDue;
   readonly #pickupDue;
   readonly #remindDue;
-  readonly #setState;
-  readonly #endCodes;
-  readonly #free;
+  readonly #states: ParcelStates;
 
   constructor(
     private readonly db: Db,
@@ -55,13 +54,7 @@ export class ParcelLifecycle {
          AND CASE p.state WHEN 'ready' THEN p.ready_at ELSE p.stored_at END + p.pickup_window_ms - min(@ahead, p.pickup_window_ms / 2) <= @now
        LIMIT 500`,
     );
-    this.#setState = db.prepare('UPDATE parcels SET state = ?, updated_at = ? WHERE id = ?');
-    this.#endCodes = db.prepare(
-      `UPDATE codes SET state = ? WHERE parcel_id = ? AND state IN ('pending', 'active')`,
-    );
-    this.#free = db.prepare(
-      'UPDATE compartments SET parcel_id = NULL WHERE locker_id = ? AND door = ? AND parcel_id = ?',
-    );
+    this.#states = new ParcelStates(db, ledger);
   }
 
   /** Expires what is past its deadline; returns how many parcels changed. */
@@ -69,20 +62,12 @@ export class ParcelLifecycle {
     return this.db
       .transaction(() => {
         const deposits = this.#depositDue.all(now);
-        for (const p of deposits) {
-          this.#setState.run('expired', now, p.id);
-          this.#endCodes.run('expired', p.id);
-          this.#free.run(p.locker_id, p.door, p.id);
-          this.ledger.append({
-            ts: now,
-            type: 'parcel.expired',
+        for (const p of deposits)
+          this.#states.move(p.id, 'expireDeposit', {
             actor: 'hub',
-            lockerId: p.locker_id,
-            door: p.door,
-            parcelId: p.id,
+            at: now,
             data: { stage: 'deposit', goodsInside: false },
           });
-        }
         for (const p of this.#remindDue.all({ ahead: REMIND_BEFORE_MS, now })) {
           this.db.prepare('UPDATE parcels SET reminded_at = ? WHERE id = ?').run(now, p.id);
           this.ledger.append({
@@ -96,20 +81,13 @@ export class ParcelLifecycle {
           });
         }
         const pickups = this.#pickupDue.all({ now });
-        for (const p of pickups) {
-          this.#setState.run('expired', now, p.id);
-          this.#endCodes.run('expired', p.id);
-          // The goods are still in the compartment: it stays occupied until they are retrieved.
-          this.ledger.append({
-            ts: now,
-            type: 'parcel.expired',
+        // The goods are still in the compartment: it stays occupied until they are retrieved.
+        for (const p of pickups)
+          this.#states.move(p.id, 'expirePickup', {
             actor: 'hub',
-            lockerId: p.locker_id,
-            door: p.door,
-            parcelId: p.id,
+            at: now,
             data: { stage: 'pickup', goodsInside: true },
           });
-        }
         return deposits.length + pickups.length;
       })
       .immediate();
@@ -138,18 +116,7 @@ export class ParcelLifecycle {
         }
         if (p.pending_action)
           throw new HubError('HUB_ERR_CONFLICT', `door ${p.door} is being opened for parcel ${id} right now`);
-        this.#setState.run('cancelled', now, id);
-        this.#endCodes.run('revoked', id);
-        this.#free.run(p.locker_id, p.door, id);
-        this.ledger.append({
-          ts: now,
-          type: 'parcel.cancelled',
-          actor,
-          lockerId: p.locker_id,
-          door: p.door,
-          parcelId: id,
-          data: { reason },
-        });
+        this.#states.move(id, 'cancel', { actor, at: now, data: { reason } });
       })
       .immediate();
   }

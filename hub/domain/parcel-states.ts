@@ -178,7 +178,15 @@ export interface Move {
   data?: Record<string, unknown>;
   /** Columns set with the move (custody, breach details, where it now is). */
   set?: Partial<
-    Record<'custody' | 'breached_at' | 'breach_reason' | 'locker_id' | 'door', string | number | null>
+    Record<
+      | 'custody'
+      | 'breached_at'
+      | 'breach_reason'
+      | 'homebound'
+      | 'destination_locker_id'
+      | 'destination_site_id',
+      string | number | null
+    >
   >;
 }
 

@@ -12,6 +12,7 @@ import { HubError } from '../errors.ts';
 import { freeCompartment } from './allocation.ts';
 import type { Codes } from './codes.ts';
 import type { Commands } from './commands.ts';
+import { ParcelStates } from './parcel-states.ts';
 import { newId } from './secrets.ts';
 
 /** How long after a driver's code the scans at that cabinet are theirs. */
@@ -40,12 +41,16 @@ interface Session {
 }
 
 export class Transit {
+  readonly #states: ParcelStates;
+
   constructor(
     private readonly db: Db,
     private readonly ledger: Ledger,
     private readonly codes: Codes,
     private readonly commands: Commands,
-  ) {}
+  ) {
+    this.#states = new ParcelStates(db, ledger);
+  }
 
   createDriver(name: string, actor: string, now: number): { id: string; name: string; code: string } {
     const id = newId('DR');
@@ -372,26 +377,34 @@ export class Transit {
       return this.#next(lockerId, now);
     }
     const returning = p.state === 'expired';
-    const r = returning ? 1 : 0;
-    cached(
-      this.db,
-      `UPDATE parcels SET state = 'in_transit', custody = ?, in_transit_at = ?, updated_at = ?,
-           homebound = ?, destination_locker_id = CASE WHEN ? THEN origin_locker_id ELSE destination_locker_id END,
-           destination_site_id = CASE WHEN ? THEN NULL ELSE destination_site_id END
-         WHERE id = ? AND state IN ('stored', 'expired')`,
-    ).run(session?.driverId ?? null, now, now, r, r, r, parcelId);
-    cached(this.db, 'UPDATE compartments SET parcel_id = NULL WHERE locker_id = ? AND door = ?').run(
+    const actor = `driver:${session?.driverId ?? 'unknown'}`;
+    if (!this.#states.can(parcelId, 'collect')) {
+      // Held (quarantined) or decided on while the door was open: the goods left with the driver
+      // all the same, and an operator has to know.
+      this.ledger.append({
+        ts: now,
+        type: 'transit.flag',
+        actor,
+        lockerId,
+        door,
+        parcelId,
+        data: { reason: 'not_collectable', state: p.state, driver: session?.name ?? null },
+      });
+      return this.#next(lockerId, now);
+    }
+    const back = p as TransitParcel & { origin_locker_id: string | null };
+    this.#states.move(parcelId, 'collect', {
+      actor,
+      at: now,
       lockerId,
       door,
-    );
-    this.ledger.append({
-      ts: now,
-      type: 'parcel.in_transit',
-      actor: `driver:${session?.driverId ?? 'unknown'}`,
-      lockerId,
-      door,
-      parcelId,
       data: { driver: session?.name ?? null, returning },
+      set: {
+        custody: session?.driverId ?? null,
+        homebound: returning ? 1 : 0,
+        // An expired parcel goes back to where it started.
+        ...(returning ? { destination_locker_id: back.origin_locker_id, destination_site_id: null } : {}),
+      },
     });
     return this.#next(lockerId, now);
   }
@@ -402,40 +415,17 @@ export class Transit {
       | (TransitParcel & { homebound: number })
       | undefined;
     if (!p) throw new HubError('HUB_ERR_PARCEL_NOT_FOUND', `no parcel ${parcelId}`);
+    const move = { actor: `device:${lockerId}`, at: now, lockerId, door, set: { custody: null } };
     if (p.homebound) {
       // Back at its origin: the producer takes it out with a code asked for through their app.
-      cached(
-        this.db,
-        `UPDATE parcels SET state = 'returned', custody = NULL, updated_at = ? WHERE id = ?`,
-      ).run(now, parcelId);
-      this.ledger.append({
-        ts: now,
-        type: 'parcel.returned',
-        actor: `device:${lockerId}`,
-        lockerId,
-        door,
-        parcelId,
-        data: { to: 'origin' },
-      });
+      if (this.#states.can(parcelId, 'bringBack'))
+        this.#states.move(parcelId, 'bringBack', { ...move, data: { to: 'origin' } });
       return;
     }
-    cached(
-      this.db,
-      `UPDATE parcels SET state = 'ready', ready_at = ?, custody = NULL, updated_at = ? WHERE id = ?`,
-    ).run(now, now, parcelId);
+    if (!this.#states.can(parcelId, 'deliver')) return;
     const code = this.codes.pendingPickup(parcelId);
-    if (code !== undefined) {
-      cached(this.db, 'UPDATE codes SET locker_id = ?, door = ? WHERE id = ?').run(lockerId, door, code);
-      this.codes.activate(code, now + p.pickup_window_ms);
-    }
-    this.ledger.append({
-      ts: now,
-      type: 'parcel.ready',
-      actor: `device:${lockerId}`,
-      lockerId,
-      door,
-      parcelId,
-      data: { pickupExpiresAt: now + p.pickup_window_ms },
-    });
+    // Its pickup code now opens this door (held parcels too: the hold keeps it shut).
+    if (code !== undefined) this.codes.activate(code, now + p.pickup_window_ms, { lockerId, door });
+    this.#states.move(parcelId, 'deliver', { ...move, data: { pickupExpiresAt: now + p.pickup_window_ms } });
   }
 }
