@@ -16,27 +16,14 @@ import { HubError } from '../errors.ts';
 import type { Codes } from './codes.ts';
 import type { Alarms } from './coldchain/alarms.ts';
 import type { CommandCause, CommandRow, Commands } from './commands.ts';
+import { Compartments } from './compartments.ts';
 import { decide, type KeypadDecision } from './keypad.ts';
 import { OfflineReconciler } from './offline.ts';
 import { ParcelStates } from './parcel-states.ts';
 import type { Transit } from './transit.ts';
 
-interface CompartmentRow {
-  locker_id: string;
-  door: number;
-  parcel_id: string | null;
-  door_state: string;
-  pending_action: string | null;
-  pending_command: string | null;
-  pending_opened: number;
-}
-
 export class Cabinet {
-  readonly #compartment;
-  readonly #setPending;
-  readonly #clearPending;
-  readonly #setDoor;
-  readonly #markOpened;
+  readonly #compartments: Compartments;
   readonly #brake;
   readonly #setBrake;
   readonly #releaseBrake;
@@ -51,21 +38,7 @@ export class Cabinet {
     private readonly alarms: Alarms,
     private readonly transit: Transit,
   ) {
-    this.#compartment = db.prepare<[string, number], CompartmentRow>(
-      'SELECT * FROM compartments WHERE locker_id = ? AND door = ?',
-    );
-    this.#setPending = db.prepare(
-      'UPDATE compartments SET pending_action = ?, pending_command = ?, pending_opened = 0 WHERE locker_id = ? AND door = ?',
-    );
-    this.#clearPending = db.prepare(
-      'UPDATE compartments SET pending_action = NULL, pending_command = NULL, pending_opened = 0 WHERE locker_id = ? AND door = ?',
-    );
-    this.#setDoor = db.prepare(
-      'UPDATE compartments SET door_state = ?, door_changed_at = ? WHERE locker_id = ? AND door = ?',
-    );
-    this.#markOpened = db.prepare(
-      'UPDATE compartments SET pending_opened = 1 WHERE locker_id = ? AND door = ?',
-    );
+    this.#compartments = new Compartments(db);
     // The keypad brakes live in the store: they change inside the ingest's transaction, so they
     // roll back with it, and a restart does not give an attacker fresh guesses.
     this.#brake = db.prepare<[string], Brake>(
@@ -149,7 +122,7 @@ export class Cabinet {
   ): Command[] {
     const row = this.codes.find(code);
     const brake = this.#brake.get(lockerId);
-    const comp = row ? this.#compartment.get(row.locker_id, row.door) : undefined;
+    const comp = row ? this.#compartments.get(row.locker_id, row.door) : undefined;
     const decision = decide({
       now,
       lockerId,
@@ -223,7 +196,7 @@ export class Cabinet {
     const unlock = this.commands.create(lockerId, { type: 'unlock', door: row.door }, cause, now);
     // Used once already (released again): marking it again would only republish the offline table.
     if (!d.again) this.codes.markUsed(row.id, now);
-    this.#setPending.run(row.kind, unlock.id, lockerId, row.door);
+    this.#compartments.begin(lockerId, row.door, row.kind, unlock.id);
     this.ledger.append({
       ts: now,
       type: 'code.accepted',
@@ -243,9 +216,9 @@ export class Cabinet {
   }
 
   #doorOpened(lockerId: string, door: number, ev: DeviceEvent, now: number): Command[] {
-    const comp = this.#compartment.get(lockerId, door);
-    this.#setDoor.run('open', ev.ts, lockerId, door);
-    if (comp?.pending_action) this.#markOpened.run(lockerId, door);
+    const comp = this.#compartments.get(lockerId, door);
+    this.#compartments.contact(lockerId, door, 'open', ev.ts);
+    if (comp?.pending_action) this.#compartments.opened(lockerId, door);
     else if (comp?.door_state === 'closed') {
       // No code, no operator, no command released this door: forced, or a latch that failed.
       this.alarms.raise({
@@ -271,8 +244,8 @@ export class Cabinet {
   }
 
   #doorClosed(lockerId: string, door: number, ev: DeviceEvent, now: number): Command[] {
-    const comp = this.#compartment.get(lockerId, door);
-    this.#setDoor.run('closed', ev.ts, lockerId, door);
+    const comp = this.#compartments.get(lockerId, door);
+    this.#compartments.contact(lockerId, door, 'closed', ev.ts);
     this.alarms.clear(lockerId, `door:${door}`, 'door_left_open', 'warning', now);
     this.alarms.clear(lockerId, `door:${door}`, 'door_forced', 'critical', now);
     const actor = `device:${lockerId}`;
@@ -284,7 +257,7 @@ export class Cabinet {
       data: { eventId: ev.id, deviceTs: ev.ts },
     });
     if (!comp?.pending_action || !comp.pending_opened) return [];
-    this.#clearPending.run(lockerId, door);
+    this.#compartments.end(lockerId, door);
     const parcelId = comp.parcel_id;
     if (comp.pending_action === 'collect' && parcelId) {
       // One door after another: closing this one opens the next.
@@ -328,7 +301,7 @@ export class Cabinet {
     op: { tokenId: string; name: string; reason: string; retrieve?: boolean },
     now: number,
   ): Command {
-    const comp = this.#compartment.get(lockerId, door);
+    const comp = this.#compartments.get(lockerId, door);
     if (!comp) throw new HubError('HUB_ERR_COMPARTMENT_NOT_FOUND', `locker ${lockerId} has no door ${door}`);
     if (comp.pending_action) {
       throw new HubError('HUB_ERR_CONFLICT', `door ${door} is already being opened (${comp.pending_action})`);
@@ -337,7 +310,7 @@ export class Cabinet {
       throw new HubError('HUB_ERR_INVALID_STATE', `door ${door} holds no parcel to retrieve`);
     const cause: CommandCause = { kind: 'operator', tokenId: op.tokenId, door, reason: op.reason };
     const unlock = this.commands.create(lockerId, { type: 'unlock', door }, cause, now);
-    this.#setPending.run(op.retrieve ? 'retrieve' : 'operator', unlock.id, lockerId, door);
+    this.#compartments.begin(lockerId, door, op.retrieve ? 'retrieve' : 'operator', unlock.id);
     this.ledger.append({
       ts: now,
       type: 'compartment.remote_open',
@@ -386,10 +359,10 @@ export class Cabinet {
   #undo(row: CommandRow): void {
     const cause = row.cause ? (JSON.parse(row.cause) as CommandCause) : null;
     if (cause?.kind !== 'code' && cause?.kind !== 'operator' && cause?.kind !== 'driver') return;
-    const comp = this.#compartment.get(row.locker_id, cause.door);
+    const comp = this.#compartments.get(row.locker_id, cause.door);
     // Only undo if the door never opened for this command: once opened, the operation stands.
     if (comp?.pending_command !== row.id || comp.pending_opened) return;
-    this.#clearPending.run(row.locker_id, cause.door);
+    this.#compartments.end(row.locker_id, cause.door);
     if (cause.kind === 'code') this.codes.restore(cause.codeId);
   }
 

@@ -4,7 +4,7 @@
  */
 
 import { offlineHash } from '../../devices/index.ts';
-import type { Db } from '../db/open.ts';
+import { cached, type Db } from '../db/open.ts';
 import { hashCode, newCode } from './secrets.ts';
 
 export type CodeKind = 'deposit' | 'pickup';
@@ -137,4 +137,12 @@ export class Codes {
   setState(id: number, state: CodeState): void {
     this.#setState.run(state, null, null, id);
   }
+}
+
+/** Ends every code of a parcel still pending or active: it expired, or stops working (revoked). */
+export function endCodes(db: Db, parcelId: string, state: 'expired' | 'revoked'): void {
+  cached(db, `UPDATE codes SET state = ? WHERE parcel_id = ? AND state IN ('pending', 'active')`).run(
+    state,
+    parcelId,
+  );
 }

@@ -8,6 +8,7 @@ import type { DeviceEvent } from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
 import { cached, type Db } from '../db/open.ts';
 import type { CodeRow, Codes } from './codes.ts';
+import { Compartments } from './compartments.ts';
 
 type OfflineUnlock = Extract<DeviceEvent, { type: 'offline.unlock' }>;
 
@@ -75,10 +76,7 @@ export class OfflineReconciler {
     }
     this.codes.markUsed(code.id, now);
     // No command: the door is already unlocked. The door events that follow complete the operation.
-    cached(
-      this.db,
-      'UPDATE compartments SET pending_action = ?, pending_command = NULL, pending_opened = 0 WHERE locker_id = ? AND door = ?',
-    ).run(code.kind, lockerId, ev.door);
+    new Compartments(this.db).begin(lockerId, ev.door, code.kind, null);
     this.ledger.append({ ...base, type: 'code.used_offline', parcelId: code.parcel_id, data: when });
     return true;
   }

@@ -10,6 +10,8 @@
 import type { Ledger } from '../db/ledger.ts';
 import { cached, type Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
+import { endCodes } from './codes.ts';
+import { Compartments } from './compartments.ts';
 
 export const PARCEL_STATES = [
   'reserved',
@@ -199,10 +201,14 @@ interface Row {
 }
 
 export class ParcelStates {
+  readonly #compartments: Compartments;
+
   constructor(
     private readonly db: Db,
     private readonly ledger: Ledger,
-  ) {}
+  ) {
+    this.#compartments = new Compartments(db);
+  }
 
   /** Whether `name` may move a parcel in `state` (held parcels: see PASSES_HOLD). */
   static allows(name: TransitionName, state: ParcelState, heldFrom: ParcelState | null = null): boolean {
@@ -247,16 +253,8 @@ export class ParcelStates {
         id: parcelId,
       },
     );
-    if (t.codes)
-      cached(
-        this.db,
-        `UPDATE codes SET state = ? WHERE parcel_id = ? AND state IN ('pending', 'active')`,
-      ).run(t.codes, parcelId);
-    if (t.free)
-      cached(
-        this.db,
-        'UPDATE compartments SET parcel_id = NULL WHERE locker_id = ? AND door = ? AND parcel_id = ?',
-      ).run(p.locker_id, p.door, parcelId);
+    if (t.codes) endCodes(this.db, parcelId, t.codes);
+    if (t.free) this.#compartments.free(p.locker_id, p.door, parcelId);
     this.ledger.append({
       ts: m.at,
       type: t.ledger,

@@ -9,6 +9,7 @@ import { cached, type Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
 import { freeCompartment } from './allocation.ts';
 import type { Codes } from './codes.ts';
+import { Compartments } from './compartments.ts';
 import type { ParcelState } from './parcel-states.ts';
 import { newId } from './secrets.ts';
 
@@ -168,11 +169,7 @@ export class Parcels {
           input.producerId ?? null,
           slot.locker_id,
         );
-        cached(this.db, 'UPDATE compartments SET parcel_id = ? WHERE locker_id = ? AND door = ?').run(
-          id,
-          slot.locker_id,
-          slot.door,
-        );
+        new Compartments(this.db).claim(slot.locker_id, slot.door, id);
         const key = cached(this.db, 'SELECT offline_key FROM lockers WHERE id = ?', 'pluck').get(
           slot.locker_id,
         ) as string | null;

@@ -12,6 +12,7 @@ import { HubError } from '../errors.ts';
 import { freeCompartment } from './allocation.ts';
 import type { Codes } from './codes.ts';
 import type { Commands } from './commands.ts';
+import { Compartments } from './compartments.ts';
 import { ParcelStates } from './parcel-states.ts';
 import { newId } from './secrets.ts';
 
@@ -42,6 +43,7 @@ interface Session {
 
 export class Transit {
   readonly #states: ParcelStates;
+  readonly #compartments: Compartments;
 
   constructor(
     private readonly db: Db,
@@ -50,6 +52,7 @@ export class Transit {
     private readonly commands: Commands,
   ) {
     this.#states = new ParcelStates(db, ledger);
+    this.#compartments = new Compartments(db);
   }
 
   createDriver(name: string, actor: string, now: number): { id: string; name: string; code: string } {
@@ -146,10 +149,7 @@ export class Transit {
       { kind: 'driver', driverId, parcelId: p.id, door: p.door, action: 'collect' },
       now,
     );
-    cached(
-      this.db,
-      `UPDATE compartments SET pending_action = 'collect', pending_command = ?, pending_opened = 0 WHERE locker_id = ? AND door = ?`,
-    ).run(unlock.id, lockerId, p.door);
+    this.#compartments.begin(lockerId, p.door, 'collect', unlock.id);
     return unlock;
   }
 
@@ -333,10 +333,8 @@ export class Transit {
       { kind: 'driver', driverId, parcelId: p.id, door: slot.door, action: 'deliver' },
       now,
     );
-    cached(
-      this.db,
-      `UPDATE compartments SET parcel_id = ?, pending_action = 'deliver', pending_command = ?, pending_opened = 0 WHERE locker_id = ? AND door = ?`,
-    ).run(p.id, unlock.id, lockerId, slot.door);
+    this.#compartments.claim(lockerId, slot.door, p.id);
+    this.#compartments.begin(lockerId, slot.door, 'deliver', unlock.id);
     this.ledger.append({
       ts: now,
       type: 'transit.scanned',
