@@ -1,19 +1,19 @@
 /** `casier bridge` and `casier bridge selftest`: flags, environment and config file. */
 import { z } from 'zod';
+import { parseLockerKey } from '../devices/topics.ts';
 import { type CommandSpec, type ParsedArgs, UsageError } from './args.ts';
 import { json, table, untilSignal } from './output.ts';
 
 const lockerRef = z.string().transform((s, ctx) => {
-  const [site, locker, ...rest] = s.split('/');
-  const id = /^[a-z0-9][a-z0-9-]{0,62}$/;
-  if (rest.length || !site || !locker || !id.test(site) || !id.test(locker)) {
+  const ref = parseLockerKey(s);
+  if (!ref) {
     ctx.addIssue({
       code: 'custom',
       message: 'expected <site>/<locker>, ids of lowercase letters, digits and dashes',
     });
     return z.NEVER;
   }
-  return { site, locker };
+  return ref;
 });
 
 /** "keypad=evdev:/dev/input/event3", "scanner=lines:/dev/ttyACM0" → input specs */

@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ID_PATTERN, ID_SOURCE, parseLockerKey } from '../devices/topics.ts';
 import { PARCEL_STATES } from '../hub/domain/parcels.ts';
 import { type CommandSpec, helpText, type ParsedArgs, parseCommandArgs, port, UsageError } from './args.ts';
 import { bridgeCommands } from './bridge.ts';
@@ -37,6 +38,13 @@ const listeners = {
     schema: port,
   },
 } as const satisfies CommandSpec['flags'];
+
+/** A broker account, as `hub/broker/mosquitto.ts` accepts it. */
+const USER = '[A-Za-z0-9._-]{1,64}';
+/** `--site-link <user>:<site>` */
+const SITE_LINK = new RegExp(`^${USER}:${ID_SOURCE}$`);
+/** `--hub <user>[:<site>,<site>…]` */
+const HUB_ACCOUNT = new RegExp(`^${USER}(:${ID_SOURCE}(,${ID_SOURCE})*)?$`);
 
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
@@ -93,7 +101,7 @@ export const COMMANDS: CommandSpec[] = [
               .map((x) => x.trim())
               .filter(Boolean),
           )
-          .pipe(z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'not a site id')).min(1)),
+          .pipe(z.array(z.string().regex(ID_PATTERN, 'not a site id')).min(1)),
       },
       'code-digits': {
         type: 'string',
@@ -286,27 +294,18 @@ export const COMMANDS: CommandSpec[] = [
         type: 'string',
         multiple: true,
         help: "the account a site's own broker forwards its cabinets' topics with; repeatable",
-        schema: z.array(
-          z.string().regex(/^[A-Za-z0-9._-]{1,64}:[a-z0-9][a-z0-9-]{0,62}$/, 'expected <user>:<site>'),
-        ),
+        schema: z.array(z.string().regex(SITE_LINK, 'expected <user>:<site>')),
       },
       'site-broker': {
         type: 'string',
         help: "the ACL of this site's own broker: its cabinets' lines, and whether its line is up; no hub",
-        schema: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a site id'),
+        schema: z.string().regex(ID_PATTERN, 'expected a site id'),
       },
       hub: {
         type: 'string',
         multiple: true,
         help: 'a hub account and the sites it owns (all when none are given); repeatable. Default: casier-hub',
-        schema: z.array(
-          z
-            .string()
-            .regex(
-              /^[A-Za-z0-9._-]{1,64}(:[a-z0-9][a-z0-9-]{0,62}(,[a-z0-9][a-z0-9-]{0,62})*)?$/,
-              'expected <user>[:<site>,<site>…]',
-            ),
-        ),
+        schema: z.array(z.string().regex(HUB_ACCOUNT, 'expected <user>[:<site>,<site>…]')),
       },
     },
     async run({ values: v }) {
@@ -333,7 +332,7 @@ export const COMMANDS: CommandSpec[] = [
       site: {
         type: 'string',
         help: 'the site whose cabinets connect to this broker',
-        schema: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a site id'),
+        schema: z.string().regex(ID_PATTERN, 'expected a site id'),
       },
       address: {
         type: 'string',
@@ -343,7 +342,7 @@ export const COMMANDS: CommandSpec[] = [
       username: {
         type: 'string',
         help: "the site link's account at the central broker",
-        schema: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected letters, digits, . _ -'),
+        schema: z.string().regex(new RegExp(`^${USER}$`), 'expected letters, digits, . _ -'),
       },
       cafile: {
         type: 'string',
@@ -377,22 +376,13 @@ export const COMMANDS: CommandSpec[] = [
         type: 'string',
         multiple: true,
         help: 'a hub account and the sites it owns (all when none are given); repeatable',
-        schema: z.array(
-          z
-            .string()
-            .regex(
-              /^[A-Za-z0-9._-]{1,64}(:[a-z0-9][a-z0-9-]{0,62}(,[a-z0-9][a-z0-9-]{0,62})*)?$/,
-              'expected <user>[:<site>,<site>…]',
-            ),
-        ),
+        schema: z.array(z.string().regex(HUB_ACCOUNT, 'expected <user>[:<site>,<site>…]')),
       },
       cabinet: {
         type: 'string',
         multiple: true,
         help: 'a cabinet, <site>/<locker>; repeatable',
-        schema: z.array(
-          z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}\/[a-z0-9][a-z0-9-]{0,62}$/, 'expected <site>/<locker>'),
-        ),
+        schema: z.array(z.string().refine((s) => parseLockerKey(s) !== null, 'expected <site>/<locker>')),
       },
       'all-cabinets': { type: 'boolean', help: 'every cabinet provisioned in the store (--data-dir)' },
       ...common,

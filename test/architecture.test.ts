@@ -44,6 +44,14 @@ describe('architecture', () => {
     expect(offences).toEqual([]);
   });
 
+  it('writes the site and locker id pattern once, in devices/topics.ts', () => {
+    const copies = ['devices', 'hub', 'firmware-bridge', 'simulators', 'dashboard', 'cli', 'bench']
+      .flatMap((d) => sources(join(ROOT, d)))
+      .filter((f) => readFileSync(f, 'utf8').includes('[a-z0-9][a-z0-9-]{0,62}'))
+      .map((f) => relative(ROOT, f));
+    expect(copies).toEqual(['devices/topics.ts']);
+  });
+
   it('keeps devices/ free of I/O', () => {
     const io =
       /from\s+['"](node:)?(fs|net|tls|http|https|child_process|dgram|sqlite|better-sqlite3|mqtt|serialport)['"]/;

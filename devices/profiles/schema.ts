@@ -4,6 +4,7 @@
  * `checkProfile` and by the registry test.
  */
 import { z } from 'zod';
+import { ID_PATTERN } from '../topics.ts';
 
 export const SIZES = ['S', 'M', 'L'] as const;
 export const TEMPERATURE_CLASSES = ['ambient', 'chilled', 'frozen'] as const;
@@ -59,7 +60,7 @@ export const inputSpec = z.object({
 export type InputSpec = z.infer<typeof inputSpec>;
 
 export const cabinetProfile = z.object({
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
+  name: z.string().regex(ID_PATTERN),
   description: z.string(),
   board: z.enum(['casier', 'kr-cu16', 'firmata']),
   keypad: z.boolean(),
