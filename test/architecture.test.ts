@@ -52,6 +52,22 @@ describe('architecture', () => {
     expect(copies).toEqual(['devices/topics.ts']);
   });
 
+  it('logs errors whole, as { err }, so that pino keeps their stack and cause', () => {
+    const byMessage = /\berr(or)?: *(\(?\w+( as Error\))?\)?\.message\b|String\()/;
+    const offences = ['hub', 'firmware-bridge', 'cli', 'simulators']
+      .flatMap((d) => sources(join(ROOT, d)))
+      .flatMap((f) =>
+        readFileSync(f, 'utf8')
+          .split('\n')
+          .map((line, i) => ({ line, at: `${relative(ROOT, f)}:${i + 1}` }))
+          .filter(
+            ({ line }) => /\blog\b|\.(warn|error|info|debug|fatal)\(/.test(line) && byMessage.test(line),
+          ),
+      )
+      .map((o) => `${o.at}: ${o.line.trim()}`);
+    expect(offences).toEqual([]);
+  });
+
   it('keeps devices/ free of I/O', () => {
     const io =
       /from\s+['"](node:)?(fs|net|tls|http|https|child_process|dgram|sqlite|better-sqlite3|mqtt|serialport)['"]/;
