@@ -8,7 +8,7 @@ import { ID_PATTERN, ID_SOURCE, parseLockerKey } from '../devices/topics.ts';
 import { PARCEL_STATES } from '../hub/domain/parcels.ts';
 import { type CommandSpec, helpText, type ParsedArgs, parseCommandArgs, port, UsageError } from './args.ts';
 import { bridgeCommands } from './bridge.ts';
-import { json, out, table, untilSignal } from './output.ts';
+import { columns, json, out, table, untilSignal } from './output.ts';
 
 const common = {
   'data-dir': {
@@ -307,6 +307,7 @@ export const COMMANDS: CommandSpec[] = [
         help: 'a hub account and the sites it owns (all when none are given); repeatable. Default: casier-hub',
         schema: z.array(z.string().regex(HUB_ACCOUNT, 'expected <user>[:<site>,<site>…]')),
       },
+      help: common.help,
     },
     async run({ values: v }) {
       const { mosquittoAcl } = await import('../hub/broker/mosquitto.ts');
@@ -349,6 +350,7 @@ export const COMMANDS: CommandSpec[] = [
         help: "the authority the central broker's certificate is checked against (TLS; plain TCP without)",
         schema: z.string().optional(),
       },
+      help: common.help,
     },
     async run({ values: v }) {
       const { mosquittoSiteLink } = await import('../hub/broker/mosquitto.ts');
@@ -515,17 +517,26 @@ async function configFile(
   return parsed as Record<string, unknown>;
 }
 
-function overview(): string {
-  const lines = [
+/**
+ * A summary's first clause, for the list of commands: up to its first `: ` or end of sentence,
+ * without the `(docs/…)` reference the command's own help gives.
+ */
+const headline = (summary: string) =>
+  (/^(.*?)(?:[.:](?:\s|$)|$)/.exec(summary)?.[1] ?? summary).replace(/\s*\(docs\/[^)]*\)$/, '');
+
+/** The list of commands, or of those in one group (`casier broker --help`). */
+function overview(group?: string): string {
+  const listed = COMMANDS.filter((c) => !group || c.name.startsWith(`${group} `));
+  return [
     'casier: the controller for connected farm lockers and rural logistics hubs',
     '',
-    'Usage: casier <command> [options]',
+    `Usage: casier ${group ? `${group} <command>` : '<command>'} [options]`,
     '',
     'Commands:',
-  ];
-  for (const c of COMMANDS) lines.push(`  ${c.name.padEnd(17)}${c.summary.split(':')[0]?.split('.')[0]}`);
-  lines.push('', 'Run casier <command> --help for the options of a command.');
-  return lines.join('\n');
+    ...columns(listed.map((c) => [c.name, headline(c.summary)])),
+    '',
+    'Run casier <command> --help for the options of a command.',
+  ].join('\n');
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -542,6 +553,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const spec = COMMANDS.filter((c) => c.name.split(' ').every((w, i) => argv[i] === w)).sort(
       (a, b) => b.name.length - a.name.length,
     )[0];
+    if (!spec && COMMANDS.some((c) => c.name.startsWith(`${argv[0]} `))) {
+      // A group without its command: `casier broker`, `casier broker --help`.
+      const help = argv.length === 2 && (argv[1] === '--help' || argv[1] === '-h');
+      if (argv.length === 1 || help) {
+        out(overview(argv[0]));
+        return help ? 0 : 2;
+      }
+    }
     if (!spec)
       throw new UsageError(
         `unknown command ${JSON.stringify(argv.slice(0, 2).join(' '))} (see casier --help)`,

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { helpText } from '../cli/args.ts';
 import { COMMANDS } from '../cli/main.ts';
 import { casier, spawnHub } from './helpers/process.ts';
 
@@ -18,8 +19,44 @@ describe('casier command line', () => {
     for (const c of COMMANDS) {
       const r = casier([...c.name.split(' '), '--help']);
       expect(r.code, c.name).toBe(0);
-      expect(r.stdout).toContain(`casier ${c.usage}`);
+      // The usage may wrap onto several lines.
+      expect(r.stdout.replace(/\s+/g, ' ')).toContain(`casier ${c.usage}`);
     }
+  });
+
+  it('lays help out in columns that fit 80 characters and never run into each other', () => {
+    for (const c of COMMANDS) {
+      const lines = helpText(c).split('\n');
+      for (const line of lines) expect(line.length, `${c.name}: ${line}`).toBeLessThanOrEqual(80);
+      // Every description, first line or wrapped, starts in one column, at least two spaces after
+      // its flag or argument.
+      const entries = lines
+        .slice(lines.findIndex((l) => l === 'Arguments:' || l === 'Options:'))
+        .filter((l) => l.startsWith(' '));
+      const starts = entries.map(
+        (l) => (/^ {2}[-<]\S*(?: \S+)* {2,}(?=\S)/.exec(l) ?? /^ +/.exec(l))?.[0].length,
+      );
+      expect(new Set(starts), `${c.name}:\n${entries.join('\n')}`).toHaveProperty('size', 1);
+    }
+  });
+
+  it('lists every command with its headline whole, and the commands of a group', () => {
+    const list = casier(['--help']).stdout;
+    for (const c of COMMANDS) expect(list).toMatch(new RegExp(`^  ${c.name} {2,}\\S`, 'm'));
+    // Cut at the first full stop, the broker lines used to end in "(docs/operations".
+    expect(list).not.toMatch(/\(docs\/operations$/m);
+    const broker = casier(['broker', '--help']);
+    expect(broker.code).toBe(0);
+    expect(broker.stdout.match(/^ {2}broker \S+/gm)).toEqual([
+      '  broker mosquitto-acl',
+      '  broker mosquitto-site-link',
+      '  broker nats-users',
+    ]);
+  });
+
+  it('names every board driver in the bridge usage', () => {
+    const usage = casier(['bridge', '--help']).stdout.replace(/\s+/g, ' ');
+    expect(usage).toContain('--driver <casier|kr-cu16|firmata>');
   });
 
   it.each([
