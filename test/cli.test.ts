@@ -1,10 +1,12 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { helpText } from '../cli/args.ts';
 import { COMMANDS } from '../cli/main.ts';
-import { casier, spawnHub } from './helpers/process.ts';
+import { BIN, casier, spawnHub } from './helpers/process.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'casier-cli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -122,6 +124,23 @@ describe('casier command line', () => {
     expect(verify).toMatchObject({ ok: true });
     expect(verify.events).toBeGreaterThanOrEqual(2);
   });
+
+  // `casier profiles | head -1`. The reader closes before the first write: these outputs fit in a
+  // pipe's buffer, so a reader closing after the first chunk would often find everything written
+  // already and the write that fails would never happen.
+  it.each([[['profiles']], [['profiles', '--json']], [['parcels', 'list', ...d]], [['--help']]])(
+    '%j into a reader that has gone exits 0, quietly',
+    async (args) => {
+      const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk;
+      });
+      const [code] = await once(child, 'close');
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    },
+  );
 
   it('runs a hub whose API accepts a token created on the command line', async () => {
     const token = casier(['token', 'create', '--role', 'operator', ...d]).stdout.trim();
