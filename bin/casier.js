@@ -3,6 +3,12 @@
 // `npx casier …` without a build step.
 import { register } from 'tsx/esm/api';
 
+// `casier profiles | head -1`: once the reader has gone there is no one left to tell, so stop
+// quietly and successfully, as a command killed by SIGPIPE would (node ignores that signal).
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 register();
 const { main } = await import('../cli/main.ts');
 const code = await main(process.argv.slice(2));

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { columns, HELP_WIDTH, wrap } from './output.ts';
 
 export class UsageError extends Error {}
 
@@ -99,23 +100,67 @@ export function parseCommandArgs(
   return { positionals: parsed.positionals, values };
 }
 
-export function helpText(spec: CommandSpec): string {
-  const lines = [`casier ${spec.usage}`, '', spec.summary, ''];
-  if (spec.positionals?.length) {
-    lines.push('Arguments:');
-    for (const p of spec.positionals) lines.push(`  <${p.name}>`.padEnd(28) + p.help);
-    lines.push('');
+/**
+ * A usage line cut into words that stay together: a bracketed group (`[--state <state>]`) and a
+ * flag with its value (`--profile <name>`).
+ */
+function usageWords(usage: string): string[] {
+  const words: string[] = [];
+  const push = (w: string) => {
+    const last = words.length - 1;
+    if (w.startsWith('<') && words[last]?.startsWith('--')) words[last] += ` ${w}`;
+    else if (w) words.push(w);
+  };
+  let depth = 0;
+  let word = '';
+  for (const ch of usage) {
+    if (ch === '[' || ch === '<') depth++;
+    if (ch === ']' || ch === '>') depth--;
+    if (ch === ' ' && depth === 0) {
+      push(word);
+      word = '';
+    } else word += ch;
   }
-  lines.push('Options:');
-  for (const [name, f] of Object.entries(spec.flags)) {
-    const flag = `  ${f.short ? `-${f.short}, ` : ''}--${name}${f.type === 'string' ? ' <value>' : ''}`;
+  push(word);
+  return words;
+}
+
+/** `casier <usage>`, wrapped at a word and indented under its first argument when too long. */
+function usageLines(usage: string, width: number): string[] {
+  const [command, ...words] = usageWords(`casier ${usage}`);
+  const head = [command];
+  // The command's name (`casier broker mosquitto-acl`) is the hanging indent.
+  while (words[0] && !/^[-<[]/.test(words[0])) head.push(words.shift() as string);
+  const indent = head.join(' ').length + 1;
+  const lines: string[] = [];
+  let line = head.join(' ');
+  for (const w of words) {
+    if (line.length + 1 + w.length > width && line.length > indent) {
+      lines.push(line);
+      line = `${' '.repeat(indent)}${w}`;
+    } else line = `${line} ${w}`;
+  }
+  return [...lines, line];
+}
+
+export function helpText(spec: CommandSpec, width = HELP_WIDTH): string {
+  const args: Array<[string, string]> = (spec.positionals ?? []).map((p) => [`<${p.name}>`, p.help]);
+  const flags = Object.entries(spec.flags).map(([name, f]): [string, string] => {
     const extra = [
       f.env ? `env ${f.env}` : '',
       f.default !== undefined && f.default !== false ? `default ${f.default}` : '',
     ]
       .filter(Boolean)
       .join(', ');
-    lines.push(flag.padEnd(28) + f.help + (extra ? ` (${extra})` : ''));
-  }
+    return [
+      `${f.short ? `-${f.short}, ` : ''}--${name}${f.type === 'string' ? ' <value>' : ''}`,
+      f.help + (extra ? ` (${extra})` : ''),
+    ];
+  });
+  // One layout for arguments and options, so that both descriptions start in the same column.
+  const laid = columns([...args, ...flags], width);
+  const lines = [...usageLines(spec.usage, width), '', ...wrap(spec.summary, width), ''];
+  if (args.length) lines.push('Arguments:', ...laid.slice(0, args.length), '');
+  lines.push('Options:', ...laid.slice(args.length));
   return lines.join('\n');
 }

@@ -1,19 +1,20 @@
 /** `casier bridge` and `casier bridge selftest`: flags, environment and config file. */
 import { z } from 'zod';
+import { BOARDS } from '../devices/profiles/schema.ts';
+import { parseLockerKey } from '../devices/topics.ts';
 import { type CommandSpec, type ParsedArgs, UsageError } from './args.ts';
 import { json, table, untilSignal } from './output.ts';
 
 const lockerRef = z.string().transform((s, ctx) => {
-  const [site, locker, ...rest] = s.split('/');
-  const id = /^[a-z0-9][a-z0-9-]{0,62}$/;
-  if (rest.length || !site || !locker || !id.test(site) || !id.test(locker)) {
+  const ref = parseLockerKey(s);
+  if (!ref) {
     ctx.addIssue({
       code: 'custom',
       message: 'expected <site>/<locker>, ids of lowercase letters, digits and dashes',
     });
     return z.NEVER;
   }
-  return { site, locker };
+  return ref;
 });
 
 /** "keypad=evdev:/dev/input/event3", "scanner=lines:/dev/ttyACM0" → input specs */
@@ -51,8 +52,8 @@ const bridgeFlags = {
   driver: {
     type: 'string',
     env: 'CASIER_BRIDGE_DRIVER',
-    help: 'board protocol: casier, kr-cu16 or firmata',
-    schema: z.enum(['casier', 'kr-cu16', 'firmata']),
+    help: `board protocol: ${BOARDS.join(', ')}`,
+    schema: z.enum(BOARDS),
   },
   profile: { type: 'string', env: 'CASIER_BRIDGE_PROFILE', help: 'cabinet profile (see casier profiles)' },
   'mqtt-url': {
@@ -140,7 +141,7 @@ function bridgeConfig(args: ParsedArgs) {
     );
   return {
     serial: v.serial as string,
-    driver: v.driver as 'casier' | 'kr-cu16' | 'firmata',
+    driver: v.driver as (typeof BOARDS)[number],
     profile: v.profile as string,
     mqttUrl: v['mqtt-url'] as string,
     locker: v.locker as { site: string; locker: string },
@@ -174,8 +175,7 @@ export const bridgeCommands: CommandSpec[] = [
   },
   {
     name: 'bridge',
-    usage:
-      'bridge --serial <path|tcp://host:port> --driver <casier|kr-cu16> --profile <name> --mqtt-url <url> --locker <site>/<locker> --password <secret> [options]',
+    usage: `bridge --serial <path|tcp://host:port> --driver <${BOARDS.join('|')}> --profile <name> --mqtt-url <url> --locker <site>/<locker> --password <secret> [options]`,
     summary:
       "Run the firmware bridge on a cabinet's Pi: the board on a serial line, the hub over MQTT, a durable outbox in between.",
     flags: bridgeFlags,

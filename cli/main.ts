@@ -4,10 +4,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ID_PATTERN, ID_SOURCE, parseLockerKey } from '../devices/topics.ts';
 import { PARCEL_STATES } from '../hub/domain/parcels.ts';
 import { type CommandSpec, helpText, type ParsedArgs, parseCommandArgs, port, UsageError } from './args.ts';
 import { bridgeCommands } from './bridge.ts';
-import { json, out, table, untilSignal } from './output.ts';
+import { columns, json, out, table, untilSignal } from './output.ts';
 
 const common = {
   'data-dir': {
@@ -37,6 +38,13 @@ const listeners = {
     schema: port,
   },
 } as const satisfies CommandSpec['flags'];
+
+/** A broker account, as `hub/broker/mosquitto.ts` accepts it. */
+const USER = '[A-Za-z0-9._-]{1,64}';
+/** `--site-link <user>:<site>` */
+const SITE_LINK = new RegExp(`^${USER}:${ID_SOURCE}$`);
+/** `--hub <user>[:<site>,<site>…]` */
+const HUB_ACCOUNT = new RegExp(`^${USER}(:${ID_SOURCE}(,${ID_SOURCE})*)?$`);
 
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
@@ -93,7 +101,7 @@ export const COMMANDS: CommandSpec[] = [
               .map((x) => x.trim())
               .filter(Boolean),
           )
-          .pipe(z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'not a site id')).min(1)),
+          .pipe(z.array(z.string().regex(ID_PATTERN, 'not a site id')).min(1)),
       },
       'code-digits': {
         type: 'string',
@@ -286,28 +294,20 @@ export const COMMANDS: CommandSpec[] = [
         type: 'string',
         multiple: true,
         help: "the account a site's own broker forwards its cabinets' topics with; repeatable",
-        schema: z.array(
-          z.string().regex(/^[A-Za-z0-9._-]{1,64}:[a-z0-9][a-z0-9-]{0,62}$/, 'expected <user>:<site>'),
-        ),
+        schema: z.array(z.string().regex(SITE_LINK, 'expected <user>:<site>')),
       },
       'site-broker': {
         type: 'string',
         help: "the ACL of this site's own broker: its cabinets' lines, and whether its line is up; no hub",
-        schema: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a site id'),
+        schema: z.string().regex(ID_PATTERN, 'expected a site id'),
       },
       hub: {
         type: 'string',
         multiple: true,
         help: 'a hub account and the sites it owns (all when none are given); repeatable. Default: casier-hub',
-        schema: z.array(
-          z
-            .string()
-            .regex(
-              /^[A-Za-z0-9._-]{1,64}(:[a-z0-9][a-z0-9-]{0,62}(,[a-z0-9][a-z0-9-]{0,62})*)?$/,
-              'expected <user>[:<site>,<site>…]',
-            ),
-        ),
+        schema: z.array(z.string().regex(HUB_ACCOUNT, 'expected <user>[:<site>,<site>…]')),
       },
+      help: common.help,
     },
     async run({ values: v }) {
       const { mosquittoAcl } = await import('../hub/broker/mosquitto.ts');
@@ -333,7 +333,7 @@ export const COMMANDS: CommandSpec[] = [
       site: {
         type: 'string',
         help: 'the site whose cabinets connect to this broker',
-        schema: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a site id'),
+        schema: z.string().regex(ID_PATTERN, 'expected a site id'),
       },
       address: {
         type: 'string',
@@ -343,13 +343,14 @@ export const COMMANDS: CommandSpec[] = [
       username: {
         type: 'string',
         help: "the site link's account at the central broker",
-        schema: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected letters, digits, . _ -'),
+        schema: z.string().regex(new RegExp(`^${USER}$`), 'expected letters, digits, . _ -'),
       },
       cafile: {
         type: 'string',
         help: "the authority the central broker's certificate is checked against (TLS; plain TCP without)",
         schema: z.string().optional(),
       },
+      help: common.help,
     },
     async run({ values: v }) {
       const { mosquittoSiteLink } = await import('../hub/broker/mosquitto.ts');
@@ -377,22 +378,13 @@ export const COMMANDS: CommandSpec[] = [
         type: 'string',
         multiple: true,
         help: 'a hub account and the sites it owns (all when none are given); repeatable',
-        schema: z.array(
-          z
-            .string()
-            .regex(
-              /^[A-Za-z0-9._-]{1,64}(:[a-z0-9][a-z0-9-]{0,62}(,[a-z0-9][a-z0-9-]{0,62})*)?$/,
-              'expected <user>[:<site>,<site>…]',
-            ),
-        ),
+        schema: z.array(z.string().regex(HUB_ACCOUNT, 'expected <user>[:<site>,<site>…]')),
       },
       cabinet: {
         type: 'string',
         multiple: true,
         help: 'a cabinet, <site>/<locker>; repeatable',
-        schema: z.array(
-          z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}\/[a-z0-9][a-z0-9-]{0,62}$/, 'expected <site>/<locker>'),
-        ),
+        schema: z.array(z.string().refine((s) => parseLockerKey(s) !== null, 'expected <site>/<locker>')),
       },
       'all-cabinets': { type: 'boolean', help: 'every cabinet provisioned in the store (--data-dir)' },
       ...common,
@@ -525,17 +517,26 @@ async function configFile(
   return parsed as Record<string, unknown>;
 }
 
-function overview(): string {
-  const lines = [
+/**
+ * A summary's first clause, for the list of commands: up to its first `: ` or end of sentence,
+ * without the `(docs/…)` reference the command's own help gives.
+ */
+const headline = (summary: string) =>
+  (/^(.*?)(?:[.:](?:\s|$)|$)/.exec(summary)?.[1] ?? summary).replace(/\s*\(docs\/[^)]*\)$/, '');
+
+/** The list of commands, or of those in one group (`casier broker --help`). */
+function overview(group?: string): string {
+  const listed = COMMANDS.filter((c) => !group || c.name.startsWith(`${group} `));
+  return [
     'casier: the controller for connected farm lockers and rural logistics hubs',
     '',
-    'Usage: casier <command> [options]',
+    `Usage: casier ${group ? `${group} <command>` : '<command>'} [options]`,
     '',
     'Commands:',
-  ];
-  for (const c of COMMANDS) lines.push(`  ${c.name.padEnd(17)}${c.summary.split(':')[0]?.split('.')[0]}`);
-  lines.push('', 'Run casier <command> --help for the options of a command.');
-  return lines.join('\n');
+    ...columns(listed.map((c) => [c.name, headline(c.summary)])),
+    '',
+    'Run casier <command> --help for the options of a command.',
+  ].join('\n');
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -552,6 +553,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const spec = COMMANDS.filter((c) => c.name.split(' ').every((w, i) => argv[i] === w)).sort(
       (a, b) => b.name.length - a.name.length,
     )[0];
+    if (!spec && COMMANDS.some((c) => c.name.startsWith(`${argv[0]} `))) {
+      // A group without its command: `casier broker`, `casier broker --help`.
+      const help = argv.length === 2 && (argv[1] === '--help' || argv[1] === '-h');
+      if (argv.length === 1 || help) {
+        out(overview(argv[0]));
+        return help ? 0 : 2;
+      }
+    }
     if (!spec)
       throw new UsageError(
         `unknown command ${JSON.stringify(argv.slice(0, 2).join(' '))} (see casier --help)`,

@@ -5,8 +5,13 @@
 
 export const TOPIC_PREFIX = 'casier/v1';
 
-/** Site and locker ids: lowercase, digits and dashes, 1..63 characters, starting alphanumeric. */
-export const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/**
+ * Site and locker ids: lowercase, digits and dashes, 1..63 characters, starting alphanumeric
+ * (docs/protocol.md §1). Defined here only; `ID_SOURCE` is the unanchored form for patterns built
+ * from it (`<user>:<site>`), `ID_PATTERN` matches one whole id.
+ */
+export const ID_SOURCE = '[a-z0-9][a-z0-9-]{0,62}';
+export const ID_PATTERN = new RegExp(`^${ID_SOURCE}$`);
 
 export const isId = (s: string): boolean => ID_PATTERN.test(s);
 

@@ -170,7 +170,7 @@ export class Bridge {
       this.#sentAt.clear(); // everything unacknowledged goes again, oldest first, on the next connection
       if (!client.disconnecting) retry();
     });
-    client.on('error', (err) => log.warn({ err: err.message }, 'hub link error'));
+    client.on('error', (err) => log.warn({ err }, 'hub link error'));
     client.on('message', (t, p) => this.#message(t, p));
     client.on('connect', () => {
       attempt = 0;
@@ -206,7 +206,7 @@ export class Bridge {
       this.#flush();
       void this.#drainTelemetry(client);
     } catch (err) {
-      log.warn({ err: (err as Error).message }, 'announcing to the hub failed');
+      log.warn({ err }, 'announcing to the hub failed');
     }
   }
 
@@ -271,7 +271,7 @@ export class Bridge {
     } catch (err) {
       // The door did not open: the code may be typed again.
       outbox.forgetUsedOffline(check.entry.h);
-      log.warn({ door, err: (err as Error).message }, 'offline unlock failed');
+      log.warn({ door, err }, 'offline unlock failed');
       this.record({
         type: 'board.fault',
         code: 'offline_unlock_failed',
@@ -309,7 +309,7 @@ export class Bridge {
         );
       }
     } catch (err) {
-      this.opts.log.warn({ err: (err as Error).message }, 'sending buffered telemetry failed');
+      this.opts.log.warn({ err }, 'sending buffered telemetry failed');
     } finally {
       this.#drainingTelemetry = false;
     }
@@ -372,7 +372,7 @@ export class Bridge {
       result = { id: cmd.id, ok: true, ts: Date.now() };
     } catch (err) {
       result = { id: cmd.id, ok: false, error: (err as Error).message.slice(0, 256), ts: Date.now() };
-      log.warn({ command: cmd.id, type: cmd.type, err: result.error }, 'command failed');
+      log.warn({ command: cmd.id, type: cmd.type, err }, 'command failed');
     }
     outbox.finish(result);
     this.#reply(result);

@@ -95,7 +95,7 @@ export class DeviceLink implements Link {
     });
     this.#client = client;
     client.on('message', (t, payload, packet) => opts.onMessage(t, payload, packet.retain));
-    client.on('error', (err) => this.#stopping || opts.log.warn({ err: err.message }, 'broker link error'));
+    client.on('error', (err) => this.#stopping || opts.log.warn({ err }, 'broker link error'));
     client.on('offline', () => this.#stopping || opts.log.warn('broker link down, reconnecting'));
     // TCP_NODELAY on the hub's socket too (see broker/embedded.ts).
     client.on('connect', () => (client.stream as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true));

@@ -1,9 +1,12 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { helpText } from '../cli/args.ts';
 import { COMMANDS } from '../cli/main.ts';
-import { casier, spawnHub } from './helpers/process.ts';
+import { BIN, casier, spawnHub } from './helpers/process.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'casier-cli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -18,8 +21,44 @@ describe('casier command line', () => {
     for (const c of COMMANDS) {
       const r = casier([...c.name.split(' '), '--help']);
       expect(r.code, c.name).toBe(0);
-      expect(r.stdout).toContain(`casier ${c.usage}`);
+      // The usage may wrap onto several lines.
+      expect(r.stdout.replace(/\s+/g, ' ')).toContain(`casier ${c.usage}`);
     }
+  });
+
+  it('lays help out in columns that fit 80 characters and never run into each other', () => {
+    for (const c of COMMANDS) {
+      const lines = helpText(c).split('\n');
+      for (const line of lines) expect(line.length, `${c.name}: ${line}`).toBeLessThanOrEqual(80);
+      // Every description, first line or wrapped, starts in one column, at least two spaces after
+      // its flag or argument.
+      const entries = lines
+        .slice(lines.findIndex((l) => l === 'Arguments:' || l === 'Options:'))
+        .filter((l) => l.startsWith(' '));
+      const starts = entries.map(
+        (l) => (/^ {2}[-<]\S*(?: \S+)* {2,}(?=\S)/.exec(l) ?? /^ +/.exec(l))?.[0].length,
+      );
+      expect(new Set(starts), `${c.name}:\n${entries.join('\n')}`).toHaveProperty('size', 1);
+    }
+  });
+
+  it('lists every command with its headline whole, and the commands of a group', () => {
+    const list = casier(['--help']).stdout;
+    for (const c of COMMANDS) expect(list).toMatch(new RegExp(`^  ${c.name} {2,}\\S`, 'm'));
+    // Cut at the first full stop, the broker lines used to end in "(docs/operations".
+    expect(list).not.toMatch(/\(docs\/operations$/m);
+    const broker = casier(['broker', '--help']);
+    expect(broker.code).toBe(0);
+    expect(broker.stdout.match(/^ {2}broker \S+/gm)).toEqual([
+      '  broker mosquitto-acl',
+      '  broker mosquitto-site-link',
+      '  broker nats-users',
+    ]);
+  });
+
+  it('names every board driver in the bridge usage', () => {
+    const usage = casier(['bridge', '--help']).stdout.replace(/\s+/g, ' ');
+    expect(usage).toContain('--driver <casier|kr-cu16|firmata>');
   });
 
   it.each([
@@ -85,6 +124,23 @@ describe('casier command line', () => {
     expect(verify).toMatchObject({ ok: true });
     expect(verify.events).toBeGreaterThanOrEqual(2);
   });
+
+  // `casier profiles | head -1`. The reader closes before the first write: these outputs fit in a
+  // pipe's buffer, so a reader closing after the first chunk would often find everything written
+  // already and the write that fails would never happen.
+  it.each([[['profiles']], [['profiles', '--json']], [['parcels', 'list', ...d]], [['--help']]])(
+    '%j into a reader that has gone exits 0, quietly',
+    async (args) => {
+      const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk;
+      });
+      const [code] = await once(child, 'close');
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    },
+  );
 
   it('runs a hub whose API accepts a token created on the command line', async () => {
     const token = casier(['token', 'create', '--role', 'operator', ...d]).stdout.trim();

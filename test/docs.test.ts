@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
@@ -72,5 +72,57 @@ describe('docs/protocol.md', () => {
         expect(new krcu16.FixedFramer(krcu16.REPLY_LENGTH).push(f.bytes).frames).toHaveLength(1);
       }
     }
+  });
+});
+
+const ROOT = resolve(import.meta.dirname, '..');
+const TOP = ['devices', 'hub', 'firmware-bridge', 'dashboard', 'simulators', 'test', 'bench', 'docs', 'cli']
+  .concat(['deploy', 'bin', '.ci'])
+  .map((d) => `${d}/`);
+
+/** What `.gitignore` keeps out of the repo on purpose: outputs a run writes (bench/results/*.json). */
+const ignoredBy = readFileSync(resolve(ROOT, '.gitignore'), 'utf8')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l && !l.startsWith('#') && !l.startsWith('!'))
+  .map((l) => {
+    const glob = l.replace(/^\/|\/$/g, '');
+    const re = new RegExp(`^${glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`);
+    // A pattern with a slash is anchored at the root; one without matches any name in the path.
+    return glob.includes('/') ? (p: string) => re.test(p) : (p: string) => re.test(p.split('/').at(-1) ?? '');
+  });
+
+/** `a/b/c` is ignored if `a`, `a/b` or `a/b/c` is. */
+const ignored = (path: string) =>
+  path
+    .split('/')
+    .map((_, i, parts) => parts.slice(0, i + 1).join('/'))
+    .some((prefix) => ignoredBy.some((match) => match(prefix)));
+
+describe('README.md and docs/', () => {
+  const docs = [
+    'README.md',
+    ...readdirSync(resolve(ROOT, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ];
+  // Inline code that starts with a top-level directory, up to a space (`docs/operations.md §9`);
+  // within one line, so that a fenced block's ``` is never taken for an opening backtick.
+  const paths = docs.flatMap((doc) =>
+    [...readFileSync(resolve(ROOT, doc), 'utf8').matchAll(/`([^`\s]+)[^`\n]*`/g)]
+      .map((m) => m[1] as string)
+      .filter((p) => TOP.some((top) => p.startsWith(top)))
+      .map((path) => ({ doc, path })),
+  );
+
+  it('name only files and directories that exist, or outputs the repo ignores', () => {
+    // The scan finds the paths the docs do name, so an empty list of offences means something.
+    expect(paths.length).toBeGreaterThan(30);
+    const missing = paths
+      .filter(({ path }) => !existsSync(resolve(ROOT, path)))
+      // `bench/results/<name>.json`: a placeholder stands for any name.
+      .filter(({ path }) => !ignored(path.replace(/<[^>]+>/g, 'x')))
+      .map(({ doc, path }) => `${doc}: ${path}`);
+    expect(missing).toEqual([]);
   });
 });

@@ -4,8 +4,11 @@
  * `checkProfile` and by the registry test.
  */
 import { z } from 'zod';
+import { ID_PATTERN } from '../topics.ts';
 
 export const SIZES = ['S', 'M', 'L'] as const;
+/** The controller boards a bridge has a driver for. */
+export const BOARDS = ['casier', 'kr-cu16', 'firmata'] as const;
 export const TEMPERATURE_CLASSES = ['ambient', 'chilled', 'frozen'] as const;
 export type Size = (typeof SIZES)[number];
 export type TemperatureClass = (typeof TEMPERATURE_CLASSES)[number];
@@ -59,9 +62,9 @@ export const inputSpec = z.object({
 export type InputSpec = z.infer<typeof inputSpec>;
 
 export const cabinetProfile = z.object({
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
+  name: z.string().regex(ID_PATTERN),
   description: z.string(),
-  board: z.enum(['casier', 'kr-cu16', 'firmata']),
+  board: z.enum(BOARDS),
   keypad: z.boolean(),
   scanner: z.boolean(),
   compartments: z.array(compartmentSpec).min(1),

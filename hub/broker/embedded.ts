@@ -98,9 +98,7 @@ export async function startEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBro
     done(null, sub);
   };
 
-  aedes.on('clientError', (client, err) =>
-    log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'),
-  );
+  aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err }, 'mqtt client error'));
 
   // TCP_NODELAY: without it a keypad → unlock round trip waits on Nagle and delayed ACKs (~40-85 ms).
   const server: Server = createServer({ noDelay: true }, (socket) => {
@@ -150,7 +148,7 @@ export async function startEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBro
         aedes.publish(
           { cmd: 'publish', topic, payload, qos: opts.qos, retain: opts.retain, dup: false },
           (err) => {
-            if (err) log.warn({ err: err.message, topic }, 'local publish failed');
+            if (err) log.warn({ err, topic }, 'local publish failed');
           },
         ),
     },

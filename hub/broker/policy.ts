@@ -3,7 +3,14 @@
  * tested as truth tables; the aedes hooks and the Mosquitto ACL example only adapt them.
  * Fail closed: anything not explicitly allowed is refused.
  */
-import { parseLockerKey, parseTopic, SUFFIXES, type Suffix, TOPIC_PREFIX } from '../../devices/index.ts';
+import {
+  isId,
+  parseLockerKey,
+  parseTopic,
+  SUFFIXES,
+  type Suffix,
+  TOPIC_PREFIX,
+} from '../../devices/index.ts';
 
 export type Principal = { kind: 'device'; site: string; locker: string } | { kind: 'hub' };
 
@@ -30,8 +37,6 @@ export function canPublish(p: Principal, topic: string): boolean {
   return direction === 'up' && t.site === p.site && t.locker === p.locker;
 }
 
-const SEGMENT = /^[a-z0-9][a-z0-9-]{0,62}$/;
-
 export function canSubscribe(p: Principal, filter: string): boolean {
   if (p.kind === 'device') {
     const t = parseTopic(filter);
@@ -42,8 +47,8 @@ export function canSubscribe(p: Principal, filter: string): boolean {
   const [site, locker, ...tail] = filter.slice(TOPIC_PREFIX.length + 1).split('/');
   const suffix = tail.join('/');
   return (
-    (site === '+' || SEGMENT.test(site ?? '')) &&
-    (locker === '+' || SEGMENT.test(locker ?? '')) &&
+    (site === '+' || isId(site ?? '')) &&
+    (locker === '+' || isId(locker ?? '')) &&
     Object.hasOwn(SUFFIXES, suffix) &&
     SUFFIXES[suffix as Suffix] === 'up'
   );

@@ -26,7 +26,8 @@ const checkpoint = (kind) => {
     busy = r.log > workerData.busyPages;
     parentPort.postMessage({ kind, ok: true, log: r.log, checkpointed: r.checkpointed });
   } catch (err) {
-    parentPort.postMessage({ kind, ok: false, error: String((err && err.message) || err) });
+    // An Error crosses to the hub's thread whole (message and stack), to be logged as { err }.
+    parentPort.postMessage({ kind, ok: false, err });
   }
   return busy;
 };
@@ -53,7 +54,8 @@ interface WorkerReport {
   ok: boolean;
   log: number;
   checkpointed: number;
-  error?: string;
+  /** What the worker caught: an Error arrives with its message and stack (structured clone). */
+  err?: unknown;
 }
 
 /**
@@ -166,7 +168,7 @@ export class Checkpointer {
         }
       } else {
         this.failures++;
-        log.warn({ error: m.error }, 'checkpoint failed; the next one tries again');
+        log.warn({ err: m.err }, 'checkpoint failed; the next one tries again');
       }
     });
     this.#worker.on('error', (err) => log.error({ err }, 'checkpoint worker failed'));

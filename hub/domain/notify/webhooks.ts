@@ -191,6 +191,7 @@ export class Webhooks {
   async #deliver(d: DeliveryRow): Promise<void> {
     const ts = this.now();
     let error: string | null = null;
+    let thrown: unknown;
     try {
       const res = await fetch(d.url, {
         method: 'POST',
@@ -208,6 +209,7 @@ export class Webhooks {
       await res.arrayBuffer().catch(() => undefined);
       if (!res.ok) error = `HTTP ${res.status}`;
     } catch (err) {
+      thrown = err; // logged whole: fetch's own message is only "fetch failed", the reason is its cause
       error = (err as Error).message;
     }
     const attempts = d.attempts + 1;
@@ -242,6 +244,6 @@ export class Webhooks {
     this.db
       .prepare('UPDATE webhook_deliveries SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?')
       .run(attempts, Math.round(this.now() + backoff), error, d.id);
-    this.log.info({ delivery: d.id, attempts, error }, 'webhook delivery failed, will retry');
+    this.log.info({ delivery: d.id, attempts, error, err: thrown }, 'webhook delivery failed, will retry');
   }
 }
