@@ -249,21 +249,8 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       roles: ['operator'],
       params: z.object({ id: lockerId }),
       body: z.object({ driverDoors: z.enum(['sequential', 'all']) }).strict(),
-      handler: ({ params, body, principal }) => {
-        const n = d.db
-          .prepare('UPDATE sites SET driver_doors = ? WHERE id = ?')
-          .run(body.driverDoors, params.id).changes;
-        if (!n) throw new HubError('HUB_ERR_SITE_NOT_FOUND', `no site ${params.id}`);
-        d.db.transaction(() =>
-          d.ledger.append({
-            ts: d.now(),
-            type: 'site.settings_changed',
-            actor: `token:${principal.id}`,
-            data: { siteId: params.id, ...body },
-          }),
-        )();
-        return { siteId: params.id, ...body };
-      },
+      handler: ({ params, body, principal }) =>
+        d.fleet.setSiteSettings(params.id, body, `token:${principal.id}`, d.now()),
     }),
     defineRoute({
       method: 'GET',
