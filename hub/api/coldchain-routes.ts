@@ -1,20 +1,20 @@
 /** Cold-chain routes: alarms, readings, each parcel's temperature record, quarantine decisions. */
 import { z } from 'zod';
-import { isId, TEMPERATURE_CLASSES, temperatureClass } from '../../devices/index.ts';
-import type { Ledger } from '../db/ledger.ts';
+import { isId, temperatureClass } from '../../devices/index.ts';
 import type { Db } from '../db/open.ts';
 import { ALARM_KINDS, type Alarms } from '../domain/coldchain/alarms.ts';
+import { dailySheet, dailySheetCsv, sensorReadings } from '../domain/coldchain/history.ts';
 import { recordCsv, temperatureRecord } from '../domain/coldchain/record.ts';
 import { classRulesInput, type SiteRules, toInput } from '../domain/coldchain/site-rules.ts';
+import type { ParcelLifecycle } from '../domain/lifecycle.ts';
 import type { Parcels } from '../domain/parcels.ts';
-import { HubError } from '../errors.ts';
 import { defineRoute, type RouteDef } from './route.ts';
 
 export interface ColdChainDeps {
   db: Db;
-  ledger: Ledger;
   alarms: Alarms;
   parcels: Parcels;
+  lifecycle: ParcelLifecycle;
   siteRules: SiteRules;
   now: () => number;
   /** Writes what the cold chain keeps back for a cabinet (a few seconds' aggregates) before they are read. */
@@ -25,32 +25,10 @@ const lockerId = z.string().refine(isId, 'not a locker id');
 const reason = z.object({ reason: z.string().trim().min(3).max(500) }).strict();
 
 export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
-  const decide = (id: string, to: 'stored' | 'discarded', why: string, actor: string) =>
-    d.db
-      .transaction(() => {
-        const p = d.parcels.get(id);
-        if (p.state !== 'quarantined')
-          throw new HubError('HUB_ERR_INVALID_STATE', `parcel ${id} is ${p.state}, not quarantined`);
-        d.db.prepare('UPDATE parcels SET state = ?, updated_at = ? WHERE id = ?').run(to, d.now(), id);
-        // Discarded goods are never collected: the pickup code stops working.
-        if (to === 'discarded')
-          d.db
-            .prepare(
-              `UPDATE codes SET state = 'revoked' WHERE parcel_id = ? AND state IN ('pending', 'active')`,
-            )
-            .run(id);
-        d.ledger.append({
-          ts: d.now(),
-          type: to === 'stored' ? 'parcel.released' : 'parcel.discarded',
-          actor,
-          lockerId: p.lockerId,
-          door: p.door,
-          parcelId: id,
-          data: { reason: why },
-        });
-        return d.parcels.get(id);
-      })
-      .immediate();
+  const decide = (id: string, to: 'stored' | 'discarded', why: string, actor: string) => {
+    d.lifecycle.decideQuarantine(id, to, why, actor, d.now());
+    return d.parcels.get(id);
+  };
 
   return [
     defineRoute({
@@ -59,13 +37,7 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       summary: 'The cold-chain thresholds in force at a site, per temperature class',
       roles: ['operator'],
       params: z.object({ id: lockerId }),
-      handler: ({ params }) => {
-        if (!d.db.prepare('SELECT 1 FROM sites WHERE id = ?').get(params.id))
-          throw new HubError('HUB_ERR_SITE_NOT_FOUND', `no site ${params.id}`);
-        return Object.fromEntries(
-          TEMPERATURE_CLASSES.map((cls) => [cls, toInput(d.siteRules.forSite(params.id, cls))]),
-        );
-      },
+      handler: ({ params }) => d.siteRules.ofSite(params.id),
     }),
     defineRoute({
       method: 'PUT',
@@ -74,11 +46,8 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       roles: ['operator'],
       params: z.object({ id: lockerId, class: temperatureClass }),
       body: classRulesInput,
-      handler: ({ params, body, principal }) => {
-        if (!d.db.prepare('SELECT 1 FROM sites WHERE id = ?').get(params.id))
-          throw new HubError('HUB_ERR_SITE_NOT_FOUND', `no site ${params.id}`);
-        return toInput(d.siteRules.set(params.id, params.class, body, `token:${principal.id}`, d.now()));
-      },
+      handler: ({ params, body, principal }) =>
+        toInput(d.siteRules.set(params.id, params.class, body, `token:${principal.id}`, d.now())),
     }),
     defineRoute({
       method: 'GET',
@@ -122,21 +91,8 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       handler: ({ params, query }) => {
         const to = query.to ?? d.now();
         const from = query.from ?? to - 86_400_000;
-        if (query.resolution === '5m') {
-          d.persist(params.id);
-          const rows = d.db
-            .prepare(
-              'SELECT bucket AS ts, min, max, sum / n AS mean, n FROM readings_5m WHERE locker_id = ? AND sensor = ? AND bucket >= ? AND bucket <= ? ORDER BY bucket',
-            )
-            .all(params.id, params.sensor, from - 300_000, to);
-          return { sensor: params.sensor, from, to, resolution: '5m', points: rows };
-        }
-        const rows = d.db
-          .prepare(
-            'SELECT ts, c FROM readings WHERE locker_id = ? AND sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts LIMIT 20000',
-          )
-          .all(params.id, params.sensor, from, to);
-        return { sensor: params.sensor, from, to, resolution: 'raw', points: rows };
+        if (query.resolution === '5m') d.persist(params.id);
+        return sensorReadings(d.db, { ...query, lockerId: params.id, sensor: params.sensor, from, to });
       },
     }),
     defineRoute({
@@ -148,32 +104,11 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       params: z.object({ id: lockerId }),
       query: z.object({ date: z.iso.date(), format: z.enum(['json', 'csv']).default('json') }),
       handler: ({ params, query, reply }) => {
-        const from = Date.parse(`${query.date}T00:00:00Z`);
         d.persist(params.id);
-        const rows = d.db
-          .prepare(
-            `SELECT s.sensor, min(a.min) AS min, max(a.max) AS max, sum(a.sum) / sum(a.n) AS mean, sum(a.n) AS readings,
-                    (SELECT group_concat(c.door || ':' || c.temperature_class) FROM compartments c WHERE c.locker_id = s.locker_id AND c.sensor = s.sensor) AS doors,
-                    (SELECT count(*) FROM alarms al WHERE al.locker_id = s.locker_id AND al.sensor = s.sensor AND al.raised_at >= ? AND al.raised_at < ?) AS alarms
-             FROM sensor_state s LEFT JOIN readings_5m a ON a.locker_id = s.locker_id AND a.sensor = s.sensor AND a.bucket >= ? AND a.bucket < ?
-             WHERE s.locker_id = ? GROUP BY s.sensor ORDER BY s.sensor`,
-          )
-          .all(from, from + 86_400_000, from, from + 86_400_000, params.id) as Array<
-          Record<string, number | string | null>
-        >;
-        const round = (x: unknown) => (typeof x === 'number' ? Math.round(x * 100) / 100 : null);
-        const sensors = rows.map((r) => ({
-          sensor: r.sensor,
-          doors: r.doors,
-          min: round(r.min),
-          max: round(r.max),
-          mean: round(r.mean),
-          readings: r.readings ?? 0,
-          alarms: r.alarms,
-        }));
-        if (query.format === 'json') return { lockerId: params.id, date: query.date, sensors };
+        const sheet = dailySheet(d.db, params.id, query.date);
+        if (query.format === 'json') return sheet;
         reply.header('content-type', 'text/csv; charset=utf-8');
-        return `${['sensor,doors,min,max,mean,readings,alarms', ...sensors.map((s) => [s.sensor, `"${s.doors ?? ''}"`, s.min ?? '', s.max ?? '', s.mean ?? '', s.readings, s.alarms].join(','))].join('\n')}\n`;
+        return dailySheetCsv(sheet);
       },
     }),
     defineRoute({

@@ -1,31 +1,26 @@
 /** The HTTP API's routes (docs: the OpenAPI document at /api/v1/openapi.json). */
 import { z } from 'zod';
 import { isId, parseGs1 } from '../../devices/index.ts';
-import type { Ledger } from '../db/ledger.ts';
-import { eventView, type LedgerRow, verifyLedger } from '../db/ledger.ts';
+import { listEvents, verifyLedger } from '../db/ledger.ts';
 import type { Db } from '../db/open.ts';
 import type { Cabinet } from '../domain/cabinet.ts';
-import type { Codes } from '../domain/codes.ts';
 import type { Commands } from '../domain/commands.ts';
 import type { Fleet } from '../domain/fleet.ts';
 import type { ParcelLifecycle } from '../domain/lifecycle.ts';
 import { createParcelInput, PARCEL_STATES, type Parcels } from '../domain/parcels.ts';
 import type { Provisioning } from '../domain/provisioning.ts';
-import { newId } from '../domain/secrets.ts';
 import type { Transit } from '../domain/transit.ts';
 import { HubError } from '../errors.ts';
 import { defineRoute, type RouteDef } from './route.ts';
 
 export interface ApiDeps {
   db: Db;
-  ledger: Ledger;
   parcels: Parcels;
   lifecycle: ParcelLifecycle;
   fleet: Fleet;
   cabinet: Cabinet;
   commands: Commands;
   transit: Transit;
-  codes: Codes;
   provisioning: Provisioning;
   send: (lockerId: string, commands: ReturnType<Cabinet['remoteOpen']>[]) => void;
   now: () => number;
@@ -116,12 +111,20 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       roles: ['operator'],
       body: z.object({ name: z.string().trim().min(1).max(120) }).strict(),
       status: 201,
-      handler: ({ body, principal }) => {
-        const driver = d.transit.createDriver(body.name, `token:${principal.id}`, d.now());
-        // The driver app's token: it sees this driver's round and nothing else.
-        const { token } = d.provisioning.createToken('driver', body.name, `token:${principal.id}`, driver.id);
-        return { ...driver, token };
-      },
+      handler: ({ body, principal }) =>
+        // The driver and their app's token (it sees this driver's round and nothing else) commit together.
+        d.db
+          .transaction(() => {
+            const driver = d.transit.createDriver(body.name, `token:${principal.id}`, d.now());
+            const { token } = d.provisioning.createToken(
+              'driver',
+              body.name,
+              `token:${principal.id}`,
+              driver.id,
+            );
+            return { ...driver, token };
+          })
+          .immediate(),
     }),
     defineRoute({
       method: 'POST',
@@ -131,14 +134,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       roles: ['operator', 'integration'],
       body: z.object({ name: z.string().trim().min(1).max(120) }).strict(),
       status: 201,
-      handler: ({ body, principal }) => {
-        const id = newId('PR');
-        d.db
-          .prepare('INSERT INTO producers (id, name, created_at) VALUES (?, ?, ?)')
-          .run(id, body.name, d.now());
-        const { token } = d.provisioning.createToken('producer', body.name, `token:${principal.id}`, id);
-        return { id, name: body.name, token };
-      },
+      handler: ({ body, principal }) => d.provisioning.createProducer(body.name, `token:${principal.id}`),
     }),
     defineRoute({
       method: 'GET',
@@ -201,44 +197,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
         const p = d.parcels.get(params.id);
         if (principal.role === 'producer' && p.producerId !== principal.subject)
           throw new HubError('HUB_ERR_PARCEL_NOT_FOUND', `no parcel ${params.id}`);
-        if (p.state !== 'returned')
-          throw new HubError('HUB_ERR_INVALID_STATE', `parcel ${params.id} is ${p.state}, not returned`);
-        const now = d.now();
-        const expiresAt = now + 7 * 86_400_000;
-        const issued = d.db
-          .transaction(() => {
-            // Any earlier return code stops working: only the latest one shown opens the door.
-            d.db
-              .prepare(
-                `UPDATE codes SET state = 'revoked' WHERE parcel_id = ? AND kind = 'pickup' AND state IN ('pending', 'active')`,
-              )
-              .run(params.id);
-            const key = d.db
-              .prepare('SELECT offline_key FROM lockers WHERE id = ?')
-              .pluck()
-              .get(p.lockerId) as string | null;
-            const code = d.codes.issue({
-              parcelId: params.id,
-              lockerId: p.lockerId,
-              door: p.door,
-              kind: 'pickup',
-              state: 'active',
-              expiresAt,
-              offlineKey: key ? Buffer.from(key, 'hex') : null,
-            });
-            d.ledger.append({
-              ts: now,
-              type: 'code.issued',
-              actor: `token:${principal.id}`,
-              lockerId: p.lockerId,
-              door: p.door,
-              parcelId: params.id,
-              data: { kind: 'return', expiresAt },
-            });
-            return code;
-          })
-          .immediate();
-        return { code: issued.code, lockerId: p.lockerId, door: p.door, expiresAt };
+        return d.parcels.issueReturnCode(params.id, `token:${principal.id}`, d.now());
       },
     }),
     defineRoute({
@@ -320,22 +279,9 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       roles: ['operator'],
       params: z.object({ id }),
       handler: ({ params }) => {
-        const row = d.db.prepare('SELECT * FROM commands WHERE id = ?').get(params.id) as
-          | Record<string, unknown>
-          | undefined;
-        if (!row) throw new HubError('HUB_ERR_NOT_FOUND', `no command ${params.id}`);
-        return {
-          id: row.id,
-          lockerId: row.locker_id,
-          type: row.type,
-          body: JSON.parse(row.body as string),
-          state: row.state,
-          attempts: row.attempts,
-          createdAt: row.created_at,
-          expiresAt: row.expires_at,
-          doneAt: row.done_at,
-          error: row.error,
-        };
+        const command = d.commands.view(params.id);
+        if (!command) throw new HubError('HUB_ERR_NOT_FOUND', `no command ${params.id}`);
+        return command;
       },
     }),
     defineRoute({
@@ -350,17 +296,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
         type: z.string().max(64).optional(),
         limit,
       }),
-      handler: ({ query }) => {
-        const clauses = ['seq > ?'];
-        const args: unknown[] = [query.after];
-        if (query.lockerId) clauses.push('locker_id = ?') && args.push(query.lockerId);
-        if (query.parcelId) clauses.push('parcel_id = ?') && args.push(query.parcelId);
-        if (query.type) clauses.push('type = ?') && args.push(query.type);
-        const rows = d.db
-          .prepare(`SELECT * FROM events WHERE ${clauses.join(' AND ')} ORDER BY seq LIMIT ?`)
-          .all(...args, query.limit) as LedgerRow[];
-        return { events: rows.map(eventView) };
-      },
+      handler: ({ query }) => ({ events: listEvents(d.db, query) }),
     }),
     defineRoute({
       method: 'GET',

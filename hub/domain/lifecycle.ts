@@ -153,4 +153,32 @@ export class ParcelLifecycle {
       })
       .immediate();
   }
+
+  /**
+   * An operator's decision on goods quarantined for temperature: `stored` releases them (the
+   * pickup code works again), `discarded` ends them (never to be collected: the codes stop).
+   */
+  decideQuarantine(id: string, to: 'stored' | 'discarded', reason: string, actor: string, now: number): void {
+    this.db
+      .transaction(() => {
+        const p = this.db.prepare('SELECT state, locker_id, door FROM parcels WHERE id = ?').get(id) as
+          | { state: string; locker_id: string; door: number }
+          | undefined;
+        if (!p) throw new HubError('HUB_ERR_PARCEL_NOT_FOUND', `no parcel ${id}`);
+        if (p.state !== 'quarantined')
+          throw new HubError('HUB_ERR_INVALID_STATE', `parcel ${id} is ${p.state}, not quarantined`);
+        this.#setState.run(to, now, id);
+        if (to === 'discarded') this.#endCodes.run('revoked', id);
+        this.ledger.append({
+          ts: now,
+          type: to === 'stored' ? 'parcel.released' : 'parcel.discarded',
+          actor,
+          lockerId: p.locker_id,
+          door: p.door,
+          parcelId: id,
+          data: { reason },
+        });
+      })
+      .immediate();
+  }
 }

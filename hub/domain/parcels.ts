@@ -254,6 +254,48 @@ export class Parcels {
     return slot;
   }
 
+  /**
+   * A code for the producer to take back a parcel returned to its box, valid 7 days. Any earlier
+   * one stops working: only the latest code shown opens the door.
+   */
+  issueReturnCode(
+    id: string,
+    actor: string,
+    now: number,
+  ): { code: string; lockerId: string; door: number; expiresAt: number } {
+    const expiresAt = now + 7 * DAY;
+    return this.db
+      .transaction(() => {
+        const p = this.get(id);
+        if (p.state !== 'returned')
+          throw new HubError('HUB_ERR_INVALID_STATE', `parcel ${id} is ${p.state}, not returned`);
+        this.codes.revokeLive(id, 'pickup');
+        const key = cached(this.db, 'SELECT offline_key FROM lockers WHERE id = ?', 'pluck').get(
+          p.lockerId,
+        ) as string | null;
+        const { code } = this.codes.issue({
+          parcelId: id,
+          lockerId: p.lockerId,
+          door: p.door,
+          kind: 'pickup',
+          state: 'active',
+          expiresAt,
+          offlineKey: key ? Buffer.from(key, 'hex') : null,
+        });
+        this.ledger.append({
+          ts: now,
+          type: 'code.issued',
+          actor,
+          lockerId: p.lockerId,
+          door: p.door,
+          parcelId: id,
+          data: { kind: 'return', expiresAt },
+        });
+        return { code, lockerId: p.lockerId, door: p.door, expiresAt };
+      })
+      .immediate();
+  }
+
   get(id: string): ParcelView {
     const row = cached(
       this.db,
