@@ -1,5 +1,6 @@
 /** Cold-chain routes: alarms, readings, each parcel's temperature record, quarantine decisions. */
 import { z } from 'zod';
+import * as api from '../../devices/api.ts';
 import { isId, temperatureClass } from '../../devices/index.ts';
 import type { Db } from '../db/open.ts';
 import { ALARM_KINDS, type Alarms } from '../domain/coldchain/alarms.ts';
@@ -8,7 +9,7 @@ import { recordCsv, temperatureRecord } from '../domain/coldchain/record.ts';
 import { classRulesInput, type SiteRules, toInput } from '../domain/coldchain/site-rules.ts';
 import type { ParcelLifecycle } from '../domain/lifecycle.ts';
 import type { Parcels } from '../domain/parcels.ts';
-import { defineRoute, type RouteDef } from './route.ts';
+import { Csv, defineRoute, type RouteDef } from './route.ts';
 
 export interface ColdChainDeps {
   db: Db;
@@ -37,6 +38,7 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       summary: 'The cold-chain thresholds in force at a site, per temperature class',
       roles: ['operator'],
       params: z.object({ id: lockerId }),
+      response: { 200: api.siteRules },
       handler: ({ params }) => d.siteRules.ofSite(params.id),
     }),
     defineRoute({
@@ -46,6 +48,7 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       roles: ['operator'],
       params: z.object({ id: lockerId, class: temperatureClass }),
       body: classRulesInput,
+      response: { 200: api.classRules },
       handler: ({ params, body, principal }) =>
         toInput(d.siteRules.set(params.id, params.class, body, `token:${principal.id}`, d.now())),
     }),
@@ -65,6 +68,7 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
         level: z.enum(['warning', 'critical']).optional(),
         limit: z.coerce.number().int().min(1).max(1000).default(100),
       }),
+      response: { 200: api.alarmList },
       handler: ({ query }) => ({ alarms: d.alarms.list(query) }),
     }),
     defineRoute({
@@ -74,6 +78,7 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       roles: ['operator'],
       params: z.object({ id: z.string().max(64) }),
       body: z.object({ comment: z.string().trim().min(1).max(500) }).strict(),
+      response: { 200: api.alarmView },
       handler: ({ params, body, principal }) =>
         d.alarms.acknowledge(params.id, principal, body.comment, d.now()),
     }),
@@ -88,6 +93,7 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
         to: z.coerce.number().int().optional(),
         resolution: z.enum(['raw', '5m']).default('raw'),
       }),
+      response: { 200: api.readings },
       handler: ({ params, query }) => {
         const to = query.to ?? d.now();
         const from = query.from ?? to - 86_400_000;
@@ -103,12 +109,12 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       roles: ['operator'],
       params: z.object({ id: lockerId }),
       query: z.object({ date: z.iso.date(), format: z.enum(['json', 'csv']).default('json') }),
-      handler: ({ params, query, reply }) => {
+      response: { 200: api.dailySheet },
+      csv: true,
+      handler: ({ params, query }) => {
         d.persist(params.id);
         const sheet = dailySheet(d.db, params.id, query.date);
-        if (query.format === 'json') return sheet;
-        reply.header('content-type', 'text/csv; charset=utf-8');
-        return dailySheetCsv(sheet);
+        return query.format === 'json' ? sheet : new Csv(dailySheetCsv(sheet));
       },
     }),
     defineRoute({
@@ -118,12 +124,13 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       roles: ['operator', 'integration'],
       params: z.object({ id: z.string().max(64) }),
       query: z.object({ format: z.enum(['json', 'csv']).default('json') }),
+      response: { 200: api.temperatureRecord },
+      csv: true,
       handler: ({ params, query, reply }) => {
         const record = temperatureRecord(d.db, params.id, d.now(), (l, cls) => d.siteRules.forLocker(l, cls));
         if (query.format === 'json') return record;
-        reply.header('content-type', 'text/csv; charset=utf-8');
         reply.header('content-disposition', `attachment; filename="${params.id}-temperature.csv"`);
-        return recordCsv(record);
+        return new Csv(recordCsv(record));
       },
     }),
     defineRoute({
@@ -133,6 +140,7 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       roles: ['operator'],
       params: z.object({ id: z.string().max(64) }),
       body: reason,
+      response: { 200: api.parcel },
       handler: ({ params, body, principal }) =>
         decide(params.id, 'stored', body.reason, `token:${principal.id}`),
     }),
@@ -143,6 +151,7 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       roles: ['operator'],
       params: z.object({ id: z.string().max(64) }),
       body: reason,
+      response: { 200: api.parcel },
       handler: ({ params, body, principal }) =>
         decide(params.id, 'discarded', body.reason, `token:${principal.id}`),
     }),

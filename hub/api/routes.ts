@@ -1,5 +1,6 @@
 /** The HTTP API's routes (docs: the OpenAPI document at /api/v1/openapi.json). */
 import { z } from 'zod';
+import * as api from '../../devices/api.ts';
 import { isId, parseGs1 } from '../../devices/index.ts';
 import { listEvents, verifyLedger } from '../db/ledger.ts';
 import type { Db } from '../db/open.ts';
@@ -46,7 +47,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
         'Create a parcel: reserves a compartment and returns the deposit and pickup codes (shown once)',
       roles: ['integration', 'operator'],
       body: createParcelInput,
-      status: 201,
+      response: { 201: api.parcelCreated },
       handler: ({ body, principal }) => d.parcels.create(body, `token:${principal.id}`),
     }),
     defineRoute({
@@ -67,6 +68,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
         before: z.coerce.number().int().optional(),
         limit,
       }),
+      response: { 200: api.parcelList },
       handler: ({ query, principal }) => {
         const filter = { ...query, q: query.q && searchTerm(query.q) };
         return {
@@ -82,6 +84,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       summary: 'A parcel with its timeline (every event that concerns it); a producer sees only their own',
       roles: ['integration', 'operator', 'producer'],
       params: z.object({ id }),
+      response: { 200: api.parcelWithTimeline },
       handler: ({ params, principal }) => {
         const parcel = d.parcels.get(params.id);
         // Another producer's parcel does not exist, as far as this token can tell.
@@ -98,6 +101,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       roles: ['integration', 'operator'],
       params: z.object({ id }),
       body: z.object({ reason: z.string().trim().min(3).max(500) }).strict(),
+      response: { 200: api.parcel },
       handler: ({ params, body, principal }) => {
         d.lifecycle.cancel(params.id, body.reason, `token:${principal.id}`, d.now());
         return d.parcels.get(params.id);
@@ -110,7 +114,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
         'Create a driver; their keypad code (shown once) opens the doors of parcels waiting for collection',
       roles: ['operator'],
       body: z.object({ name: z.string().trim().min(1).max(120) }).strict(),
-      status: 201,
+      response: { 201: api.driverCreated },
       handler: ({ body, principal }) =>
         // The driver and their app's token (it sees this driver's round and nothing else) commit together.
         d.db
@@ -133,7 +137,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
         'Create a producer and their token (shown once): it lists their parcels and receipts, nothing else',
       roles: ['operator', 'integration'],
       body: z.object({ name: z.string().trim().min(1).max(120) }).strict(),
-      status: 201,
+      response: { 201: api.producerCreated },
       handler: ({ body, principal }) => d.provisioning.createProducer(body.name, `token:${principal.id}`),
     }),
     defineRoute({
@@ -141,6 +145,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       url: '/api/v1/round',
       summary: "The driver's round: parcels waiting at each box, and those in their custody by destination",
       roles: ['driver'],
+      response: { 200: api.round },
       handler: ({ principal }) => d.transit.round(principal.subject ?? '-'),
     }),
     defineRoute({
@@ -149,6 +154,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       summary: 'The driver app at a cabinet: as if the driver typed their code there',
       roles: ['driver'],
       body: z.object({ lockerId }).strict(),
+      response: { 200: api.doorsOpened },
       handler: ({ body, principal }) => {
         d.fleet.locker(body.lockerId);
         const driver = d.transit.driver(principal.subject ?? '-');
@@ -167,6 +173,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       summary: "The driver app's scanner at a cabinet: a parcel label, as if read by the cabinet's scanner",
       roles: ['driver'],
       body: z.object({ lockerId, data: z.string().min(1).max(256) }).strict(),
+      response: { 200: api.labelScanned },
       handler: ({ body, principal }) => {
         const gs1 = parseGs1(body.data);
         const sscc = gs1.ok ? (gs1.fields.sscc as string | undefined) : undefined;
@@ -192,7 +199,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       summary: 'A code for the producer to take back a parcel returned to its box (shown once, valid 7 days)',
       roles: ['producer', 'operator'],
       params: z.object({ id }),
-      status: 201,
+      response: { 201: api.returnCode },
       handler: ({ params, principal }) => {
         const p = d.parcels.get(params.id);
         if (principal.role === 'producer' && p.producerId !== principal.subject)
@@ -207,7 +214,8 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
         "A site's settings: whether a driver's code opens the collection doors one after another (default) or all at once",
       roles: ['operator'],
       params: z.object({ id: lockerId }),
-      body: z.object({ driverDoors: z.enum(['sequential', 'all']) }).strict(),
+      body: z.object({ driverDoors: z.enum(api.DRIVER_DOORS) }).strict(),
+      response: { 200: api.siteSettings },
       handler: ({ params, body, principal }) =>
         d.fleet.setSiteSettings(params.id, body, `token:${principal.id}`, d.now()),
     }),
@@ -217,6 +225,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       summary:
         'Sites with their number of lockers, how many are online, and the line of a site broker to the hub',
       roles: ['operator', 'integration'],
+      response: { 200: api.siteList },
       handler: () => ({ sites: d.fleet.sites() }),
     }),
     defineRoute({
@@ -225,6 +234,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       summary: 'Lockers and their connection state',
       roles: ['operator', 'integration'],
       query: z.object({ siteId: lockerId.optional() }),
+      response: { 200: api.lockerList },
       handler: ({ query }) => ({ lockers: d.fleet.lockers(query.siteId) }),
     }),
     defineRoute({
@@ -233,6 +243,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       summary: 'One locker with its compartments: door state, occupancy, parcel',
       roles: ['operator', 'integration'],
       params: z.object({ id: lockerId }),
+      response: { 200: api.lockerView },
       handler: ({ params }) => d.fleet.locker(params.id),
     }),
     defineRoute({
@@ -248,7 +259,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
           retrieve: z.boolean().optional(),
         })
         .strict(),
-      status: 202,
+      response: { 202: api.commandAccepted },
       handler: ({ params, body, principal }) => {
         const locker = d.fleet.locker(params.id);
         if (!locker.online)
@@ -278,6 +289,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
         'A command sent to a cabinet and its outcome (each sending counted in `attempts` within a second)',
       roles: ['operator'],
       params: z.object({ id }),
+      response: { 200: api.commandView },
       handler: ({ params }) => {
         const command = d.commands.view(params.id);
         if (!command) throw new HubError('HUB_ERR_NOT_FOUND', `no command ${params.id}`);
@@ -296,6 +308,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
         type: z.string().max(64).optional(),
         limit,
       }),
+      response: { 200: api.eventList },
       handler: ({ query }) => ({ events: listEvents(d.db, query) }),
     }),
     defineRoute({
@@ -303,6 +316,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       url: '/api/v1/audit/verify',
       summary: 'Recompute the event ledger hash chain',
       roles: ['operator'],
+      response: { 200: api.ledgerCheck },
       handler: () => verifyLedger(d.db),
     }),
   ];

@@ -3,7 +3,14 @@
  * codes, and the read side for the API and command line.
  */
 import { z } from 'zod';
-import { isValidSscc, size, temperatureClass } from '../../devices/index.ts';
+import { PARCEL_STATES, type ParcelState } from '../../devices/api.ts';
+import {
+  isValidSscc,
+  type Size,
+  size,
+  type TemperatureClass,
+  temperatureClass,
+} from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
 import { cached, type Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
@@ -11,19 +18,8 @@ import { freeCompartment } from './allocation.ts';
 import type { Codes } from './codes.ts';
 import { newId } from './secrets.ts';
 
-export const PARCEL_STATES = [
-  'reserved',
-  'stored',
-  'in_transit',
-  'ready',
-  'picked_up',
-  'expired',
-  'cancelled',
-  'quarantined',
-  'discarded',
-  'returned',
-] as const;
-export type ParcelState = (typeof PARCEL_STATES)[number];
+// The states are part of the API's contract (devices/api.ts): the dashboard and webhooks read them.
+export { PARCEL_STATES, type ParcelState };
 
 const DAY = 86_400_000;
 
@@ -91,15 +87,15 @@ export interface ParcelRow {
   producer_id: string | null;
 }
 
-export function parcelView(r: ParcelRow & { site_id?: string }) {
+export function parcelView(r: ParcelRow & { site_id: string }) {
   return {
     id: r.id,
     state: r.state,
     siteId: r.site_id,
     lockerId: r.locker_id,
     door: r.door,
-    size: r.size,
-    temperatureClass: r.temperature_class,
+    size: r.size as Size,
+    temperatureClass: r.temperature_class as TemperatureClass,
     recipient: JSON.parse(r.recipient) as { name: string; phone?: string; email?: string },
     sscc: r.sscc,
     reference: r.reference,
