@@ -147,6 +147,7 @@ export type ParcelWithTimeline = z.infer<typeof parcelWithTimeline>;
 export const parcelCreated = z.strictObject({ parcel, depositCode: z.string(), pickupCode: z.string() });
 
 export const parcelList = z.strictObject({ parcels: z.array(parcel) });
+export type ParcelList = z.infer<typeof parcelList>;
 
 export const returnCode = z.strictObject({
   code: z.string(),
@@ -222,6 +223,7 @@ export const lockerList = z.strictObject({ lockers: z.array(lockerSummary) });
 // --- Commands and the audit trail ---
 
 export const commandAccepted = z.strictObject({ commandId: z.string(), expiresAt: ms });
+export type CommandAccepted = z.infer<typeof commandAccepted>;
 
 /** A command sent to a cabinet and its outcome. */
 export const commandView = z.strictObject({
@@ -269,6 +271,7 @@ export const siteRules = z.strictObject({ ambient: classRules, chilled: classRul
 export type SiteRules = z.infer<typeof siteRules>;
 
 export const alarmList = z.strictObject({ alarms: z.array(alarmView) });
+export type AlarmList = z.infer<typeof alarmList>;
 
 const span = { sensor: z.string(), from: ms, to: ms };
 export const readings = z.discriminatedUnion('resolution', [
