@@ -8,7 +8,7 @@
  * client never patches fields and never drifts. After a reconnection the client starts again from
  * a new snapshot. `seq` is the position in the hub's event ledger the message reflects.
  */
-import type { Size, TemperatureClass } from './profiles/schema.ts';
+import type { AlarmView, LedgerEventView, LockerView, SiteView } from './api.ts';
 
 export const LIVE_PATH = '/api/v1/live';
 
@@ -20,75 +20,16 @@ export const LIVE_CLOSE = {
   forbidden: 4403,
 } as const;
 
-export interface SiteView {
-  id: string;
-  name: string;
-  lockers: number;
-  online: number;
-  /**
-   * The site's line to the central broker, as the site's own broker last said (docs/operations.md
-   * §9), and since when (hub clock, ms); null when the site has no broker of its own.
-   */
-  line: { up: boolean; since: number } | null;
-}
-
-export interface CompartmentView {
-  door: number;
-  size: Size;
-  temperatureClass: TemperatureClass;
-  sensor: string | null;
-  doorState: string;
-  occupied: boolean;
-  parcel: { id: string; state: string } | null;
-  /** A remote or code opening under way (`deposit`, `pickup`, `remote`, …), null when none. */
-  opening: string | null;
-  temperature: { c: number | null; at: number; stale: boolean } | null;
-  /** Where the door sits in the cabinet front (from the cabinet's profile), for drawing it. */
-  layout: { col: number; row: number; rows: number } | null;
-}
-
-export interface LockerSummary {
-  id: string;
-  siteId: string;
-  profile: string;
-  online: boolean;
-  bootId: string | null;
-  firmware: string | null;
-  lastSeen: number | null;
-  createdAt: number;
-}
-
-export interface LockerView extends LockerSummary {
-  compartments: CompartmentView[];
-}
-
-export type AlarmState = 'raised' | 'acknowledged' | 'cleared';
-
-export interface AlarmView {
-  id: string;
-  lockerId: string;
-  sensor: string | null;
-  kind: string;
-  level: 'warning' | 'critical';
-  state: AlarmState;
-  raisedAt: number;
-  since: number | null;
-  acknowledged: { at: number; by: string | null; comment: string | null } | null;
-  clearedAt: number | null;
-  details: Record<string, unknown>;
-}
-
-/** One row of the audit ledger. */
-export interface LedgerEventView {
-  seq: number;
-  ts: number;
-  type: string;
-  actor: string;
-  lockerId: string | null;
-  door: number | null;
-  parcelId: string | null;
-  data: Record<string, unknown>;
-}
+// The views the live feed shares with the HTTP API: their schemas are in api.ts.
+export type {
+  AlarmState,
+  AlarmView,
+  CompartmentView,
+  LedgerEventView,
+  LockerSummary,
+  LockerView,
+  SiteView,
+} from './api.ts';
 
 export interface ReadingView {
   lockerId: string;

@@ -292,10 +292,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     routes: [
       ...apiRoutes({
         transit,
-        codes,
         provisioning,
         db,
-        ledger,
         parcels,
         lifecycle,
         fleet,
@@ -307,9 +305,9 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       }),
       ...coldChainRoutes({
         db,
-        ledger,
         alarms,
         parcels,
+        lifecycle,
         siteRules,
         now,
         persist: (lockerId) => coldChain.persist(lockerId),

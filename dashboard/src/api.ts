@@ -1,5 +1,5 @@
 /** The hub's HTTP API as the dashboard uses it: the operator's token, stable error codes. */
-import type { AlarmView, LedgerEventView } from '../../devices/live.ts';
+import type { CommandView } from '../../devices/api.ts';
 
 const TOKEN_KEY = 'casier.token';
 
@@ -72,62 +72,21 @@ export async function download(path: string, filename: string): Promise<void> {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-// Shapes of the REST responses the dashboard reads (the live feed's come from devices/live.ts).
+// The REST responses the dashboard reads, inferred from the schemas the hub's routes declare and
+// are checked against (devices/api.ts); the live feed's views come from the same schemas.
+export type {
+  AlarmList,
+  ClassRules,
+  CommandAccepted,
+  CommandView,
+  Parcel,
+  ParcelList,
+  ParcelWithTimeline,
+  Readings,
+  SiteRules,
+  TemperatureRecord,
+  TimelineEvent,
+} from '../../devices/api.ts';
 
-export interface Parcel {
-  id: string;
-  state: string;
-  siteId: string;
-  lockerId: string;
-  door: number;
-  size: string;
-  temperatureClass: string;
-  recipient: { name: string; phone?: string; email?: string };
-  sscc: string | null;
-  reference: string | null;
-  createdAt: number;
-  updatedAt: number;
-  depositExpiresAt: number;
-  storedAt: number | null;
-  pickupExpiresAt: number | null;
-  pickedUpAt: number | null;
-  destination: { lockerId: string | null; siteId: string | null } | null;
-  custody: string | null;
-  producerId: string | null;
-}
-
-/** A parcel's timeline: its ledger events. */
-export type TimelineEvent = Omit<LedgerEventView, 'parcelId'>;
-
-export interface TemperatureRecord {
-  parcelId: string;
-  temperatureClass: string;
-  range: { min: number | null; max: number };
-  sensor: string | null;
-  from: number | null;
-  to: number | null;
-  readings: number;
-  min: number | null;
-  max: number | null;
-  mean: number | null;
-  mkt: number | null;
-  minutesOutOfRange: number;
-  breach: { at: number; reason: string } | null;
-  verdict: string;
-  series: Array<{ ts: number; c: number }>;
-  alarms: AlarmView[];
-}
-
-export interface ClassRules {
-  keepMin: number | null;
-  keepMax: number;
-  warn: { above: number };
-  critical: { above: number } | null;
-}
-
-export interface CommandStatus {
-  id: string;
-  state: string;
-  error: string | null;
-  doneAt: number | null;
-}
+/** A remote opening as the dashboard follows it: the command's first state, then its answers. */
+export type CommandStatus = Pick<CommandView, 'id' | 'state' | 'error' | 'doneAt'>;

@@ -24,6 +24,12 @@ export interface AppDeps {
   dashboardDir?: string;
   /** Resolves once what was committed so far is on disk: answers to writes wait for it. */
   durable?: () => Promise<void>;
+  /**
+   * Check every answer against its route's response schema (a drifted one answers 500). Costs a
+   * JSON round trip and a parse per answer: on in the tests (CASIER_CHECK_RESPONSES=1, set by
+   * vitest.config.ts), off in production.
+   */
+  checkResponses?: boolean;
 }
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -136,6 +142,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     reply.header('content-type', deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });
-  registerRoutes(app, deps.routes, authenticate);
+  registerRoutes(app, deps.routes, authenticate, {
+    checkResponses: deps.checkResponses ?? process.env.CASIER_CHECK_RESPONSES === '1',
+  });
   return app;
 }

@@ -1,21 +1,21 @@
 /** Cold-chain routes: alarms, readings, each parcel's temperature record, quarantine decisions. */
 import { z } from 'zod';
-import { isId, TEMPERATURE_CLASSES, temperatureClass } from '../../devices/index.ts';
-import type { Ledger } from '../db/ledger.ts';
+import * as api from '../../devices/api.ts';
+import { isId, temperatureClass } from '../../devices/index.ts';
 import type { Db } from '../db/open.ts';
 import { ALARM_KINDS, type Alarms } from '../domain/coldchain/alarms.ts';
+import { dailySheet, dailySheetCsv, sensorReadings } from '../domain/coldchain/history.ts';
 import { recordCsv, temperatureRecord } from '../domain/coldchain/record.ts';
 import { classRulesInput, type SiteRules, toInput } from '../domain/coldchain/site-rules.ts';
-import { ParcelStates } from '../domain/parcel-states.ts';
+import type { ParcelLifecycle } from '../domain/lifecycle.ts';
 import type { Parcels } from '../domain/parcels.ts';
-import { HubError } from '../errors.ts';
-import { defineRoute, type RouteDef } from './route.ts';
+import { Csv, defineRoute, type RouteDef } from './route.ts';
 
 export interface ColdChainDeps {
   db: Db;
-  ledger: Ledger;
   alarms: Alarms;
   parcels: Parcels;
+  lifecycle: ParcelLifecycle;
   siteRules: SiteRules;
   now: () => number;
   /** Writes what the cold chain keeps back for a cabinet (a few seconds' aggregates) before they are read. */
@@ -26,22 +26,10 @@ const lockerId = z.string().refine(isId, 'not a locker id');
 const reason = z.object({ reason: z.string().trim().min(3).max(500) }).strict();
 
 export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
-  const states = new ParcelStates(d.db, d.ledger);
-  const decide = (id: string, to: 'stored' | 'discarded', why: string, actor: string) =>
-    d.db
-      .transaction(() => {
-        const p = d.parcels.get(id);
-        if (p.state !== 'quarantined')
-          throw new HubError('HUB_ERR_INVALID_STATE', `parcel ${id} is ${p.state}, not quarantined`);
-        // Released: back to where it was; discarded: never collected, its codes stop working.
-        states.move(id, to === 'stored' ? 'release' : 'discard', {
-          actor,
-          at: d.now(),
-          data: { reason: why },
-        });
-        return d.parcels.get(id);
-      })
-      .immediate();
+  const decide = (id: string, to: 'stored' | 'discarded', why: string, actor: string) => {
+    d.lifecycle.decideQuarantine(id, to, why, actor, d.now());
+    return d.parcels.get(id);
+  };
 
   return [
     defineRoute({
@@ -50,13 +38,8 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       summary: 'The cold-chain thresholds in force at a site, per temperature class',
       roles: ['operator'],
       params: z.object({ id: lockerId }),
-      handler: ({ params }) => {
-        if (!d.db.prepare('SELECT 1 FROM sites WHERE id = ?').get(params.id))
-          throw new HubError('HUB_ERR_SITE_NOT_FOUND', `no site ${params.id}`);
-        return Object.fromEntries(
-          TEMPERATURE_CLASSES.map((cls) => [cls, toInput(d.siteRules.forSite(params.id, cls))]),
-        );
-      },
+      response: { 200: api.siteRules },
+      handler: ({ params }) => d.siteRules.ofSite(params.id),
     }),
     defineRoute({
       method: 'PUT',
@@ -65,11 +48,9 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       roles: ['operator'],
       params: z.object({ id: lockerId, class: temperatureClass }),
       body: classRulesInput,
-      handler: ({ params, body, principal }) => {
-        if (!d.db.prepare('SELECT 1 FROM sites WHERE id = ?').get(params.id))
-          throw new HubError('HUB_ERR_SITE_NOT_FOUND', `no site ${params.id}`);
-        return toInput(d.siteRules.set(params.id, params.class, body, `token:${principal.id}`, d.now()));
-      },
+      response: { 200: api.classRules },
+      handler: ({ params, body, principal }) =>
+        toInput(d.siteRules.set(params.id, params.class, body, `token:${principal.id}`, d.now())),
     }),
     defineRoute({
       method: 'GET',
@@ -87,6 +68,7 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
         level: z.enum(['warning', 'critical']).optional(),
         limit: z.coerce.number().int().min(1).max(1000).default(100),
       }),
+      response: { 200: api.alarmList },
       handler: ({ query }) => ({ alarms: d.alarms.list(query) }),
     }),
     defineRoute({
@@ -96,6 +78,7 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       roles: ['operator'],
       params: z.object({ id: z.string().max(64) }),
       body: z.object({ comment: z.string().trim().min(1).max(500) }).strict(),
+      response: { 200: api.alarmView },
       handler: ({ params, body, principal }) =>
         d.alarms.acknowledge(params.id, principal, body.comment, d.now()),
     }),
@@ -110,24 +93,12 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
         to: z.coerce.number().int().optional(),
         resolution: z.enum(['raw', '5m']).default('raw'),
       }),
+      response: { 200: api.readings },
       handler: ({ params, query }) => {
         const to = query.to ?? d.now();
         const from = query.from ?? to - 86_400_000;
-        if (query.resolution === '5m') {
-          d.persist(params.id);
-          const rows = d.db
-            .prepare(
-              'SELECT bucket AS ts, min, max, sum / n AS mean, n FROM readings_5m WHERE locker_id = ? AND sensor = ? AND bucket >= ? AND bucket <= ? ORDER BY bucket',
-            )
-            .all(params.id, params.sensor, from - 300_000, to);
-          return { sensor: params.sensor, from, to, resolution: '5m', points: rows };
-        }
-        const rows = d.db
-          .prepare(
-            'SELECT ts, c FROM readings WHERE locker_id = ? AND sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts LIMIT 20000',
-          )
-          .all(params.id, params.sensor, from, to);
-        return { sensor: params.sensor, from, to, resolution: 'raw', points: rows };
+        if (query.resolution === '5m') d.persist(params.id);
+        return sensorReadings(d.db, { ...query, lockerId: params.id, sensor: params.sensor, from, to });
       },
     }),
     defineRoute({
@@ -138,33 +109,12 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       roles: ['operator'],
       params: z.object({ id: lockerId }),
       query: z.object({ date: z.iso.date(), format: z.enum(['json', 'csv']).default('json') }),
-      handler: ({ params, query, reply }) => {
-        const from = Date.parse(`${query.date}T00:00:00Z`);
+      response: { 200: api.dailySheet },
+      csv: true,
+      handler: ({ params, query }) => {
         d.persist(params.id);
-        const rows = d.db
-          .prepare(
-            `SELECT s.sensor, min(a.min) AS min, max(a.max) AS max, sum(a.sum) / sum(a.n) AS mean, sum(a.n) AS readings,
-                    (SELECT group_concat(c.door || ':' || c.temperature_class) FROM compartments c WHERE c.locker_id = s.locker_id AND c.sensor = s.sensor) AS doors,
-                    (SELECT count(*) FROM alarms al WHERE al.locker_id = s.locker_id AND al.sensor = s.sensor AND al.raised_at >= ? AND al.raised_at < ?) AS alarms
-             FROM sensor_state s LEFT JOIN readings_5m a ON a.locker_id = s.locker_id AND a.sensor = s.sensor AND a.bucket >= ? AND a.bucket < ?
-             WHERE s.locker_id = ? GROUP BY s.sensor ORDER BY s.sensor`,
-          )
-          .all(from, from + 86_400_000, from, from + 86_400_000, params.id) as Array<
-          Record<string, number | string | null>
-        >;
-        const round = (x: unknown) => (typeof x === 'number' ? Math.round(x * 100) / 100 : null);
-        const sensors = rows.map((r) => ({
-          sensor: r.sensor,
-          doors: r.doors,
-          min: round(r.min),
-          max: round(r.max),
-          mean: round(r.mean),
-          readings: r.readings ?? 0,
-          alarms: r.alarms,
-        }));
-        if (query.format === 'json') return { lockerId: params.id, date: query.date, sensors };
-        reply.header('content-type', 'text/csv; charset=utf-8');
-        return `${['sensor,doors,min,max,mean,readings,alarms', ...sensors.map((s) => [s.sensor, `"${s.doors ?? ''}"`, s.min ?? '', s.max ?? '', s.mean ?? '', s.readings, s.alarms].join(','))].join('\n')}\n`;
+        const sheet = dailySheet(d.db, params.id, query.date);
+        return query.format === 'json' ? sheet : new Csv(dailySheetCsv(sheet));
       },
     }),
     defineRoute({
@@ -174,12 +124,13 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       roles: ['operator', 'integration'],
       params: z.object({ id: z.string().max(64) }),
       query: z.object({ format: z.enum(['json', 'csv']).default('json') }),
+      response: { 200: api.temperatureRecord },
+      csv: true,
       handler: ({ params, query, reply }) => {
         const record = temperatureRecord(d.db, params.id, d.now(), (l, cls) => d.siteRules.forLocker(l, cls));
         if (query.format === 'json') return record;
-        reply.header('content-type', 'text/csv; charset=utf-8');
         reply.header('content-disposition', `attachment; filename="${params.id}-temperature.csv"`);
-        return recordCsv(record);
+        return new Csv(recordCsv(record));
       },
     }),
     defineRoute({
@@ -189,6 +140,7 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       roles: ['operator'],
       params: z.object({ id: z.string().max(64) }),
       body: reason,
+      response: { 200: api.parcel },
       handler: ({ params, body, principal }) =>
         decide(params.id, 'stored', body.reason, `token:${principal.id}`),
     }),
@@ -199,6 +151,7 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       roles: ['operator'],
       params: z.object({ id: z.string().max(64) }),
       body: reason,
+      response: { 200: api.parcel },
       handler: ({ params, body, principal }) =>
         decide(params.id, 'discarded', body.reason, `token:${principal.id}`),
     }),

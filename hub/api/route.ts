@@ -1,6 +1,8 @@
 /**
- * Route declarations: one zod schema per input, validated once here, and the same schemas
- * rendered into the OpenAPI document, so the document cannot drift from what is enforced.
+ * Route declarations: one zod schema per input, validated once here, and one per answer
+ * (devices/api.ts), checked against the handler's type at compile time and, while the tests run,
+ * against every answer; the same schemas are rendered into the OpenAPI document, so the document
+ * cannot drift from what is enforced.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -16,7 +18,30 @@ export interface RouteContext<B, Q, P> {
   reply: FastifyReply;
 }
 
-export interface RouteDef<B = unknown, Q = unknown, P = unknown> {
+/**
+ * What a route answers: exactly one success status (2xx) with its body's schema, or null for no
+ * body (204). Errors share one shape (`components.schemas.Error`), so they are not listed.
+ */
+export type Responses = { [status: number]: z.ZodType | null };
+
+/** A text/csv answer, for a route that declares `csv: true` (JSON stays its default). */
+export class Csv {
+  constructor(readonly text: string) {}
+}
+
+/** What a handler may return: the body its schema describes (what goes in, before any transform). */
+type BodyOf<T> = T extends z.ZodType ? z.input<T> : null;
+type Answer<R extends Responses, C extends boolean> =
+  | { [S in keyof R]: BodyOf<R[S]> }[keyof R]
+  | (C extends true ? Csv : never);
+
+export interface RouteDef<
+  B = unknown,
+  Q = unknown,
+  P = unknown,
+  R extends Responses = Responses,
+  C extends boolean = boolean,
+> {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: string;
   summary: string;
@@ -24,11 +49,16 @@ export interface RouteDef<B = unknown, Q = unknown, P = unknown> {
   body?: z.ZodType<B>;
   query?: z.ZodType<Q>;
   params?: z.ZodType<P>;
-  status?: number;
-  handler: (ctx: RouteContext<B, Q, P>) => unknown;
+  response: R;
+  /** The route can also answer text/csv (the handler returns a `Csv`). */
+  csv?: C;
+  handler: (ctx: RouteContext<B, Q, P>) => Answer<R, C> | Promise<Answer<R, C>>;
 }
 
-export const defineRoute = <B, Q, P>(r: RouteDef<B, Q, P>): RouteDef => r as unknown as RouteDef;
+/** Checks a handler's answer against its route's response schema at compile time. */
+export const defineRoute = <B, Q, P, R extends Responses, C extends boolean = false>(
+  r: RouteDef<B, Q, P, R, C>,
+): RouteDef => r as unknown as RouteDef;
 
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
   if (!schema) return undefined as T;
@@ -38,12 +68,48 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: strin
   throw new HubError('HUB_ERR_VALIDATION', issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues);
 }
 
+/** The route's success status: the one 2xx its `response` declares. */
+export function successStatus(r: RouteDef): number {
+  const ok = Object.keys(r.response)
+    .map(Number)
+    .filter((s) => s >= 200 && s < 300);
+  if (ok.length !== 1)
+    throw new Error(`${r.method} ${r.url} must declare exactly one success status, not [${ok.join(', ')}]`);
+  return ok[0] as number;
+}
+
+/**
+ * The answer as it goes on the wire (JSON round trip: undefined fields dropped, dates as strings),
+ * checked against the route's declared schema. A mismatch is the hub's bug: 500, with each
+ * difference named, so a response that drifted from its contract fails the test that sees it.
+ */
+function checkAnswer(r: RouteDef, status: number, answer: unknown, request: FastifyRequest): void {
+  const schema = r.response[status];
+  let problems: string[] = [];
+  if (answer instanceof Csv) {
+    if (!r.csv) problems = ['a CSV answer from a route that does not declare csv'];
+  } else if (schema === null || schema === undefined) {
+    if (answer !== null && answer !== undefined) problems = [`a body for status ${status}, declared empty`];
+  } else {
+    const wire = answer === undefined ? undefined : JSON.parse(JSON.stringify(answer));
+    const result = schema.safeParse(wire);
+    if (!result.success)
+      problems = result.error.issues.map((i) => `${['body', ...i.path].join('.')}: ${i.message}`);
+  }
+  if (!problems.length) return;
+  const message = `${r.method} ${r.url} answered outside its response schema: ${problems.join('; ')}`;
+  request.log.error({ problems }, message);
+  throw new HubError('HUB_ERR_INTERNAL', message, problems);
+}
+
 export function registerRoutes(
   app: FastifyInstance,
   routes: readonly RouteDef[],
   authenticate: (req: FastifyRequest) => TokenPrincipal,
+  opts: { checkResponses?: boolean } = {},
 ): void {
   for (const r of routes) {
+    const status = successStatus(r);
     app.route({
       method: r.method,
       url: r.url,
@@ -61,15 +127,29 @@ export function registerRoutes(
           reply,
         };
         const result = await r.handler(ctx);
-        if (r.status) reply.code(r.status);
-        return result;
+        if (opts.checkResponses) checkAnswer(r, status, result, request);
+        if (status !== 200) reply.code(status);
+        if (!(result instanceof Csv)) return result;
+        reply.type('text/csv; charset=utf-8');
+        return result.text;
       },
     });
   }
 }
 
-const jsonSchema = (s: z.ZodType) =>
-  z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+const jsonSchema = (s: z.ZodType, io: 'input' | 'output' = 'input') =>
+  z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+
+function responses(r: RouteDef) {
+  const out: Record<string, unknown> = {};
+  for (const [status, schema] of Object.entries(r.response)) {
+    const content: Record<string, unknown> = {};
+    if (schema) content['application/json'] = { schema: jsonSchema(schema, 'output') };
+    if (schema && r.csv) content['text/csv'] = { schema: { type: 'string' } };
+    out[status] = schema ? { description: 'OK', content } : { description: 'No content' };
+  }
+  return out;
+}
 
 function parameters(schema: z.ZodType | undefined, where: 'path' | 'query') {
   if (!schema) return [];
@@ -96,7 +176,7 @@ export function openApiDocument(routes: readonly RouteDef[], version: string) {
         ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body) } } } }
         : {}),
       responses: {
-        [String(r.status ?? 200)]: { description: 'OK' },
+        ...responses(r),
         default: {
           description: 'Error',
           content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },

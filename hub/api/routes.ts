@@ -1,31 +1,27 @@
 /** The HTTP API's routes (docs: the OpenAPI document at /api/v1/openapi.json). */
 import { z } from 'zod';
+import * as api from '../../devices/api.ts';
 import { isId, parseGs1 } from '../../devices/index.ts';
-import type { Ledger } from '../db/ledger.ts';
-import { eventView, type LedgerRow, verifyLedger } from '../db/ledger.ts';
+import { listEvents, verifyLedger } from '../db/ledger.ts';
 import type { Db } from '../db/open.ts';
 import type { Cabinet } from '../domain/cabinet.ts';
-import type { Codes } from '../domain/codes.ts';
 import type { Commands } from '../domain/commands.ts';
 import type { Fleet } from '../domain/fleet.ts';
 import type { ParcelLifecycle } from '../domain/lifecycle.ts';
 import { createParcelInput, PARCEL_STATES, type Parcels } from '../domain/parcels.ts';
 import type { Provisioning } from '../domain/provisioning.ts';
-import { newId } from '../domain/secrets.ts';
 import type { Transit } from '../domain/transit.ts';
 import { HubError } from '../errors.ts';
 import { defineRoute, type RouteDef } from './route.ts';
 
 export interface ApiDeps {
   db: Db;
-  ledger: Ledger;
   parcels: Parcels;
   lifecycle: ParcelLifecycle;
   fleet: Fleet;
   cabinet: Cabinet;
   commands: Commands;
   transit: Transit;
-  codes: Codes;
   provisioning: Provisioning;
   send: (lockerId: string, commands: ReturnType<Cabinet['remoteOpen']>[]) => void;
   now: () => number;
@@ -51,7 +47,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
         'Create a parcel: reserves a compartment and returns the deposit and pickup codes (shown once)',
       roles: ['integration', 'operator'],
       body: createParcelInput,
-      status: 201,
+      response: { 201: api.parcelCreated },
       handler: ({ body, principal }) => d.parcels.create(body, `token:${principal.id}`),
     }),
     defineRoute({
@@ -72,6 +68,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
         before: z.coerce.number().int().optional(),
         limit,
       }),
+      response: { 200: api.parcelList },
       handler: ({ query, principal }) => {
         const filter = { ...query, q: query.q && searchTerm(query.q) };
         return {
@@ -87,6 +84,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       summary: 'A parcel with its timeline (every event that concerns it); a producer sees only their own',
       roles: ['integration', 'operator', 'producer'],
       params: z.object({ id }),
+      response: { 200: api.parcelWithTimeline },
       handler: ({ params, principal }) => {
         const parcel = d.parcels.get(params.id);
         // Another producer's parcel does not exist, as far as this token can tell.
@@ -103,6 +101,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       roles: ['integration', 'operator'],
       params: z.object({ id }),
       body: z.object({ reason: z.string().trim().min(3).max(500) }).strict(),
+      response: { 200: api.parcel },
       handler: ({ params, body, principal }) => {
         d.lifecycle.cancel(params.id, body.reason, `token:${principal.id}`, d.now());
         return d.parcels.get(params.id);
@@ -115,13 +114,21 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
         'Create a driver; their keypad code (shown once) opens the doors of parcels waiting for collection',
       roles: ['operator'],
       body: z.object({ name: z.string().trim().min(1).max(120) }).strict(),
-      status: 201,
-      handler: ({ body, principal }) => {
-        const driver = d.transit.createDriver(body.name, `token:${principal.id}`, d.now());
-        // The driver app's token: it sees this driver's round and nothing else.
-        const { token } = d.provisioning.createToken('driver', body.name, `token:${principal.id}`, driver.id);
-        return { ...driver, token };
-      },
+      response: { 201: api.driverCreated },
+      handler: ({ body, principal }) =>
+        // The driver and their app's token (it sees this driver's round and nothing else) commit together.
+        d.db
+          .transaction(() => {
+            const driver = d.transit.createDriver(body.name, `token:${principal.id}`, d.now());
+            const { token } = d.provisioning.createToken(
+              'driver',
+              body.name,
+              `token:${principal.id}`,
+              driver.id,
+            );
+            return { ...driver, token };
+          })
+          .immediate(),
     }),
     defineRoute({
       method: 'POST',
@@ -130,21 +137,15 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
         'Create a producer and their token (shown once): it lists their parcels and receipts, nothing else',
       roles: ['operator', 'integration'],
       body: z.object({ name: z.string().trim().min(1).max(120) }).strict(),
-      status: 201,
-      handler: ({ body, principal }) => {
-        const id = newId('PR');
-        d.db
-          .prepare('INSERT INTO producers (id, name, created_at) VALUES (?, ?, ?)')
-          .run(id, body.name, d.now());
-        const { token } = d.provisioning.createToken('producer', body.name, `token:${principal.id}`, id);
-        return { id, name: body.name, token };
-      },
+      response: { 201: api.producerCreated },
+      handler: ({ body, principal }) => d.provisioning.createProducer(body.name, `token:${principal.id}`),
     }),
     defineRoute({
       method: 'GET',
       url: '/api/v1/round',
       summary: "The driver's round: parcels waiting at each box, and those in their custody by destination",
       roles: ['driver'],
+      response: { 200: api.round },
       handler: ({ principal }) => d.transit.round(principal.subject ?? '-'),
     }),
     defineRoute({
@@ -153,6 +154,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       summary: 'The driver app at a cabinet: as if the driver typed their code there',
       roles: ['driver'],
       body: z.object({ lockerId }).strict(),
+      response: { 200: api.doorsOpened },
       handler: ({ body, principal }) => {
         d.fleet.locker(body.lockerId);
         const driver = d.transit.driver(principal.subject ?? '-');
@@ -171,6 +173,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       summary: "The driver app's scanner at a cabinet: a parcel label, as if read by the cabinet's scanner",
       roles: ['driver'],
       body: z.object({ lockerId, data: z.string().min(1).max(256) }).strict(),
+      response: { 200: api.labelScanned },
       handler: ({ body, principal }) => {
         const gs1 = parseGs1(body.data);
         const sscc = gs1.ok ? (gs1.fields.sscc as string | undefined) : undefined;
@@ -196,49 +199,12 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       summary: 'A code for the producer to take back a parcel returned to its box (shown once, valid 7 days)',
       roles: ['producer', 'operator'],
       params: z.object({ id }),
-      status: 201,
+      response: { 201: api.returnCode },
       handler: ({ params, principal }) => {
         const p = d.parcels.get(params.id);
         if (principal.role === 'producer' && p.producerId !== principal.subject)
           throw new HubError('HUB_ERR_PARCEL_NOT_FOUND', `no parcel ${params.id}`);
-        if (p.state !== 'returned')
-          throw new HubError('HUB_ERR_INVALID_STATE', `parcel ${params.id} is ${p.state}, not returned`);
-        const now = d.now();
-        const expiresAt = now + 7 * 86_400_000;
-        const issued = d.db
-          .transaction(() => {
-            // Any earlier return code stops working: only the latest one shown opens the door.
-            d.db
-              .prepare(
-                `UPDATE codes SET state = 'revoked' WHERE parcel_id = ? AND kind = 'pickup' AND state IN ('pending', 'active')`,
-              )
-              .run(params.id);
-            const key = d.db
-              .prepare('SELECT offline_key FROM lockers WHERE id = ?')
-              .pluck()
-              .get(p.lockerId) as string | null;
-            const code = d.codes.issue({
-              parcelId: params.id,
-              lockerId: p.lockerId,
-              door: p.door,
-              kind: 'pickup',
-              state: 'active',
-              expiresAt,
-              offlineKey: key ? Buffer.from(key, 'hex') : null,
-            });
-            d.ledger.append({
-              ts: now,
-              type: 'code.issued',
-              actor: `token:${principal.id}`,
-              lockerId: p.lockerId,
-              door: p.door,
-              parcelId: params.id,
-              data: { kind: 'return', expiresAt },
-            });
-            return code;
-          })
-          .immediate();
-        return { code: issued.code, lockerId: p.lockerId, door: p.door, expiresAt };
+        return d.parcels.issueReturnCode(params.id, `token:${principal.id}`, d.now());
       },
     }),
     defineRoute({
@@ -248,22 +214,10 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
         "A site's settings: whether a driver's code opens the collection doors one after another (default) or all at once",
       roles: ['operator'],
       params: z.object({ id: lockerId }),
-      body: z.object({ driverDoors: z.enum(['sequential', 'all']) }).strict(),
-      handler: ({ params, body, principal }) => {
-        const n = d.db
-          .prepare('UPDATE sites SET driver_doors = ? WHERE id = ?')
-          .run(body.driverDoors, params.id).changes;
-        if (!n) throw new HubError('HUB_ERR_SITE_NOT_FOUND', `no site ${params.id}`);
-        d.db.transaction(() =>
-          d.ledger.append({
-            ts: d.now(),
-            type: 'site.settings_changed',
-            actor: `token:${principal.id}`,
-            data: { siteId: params.id, ...body },
-          }),
-        )();
-        return { siteId: params.id, ...body };
-      },
+      body: z.object({ driverDoors: z.enum(api.DRIVER_DOORS) }).strict(),
+      response: { 200: api.siteSettings },
+      handler: ({ params, body, principal }) =>
+        d.fleet.setSiteSettings(params.id, body, `token:${principal.id}`, d.now()),
     }),
     defineRoute({
       method: 'GET',
@@ -271,6 +225,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       summary:
         'Sites with their number of lockers, how many are online, and the line of a site broker to the hub',
       roles: ['operator', 'integration'],
+      response: { 200: api.siteList },
       handler: () => ({ sites: d.fleet.sites() }),
     }),
     defineRoute({
@@ -279,6 +234,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       summary: 'Lockers and their connection state',
       roles: ['operator', 'integration'],
       query: z.object({ siteId: lockerId.optional() }),
+      response: { 200: api.lockerList },
       handler: ({ query }) => ({ lockers: d.fleet.lockers(query.siteId) }),
     }),
     defineRoute({
@@ -287,6 +243,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       summary: 'One locker with its compartments: door state, occupancy, parcel',
       roles: ['operator', 'integration'],
       params: z.object({ id: lockerId }),
+      response: { 200: api.lockerView },
       handler: ({ params }) => d.fleet.locker(params.id),
     }),
     defineRoute({
@@ -302,7 +259,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
           retrieve: z.boolean().optional(),
         })
         .strict(),
-      status: 202,
+      response: { 202: api.commandAccepted },
       handler: ({ params, body, principal }) => {
         const locker = d.fleet.locker(params.id);
         if (!locker.online)
@@ -332,23 +289,11 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
         'A command sent to a cabinet and its outcome (each sending counted in `attempts` within a second)',
       roles: ['operator'],
       params: z.object({ id }),
+      response: { 200: api.commandView },
       handler: ({ params }) => {
-        const row = d.db.prepare('SELECT * FROM commands WHERE id = ?').get(params.id) as
-          | Record<string, unknown>
-          | undefined;
-        if (!row) throw new HubError('HUB_ERR_NOT_FOUND', `no command ${params.id}`);
-        return {
-          id: row.id,
-          lockerId: row.locker_id,
-          type: row.type,
-          body: JSON.parse(row.body as string),
-          state: row.state,
-          attempts: row.attempts,
-          createdAt: row.created_at,
-          expiresAt: row.expires_at,
-          doneAt: row.done_at,
-          error: row.error,
-        };
+        const command = d.commands.view(params.id);
+        if (!command) throw new HubError('HUB_ERR_NOT_FOUND', `no command ${params.id}`);
+        return command;
       },
     }),
     defineRoute({
@@ -363,23 +308,15 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
         type: z.string().max(64).optional(),
         limit,
       }),
-      handler: ({ query }) => {
-        const clauses = ['seq > ?'];
-        const args: unknown[] = [query.after];
-        if (query.lockerId) clauses.push('locker_id = ?') && args.push(query.lockerId);
-        if (query.parcelId) clauses.push('parcel_id = ?') && args.push(query.parcelId);
-        if (query.type) clauses.push('type = ?') && args.push(query.type);
-        const rows = d.db
-          .prepare(`SELECT * FROM events WHERE ${clauses.join(' AND ')} ORDER BY seq LIMIT ?`)
-          .all(...args, query.limit) as LedgerRow[];
-        return { events: rows.map(eventView) };
-      },
+      response: { 200: api.eventList },
+      handler: ({ query }) => ({ events: listEvents(d.db, query) }),
     }),
     defineRoute({
       method: 'GET',
       url: '/api/v1/audit/verify',
       summary: 'Recompute the event ledger hash chain',
       roles: ['operator'],
+      response: { 200: api.ledgerCheck },
       handler: () => verifyLedger(d.db),
     }),
   ];

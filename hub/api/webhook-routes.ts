@@ -1,5 +1,6 @@
 /** Webhook subscriptions: an integration registers where its parcels' state changes go. */
 import { z } from 'zod';
+import * as api from '../../devices/api.ts';
 import type { Webhooks } from '../domain/notify/webhooks.ts';
 import { defineRoute, type RouteDef } from './route.ts';
 
@@ -12,7 +13,7 @@ export function webhookRoutes(webhooks: Webhooks): RouteDef[] {
         'Register a webhook for the state changes of the parcels this token creates; the signing secret is shown once',
       roles: ['integration'],
       body: z.object({ url: z.url({ protocol: /^https?$/ }).max(500) }).strict(),
-      status: 201,
+      response: { 201: api.webhookCreated },
       handler: ({ body, principal }) => webhooks.register(principal.id, body.url),
     }),
     defineRoute({
@@ -20,6 +21,7 @@ export function webhookRoutes(webhooks: Webhooks): RouteDef[] {
       url: '/api/v1/webhooks',
       summary: "This token's webhooks",
       roles: ['integration'],
+      response: { 200: api.webhookList },
       handler: ({ principal }) => ({ webhooks: webhooks.list(principal.id) }),
     }),
     defineRoute({
@@ -28,7 +30,7 @@ export function webhookRoutes(webhooks: Webhooks): RouteDef[] {
       summary: 'Stop a webhook (deliveries already queued are not sent)',
       roles: ['integration'],
       params: z.object({ id: z.string().max(64) }),
-      status: 204,
+      response: { 204: null },
       handler: ({ params, principal }) => {
         webhooks.remove(principal.id, params.id);
         return null;

@@ -89,6 +89,22 @@ export const eventView = (r: LedgerRow): LedgerEventView & { hash: string } => (
   hash: r.hash,
 });
 
+/** The audit trail from `after` (exclusive), oldest first, narrowed by locker, parcel or type. */
+export function listEvents(
+  db: Db,
+  f: { after: number; lockerId?: string; parcelId?: string; type?: string; limit: number },
+) {
+  const clauses = ['seq > ?'];
+  const args: unknown[] = [f.after];
+  if (f.lockerId) clauses.push('locker_id = ?') && args.push(f.lockerId);
+  if (f.parcelId) clauses.push('parcel_id = ?') && args.push(f.parcelId);
+  if (f.type) clauses.push('type = ?') && args.push(f.type);
+  return db
+    .prepare<unknown[], LedgerRow>(`SELECT * FROM events WHERE ${clauses.join(' AND ')} ORDER BY seq LIMIT ?`)
+    .all(...args, f.limit)
+    .map(eventView);
+}
+
 export interface VerifyResult {
   ok: boolean;
   events: number;

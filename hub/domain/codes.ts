@@ -32,6 +32,7 @@ export class Codes {
   readonly #rebind;
   readonly #restore;
   readonly #pendingPickup;
+  readonly #revokeLive;
 
   constructor(
     db: Db,
@@ -57,6 +58,9 @@ export class Codes {
     );
     this.#restore = db.prepare(
       `UPDATE codes SET state = 'active', used_at = NULL WHERE id = ? AND state = 'used'`,
+    );
+    this.#revokeLive = db.prepare<[string, string | null]>(
+      `UPDATE codes SET state = 'revoked' WHERE parcel_id = ? AND kind = coalesce(?, kind) AND state IN ('pending', 'active')`,
     );
     this.#pendingPickup = db
       .prepare<[string], number>(
@@ -136,6 +140,11 @@ export class Codes {
 
   setState(id: number, state: CodeState): void {
     this.#setState.run(state, null, null, id);
+  }
+
+  /** Stops a parcel's codes still waiting or working (of one kind, or all); returns how many. */
+  revokeLive(parcelId: string, kind?: CodeKind): number {
+    return this.#revokeLive.run(parcelId, kind ?? null).changes;
   }
 }
 

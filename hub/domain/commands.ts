@@ -4,7 +4,7 @@
  * is always safe.
  */
 import type { Command, CommandResult } from '../../devices/index.ts';
-import type { Db } from '../db/open.ts';
+import { cached, type Db } from '../db/open.ts';
 import { newId } from './secrets.ts';
 
 /** Why a command exists: what its failure has to undo. */
@@ -50,7 +50,7 @@ export class Commands {
   readonly #due;
   readonly #expired;
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     this.#insert = db.prepare(
       `INSERT INTO commands (id, locker_id, type, body, state, cause, created_at, expires_at, last_sent_at)
        VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
@@ -131,6 +131,27 @@ export class Commands {
 
   expiredRows(now: number): CommandRow[] {
     return this.#expired.all(now);
+  }
+
+  /** A command and its outcome, as the API shows it; undefined when unknown. */
+  view(id: string) {
+    const r = cached(this.db, 'SELECT * FROM commands WHERE id = ?').get(id) as
+      | (CommandRow & { done_at: number | null; error: string | null })
+      | undefined;
+    return (
+      r && {
+        id: r.id,
+        lockerId: r.locker_id,
+        type: r.type,
+        body: JSON.parse(r.body) as Record<string, unknown>,
+        state: r.state,
+        attempts: r.attempts,
+        createdAt: r.created_at,
+        expiresAt: r.expires_at,
+        doneAt: r.done_at,
+        error: r.error,
+      }
+    );
   }
 }
 

@@ -218,6 +218,25 @@ export class Fleet {
     return row && siteView(row);
   }
 
+  /** Changes a site's settings; the change and its ledger entry commit together. */
+  setSiteSettings(
+    siteId: string,
+    settings: { driverDoors: 'sequential' | 'all' },
+    actor: string,
+    now: number,
+  ): { siteId: string; driverDoors: 'sequential' | 'all' } {
+    this.db
+      .transaction(() => {
+        const n = this.db
+          .prepare('UPDATE sites SET driver_doors = ? WHERE id = ?')
+          .run(settings.driverDoors, siteId).changes;
+        if (!n) throw new HubError('HUB_ERR_SITE_NOT_FOUND', `no site ${siteId}`);
+        this.ledger.append({ ts: now, type: 'site.settings_changed', actor, data: { siteId, ...settings } });
+      })
+      .immediate();
+    return { siteId, driverDoors: settings.driverDoors };
+  }
+
   #sites(id?: string) {
     return this.db.prepare<string[], SiteRow>(
       `SELECT s.id, s.name, s.line_up, s.line_since, count(l.id) AS lockers, coalesce(sum(l.online), 0) AS online

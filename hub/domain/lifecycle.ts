@@ -120,4 +120,17 @@ export class ParcelLifecycle {
       })
       .immediate();
   }
+
+  /**
+   * An operator's decision on goods quarantined for temperature: `stored` releases them (the
+   * pickup code works again), `discarded` ends them (never to be collected: the codes stop).
+   */
+  decideQuarantine(id: string, to: 'stored' | 'discarded', reason: string, actor: string, now: number): void {
+    this.db
+      .transaction(() => {
+        // Released: back to where it was (stored, ready, expired…); discarded: never collected.
+        this.#states.move(id, to === 'stored' ? 'release' : 'discard', { actor, at: now, data: { reason } });
+      })
+      .immediate();
+  }
 }

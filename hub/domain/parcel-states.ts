@@ -7,25 +7,15 @@
  * Where the goods are is part of each state: the cold chain watches every parcel whose goods are
  * in a compartment, whatever its state, so a state added here cannot escape quarantine.
  */
+import { PARCEL_STATES, type ParcelState } from '../../devices/api.ts';
 import type { Ledger } from '../db/ledger.ts';
 import { cached, type Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
 import { endCodes } from './codes.ts';
 import { Compartments } from './compartments.ts';
 
-export const PARCEL_STATES = [
-  'reserved',
-  'stored',
-  'in_transit',
-  'ready',
-  'picked_up',
-  'expired',
-  'cancelled',
-  'quarantined',
-  'discarded',
-  'returned',
-] as const;
-export type ParcelState = (typeof PARCEL_STATES)[number];
+// The states are part of the API's contract (devices/api.ts): the dashboard and webhooks read them.
+export { PARCEL_STATES, type ParcelState };
 
 /**
  * Where the goods of a parcel in each state are, when its compartment (`compartments.parcel_id`)

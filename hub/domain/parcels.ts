@@ -3,17 +3,24 @@
  * codes, and the read side for the API and command line.
  */
 import { z } from 'zod';
-import { isValidSscc, size, temperatureClass } from '../../devices/index.ts';
+import { PARCEL_STATES, type ParcelState } from '../../devices/api.ts';
+import {
+  isValidSscc,
+  type Size,
+  size,
+  type TemperatureClass,
+  temperatureClass,
+} from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
 import { cached, type Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
 import { freeCompartment } from './allocation.ts';
 import type { Codes } from './codes.ts';
 import { Compartments } from './compartments.ts';
-import type { ParcelState } from './parcel-states.ts';
 import { newId } from './secrets.ts';
 
-export { PARCEL_STATES, type ParcelState } from './parcel-states.ts';
+// The states are part of the API's contract (devices/api.ts): the dashboard and webhooks read them.
+export { PARCEL_STATES, type ParcelState };
 
 const DAY = 86_400_000;
 
@@ -81,15 +88,15 @@ export interface ParcelRow {
   producer_id: string | null;
 }
 
-export function parcelView(r: ParcelRow & { site_id?: string }) {
+export function parcelView(r: ParcelRow & { site_id: string }) {
   return {
     id: r.id,
     state: r.state,
     siteId: r.site_id,
     lockerId: r.locker_id,
     door: r.door,
-    size: r.size,
-    temperatureClass: r.temperature_class,
+    size: r.size as Size,
+    temperatureClass: r.temperature_class as TemperatureClass,
     recipient: JSON.parse(r.recipient) as { name: string; phone?: string; email?: string },
     sscc: r.sscc,
     reference: r.reference,
@@ -238,6 +245,48 @@ export class Parcels {
       );
     }
     return slot;
+  }
+
+  /**
+   * A code for the producer to take back a parcel returned to its box, valid 7 days. Any earlier
+   * one stops working: only the latest code shown opens the door.
+   */
+  issueReturnCode(
+    id: string,
+    actor: string,
+    now: number,
+  ): { code: string; lockerId: string; door: number; expiresAt: number } {
+    const expiresAt = now + 7 * DAY;
+    return this.db
+      .transaction(() => {
+        const p = this.get(id);
+        if (p.state !== 'returned')
+          throw new HubError('HUB_ERR_INVALID_STATE', `parcel ${id} is ${p.state}, not returned`);
+        this.codes.revokeLive(id, 'pickup');
+        const key = cached(this.db, 'SELECT offline_key FROM lockers WHERE id = ?', 'pluck').get(
+          p.lockerId,
+        ) as string | null;
+        const { code } = this.codes.issue({
+          parcelId: id,
+          lockerId: p.lockerId,
+          door: p.door,
+          kind: 'pickup',
+          state: 'active',
+          expiresAt,
+          offlineKey: key ? Buffer.from(key, 'hex') : null,
+        });
+        this.ledger.append({
+          ts: now,
+          type: 'code.issued',
+          actor,
+          lockerId: p.lockerId,
+          door: p.door,
+          parcelId: id,
+          data: { kind: 'return', expiresAt },
+        });
+        return { code, lockerId: p.lockerId, door: p.door, expiresAt };
+      })
+      .immediate();
   }
 
   get(id: string): ParcelView {

@@ -136,6 +136,20 @@ export class Provisioning {
     return { id, token, role, name };
   }
 
+  /** A producer and their token (shown once), which lists their parcels and receipts, nothing else. */
+  createProducer(name: string, actor: string): { id: string; name: string; token: string } {
+    const id = newId('PR');
+    return this.db
+      .transaction(() => {
+        const now = this.now();
+        this.db.prepare('INSERT INTO producers (id, name, created_at) VALUES (?, ?, ?)').run(id, name, now);
+        this.ledger.append({ ts: now, type: 'producer.created', actor, data: { id, name } });
+        const { token } = this.createToken('producer', name, actor, id);
+        return { id, name, token };
+      })
+      .immediate();
+  }
+
   authenticateToken(token: string): TokenPrincipal | null {
     // Revoking a token is a write: the memo forgets every answer then.
     this.#tokens ??= new StoreMemo<TokenPrincipal | null>(this.db, 1000);

@@ -5,7 +5,7 @@
  * door allocated to it then (so a late round never holds a compartment for hours). Anything
  * unexpected is flagged at once, as a `transit.flag` event with a reason.
  */
-import type { Command } from '../../devices/index.ts';
+import type { Command, Size, TemperatureClass } from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
 import { cached, type Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
@@ -24,8 +24,8 @@ interface TransitParcel {
   state: string;
   locker_id: string;
   door: number;
-  size: string;
-  temperature_class: string;
+  size: Size;
+  temperature_class: TemperatureClass;
   destination_locker_id: string | null;
   destination_site_id: string | null;
   collect_scanned_at: number | null;

@@ -1,7 +1,7 @@
 /** Alarms, filtered by site, kind and state; acknowledged here with a comment. */
 import { useEffect, useState } from 'preact/hooks';
 import type { AlarmView } from '../../../devices/live.ts';
-import { type ApiError, api } from '../api.ts';
+import { type AlarmList, type ApiError, api } from '../api.ts';
 import { ALARM_LABELS, alarmLabel, alarmPlace, dateTime, time } from '../format.ts';
 import { href, useApi, useLive } from '../hooks.ts';
 import { Badge, Dialog, ErrorLine, Loading } from '../ui.tsx';
@@ -17,7 +17,7 @@ export function AlarmsView(props: { query: URLSearchParams }) {
   if (site) params.set('siteId', site);
   if (kind) params.set('kind', kind);
   // Fetched again whenever the live feed says an alarm changed.
-  const list = useApi<{ alarms: AlarmView[] }>(`/api/v1/alarms?${params}`, [live.alarmVersion]);
+  const list = useApi<AlarmList>(`/api/v1/alarms?${params}`, [live.alarmVersion]);
   const [acking, setAcking] = useState<AlarmView | null>(null);
   useEffect(() => {
     if (!focus || !list.data) return;

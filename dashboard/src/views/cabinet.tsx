@@ -1,7 +1,7 @@
 /** One cabinet drawn as it is built, each compartment coloured by its condition, live. */
 import { useEffect, useState } from 'preact/hooks';
 import type { AlarmView, CompartmentView, LockerView } from '../../../devices/live.ts';
-import { type ApiError, api, type CommandStatus } from '../api.ts';
+import { type ApiError, api, type CommandAccepted, type CommandStatus, type CommandView } from '../api.ts';
 import { ago, alarmLabel, alarmPlace, celsius, stateLabel, time } from '../format.ts';
 import { href, useLive, useStore } from '../hooks.ts';
 import { Badge, Dialog, ErrorLine, Loading } from '../ui.tsx';
@@ -216,7 +216,7 @@ function RemoteOpen(props: { locker: LockerView; c: CompartmentView; onClose: ()
     if (step !== 'sent' || !command || ['done', 'failed', 'expired'].includes(command.state)) return;
     const t = setTimeout(async () => {
       try {
-        setCommand(await api<CommandStatus>('GET', `/api/v1/commands/${command.id}`));
+        setCommand(await api<CommandView>('GET', `/api/v1/commands/${command.id}`));
       } catch (err) {
         setError(err as ApiError);
       }
@@ -226,7 +226,7 @@ function RemoteOpen(props: { locker: LockerView; c: CompartmentView; onClose: ()
   const send = async () => {
     setError(null);
     try {
-      const res = await api<{ commandId: string }>(
+      const res = await api<CommandAccepted>(
         'POST',
         `/api/v1/lockers/${encodeURIComponent(locker.id)}/compartments/${c.door}/open`,
         { reason: reason.trim(), ...(retrieve ? { retrieve: true } : {}) },

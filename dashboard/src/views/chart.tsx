@@ -2,7 +2,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import type { AlarmView } from '../../../devices/live.ts';
-import { api, type ClassRules } from '../api.ts';
+import type { TemperatureClass } from '../../../devices/profiles/schema.ts';
+import { type AlarmList, api, type ClassRules, type Readings, type SiteRules } from '../api.ts';
 import { alarmLabel, dateTime } from '../format.ts';
 import { useStore } from '../hooks.ts';
 import { ErrorLine } from '../ui.tsx';
@@ -21,13 +22,19 @@ interface Series {
   max?: Array<number | null>;
 }
 
+/** The lines drawn across a chart: a site's rules for the class, or a parcel's range alone. */
+type Limits = Pick<ClassRules, 'keepMin' | 'keepMax'> & {
+  warn: Pick<ClassRules['warn'], 'above'>;
+  critical: Pick<NonNullable<ClassRules['critical']>, 'above'> | null;
+};
+
 const COLORS = { line: '#0b5cad', band: '#7aa7d6', critical: '#b3261e', warning: '#a35c00', keep: '#2e7d32' };
 
 export function TemperatureChart(props: {
   lockerId: string;
   siteId: string;
   sensor: string;
-  temperatureClass: string;
+  temperatureClass: TemperatureClass;
 }) {
   const store = useStore();
   const [win, setWin] = useState<number>(WINDOWS[1].ms);
@@ -45,27 +52,31 @@ export function TemperatureChart(props: {
     const series: Series = aggregated ? { ts: [], c: [], min: [], max: [] } : { ts: [], c: [] };
     let unsubscribe = () => {};
     Promise.all([
-      api<{ points: Array<{ ts: number; c?: number; mean?: number; min?: number; max?: number }> }>(
+      api<Readings>(
         'GET',
         `${base}/sensors/${encodeURIComponent(props.sensor)}/readings?from=${from}&to=${to}&resolution=${aggregated ? '5m' : 'raw'}`,
       ),
-      api<Record<string, ClassRules>>('GET', `/api/v1/sites/${encodeURIComponent(props.siteId)}/rules`).catch(
-        () => ({}) as Record<string, ClassRules>,
-      ),
-      api<{ alarms: AlarmView[] }>(
+      api<SiteRules>('GET', `/api/v1/sites/${encodeURIComponent(props.siteId)}/rules`).catch(() => undefined),
+      api<AlarmList>(
         'GET',
         `/api/v1/alarms?state=all&lockerId=${encodeURIComponent(props.lockerId)}&sensor=${encodeURIComponent(props.sensor)}&from=${from}&limit=200`,
       ),
     ]).then(
       ([readings, rules, alarms]) => {
         if (cancelled || !box.current) return;
-        for (const p of readings.points) {
-          series.ts.push(p.ts / 1000);
-          series.c.push(p.c ?? p.mean ?? null);
-          series.min?.push(p.min ?? null);
-          series.max?.push(p.max ?? null);
-        }
-        const rule = rules[props.temperatureClass];
+        if (readings.resolution === '5m')
+          for (const p of readings.points) {
+            series.ts.push(p.ts / 1000);
+            series.c.push(p.mean);
+            series.min?.push(p.min);
+            series.max?.push(p.max);
+          }
+        else
+          for (const p of readings.points) {
+            series.ts.push(p.ts / 1000);
+            series.c.push(p.c);
+          }
+        const rule = rules?.[props.temperatureClass];
         const values = series.c.filter((v): v is number => v !== null);
         setSummary(
           values.length
@@ -146,7 +157,7 @@ function options(
   width: number,
   from: number,
   to: number,
-  rule: ClassRules | undefined,
+  rule: Limits | undefined,
   alarms: AlarmView[],
   aggregated: boolean,
 ): uPlot.Options {
@@ -252,7 +263,7 @@ export function RecordChart(props: {
     const first = props.series[0];
     const last = props.series.at(-1);
     if (!box.current || !first || !last) return;
-    const rule: ClassRules = {
+    const rule: Limits = {
       keepMin: props.range.min,
       keepMax: props.range.max,
       warn: { above: props.range.max },

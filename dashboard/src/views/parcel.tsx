@@ -5,6 +5,7 @@ import {
   api,
   download,
   type Parcel,
+  type ParcelWithTimeline,
   type TemperatureRecord,
   type TimelineEvent,
 } from '../api.ts';
@@ -33,7 +34,7 @@ export function ParcelView(props: { id: string }) {
     () => store.onEvents((events) => events.some((e) => e.parcelId === props.id) && setVersion((v) => v + 1)),
     [store, props.id],
   );
-  const parcel = useApi<Parcel & { timeline: TimelineEvent[] }>(path, [version]);
+  const parcel = useApi<ParcelWithTimeline>(path, [version]);
   const record = useApi<TemperatureRecord>(`${path}/temperature`, [version]);
   const [deciding, setDeciding] = useState<'release' | 'discard' | null>(null);
   if (parcel.error && !parcel.data)

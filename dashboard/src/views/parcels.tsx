@@ -1,6 +1,6 @@
 /** Parcel search: by id, SSCC (typed or scanned), reference or recipient. */
 import { useEffect, useRef } from 'preact/hooks';
-import type { Parcel } from '../api.ts';
+import type { ParcelList } from '../api.ts';
 import { dateTime, STATE_LABELS, stateLabel } from '../format.ts';
 import { href, useApi, useLive } from '../hooks.ts';
 import { Badge, ErrorLine, Loading } from '../ui.tsx';
@@ -14,7 +14,7 @@ export function ParcelsView(props: { query: URLSearchParams }) {
   if (state) params.set('state', state);
   // The list follows the ledger: fetched again when an event about a parcel arrives.
   const lastParcelEvent = live.events.find((e) => e.parcelId !== null)?.seq ?? 0;
-  const list = useApi<{ parcels: Parcel[] }>(`/api/v1/parcels?${params}`, [lastParcelEvent]);
+  const list = useApi<ParcelList>(`/api/v1/parcels?${params}`, [lastParcelEvent]);
   const input = useRef<HTMLInputElement>(null);
   useEffect(() => input.current?.focus(), []);
   const submit = (e: Event) => {

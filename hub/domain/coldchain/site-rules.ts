@@ -3,9 +3,10 @@
  * set others for a site (a farm selling raw-milk cheese may want +6 °C, a butcher tighter limits).
  */
 import { z } from 'zod';
-import type { TemperatureClass } from '../../../devices/index.ts';
+import { TEMPERATURE_CLASSES, type TemperatureClass } from '../../../devices/index.ts';
 import type { Ledger } from '../../db/ledger.ts';
 import type { Db } from '../../db/open.ts';
+import { HubError } from '../../errors.ts';
 import { type ClassRules, DEFAULT_RULES } from './rules.ts';
 
 const MIN = 60_000;
@@ -97,10 +98,25 @@ export class SiteRules {
     return rules;
   }
 
+  /** Every class's rules at a site, as an operator writes them. */
+  ofSite(siteId: string): Record<TemperatureClass, ClassRulesInput> {
+    this.#mustExist(siteId);
+    return Object.fromEntries(
+      TEMPERATURE_CLASSES.map((cls) => [cls, toInput(this.forSite(siteId, cls))]),
+    ) as Record<TemperatureClass, ClassRulesInput>;
+  }
+
+  #mustExist(siteId: string): void {
+    if (!this.db.prepare('SELECT 1 FROM sites WHERE id = ?').get(siteId))
+      throw new HubError('HUB_ERR_SITE_NOT_FOUND', `no site ${siteId}`);
+  }
+
+  /** Sets a class's rules at a site; the change and its ledger entry commit together. */
   set(siteId: string, cls: TemperatureClass, input: ClassRulesInput, actor: string, now: number): ClassRules {
     const rules = fromInput(input);
     this.db
       .transaction(() => {
+        this.#mustExist(siteId);
         this.db
           .prepare(
             `INSERT INTO site_rules (site_id, temperature_class, rules, updated_at, updated_by) VALUES (?, ?, ?, ?, ?)

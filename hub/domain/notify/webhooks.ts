@@ -66,12 +66,13 @@ export class Webhooks {
     return { id, url, secret };
   }
 
-  list(tokenId: string) {
+  list(tokenId: string): Array<{ id: string; url: string; createdAt: number; active: boolean }> {
     return this.db
-      .prepare(
+      .prepare<[string], { id: string; url: string; createdAt: number; active: number }>(
         'SELECT id, url, created_at AS createdAt, active FROM webhooks WHERE token_id = ? ORDER BY created_at',
       )
-      .all(tokenId);
+      .all(tokenId)
+      .map((w) => ({ ...w, active: w.active === 1 }));
   }
 
   remove(tokenId: string, id: string): void {

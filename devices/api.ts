@@ -1,0 +1,317 @@
+/**
+ * What the hub's HTTP API answers: one zod schema per response body. The hub's routes declare
+ * them (served in the OpenAPI document at /api/v1/openapi.json, and checked against every answer
+ * while the tests run); the dashboard and the live feed take their types from them, so no side
+ * keeps a copy by hand. Objects are strict: a field the hub sends must be declared here first.
+ *
+ * Import it as a namespace (`* as api`, from devices/api.ts): its names are those of
+ * the bodies (`parcel`, `lockerView`), short where they are read.
+ */
+import { z } from 'zod';
+import { size, temperatureClass } from './profiles/schema.ts';
+
+const int = z.number().int();
+const ms = z.number().int().describe('ms since the epoch');
+
+export const PARCEL_STATES = [
+  'reserved',
+  'stored',
+  'in_transit',
+  'ready',
+  'picked_up',
+  'expired',
+  'cancelled',
+  'quarantined',
+  'discarded',
+  'returned',
+] as const;
+export type ParcelState = (typeof PARCEL_STATES)[number];
+export const parcelState = z.enum(PARCEL_STATES);
+
+// --- Sites and lockers (also the live feed's views, devices/live.ts) ---
+
+export const siteView = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  lockers: int,
+  online: int,
+  /**
+   * The site's line to the central broker, as the site's own broker last said (docs/operations.md
+   * §9), and since when (hub clock, ms); null when the site has no broker of its own.
+   */
+  line: z.strictObject({ up: z.boolean(), since: ms }).nullable(),
+});
+export type SiteView = z.infer<typeof siteView>;
+
+export const compartmentView = z.strictObject({
+  door: int,
+  size,
+  temperatureClass,
+  sensor: z.string().nullable(),
+  doorState: z.string(),
+  occupied: z.boolean(),
+  parcel: z.strictObject({ id: z.string(), state: z.string() }).nullable(),
+  /** A remote or code opening under way (`deposit`, `pickup`, `remote`, …), null when none. */
+  opening: z.string().nullable(),
+  temperature: z.strictObject({ c: z.number().nullable(), at: ms, stale: z.boolean() }).nullable(),
+  /** Where the door sits in the cabinet front (from the cabinet's profile), for drawing it. */
+  layout: z.strictObject({ col: int, row: int, rows: int }).nullable(),
+});
+export type CompartmentView = z.infer<typeof compartmentView>;
+
+export const lockerSummary = z.strictObject({
+  id: z.string(),
+  siteId: z.string(),
+  profile: z.string(),
+  online: z.boolean(),
+  bootId: z.string().nullable(),
+  firmware: z.string().nullable(),
+  lastSeen: ms.nullable(),
+  createdAt: ms,
+});
+export type LockerSummary = z.infer<typeof lockerSummary>;
+
+export const lockerView = lockerSummary.extend({ compartments: z.array(compartmentView) });
+export type LockerView = z.infer<typeof lockerView>;
+
+export const ALARM_STATES = ['raised', 'acknowledged', 'cleared'] as const;
+export type AlarmState = (typeof ALARM_STATES)[number];
+
+export const alarmView = z.strictObject({
+  id: z.string(),
+  lockerId: z.string(),
+  sensor: z.string().nullable(),
+  kind: z.string(),
+  level: z.enum(['warning', 'critical']),
+  state: z.enum(ALARM_STATES),
+  raisedAt: ms,
+  since: ms.nullable(),
+  acknowledged: z
+    .strictObject({ at: ms, by: z.string().nullable(), comment: z.string().nullable() })
+    .nullable(),
+  clearedAt: ms.nullable(),
+  details: z.record(z.string(), z.unknown()),
+});
+export type AlarmView = z.infer<typeof alarmView>;
+
+/** One row of the audit ledger. */
+export const ledgerEvent = z.strictObject({
+  seq: int,
+  ts: ms,
+  type: z.string(),
+  actor: z.string(),
+  lockerId: z.string().nullable(),
+  door: int.nullable(),
+  parcelId: z.string().nullable(),
+  data: z.record(z.string(), z.unknown()),
+});
+export type LedgerEventView = z.infer<typeof ledgerEvent>;
+
+// --- Parcels ---
+
+export const parcel = z.strictObject({
+  id: z.string(),
+  state: parcelState,
+  siteId: z.string(),
+  lockerId: z.string(),
+  door: int,
+  size,
+  temperatureClass,
+  recipient: z.strictObject({ name: z.string(), phone: z.string().optional(), email: z.string().optional() }),
+  sscc: z.string().nullable(),
+  reference: z.string().nullable(),
+  createdAt: ms,
+  updatedAt: ms,
+  depositExpiresAt: ms,
+  storedAt: ms.nullable(),
+  pickupExpiresAt: ms.nullable(),
+  pickedUpAt: ms.nullable(),
+  /** Where a travelling parcel goes; null for one collected where it was deposited. */
+  destination: z.strictObject({ lockerId: z.string().nullable(), siteId: z.string().nullable() }).nullable(),
+  /** The driver carrying it (`in_transit`). */
+  custody: z.string().nullable(),
+  producerId: z.string().nullable(),
+  inTransitAt: ms.nullable(),
+  readyAt: ms.nullable(),
+});
+export type Parcel = z.infer<typeof parcel>;
+
+/** A parcel's timeline: the ledger events that concern it. */
+export const timelineEvent = ledgerEvent.omit({ parcelId: true });
+export type TimelineEvent = z.infer<typeof timelineEvent>;
+
+export const parcelWithTimeline = parcel.extend({ timeline: z.array(timelineEvent) });
+export type ParcelWithTimeline = z.infer<typeof parcelWithTimeline>;
+
+/** A new parcel and its codes, shown once: the hub keeps only keyed hashes. */
+export const parcelCreated = z.strictObject({ parcel, depositCode: z.string(), pickupCode: z.string() });
+
+export const parcelList = z.strictObject({ parcels: z.array(parcel) });
+export type ParcelList = z.infer<typeof parcelList>;
+
+export const returnCode = z.strictObject({
+  code: z.string(),
+  lockerId: z.string(),
+  door: int,
+  expiresAt: ms,
+});
+
+export const VERDICTS = ['ok', 'excursion', 'breached'] as const;
+
+/** A parcel's temperature record from deposit to pickup (or now). */
+export const temperatureRecord = z.strictObject({
+  parcelId: z.string(),
+  temperatureClass,
+  range: z.strictObject({ min: z.number().nullable(), max: z.number() }),
+  sensor: z.string().nullable(),
+  from: ms.nullable(),
+  to: ms.nullable(),
+  readings: int,
+  min: z.number().nullable(),
+  max: z.number().nullable(),
+  mean: z.number().nullable(),
+  /** Mean kinetic temperature. */
+  mkt: z.number().nullable(),
+  minutesOutOfRange: z.number(),
+  breach: z.strictObject({ at: ms, reason: z.string().nullable() }).nullable(),
+  alarms: z.array(alarmView),
+  verdict: z.enum(VERDICTS),
+  series: z.array(z.strictObject({ ts: ms, c: z.number() })),
+});
+export type TemperatureRecord = z.infer<typeof temperatureRecord>;
+
+// --- People, rounds, settings ---
+
+/** A driver, their keypad code and their API token: both shown once. */
+export const driverCreated = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  code: z.string(),
+  token: z.string(),
+});
+
+/** A producer and their API token, shown once. */
+export const producerCreated = z.strictObject({ id: z.string(), name: z.string(), token: z.string() });
+
+const roundParcel = z.strictObject({
+  id: z.string(),
+  sscc: z.string().nullable(),
+  door: int,
+  size,
+  temperatureClass,
+  destination: z.strictObject({ lockerId: z.string().nullable(), siteId: z.string().nullable() }),
+});
+/** `at`: the locker the parcels wait in, or where they go (a locker, or `site:<id>`). */
+const roundStop = z.strictObject({ at: z.string(), parcels: z.array(roundParcel) });
+
+export const round = z.strictObject({
+  driver: z.strictObject({ id: z.string(), name: z.string() }),
+  collect: z.array(roundStop),
+  deliver: z.array(roundStop),
+});
+export type Round = z.infer<typeof round>;
+
+export const doorsOpened = z.strictObject({ doors: z.array(int) });
+export const labelScanned = z.strictObject({ sscc: z.string(), doors: z.array(int) });
+
+export const DRIVER_DOORS = ['sequential', 'all'] as const;
+export const siteSettings = z.strictObject({ siteId: z.string(), driverDoors: z.enum(DRIVER_DOORS) });
+
+export const siteList = z.strictObject({ sites: z.array(siteView) });
+export const lockerList = z.strictObject({ lockers: z.array(lockerSummary) });
+
+// --- Commands and the audit trail ---
+
+export const commandAccepted = z.strictObject({ commandId: z.string(), expiresAt: ms });
+export type CommandAccepted = z.infer<typeof commandAccepted>;
+
+/** A command sent to a cabinet and its outcome. */
+export const commandView = z.strictObject({
+  id: z.string(),
+  lockerId: z.string(),
+  type: z.string(),
+  body: z.record(z.string(), z.unknown()),
+  state: z.enum(['pending', 'sent', 'done', 'failed', 'expired']),
+  /** Each sending, counted within a second. */
+  attempts: int,
+  createdAt: ms,
+  expiresAt: ms,
+  doneAt: ms.nullable(),
+  error: z.string().nullable(),
+});
+export type CommandView = z.infer<typeof commandView>;
+
+export const eventList = z.strictObject({
+  events: z.array(ledgerEvent.extend({ hash: z.string().describe('SHA-256, chained to the previous row') })),
+});
+
+export const ledgerCheck = z.strictObject({
+  ok: z.boolean(),
+  events: int,
+  /** The first row whose hash or link does not match, if any. */
+  brokenAt: int.optional(),
+  lastHash: z.string(),
+});
+
+// --- Cold chain ---
+
+const threshold = z.strictObject({ above: z.number(), forMinutes: z.number() });
+
+/** A temperature class's thresholds at a site, in minutes (docs/operations.md §8). */
+export const classRules = z.strictObject({
+  keepMin: z.number().nullable(),
+  keepMax: z.number(),
+  warn: threshold,
+  critical: threshold.nullable(),
+  cumulativeMinutes: z.number().nullable(),
+});
+export type ClassRules = z.infer<typeof classRules>;
+
+export const siteRules = z.strictObject({ ambient: classRules, chilled: classRules, frozen: classRules });
+export type SiteRules = z.infer<typeof siteRules>;
+
+export const alarmList = z.strictObject({ alarms: z.array(alarmView) });
+export type AlarmList = z.infer<typeof alarmList>;
+
+const span = { sensor: z.string(), from: ms, to: ms };
+export const readings = z.discriminatedUnion('resolution', [
+  z.strictObject({
+    ...span,
+    resolution: z.literal('raw'),
+    points: z.array(z.strictObject({ ts: ms, c: z.number() })),
+  }),
+  z.strictObject({
+    ...span,
+    resolution: z.literal('5m'),
+    /** One point per 5 minutes: its start, min, max, mean and how many readings. */
+    points: z.array(z.strictObject({ ts: ms, min: z.number(), max: z.number(), mean: z.number(), n: int })),
+  }),
+]);
+export type Readings = z.infer<typeof readings>;
+
+export const dailySheet = z.strictObject({
+  lockerId: z.string(),
+  date: z.iso.date(),
+  sensors: z.array(
+    z.strictObject({
+      sensor: z.string(),
+      /** `door:class` of each compartment the sensor watches, comma-separated. */
+      doors: z.string().nullable(),
+      min: z.number().nullable(),
+      max: z.number().nullable(),
+      mean: z.number().nullable(),
+      readings: int,
+      alarms: int,
+    }),
+  ),
+});
+export type DailySheet = z.infer<typeof dailySheet>;
+
+// --- Webhooks ---
+
+/** A webhook and its signing secret, shown once. */
+export const webhookCreated = z.strictObject({ id: z.string(), url: z.string(), secret: z.string() });
+
+export const webhookList = z.strictObject({
+  webhooks: z.array(z.strictObject({ id: z.string(), url: z.string(), createdAt: ms, active: z.boolean() })),
+});
