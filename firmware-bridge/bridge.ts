@@ -28,6 +28,7 @@ import {
   offlineKey,
   parseTopic,
   siteLinkTopic,
+  type TelemetryMessage,
   topic,
 } from '../devices/index.ts';
 import type { BoardDriver } from './drivers/types.ts';
@@ -109,6 +110,8 @@ export class Bridge extends EventEmitter {
     driver.on('scan', (data: string, symbology: string) => this.record({ type: 'scan', data, symbology }));
     driver.on('fault', (code: string, detail: string) => this.record({ type: 'board.fault', code, detail }));
     driver.on('temperatures', (readings: Array<{ sensor: string; c: number }>) => this.#telemetry(readings));
+    // Power travels with telemetry (docs/protocol.md §2): a change is sent at once, readings or not.
+    driver.on('power', (mains: boolean, batteryV: number) => this.#telemetry([], { mains, batteryV }));
     driver.on('lineDrops', (n: number) => {
       this.#counters.lineDrops += n;
     });
@@ -308,9 +311,15 @@ export class Bridge extends EventEmitter {
     }
   }
 
-  #telemetry(readings: Array<{ sensor: string; c: number }>): void {
-    if (readings.length === 0) return;
-    const msg = { bootId: this.bootId, seq: ++this.#telemetrySeq, ts: this.#now(), readings };
+  #telemetry(readings: Array<{ sensor: string; c: number }>, power?: TelemetryMessage['power']): void {
+    if (readings.length === 0 && !power) return;
+    const msg: TelemetryMessage = {
+      bootId: this.bootId,
+      seq: ++this.#telemetrySeq,
+      ts: this.#now(),
+      readings,
+      ...(power ? { power } : {}),
+    };
     const { outbox } = this.opts;
     if (this.#client?.connected && outbox.telemetryBuffered === 0 && !this.#drainingTelemetry) {
       this.#client.publish(topic(this.opts.locker, 'telemetry'), JSON.stringify(msg), { qos: 0 });

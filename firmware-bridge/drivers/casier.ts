@@ -219,6 +219,9 @@ export class CasierDriver extends EventEmitter implements BoardDriver {
       case 'status':
         this.#resolve('status', m);
         return;
+      case 'power':
+        this.emit('power', m.mains, m.centiV / 100);
+        return;
       case 'fault':
         this.emit('fault', `board_${m.code}`, m.detail);
         return;
