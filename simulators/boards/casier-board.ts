@@ -118,6 +118,11 @@ export class CasierBoardSim extends EventEmitter {
     this.#send({ type: 'scan', symbology, data });
   }
 
+  /** The mains supply is lost or back; the board reports it, with its battery's voltage. */
+  setPower(mains: boolean, batteryV = 13.2): void {
+    this.#send({ type: 'power', mains, centiV: Math.round(batteryV * 100) });
+  }
+
   /** Sets what some sensors read, and reports those at once, as the firmware does when a sample is taken. */
   sample(readings: Array<{ channel: number; c: number }>): void {
     for (const r of readings) this.readings.set(r.channel, r.c);
