@@ -45,12 +45,16 @@ export interface SimCabinetOptions extends LockerRef {
   latchMs?: number;
   /** The bridge's store; a temporary directory, removed at stop, by default. */
   dataDir?: string;
+  /** Probability that a byte on the line gets a bit flipped, each direction (a noisy line). */
+  flipRate?: number;
   log?: Logger;
 }
 
 export class SimCabinet extends EventEmitter implements CabinetFront {
   readonly board: CasierBoardSim;
   readonly bridge: Bridge;
+  /** The bridge's durable store: its outbox, executed commands, offline code table. */
+  readonly outbox: Outbox;
   /** Commands that reached the bridge, in order, re-sends included. */
   readonly received: Command[] = [];
   readonly #dataDir: string;
@@ -67,14 +71,16 @@ export class SimCabinet extends EventEmitter implements CabinetFront {
       profile: opts.profile,
       latchMs: opts.latchMs ?? 10_000,
       sensorEveryMs: 0, // readings are pushed by whoever plays the sensors (`telemetry`)
+      flipRate: opts.flipRate,
     });
+    this.outbox = new Outbox(join(this.#dataDir, 'bridge'), { now: opts.now });
     this.bridge = new Bridge({
       locker: { site: opts.site, locker: opts.locker },
       password: opts.password,
       mqttUrl: opts.url,
       profile: opts.profile,
       driver: new CasierDriver(bridgeEnd, opts.profile, { replyTimeoutMs: opts.replyTimeoutMs }),
-      outbox: new Outbox(join(this.#dataDir, 'bridge'), { now: opts.now }),
+      outbox: this.outbox,
       log: opts.log ?? pino({ level: process.env.CASIER_TEST_LOG ?? 'silent' }),
       fw: 'casier-bridge (simulated board)',
       resendMs: opts.resendMs,

@@ -26,10 +26,7 @@ const state = async (id: string) => (await t.api('GET', `/api/v1/parcels/${id}`)
 
 const visit = (code: string, door: number) => visitBoard(board, code, door);
 
-// One retry, setup included: these start real processes, and on a loaded 2-core machine a start
-// has been seen to miss its 20 s window (cause not found yet; the failure message now carries the
-// bridge's output).
-describe('hub + bridge + a casier board on a serial line', { retry: 1 }, () => {
+describe('hub + bridge + a casier board on a serial line', () => {
   it('takes a parcel from deposit to pickup through the board keypad', async () => {
     const res = await t.api(
       'POST',

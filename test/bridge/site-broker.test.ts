@@ -37,8 +37,7 @@ const visit = (code: string, door: number) => visitBoard(board, code, door, 8000
 
 const state = async (id: string) => (await t.api('GET', `/api/v1/parcels/${id}`)).body.state;
 
-// One retry, setup included, like the other suites that start real processes.
-describe('a cabinet behind its site broker', { retry: 1 }, () => {
+describe('a cabinet behind its site broker', () => {
   it('opens for offline codes while the site line is down; the hub reconciles when it is back', async () => {
     const { parcel, depositCode, pickupCode } = (
       await t.api(
