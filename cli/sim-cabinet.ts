@@ -45,6 +45,8 @@ export interface SimCabinetOptions extends LockerRef {
   latchMs?: number;
   /** The bridge's store; a temporary directory, removed at stop, by default. */
   dataDir?: string;
+  /** Telemetry messages the bridge keeps while the hub is unreachable. */
+  telemetryBuffer?: number;
   /** Probability that a byte on the line gets a bit flipped, each direction (a noisy line). */
   flipRate?: number;
   log?: Logger;
@@ -85,6 +87,7 @@ export class SimCabinet extends EventEmitter implements CabinetFront {
       fw: 'casier-bridge (simulated board)',
       resendMs: opts.resendMs,
       reconnectMs: 100,
+      telemetryBuffer: opts.telemetryBuffer,
       now: opts.now,
       inputs: [], // no keypad or scanner on the Pi: the board has them
     });

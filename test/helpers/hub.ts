@@ -28,7 +28,13 @@ export interface TestHub {
     ref: LockerRef,
     profile?: string,
     /** `url`: the broker it connects to, when not the hub's (a site's own broker). */
-    opts?: { resendMs?: number; url?: string; replyTimeoutMs?: number; flipRate?: number },
+    opts?: {
+      resendMs?: number;
+      url?: string;
+      replyTimeoutMs?: number;
+      flipRate?: number;
+      telemetryBuffer?: number;
+    },
   ) => Promise<SimCabinet>;
   /**
    * Ticks the hub (its periodic work, at its clock) then checks, until `check` holds: for what
@@ -94,6 +100,7 @@ export async function startTestHub(
         // The board answers within milliseconds in memory: a board that does not is found out fast.
         replyTimeoutMs: opts.replyTimeoutMs ?? 1000,
         flipRate: opts.flipRate,
+        telemetryBuffer: opts.telemetryBuffer,
         // The cabinet shares the hub's clock, virtual or not.
         now: config.now,
       });
