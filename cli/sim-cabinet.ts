@@ -45,6 +45,8 @@ export interface SimCabinetOptions extends LockerRef {
   latchMs?: number;
   /** The bridge's store; a temporary directory, removed at stop, by default. */
   dataDir?: string;
+  /** `url` is the site's own broker: the bridge follows its line to the hub (`--site-broker`). */
+  siteBroker?: boolean;
   /** Telemetry messages the bridge keeps while the hub is unreachable. */
   telemetryBuffer?: number;
   /** Probability that a byte on the line gets a bit flipped, each direction (a noisy line). */
@@ -88,6 +90,7 @@ export class SimCabinet extends EventEmitter implements CabinetFront {
       resendMs: opts.resendMs,
       reconnectMs: 100,
       telemetryBuffer: opts.telemetryBuffer,
+      siteBroker: opts.siteBroker,
       now: opts.now,
       inputs: [], // no keypad or scanner on the Pi: the board has them
     });

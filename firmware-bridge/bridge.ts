@@ -6,7 +6,7 @@
  * Emits what it does, for whoever composes it (the CLI's counters, the simulated cabinet of the
  * tests and the demo): `ready` once announced to the hub, `command` (command, duplicate) for each
  * command received, `result` (command, result) once one is executed, `recorded` (event) once
- * journalled, `acked` (ids), `telemetry`
+ * journalled, `acked` (ids), `siteLine` (up) behind a site broker, `telemetry`
  * (message, sent: false while it is buffered).
  */
 import { randomBytes } from 'node:crypto';
@@ -359,6 +359,7 @@ export class Bridge extends EventEmitter {
       const up = payload.toString() !== '0';
       if (up && !this.#lineUp) this.opts.log.info('the site broker reaches the hub again');
       if (!up && this.#lineUp) this.opts.log.warn('the site broker lost its line to the hub: offline codes');
+      if (up !== this.#lineUp) this.emit('siteLine', up);
       this.#lineUp = up;
       return;
     }

@@ -34,6 +34,7 @@ export interface TestHub {
       replyTimeoutMs?: number;
       flipRate?: number;
       telemetryBuffer?: number;
+      siteBroker?: boolean;
     },
   ) => Promise<SimCabinet>;
   /**
@@ -101,6 +102,7 @@ export async function startTestHub(
         replyTimeoutMs: opts.replyTimeoutMs ?? 1000,
         flipRate: opts.flipRate,
         telemetryBuffer: opts.telemetryBuffer,
+        siteBroker: opts.siteBroker,
         // The cabinet shares the hub's clock, virtual or not.
         now: config.now,
       });
