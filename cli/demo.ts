@@ -8,10 +8,10 @@ import { resolve } from 'node:path';
 import { findProfile } from '../devices/index.ts';
 import { startHub } from '../hub/service.ts';
 import { journey } from '../simulators/journey.ts';
-import { VirtualLocker } from '../simulators/locker.ts';
 import { SiteScenario } from '../simulators/scenario.ts';
 import { CabinetThermals } from '../simulators/thermal.ts';
 import { untilSignal } from './output.ts';
+import { SimCabinet } from './sim-cabinet.ts';
 
 const CABINETS = [
   { site: 'ferme-des-saules', locker: 'box-1', profile: 'rural-box-8' },
@@ -45,20 +45,21 @@ export async function runDemo(v: {
   });
   const operator = hub.provisioning.createToken('operator', 'demo operator', 'demo').token;
   const integration = hub.provisioning.createToken('integration', 'demo platform', 'demo').token;
-  const lockers: VirtualLocker[] = [];
+  const lockers: SimCabinet[] = [];
   for (const c of CABINETS) {
     const dev = hub.provisioning.addDevice({ site: c.site, locker: c.locker }, c.profile, 'demo');
     const profile = findProfile(c.profile);
     if (!profile) throw new Error(`missing profile ${c.profile}`);
-    const locker = new VirtualLocker({
+    // The real bridge and driver, talking to a simulated board over an in-memory line.
+    const locker = new SimCabinet({
       site: c.site,
       locker: c.locker,
       url: hub.mqttUrl,
       password: dev.password,
       profile,
+      dataDir: resolve(dataDir, 'cabinets', c.locker),
     });
     await locker.start();
-    locker.reportDoors();
     lockers.push(locker);
   }
   const api = `http://127.0.0.1:${hub.httpPort}`;
@@ -82,11 +83,13 @@ Ctrl-C stops the demo.
 `);
   const time = () => new Date().toTimeString().slice(0, 8);
   // The cabinets' sensors report every 15 s from a thermal model of each compartment.
-  const thermals = lockers.map((l) => new CabinetThermals(l.opts.profile));
+  const thermals = lockers.map((l) => new CabinetThermals(l.profile));
   for (const th of thermals) for (let i = 0; i < 120; i++) th.tick(60); // settled
   const sensors = setInterval(() => {
     lockers.forEach((l, i) => {
-      l.telemetry(thermals[i]?.tick(15) ?? [], { mains: true });
+      l.telemetry(thermals[i]?.tick(15) ?? [], { mains: true }).catch((err: Error) =>
+        say(`${time()}  ${l.locker}: ${err.message}`),
+      );
     });
   }, 15_000);
   const scenario = new SiteScenario({
@@ -108,8 +111,8 @@ Ctrl-C stops the demo.
         apiUrl: api,
         token: integration,
         driverCode: driver,
-        from: lockers[0] as VirtualLocker,
-        to: lockers[1] as VirtualLocker,
+        from: lockers[0] as SimCabinet,
+        to: lockers[1] as SimCabinet,
         log: (l) => say(`${time()}  ${l}`),
       })
         .catch((err: Error) => say(`${time()}  journey interrupted: ${err.message}`))

@@ -2,8 +2,15 @@
  * The bridge on the Pi: what the board reports becomes device events, written to the durable
  * outbox first, then sent to the hub in order and re-sent until acknowledged; the hub's
  * commands are executed at most once, even across restarts (docs/protocol.md §2).
+ *
+ * Emits what it does, for whoever composes it (the CLI's counters, the simulated cabinet of the
+ * tests and the demo): `ready` once announced to the hub, `command` (command, duplicate) for each
+ * command received, `result` (command, result) once one is executed, `recorded` (event) once
+ * journalled, `acked` (ids), `siteLine` (up) behind a site broker, `telemetry`
+ * (message, sent: false while it is buffered).
  */
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import {
@@ -21,6 +28,7 @@ import {
   offlineKey,
   parseTopic,
   siteLinkTopic,
+  type TelemetryMessage,
   topic,
 } from '../devices/index.ts';
 import type { BoardDriver } from './drivers/types.ts';
@@ -39,7 +47,12 @@ export interface BridgeOptions {
   outbox: Outbox;
   log: Logger;
   fw?: string;
+  /** How long an unacknowledged event waits before it is sent again. */
   resendMs?: number;
+  /** First delay before reconnecting to the hub; it doubles up to 30 s, with jitter. */
+  reconnectMs?: number;
+  /** The cabinet's clock, stamped on events and readings and checked against command expiry. */
+  now?: () => number;
   /** Telemetry messages kept while the hub is unreachable (the oldest go first). */
   telemetryBuffer?: number;
   /** Keypads and scanners on the Pi itself (from the profile, or overridden). */
@@ -51,7 +64,7 @@ export interface BridgeOptions {
   siteBroker?: boolean;
 }
 
-export class Bridge {
+export class Bridge extends EventEmitter {
   /** New at every start: with `seq`, it lets the hub see reboots and gaps. */
   readonly bootId = randomBytes(6).toString('hex');
   #seq = 0;
@@ -66,13 +79,23 @@ export class Bridge {
   readonly #counters = { lineDrops: 0, events: 0, commands: 0, duplicateCommands: 0 };
   /** Whether the site's broker reaches the central one (always, without a site broker). */
   #lineUp = true;
+  /** Commands being executed now: a copy arriving meanwhile is answered when the first finishes. */
+  readonly #executing = new Set<string>();
+  readonly #now: () => number;
 
   constructor(private readonly opts: BridgeOptions) {
+    super();
     this.#offlineKey = offlineKey(opts.password);
+    this.#now = opts.now ?? Date.now;
   }
 
   get counters() {
     return { ...this.#counters, outbox: this.opts.outbox.size };
+  }
+
+  /** Connected to the hub (or the site's broker). */
+  get connected(): boolean {
+    return this.#client?.connected ?? false;
   }
 
   async start(): Promise<void> {
@@ -87,6 +110,8 @@ export class Bridge {
     driver.on('scan', (data: string, symbology: string) => this.record({ type: 'scan', data, symbology }));
     driver.on('fault', (code: string, detail: string) => this.record({ type: 'board.fault', code, detail }));
     driver.on('temperatures', (readings: Array<{ sensor: string; c: number }>) => this.#telemetry(readings));
+    // Power travels with telemetry (docs/protocol.md §2): a change is sent at once, readings or not.
+    driver.on('power', (mains: boolean, batteryV: number) => this.#telemetry([], { mains, batteryV }));
     driver.on('lineDrops', (n: number) => {
       this.#counters.lineDrops += n;
     });
@@ -106,7 +131,7 @@ export class Bridge {
       this.#inputs.push(input);
     }
     this.#connect();
-    this.#flushTimer = setInterval(() => this.#flush(), 500);
+    this.#flushTimer = setInterval(() => this.#flush(), Math.min(500, this.opts.resendMs ?? 3000));
     // Executed command ids and codes used offline are kept a month: longer than any command or
     // code can live (pickup windows are capped at 30 days), so forgetting them reopens nothing.
     this.#pruneTimer = setInterval(() => this.opts.outbox.prune(31 * 86_400_000), 3_600_000);
@@ -120,11 +145,12 @@ export class Bridge {
     if (client?.connected) {
       await client.publishAsync(
         topic(this.opts.locker, 'state'),
-        JSON.stringify({ online: false, ts: Date.now() }),
+        JSON.stringify({ online: false, ts: this.#now() }),
         { qos: 1, retain: true },
       );
     }
-    await client?.endAsync();
+    // Forced: what is still in flight is in the outbox, and goes again at the next start.
+    await client?.endAsync(true);
     await Promise.all(this.#inputs.map((i) => i.stop()));
     await this.opts.driver.stop();
     this.opts.outbox.close();
@@ -133,9 +159,10 @@ export class Bridge {
   /** Writes an event to the outbox (durably), then sends it if the hub is reachable. */
   record(e: EventInput): DeviceEvent {
     const seq = ++this.#seq;
-    const ev = { ...e, id: `${this.bootId}-${seq}`, seq, ts: Date.now() } as DeviceEvent;
+    const ev = { ...e, id: `${this.bootId}-${seq}`, seq, ts: this.#now() } as DeviceEvent;
     this.opts.outbox.add(this.bootId, ev);
     this.#counters.events++;
+    this.emit('recorded', ev);
     this.#flush();
     return ev;
   }
@@ -162,7 +189,8 @@ export class Bridge {
     let attempt = 0;
     const retry = () => {
       attempt++;
-      const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
+      const base = this.opts.reconnectMs ?? 500;
+      const delay = Math.min(30_000, base * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
       setTimeout(() => client.reconnect(), delay).unref();
     };
     client.on('close', () => {
@@ -196,7 +224,7 @@ export class Bridge {
         bootId: this.bootId,
         fw: this.opts.fw ?? 'casier-bridge 0.1.0',
         profile: profile.name,
-        ts: Date.now(),
+        ts: this.#now(),
       };
       await client.publishAsync(topic(locker, 'state'), JSON.stringify(state), { qos: 1, retain: true });
       log.info(
@@ -205,6 +233,7 @@ export class Bridge {
       );
       this.#flush();
       void this.#drainTelemetry(client);
+      this.emit('ready');
     } catch (err) {
       log.warn({ err }, 'announcing to the hub failed');
     }
@@ -214,6 +243,8 @@ export class Bridge {
   #flush(): void {
     const client = this.#client;
     if (!client?.connected) return;
+    // Real time, not the cabinet's clock: re-sending is about the link, and a test's virtual
+    // clock standing still must not stop it.
     const now = Date.now();
     const resendMs = this.opts.resendMs ?? 3000;
     const due = this.opts.outbox
@@ -247,7 +278,7 @@ export class Bridge {
    */
   async #offlineCode(code: string): Promise<void> {
     const { outbox, driver, log } = this.opts;
-    const now = Date.now();
+    const now = this.#now();
     const table = outbox.codeTable();
     const check =
       this.#throttle.blockedFor('offline', now) > 0
@@ -280,14 +311,22 @@ export class Bridge {
     }
   }
 
-  #telemetry(readings: Array<{ sensor: string; c: number }>): void {
-    if (readings.length === 0) return;
-    const msg = { bootId: this.bootId, seq: ++this.#telemetrySeq, ts: Date.now(), readings };
+  #telemetry(readings: Array<{ sensor: string; c: number }>, power?: TelemetryMessage['power']): void {
+    if (readings.length === 0 && !power) return;
+    const msg: TelemetryMessage = {
+      bootId: this.bootId,
+      seq: ++this.#telemetrySeq,
+      ts: this.#now(),
+      readings,
+      ...(power ? { power } : {}),
+    };
     const { outbox } = this.opts;
     if (this.#client?.connected && outbox.telemetryBuffered === 0 && !this.#drainingTelemetry) {
       this.#client.publish(topic(this.opts.locker, 'telemetry'), JSON.stringify(msg), { qos: 0 });
+      this.emit('telemetry', msg, true);
     } else {
       outbox.addTelemetry(msg, this.opts.telemetryBuffer ?? 10_000);
+      this.emit('telemetry', msg, false);
     }
   }
 
@@ -320,6 +359,7 @@ export class Bridge {
       const up = payload.toString() !== '0';
       if (up && !this.#lineUp) this.opts.log.info('the site broker reaches the hub again');
       if (!up && this.#lineUp) this.opts.log.warn('the site broker lost its line to the hub: offline codes');
+      if (up !== this.#lineUp) this.emit('siteLine', up);
       this.#lineUp = up;
       return;
     }
@@ -329,6 +369,7 @@ export class Bridge {
       if (!m.ok) return;
       this.opts.outbox.ack(m.value.ids);
       for (const id of m.value.ids) this.#sentAt.delete(id);
+      this.emit('acked', m.value.ids);
     } else if (parsed?.suffix === 'codes') {
       const m = decodePayload('codes', payload);
       if (m.ok && this.opts.outbox.saveCodeTable(m.value))
@@ -342,17 +383,23 @@ export class Bridge {
 
   async #execute(cmd: Command): Promise<void> {
     const { outbox, driver, log } = this.opts;
-    if (!outbox.begin(cmd.id)) {
+    const duplicate = this.#executing.has(cmd.id) || !outbox.begin(cmd.id);
+    this.emit('command', cmd, duplicate);
+    if (duplicate) {
       this.#counters.duplicateCommands++;
+      // Still running here: the hub re-sent it before our answer reached it. The answer is coming;
+      // calling it interrupted would report a failure for a door that is opening.
+      if (this.#executing.has(cmd.id)) return;
       const previous = outbox.previous(cmd.id);
       if (previous?.error?.startsWith('interrupted')) outbox.finish(previous);
       if (previous) this.#reply(previous);
       return;
     }
     this.#counters.commands++;
+    this.#executing.add(cmd.id);
     let result: CommandResult;
     try {
-      if (Date.now() >= cmd.expiresAt) throw new Error('expired');
+      if (this.#now() >= cmd.expiresAt) throw new Error('expired');
       switch (cmd.type) {
         case 'unlock':
           await driver.unlock(cmd.door);
@@ -369,13 +416,15 @@ export class Bridge {
         case 'reboot':
           throw new Error('reboot is not supported by this bridge');
       }
-      result = { id: cmd.id, ok: true, ts: Date.now() };
+      result = { id: cmd.id, ok: true, ts: this.#now() };
     } catch (err) {
-      result = { id: cmd.id, ok: false, error: (err as Error).message.slice(0, 256), ts: Date.now() };
+      result = { id: cmd.id, ok: false, error: (err as Error).message.slice(0, 256), ts: this.#now() };
       log.warn({ command: cmd.id, type: cmd.type, err }, 'command failed');
     }
+    this.#executing.delete(cmd.id);
     outbox.finish(result);
     this.#reply(result);
+    this.emit('result', cmd, result);
   }
 
   #reply(result: CommandResult): void {

@@ -5,13 +5,9 @@
  */
 import { connect } from 'node:net';
 import { SerialPort } from 'serialport';
+import type { Line } from '../devices/index.ts';
 
-export interface Line {
-  write(bytes: Uint8Array): void;
-  onData(fn: (chunk: Uint8Array) => void): void;
-  onClose(fn: (err?: Error) => void): void;
-  close(): Promise<void>;
-}
+export type { Line };
 
 export async function openLine(spec: string, baudRate: number): Promise<Line> {
   if (spec.startsWith('tcp://')) {

@@ -42,8 +42,11 @@ export class Outbox {
   readonly #oldest;
   readonly #delete;
   readonly #count;
+  readonly #now: () => number;
 
-  constructor(dataDir: string) {
+  /** `now`: the cabinet's clock (the bridge's), for when commands ran and codes were used. */
+  constructor(dataDir: string, opts: { now?: () => number } = {}) {
+    this.#now = opts.now ?? Date.now;
     mkdirSync(dataDir, { recursive: true });
     this.#db = new Database(join(dataDir, 'bridge.db'));
     this.#db.pragma('journal_mode = WAL');
@@ -59,7 +62,7 @@ export class Outbox {
 
   /** Durable once this returns: written and synced. */
   add(bootId: string, event: DeviceEvent): void {
-    this.#insert.run(event.id, bootId, JSON.stringify(event), Date.now());
+    this.#insert.run(event.id, bootId, JSON.stringify(event), this.#now());
   }
 
   oldest(limit: number): OutboxRow[] {
@@ -85,7 +88,7 @@ export class Outbox {
     return (
       this.#db
         .prepare('INSERT OR IGNORE INTO executed (id, result, at) VALUES (?, NULL, ?)')
-        .run(commandId, Date.now()).changes === 1
+        .run(commandId, this.#now()).changes === 1
     );
   }
 
@@ -105,7 +108,7 @@ export class Outbox {
           id: commandId,
           ok: false,
           error: 'interrupted: the bridge restarted while executing it',
-          ts: Date.now(),
+          ts: this.#now(),
         };
   }
 
@@ -179,7 +182,7 @@ export class Outbox {
   }
 
   markUsedOffline(h: string): void {
-    this.#db.prepare('INSERT OR IGNORE INTO offline_used (h, at) VALUES (?, ?)').run(h, Date.now());
+    this.#db.prepare('INSERT OR IGNORE INTO offline_used (h, at) VALUES (?, ?)').run(h, this.#now());
   }
 
   forgetUsedOffline(h: string): void {
@@ -192,8 +195,8 @@ export class Outbox {
 
   /** Forgets executed command ids and codes used offline older than `ms` (both expire long before). */
   prune(ms: number): void {
-    this.#db.prepare('DELETE FROM executed WHERE at < ?').run(Date.now() - ms);
-    this.#db.prepare('DELETE FROM offline_used WHERE at < ?').run(Date.now() - ms);
+    this.#db.prepare('DELETE FROM executed WHERE at < ?').run(this.#now() - ms);
+    this.#db.prepare('DELETE FROM offline_used WHERE at < ?').run(this.#now() - ms);
   }
 
   close(): void {

@@ -5,36 +5,19 @@
  * by the demo to show the short supply chain, one journey at a time.
  */
 import { gs1CheckDigit } from '../devices/index.ts';
-import type { VirtualLocker } from './locker.ts';
+import { type CabinetFront, nextUnlock } from './front.ts';
 
 export interface JourneyOptions {
   apiUrl: string;
   /** Integration token (orders) */
   token: string;
   driverCode: string;
-  from: VirtualLocker;
-  to: VirtualLocker;
+  from: CabinetFront;
+  to: CabinetFront;
   log: (line: string) => void;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Resolves with the door `locker` releases next (optionally a given one), or rejects after `ms`. */
-function nextUnlock(locker: VirtualLocker, door?: number, ms = 8000): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      locker.off('unlocked', on);
-      reject(new Error(`no door opened at ${locker.opts.locker}`));
-    }, ms);
-    const on = (d: number) => {
-      if (door !== undefined && d !== door) return;
-      clearTimeout(timer);
-      locker.off('unlocked', on);
-      resolve(d);
-    };
-    locker.on('unlocked', on);
-  });
-}
 
 let serial = 0;
 
@@ -45,23 +28,23 @@ export async function journey(o: JourneyOptions): Promise<void> {
     method: 'POST',
     headers: { authorization: `Bearer ${o.token}`, 'content-type': 'application/json' },
     body: JSON.stringify({
-      lockerId: o.from.opts.locker,
-      destinationLockerId: o.to.opts.locker,
+      lockerId: o.from.locker,
+      destinationLockerId: o.to.locker,
       size: 'M',
       temperatureClass: 'chilled',
       recipient: { name: 'Margaux' },
       sscc,
     }),
   });
-  if (!res.ok) return o.log(`journey  no chilled door free at ${o.from.opts.locker}`);
+  if (!res.ok) return o.log(`journey  no chilled door free at ${o.from.locker}`);
   const { parcel, depositCode, pickupCode } = (await res.json()) as {
     parcel: { id: string; door: number };
     depositCode: string;
     pickupCode: string;
   };
-  const from = o.from.opts.locker.padEnd(9);
-  const to = o.to.opts.locker.padEnd(9);
-  o.log(`${from} platform  order ${parcel.id} travels to ${o.to.opts.locker}, label ${sscc}`);
+  const from = o.from.locker.padEnd(9);
+  const to = o.to.locker.padEnd(9);
+  o.log(`${from} platform  order ${parcel.id} travels to ${o.to.locker}, label ${sscc}`);
 
   let opened = nextUnlock(o.from, parcel.door);
   o.from.pressCode(depositCode);
@@ -76,7 +59,7 @@ export async function journey(o: JourneyOptions): Promise<void> {
   o.from.pressCode(o.driverCode);
   await opened;
   o.from.openDoor(parcel.door);
-  o.from.record({ type: 'scan', data: `]C100${sscc}`, symbology: 'gs1-128' });
+  o.from.scan(`]C100${sscc}`);
   await sleep(500);
   o.from.closeDoor(parcel.door);
   o.log(`${from} driver    collects ${parcel.id}, label scanned`);
@@ -85,7 +68,7 @@ export async function journey(o: JourneyOptions): Promise<void> {
   o.to.pressCode(o.driverCode);
   await sleep(500);
   const door = nextUnlock(o.to);
-  o.to.record({ type: 'scan', data: `]C100${sscc}`, symbology: 'gs1-128' });
+  o.to.scan(`]C100${sscc}`);
   const d = await door;
   o.to.openDoor(d);
   await sleep(800);

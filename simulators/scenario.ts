@@ -1,16 +1,16 @@
 /**
  * People at a site: an ordering platform creates parcels over the HTTP API, producers come to
  * deposit them with their code, customers come to collect with theirs, and now and then someone
- * mistypes. Drives virtual lockers the way people would; used by the demo.
+ * mistypes. Drives cabinets the way people would; used by the demo.
  */
 import { TEMPERATURE_CLASSES } from '../devices/index.ts';
-import type { VirtualLocker } from './locker.ts';
+import type { CabinetFront } from './front.ts';
 
 export interface ScenarioOptions {
   apiUrl: string;
   /** An integration token: the scenario creates parcels as an ordering platform would. */
   token: string;
-  lockers: VirtualLocker[];
+  lockers: CabinetFront[];
   intervalMs: number;
   log: (line: string) => void;
   random?: () => number;
@@ -18,7 +18,7 @@ export interface ScenarioOptions {
 
 interface Visit {
   parcelId: string;
-  locker: VirtualLocker;
+  locker: CabinetFront;
   door: number;
   code: string;
   recipient: string;
@@ -74,7 +74,7 @@ export class SiteScenario {
   async #order(): Promise<void> {
     const locker = this.#pick(this.opts.lockers);
     const classes = TEMPERATURE_CLASSES.filter((c) =>
-      locker.opts.profile.compartments.some((x) => x.temperatureClass === c),
+      locker.profile.compartments.some((x) => x.temperatureClass === c),
     );
     const temperatureClass = this.#pick(classes);
     const recipient = this.#pick(NAMES);
@@ -82,7 +82,7 @@ export class SiteScenario {
       method: 'POST',
       headers: { authorization: `Bearer ${this.opts.token}`, 'content-type': 'application/json' },
       body: JSON.stringify({
-        lockerId: locker.opts.locker,
+        lockerId: locker.locker,
         size: this.#pick(['S', 'M']),
         temperatureClass,
         recipient: { name: recipient },
@@ -96,7 +96,7 @@ export class SiteScenario {
     };
     if (!res.ok || !body.parcel) {
       this.opts.log(
-        `${locker.opts.locker.padEnd(9)} platform  no ${temperatureClass} compartment free (${body.error?.code}); waiting for pickups`,
+        `${locker.locker.padEnd(9)} platform  no ${temperatureClass} compartment free (${body.error?.code}); waiting for pickups`,
       );
       if (this.#toCollect.length) await this.#collect();
       return;
@@ -107,7 +107,7 @@ export class SiteScenario {
     this.#toDeposit.push({ ...base, code: body.depositCode as string });
     this.#toCollect.push({ ...base, code: body.pickupCode as string });
     this.opts.log(
-      `${locker.opts.locker.padEnd(9)} platform  order ${parcel.id}: ${this.#pick(GOODS[temperatureClass])} for ${recipient}, door ${parcel.door} reserved (${temperatureClass})`,
+      `${locker.locker.padEnd(9)} platform  order ${parcel.id}: ${this.#pick(GOODS[temperatureClass])} for ${recipient}, door ${parcel.door} reserved (${temperatureClass})`,
     );
   }
 
@@ -127,7 +127,7 @@ export class SiteScenario {
       ).padStart(v.code.length, '0');
       v.locker.pressCode(wrong);
       this.stats.rejected++;
-      this.opts.log(`${v.locker.opts.locker.padEnd(9)} customer  ${v.recipient} mistypes the code: refused`);
+      this.opts.log(`${v.locker.locker.padEnd(9)} customer  ${v.recipient} mistypes the code: refused`);
       await sleep(800);
     }
     if (await this.#visit(v, 'customer')) this.stats.collected++;
@@ -135,7 +135,7 @@ export class SiteScenario {
 
   /** Types the code, waits for the latch, opens, takes or puts the goods, closes. */
   async #visit(v: Visit, who: 'producer' | 'customer'): Promise<boolean> {
-    const name = v.locker.opts.locker.padEnd(9);
+    const name = v.locker.locker.padEnd(9);
     const unlocked = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => done(false), 5000);
       const onUnlock = (door: number) => door === v.door && done(true);

@@ -17,6 +17,7 @@ export const TYPE = {
   status: 0x24,
   lockResult: 0x25,
   presence: 0x26,
+  power: 0x27,
   fault: 0x2f,
 } as const;
 
@@ -41,6 +42,8 @@ export type Message =
   | { type: 'status'; contactsClosed: number; present: number }
   | { type: 'lockResult'; channel: number; ok: boolean }
   | { type: 'presence'; channel: number; present: boolean }
+  /** Board → host, on every change: on mains or on battery, and the battery's voltage in 10 mV. */
+  | { type: 'power'; mains: boolean; centiV: number }
   | { type: 'fault'; code: number; detail: string };
 
 const ascii = new TextEncoder();
@@ -86,6 +89,8 @@ export function encodeMessage(m: Message): { type: number; payload: Uint8Array }
       return { type: TYPE.lockResult, payload: p(m.channel, m.ok ? 1 : 0) };
     case 'presence':
       return { type: TYPE.presence, payload: p(m.channel, m.present ? 1 : 0) };
+    case 'power':
+      return { type: TYPE.power, payload: p(m.mains ? 1 : 0, m.centiV >> 8, m.centiV & 0xff) };
     case 'fault':
       return { type: TYPE.fault, payload: Uint8Array.from([m.code, ...ascii.encode(m.detail.slice(0, 63))]) };
   }
@@ -152,6 +157,10 @@ export function decodeMessage(type: number, b: Uint8Array): Message | null {
     case TYPE.presence:
       return n === 2 && (b[1] as number) <= 1
         ? { type: 'presence', channel: b[0] as number, present: b[1] === 1 }
+        : null;
+    case TYPE.power:
+      return n === 3 && (b[0] as number) <= 1
+        ? { type: 'power', mains: b[0] === 1, centiV: ((b[1] as number) << 8) | (b[2] as number) }
         : null;
     case TYPE.fault:
       return n >= 1 ? { type: 'fault', code: b[0] as number, detail: text.decode(b.subarray(1)) } : null;

@@ -4,3 +4,4 @@ export * from './casier-link.ts';
 export * from './casier-messages.ts';
 export * from './crc16.ts';
 export * as krcu16 from './kr-cu16.ts';
+export * from './line.ts';

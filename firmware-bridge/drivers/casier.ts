@@ -17,12 +17,15 @@ export class CasierDriver extends EventEmitter implements BoardDriver {
   readonly #lockByDoor = new Map<number, number>();
   readonly #sensorByChannel = new Map<number, string>();
   readonly #waiting = new Map<string, Array<(m: Message) => void>>();
+  /** Reply timers running: cleared at stop, so a stopped driver keeps nothing alive. */
+  readonly #replyTimers = new Set<NodeJS.Timeout>();
   #contacts = new Map<number, boolean>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly line: Line,
     private readonly profile: CabinetProfile,
+    private readonly opts: { replyTimeoutMs?: number } = {},
   ) {
     super();
     for (const c of profile.compartments) {
@@ -41,6 +44,7 @@ export class CasierDriver extends EventEmitter implements BoardDriver {
 
   async stop(): Promise<void> {
     clearInterval(this.#timer);
+    for (const t of this.#replyTimers) clearTimeout(t);
     await this.line.close();
   }
 
@@ -139,9 +143,10 @@ export class CasierDriver extends EventEmitter implements BoardDriver {
     this.#handle(out);
   }
 
-  #waitFor(key: string, ms = REPLY_TIMEOUT_MS): Promise<Message> {
+  #waitFor(key: string, ms = this.opts.replyTimeoutMs ?? REPLY_TIMEOUT_MS): Promise<Message> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
+        this.#replyTimers.delete(timer);
         const list = this.#waiting.get(key) ?? [];
         this.#waiting.set(
           key,
@@ -149,8 +154,10 @@ export class CasierDriver extends EventEmitter implements BoardDriver {
         );
         reject(new DriverError('timeout', `no ${key.split(':')[0]} from the board within ${ms} ms`));
       }, ms);
+      this.#replyTimers.add(timer);
       const done = (m: Message) => {
         clearTimeout(timer);
+        this.#replyTimers.delete(timer);
         resolve(m);
       };
       this.#waiting.set(key, [...(this.#waiting.get(key) ?? []), done]);
@@ -211,6 +218,9 @@ export class CasierDriver extends EventEmitter implements BoardDriver {
         return;
       case 'status':
         this.#resolve('status', m);
+        return;
+      case 'power':
+        this.emit('power', m.mains, m.centiV / 100);
         return;
       case 'fault':
         this.emit('fault', `board_${m.code}`, m.detail);

@@ -13,7 +13,7 @@ export interface SelftestRow {
 
 /**
  * Events: `door` (door, open), `presence` (door, present), `keypad` (code), `scan` (data,
- * symbology), `temperatures` (readings: {sensor, c}[]), `lockReleased` (door), `fault` (code,
+ * symbology), `temperatures` (readings: {sensor, c}[]), `power` (mains, batteryV), `lockReleased` (door), `fault` (code,
  * detail), `board` (hello detail, on connection or reboot of the board), `lineDrops` (bytes).
  */
 export interface BoardDriver extends EventEmitter {

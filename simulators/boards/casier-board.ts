@@ -8,7 +8,8 @@ import { type CabinetProfile, CasierLink, type LinkOutput, type Message } from '
 import { corrupt, type Line, openLine } from './serial.ts';
 
 export interface CasierBoardOptions {
-  path: string;
+  /** A serial port's path, or the board's end of an in-memory line. */
+  path: string | Line;
   profile: CabinetProfile;
   baudRate?: number;
   /** How long a released latch stays open if nobody pulls the door. */
@@ -38,11 +39,20 @@ export class CasierBoardSim extends EventEmitter {
   #sensorTimer: NodeJS.Timeout | undefined;
   /** What each sensor channel reads now, °C; tests and scenarios set them. */
   readonly readings = new Map<number, number>();
+  /**
+   * Faults on demand. `ignoreCommands`: the firmware is wedged above its link layer; frames are
+   * still acknowledged, but unlocks, displays, beeps and status requests do nothing (`ignored`).
+   */
+  readonly faults = { ignoreCommands: false };
 
   constructor(readonly opts: CasierBoardOptions) {
     super();
     for (const c of opts.profile.compartments)
       this.#channels.set(c.lock.channel, { closed: true, released: false });
+    for (const sensor of opts.profile.sensors) {
+      const cls = opts.profile.compartments.find((c) => c.sensor === sensor.id)?.temperatureClass;
+      this.readings.set(sensor.channel.channel, cls === 'frozen' ? -19 : cls === 'chilled' ? 3 : 18);
+    }
   }
 
   async start(): Promise<void> {
@@ -56,10 +66,6 @@ export class CasierBoardSim extends EventEmitter {
     );
     this.#timer = setInterval(() => this.#handle(this.#link.poll(Date.now())), 20);
     const p = this.opts.profile;
-    for (const sensor of p.sensors) {
-      const cls = p.compartments.find((c) => c.sensor === sensor.id)?.temperatureClass;
-      this.readings.set(sensor.channel.channel, cls === 'frozen' ? -19 : cls === 'chilled' ? 3 : 18);
-    }
     if (this.opts.sensorEveryMs !== 0) {
       this.#sensorTimer = setInterval(
         () => this.temperatures([...this.readings].map(([channel, c]) => ({ channel, c }))),
@@ -107,6 +113,22 @@ export class CasierBoardSim extends EventEmitter {
     this.#send({ type: 'contact', channel: this.#lockChannel(door), closed: true });
   }
 
+  /** Someone scans a label on the board's scanner (`symbology`: the scanner's id for the code type). */
+  scan(data: string, symbology = 0): void {
+    this.#send({ type: 'scan', symbology, data });
+  }
+
+  /** The mains supply is lost or back; the board reports it, with its battery's voltage. */
+  setPower(mains: boolean, batteryV = 13.2): void {
+    this.#send({ type: 'power', mains, centiV: Math.round(batteryV * 100) });
+  }
+
+  /** Sets what some sensors read, and reports those at once, as the firmware does when a sample is taken. */
+  sample(readings: Array<{ channel: number; c: number }>): void {
+    for (const r of readings) this.readings.set(r.channel, r.c);
+    this.temperatures(readings);
+  }
+
   temperatures(readings: Array<{ channel: number; c: number }>): void {
     this.#send({
       type: 'temperatures',
@@ -135,6 +157,10 @@ export class CasierBoardSim extends EventEmitter {
   }
 
   #execute(m: Message): void {
+    if (this.faults.ignoreCommands) {
+      this.emit('ignored', m);
+      return;
+    }
     if (m.type === 'unlock') {
       const ch = this.#channels.get(m.channel);
       if (!ch) {

@@ -24,7 +24,8 @@ const ANALOG_OFFSET = 14;
 const OUTPUT = 1;
 
 export interface FirmataBoardOptions {
-  path: string;
+  /** A serial port's path, or the board's end of an in-memory line. */
+  path: string | Line;
   profile: CabinetProfile;
   latchMs?: number;
 }

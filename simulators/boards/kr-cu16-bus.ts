@@ -10,7 +10,8 @@ import { type Line, openLine } from './serial.ts';
 export type Polarity = 'open-high' | 'open-low';
 
 export interface KrBusOptions {
-  path: string;
+  /** A serial port's path, or the board's end of an in-memory line. */
+  path: string | Line;
   /** Polarity of each board on the bus, by address (0, 1, …). */
   boards: Polarity[];
   flipRate?: number;

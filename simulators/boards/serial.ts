@@ -1,11 +1,8 @@
 /** Opens one end of a serial line (a pseudo-terminal from socat, or a real port) for a simulated board. */
 import { SerialPort } from 'serialport';
+import type { Line } from '../../devices/index.ts';
 
-export interface Line {
-  write(bytes: Uint8Array): void;
-  onData(fn: (chunk: Uint8Array) => void): void;
-  close(): Promise<void>;
-}
+export type { Line };
 
 /** Flips one random bit in a byte with probability `rate`; counts bytes and flips in `stats`. */
 export function corrupt(
@@ -22,14 +19,26 @@ export function corrupt(
   });
 }
 
+/**
+ * The board's end of its line: a serial port by path, or an end of an in-memory pair (tests, the
+ * demo). `flipRate` injects noise on what this board sends.
+ */
 export async function openLine(
-  path: string,
+  at: string | Line,
   baudRate: number,
   opts: { flipRate?: number; stats?: { flipped: number; bytes: number } } = {},
 ): Promise<Line> {
-  const port = new SerialPort({ path, baudRate, autoOpen: false });
-  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
   const stats = opts.stats ?? { flipped: 0, bytes: 0 };
+  if (typeof at !== 'string') {
+    return {
+      write: (bytes) => at.write(corrupt(bytes, opts.flipRate ?? 0, stats)),
+      onData: (fn) => at.onData(fn),
+      onClose: (fn) => at.onClose(fn),
+      close: () => at.close(),
+    };
+  }
+  const port = new SerialPort({ path: at, baudRate, autoOpen: false });
+  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
   return {
     // Fault injection on what this board sends.
     write: (bytes) => {
@@ -37,6 +46,9 @@ export async function openLine(
     },
     onData: (fn) => {
       port.on('data', (d: Buffer) => fn(new Uint8Array(d)));
+    },
+    onClose: (fn) => {
+      port.on('close', (err?: Error) => fn(err ?? undefined));
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -27,10 +27,7 @@ beforeEach(async () => {
 });
 afterEach(() => rig?.close());
 
-// One retry, setup included: these start real processes, and on a loaded 2-core machine a start
-// has been seen to miss its 20 s window (cause not found yet; the failure message now carries the
-// bridge's output).
-describe('hub + bridge + a Firmata board through johnny-five', { retry: 1 }, () => {
+describe('hub + bridge + a Firmata board through johnny-five', () => {
   it('pulses the relay of the reserved door, sees the door through its switch, and reads the TMP36 sensors', async () => {
     const res = await t.api(
       'POST',

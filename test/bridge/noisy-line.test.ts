@@ -1,26 +1,28 @@
+/**
+ * The bridge and the casier driver in process, over an in-memory line that flips bits
+ * (cli/sim-cabinet.ts): the link's resynchronisation and retransmission are what is tested, and
+ * they are the same code whatever carries the bytes.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findProfile } from '../../devices/index.ts';
-import { CasierBoardSim } from '../../simulators/boards/casier-board.ts';
-import { type CabinetRig, cabinetRig } from '../helpers/cabinet.ts';
-import { eventually, type TestHub, waitFor } from '../helpers/hub.ts';
+import type { CasierBoardSim } from '../../simulators/boards/casier-board.ts';
+import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 
 const FLIP_RATE = 1 / 100; // each byte, each direction: ten times the 1-in-1,000 the bar asks for
 const profile = findProfile('rural-box-8') as NonNullable<ReturnType<typeof findProfile>>;
-let rig: CabinetRig<CasierBoardSim>;
 let t: TestHub;
 let board: CasierBoardSim;
 
 beforeAll(async () => {
-  rig = await cabinetRig({
-    site: 'ferme',
-    locker: 'box-1',
-    profile: 'rural-box-8',
-    driver: 'casier',
-    board: (path) => new CasierBoardSim({ path, profile, flipRate: FLIP_RATE }),
+  t = await startTestHub();
+  // The driver's default patience: a garbled frame costs retransmissions, not an unlock.
+  const box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8', {
+    flipRate: FLIP_RATE,
+    replyTimeoutMs: 5000,
   });
-  ({ t, board } = rig);
+  board = box.board;
 });
-afterAll(() => rig?.close());
+afterAll(() => t.close());
 
 describe('a noisy serial line', () => {
   it('never opens another door and loses no event while bits flip', { timeout: 90_000 }, async () => {

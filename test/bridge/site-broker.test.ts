@@ -1,69 +1,72 @@
+/**
+ * The bridge and the casier driver in process, over an in-memory line (cli/sim-cabinet.ts), behind
+ * a real site broker bridged to a real central one (Mosquitto): what is tested is how the bridge
+ * follows the site's line, and the brokers' forwarding.
+ */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { findProfile } from '../../devices/index.ts';
-import { CasierBoardSim } from '../../simulators/boards/casier-board.ts';
+import type { SimCabinet } from '../../cli/sim-cabinet.ts';
+import type { CasierBoardSim } from '../../simulators/boards/casier-board.ts';
 import { type SiteBrokers, startSiteBrokers } from '../helpers/brokers.ts';
-import { type CabinetRig, cabinetRig, visit as visitBoard } from '../helpers/cabinet.ts';
-import { eventually, type TestHub } from '../helpers/hub.ts';
+import { visit as visitBoard } from '../helpers/cabinet.ts';
+import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 
 const HUB_PASSWORD = 'hub-secret-for-tests';
-const profile = findProfile('rural-box-8') as NonNullable<ReturnType<typeof findProfile>>;
-let brokers: SiteBrokers;
-let rig: CabinetRig<CasierBoardSim>;
-let t: TestHub;
+let brokers: SiteBrokers | undefined;
+let t: TestHub | undefined;
+let box: SimCabinet;
 let board: CasierBoardSim;
 
 beforeEach(async () => {
   brokers = await startSiteBrokers({ username: 'casier-hub', password: HUB_PASSWORD }, 'ferme');
   const { central, site } = brokers;
-  rig = await cabinetRig({
-    site: 'ferme',
-    locker: 'box-1',
-    profile: 'rural-box-8',
-    driver: 'casier',
-    board: (path) => new CasierBoardSim({ path, profile, sensorEveryMs: 0 }),
-    hub: { mqttUrl: central.url, mqttUsername: 'casier-hub', mqttPassword: HUB_PASSWORD },
-    mqttUrl: site.url,
-    registerDevice: (u, p) => site.addUser(u, p),
-    extraArgs: ['--site-broker'],
+  t = await startTestHub(
+    { mqttUrl: central.url, mqttUsername: 'casier-hub', mqttPassword: HUB_PASSWORD },
+    { registerDevice: (u, p) => site.addUser(u, p) },
+  );
+  box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8', {
+    url: site.url,
+    siteBroker: true,
+    replyTimeoutMs: 5000,
   });
-  ({ t, board } = rig);
+  board = box.board;
 });
 afterEach(async () => {
-  await rig?.close();
+  await t?.close();
   await brokers?.stop();
 });
 
 const visit = (code: string, door: number) => visitBoard(board, code, door, 8000);
 
-const state = async (id: string) => (await t.api('GET', `/api/v1/parcels/${id}`)).body.state;
+const state = async (id: string) => (await hub().api('GET', `/api/v1/parcels/${id}`)).body.state;
+const hub = () => t as TestHub;
 
-// One retry, setup included, like the other suites that start real processes.
-describe('a cabinet behind its site broker', { retry: 1 }, () => {
+describe('a cabinet behind its site broker', () => {
   it('opens for offline codes while the site line is down; the hub reconciles when it is back', async () => {
     const { parcel, depositCode, pickupCode } = (
-      await t.api(
+      await hub().api(
         'POST',
         '/api/v1/parcels',
         { lockerId: 'box-1', size: 'M', temperatureClass: 'chilled', recipient: { name: 'Ada' } },
-        t.integration,
+        hub().integration,
       )
     ).body;
     await visit(depositCode, parcel.door); // through both brokers
     await eventually(async () => (await state(parcel.id)) === 'stored', 10_000, 'stored');
-    await eventually(() => rig.codeTableEntries() === 1, 10_000, 'the pickup code in the table on the Pi');
-
-    brokers.line.cut();
     await eventually(
-      () => rig.bridge.output().includes('lost its line'),
+      () => box.outbox.codeTable()?.entries.length === 1,
       10_000,
-      'the bridge told the line is down',
+      'the pickup code in the table on the Pi',
     );
+
+    const lineDown = waitFor<[boolean]>(box.bridge, 'siteLine', (up) => !up, 10_000);
+    brokers?.line.cut();
+    await lineDown; // the bridge was told the line is down
     await visit(pickupCode, parcel.door); // the hub is out of reach: offline
     expect(await state(parcel.id)).toBe('stored');
 
-    brokers.line.restore();
+    brokers?.line.restore();
     await eventually(async () => (await state(parcel.id)) === 'picked_up', 20_000, 'picked up, reconciled');
-    const types = (await t.api('GET', '/api/v1/events?lockerId=box-1')).body.events.map(
+    const types = (await hub().api('GET', '/api/v1/events?lockerId=box-1')).body.events.map(
       (e: { type: string }) => e.type,
     );
     expect(types).toContain('code.used_offline');

@@ -4,13 +4,13 @@
  * Hours run on the hub's clock; the hub's sweeps and flusher run when the test ticks them.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SimCabinet } from '../../cli/sim-cabinet.ts';
 import { gs1CheckDigit } from '../../devices/index.ts';
-import type { VirtualLocker } from '../../simulators/locker.ts';
 import { startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 
 const MIN = 60_000;
 let t: TestHub;
-let box: VirtualLocker;
+let box: SimCabinet;
 let clock: number;
 let sent = 0;
 
@@ -26,10 +26,10 @@ const parcel = async (id: string) => (await t.api('GET', `/api/v1/parcels/${id}`
 const stored = () => t.hub.db.prepare('SELECT count(*) FROM readings').pluck().get() as number;
 
 /** `sensor` of `cabinet` reads `c` once a minute for `n` minutes; each reading stored and judged. */
-async function reads(cabinet: VirtualLocker, sensor: string, c: number, n: number) {
+async function reads(cabinet: SimCabinet, sensor: string, c: number, n: number) {
   for (let m = 0; m < n; m++) {
     clock += MIN;
-    cabinet.telemetry([{ sensor, c }]);
+    await cabinet.telemetry([{ sensor, c }]);
     sent++;
     await t.ticked(() => stored() === sent, 5000, 'the reading stored');
   }
@@ -47,19 +47,19 @@ async function order(body: Record<string, unknown> = {}) {
 }
 
 /** Types `code`; resolves once its door is released. */
-async function release(cabinet: VirtualLocker, code: string, door: number) {
+async function release(cabinet: SimCabinet, code: string, door: number) {
   const unlocked = waitFor<[number]>(cabinet, 'unlocked', (d) => d === door);
   cabinet.pressCode(code);
   await unlocked;
 }
 
-async function through(cabinet: VirtualLocker, code: string, door: number) {
+async function through(cabinet: SimCabinet, code: string, door: number) {
   await release(cabinet, code, door);
   cabinet.openDoor(door);
   cabinet.closeDoor(door);
 }
 
-async function refusedWith(cabinet: VirtualLocker, code: string): Promise<string> {
+async function refusedWith(cabinet: SimCabinet, code: string): Promise<string> {
   const shown = waitFor<[{ type: string; text?: string }]>(cabinet, 'command', (c) => c.type === 'display');
   cabinet.pressCode(code);
   return (await shown)[0].text ?? '';
@@ -120,7 +120,7 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
     // Collected at the box: the driver's code opens its door, a scan, the door closes.
     await release(box, driver.code, p.parcel.door);
     box.openDoor(p.parcel.door);
-    box.record({ type: 'scan', data: `]C100${sscc}`, symbology: 'gs1-128' });
+    box.scan(`]C100${sscc}`);
     box.closeDoor(p.parcel.door);
     await t.ticked(async () => (await parcel(p.parcel.id)).state === 'in_transit');
     // Delivered in town: the driver's code, a scan, a chilled door allocated and opened.
@@ -128,7 +128,7 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
     town.pressCode(driver.code);
     await shown;
     const unlocked = waitFor<[number]>(town, 'unlocked');
-    town.record({ type: 'scan', data: `]C100${sscc}`, symbology: 'gs1-128' });
+    town.scan(`]C100${sscc}`);
     const [door] = await unlocked;
     town.openDoor(door);
     town.closeDoor(door);

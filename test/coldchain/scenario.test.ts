@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { VirtualLocker } from '../../simulators/locker.ts';
+import type { SimCabinet } from '../../cli/sim-cabinet.ts';
 import { CHILLED, ThermalCompartment } from '../../simulators/thermal.ts';
 import { startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 
 const MIN = 60_000;
 let t: TestHub;
-let box: VirtualLocker;
+let box: SimCabinet;
 let clock: number;
 let fridge: ThermalCompartment;
 let sent = 0;
@@ -30,7 +30,7 @@ async function minutes(n: number, each: (minute: number) => void = () => {}, rep
     fridge.step(60);
     clock += MIN;
     if (!report) continue;
-    box.telemetry([{ sensor: 't1', c: Math.round(fridge.temperature * 100) / 100 }]);
+    await box.telemetry([{ sensor: 't1', c: Math.round(fridge.temperature * 100) / 100 }]);
     sent++;
     await t.ticked(() => stored() === sent, 5000, 'the reading stored');
   }
@@ -121,7 +121,7 @@ describe('cold chain on a virtual clock', () => {
     const { parcel } = await depositChilled();
     const reading = async (c: number) => {
       clock += MIN;
-      box.telemetry([{ sensor: 't1', c }]);
+      await box.telemetry([{ sensor: 't1', c }]);
       sent++;
       await t.ticked(() => stored() === sent, 5000, 'the reading stored');
     };
@@ -171,7 +171,7 @@ describe('cold chain on a virtual clock', () => {
   it('does not call a sensor that reports every second silent for the hub’s own batching, only after 30 s', async () => {
     for (let s = 0; s < 5; s++) {
       clock += 1000;
-      box.telemetry([{ sensor: 't1', c: 3 }]);
+      await box.telemetry([{ sensor: 't1', c: 3 }]);
       sent++;
       await t.ticked(() => stored() === sent, 5000, 'the reading stored');
     }
@@ -208,7 +208,7 @@ describe('a parcel temperature record on a fixed trace', () => {
     const trace = [3, 3, 5, 6, 9, 4, 2, 3];
     for (const c of trace) {
       clock += MIN;
-      box.telemetry([{ sensor: 't1', c }]);
+      await box.telemetry([{ sensor: 't1', c }]);
       sent++;
       await t.ticked(() => stored() === sent);
     }
@@ -262,9 +262,9 @@ describe('alarms judged on the hub clock', () => {
     box.closeDoor(3);
     await t.ticked(async () => (await open('door_left_open')).length === 0, 5000, 'cleared');
 
-    box.telemetry([{ sensor: 't1', c: 3 }], { mains: false, batteryV: 12.1 });
+    await box.telemetry([{ sensor: 't1', c: 3 }], { mains: false, batteryV: 12.1 });
     await t.ticked(async () => (await open('on_battery')).length === 1, 5000, 'on_battery');
-    box.telemetry([{ sensor: 't1', c: 3 }], { mains: true });
+    await box.telemetry([{ sensor: 't1', c: 3 }], { mains: true });
     await t.ticked(async () => (await open('on_battery')).length === 0, 5000, 'back on mains');
 
     // The 6 virtual minutes without a message made it look silent; the readings brought it back.
@@ -308,7 +308,7 @@ describe('readings that are not temperatures', () => {
   it('flags a disconnected probe, never trusting its value, and a stuck one after two hours', async () => {
     await minutes(2);
     clock += MIN;
-    box.telemetry([{ sensor: 't1', c: -127 }]); // a DS18B20 that lost its wire
+    await box.telemetry([{ sensor: 't1', c: -127 }]); // a DS18B20 that lost its wire
     sent++;
     await t.ticked(
       async () => (await open('sensor_fault')).some((a) => a.details.reason === 'out_of_range'),
@@ -335,7 +335,7 @@ describe('readings that are not temperatures', () => {
     clock += MIN;
     const ahead = clock;
     clock += 24 * 3_600_000; // the cabinet's clock a day ahead…
-    box.telemetry([{ sensor: 't1', c: 3 }]);
+    await box.telemetry([{ sensor: 't1', c: 3 }]);
     clock = ahead; // …the hub's is not
     await t.ticked(
       async () => /casier_readings_total\{result="future"\} 1/.test((await t.api('GET', '/metrics')).body),
@@ -346,7 +346,7 @@ describe('readings that are not temperatures', () => {
     // A clock that went back before the cabinet's own boot is no better.
     const now = clock;
     clock -= 3 * 3_600_000;
-    box.telemetry([{ sensor: 't1', c: 3 }]);
+    await box.telemetry([{ sensor: 't1', c: 3 }]);
     clock = now;
     await t.ticked(
       async () =>
@@ -359,7 +359,7 @@ describe('readings that are not temperatures', () => {
   });
 
   it('notifies an unacknowledged alarm again every 15 minutes, until someone acknowledges it', async () => {
-    box.telemetry([{ sensor: 't1', c: 3 }], { mains: false });
+    await box.telemetry([{ sensor: 't1', c: 3 }], { mains: false });
     await t.ticked(async () => (await open('on_battery')).length === 1, 5000, 'on_battery');
     const renotified = () =>
       t.hub.db
@@ -428,7 +428,7 @@ describe('what the cold chain writes, and when', () => {
   async function seconds(n: number, c = 3) {
     for (let i = 0; i < n; i++) {
       clock += 1000;
-      box.telemetry([{ sensor: 't1', c }]);
+      await box.telemetry([{ sensor: 't1', c }]);
       sent++;
       await t.ticked(() => stored() === sent, 5000, 'the reading stored');
     }

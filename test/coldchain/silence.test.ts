@@ -4,14 +4,14 @@
  * away is still alarmed, with the time it was last heard.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { VirtualLocker } from '../../simulators/locker.ts';
+import type { SimCabinet } from '../../cli/sim-cabinet.ts';
 import { eventually, startTestHub, type TestHub } from '../helpers/hub.ts';
 
 const S = 1000;
 let t: TestHub;
 let clock = Date.UTC(2026, 10, 29, 6, 0);
-let near: VirtualLocker;
-let far: VirtualLocker;
+let near: SimCabinet;
+let far: SimCabinet;
 
 beforeAll(async () => {
   // The hub's periodic work runs when the test ticks it, at the test's time.
@@ -23,12 +23,12 @@ afterAll(() => t.close());
 
 const readings = () => t.hub.db.prepare('SELECT count(*) FROM telemetry').pluck().get() as number;
 /** Each cabinet still reporting sends `sensors`, 30 s apart on the hub's clock. */
-async function report(boxes: VirtualLocker[], times: number, sensors = ['t1', 't5']) {
+async function report(boxes: SimCabinet[], times: number, sensors = ['t1', 't5']) {
   for (let i = 0; i < times; i++) {
     clock += 30 * S;
     const before = readings();
     for (const box of boxes)
-      box.telemetry(sensors.map((sensor) => ({ sensor, c: sensor === 't5' ? -19 : 3.5 })));
+      await box.telemetry(sensors.map((sensor) => ({ sensor, c: sensor === 't5' ? -19 : 3.5 })));
     await eventually(
       async () => {
         await t.hub.tick(); // the flusher stores what has arrived

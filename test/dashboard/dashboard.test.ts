@@ -6,9 +6,9 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SimCabinet } from '../../cli/sim-cabinet.ts';
 import { Ledger } from '../../hub/db/ledger.ts';
 import { Fleet } from '../../hub/domain/fleet.ts';
-import type { VirtualLocker } from '../../simulators/locker.ts';
 import { CHILLED, ThermalCompartment } from '../../simulators/thermal.ts';
 import { launchBrowser, operatorPage, screenshot, signIn } from '../helpers/browser.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
@@ -16,7 +16,7 @@ import { lineProxy } from '../helpers/proxy.ts';
 
 const MIN = 60_000;
 let t: TestHub;
-let box: VirtualLocker;
+let box: SimCabinet;
 let browser: Browser;
 let base: string;
 let clock = Math.floor(Date.now() / MIN) * MIN - 3 * 60 * MIN;
@@ -34,7 +34,7 @@ async function minutes(n: number, until?: () => boolean) {
   for (let m = 0; m < n; m++) {
     fridge.step(60);
     clock += MIN;
-    box.telemetry([{ sensor: 't1', c: Math.round(fridge.temperature * 100) / 100 }]);
+    await box.telemetry([{ sensor: 't1', c: Math.round(fridge.temperature * 100) / 100 }]);
     sent++;
     await eventually(() => stored() === sent, 5000, 'the reading stored');
     if (until?.()) return;
@@ -188,9 +188,14 @@ describe('dashboard', () => {
       .fill('Farmer locked out, phoned in');
     await a.getByRole('button', { name: 'Continue' }).click();
     await screenshot(a, 'remote-open');
-    const unlocked = waitFor<[number, string]>(box, 'unlocked', (door) => door === 2);
+    // The bridge executed it: the board released door 2's latch for that command.
+    const unlocked = waitFor<[{ id: string; type: string; door?: number }, { ok: boolean }]>(
+      box,
+      'command',
+      (c, r) => c.type === 'unlock' && c.door === 2 && r.ok,
+    );
     await a.getByRole('button', { name: 'Open door 2 now' }).click();
-    const [, commandId] = await unlocked;
+    const [{ id: commandId }] = await unlocked;
     await a.locator('[data-command-state="done"]').waitFor();
     const events = await t.api('GET', '/api/v1/events?type=compartment.remote_open');
     expect(events.body.events.at(-1)).toMatchObject({

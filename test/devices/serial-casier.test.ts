@@ -155,6 +155,7 @@ describe('casier messages', () => {
     { type: 'status', contactsClosed: 0xfffe, present: 0x0001 },
     { type: 'lockResult', channel: 2, ok: true },
     { type: 'presence', channel: 2, present: true },
+    { type: 'power', mains: false, centiV: 1210 },
     { type: 'fault', code: 3, detail: 'relay 3 stuck' },
   ];
   it.each(samples.map((m) => [m.type, m] as const))('%s round-trips', (_t, m) => {
@@ -167,5 +168,6 @@ describe('casier messages', () => {
     expect(decodeMessage(0x10, Uint8Array.from([1, 2]))).toBeNull();
     expect(decodeMessage(0x21, new TextEncoder().encode('12a4'))).toBeNull();
     expect(decodeMessage(0x20, Uint8Array.from([1, 7]))).toBeNull();
+    expect(decodeMessage(0x27, Uint8Array.from([2, 4, 186]))).toBeNull();
   });
 });

@@ -2,9 +2,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SimCabinet } from '../../cli/sim-cabinet.ts';
 import { findProfile, type LockerRef } from '../../devices/index.ts';
 import { type HubConfig, type RunningHub, startHub } from '../../hub/service.ts';
-import { VirtualLocker } from '../../simulators/locker.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: tests check API responses field by field
 type Json = any;
@@ -20,13 +20,23 @@ export interface TestHub {
     body?: unknown,
     token?: string,
   ) => Promise<{ status: number; body: Json }>;
-  /** Provisions a cabinet and starts a virtual controller for it. */
+  /**
+   * Provisions a cabinet and starts it: the real bridge and driver, a simulated board, an
+   * in-memory serial line between them (cli/sim-cabinet.ts).
+   */
   cabinet: (
     ref: LockerRef,
     profile?: string,
     /** `url`: the broker it connects to, when not the hub's (a site's own broker). */
-    opts?: { resendMs?: number; url?: string },
-  ) => Promise<VirtualLocker>;
+    opts?: {
+      resendMs?: number;
+      url?: string;
+      replyTimeoutMs?: number;
+      flipRate?: number;
+      telemetryBuffer?: number;
+      siteBroker?: boolean;
+    },
+  ) => Promise<SimCabinet>;
   /**
    * Ticks the hub (its periodic work, at its clock) then checks, until `check` holds: for what
    * arrives over the network and is acted on at the next tick (`manualTicks` hubs).
@@ -82,12 +92,17 @@ export async function startTestHub(
     async cabinet(ref, profile = 'town-locker-16', opts = {}) {
       const dev = t.hub.provisioning.addDevice(ref, profile, 'test');
       await extras.registerDevice?.(`${ref.site}/${ref.locker}`, dev.password);
-      const locker = new VirtualLocker({
+      const locker = new SimCabinet({
         ...ref,
         url: opts.url ?? t.hub.mqttUrl,
         password: dev.password,
         profile: findProfile(profile) as NonNullable<ReturnType<typeof findProfile>>,
         resendMs: opts.resendMs ?? 300,
+        // The board answers within milliseconds in memory: a board that does not is found out fast.
+        replyTimeoutMs: opts.replyTimeoutMs ?? 1000,
+        flipRate: opts.flipRate,
+        telemetryBuffer: opts.telemetryBuffer,
+        siteBroker: opts.siteBroker,
         // The cabinet shares the hub's clock, virtual or not.
         now: config.now,
       });
@@ -119,7 +134,7 @@ export async function startTestHub(
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
-  const cabinets: VirtualLocker[] = [];
+  const cabinets: SimCabinet[] = [];
   t.operator = t.hub.provisioning.createToken('operator', 'test operator', 'test').token;
   t.integration = t.hub.provisioning.createToken('integration', 'test platform', 'test').token;
   return t;

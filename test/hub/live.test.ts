@@ -1,11 +1,12 @@
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { eachReading, LIVE_CLOSE, LIVE_PATH, type LiveServerMessage } from '../../devices/index.ts';
-import type { VirtualLocker } from '../../simulators/locker.ts';
+import type { SimCabinet } from '../../cli/sim-cabinet.ts';
+import { eachReading, LIVE_CLOSE, LIVE_PATH, type LiveServerMessage, topic } from '../../devices/index.ts';
 import { eventually, startTestHub, type TestHub } from '../helpers/hub.ts';
 
 let t: TestHub;
-let box: VirtualLocker;
+let box: SimCabinet;
 
 beforeAll(async () => {
   t = await startTestHub({ flushMs: 20 });
@@ -95,7 +96,7 @@ describe('live feed', () => {
     box.closeDoor(5);
 
     // Readings once stored.
-    box.telemetry([{ sensor: 't1', c: 3.25 }]);
+    await box.telemetry([{ sensor: 't1', c: 3.25 }]);
     const readings = await eventually(() => c.messages.find((m) => m.type === 'readings'));
     if (readings.type !== 'readings') throw new Error('unreachable');
     expect([...eachReading(readings.lockers)]).toEqual([
@@ -104,14 +105,14 @@ describe('live feed', () => {
     // Sensors that report at different instants: each reading once, under its own sensor.
     const before = c.messages.length;
     const pause = () => new Promise((r) => setTimeout(r, 5)); // one instant each
-    box.telemetry([
+    await box.telemetry([
       { sensor: 't1', c: 3.5 },
       { sensor: 't5', c: -19 },
     ]);
     await pause();
-    box.telemetry([{ sensor: 't5', c: -18.5 }]);
+    await box.telemetry([{ sensor: 't5', c: -18.5 }]);
     await pause();
-    box.telemetry([{ sensor: 't1', c: 0 }]);
+    await box.telemetry([{ sensor: 't1', c: 0 }]);
     const later = () =>
       c.messages
         .slice(before)
@@ -130,20 +131,33 @@ describe('live feed', () => {
   it('passes on every reading of a burst, in messages of bounded size', async () => {
     const c = await connect(t.operator);
     await eventually(() => c.messages.find((m) => m.type === 'snapshot'));
-    // 6,000 readings in a moment: more than one message's worth.
-    for (let k = 0; k < 60; k++)
-      box.telemetry(Array.from({ length: 100 }, (_, i) => ({ sensor: `burst-${k}-${i}`, c: i / 10 })));
+    // 6,000 readings in a moment, more than one message's worth: more than any cabinet's
+    // sensors give, so a bare MQTT client plays a device with very many sensors.
+    const ref = { site: 'ferme', locker: 'box-9' };
+    const { password } = t.hub.provisioning.addDevice(ref, 'rural-box-8', 'test');
+    const device = await mqtt.connectAsync(t.hub.mqttUrl, {
+      username: 'ferme/box-9',
+      password,
+      clientId: 'ferme/box-9',
+      reconnectPeriod: 0,
+    });
+    for (let k = 0; k < 60; k++) {
+      const readings = Array.from({ length: 100 }, (_, i) => ({ sensor: `burst-${k}-${i}`, c: i / 10 }));
+      const msg = { bootId: 'burst-boot', seq: k + 1, ts: Date.now(), readings };
+      device.publish(topic(ref, 'telemetry'), JSON.stringify(msg), { qos: 0 });
+    }
     const got = () =>
       c.messages.flatMap((m) =>
         m.type === 'readings' ? [...eachReading(m.lockers)].filter((r) => r.sensor.startsWith('burst-')) : [],
       );
     await eventually(() => got().length === 6000, 5000, 'every reading of the burst');
     expect(new Set(got().map((r) => r.sensor)).size).toBe(6000);
-    expect(got().find((r) => r.sensor === 'burst-59-99')).toMatchObject({ lockerId: 'box-1', c: 9.9 });
+    expect(got().find((r) => r.sensor === 'burst-59-99')).toMatchObject({ lockerId: 'box-9', c: 9.9 });
     const sizes = c.messages.filter((m) => m.type === 'readings').map((m) => JSON.stringify(m).length);
     expect(sizes.length).toBeGreaterThan(1);
     expect(Math.max(...sizes)).toBeLessThan(200_000);
     c.ws.close();
+    await device.endAsync();
   });
 
   it('sends each message to every client, and a new client starts from a fresh snapshot', async () => {

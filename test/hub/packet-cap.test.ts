@@ -86,7 +86,7 @@ describe('the embedded broker', () => {
       'the cut counted',
     );
     const box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
-    box.telemetry([{ sensor: 't1', c: 4 }]);
+    await box.telemetry([{ sensor: 't1', c: 4 }]);
     await eventually(
       () => (t.hub.db.prepare('SELECT count(*) FROM telemetry').pluck().get() as number) === 1,
       5000,

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SimCabinet } from '../../cli/sim-cabinet.ts';
 import { FREE_FAILURES } from '../../devices/index.ts';
-import type { VirtualLocker } from '../../simulators/locker.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 
 let t: TestHub;
-let box: VirtualLocker;
-let town: VirtualLocker;
+let box: SimCabinet;
+let town: SimCabinet;
 let clock: number;
 
 beforeEach(async () => {
@@ -28,7 +28,7 @@ async function parcel(lockerId = 'box-1', extra: Record<string, unknown> = {}) {
 }
 
 /** Types a code and returns what the keypad displayed; fails if any door was released. */
-async function refused(locker: VirtualLocker, code: string): Promise<string> {
+async function refused(locker: SimCabinet, code: string): Promise<string> {
   const before = locker.received.filter((c) => c.type === 'unlock').length;
   const shown = waitFor<[{ type: string; text?: string }]>(locker, 'command', (c) => c.type === 'display');
   locker.pressCode(code);
@@ -42,7 +42,7 @@ async function rejections(): Promise<string[]> {
   return res.body.events.map((e: { data: { reason: string } }) => e.data.reason);
 }
 
-async function deposit(locker: VirtualLocker, code: string, door: number) {
+async function deposit(locker: SimCabinet, code: string, door: number) {
   const unlocked = waitFor(locker, 'unlocked', (d) => d === door);
   locker.pressCode(code);
   await unlocked;
@@ -148,18 +148,53 @@ describe('a code whose door never opened', () => {
   });
 
   it('re-sends an unanswered unlock with the same id, and gives the code back when it expires', async () => {
-    const p = await parcel();
-    box.faults.ignoreCommands = true; // the board's downlink is dead: commands arrive, nothing happens
-    const first = waitFor<[{ id: string; type: string }]>(box, 'command-ignored', (c) => c.type === 'unlock');
-    box.pressCode(p.depositCode);
+    // A driver that waits long for the board: the hub's expiry comes before the bridge's answer.
+    const slow = await t.cabinet({ site: 'ferme-du-pic', locker: 'box-2' }, 'rural-box-8', {
+      replyTimeoutMs: 60_000,
+    });
+    const p = await parcel('box-2');
+    // The board's firmware is wedged: its link still acknowledges frames, its relays do nothing.
+    slow.faults.ignoreCommands = true;
+    const first = waitFor<[{ id: string; type: string }]>(slow, 'received', (c) => c.type === 'unlock');
+    slow.pressCode(p.depositCode);
     const [unlock] = await first;
     clock += 4_000; // past the re-send delay on the hub's clock
-    await waitFor<[{ id: string }]>(box, 'command-ignored', (c) => c.id === unlock.id);
+    const [, duplicate] = await waitFor<[{ id: string }, boolean]>(
+      slow,
+      'received',
+      (c) => c.id === unlock.id,
+    );
+    expect(duplicate).toBe(true); // the bridge is still at it: it does not start it again
     clock += 30_000; // past the command's expiry
     await eventually(
       async () => (await t.api('GET', `/api/v1/commands/${unlock.id}`)).body.state === 'expired',
     );
     expect((await t.api('GET', '/api/v1/events?type=command.expired')).body.events).toHaveLength(1);
+    expect(slow.board.unlocked).toEqual([]);
+    slow.faults.ignoreCommands = false;
+    await deposit(slow, p.depositCode, p.parcel.door);
+    await eventually(
+      async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body.state === 'stored',
+    );
+  });
+
+  it('records the failure when the board never confirms an unlock, and gives the code back', async () => {
+    const p = await parcel();
+    box.faults.ignoreCommands = true;
+    const first = waitFor<[{ id: string; type: string }]>(box, 'received', (c) => c.type === 'unlock');
+    const answered = waitFor<[{ id: string; type: string }, { ok: boolean; error?: string }]>(
+      box,
+      'command',
+      (c) => c.type === 'unlock',
+    );
+    box.pressCode(p.depositCode);
+    const [unlock] = await first;
+    const [, result] = await answered;
+    expect(result).toMatchObject({ ok: false, error: expect.stringContaining('lockResult') });
+    await eventually(
+      async () => (await t.api('GET', `/api/v1/commands/${unlock.id}`)).body.state === 'failed',
+    );
+    expect((await t.api('GET', '/api/v1/events?type=command.failed')).body.events).toHaveLength(1);
     box.faults.ignoreCommands = false;
     await deposit(box, p.depositCode, p.parcel.door);
     await eventually(

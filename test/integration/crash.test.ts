@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SimCabinet } from '../../cli/sim-cabinet.ts';
 import { findProfile } from '../../devices/index.ts';
-import { VirtualLocker } from '../../simulators/locker.ts';
 import { eventually } from '../helpers/hub.ts';
 import { casier, type HubProcess, spawnHub } from '../helpers/process.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'casier-crash-'));
 let hub: HubProcess | undefined;
-let box: VirtualLocker | undefined;
+let box: SimCabinet | undefined;
 
 afterAll(async () => {
   await box?.stop();
@@ -26,7 +26,7 @@ describe('a hub killed with -9 in the middle of a stream of events', () => {
     );
     hub = await spawnHub(['--http-port', '0', '--mqtt-port', '0', '--data-dir', dataDir]);
     const mqttPort = new URL(hub.mqttUrl).port;
-    box = new VirtualLocker({
+    box = new SimCabinet({
       site: 'ferme',
       locker: 'box-1',
       url: hub.mqttUrl,
@@ -42,10 +42,13 @@ describe('a hub killed with -9 in the middle of a stream of events', () => {
       acked += ids.length;
     });
     let killed = false;
+    let journalled = 0;
+    box.on('recorded', () => journalled++);
     for (let i = 0; i < total / 2; i++) {
       box.openDoor(8, { force: true });
       box.closeDoor(8);
-      await new Promise((r) => setTimeout(r, 2));
+      // No faster than the board's serial link carries them (it queues 64 messages at most).
+      if (i % 10 === 9) await eventually(() => journalled === 2 * (i + 1), 5000, 'journalled');
       if (!killed && acked > 60) {
         hub.child.kill('SIGKILL'); // no shutdown, no flush: whatever was committed is all there is
         killed = true;
@@ -53,7 +56,8 @@ describe('a hub killed with -9 in the middle of a stream of events', () => {
     }
     expect(killed).toBe(true);
     hub = await spawnHub(['--http-port', '0', '--mqtt-port', mqttPort, '--data-dir', dataDir]);
-    await eventually(() => box?.unacked.size === 0, 15_000, 'every event acknowledged');
+    await eventually(() => box?.unacknowledged === 0, 15_000, 'every event acknowledged');
+    expect(box.bridge.counters.events).toBe(total);
 
     const db = new Database(join(dataDir, 'casier.db'), { readonly: true });
     const seqs = db.prepare(`SELECT seq FROM device_events ORDER BY seq`).pluck().all();

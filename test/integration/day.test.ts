@@ -7,8 +7,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SimCabinet } from '../../cli/sim-cabinet.ts';
 import { gs1CheckDigit } from '../../devices/index.ts';
-import type { VirtualLocker } from '../../simulators/locker.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 
 const HOUR = 3_600_000;
@@ -51,15 +51,14 @@ afterEach(async () => {
   await new Promise((r) => receiver.close(r));
 });
 
-async function use(locker: VirtualLocker, code: string, door: number) {
+async function use(locker: SimCabinet, code: string, door: number) {
   const unlocked = waitFor<[number]>(locker, 'unlocked', (d) => d === door);
   locker.pressCode(code);
   await unlocked;
   locker.openDoor(door);
   locker.closeDoor(door);
 }
-const scan = (locker: VirtualLocker, n: number) =>
-  locker.record({ type: 'scan', data: `]C100${sscc(n)}`, symbology: 'gs1-128' });
+const scan = (locker: SimCabinet, n: number) => locker.scan(`]C100${sscc(n)}`);
 const state = async (id: string) => (await t.api('GET', `/api/v1/parcels/${id}`)).body.state as string;
 
 describe('a day of the short supply chain', () => {
@@ -71,7 +70,7 @@ describe('a day of the short supply chain', () => {
       await t.cabinet({ site: 'saules', locker: 'box-saules' }, 'rural-box-8'),
     ];
     const town = await t.cabinet({ site: 'lyon', locker: 'town-1' }, 'town-locker-16');
-    const [boxPic, boxSaules] = boxes as [VirtualLocker, VirtualLocker];
+    const [boxPic, boxSaules] = boxes as [SimCabinet, SimCabinet];
     const { url } = { url: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook` };
     expect((await t.api('POST', '/api/v1/webhooks', { url }, t.integration)).status).toBe(201);
     const producers = await Promise.all(
@@ -124,7 +123,7 @@ describe('a day of the short supply chain', () => {
     // 09:00 — the round: at the Pic box, p2 is taken without its label being scanned.
     clock += 3 * HOUR;
     const collect = async (
-      box: VirtualLocker,
+      box: SimCabinet,
       parcels: Array<{ p: typeof p1; n: number | null }>,
       foreign?: number,
     ) => {

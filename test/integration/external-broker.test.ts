@@ -9,8 +9,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { SimCabinet } from '../../cli/sim-cabinet.ts';
 import { startHub } from '../../hub/service.ts';
-import type { VirtualLocker } from '../../simulators/locker.ts';
 import {
   certificates,
   type ExternalBroker,
@@ -36,7 +36,7 @@ async function hubOn(broker: ExternalBroker, username: string, sites?: string[])
 }
 
 /** A parcel from creation to pickup at `box`, every step through the broker. */
-async function depositAndPickup(t: TestHub, box: VirtualLocker, lockerId: string) {
+async function depositAndPickup(t: TestHub, box: SimCabinet, lockerId: string) {
   const created = await t.api(
     'POST',
     '/api/v1/parcels',
@@ -132,7 +132,7 @@ describe('two hubs on one Mosquitto', () => {
     north.hub.provisioning.addDevice({ site: 'lyon', locker: 'locker-1' }, 'town-locker-16', 'test');
     await depositAndPickup(north, box, 'box-1');
     await depositAndPickup(south, locker, 'locker-1');
-    locker.telemetry([{ sensor: 't1', c: 4 }]);
+    await locker.telemetry([{ sensor: 't7', c: 4 }]); // a sensor of the town locker's profile
     await eventually(
       async () => (await south.api('GET', '/api/v1/lockers/locker-1')).body.online === true,
       10_000,
@@ -204,7 +204,7 @@ describe('a site with its own Mosquitto, forwarding to the central one', () => {
       t.hub.db.prepare(`SELECT count(*) FROM device_events WHERE type LIKE 'door.%'`).pluck().get() as number;
     const before = doorEvents();
     const seqBefore = (t.hub.db.prepare('SELECT max(seq) FROM events').pluck().get() as number) ?? 0;
-    box.telemetry([{ sensor: 't1', c: 4.4 }]); // QoS 0, like every live reading
+    await box.telemetry([{ sensor: 't1', c: 4.4 }]); // QoS 0, like every live reading
     box.openDoor(7, { force: true });
     box.closeDoor(7);
     await new Promise((r) => setTimeout(r, 1500)); // re-sent by the cabinet meanwhile, more than once
@@ -239,7 +239,7 @@ describe('a site with its own Mosquitto, forwarding to the central one', () => {
     const remoteOpen = box.received.filter((c) => c.type === 'unlock' && c.door === 3);
     expect(new Set(remoteOpen.map((c) => c.id)).size).toBe(1); // re-sent perhaps, one command
     await eventually(() => doorEvents() === before + 2, 15_000, 'the forced door, opened and closed');
-    await eventually(() => box.unacked.size === 0, 10_000, 'every event acknowledged');
+    await eventually(() => box.unacknowledged === 0, 10_000, 'every event acknowledged');
     await eventually(() => readings() === 1, 10_000, 'the reading taken while the line was down');
     await new Promise((r) => setTimeout(r, 1000)); // later re-sends and duplicates: still once
     expect(doorEvents()).toBe(before + 2);

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { VirtualLocker } from '../../simulators/locker.ts';
+import type { SimCabinet } from '../../cli/sim-cabinet.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 
 let t: TestHub;
-let box: VirtualLocker;
+let box: SimCabinet;
 let clock: number;
 
 beforeEach(async () => {

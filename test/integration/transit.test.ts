@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SimCabinet } from '../../cli/sim-cabinet.ts';
 import { gs1CheckDigit } from '../../devices/index.ts';
-import type { VirtualLocker } from '../../simulators/locker.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 
 let t: TestHub;
-let box: VirtualLocker;
-let town: VirtualLocker;
+let box: SimCabinet;
+let town: SimCabinet;
 const sscc = (n: number) => {
   const body = `3761234567${String(n).padStart(7, '0')}`;
   return `${body}${gs1CheckDigit(body)}`;
@@ -26,8 +26,7 @@ const flags = () =>
     .prepare(`SELECT json_extract(data, '$.reason') FROM events WHERE type = 'transit.flag' ORDER BY seq`)
     .pluck()
     .all();
-const scan = (locker: VirtualLocker, code: string) =>
-  locker.record({ type: 'scan', data: `]C100${code}`, symbology: 'gs1-128' });
+const scan = (locker: SimCabinet, code: string) => locker.scan(`]C100${code}`);
 
 async function order(body: Record<string, unknown>) {
   const res = await t.api(
@@ -40,7 +39,7 @@ async function order(body: Record<string, unknown>) {
   return res.body as { parcel: { id: string; door: number }; depositCode: string; pickupCode: string };
 }
 
-async function typeAndUse(locker: VirtualLocker, code: string, door: number) {
+async function typeAndUse(locker: SimCabinet, code: string, door: number) {
   const unlocked = waitFor<[number]>(locker, 'unlocked', (d) => d === door);
   locker.pressCode(code);
   await unlocked;

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SimCabinet } from '../../cli/sim-cabinet.ts';
 import { sign } from '../../hub/domain/notify/webhooks.ts';
-import type { VirtualLocker } from '../../simulators/locker.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 
 interface Received {
@@ -13,7 +13,7 @@ interface Received {
 }
 
 let t: TestHub;
-let box: VirtualLocker;
+let box: SimCabinet;
 let receiver: Server;
 let received: Received[];
 let failuresLeft: number;
@@ -65,7 +65,7 @@ describe('webhooks', () => {
     const hook = await t.api('POST', '/api/v1/webhooks', { url }, t.integration);
     expect(hook.status).toBe(201);
     const { secret } = hook.body;
-    box.telemetry([{ sensor: 't1', c: 3.25 }]);
+    await box.telemetry([{ sensor: 't1', c: 3.25 }]);
     await eventually(() => t.hub.db.prepare('SELECT count(*) FROM readings').pluck().get() === 1);
     const a = (
       await t.api(
