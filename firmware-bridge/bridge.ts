@@ -261,6 +261,10 @@ export class Bridge extends EventEmitter {
         JSON.stringify({ bootId, events: batch.map((r) => r.event) }),
         { qos: 1 },
       );
+      this.emit(
+        'sent',
+        batch.map((r) => r.event),
+      );
     }
   }
 
