@@ -16,7 +16,7 @@ async function cannon(url: string, headers: Record<string, string> = {}) {
   return { rps: r.requests.average, p99: r.latency.p99 };
 }
 
-const hub = await spawnHub({ cabinets: 1, profile: 'town-locker-16' });
+const hub = await spawnHub({ lockers: 1, profile: 'town-locker-16' });
 const path = '/api/v1/lockers/box-1';
 const auth = { authorization: `Bearer ${hub.operator}` };
 const body = await (await fetch(`${hub.httpUrl}${path}`, { headers: auth })).text();

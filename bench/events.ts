@@ -29,7 +29,7 @@ import {
 } from './lib.ts';
 import { writeResult } from './stats.ts';
 
-const CABINETS = quick ? 8 : 20;
+const LOCKERS = quick ? 8 : 20;
 const SECONDS = quick ? 4 : 15;
 const SITE = 'bench';
 
@@ -41,7 +41,7 @@ const message = (seq: number, door: number) =>
     ],
   });
 
-/** Runs `one(i)` in a closed loop on each of CABINETS workers for SECONDS; returns completions/s. */
+/** Runs `one(i)` in a closed loop on each of LOCKERS workers for SECONDS; returns completions/s. */
 async function closedLoop(one: (i: number, n: number) => Promise<void>): Promise<number> {
   let done = 0;
   let stop = false;
@@ -50,7 +50,7 @@ async function closedLoop(one: (i: number, n: number) => Promise<void>): Promise
   }, SECONDS * 1000);
   const t0 = performance.now();
   await Promise.all(
-    Array.from({ length: CABINETS }, async (_, i) => {
+    Array.from({ length: LOCKERS }, async (_, i) => {
       for (let n = 1; !stop; n++) {
         await one(i, n);
         done++;
@@ -72,7 +72,7 @@ async function ackedRate(url: string, passwords?: Map<string, string>): Promise<
   const clients: MqttClient[] = [];
   try {
     const waiting = new Map<string, () => void>();
-    for (let i = 1; i <= CABINETS; i++) {
+    for (let i = 1; i <= LOCKERS; i++) {
       const ref = { site: SITE, locker: `box-${i}` };
       const c = await connect(url, {
         clientId: `${SITE}/box-${i}`,
@@ -103,7 +103,7 @@ async function ackedRate(url: string, passwords?: Map<string, string>): Promise<
 }
 
 async function hubRate(): Promise<number> {
-  const hub = await spawnHub({ cabinets: CABINETS, profile: 'town-locker-16', site: SITE });
+  const hub = await spawnHub({ lockers: LOCKERS, profile: 'town-locker-16', site: SITE });
   try {
     // Every sync of the log is one observation of this histogram: its count is the number of syncs.
     const histFrom = await histogram(hub.httpUrl, 'casier_store_sync_seconds');
@@ -140,7 +140,7 @@ async function mosquittoRate(): Promise<number> {
     });
     await sub.subscribeAsync('relay/#', { qos: 1 });
     const publishers: MqttClient[] = [];
-    for (let i = 0; i < CABINETS; i++) publishers.push(await connect(m.url, { clientId: `pub-${i}` }));
+    for (let i = 0; i < LOCKERS; i++) publishers.push(await connect(m.url, { clientId: `pub-${i}` }));
     pubs.push(...publishers);
     return await closedLoop(async (i, n) => {
       const t = `relay/${i}/${n}`;
@@ -154,7 +154,7 @@ async function mosquittoRate(): Promise<number> {
   }
 }
 
-console.log(`${CABINETS} cabinets, one event in flight each, ${SECONDS} s`);
+console.log(`${LOCKERS} cabinets, one event in flight each, ${SECONDS} s`);
 const hub = await hubRate();
 const durable = await durableRate();
 const rows: GoalRow[] = [];
@@ -183,6 +183,6 @@ rows.push({
 printRows(rows);
 console.log(disk);
 console.log(
-  `written to ${writeResult('events', { quick, cabinets: CABINETS, seconds: SECONDS, hub, baseline, durable, rows })}`,
+  `written to ${writeResult('events', { quick, lockers: LOCKERS, seconds: SECONDS, hub, baseline, durable, rows })}`,
 );
 process.exit(0);

@@ -30,7 +30,7 @@ import {
 } from './lib.ts';
 import { summary, writeResult } from './stats.ts';
 
-const CABINETS = Number(process.env.BENCH_FLEET_CABINETS) || (quick ? 200 : 2000);
+const LOCKERS = Number(process.env.BENCH_FLEET_CABINETS) || (quick ? 200 : 2000);
 const FOOTPRINT_S = quick ? 10 : 60;
 const SAMPLES = quick ? 200 : 1000;
 const SITE = 'fleet';
@@ -42,7 +42,7 @@ async function fleet(
   url: string,
   passwords?: Map<string, string>,
   from = 1,
-  to = CABINETS,
+  to = LOCKERS,
 ): Promise<MqttClient[]> {
   const clients: MqttClient[] = new Array(to - from + 1);
   for (let start = from; start <= to; start += 50) {
@@ -149,7 +149,7 @@ function acked(box: MqttClient, id: string): Promise<void> {
 }
 
 async function hubRun() {
-  const hub = await spawnHub({ cabinets: CABINETS, profile: 'town-locker-16', site: SITE });
+  const hub = await spawnHub({ lockers: LOCKERS, profile: 'town-locker-16', site: SITE });
   try {
     const pid = hub.child.pid as number;
     // Memory per cabinet, all included: the hub's growth from idle (its store already holding the
@@ -157,7 +157,7 @@ async function hubRun() {
     // half the fleet to all of it was tried: the heap of the first half's arrival stays, so it
     // read anywhere from 4 to 70 KiB.
     const idleRss = await steadyRss(pid);
-    const clients = await fleet(hub.mqttUrl, hub.passwords, 1, CABINETS);
+    const clients = await fleet(hub.mqttUrl, hub.passwords, 1, LOCKERS);
     const box = clients[0] as MqttClient;
     await box.subscribeAsync([topic(ref(1), 'commands'), topic(ref(1), 'events/ack')], { qos: 1 });
     box.on('message', (t, p) => {
@@ -181,7 +181,7 @@ async function hubRun() {
     const footprint = {
       rssMiB: Math.max(after.rssMiB, fullRss),
       cpuPercent: ((after.cpuS - before.cpuS) / FOOTPRINT_S) * 100,
-      perCabinetKiB: ((fullRss - idleRss) * 1024) / CABINETS,
+      perLockerKiB: ((fullRss - idleRss) * 1024) / LOCKERS,
       /** Bytes a second the hub sent to its disk, and the telemetry payloads it received meanwhile. */
       diskBps: (after.writtenB - before.writtenB) / seconds,
       receivedBps: (sentBytes - sentBefore) / seconds,
@@ -299,14 +299,14 @@ async function relayRun(durable: boolean) {
   }
 }
 
-console.log(`${CABINETS} cabinets × ${READINGS.length} compartments`);
+console.log(`${LOCKERS} cabinets × ${READINGS.length} compartments`);
 const hub = await hubRun();
 const base = hasMosquitto() ? await relayRun(false) : null;
 const durable = await relayRun(true);
 const ms = (n: number) => `${n.toFixed(2)} ms`;
 const rows: GoalRow[] = [
   {
-    benchmark: `footprint: hub RSS, ${CABINETS} cabinets`,
+    benchmark: `footprint: hub RSS, ${LOCKERS} cabinets`,
     measured: `${hub.footprint.rssMiB.toFixed(0)} MiB`,
     baseline: 'limit 300 MiB',
     ratio: hub.footprint.rssMiB / 300,
@@ -327,11 +327,11 @@ const rows: GoalRow[] = [
     : [
         {
           benchmark: 'footprint: memory per cabinet',
-          measured: `${hub.footprint.perCabinetKiB.toFixed(1)} KiB`,
+          measured: `${hub.footprint.perLockerKiB.toFixed(1)} KiB`,
           baseline: 'limit 80 KiB',
-          ratio: hub.footprint.perCabinetKiB / 80,
+          ratio: hub.footprint.perLockerKiB / 80,
           goal: '≤ 1.0×',
-          met: hub.footprint.perCabinetKiB <= 80,
+          met: hub.footprint.perLockerKiB <= 80,
         },
       ]),
   // What an SD card would take (reference, no goal): SQLite's log, its checkpoints and the syncs.
@@ -372,9 +372,9 @@ rows.push({
 });
 printRows(rows);
 console.log(
-  `latency (ms): hub p50 ${ms(hub.latency.p50)} p99 ${ms(hub.latency.p99)}${base ? `; mosquitto+responder p50 ${ms(base.p50)} p99 ${ms(base.p99)}` : ''}; durable relay p50 ${ms(durable.p50)} p99 ${ms(durable.p99)}; hub CPU meanwhile ${hub.busyCpu.toFixed(0)} % of a core (${(CABINETS * READINGS.length).toLocaleString('en')} readings/s); its log syncs meanwhile p50 ≤ ${hub.syncMs.p50 ?? '?'} ms, p99 ≤ ${hub.syncMs.p99 ?? '?'} ms`,
+  `latency (ms): hub p50 ${ms(hub.latency.p50)} p99 ${ms(hub.latency.p99)}${base ? `; mosquitto+responder p50 ${ms(base.p50)} p99 ${ms(base.p99)}` : ''}; durable relay p50 ${ms(durable.p50)} p99 ${ms(durable.p99)}; hub CPU meanwhile ${hub.busyCpu.toFixed(0)} % of a core (${(LOCKERS * READINGS.length).toLocaleString('en')} readings/s); its log syncs meanwhile p50 ≤ ${hub.syncMs.p50 ?? '?'} ms, p99 ≤ ${hub.syncMs.p99 ?? '?'} ms`,
 );
 console.log(
-  `written to ${writeResult('fleet', { quick, cabinets: CABINETS, hub, baseline: base, durable, rows })}`,
+  `written to ${writeResult('fleet', { quick, lockers: LOCKERS, hub, baseline: base, durable, rows })}`,
 );
 process.exit(0);

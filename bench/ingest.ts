@@ -33,7 +33,7 @@ import {
 } from './lib.ts';
 import { writeResult } from './stats.ts';
 
-const CABINETS = quick ? 10 : 40;
+const LOCKERS = quick ? 10 : 40;
 const SECONDS = quick ? 4 : 15;
 const SENSORS = ['t7', 't8', 't9', 't10', 't15', 't16']; // town-locker-16
 const DASHBOARDS = quick ? 50 : 200;
@@ -74,9 +74,9 @@ async function load(clients: MqttClient[]): Promise<{ sent: number; startedAt: n
   return { sent, startedAt };
 }
 
-async function cabinets(url: string, auth?: Map<string, string>): Promise<MqttClient[]> {
+async function connectLockers(url: string, auth?: Map<string, string>): Promise<MqttClient[]> {
   const list: MqttClient[] = [];
-  for (let i = 1; i <= CABINETS; i++) {
+  for (let i = 1; i <= LOCKERS; i++) {
     const locker = `box-${i}`;
     list.push(
       await connect(url, {
@@ -98,7 +98,7 @@ async function relay(url: string): Promise<number> {
     last = performance.now();
   });
   await sub.subscribeAsync(`casier/v1/${SITE}/+/telemetry`, { qos: 0 });
-  const clients = await cabinets(url);
+  const clients = await connectLockers(url);
   const { sent, startedAt } = await load(clients);
   // Drained when nothing arrives for half a second.
   while (performance.now() - last < 500) await sleep(100);
@@ -157,9 +157,9 @@ async function dashboards(url: string, count: (message: Buffer) => number, token
 }
 
 async function hubRun(): Promise<{ readingsPerS: number; fanout: { shown: number; readingsPerS: number } }> {
-  const hub = await spawnHub({ cabinets: CABINETS, profile: 'town-locker-16', site: SITE });
+  const hub = await spawnHub({ lockers: LOCKERS, profile: 'town-locker-16', site: SITE });
   try {
-    const clients = await cabinets(hub.mqttUrl, hub.passwords);
+    const clients = await connectLockers(hub.mqttUrl, hub.passwords);
     for (const [i, c] of clients.entries()) await announce(c, { site: SITE, locker: `box-${i + 1}` });
     const live = await dashboards(
       `${hub.httpUrl.replace('http', 'ws')}${LIVE_PATH}`,
@@ -207,7 +207,7 @@ async function relayToWs(): Promise<number> {
       const m = JSON.parse(data.toString()) as { messages: Array<{ readings: unknown[] }> };
       return m.messages.reduce((n, t) => n + t.readings.length, 0);
     });
-    const clients = await cabinets(url);
+    const clients = await connectLockers(url);
     live.reset();
     const { startedAt } = await load(clients);
     await Promise.all(clients.map((c) => c.endAsync()));
@@ -226,7 +226,7 @@ async function relayToWs(): Promise<number> {
 
 const rows: GoalRow[] = [];
 console.log(
-  `${CABINETS} cabinets × ${SENSORS.length} sensors, ${SECONDS} s of load; ${DASHBOARDS} dashboards`,
+  `${LOCKERS} cabinets × ${SENSORS.length} sensors, ${SECONDS} s of load; ${DASHBOARDS} dashboards`,
 );
 const aedes = await spawnAedes();
 const aedesRate = await relay(aedes.url);
@@ -269,6 +269,6 @@ rows.push({
 printRows(rows);
 console.log(`a dashboard was shown ${(hub.fanout.shown * 100).toFixed(1)} % of the readings stored`);
 console.log(
-  `written to ${writeResult('ingest', { quick, cabinets: CABINETS, seconds: SECONDS, dashboards: DASHBOARDS, aedesRate, mosquittoRate, hub, relayRate, rows })}`,
+  `written to ${writeResult('ingest', { quick, lockers: LOCKERS, seconds: SECONDS, dashboards: DASHBOARDS, aedesRate, mosquittoRate, hub, relayRate, rows })}`,
 );
 process.exit(0);

@@ -73,11 +73,11 @@ export interface HubUnderTest extends Proc {
 }
 
 /**
- * A real `casier hub` process with `count` cabinets of `profile` provisioned in `site`
+ * A real `casier hub` process with `lockers` cabinets of `profile` provisioned in `site`
  * (`box-1` … `box-N`), ports chosen free on loopback.
  */
 export async function spawnHub(opts: {
-  cabinets: number;
+  lockers: number;
   profile: string;
   site?: string;
 }): Promise<HubUnderTest> {
@@ -85,7 +85,7 @@ export async function spawnHub(opts: {
   const site = opts.site ?? 'bench';
   const store = openStore(dataDir);
   const passwords = new Map<string, string>();
-  for (let i = 1; i <= opts.cabinets; i++)
+  for (let i = 1; i <= opts.lockers; i++)
     passwords.set(
       `box-${i}`,
       store.provisioning.addDevice({ site, locker: `box-${i}` }, opts.profile, 'bench').password,

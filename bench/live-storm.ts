@@ -12,10 +12,10 @@ import { LIVE_PATH } from '../devices/index.ts';
 import { type GoalRow, printRows, quick, sleep, spawnHub } from './lib.ts';
 import { type summary, writeResult } from './stats.ts';
 
-const CABINETS = quick ? 500 : 2000;
+const LOCKERS = quick ? 500 : 2000;
 const DASHBOARDS = quick ? 20 : 100;
 
-const hub = await spawnHub({ cabinets: CABINETS, profile: 'town-locker-16' });
+const hub = await spawnHub({ lockers: LOCKERS, profile: 'town-locker-16' });
 try {
   const live = `${hub.httpUrl.replace(/^http/, 'ws')}${LIVE_PATH}`;
   /** Signs in and resolves with the size of the snapshot, once it has arrived whole. */
@@ -83,14 +83,14 @@ try {
     },
   ];
   console.log(
-    `${CABINETS} cabinets, a snapshot of ${(bytes / 2 ** 20).toFixed(1)} MiB; ${DASHBOARDS} dashboards signing in at once all had theirs in ${stormMs.toFixed(0)} ms`,
+    `${LOCKERS} cabinets, a snapshot of ${(bytes / 2 ** 20).toFixed(1)} MiB; ${DASHBOARDS} dashboards signing in at once all had theirs in ${stormMs.toFixed(0)} ms`,
   );
   console.log(
     `API latency (ms) meanwhile: p50 ${storm.p50.toFixed(2)}, p99 ${storm.p99.toFixed(1)}, max ${storm.max.toFixed(0)} (${storm.n} requests); with none signing in: p50 ${idle.p50.toFixed(2)}, p99 ${idle.p99.toFixed(1)}, max ${idle.max.toFixed(0)}`,
   );
   printRows(rows);
   console.log(
-    `written to ${writeResult('live-storm', { quick, cabinets: CABINETS, dashboards: DASHBOARDS, snapshotBytes: bytes, stormMs, storm, idle, rows })}`,
+    `written to ${writeResult('live-storm', { quick, lockers: LOCKERS, dashboards: DASHBOARDS, snapshotBytes: bytes, stormMs, storm, idle, rows })}`,
   );
 } finally {
   await hub.stop();

@@ -9,11 +9,11 @@ import { findProfile } from '../devices/index.ts';
 import { startHub } from '../hub/service.ts';
 import { journey } from '../simulators/journey.ts';
 import { SiteScenario } from '../simulators/scenario.ts';
-import { CabinetThermals } from '../simulators/thermal.ts';
+import { LockerThermals } from '../simulators/thermal.ts';
 import { untilSignal } from './output.ts';
-import { SimCabinet } from './sim-cabinet.ts';
+import { SimLocker } from './sim-locker.ts';
 
-const CABINETS = [
+const LOCKERS = [
   { site: 'ferme-des-saules', locker: 'box-1', profile: 'rural-box-8' },
   { site: 'lyon-croix-rousse', locker: 'locker-1', profile: 'town-locker-16' },
 ] as const;
@@ -45,13 +45,13 @@ export async function runDemo(v: {
   });
   const operator = hub.provisioning.createToken('operator', 'demo operator', 'demo').token;
   const integration = hub.provisioning.createToken('integration', 'demo platform', 'demo').token;
-  const lockers: SimCabinet[] = [];
-  for (const c of CABINETS) {
+  const lockers: SimLocker[] = [];
+  for (const c of LOCKERS) {
     const dev = hub.provisioning.addDevice({ site: c.site, locker: c.locker }, c.profile, 'demo');
     const profile = findProfile(c.profile);
     if (!profile) throw new Error(`missing profile ${c.profile}`);
     // The real bridge and driver, talking to a simulated board over an in-memory line.
-    const locker = new SimCabinet({
+    const locker = new SimLocker({
       site: c.site,
       locker: c.locker,
       url: hub.mqttUrl,
@@ -70,7 +70,7 @@ export async function runDemo(v: {
   MQTT broker     ${hub.mqttUrl}
   operator token  ${operator}
   data directory  ${dataDir}
-  cabinets        ${CABINETS.map((c) => `${c.site}/${c.locker} (${c.profile})`).join(', ')}
+  cabinets        ${LOCKERS.map((c) => `${c.site}/${c.locker} (${c.profile})`).join(', ')}
 
 Try:
   curl -s -H 'authorization: Bearer ${operator}' ${api}/api/v1/lockers/box-1
@@ -83,7 +83,7 @@ Ctrl-C stops the demo.
 `);
   const time = () => new Date().toTimeString().slice(0, 8);
   // The cabinets' sensors report every 15 s from a thermal model of each compartment.
-  const thermals = lockers.map((l) => new CabinetThermals(l.profile));
+  const thermals = lockers.map((l) => new LockerThermals(l.profile));
   for (const th of thermals) for (let i = 0; i < 120; i++) th.tick(60); // settled
   const sensors = setInterval(() => {
     lockers.forEach((l, i) => {
@@ -111,8 +111,8 @@ Ctrl-C stops the demo.
         apiUrl: api,
         token: integration,
         driverCode: driver,
-        from: lockers[0] as SimCabinet,
-        to: lockers[1] as SimCabinet,
+        from: lockers[0] as SimLocker,
+        to: lockers[1] as SimLocker,
         log: (l) => say(`${time()}  ${l}`),
       })
         .catch((err: Error) => say(`${time()}  journey interrupted: ${err.message}`))

@@ -394,12 +394,12 @@ export const COMMANDS: CommandSpec[] = [
       const { natsAuthorization } = await import('../hub/broker/nats.ts');
       // The store keeps only hashes: each password is the bcrypt of the one `device add` printed.
       const password = '<bcrypt of its password: nats server passwd>';
-      const cabinets = ((v.cabinet as string[] | undefined) ?? []).map(
+      const lockers = ((v.cabinet as string[] | undefined) ?? []).map(
         (c) => c.split('/') as [string, string],
       );
       if (v['all-cabinets']) {
         const s = await store(args);
-        for (const l of s.fleet.lockers()) cabinets.push([l.siteId, l.id]);
+        for (const l of s.fleet.lockers()) lockers.push([l.siteId, l.id]);
         s.db.close();
       }
       const hubs = ((v.hub as string[] | undefined) ?? ['casier-hub']).map((h) => {
@@ -409,7 +409,7 @@ export const COMMANDS: CommandSpec[] = [
       process.stdout.write(
         natsAuthorization([
           ...hubs,
-          ...cabinets.map(([site, locker]) => ({ kind: 'cabinet' as const, site, locker, password })),
+          ...lockers.map(([site, locker]) => ({ kind: 'locker' as const, site, locker, password })),
         ]),
       );
       return 0;

@@ -14,7 +14,6 @@ import { EventEmitter } from 'node:events';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import {
-  type CabinetProfile,
   type Command,
   type CommandResult,
   checkOffline,
@@ -22,6 +21,7 @@ import {
   decodePayload,
   type InputSpec,
   KeypadThrottle,
+  type LockerProfile,
   type LockerRef,
   MAX_EVENTS_PER_MESSAGE,
   offlineHash,
@@ -42,7 +42,7 @@ export interface BridgeOptions {
   locker: LockerRef;
   password: string;
   mqttUrl: string;
-  profile: CabinetProfile;
+  profile: LockerProfile;
   driver: BoardDriver;
   outbox: Outbox;
   log: Logger;

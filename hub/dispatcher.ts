@@ -6,8 +6,8 @@ import type { Logger } from 'pino';
 import type { Command } from '../devices/index.ts';
 import type { Component } from './components.ts';
 import type { Db } from './db/open.ts';
-import type { Cabinet } from './domain/cabinet.ts';
 import type { Commands } from './domain/commands.ts';
+import type { LockerEvents } from './domain/locker-events.ts';
 import type { Link } from './link.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -22,7 +22,7 @@ export class Dispatcher implements Component {
   constructor(
     private readonly db: Db,
     private readonly commands: Commands,
-    private readonly cabinet: Cabinet,
+    private readonly lockerEvents: LockerEvents,
     private readonly link: Link,
     private readonly metrics: Metrics,
     private readonly log: Logger,
@@ -77,7 +77,7 @@ export class Dispatcher implements Component {
     this.#recordSent();
     try {
       for (const row of this.commands.expiredRows(now)) {
-        this.db.transaction(() => this.cabinet.onCommandExpired(row, now)).immediate();
+        this.db.transaction(() => this.lockerEvents.onCommandExpired(row, now)).immediate();
         this.metrics.commandsExpired.inc();
         this.log.info(
           { command: row.id, locker: row.locker_id, type: row.type },

@@ -15,8 +15,8 @@ import {
 } from '../devices/index.ts';
 import type { Ledger } from './db/ledger.ts';
 import type { Db } from './db/open.ts';
-import type { Cabinet } from './domain/cabinet.ts';
 import type { Fleet } from './domain/fleet.ts';
+import type { LockerEvents } from './domain/locker-events.ts';
 import type { Metrics } from './metrics.ts';
 
 export interface IngestOutput {
@@ -41,7 +41,7 @@ export class Ingest {
     private readonly db: Db,
     private readonly ledger: Ledger,
     private readonly fleet: Fleet,
-    private readonly cabinet: Cabinet,
+    private readonly lockerEvents: LockerEvents,
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly out: IngestOutput,
@@ -105,7 +105,9 @@ export class Ingest {
             this.#drop(t.suffix, m.reason, topicName, m.detail);
             return;
           }
-          this.db.transaction(() => this.cabinet.onCommandResult(t.locker, m.value, this.now())).immediate();
+          this.db
+            .transaction(() => this.lockerEvents.onCommandResult(t.locker, m.value, this.now()))
+            .immediate();
           break;
         }
         case 'telemetry': {
@@ -227,7 +229,7 @@ export class Ingest {
             fresh++;
             if (seq > last + 1) this.#gap(ref.locker, msg.bootId, last + 1, seq, now);
             last = Math.max(last, seq);
-            mine.push(...this.cabinet.onEvent(ref.locker, ev, now));
+            mine.push(...this.lockerEvents.onEvent(ref.locker, ev, now));
           }
           seqs.set(ref.locker, { bootId: msg.bootId, seq: last });
         }

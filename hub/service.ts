@@ -18,7 +18,6 @@ import { Checkpointer } from './db/checkpointer.ts';
 import type { Db } from './db/open.ts';
 import { type SyncFile, WalSync } from './db/wal-sync.ts';
 import { Dispatcher } from './dispatcher.ts';
-import { Cabinet } from './domain/cabinet.ts';
 import { Alarms } from './domain/coldchain/alarms.ts';
 import { ColdChain } from './domain/coldchain/coldchain.ts';
 import { pruneReadings, type Retention } from './domain/coldchain/retention.ts';
@@ -26,6 +25,7 @@ import { SiteRules } from './domain/coldchain/site-rules.ts';
 import { Watchdog } from './domain/coldchain/watchdog.ts';
 import { Commands } from './domain/commands.ts';
 import { ParcelLifecycle } from './domain/lifecycle.ts';
+import { LockerEvents } from './domain/locker-events.ts';
 import { Webhooks } from './domain/notify/webhooks.ts';
 import type { Parcels } from './domain/parcels.ts';
 import type { Provisioning } from './domain/provisioning.ts';
@@ -137,7 +137,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const commands = new Commands(db);
   const alarms = new Alarms(db, ledger);
   const transit = new Transit(db, ledger, codes, commands);
-  const cabinet = new Cabinet(db, ledger, codes, commands, alarms, transit);
+  const lockerEvents = new LockerEvents(db, ledger, codes, commands, alarms, transit);
   const siteRules = new SiteRules(db, ledger);
   const coldChain = new ColdChain(
     db,
@@ -193,7 +193,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const dispatcher = new Dispatcher(
     db,
     commands,
-    cabinet,
+    lockerEvents,
     link,
     metrics,
     log.child({ mod: 'dispatch' }),
@@ -203,7 +203,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     db,
     ledger,
     fleet,
-    cabinet,
+    lockerEvents,
     metrics,
     log.child({ mod: 'ingest' }),
     {
@@ -297,7 +297,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
         parcels,
         lifecycle,
         fleet,
-        cabinet,
+        lockerEvents,
         commands,
         // An operator's command leaves once what the route committed with it is on disk.
         send: (l, c) => walSync.after(() => dispatcher.send(l, c)),

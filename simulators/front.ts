@@ -2,17 +2,17 @@
  * What people at a cabinet touch: its keypad, its doors, its label scanner, and what its sensors
  * read. The scenarios and journeys of simulated people drive a cabinet through this, whatever
  * stands behind it; in the demo and the tests it is the product's own bridge and driver talking
- * to a simulated board (`cli/sim-cabinet.ts`).
+ * to a simulated board (`cli/sim-locker.ts`).
  *
  * Emits `unlocked` (door) when a latch is released: the door can then be pulled open.
  */
 import type { EventEmitter } from 'node:events';
-import type { CabinetProfile } from '../devices/index.ts';
+import type { LockerProfile } from '../devices/index.ts';
 
-export interface CabinetFront extends EventEmitter {
+export interface LockerFront extends EventEmitter {
   /** The cabinet's locker id. */
   readonly locker: string;
-  readonly profile: CabinetProfile;
+  readonly profile: LockerProfile;
   /** Types a code on the keypad and presses enter. */
   pressCode(code: string): void;
   /** Pulls a door: it opens if its latch is released, or if forced; false if it stayed shut. */
@@ -29,19 +29,19 @@ export interface PowerReading {
   batteryV?: number;
 }
 
-/** Resolves with the door `cabinet` releases next (optionally a given one), or rejects after `ms`. */
-export function nextUnlock(cabinet: CabinetFront, door?: number, ms = 8000): Promise<number> {
+/** Resolves with the door `locker` releases next (optionally a given one), or rejects after `ms`. */
+export function nextUnlock(locker: LockerFront, door?: number, ms = 8000): Promise<number> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      cabinet.off('unlocked', on);
-      reject(new Error(`no door opened at ${cabinet.locker}`));
+      locker.off('unlocked', on);
+      reject(new Error(`no door opened at ${locker.locker}`));
     }, ms);
     const on = (d: number) => {
       if (door !== undefined && d !== door) return;
       clearTimeout(timer);
-      cabinet.off('unlocked', on);
+      locker.off('unlocked', on);
       resolve(d);
     };
-    cabinet.on('unlocked', on);
+    locker.on('unlocked', on);
   });
 }

@@ -5,15 +5,15 @@
  * by the demo to show the short supply chain, one journey at a time.
  */
 import { gs1CheckDigit } from '../devices/index.ts';
-import { type CabinetFront, nextUnlock } from './front.ts';
+import { type LockerFront, nextUnlock } from './front.ts';
 
 export interface JourneyOptions {
   apiUrl: string;
   /** Integration token (orders) */
   token: string;
   driverCode: string;
-  from: CabinetFront;
-  to: CabinetFront;
+  from: LockerFront;
+  to: LockerFront;
   log: (line: string) => void;
 }
 

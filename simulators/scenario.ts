@@ -4,13 +4,13 @@
  * mistypes. Drives cabinets the way people would; used by the demo.
  */
 import { TEMPERATURE_CLASSES } from '../devices/index.ts';
-import type { CabinetFront } from './front.ts';
+import type { LockerFront } from './front.ts';
 
 export interface ScenarioOptions {
   apiUrl: string;
   /** An integration token: the scenario creates parcels as an ordering platform would. */
   token: string;
-  lockers: CabinetFront[];
+  lockers: LockerFront[];
   intervalMs: number;
   log: (line: string) => void;
   random?: () => number;
@@ -18,7 +18,7 @@ export interface ScenarioOptions {
 
 interface Visit {
   parcelId: string;
-  locker: CabinetFront;
+  locker: LockerFront;
   door: number;
   code: string;
   recipient: string;

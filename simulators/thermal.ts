@@ -103,7 +103,7 @@ function gaussian(): number {
 }
 
 /** Every sensor of a cabinet profile with the compartment it watches, for scenarios and the demo. */
-export class CabinetThermals {
+export class LockerThermals {
   readonly compartments = new Map<string, ThermalCompartment>();
   readonly sensors = new Map<string, SimSensor>();
 

@@ -6,7 +6,7 @@ import { href, StoreContext, useLive, useRoute } from './hooks.ts';
 import { LiveStore } from './live.ts';
 import { ErrorLine } from './ui.tsx';
 import { AlarmsView } from './views/alarms.tsx';
-import { CabinetView } from './views/cabinet.tsx';
+import { LockerPage } from './views/locker.tsx';
 import { Overview } from './views/overview.tsx';
 import { ParcelView } from './views/parcel.tsx';
 import { ParcelsView } from './views/parcels.tsx';
@@ -155,7 +155,7 @@ function Page(props: { path: string[]; query: URLSearchParams }) {
     case undefined:
       return <Overview />;
     case 'lockers':
-      return id ? <CabinetView id={id} door={door ? Number(door) : null} /> : <Overview />;
+      return id ? <LockerPage id={id} door={door ? Number(door) : null} /> : <Overview />;
     case 'alarms':
       return <AlarmsView query={props.query} />;
     case 'parcels':

@@ -1,12 +1,12 @@
 import type { z } from 'zod';
-import type { cabinetProfile } from './schema.ts';
+import type { lockerProfile } from './schema.ts';
 
 /**
  * A small farm-gate box built around an Arduino Uno running StandardFirmata: relays on D2-D5
  * release the locks, door contacts on D6-D9 (switch to ground, pull-ups on: a closed door reads
  * low), TMP36 sensors on A0-A1 for the two chilled doors. The keypad is a USB keypad on the Pi.
  */
-export const farmBox4: z.input<typeof cabinetProfile> = {
+export const farmBox4: z.input<typeof lockerProfile> = {
   name: 'farm-box-4',
   description: 'Farm-gate box, 4 doors: 2 chilled M, 2 ambient L (Arduino with Firmata)',
   board: 'firmata',

@@ -1,11 +1,11 @@
 import type { z } from 'zod';
-import type { cabinetProfile } from './schema.ts';
+import type { lockerProfile } from './schema.ts';
 
 /**
  * A rural drop box: 8 doors in two columns on a casier reference controller. Top row chilled
  * for dairy and meat, one frozen pair, ambient large doors at the bottom for vegetable crates.
  */
-export const ruralBox8: z.input<typeof cabinetProfile> = {
+export const ruralBox8: z.input<typeof lockerProfile> = {
   name: 'rural-box-8',
   description: 'Rural drop box, 8 doors: 4 chilled M, 2 frozen M, 2 ambient L (casier controller)',
   board: 'casier',

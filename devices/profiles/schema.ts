@@ -61,7 +61,7 @@ export const inputSpec = z.object({
 
 export type InputSpec = z.infer<typeof inputSpec>;
 
-export const cabinetProfile = z.object({
+export const lockerProfile = z.object({
   name: z.string().regex(ID_PATTERN),
   description: z.string(),
   board: z.enum(BOARDS),
@@ -73,10 +73,10 @@ export const cabinetProfile = z.object({
 });
 
 export type CompartmentSpec = z.infer<typeof compartmentSpec>;
-export type CabinetProfile = z.infer<typeof cabinetProfile>;
+export type LockerProfile = z.infer<typeof lockerProfile>;
 
 /** Consistency rules a schema cannot express. Returns one `path: message` per problem. */
-export function checkProfile(p: CabinetProfile): string[] {
+export function checkProfile(p: LockerProfile): string[] {
   const problems: string[] = [];
   const doors = p.compartments.map((c) => c.door).sort((a, b) => a - b);
   doors.forEach((d, i) => {

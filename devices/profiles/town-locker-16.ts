@@ -1,12 +1,12 @@
 import type { z } from 'zod';
-import type { cabinetProfile } from './schema.ts';
+import type { lockerProfile } from './schema.ts';
 
 /**
  * A town pickup locker on one Kerong KR-CU16 lock board (16 locks, door state read through the
  * lock bits): small ambient doors on the left, chilled and frozen in the middle, large doors on the
  * right. The middle column leaves rows 2-3 to the keypad and scanner.
  */
-export const townLocker16: z.input<typeof cabinetProfile> = {
+export const townLocker16: z.input<typeof lockerProfile> = {
   name: 'town-locker-16',
   description: 'Town pickup locker, 16 doors: 6 S + 2 M + 2 L ambient, 4 chilled, 2 frozen (KR-CU16)',
   board: 'kr-cu16',

@@ -1,11 +1,11 @@
 import type { z } from 'zod';
-import type { cabinetProfile } from './schema.ts';
+import type { lockerProfile } from './schema.ts';
 
 /**
  * A larger town locker on a bus of two Kerong KR-CU16 boards: 16 small ambient doors on board 0,
  * 4 chilled and 4 large ambient doors on board 1 (its locks 1-8).
  */
-export const townLocker24: z.input<typeof cabinetProfile> = {
+export const townLocker24: z.input<typeof lockerProfile> = {
   name: 'town-locker-24',
   description: 'Town pickup locker, 24 doors on two KR-CU16 boards: 16 S + 4 L ambient, 4 M chilled',
   board: 'kr-cu16',

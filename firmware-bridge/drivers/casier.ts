@@ -3,7 +3,7 @@
  * link from devices/serial over a serial line, doors and sensors mapped through the profile.
  */
 import { EventEmitter } from 'node:events';
-import { type CabinetProfile, CasierLink, type LinkOutput, type Message } from '../../devices/index.ts';
+import { CasierLink, type LinkOutput, type LockerProfile, type Message } from '../../devices/index.ts';
 import type { Line } from '../line.ts';
 import { type BoardDriver, DriverError, type SelftestRow } from './types.ts';
 
@@ -24,7 +24,7 @@ export class CasierDriver extends EventEmitter implements BoardDriver {
 
   constructor(
     private readonly line: Line,
-    private readonly profile: CabinetProfile,
+    private readonly profile: LockerProfile,
     private readonly opts: { replyTimeoutMs?: number } = {},
   ) {
     super();

@@ -7,7 +7,7 @@
  * door contact that follows, not by the board.
  */
 import { EventEmitter } from 'node:events';
-import type { CabinetProfile } from '../../devices/index.ts';
+import type { LockerProfile } from '../../devices/index.ts';
 import type { Line } from '../line.ts';
 import { type BoardDriver, DriverError, type SelftestRow } from './types.ts';
 
@@ -45,7 +45,7 @@ export class FirmataDriver extends EventEmitter implements BoardDriver {
 
   constructor(
     private readonly line: Line,
-    private readonly profile: CabinetProfile,
+    private readonly profile: LockerProfile,
   ) {
     super();
   }

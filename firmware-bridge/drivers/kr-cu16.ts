@@ -5,7 +5,7 @@
  * per board because implementations disagree on it.
  */
 import { EventEmitter } from 'node:events';
-import { type CabinetProfile, krcu16 } from '../../devices/index.ts';
+import { krcu16, type LockerProfile } from '../../devices/index.ts';
 import type { Line } from '../line.ts';
 import { type BoardDriver, DriverError, type SelftestRow } from './types.ts';
 
@@ -46,7 +46,7 @@ export class KrCu16Driver extends EventEmitter implements BoardDriver {
 
   constructor(
     private readonly line: Line,
-    private readonly profile: CabinetProfile,
+    private readonly profile: LockerProfile,
     private readonly opts: KrOptions = {},
   ) {
     super();

@@ -4,10 +4,10 @@ import * as api from '../../devices/api.ts';
 import { isId, parseGs1 } from '../../devices/index.ts';
 import { listEvents, verifyLedger } from '../db/ledger.ts';
 import type { Db } from '../db/open.ts';
-import type { Cabinet } from '../domain/cabinet.ts';
 import type { Commands } from '../domain/commands.ts';
 import type { Fleet } from '../domain/fleet.ts';
 import type { ParcelLifecycle } from '../domain/lifecycle.ts';
+import type { LockerEvents } from '../domain/locker-events.ts';
 import { createParcelInput, PARCEL_STATES, type Parcels } from '../domain/parcels.ts';
 import type { Provisioning } from '../domain/provisioning.ts';
 import type { Transit } from '../domain/transit.ts';
@@ -19,11 +19,11 @@ export interface ApiDeps {
   parcels: Parcels;
   lifecycle: ParcelLifecycle;
   fleet: Fleet;
-  cabinet: Cabinet;
+  lockerEvents: LockerEvents;
   commands: Commands;
   transit: Transit;
   provisioning: Provisioning;
-  send: (lockerId: string, commands: ReturnType<Cabinet['remoteOpen']>[]) => void;
+  send: (lockerId: string, commands: ReturnType<LockerEvents['remoteOpen']>[]) => void;
   now: () => number;
 }
 
@@ -270,7 +270,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
         const now = d.now();
         const command = d.db
           .transaction(() =>
-            d.cabinet.remoteOpen(
+            d.lockerEvents.remoteOpen(
               params.id,
               params.door,
               { tokenId: principal.id, name: principal.name, ...body },

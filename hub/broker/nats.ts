@@ -8,7 +8,7 @@ import { SUFFIXES, type Suffix, TOPIC_PREFIX } from '../../devices/index.ts';
 
 export type NatsAccount =
   | { kind: 'hub'; username: string; password: string; sites?: string[] }
-  | { kind: 'cabinet'; site: string; locker: string; password: string };
+  | { kind: 'locker'; site: string; locker: string; password: string };
 
 const subject = (topic: string) => topic.replaceAll('/', '.');
 const bySuffix = (direction: 'up' | 'down') =>

@@ -1,7 +1,7 @@
 /**
- * What a code typed at a cabinet's keypad does: a pure function of the facts `Cabinet` gathers
+ * What a code typed at a cabinet's keypad does: a pure function of the facts `LockerEvents` gathers
  * (the code's row, the driver it belongs to, the door's pending operation, the parcel's state,
- * the keypad's brake, the hub's clock). No store, no clock, no I/O: `Cabinet` applies the
+ * the keypad's brake, the hub's clock). No store, no clock, no I/O: `LockerEvents` applies the
  * decision. docs/protocol.md §3 is the contract; test/hub/keypad.test.ts its truth table.
  */
 import { afterFailure, type Brake, lockedFor } from '../../devices/index.ts';

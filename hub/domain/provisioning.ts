@@ -3,8 +3,8 @@
  * the command line and the hub alike: both open the same store.
  */
 import {
-  type CabinetProfile,
   findProfile,
+  type LockerProfile,
   type LockerRef,
   lockerKey,
   offlineKey,
@@ -97,7 +97,7 @@ export class Provisioning {
     };
   }
 
-  #insertCompartments(lockerId: string, profile: CabinetProfile): void {
+  #insertCompartments(lockerId: string, profile: LockerProfile): void {
     const insert = this.db.prepare(
       'INSERT INTO compartments (locker_id, door, size, temperature_class, sensor) VALUES (?, ?, ?, ?, ?)',
     );

@@ -4,13 +4,13 @@
  * (docs/protocol.md §4) so the real bridge process runs unchanged against it.
  */
 import { EventEmitter } from 'node:events';
-import { type CabinetProfile, CasierLink, type LinkOutput, type Message } from '../../devices/index.ts';
+import { CasierLink, type LinkOutput, type LockerProfile, type Message } from '../../devices/index.ts';
 import { corrupt, type Line, openLine } from './serial.ts';
 
 export interface CasierBoardOptions {
   /** A serial port's path, or the board's end of an in-memory line. */
   path: string | Line;
-  profile: CabinetProfile;
+  profile: LockerProfile;
   baudRate?: number;
   /** How long a released latch stays open if nobody pulls the door. */
   latchMs?: number;

@@ -6,7 +6,7 @@
  * digital and analog reporting.
  */
 import { EventEmitter } from 'node:events';
-import type { CabinetProfile } from '../../devices/index.ts';
+import type { LockerProfile } from '../../devices/index.ts';
 import { type Line, openLine } from './serial.ts';
 
 const REPORT_VERSION = 0xf9;
@@ -26,7 +26,7 @@ const OUTPUT = 1;
 export interface FirmataBoardOptions {
   /** A serial port's path, or the board's end of an in-memory line. */
   path: string | Line;
-  profile: CabinetProfile;
+  profile: LockerProfile;
   latchMs?: number;
 }
 

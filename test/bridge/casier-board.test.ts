@@ -2,16 +2,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findProfile } from '../../devices/index.ts';
 import { CasierBoardSim } from '../../simulators/boards/casier-board.ts';
 import { spawnBridge } from '../helpers/bridge.ts';
-import { type CabinetRig, cabinetRig, visit as visitBoard } from '../helpers/cabinet.ts';
 import { eventually, type TestHub } from '../helpers/hub.ts';
+import { type LockerRig, lockerRig, visit as visitBoard } from '../helpers/locker.ts';
 
 const profile = findProfile('rural-box-8') as NonNullable<ReturnType<typeof findProfile>>;
-let rig: CabinetRig<CasierBoardSim>;
+let rig: LockerRig<CasierBoardSim>;
 let t: TestHub;
 let board: CasierBoardSim;
 
 beforeEach(async () => {
-  rig = await cabinetRig({
+  rig = await lockerRig({
     site: 'ferme',
     locker: 'box-1',
     profile: 'rural-box-8',

@@ -1,16 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findProfile } from '../../devices/index.ts';
 import { FirmataBoardSim } from '../../simulators/boards/firmata-board.ts';
-import { type CabinetRig, cabinetRig } from '../helpers/cabinet.ts';
 import { eventually, type TestHub, waitFor } from '../helpers/hub.ts';
+import { type LockerRig, lockerRig } from '../helpers/locker.ts';
 
 const profile = findProfile('farm-box-4') as NonNullable<ReturnType<typeof findProfile>>;
-let rig: CabinetRig<FirmataBoardSim>;
+let rig: LockerRig<FirmataBoardSim>;
 let t: TestHub;
 let board: FirmataBoardSim;
 
 beforeEach(async () => {
-  rig = await cabinetRig({
+  rig = await lockerRig({
     site: 'gaec',
     locker: 'gate-1',
     profile: 'farm-box-4',

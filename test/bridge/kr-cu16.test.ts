@@ -1,15 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KrCu16BusSim } from '../../simulators/boards/kr-cu16-bus.ts';
-import { type CabinetRig, cabinetRig } from '../helpers/cabinet.ts';
 import { eventually, type TestHub } from '../helpers/hub.ts';
+import { type LockerRig, lockerRig } from '../helpers/locker.ts';
 import { casierAsync } from '../helpers/process.ts';
 
-let rig: CabinetRig<KrCu16BusSim>;
+let rig: LockerRig<KrCu16BusSim>;
 let t: TestHub;
 let bus: KrCu16BusSim;
 
 beforeEach(async () => {
-  rig = await cabinetRig({
+  rig = await lockerRig({
     site: 'lyon',
     locker: 'town-1',
     profile: 'town-locker-24',

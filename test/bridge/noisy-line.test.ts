@@ -1,6 +1,6 @@
 /**
  * The bridge and the casier driver in process, over an in-memory line that flips bits
- * (cli/sim-cabinet.ts): the link's resynchronisation and retransmission are what is tested, and
+ * (cli/sim-locker.ts): the link's resynchronisation and retransmission are what is tested, and
  * they are the same code whatever carries the bytes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ let board: CasierBoardSim;
 beforeAll(async () => {
   t = await startTestHub();
   // The driver's default patience: a garbled frame costs retransmissions, not an unlock.
-  const box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8', {
+  const box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8', {
     flipRate: FLIP_RATE,
     replyTimeoutMs: 5000,
   });

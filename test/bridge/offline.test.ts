@@ -1,21 +1,21 @@
 /**
- * The bridge and the casier driver in process, over an in-memory line (cli/sim-cabinet.ts): the
+ * The bridge and the casier driver in process, over an in-memory line (cli/sim-locker.ts): the
  * offline codes are the bridge's logic, not its process's; test/bridge/casier-board.test.ts runs
  * the real process over a pseudo-terminal.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SimCabinet } from '../../cli/sim-cabinet.ts';
+import type { SimLocker } from '../../cli/sim-locker.ts';
 import type { CasierBoardSim } from '../../simulators/boards/casier-board.ts';
-import { visit as visitBoard } from '../helpers/cabinet.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+import { visit as visitBoard } from '../helpers/locker.ts';
 
 let t: TestHub;
-let box: SimCabinet;
+let box: SimLocker;
 let board: CasierBoardSim;
 
 beforeEach(async () => {
   t = await startTestHub();
-  box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+  box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
   board = box.board;
 });
 afterEach(() => t.close());

@@ -1,5 +1,5 @@
 /**
- * The bridge through an outage of the hub, in process over an in-memory line (cli/sim-cabinet.ts):
+ * The bridge through an outage of the hub, in process over an in-memory line (cli/sim-locker.ts):
  * what it keeps is the bridge's logic, not its process's. Events kept through an outage:
  * test/integration/reliability.test.ts; through a kill -9 of the process:
  * test/bridge/casier-board.test.ts.
@@ -20,7 +20,7 @@ const dropped = async () =>
 
 describe('a cabinet whose hub is away', () => {
   it('buffers readings within its bound and says how many it dropped', async () => {
-    const box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8', { telemetryBuffer: 3 });
+    const box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8', { telemetryBuffer: 3 });
     await t.hub.stop();
     await eventually(() => !box.connected, 5000, 'the bridge to notice');
     // Eleven readings, each sampled by the board and taken by the bridge, into a buffer of three.

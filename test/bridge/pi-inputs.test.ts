@@ -1,18 +1,18 @@
 import { SerialPort } from 'serialport';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KrCu16BusSim } from '../../simulators/boards/kr-cu16-bus.ts';
-import { type CabinetRig, cabinetRig } from '../helpers/cabinet.ts';
 import { eventually, type TestHub } from '../helpers/hub.ts';
+import { type LockerRig, lockerRig } from '../helpers/locker.ts';
 import { type PtyPair, ptyPair } from '../helpers/pty.ts';
 
-let rig: CabinetRig<KrCu16BusSim>;
+let rig: LockerRig<KrCu16BusSim>;
 let t: TestHub;
 let sim: KrCu16BusSim;
 let scannerLine: PtyPair;
 
 beforeEach(async () => {
   scannerLine = await ptyPair();
-  rig = await cabinetRig({
+  rig = await lockerRig({
     site: 'lyon',
     locker: 'town-1',
     profile: 'town-locker-24',

@@ -1,19 +1,19 @@
 /**
- * The bridge and the casier driver in process, over an in-memory line (cli/sim-cabinet.ts), behind
+ * The bridge and the casier driver in process, over an in-memory line (cli/sim-locker.ts), behind
  * a real site broker bridged to a real central one (Mosquitto): what is tested is how the bridge
  * follows the site's line, and the brokers' forwarding.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SimCabinet } from '../../cli/sim-cabinet.ts';
+import type { SimLocker } from '../../cli/sim-locker.ts';
 import type { CasierBoardSim } from '../../simulators/boards/casier-board.ts';
 import { type SiteBrokers, startSiteBrokers } from '../helpers/brokers.ts';
-import { visit as visitBoard } from '../helpers/cabinet.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+import { visit as visitBoard } from '../helpers/locker.ts';
 
 const HUB_PASSWORD = 'hub-secret-for-tests';
 let brokers: SiteBrokers | undefined;
 let t: TestHub | undefined;
-let box: SimCabinet;
+let box: SimLocker;
 let board: CasierBoardSim;
 
 beforeEach(async () => {
@@ -23,7 +23,7 @@ beforeEach(async () => {
     { mqttUrl: central.url, mqttUsername: 'casier-hub', mqttPassword: HUB_PASSWORD },
     { registerDevice: (u, p) => site.addUser(u, p) },
   );
-  box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8', {
+  box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8', {
     url: site.url,
     siteBroker: true,
     replyTimeoutMs: 5000,

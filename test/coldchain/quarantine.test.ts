@@ -4,13 +4,13 @@
  * Hours run on the hub's clock; the hub's sweeps and flusher run when the test ticks them.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SimCabinet } from '../../cli/sim-cabinet.ts';
+import type { SimLocker } from '../../cli/sim-locker.ts';
 import { gs1CheckDigit } from '../../devices/index.ts';
 import { startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 
 const MIN = 60_000;
 let t: TestHub;
-let box: SimCabinet;
+let box: SimLocker;
 let clock: number;
 let sent = 0;
 
@@ -18,18 +18,18 @@ beforeEach(async () => {
   clock = Date.UTC(2026, 11, 4, 6, 0);
   sent = 0;
   t = await startTestHub({ now: () => clock, manualTicks: true });
-  box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+  box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
 });
 afterEach(() => t.close());
 
 const parcel = async (id: string) => (await t.api('GET', `/api/v1/parcels/${id}`)).body;
 const stored = () => t.hub.db.prepare('SELECT count(*) FROM readings').pluck().get() as number;
 
-/** `sensor` of `cabinet` reads `c` once a minute for `n` minutes; each reading stored and judged. */
-async function reads(cabinet: SimCabinet, sensor: string, c: number, n: number) {
+/** `sensor` of `locker` reads `c` once a minute for `n` minutes; each reading stored and judged. */
+async function reads(locker: SimLocker, sensor: string, c: number, n: number) {
   for (let m = 0; m < n; m++) {
     clock += MIN;
-    await cabinet.telemetry([{ sensor, c }]);
+    await locker.telemetry([{ sensor, c }]);
     sent++;
     await t.ticked(() => stored() === sent, 5000, 'the reading stored');
   }
@@ -47,21 +47,21 @@ async function order(body: Record<string, unknown> = {}) {
 }
 
 /** Types `code`; resolves once its door is released. */
-async function release(cabinet: SimCabinet, code: string, door: number) {
-  const unlocked = waitFor<[number]>(cabinet, 'unlocked', (d) => d === door);
-  cabinet.pressCode(code);
+async function release(locker: SimLocker, code: string, door: number) {
+  const unlocked = waitFor<[number]>(locker, 'unlocked', (d) => d === door);
+  locker.pressCode(code);
   await unlocked;
 }
 
-async function through(cabinet: SimCabinet, code: string, door: number) {
-  await release(cabinet, code, door);
-  cabinet.openDoor(door);
-  cabinet.closeDoor(door);
+async function through(locker: SimLocker, code: string, door: number) {
+  await release(locker, code, door);
+  locker.openDoor(door);
+  locker.closeDoor(door);
 }
 
-async function refusedWith(cabinet: SimCabinet, code: string): Promise<string> {
-  const shown = waitFor<[{ type: string; text?: string }]>(cabinet, 'command', (c) => c.type === 'display');
-  cabinet.pressCode(code);
+async function refusedWith(locker: SimLocker, code: string): Promise<string> {
+  const shown = waitFor<[{ type: string; text?: string }]>(locker, 'command', (c) => c.type === 'display');
+  locker.pressCode(code);
   return (await shown)[0].text ?? '';
 }
 
@@ -110,7 +110,7 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
   });
 
   it('holds a parcel ready at its destination locker', async () => {
-    const town = await t.cabinet({ site: 'lyon', locker: 'town-1' }, 'town-locker-16');
+    const town = await t.locker({ site: 'lyon', locker: 'town-1' }, 'town-locker-16');
     const body = `3761234567${'1'.padStart(7, '0')}`;
     const sscc = `${body}${gs1CheckDigit(body)}`;
     const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as { code: string };

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SimCabinet } from '../../cli/sim-cabinet.ts';
+import type { SimLocker } from '../../cli/sim-locker.ts';
 import { CHILLED, ThermalCompartment } from '../../simulators/thermal.ts';
 import { startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 
 const MIN = 60_000;
 let t: TestHub;
-let box: SimCabinet;
+let box: SimLocker;
 let clock: number;
 let fridge: ThermalCompartment;
 let sent = 0;
@@ -15,7 +15,7 @@ beforeEach(async () => {
   sent = 0;
   // The hub's sweeps and flusher run when the test ticks it, at the test's time.
   t = await startTestHub({ now: () => clock, manualTicks: true });
-  box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+  box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
   fridge = new ThermalCompartment(CHILLED);
   for (let i = 0; i < 60; i++) fridge.step(60); // settled before the day starts
 });

@@ -4,26 +4,26 @@
  * away is still alarmed, with the time it was last heard.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SimCabinet } from '../../cli/sim-cabinet.ts';
+import type { SimLocker } from '../../cli/sim-locker.ts';
 import { eventually, startTestHub, type TestHub } from '../helpers/hub.ts';
 
 const S = 1000;
 let t: TestHub;
 let clock = Date.UTC(2026, 10, 29, 6, 0);
-let near: SimCabinet;
-let far: SimCabinet;
+let near: SimLocker;
+let far: SimLocker;
 
 beforeAll(async () => {
   // The hub's periodic work runs when the test ticks it, at the test's time.
   t = await startTestHub({ now: () => clock, manualTicks: true });
-  near = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
-  far = await t.cabinet({ site: 'ferme', locker: 'box-2' }, 'rural-box-8');
+  near = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+  far = await t.locker({ site: 'ferme', locker: 'box-2' }, 'rural-box-8');
 });
 afterAll(() => t.close());
 
 const readings = () => t.hub.db.prepare('SELECT count(*) FROM telemetry').pluck().get() as number;
 /** Each cabinet still reporting sends `sensors`, 30 s apart on the hub's clock. */
-async function report(boxes: SimCabinet[], times: number, sensors = ['t1', 't5']) {
+async function report(boxes: SimLocker[], times: number, sensors = ['t1', 't5']) {
   for (let i = 0; i < times; i++) {
     clock += 30 * S;
     const before = readings();

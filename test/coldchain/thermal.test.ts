@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { findProfile } from '../../devices/index.ts';
-import { CabinetThermals, CHILLED, SimSensor, ThermalCompartment } from '../../simulators/thermal.ts';
+import { CHILLED, LockerThermals, SimSensor, ThermalCompartment } from '../../simulators/thermal.ts';
 
 describe('thermal model', () => {
   it('holds a chilled compartment in its band, warms it when the compressor fails', () => {
@@ -18,7 +18,7 @@ describe('thermal model', () => {
   });
 
   it('gives each sensor of a profile its model, and sensor faults on demand', () => {
-    const cab = new CabinetThermals(findProfile('rural-box-8') as never);
+    const cab = new LockerThermals(findProfile('rural-box-8') as never);
     expect([...cab.compartments.keys()].sort()).toEqual(['t-amb', 't1', 't2', 't3', 't4', 't5', 't6']);
     const r = cab.tick(60);
     expect(r.find((x) => x.sensor === 't5')?.c).toBeLessThan(-15);

@@ -6,7 +6,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SimCabinet } from '../../cli/sim-cabinet.ts';
+import type { SimLocker } from '../../cli/sim-locker.ts';
 import { Ledger } from '../../hub/db/ledger.ts';
 import { Fleet } from '../../hub/domain/fleet.ts';
 import { CHILLED, ThermalCompartment } from '../../simulators/thermal.ts';
@@ -16,7 +16,7 @@ import { lineProxy } from '../helpers/proxy.ts';
 
 const MIN = 60_000;
 let t: TestHub;
-let box: SimCabinet;
+let box: SimLocker;
 let browser: Browser;
 let base: string;
 let clock = Math.floor(Date.now() / MIN) * MIN - 3 * 60 * MIN;
@@ -50,7 +50,7 @@ const alarmCount = (level: string) =>
 beforeAll(async () => {
   t = await startTestHub({ now: () => clock, flushMs: 10 });
   base = `http://127.0.0.1:${t.hub.httpPort}`;
-  box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+  box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
   for (let i = 0; i < 60; i++) fridge.step(60);
   await minutes(10);
   browser = await launchBrowser();
@@ -154,7 +154,7 @@ describe('dashboard', () => {
     await a.getByRole('button', { name: '1 h' }).click();
     await a.locator('.chart-box canvas').waitFor();
     expect(await a.locator('.chart .muted').first().textContent()).toMatch(/readings, min .* 1 alarm/);
-    await screenshot(a, 'cabinet');
+    await screenshot(a, 'locker');
   });
 
   it('releases a parcel quarantined at the critical threshold, with a reason', async () => {
@@ -246,7 +246,7 @@ describe('dashboard', () => {
     await signIn(tablet.page, base, t.operator);
     await tablet.page.goto(`${base}/#/lockers/box-1/1`);
     await tablet.page.locator('.chart-box canvas').waitFor();
-    await screenshot(tablet.page, 'tablet-cabinet');
+    await screenshot(tablet.page, 'tablet-locker');
     const phone = await operatorPage(browser, { width: 390, height: 844 });
     await signIn(phone.page, base, t.operator);
     await screenshot(phone.page, 'phone-overview');

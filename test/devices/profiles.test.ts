@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cabinetProfile, checkProfile, findProfile, PROFILES } from '../../devices/index.ts';
+import { checkProfile, findProfile, lockerProfile, PROFILES } from '../../devices/index.ts';
 
 describe('cabinet profiles', () => {
   it.each(PROFILES.map((p) => [p.name, p] as const))('%s is consistent', (_name, p) => {
@@ -15,7 +15,7 @@ describe('cabinet profiles', () => {
   it('reports each inconsistency as path: message', () => {
     const base = findProfile('rural-box-8');
     if (!base) throw new Error('missing profile');
-    const broken = cabinetProfile.parse({
+    const broken = lockerProfile.parse({
       ...base,
       compartments: [
         { ...base.compartments[0], door: 1 },

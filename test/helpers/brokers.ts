@@ -241,7 +241,7 @@ export async function startNats(
     urls,
     async addUser(username, password) {
       const [site, locker] = username.split('/') as [string, string];
-      accounts.push({ kind: 'cabinet', site, locker, password });
+      accounts.push({ kind: 'locker', site, locker, password });
       write();
       for (const child of children) child.kill('SIGHUP'); // nats-server reloads its configuration, users included
       await new Promise((r) => setTimeout(r, 300));

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SimCabinet } from '../../cli/sim-cabinet.ts';
+import { SimLocker } from '../../cli/sim-locker.ts';
 import { findProfile, type LockerRef } from '../../devices/index.ts';
 import { type HubConfig, type RunningHub, startHub } from '../../hub/service.ts';
 
@@ -22,9 +22,9 @@ export interface TestHub {
   ) => Promise<{ status: number; body: Json }>;
   /**
    * Provisions a cabinet and starts it: the real bridge and driver, a simulated board, an
-   * in-memory serial line between them (cli/sim-cabinet.ts).
+   * in-memory serial line between them (cli/sim-locker.ts).
    */
-  cabinet: (
+  locker: (
     ref: LockerRef,
     profile?: string,
     /** `url`: the broker it connects to, when not the hub's (a site's own broker). */
@@ -36,7 +36,7 @@ export interface TestHub {
       telemetryBuffer?: number;
       siteBroker?: boolean;
     },
-  ) => Promise<SimCabinet>;
+  ) => Promise<SimLocker>;
   /**
    * Ticks the hub (its periodic work, at its clock) then checks, until `check` holds: for what
    * arrives over the network and is acted on at the next tick (`manualTicks` hubs).
@@ -89,10 +89,10 @@ export async function startTestHub(
         body: text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text,
       };
     },
-    async cabinet(ref, profile = 'town-locker-16', opts = {}) {
+    async locker(ref, profile = 'town-locker-16', opts = {}) {
       const dev = t.hub.provisioning.addDevice(ref, profile, 'test');
       await extras.registerDevice?.(`${ref.site}/${ref.locker}`, dev.password);
-      const locker = new SimCabinet({
+      const locker = new SimLocker({
         ...ref,
         url: opts.url ?? t.hub.mqttUrl,
         password: dev.password,
@@ -106,7 +106,7 @@ export async function startTestHub(
         // The cabinet shares the hub's clock, virtual or not.
         now: config.now,
       });
-      cabinets.push(locker);
+      lockers.push(locker);
       await locker.start();
       // Connected is not yet online: the hub has to have applied the cabinet's `state` message.
       const online = t.hub.db.prepare('SELECT online FROM lockers WHERE id = ?').pluck();
@@ -129,12 +129,12 @@ export async function startTestHub(
       t.hub = await startHub({ ...config, httpPort: t.hub.httpPort, mqttPort: t.hub.mqttPort ?? 0 });
     },
     async close() {
-      await Promise.allSettled(cabinets.map((c) => c.stop()));
+      await Promise.allSettled(lockers.map((c) => c.stop()));
       await t.hub.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
-  const cabinets: SimCabinet[] = [];
+  const lockers: SimLocker[] = [];
   t.operator = t.hub.provisioning.createToken('operator', 'test operator', 'test').token;
   t.integration = t.hub.provisioning.createToken('integration', 'test platform', 'test').token;
   return t;

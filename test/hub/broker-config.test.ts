@@ -55,16 +55,16 @@ describe('the broker configurations', () => {
     const shipped = readFileSync(resolve(import.meta.dirname, '../../deploy/nats/casier.conf'), 'utf8');
     const printed = casier(['broker', 'nats-users', '--cabinet', 'ferme-des-saules/box-1']).stdout;
     expect(shipped.endsWith(printed)).toBe(true);
-    const cabinet = natsUser({ kind: 'cabinet', site: 'ferme', locker: 'box-1', password: 'x' });
-    expect(cabinet.user).toBe('ferme/box-1');
-    expect(cabinet.permissions.publish.allow).toEqual([
+    const locker = natsUser({ kind: 'locker', site: 'ferme', locker: 'box-1', password: 'x' });
+    expect(locker.user).toBe('ferme/box-1');
+    expect(locker.permissions.publish.allow).toEqual([
       'casier.v1.ferme.box-1.state',
       'casier.v1.ferme.box-1.telemetry',
       'casier.v1.ferme.box-1.events',
       'casier.v1.ferme.box-1.commands.result',
     ]);
     expect(
-      [...cabinet.permissions.publish.allow, ...cabinet.permissions.subscribe.allow].some((x) =>
+      [...locker.permissions.publish.allow, ...locker.permissions.subscribe.allow].some((x) =>
         x.includes('*'),
       ),
     ).toBe(false);

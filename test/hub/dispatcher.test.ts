@@ -38,11 +38,11 @@ describe('the dispatcher', () => {
     };
     commands = new Commands(store.db);
     // The cabinet's handlers are not reached: no command here expires.
-    const cabinet = {} as ConstructorParameters<typeof Dispatcher>[2];
+    const lockerEvents = {} as ConstructorParameters<typeof Dispatcher>[2];
     dispatcher = new Dispatcher(
       store.db,
       commands,
-      cabinet,
+      lockerEvents,
       link,
       createMetrics(),
       pino({ level: 'silent' }),

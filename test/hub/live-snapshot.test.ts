@@ -8,7 +8,7 @@ import type { LiveServerMessage } from '../../devices/index.ts';
 import { eventually } from '../helpers/hub.ts';
 import { type LiveFeedRig, liveFeedRig } from '../helpers/live.ts';
 
-const CABINETS = 1600;
+const LOCKERS = 1600;
 let rig: LiveFeedRig;
 let builds = 0;
 
@@ -18,7 +18,7 @@ beforeAll(async () => {
     // here), and no heartbeat among the messages counted.
     { maxQueued: 64 * 1024, shareMs: 60_000, heartbeatMs: 60_000 },
     (store) => {
-      for (let i = 1; i <= CABINETS; i++)
+      for (let i = 1; i <= LOCKERS; i++)
         store.provisioning.addDevice({ site: 'region', locker: `box-${i}` }, 'town-locker-16', 'test');
       const views = store.fleet.lockerViews.bind(store.fleet);
       store.fleet.lockerViews = () => {
@@ -80,7 +80,7 @@ describe('live feed snapshot at a region', () => {
     (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
     await eventually(() => slow.messages.length === 4, 10_000, 'the snapshot and three deltas');
     const [snapshot, ...deltas] = slow.messages;
-    expect(snapshot?.type === 'snapshot' && snapshot.lockers.length).toBe(CABINETS);
+    expect(snapshot?.type === 'snapshot' && snapshot.lockers.length).toBe(LOCKERS);
     expect(deltas.map((m) => m.type)).toEqual(['readings', 'readings', 'readings']);
     expect(slow.ws.readyState).toBe(WebSocket.OPEN);
     await closeAll([slow]);

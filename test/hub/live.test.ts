@@ -1,16 +1,16 @@
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import type { SimCabinet } from '../../cli/sim-cabinet.ts';
+import type { SimLocker } from '../../cli/sim-locker.ts';
 import { eachReading, LIVE_CLOSE, LIVE_PATH, type LiveServerMessage, topic } from '../../devices/index.ts';
 import { eventually, startTestHub, type TestHub } from '../helpers/hub.ts';
 
 let t: TestHub;
-let box: SimCabinet;
+let box: SimLocker;
 
 beforeAll(async () => {
   t = await startTestHub({ flushMs: 20 });
-  box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+  box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
   // Doors the hub has seen closed: opening one without a code is then forced.
   for (const door of [5, 6]) {
     box.openDoor(door, { force: true });

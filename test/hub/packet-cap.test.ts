@@ -85,7 +85,7 @@ describe('the embedded broker', () => {
       5000,
       'the cut counted',
     );
-    const box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+    const box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
     await box.telemetry([{ sensor: 't1', c: 4 }]);
     await eventually(
       () => (t.hub.db.prepare('SELECT count(*) FROM telemetry').pluck().get() as number) === 1,

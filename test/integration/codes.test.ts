@@ -1,18 +1,18 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SimCabinet } from '../../cli/sim-cabinet.ts';
+import type { SimLocker } from '../../cli/sim-locker.ts';
 import { FREE_FAILURES } from '../../devices/index.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 
 let t: TestHub;
-let box: SimCabinet;
-let town: SimCabinet;
+let box: SimLocker;
+let town: SimLocker;
 let clock: number;
 
 beforeEach(async () => {
   clock = Date.now();
   t = await startTestHub({ now: () => clock });
-  box = await t.cabinet({ site: 'ferme-du-pic', locker: 'box-1' }, 'rural-box-8');
-  town = await t.cabinet({ site: 'lyon', locker: 'town-1' }, 'town-locker-16');
+  box = await t.locker({ site: 'ferme-du-pic', locker: 'box-1' }, 'rural-box-8');
+  town = await t.locker({ site: 'lyon', locker: 'town-1' }, 'town-locker-16');
 });
 afterEach(() => t.close());
 
@@ -28,7 +28,7 @@ async function parcel(lockerId = 'box-1', extra: Record<string, unknown> = {}) {
 }
 
 /** Types a code and returns what the keypad displayed; fails if any door was released. */
-async function refused(locker: SimCabinet, code: string): Promise<string> {
+async function refused(locker: SimLocker, code: string): Promise<string> {
   const before = locker.received.filter((c) => c.type === 'unlock').length;
   const shown = waitFor<[{ type: string; text?: string }]>(locker, 'command', (c) => c.type === 'display');
   locker.pressCode(code);
@@ -42,7 +42,7 @@ async function rejections(): Promise<string[]> {
   return res.body.events.map((e: { data: { reason: string } }) => e.data.reason);
 }
 
-async function deposit(locker: SimCabinet, code: string, door: number) {
+async function deposit(locker: SimLocker, code: string, door: number) {
   const unlocked = waitFor(locker, 'unlocked', (d) => d === door);
   locker.pressCode(code);
   await unlocked;
@@ -149,7 +149,7 @@ describe('a code whose door never opened', () => {
 
   it('re-sends an unanswered unlock with the same id, and gives the code back when it expires', async () => {
     // A driver that waits long for the board: the hub's expiry comes before the bridge's answer.
-    const slow = await t.cabinet({ site: 'ferme-du-pic', locker: 'box-2' }, 'rural-box-8', {
+    const slow = await t.locker({ site: 'ferme-du-pic', locker: 'box-2' }, 'rural-box-8', {
       replyTimeoutMs: 60_000,
     });
     const p = await parcel('box-2');

@@ -5,11 +5,11 @@
  */
 import { fdatasync } from 'node:fs';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { SimCabinet } from '../../cli/sim-cabinet.ts';
+import type { SimLocker } from '../../cli/sim-locker.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 
 let t: TestHub;
-let box: SimCabinet;
+let box: SimLocker;
 let hold = false;
 let held: Array<(err: NodeJS.ErrnoException | null) => void> = [];
 const release = () => {
@@ -24,7 +24,7 @@ beforeEach(async () => {
     manualTicks: true,
     syncWal: (fd, done) => (hold ? held.push(done) : fdatasync(fd, done)),
   });
-  box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+  box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
 });
 afterEach(async () => {
   release();

@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SimCabinet } from '../../cli/sim-cabinet.ts';
+import { SimLocker } from '../../cli/sim-locker.ts';
 import { findProfile } from '../../devices/index.ts';
 import { eventually } from '../helpers/hub.ts';
 import { casier, type HubProcess, spawnHub } from '../helpers/process.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'casier-crash-'));
 let hub: HubProcess | undefined;
-let box: SimCabinet | undefined;
+let box: SimLocker | undefined;
 
 afterAll(async () => {
   await box?.stop();
@@ -26,7 +26,7 @@ describe('a hub killed with -9 in the middle of a stream of events', () => {
     );
     hub = await spawnHub(['--http-port', '0', '--mqtt-port', '0', '--data-dir', dataDir]);
     const mqttPort = new URL(hub.mqttUrl).port;
-    box = new SimCabinet({
+    box = new SimLocker({
       site: 'ferme',
       locker: 'box-1',
       url: hub.mqttUrl,

@@ -7,7 +7,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SimCabinet } from '../../cli/sim-cabinet.ts';
+import type { SimLocker } from '../../cli/sim-locker.ts';
 import { gs1CheckDigit } from '../../devices/index.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 
@@ -51,14 +51,14 @@ afterEach(async () => {
   await new Promise((r) => receiver.close(r));
 });
 
-async function use(locker: SimCabinet, code: string, door: number) {
+async function use(locker: SimLocker, code: string, door: number) {
   const unlocked = waitFor<[number]>(locker, 'unlocked', (d) => d === door);
   locker.pressCode(code);
   await unlocked;
   locker.openDoor(door);
   locker.closeDoor(door);
 }
-const scan = (locker: SimCabinet, n: number) => locker.scan(`]C100${sscc(n)}`);
+const scan = (locker: SimLocker, n: number) => locker.scan(`]C100${sscc(n)}`);
 const state = async (id: string) => (await t.api('GET', `/api/v1/parcels/${id}`)).body.state as string;
 
 describe('a day of the short supply chain', () => {
@@ -66,11 +66,11 @@ describe('a day of the short supply chain', () => {
     timeout: 60_000,
   }, async () => {
     const boxes = [
-      await t.cabinet({ site: 'pic', locker: 'box-pic' }, 'rural-box-8'),
-      await t.cabinet({ site: 'saules', locker: 'box-saules' }, 'rural-box-8'),
+      await t.locker({ site: 'pic', locker: 'box-pic' }, 'rural-box-8'),
+      await t.locker({ site: 'saules', locker: 'box-saules' }, 'rural-box-8'),
     ];
-    const town = await t.cabinet({ site: 'lyon', locker: 'town-1' }, 'town-locker-16');
-    const [boxPic, boxSaules] = boxes as [SimCabinet, SimCabinet];
+    const town = await t.locker({ site: 'lyon', locker: 'town-1' }, 'town-locker-16');
+    const [boxPic, boxSaules] = boxes as [SimLocker, SimLocker];
     const { url } = { url: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook` };
     expect((await t.api('POST', '/api/v1/webhooks', { url }, t.integration)).status).toBe(201);
     const producers = await Promise.all(
@@ -123,7 +123,7 @@ describe('a day of the short supply chain', () => {
     // 09:00 — the round: at the Pic box, p2 is taken without its label being scanned.
     clock += 3 * HOUR;
     const collect = async (
-      box: SimCabinet,
+      box: SimLocker,
       parcels: Array<{ p: typeof p1; n: number | null }>,
       foreign?: number,
     ) => {

@@ -9,7 +9,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SimCabinet } from '../../cli/sim-cabinet.ts';
+import type { SimLocker } from '../../cli/sim-locker.ts';
 import { startHub } from '../../hub/service.ts';
 import {
   certificates,
@@ -36,7 +36,7 @@ async function hubOn(broker: ExternalBroker, username: string, sites?: string[])
 }
 
 /** A parcel from creation to pickup at `box`, every step through the broker. */
-async function depositAndPickup(t: TestHub, box: SimCabinet, lockerId: string) {
+async function depositAndPickup(t: TestHub, box: SimLocker, lockerId: string) {
   const created = await t.api(
     'POST',
     '/api/v1/parcels',
@@ -67,7 +67,7 @@ describe.each([
     const broker = await start([{ username: 'casier-hub', password: HUB_PASSWORD }]);
     cleanup.push(() => broker.stop());
     const t = await hubOn(broker, 'casier-hub');
-    const box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+    const box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
     await eventually(async () => (await t.api('GET', '/api/v1/lockers/box-1')).body.online, 10_000, 'online');
     await depositAndPickup(t, box, 'box-1');
   });
@@ -76,7 +76,7 @@ describe.each([
     const broker = await start([{ username: 'casier-hub', password: HUB_PASSWORD }]);
     cleanup.push(() => broker.stop());
     const t = await hubOn(broker, 'casier-hub');
-    const box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+    const box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
     await eventually(async () => (await t.api('GET', '/api/v1/lockers/box-1')).body.online, 10_000, 'online');
     // A second, genuine cabinet whose credentials are used to reach the first one's topics.
     const other = t.hub.provisioning.addDevice({ site: 'ferme', locker: 'box-2' }, 'rural-box-8', 'test');
@@ -126,8 +126,8 @@ describe('two hubs on one Mosquitto', () => {
     cleanup.push(() => broker.stop());
     const north = await hubOn(broker, 'hub-ferme', ['ferme']);
     const south = await hubOn(broker, 'hub-lyon', ['lyon']);
-    const box = await north.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
-    const locker = await south.cabinet({ site: 'lyon', locker: 'locker-1' }, 'town-locker-16');
+    const box = await north.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+    const locker = await south.locker({ site: 'lyon', locker: 'locker-1' }, 'town-locker-16');
     // A trap: the northern hub also knows the southern locker. Were its messages to reach it, it
     // would mark it online.
     north.hub.provisioning.addDevice({ site: 'lyon', locker: 'locker-1' }, 'town-locker-16', 'test');
@@ -172,7 +172,7 @@ describe('the hub on Mosquitto over TLS', () => {
     cleanup.push(() => t.close());
     // The cabinet on the plain loopback listener, the hub over TLS: the same broker, the same flow.
     t.hub.mqttUrl = broker.url;
-    const box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+    const box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
     await eventually(async () => (await t.api('GET', '/api/v1/lockers/box-1')).body.online, 10_000, 'online');
     await depositAndPickup(t, box, 'box-1');
   });
@@ -188,7 +188,7 @@ describe('a site with its own Mosquitto, forwarding to the central one', () => {
       { registerDevice: (u, p) => site.addUser(u, p) },
     );
     cleanup.push(() => t.close());
-    const box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8', { url: site.url });
+    const box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8', { url: site.url });
     await depositAndPickup(t, box, 'box-1');
 
     // An operator opens a door from the hub and the line goes down at once: the command reaches
@@ -275,7 +275,7 @@ describe('the hub on a cluster of three nats-servers', () => {
     const broker = await startNats([{ username: 'casier-hub', password: HUB_PASSWORD }], 3);
     cleanup.push(() => broker.stop());
     const t = await hubOn(broker, 'casier-hub');
-    const box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8', { url: broker.urls[2] });
+    const box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8', { url: broker.urls[2] });
     await depositAndPickup(t, box, 'box-1');
   });
 });

@@ -1,13 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SimCabinet } from '../../cli/sim-cabinet.ts';
+import type { SimLocker } from '../../cli/sim-locker.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 
 let t: TestHub;
-let box: SimCabinet;
+let box: SimLocker;
 
 beforeEach(async () => {
   t = await startTestHub();
-  box = await t.cabinet({ site: 'ferme-du-pic', locker: 'box-1' }, 'rural-box-8');
+  box = await t.locker({ site: 'ferme-du-pic', locker: 'box-1' }, 'rural-box-8');
 });
 afterEach(() => t.close());
 

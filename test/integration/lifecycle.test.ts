@@ -1,16 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SimCabinet } from '../../cli/sim-cabinet.ts';
+import type { SimLocker } from '../../cli/sim-locker.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 
 let t: TestHub;
-let box: SimCabinet;
+let box: SimLocker;
 let clock: number;
 
 beforeEach(async () => {
   clock = Date.now();
   // Deadlines are checked when the test ticks the hub, at the test's time.
   t = await startTestHub({ now: () => clock, manualTicks: true });
-  box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+  box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
 });
 afterEach(() => t.close());
 

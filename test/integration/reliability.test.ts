@@ -55,7 +55,7 @@ describe('device events', () => {
   });
 
   it('stores events recorded while the hub was down exactly once after it restarts, in order', async () => {
-    const box = await t.cabinet(ref, 'rural-box-8', { resendMs: 100 });
+    const box = await t.locker(ref, 'rural-box-8', { resendMs: 100 });
     await t.hub.stop();
     await eventually(() => !box.connected, 5000, 'cabinet to notice');
     for (let i = 0; i < 20; i++) {

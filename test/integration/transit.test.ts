@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SimCabinet } from '../../cli/sim-cabinet.ts';
+import type { SimLocker } from '../../cli/sim-locker.ts';
 import { gs1CheckDigit } from '../../devices/index.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 
 let t: TestHub;
-let box: SimCabinet;
-let town: SimCabinet;
+let box: SimLocker;
+let town: SimLocker;
 const sscc = (n: number) => {
   const body = `3761234567${String(n).padStart(7, '0')}`;
   return `${body}${gs1CheckDigit(body)}`;
@@ -13,8 +13,8 @@ const sscc = (n: number) => {
 
 beforeEach(async () => {
   t = await startTestHub();
-  box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
-  town = await t.cabinet({ site: 'lyon', locker: 'town-1' }, 'town-locker-16');
+  box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+  town = await t.locker({ site: 'lyon', locker: 'town-1' }, 'town-locker-16');
   // This farm's box opens all the doors of a collection at once (see the last test for one by one).
   expect((await t.api('PUT', '/api/v1/sites/ferme/settings', { driverDoors: 'all' })).status).toBe(200);
 });
@@ -26,7 +26,7 @@ const flags = () =>
     .prepare(`SELECT json_extract(data, '$.reason') FROM events WHERE type = 'transit.flag' ORDER BY seq`)
     .pluck()
     .all();
-const scan = (locker: SimCabinet, code: string) => locker.scan(`]C100${code}`);
+const scan = (locker: SimLocker, code: string) => locker.scan(`]C100${code}`);
 
 async function order(body: Record<string, unknown>) {
   const res = await t.api(
@@ -39,7 +39,7 @@ async function order(body: Record<string, unknown>) {
   return res.body as { parcel: { id: string; door: number }; depositCode: string; pickupCode: string };
 }
 
-async function typeAndUse(locker: SimCabinet, code: string, door: number) {
+async function typeAndUse(locker: SimLocker, code: string, door: number) {
   const unlocked = waitFor<[number]>(locker, 'unlocked', (d) => d === door);
   locker.pressCode(code);
   await unlocked;

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SimCabinet } from '../../cli/sim-cabinet.ts';
+import type { SimLocker } from '../../cli/sim-locker.ts';
 import { sign } from '../../hub/domain/notify/webhooks.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 
@@ -13,7 +13,7 @@ interface Received {
 }
 
 let t: TestHub;
-let box: SimCabinet;
+let box: SimLocker;
 let receiver: Server;
 let received: Received[];
 let failuresLeft: number;
@@ -45,7 +45,7 @@ beforeEach(async () => {
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/casier`;
   t = await startTestHub({ notifyMs: 50 });
-  box = await t.cabinet({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+  box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
 });
 afterEach(async () => {
   await t.close();

@@ -21,7 +21,7 @@ interface Board {
   stop(): Promise<void>;
 }
 
-export interface CabinetRig<B extends Board> {
+export interface LockerRig<B extends Board> {
   t: TestHub;
   pty: PtyPair;
   board: B;
@@ -40,7 +40,7 @@ export interface CabinetRig<B extends Board> {
   close(): Promise<void>;
 }
 
-export async function cabinetRig<B extends Board>(opts: {
+export async function lockerRig<B extends Board>(opts: {
   site: string;
   locker: string;
   profile: string;
@@ -53,7 +53,7 @@ export async function cabinetRig<B extends Board>(opts: {
   mqttUrl?: string;
   /** Gives the bridge's broker the cabinet's credentials before the bridge starts. */
   registerDevice?: (username: string, password: string) => Promise<void>;
-}): Promise<CabinetRig<B>> {
+}): Promise<LockerRig<B>> {
   const t = await startTestHub(opts.hub);
   const { password } = t.hub.provisioning.addDevice(
     { site: opts.site, locker: opts.locker },
@@ -94,7 +94,7 @@ export async function cabinetRig<B extends Board>(opts: {
   const bridge = spawnBridge(bridgeArgs());
   const keypadFd = opts.keypad ? await openForWriting(keypadPath) : undefined;
   let closed = false;
-  const rig: CabinetRig<B> = {
+  const rig: LockerRig<B> = {
     t,
     pty,
     board,

@@ -3,26 +3,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type DeviceEvent, FREE_FAILURES, gs1CheckDigit } from '../../devices/index.ts';
-import { Cabinet } from '../../hub/domain/cabinet.ts';
 import { Alarms } from '../../hub/domain/coldchain/alarms.ts';
 import { Commands } from '../../hub/domain/commands.ts';
+import { LockerEvents } from '../../hub/domain/locker-events.ts';
 import { Transit } from '../../hub/domain/transit.ts';
 import { openStore } from '../../hub/store.ts';
 
 let dir: string;
 let store: ReturnType<typeof openStore>;
-let cabinet: Cabinet;
+let lockerEvents: LockerEvents;
 let transit: Transit;
 const now = 1_700_000_000_000;
 let seq = 0;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'casier-cabinet-'));
+  dir = mkdtempSync(join(tmpdir(), 'casier-locker-'));
   store = openStore(dir, 8, () => now);
   const commands = new Commands(store.db);
   const alarms = new Alarms(store.db, store.ledger);
   transit = new Transit(store.db, store.ledger, store.codes, commands);
-  cabinet = new Cabinet(store.db, store.ledger, store.codes, commands, alarms, transit);
+  lockerEvents = new LockerEvents(store.db, store.ledger, store.codes, commands, alarms, transit);
   store.provisioning.addDevice({ site: 'ferme', locker: 'box-1' }, 'rural-box-8', 'test');
   store.provisioning.addDevice({ site: 'lyon', locker: 'town-1' }, 'town-locker-16', 'test');
 });
@@ -32,7 +32,7 @@ afterEach(() => {
 });
 
 const typed = (code: string): DeviceEvent => ({ id: `e${++seq}`, seq, ts: now, type: 'keypad.entry', code });
-const apply = (ev: DeviceEvent) => store.db.transaction(() => cabinet.onEvent('box-1', ev, now))();
+const apply = (ev: DeviceEvent) => store.db.transaction(() => lockerEvents.onEvent('box-1', ev, now))();
 const type = (code: string) => apply(typed(code));
 const door = (type: 'door.opened' | 'door.closed', n: number): DeviceEvent => ({
   id: `e${++seq}`,
@@ -51,7 +51,7 @@ describe('the keypad brake in the store', () => {
     // Enough wrong codes to lock the keypad, in a transaction that then fails.
     expect(() =>
       store.db.transaction(() => {
-        for (let i = 0; i <= FREE_FAILURES; i++) cabinet.onEvent('box-1', typed(`1111111${i}`), now);
+        for (let i = 0; i <= FREE_FAILURES; i++) lockerEvents.onEvent('box-1', typed(`1111111${i}`), now);
         throw new Error('the disk is full');
       })(),
     ).toThrow('the disk is full');
@@ -88,7 +88,7 @@ describe('the driver at a cabinet, in the store', () => {
     // Another driver's code, in a transaction that then fails: Yann is still the one at the cabinet.
     expect(() =>
       store.db.transaction(() => {
-        cabinet.onEvent('box-1', typed(zoe.code), now);
+        lockerEvents.onEvent('box-1', typed(zoe.code), now);
         throw new Error('the disk is full');
       })(),
     ).toThrow('the disk is full');

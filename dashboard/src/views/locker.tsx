@@ -33,7 +33,7 @@ const CONDITION_WORDS: Record<Condition, string> = {
   free: 'free',
 };
 
-export function CabinetView(props: { id: string; door: number | null }) {
+export function LockerPage(props: { id: string; door: number | null }) {
   const live = useLive();
   const store = useStore();
   if (live.snapshots === 0) return <Loading what="the cabinet" />;
@@ -72,10 +72,10 @@ export function CabinetView(props: { id: string; door: number | null }) {
           ))}
         </ul>
       )}
-      <div class={`cabinet-layout ${selected ? 'with-panel' : ''}`}>
+      <div class={`locker-layout ${selected ? 'with-panel' : ''}`}>
         <div>
           <section
-            class="cabinet"
+            class="locker"
             style={{ gridTemplateColumns: `repeat(${cols}, minmax(6.5rem, 1fr))` }}
             aria-label={`Front of ${l.id}`}
           >

@@ -22,7 +22,7 @@ import { OfflineReconciler } from './offline.ts';
 import { ParcelStates } from './parcel-states.ts';
 import type { Transit } from './transit.ts';
 
-export class Cabinet {
+export class LockerEvents {
   readonly #compartments: Compartments;
   readonly #brake;
   readonly #setBrake;

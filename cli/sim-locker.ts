@@ -5,7 +5,7 @@
  * driver. It lives here because it wires firmware-bridge/ and simulators/ together, which they
  * never do themselves.
  *
- * What it offers is the physical world (`CabinetFront`): a keypad, doors to pull, a scanner,
+ * What it offers is the physical world (`LockerFront`): a keypad, doors to pull, a scanner,
  * sensors; and what an observer can see: the commands that reached the bridge, the board's display.
  * Emits `unlocked` (door), `received` (command, duplicate) for every command the bridge
  * received, `command` (command, result) once the bridge executed one, `recorded` (event) once the
@@ -17,10 +17,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import {
-  type CabinetProfile,
   type Command,
   type CommandResult,
   type DeviceEvent,
+  type LockerProfile,
   type LockerRef,
   linePair,
   type TelemetryMessage,
@@ -29,12 +29,12 @@ import { Bridge } from '../firmware-bridge/bridge.ts';
 import { CasierDriver } from '../firmware-bridge/drivers/casier.ts';
 import { Outbox } from '../firmware-bridge/outbox.ts';
 import { CasierBoardSim } from '../simulators/boards/casier-board.ts';
-import type { CabinetFront, PowerReading } from '../simulators/front.ts';
+import type { LockerFront, PowerReading } from '../simulators/front.ts';
 
-export interface SimCabinetOptions extends LockerRef {
+export interface SimLockerOptions extends LockerRef {
   url: string;
   password: string;
-  profile: CabinetProfile;
+  profile: LockerProfile;
   /** The cabinet's clock (a test's virtual time); Date.now by default. */
   now?: () => number;
   /** How long an unacknowledged event waits before the bridge sends it again. */
@@ -54,7 +54,7 @@ export interface SimCabinetOptions extends LockerRef {
   log?: Logger;
 }
 
-export class SimCabinet extends EventEmitter implements CabinetFront {
+export class SimLocker extends EventEmitter implements LockerFront {
   readonly board: CasierBoardSim;
   readonly bridge: Bridge;
   /** The bridge's durable store: its outbox, executed commands, offline code table. */
@@ -65,11 +65,11 @@ export class SimCabinet extends EventEmitter implements CabinetFront {
   readonly #ownDir: boolean;
   #stopped = false;
 
-  constructor(readonly opts: SimCabinetOptions) {
+  constructor(readonly opts: SimLockerOptions) {
     super();
     const [boardEnd, bridgeEnd] = linePair();
     this.#ownDir = !opts.dataDir;
-    this.#dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'casier-cabinet-'));
+    this.#dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'casier-locker-'));
     this.board = new CasierBoardSim({
       path: boardEnd,
       profile: opts.profile,
@@ -110,7 +110,7 @@ export class SimCabinet extends EventEmitter implements CabinetFront {
     return this.opts.locker;
   }
 
-  get profile(): CabinetProfile {
+  get profile(): LockerProfile {
     return this.opts.profile;
   }
 
