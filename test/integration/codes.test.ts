@@ -159,16 +159,13 @@ describe('a code whose door never opened', () => {
     slow.pressCode(p.depositCode);
     const [unlock] = await first;
     clock += 4_000; // past the re-send delay on the hub's clock
-    const [, duplicate] = await waitFor<[{ id: string }, boolean]>(
-      slow,
-      'received',
-      (c) => c.id === unlock.id,
-    );
+    const resent = waitFor<[{ id: string }, boolean]>(slow, 'received', (c) => c.id === unlock.id);
+    await t.hub.tick(); // the dispatcher's round
+    const [, duplicate] = await resent;
     expect(duplicate).toBe(true); // the bridge is still at it: it does not start it again
     clock += 30_000; // past the command's expiry
-    await eventually(
-      async () => (await t.api('GET', `/api/v1/commands/${unlock.id}`)).body.state === 'expired',
-    );
+    await t.hub.tick();
+    expect((await t.api('GET', `/api/v1/commands/${unlock.id}`)).body.state).toBe('expired');
     expect((await t.api('GET', '/api/v1/events?type=command.expired')).body.events).toHaveLength(1);
     expect(slow.board.unlocked).toEqual([]);
     slow.faults.ignoreCommands = false;
