@@ -3,13 +3,14 @@
  * locker, where simulated people deposit and collect. A composition root: it wires the hub and
  * the simulators together in one process, which they never do themselves.
  */
-import { rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { findProfile } from '../devices/index.ts';
 import { startHub } from '../hub/service.ts';
 import { journey } from '../simulators/journey.ts';
 import { SiteScenario } from '../simulators/scenario.ts';
 import { LockerThermals } from '../simulators/thermal.ts';
+import { UsageError } from './args.ts';
 import { untilSignal } from './output.ts';
 import { SimLocker } from './sim-locker.ts';
 
@@ -17,6 +18,33 @@ const LOCKERS = [
   { site: 'ferme-des-saules', locker: 'box-1', profile: 'rural-box-8' },
   { site: 'lyon-croix-rousse', locker: 'locker-1', profile: 'town-locker-16' },
 ] as const;
+
+/** The file by which a demo store says it is one: the only kind of directory the demo clears. */
+export const DEMO_MARK = 'casier-demo-store';
+
+/**
+ * Makes `dir` an empty demo store: created if missing, cleared if a demo marked it, refused
+ * otherwise (a real store, a home directory, `..`): the demo deletes nothing it did not create.
+ */
+export function prepareDemoDir(dir: string): string {
+  const abs = resolve(dir);
+  if (existsSync(abs)) {
+    if (!statSync(abs).isDirectory()) throw new UsageError(`--data-dir: ${abs} is not a directory`);
+    const entries = readdirSync(abs);
+    if (entries.length > 0 && !entries.includes(DEMO_MARK))
+      throw new UsageError(
+        `--data-dir: ${abs} is not a demo store (it holds ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} the demo did not create); give a new or empty directory`,
+      );
+    for (const e of entries) rmSync(join(abs, e), { recursive: true, force: true });
+  } else {
+    mkdirSync(abs, { recursive: true });
+  }
+  writeFileSync(
+    join(abs, DEMO_MARK),
+    'a casier demo store: `casier demo` clears this directory at each start\n',
+  );
+  return abs;
+}
 
 async function createDriver(api: string, operator: string): Promise<string> {
   const res = await fetch(`${api}/api/v1/drivers`, {
@@ -33,8 +61,7 @@ export async function runDemo(v: {
   'data-dir': string;
   interval: number;
 }): Promise<number> {
-  const dataDir = resolve(v['data-dir']);
-  rmSync(dataDir, { recursive: true, force: true });
+  const dataDir = prepareDemoDir(v['data-dir']);
   const hub = await startHub({
     dataDir,
     host: '127.0.0.1',

@@ -48,9 +48,20 @@ const HUB_ACCOUNT = new RegExp(`^${USER}(:${ID_SOURCE}(,${ID_SOURCE})*)?$`);
 
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
-async function store(args: ParsedArgs) {
+/**
+ * The store in `--data-dir`. Commands that only read one refuse a directory that holds none: a
+ * mistyped path must not become an empty store whose ledger then verifies "ok: 0 events".
+ * `create`: for the commands that set a store up (device add, token create).
+ */
+async function store(args: ParsedArgs, opts: { create?: boolean } = {}) {
+  const dir = args.values['data-dir'] as string;
+  const { join } = await import('node:path');
+  if (!opts.create && !existsSync(join(dir, 'casier.db')))
+    throw new UsageError(
+      `--data-dir: ${dir} holds no casier store (no casier.db); give the hub's data directory`,
+    );
   const { openStore } = await import('../hub/store.ts');
-  return openStore(args.values['data-dir'] as string);
+  return openStore(dir);
 }
 
 export const COMMANDS: CommandSpec[] = [
@@ -179,7 +190,7 @@ export const COMMANDS: CommandSpec[] = [
           `--profile: unknown profile ${JSON.stringify(args.values.profile)}; one of ${PROFILES.map((p) => p.name).join(', ')}`,
         );
       }
-      const s = await store(args);
+      const s = await store(args, { create: true });
       const dev = s.provisioning.addDevice(ref, args.values.profile as string, 'cli');
       s.db.close();
       if (args.values.json) return json(dev);
@@ -207,7 +218,7 @@ export const COMMANDS: CommandSpec[] = [
     async run(args) {
       if (!args.values.role)
         throw new UsageError('--role is required: operator, integration, driver or producer');
-      const s = await store(args);
+      const s = await store(args, { create: true });
       const t = s.provisioning.createToken(args.values.role as never, args.values.name as string, 'cli');
       s.db.close();
       if (args.values.json) return json(t);
@@ -474,9 +485,10 @@ export const COMMANDS: CommandSpec[] = [
       ...listeners,
       'data-dir': {
         type: 'string',
-        env: 'CASIER_DATA_DIR',
+        // Not the hub's variable: a demo must never be pointed at a real store by the environment.
+        env: 'CASIER_DEMO_DATA_DIR',
         default: '.casier-demo',
-        help: 'demo store (wiped at start)',
+        help: 'demo store, cleared at start; a directory that is not one is refused',
       },
       interval: {
         type: 'string',
