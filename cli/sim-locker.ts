@@ -39,6 +39,8 @@ export interface SimLockerOptions extends LockerRef {
   now?: () => number;
   /** How long an unacknowledged event waits before the bridge sends it again. */
   resendMs?: number;
+  /** How long the bridge expects the hub to take to acknowledge an event (Bridge's `ackWaitMs`). */
+  ackWaitMs?: number;
   /** How long the driver waits for the board to confirm an unlock. */
   replyTimeoutMs?: number;
   /** How long a released latch stays released if nobody pulls the door. */
@@ -88,6 +90,7 @@ export class SimLocker extends EventEmitter implements LockerFront {
       log: opts.log ?? pino({ level: process.env.CASIER_TEST_LOG ?? 'silent' }),
       fw: 'casier-bridge (simulated board)',
       resendMs: opts.resendMs,
+      ackWaitMs: opts.ackWaitMs,
       reconnectMs: 100,
       telemetryBuffer: opts.telemetryBuffer,
       siteBroker: opts.siteBroker,

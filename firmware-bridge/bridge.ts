@@ -49,6 +49,13 @@ export interface BridgeOptions {
   fw?: string;
   /** How long an unacknowledged event waits before it is sent again. */
   resendMs?: number;
+  /**
+   * How long the hub takes to acknowledge an event, at most, when it is there (it acknowledges
+   * once its commit is on disk): an event older than this still unacknowledged goes again before
+   * any newer one, so nothing overtakes it (a broker that acknowledged it while the hub was away
+   * delivered it to nobody). Default 1 s, at most `resendMs`.
+   */
+  ackWaitMs?: number;
   /** First delay before reconnecting to the hub; it doubles up to 30 s, with jitter. */
   reconnectMs?: number;
   /** The cabinet's clock, stamped on events and readings and checked against command expiry. */
@@ -247,9 +254,17 @@ export class Bridge extends EventEmitter {
     // clock standing still must not stop it.
     const now = Date.now();
     const resendMs = this.opts.resendMs ?? 3000;
-    const due = this.opts.outbox
-      .oldest(MAX_EVENTS_PER_MESSAGE * 5)
-      .filter((r) => now - (this.#sentAt.get(r.id) ?? 0) >= resendMs);
+    const ackWaitMs = Math.min(this.opts.ackWaitMs ?? 1000, resendMs);
+    const rows = this.opts.outbox.oldest(MAX_EVENTS_PER_MESSAGE * 5);
+    const waited = (r: { id: string }) => now - (this.#sentAt.get(r.id) ?? Number.NEGATIVE_INFINITY);
+    // Something is due: never sent, or unacknowledged past its re-send delay.
+    let from = rows.findIndex((r) => waited(r) >= resendMs);
+    if (from < 0) return;
+    // Oldest first, and nothing newer overtakes an older event still unacknowledged past the
+    // time the hub takes to answer: from the first such event, all of them go again, in order.
+    const late = rows.findIndex((r) => waited(r) >= ackWaitMs);
+    if (late >= 0 && late < from) from = late;
+    const due = rows.slice(from);
     for (let i = 0; i < due.length; ) {
       const bootId = due[i]?.bootId as string;
       const batch = [];

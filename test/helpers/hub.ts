@@ -30,6 +30,7 @@ export interface TestHub {
     /** `url`: the broker it connects to, when not the hub's (a site's own broker). */
     opts?: {
       resendMs?: number;
+      ackWaitMs?: number;
       url?: string;
       replyTimeoutMs?: number;
       flipRate?: number;
@@ -98,6 +99,7 @@ export async function startTestHub(
         password: dev.password,
         profile: findProfile(profile) as NonNullable<ReturnType<typeof findProfile>>,
         resendMs: opts.resendMs ?? 300,
+        ackWaitMs: opts.ackWaitMs,
         // The board answers within milliseconds in memory: a board that does not is found out fast.
         replyTimeoutMs: opts.replyTimeoutMs ?? 1000,
         flipRate: opts.flipRate,

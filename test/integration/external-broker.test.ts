@@ -72,6 +72,45 @@ describe.each([
     await depositAndPickup(t, box, 'box-1');
   });
 
+  it('lets no newer event overtake older ones the broker took while the hub was away', async () => {
+    const broker = await start([{ username: 'casier-hub', password: HUB_PASSWORD }]);
+    cleanup.push(() => broker.stop());
+    const t = await hubOn(broker, 'casier-hub');
+    // Re-sent only after a minute: what the hub gets sooner is the bridge's ordering at work.
+    const box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8', {
+      resendMs: 60_000,
+      ackWaitMs: 50,
+    });
+    await eventually(async () => (await t.api('GET', '/api/v1/lockers/box-1')).body.online, 10_000, 'online');
+    const sent = new Set<string>();
+    box.bridge.on('sent', (events: Array<{ id: string }>) => {
+      for (const e of events) sent.add(e.id);
+    });
+    await t.restart(async () => {
+      // The broker acknowledges these, and delivers them to nobody.
+      box.openDoor(3, { force: true });
+      box.closeDoor(3);
+      await eventually(() => sent.size === 2, 5000, 'both sent into the broker');
+    });
+    await eventually(
+      async () => (await t.api('GET', '/api/v1/lockers/box-1')).body.online,
+      10_000,
+      'online again',
+    );
+    box.openDoor(4, { force: true }); // newer than both
+    const applied = () =>
+      t.hub.db
+        .prepare(
+          `SELECT json_extract(data, '$.eventId') FROM events WHERE type IN ('door.opened', 'door.closed') ORDER BY seq`,
+        )
+        .pluck()
+        .all()
+        .map((id) => Number(String(id).split('-').pop())); // the cabinet's sequence numbers, as applied
+    await eventually(() => applied().length === 3, 10_000, 'the three door events');
+    const seqs = applied();
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  });
+
   it('keeps a cabinet to its own topics', async () => {
     const broker = await start([{ username: 'casier-hub', password: HUB_PASSWORD }]);
     cleanup.push(() => broker.stop());
