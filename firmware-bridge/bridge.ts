@@ -71,6 +71,9 @@ export interface BridgeOptions {
   siteBroker?: boolean;
 }
 
+/** How long a stopping bridge waits for the hub to take its `offline` state. */
+const GOODBYE_MS = 300;
+
 export class Bridge extends EventEmitter {
   /** New at every start: with `seq`, it lets the hub see reboots and gaps. */
   readonly bootId = randomBytes(6).toString('hex');
@@ -150,11 +153,17 @@ export class Bridge extends EventEmitter {
     clearInterval(this.#pruneTimer);
     const client = this.#client;
     if (client?.connected) {
-      await client.publishAsync(
-        topic(this.opts.locker, 'state'),
-        JSON.stringify({ online: false, ts: this.#now() }),
-        { qos: 1, retain: true },
-      );
+      // Said if the line carries it within a moment; otherwise the last will says it. A line that
+      // went silent with its connection up would never acknowledge it, and the bridge must stop.
+      const goodbye = client
+        .publishAsync(topic(this.opts.locker, 'state'), JSON.stringify({ online: false, ts: this.#now() }), {
+          qos: 1,
+          retain: true,
+        })
+        .catch(() => {});
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([goodbye, new Promise<void>((r) => (timer = setTimeout(r, GOODBYE_MS)))]);
+      clearTimeout(timer);
     }
     // Forced: what is still in flight is in the outbox, and goes again at the next start.
     await client?.endAsync(true);

@@ -4,6 +4,7 @@ import { CasierBoardSim } from '../../simulators/boards/casier-board.ts';
 import { spawnBridge } from '../helpers/bridge.ts';
 import { eventually, type TestHub } from '../helpers/hub.ts';
 import { type LockerRig, lockerRig, visit as visitBoard } from '../helpers/locker.ts';
+import { lineProxy } from '../helpers/proxy.ts';
 
 const profile = findProfile('rural-box-8') as NonNullable<ReturnType<typeof findProfile>>;
 let rig: LockerRig<CasierBoardSim>;
@@ -74,5 +75,26 @@ describe('hub + bridge + a casier board on a serial line', () => {
       .all();
     expect(rows).toEqual(['door.opened', 'door.closed']);
     expect(t.hub.db.prepare(`SELECT count(*) FROM events WHERE type LIKE 'door.%'`).pluck().get()).toBe(2);
+  });
+
+  it('stops within a second on SIGTERM while its publishes hang on a silent line', async () => {
+    // The bridge reaches the hub through a line that will go silent, its TCP connection still up.
+    const proxy = await lineProxy(t.hub.mqttPort as number);
+    try {
+      await rig.bridge.kill();
+      rig.bridge = spawnBridge(rig.bridgeArgs(['--mqtt-url', `mqtt://127.0.0.1:${proxy.port}`]));
+      await rig.online();
+      proxy.stall();
+      board.openDoor(7, { force: true });
+      board.closeDoor(7);
+      await eventually(() => rig.held('outbox') === 2, 10_000, 'both events in the outbox');
+      const started = Date.now();
+      await rig.bridge.kill('SIGTERM'); // SIGKILL after 5 s
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(rig.bridge.child.exitCode).toBe(0);
+      expect(rig.held('outbox')).toBe(2); // kept for the next start
+    } finally {
+      await proxy.close();
+    }
   });
 });

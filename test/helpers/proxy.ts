@@ -1,12 +1,16 @@
 /**
- * A TCP relay between a browser and the hub that can drop the line: every connection cut and new
- * ones refused until it is restored, as when a van leaves coverage. The hub keeps running.
+ * A TCP relay between a client (a browser, a bridge) and the hub that can drop the line: every
+ * connection cut and new ones refused until it is restored, as when a van leaves coverage; or
+ * stall it: connections stay up and carry nothing, as a mobile link that went silent. The hub
+ * keeps running.
  */
 import { createConnection, createServer, type Socket } from 'node:net';
 
 export interface LineProxy {
   port: number;
   cut(): void;
+  /** Connections stay open; whatever is sent either way from now on is swallowed. */
+  stall(): void;
   restore(): void;
   close(): Promise<void>;
 }
@@ -14,6 +18,7 @@ export interface LineProxy {
 export async function lineProxy(targetPort: number): Promise<LineProxy> {
   const sockets = new Set<Socket>();
   let down = false;
+  let stalled = false;
   const server = createServer((client) => {
     if (down) return client.destroy();
     const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
@@ -22,7 +27,8 @@ export async function lineProxy(targetPort: number): Promise<LineProxy> {
       s.on('close', () => sockets.delete(s));
       s.on('error', () => {});
     }
-    client.pipe(upstream).pipe(client);
+    client.on('data', (d) => stalled || upstream.write(d));
+    upstream.on('data', (d) => stalled || client.write(d));
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
@@ -33,8 +39,12 @@ export async function lineProxy(targetPort: number): Promise<LineProxy> {
       down = true;
       for (const s of sockets) s.destroy();
     },
+    stall() {
+      stalled = true;
+    },
     restore() {
       down = false;
+      stalled = false;
     },
     close: () =>
       new Promise<void>((resolve) => {
