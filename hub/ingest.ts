@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import {
   type Command,
+  type DeviceEvent,
   decodePayload,
   type EventsMessage,
   type LockerRef,
@@ -17,6 +18,7 @@ import type { Ledger } from './db/ledger.ts';
 import type { Db } from './db/open.ts';
 import type { Fleet } from './domain/fleet.ts';
 import type { LockerEvents } from './domain/locker-events.ts';
+import { EventOrder } from './event-order.ts';
 import type { Metrics } from './metrics.ts';
 
 export interface IngestOutput {
@@ -32,30 +34,21 @@ export interface IngestOutput {
 }
 
 export class Ingest {
-  readonly #insertEvent;
-  readonly #lastSeq;
-  /** The last event number applied per cabinet, for its latest boot: read from the store once. */
-  readonly #last = new Map<string, { bootId: string; seq: number }>();
+  readonly #order: EventOrder;
 
   constructor(
     private readonly db: Db,
-    private readonly ledger: Ledger,
+    ledger: Ledger,
     private readonly fleet: Fleet,
     private readonly lockerEvents: LockerEvents,
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly out: IngestOutput,
     private readonly now: () => number,
+    /** How long a hole in a cabinet's events may hold the later ones while it is online (ms). */
+    gapHoldMs?: number,
   ) {
-    this.#lastSeq = db
-      .prepare<[string, string], number | null>(
-        'SELECT max(seq) FROM device_events WHERE locker_id = ? AND boot_id = ?',
-      )
-      .pluck();
-    this.#insertEvent = db.prepare(
-      `INSERT OR IGNORE INTO device_events (locker_id, id, boot_id, seq, ts, type, body, received_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
+    this.#order = new EventOrder(db, ledger, metrics, log, gapHoldMs);
   }
 
   /** `retained`: the broker replays a message kept from before (at subscription), not news. */
@@ -85,7 +78,14 @@ export class Ingest {
             this.#drop(t.suffix, 'site_line_down', topicName, 'retained state from before the line dropped');
             return;
           }
-          const online = this.db.transaction(() => this.fleet.onState(t, m.value, this.now())).immediate();
+          const online = this.db
+            .transaction(() => {
+              const now = this.now();
+              const back = this.fleet.onState(t, m.value, now);
+              if (back) this.#order.cameOnline(t.locker, now);
+              return back;
+            })
+            .immediate();
           this.metrics.lockersOnline.set(this.fleet.onlineCount());
           if (online) this.out.cameOnline(t.locker);
           break;
@@ -199,53 +199,24 @@ export class Ingest {
     const commands = new Map<string, Command[]>();
     let fresh = 0;
     let total = 0;
-    // Kept once the transaction committed: a rolled-back batch leaves the numbers as they were.
-    const seqs = new Map<string, { bootId: string; seq: number }>();
     this.db
       .transaction(() => {
         for (const { ref, msg } of batch) {
           this.fleet.seen(ref.locker, now);
-          const known = seqs.get(ref.locker) ?? this.#last.get(ref.locker);
-          let last =
-            known?.bootId === msg.bootId
-              ? known.seq
-              : ((this.#lastSeq.get(ref.locker, msg.bootId) as number | null) ?? 0);
-          const mine = commands.get(ref.locker) ?? [];
-          commands.set(ref.locker, mine);
-          for (const ev of msg.events) {
-            total++;
-            const { id, seq, ts, type } = ev;
-            const inserted = this.#insertEvent.run(
-              ref.locker,
-              id,
-              msg.bootId,
-              seq,
-              ts,
-              type,
-              JSON.stringify(redact(ev)),
-              now,
-            );
-            if (inserted.changes === 0) continue; // a re-send: applied once already
-            fresh++;
-            if (seq > last + 1) this.#gap(ref.locker, msg.bootId, last + 1, seq, now);
-            last = Math.max(last, seq);
-            mine.push(...this.lockerEvents.onEvent(ref.locker, ev, now));
-          }
-          seqs.set(ref.locker, { bootId: msg.bootId, seq: last });
+          total += msg.events.length;
+          fresh += this.#order.receive(
+            ref.locker,
+            msg.bootId,
+            msg.events,
+            now,
+            this.#applyInto(commands, now),
+          );
         }
       })
       .immediate();
-    for (const [lockerId, s] of seqs) this.#last.set(lockerId, s);
     this.metrics.deviceEvents.inc({ result: 'new' }, fresh);
     this.metrics.deviceEvents.inc({ result: 'duplicate' }, total - fresh);
-    this.out.durable((err) => {
-      // The store acts on what it committed: the commands go out even if the disk failed to
-      // confirm; the acknowledgements do not, so the devices send those events again.
-      for (const [lockerId, list] of commands) if (list.length) this.out.send(lockerId, list);
-      if (err) {
-        this.log.error({ err, messages: batch.length }, 'events not acknowledged: the store could not sync');
-        return;
-      }
+    this.#afterCommit(commands, () => {
       for (const { ref, msg } of batch)
         this.out.ack(
           ref,
@@ -255,30 +226,47 @@ export class Ingest {
   }
 
   /**
-   * Devices number their events without holes within a boot and never drop one: a hole means
-   * events were lost on the way (a wiped outbox, a faulty device). Recorded for an operator.
+   * Holes in cabinets' events that outlived the bound: their events are lost. Recorded, and the
+   * events held behind them applied (hub/event-order.ts). Periodic work (a hub component).
    */
-  #gap(lockerId: string, bootId: string, expected: number, got: number, now: number): void {
-    this.metrics.sequenceGaps.inc();
-    this.ledger.append({
-      ts: now,
-      type: 'device.sequence_gap',
-      actor: 'hub',
-      lockerId,
-      data: { bootId, expected, got, missing: got - expected },
+  sweepGaps(now: number): void {
+    const due = this.#order.due(now);
+    if (due.length === 0) return;
+    const commands = new Map<string, Command[]>();
+    this.db
+      .transaction(() => {
+        for (const lockerId of due) this.#order.giveUp(lockerId, now, this.#applyInto(commands, now));
+      })
+      .immediate();
+    this.#afterCommit(commands, () => {});
+  }
+
+  #applyInto(commands: Map<string, Command[]>, now: number) {
+    return (lockerId: string, ev: DeviceEvent): Command[] => {
+      const list = this.lockerEvents.onEvent(lockerId, ev, now);
+      if (list.length) commands.set(lockerId, [...(commands.get(lockerId) ?? []), ...list]);
+      return list;
+    };
+  }
+
+  /**
+   * Once the store is on disk: sends the commands that follow from what it committed, then `ack`.
+   * The commands go out even if the disk failed to confirm; the acknowledgements do not, so the
+   * devices send those events again.
+   */
+  #afterCommit(commands: Map<string, Command[]>, ack: () => void): void {
+    this.out.durable((err) => {
+      for (const [lockerId, list] of commands) this.out.send(lockerId, list);
+      if (err) {
+        this.log.error({ err }, 'events not acknowledged: the store could not sync');
+        return;
+      }
+      ack();
     });
-    this.log.warn({ locker: lockerId, bootId, expected, got }, 'gap in device event sequence');
   }
 
   #drop(suffix: string, reason: string, topicName: string, detail?: string): void {
     this.metrics.dropped.inc({ suffix, reason });
     this.log.warn({ topic: topicName, reason, detail }, 'device message dropped');
   }
-}
-
-/** Typed codes never reach the store in clear: the copy kept of a keypad entry drops the digits. */
-function redact(ev: EventsMessage['events'][number]): unknown {
-  if (ev.type !== 'keypad.entry') return ev;
-  const { code, ...rest } = ev;
-  return { ...rest, digits: code.length };
 }

@@ -65,6 +65,11 @@ export interface HubConfig {
   retention?: Retention;
   /** How often webhook deliveries are queued and sent (ms). */
   notifyMs?: number;
+  /**
+   * How long a hole in a cabinet's event numbering holds its later events while it is online
+   * before the missing ones count as lost (ms, default 30 s: ten of the bridge's re-send periods).
+   */
+  gapHoldMs?: number;
   /** The built dashboard served at `/` (default: dashboard/dist beside the hub's code). */
   dashboardDir?: string;
   /** Syncs the store's write-ahead log (default fdatasync); tests stand in for a slow or failing disk. */
@@ -220,6 +225,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       telemetry: (lockerId, msg) => coldChain.add(lockerId, msg),
     },
     now,
+    config.gapHoldMs,
   );
   try {
     await link.start();
@@ -270,6 +276,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
           watchdog.sweep(at);
         },
       },
+      { name: 'event-order', everyMs: 1000, tick: (at) => ingest?.sweepGaps(at) },
       { name: 'retention', everyMs: 1000, tick: (at) => pruneReadings(db, at, config.retention) },
       // Deadlines are checked every second on the hub's clock.
       { name: 'deadlines', everyMs: 1000, tick: (at) => void lifecycle.expireDue(at) },

@@ -313,4 +313,22 @@ export const MIGRATIONS: readonly string[] = [
   /* 22: the state a quarantined parcel was in (or reached while held): where a release returns it */ `
   ALTER TABLE parcels ADD COLUMN held_from TEXT;
   `,
+  /* 23: events applied in each cabinet's order (hub/event-order.ts): an event that arrived after a
+     hole is stored and acknowledged but held until the hole fills; each boot, in the order the hub
+     first heard of it, with the last event number applied and since when a hole holds it up */ `
+  ALTER TABLE device_events ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX device_events_held ON device_events(locker_id, boot_id, seq) WHERE held = 1;
+  CREATE TABLE device_boots (
+    locker_id TEXT NOT NULL,
+    boot_id TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    applied INTEGER NOT NULL,
+    gap_since INTEGER,
+    PRIMARY KEY (locker_id, boot_id)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX device_boots_gap ON device_boots(gap_since) WHERE gap_since IS NOT NULL;
+  INSERT INTO device_boots (locker_id, boot_id, n, applied)
+    SELECT locker_id, boot_id, row_number() OVER (PARTITION BY locker_id ORDER BY min(received_at)), max(seq)
+    FROM device_events GROUP BY locker_id, boot_id;
+  `,
 ];

@@ -79,36 +79,6 @@ describe('device events', () => {
   });
 });
 
-describe('sequence gaps', () => {
-  it("records a hole in a boot's event numbering, once", async () => {
-    const { password } = t.hub.provisioning.addDevice(ref, 'rural-box-8', 'test');
-    const c = await rawDevice(password);
-    const ev = (seq: number) => ({ id: `g-${seq}`, seq, ts: Date.now(), type: 'door.closed', door: 1 });
-    await c.publishAsync(topic(ref, 'events'), JSON.stringify({ bootId: 'g', events: [ev(1), ev(2)] }), {
-      qos: 1,
-    });
-    await c.publishAsync(topic(ref, 'events'), JSON.stringify({ bootId: 'g', events: [ev(5), ev(6)] }), {
-      qos: 1,
-    });
-    await c.publishAsync(
-      topic(ref, 'events'),
-      JSON.stringify({ bootId: 'h', events: [ev(1)].map((e) => ({ ...e, id: 'h-1' })) }),
-      { qos: 1 },
-    );
-    await eventually(() => count('SELECT count(*) AS n FROM device_events') === 5);
-    // The previous boot's numbering is still known after the new boot's (late events of boot g).
-    await c.publishAsync(topic(ref, 'events'), JSON.stringify({ bootId: 'g', events: [ev(7)] }), { qos: 1 });
-    await c.publishAsync(topic(ref, 'events'), JSON.stringify({ bootId: 'g', events: [ev(9)] }), { qos: 1 });
-    await c.publishAsync(topic(ref, 'events'), JSON.stringify({ bootId: 'g', events: [ev(9)] }), { qos: 1 });
-    await eventually(() => count('SELECT count(*) AS n FROM device_events') === 7);
-    const gaps = t.hub.db.prepare(`SELECT data FROM events WHERE type = 'device.sequence_gap'`).pluck().all();
-    expect(gaps.map((g) => JSON.parse(g as string))).toEqual([
-      { bootId: 'g', expected: 3, got: 5, missing: 2 },
-      { bootId: 'g', expected: 8, got: 9, missing: 1 },
-    ]);
-  });
-});
-
 describe('bad input from devices', () => {
   it('drops and counts malformed and oversized payloads while the hub keeps serving', async () => {
     const { password } = t.hub.provisioning.addDevice(ref, 'rural-box-8', 'test');
