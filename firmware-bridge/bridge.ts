@@ -56,8 +56,13 @@ export interface BridgeOptions {
    * delivered it to nobody). Default 1 s, at most `resendMs`.
    */
   ackWaitMs?: number;
-  /** First delay before reconnecting to the hub; it doubles up to 30 s, with jitter. */
+  /** First delay before reconnecting to the hub; it doubles up to `reconnectMaxMs`, with jitter. */
   reconnectMs?: number;
+  /**
+   * The longest wait between two attempts (default 5 s): a hub back from a restart is found within
+   * it, and with it the code table for the codes created since (docs/protocol.md §3.2).
+   */
+  reconnectMaxMs?: number;
   /** The cabinet's clock, stamped on events and readings and checked against command expiry. */
   now?: () => number;
   /** Telemetry messages kept while the hub is unreachable (the oldest go first). */
@@ -205,8 +210,7 @@ export class Bridge extends EventEmitter {
     let attempt = 0;
     const retry = () => {
       attempt++;
-      const base = this.opts.reconnectMs ?? 500;
-      const delay = Math.min(30_000, base * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
+      const delay = reconnectDelay(attempt, this.opts.reconnectMs ?? 500, this.opts.reconnectMaxMs ?? 5000);
       setTimeout(() => client.reconnect(), delay).unref();
     };
     client.on('close', () => {
@@ -458,4 +462,18 @@ export class Bridge extends EventEmitter {
   #reply(result: CommandResult): void {
     this.#client?.publish(topic(this.opts.locker, 'commands/result'), JSON.stringify(result), { qos: 1 });
   }
+}
+
+/**
+ * The wait before reconnection attempt `attempt` (1, 2, …): doubling from `baseMs` up to `maxMs`,
+ * each drawn between half and all of it, so cabinets that lost a hub together do not all come
+ * back in the same instant.
+ */
+export function reconnectDelay(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random = Math.random(),
+): number {
+  return Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 20)) * (0.5 + random / 2);
 }

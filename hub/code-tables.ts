@@ -29,6 +29,7 @@ export class CodeTables implements Component {
   readonly #due;
   readonly #codes;
   readonly #published;
+  readonly #republish;
 
   constructor(
     db: Db,
@@ -48,6 +49,16 @@ export class CodeTables implements Component {
        WHERE c.locker_id = ? AND c.offline_hash IS NOT NULL AND c.state IN ('active', 'pending')`,
     );
     this.#published = db.prepare('UPDATE lockers SET codes_published = ? WHERE id = ?');
+    this.#republish = db.prepare('UPDATE lockers SET codes_published = -1 WHERE id = ?');
+  }
+
+  /**
+   * A cabinet announced itself (connected, or its retained state replayed): its table goes again at
+   * the next tick, whatever was published before. The broker's retained copy may be gone (a broker
+   * restarted without persistence), and a new Pi holds none.
+   */
+  announced(lockerId: string): void {
+    this.#republish.run(lockerId);
   }
 
   tick(): void {

@@ -29,6 +29,8 @@ export interface IngestOutput {
   ack(ref: LockerRef, ids: string[]): void;
   send(lockerId: string, commands: Command[]): void;
   cameOnline(lockerId: string): void;
+  /** A cabinet said it is online (news or not): what it must hold is sent again. */
+  announced(lockerId: string): void;
   /** Readings go to the cold-chain ingest, which stores them in batches. */
   telemetry(lockerId: string, msg: TelemetryMessage): void;
 }
@@ -88,6 +90,7 @@ export class Ingest {
             .immediate();
           this.metrics.lockersOnline.set(this.fleet.onlineCount());
           if (online) this.out.cameOnline(t.locker);
+          if (m.value.online) this.out.announced(t.locker);
           break;
         }
         case 'events': {

@@ -204,6 +204,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     log.child({ mod: 'dispatch' }),
     now,
   );
+  const codeTables = new CodeTables(db, link, log.child({ mod: 'codes' }));
   ingest = new Ingest(
     db,
     ledger,
@@ -218,6 +219,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       // aedes discards a QoS 1 message that a QoS 0 one to the same client overtook (moscajs/aedes#994).
       ack: (ref, ids) => link.publish(ref, 'events/ack', { ids }),
       send: (lockerId, list) => dispatcher.send(lockerId, list),
+      announced: (lockerId) => codeTables.announced(lockerId),
       cameOnline: (lockerId) => {
         coldChain.forgetBoot(lockerId);
         dispatcher.resendOpen(lockerId);
@@ -238,7 +240,6 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     db.close();
     throw err;
   }
-  const codeTables = new CodeTables(db, link, log.child({ mod: 'codes' }));
   const lifecycle = new ParcelLifecycle(db, ledger);
   // Readings are written in batches every second, about a millisecond per transaction; the rest
   // follows in the next turns of the event loop, after device events and never while a sync is
