@@ -26,8 +26,8 @@ const lockerId = z.string().refine(isId, 'not a locker id');
 const reason = z.object({ reason: z.string().trim().min(3).max(500) }).strict();
 
 export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
-  const decide = (id: string, to: 'stored' | 'discarded', why: string, actor: string) => {
-    d.lifecycle.decideQuarantine(id, to, why, actor, d.now());
+  const decide = (id: string, decision: 'release' | 'discard', why: string, actor: string) => {
+    d.lifecycle.decideQuarantine(id, decision, why, actor, d.now());
     return d.parcels.get(id);
   };
 
@@ -142,7 +142,7 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       body: reason,
       response: { 200: api.parcel },
       handler: ({ params, body, principal }) =>
-        decide(params.id, 'stored', body.reason, `token:${principal.id}`),
+        decide(params.id, 'release', body.reason, `token:${principal.id}`),
     }),
     defineRoute({
       method: 'POST',
@@ -153,7 +153,7 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       body: reason,
       response: { 200: api.parcel },
       handler: ({ params, body, principal }) =>
-        decide(params.id, 'discarded', body.reason, `token:${principal.id}`),
+        decide(params.id, 'discard', body.reason, `token:${principal.id}`),
     }),
   ];
 }

@@ -122,14 +122,20 @@ export class ParcelLifecycle {
   }
 
   /**
-   * An operator's decision on goods quarantined for temperature: `stored` releases them (the
-   * pickup code works again), `discarded` ends them (never to be collected: the codes stop).
+   * An operator's decision on goods quarantined for temperature: `release` returns them to the
+   * state they were held in (stored, ready at a destination, expired…: the pickup code works
+   * again), `discard` ends them (never to be collected: the codes stop).
    */
-  decideQuarantine(id: string, to: 'stored' | 'discarded', reason: string, actor: string, now: number): void {
+  decideQuarantine(
+    id: string,
+    decision: 'release' | 'discard',
+    reason: string,
+    actor: string,
+    now: number,
+  ): void {
     this.db
       .transaction(() => {
-        // Released: back to where it was (stored, ready, expired…); discarded: never collected.
-        this.#states.move(id, to === 'stored' ? 'release' : 'discard', { actor, at: now, data: { reason } });
+        this.#states.move(id, decision, { actor, at: now, data: { reason } });
       })
       .immediate();
   }

@@ -154,11 +154,22 @@ export const TRANSITIONS = {
 export type TransitionName = keyof typeof TRANSITIONS;
 
 /**
- * What a quarantined parcel still goes through, held: the deposit or delivery whose door closes
- * after the breach. It stays quarantined; releasing it returns it to where these led. Everything
- * else (a pickup, a collection, its deadline) waits for an operator's decision.
+ * What a quarantined parcel still goes through: the doors that close after the breach on a move
+ * already under way. A deposit or delivery completes and the parcel stays held; so does a
+ * collection (the driver took the goods: held in the van, and held at its destination). A pickup
+ * completes too (the customer left with the goods: nothing is left to hold), its ledger entry
+ * marked `held` for an operator. Releasing returns a held parcel to where these led; everything
+ * else (its deadline, a new code) waits for an operator's decision.
  */
-const PASSES_HOLD: ReadonlySet<TransitionName> = new Set(['deposit', 'deliver', 'bringBack']);
+const PASSES_HOLD: ReadonlySet<TransitionName> = new Set([
+  'deposit',
+  'deliver',
+  'bringBack',
+  'collect',
+  'pickup',
+]);
+/** Of those, the ones after which there is nothing left to hold. */
+const ENDS_HOLD: ReadonlySet<TransitionName> = new Set(['pickup']);
 
 export interface Move {
   /** Who, as the ledger records it (`device:box-1`, `token:…`, `hub`). */
@@ -229,7 +240,8 @@ export class ParcelStates {
     if (!p) throw new HubError('HUB_ERR_PARCEL_NOT_FOUND', `no parcel ${parcelId}`);
     if (!ParcelStates.allows(name, p.state, p.held_from))
       throw new HubError('HUB_ERR_INVALID_STATE', `parcel ${parcelId} is ${p.state}: it cannot ${name}`);
-    const held = p.state === 'quarantined' && name !== 'release' && name !== 'discard' && !t.free;
+    const passes = p.state === 'quarantined' && !t.from.includes('quarantined');
+    const held = passes && !ENDS_HOLD.has(name);
     const target: ParcelState = t.to === 'held' ? (p.held_from ?? 'stored') : t.to;
     const state = held ? 'quarantined' : target;
     const heldFrom = name === 'quarantine' ? p.state : held ? target : null;
@@ -254,7 +266,7 @@ export class ParcelStates {
       parcelId,
       data: {
         ...m.data,
-        ...(held ? { held: true } : {}),
+        ...(passes ? { held: true } : {}),
         ...(name.startsWith('retrieve') ? { from: p.state } : {}),
       },
     });

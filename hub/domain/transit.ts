@@ -377,8 +377,8 @@ export class Transit {
     const returning = p.state === 'expired';
     const actor = `driver:${session?.driverId ?? 'unknown'}`;
     if (!this.#states.can(parcelId, 'collect')) {
-      // Held (quarantined) or decided on while the door was open: the goods left with the driver
-      // all the same, and an operator has to know.
+      // Decided on while the door was open (discarded, retrieved): the goods left with the driver
+      // all the same, and an operator has to know. (Quarantined meanwhile: collected, still held.)
       this.ledger.append({
         ts: now,
         type: 'transit.flag',

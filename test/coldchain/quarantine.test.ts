@@ -98,6 +98,49 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
     await t.ticked(async () => (await parcel(p.parcel.id)).state === 'picked_up');
   });
 
+  it('holds a released parcel again at the next breach', async () => {
+    const p = await order();
+    await through(box, p.depositCode, 1);
+    await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
+    await reads(box, 't1', 12, 12);
+    expect(await parcel(p.parcel.id)).toMatchObject({ state: 'quarantined' });
+    await reads(box, 't1', 4, 5); // cold again: the alarm clears
+    const res = await t.api('POST', `/api/v1/parcels/${p.parcel.id}/release`, { reason: 'probe checked' });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(await parcel(p.parcel.id)).toMatchObject({ state: 'stored' });
+    await reads(box, 't1', 12, 12);
+    expect(await parcel(p.parcel.id)).toMatchObject({ state: 'quarantined' });
+    expect(await refusedWith(box, p.pickupCode)).toBe('Parcel held: temperature');
+    const holds = t.hub.db
+      .prepare(`SELECT count(*) FROM events WHERE type = 'parcel.quarantined' AND parcel_id = ?`)
+      .pluck()
+      .get(p.parcel.id);
+    expect(holds).toBe(2);
+  });
+
+  it('records a pickup under way when the breach came: the goods left, flagged for an operator', async () => {
+    const p = await order();
+    await through(box, p.depositCode, 1);
+    await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
+    await release(box, p.pickupCode, 1); // released for the customer…
+    await reads(box, 't1', 12, 12); // …who is slow to open it: the breach holds the parcel meanwhile
+    expect(await parcel(p.parcel.id)).toMatchObject({ state: 'quarantined' });
+    box.openDoor(1);
+    box.closeDoor(1);
+    await t.ticked(
+      async () => (await parcel(p.parcel.id)).state === 'picked_up',
+      5000,
+      'the pickup recorded',
+    );
+    const entry = t.hub.db
+      .prepare(`SELECT data FROM events WHERE type = 'parcel.picked_up' AND parcel_id = ?`)
+      .pluck()
+      .get(p.parcel.id) as string;
+    expect(JSON.parse(entry)).toMatchObject({ held: true });
+    const door = (await t.api('GET', '/api/v1/lockers/box-1')).body.compartments[0];
+    expect(door.parcelId ?? null).toBeNull();
+  });
+
   it('holds a parcel expired uncollected, its goods still inside', async () => {
     const p = await order({ pickupWindowHours: 1 });
     await through(box, p.depositCode, 1);
@@ -137,5 +180,12 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
     await reads(town, sensor, 12, 12);
     expect(await parcel(p.parcel.id)).toMatchObject({ state: 'quarantined' });
     expect(await refusedWith(town, p.pickupCode)).toBe('Parcel held: temperature');
+    // Released, it is ready again where it was, and the customer collects it.
+    await reads(town, sensor, 4, 5);
+    const res = await t.api('POST', `/api/v1/parcels/${p.parcel.id}/release`, { reason: 'probe checked' });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(await parcel(p.parcel.id)).toMatchObject({ state: 'ready' });
+    await through(town, p.pickupCode, door);
+    await t.ticked(async () => (await parcel(p.parcel.id)).state === 'picked_up');
   });
 });

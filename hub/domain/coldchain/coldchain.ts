@@ -146,6 +146,7 @@ function ruleState(s: Sensor): SensorRuleState {
 
 interface ParcelExposure {
   id: string;
+  state: string;
   door: number;
   out_of_range_ms: number;
   breached_at: number | null;
@@ -282,10 +283,10 @@ export class ColdChain {
     this.#exposed = db.prepare('UPDATE parcels SET out_of_range_ms = ? WHERE id = ?');
     this.#parcelsIn = db.prepare<
       [string, number],
-      { id: string; out_of_range_ms: number; breached_at: number | null }
+      { id: string; state: string; out_of_range_ms: number; breached_at: number | null }
     >(
       // Whatever its state: a deposit in progress, stored, ready at its destination, expired uncollected.
-      `SELECT p.id, p.out_of_range_ms, p.breached_at FROM compartments c JOIN parcels p ON p.id = c.parcel_id
+      `SELECT p.id, p.state, p.out_of_range_ms, p.breached_at FROM compartments c JOIN parcels p ON p.id = c.parcel_id
        WHERE c.locker_id = ? AND c.door = ? AND ${goodsInside()}`,
     );
   }
@@ -800,9 +801,15 @@ export class ColdChain {
     for (const p of work.parcels) {
       p.out_of_range_ms += dt;
       this.#exposed.run(p.out_of_range_ms, p.id);
-      if (rules.cumulativeMs !== null && p.out_of_range_ms >= rules.cumulativeMs && p.breached_at === null) {
+      // Over its budget and not held: quarantined, also after an operator released it (a released
+      // parcel has no budget left: its next minute out of range holds it again).
+      if (
+        rules.cumulativeMs !== null &&
+        p.out_of_range_ms >= rules.cumulativeMs &&
+        p.state !== 'quarantined'
+      ) {
         this.#quarantine(work.lockerId, p.door, ts, 'cumulative');
-        for (const q of work.parcels) if (q.door === p.door) q.breached_at ??= ts;
+        for (const q of work.parcels) if (q.door === p.door) q.state = 'quarantined';
       }
     }
   }
@@ -853,14 +860,15 @@ export class ColdChain {
   /** A breach: the parcels inside are held; their pickup codes no longer open the door. */
   #quarantine(lockerId: string, door: number, at: number, reason: 'critical' | 'cumulative'): void {
     for (const p of this.#parcelsIn.all(lockerId, door)) {
-      if (p.breached_at !== null) continue;
+      if (p.state === 'quarantined') continue;
+      // Held again after a release: the record keeps the first breach, the ledger each one.
       this.#states.move(p.id, 'quarantine', {
         actor: 'hub',
         at: this.now(),
         lockerId,
         door,
         data: { reason, at },
-        set: { breached_at: at, breach_reason: reason },
+        set: p.breached_at === null ? { breached_at: at, breach_reason: reason } : {},
       });
     }
   }
