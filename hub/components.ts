@@ -54,6 +54,8 @@ export class Components {
   async stop(): Promise<void> {
     this.#stopped = true;
     for (const t of this.#timers.splice(0)) clearInterval(t);
+    // A round under way (a webhook being sent) finishes before anything it uses is closed.
+    await Promise.all(this.#running);
     for (const c of this.#started.splice(0).reverse()) {
       try {
         await c.stop?.();
@@ -63,11 +65,19 @@ export class Components {
     }
   }
 
-  async #run(c: Component, now: number): Promise<void> {
-    try {
-      await c.tick?.(now);
-    } catch (err) {
-      this.log.error({ err, component: c.name }, 'periodic work failed');
-    }
+  /** Rounds started and not yet finished. */
+  readonly #running = new Set<Promise<void>>();
+
+  #run(c: Component, now: number): Promise<void> {
+    const round = (async () => {
+      try {
+        await c.tick?.(now);
+      } catch (err) {
+        this.log.error({ err, component: c.name }, 'periodic work failed');
+      }
+    })();
+    this.#running.add(round);
+    void round.finally(() => this.#running.delete(round));
+    return round;
   }
 }

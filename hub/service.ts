@@ -93,7 +93,9 @@ export interface RunningHub {
   dispatcher: Dispatcher;
   /**
    * One round of all the hub's periodic work at `now` (its clock by default), in start order;
-   * resolves when it is done, webhook deliveries included.
+   * resolves when it is done, webhook deliveries included. Buffered readings are only queued: they
+   * are written in the next turns of the event loop, once the disk is free (a test holding the
+   * disk's syncs can still tick), so a test waits for them with `ticked`.
    */
   tick(now?: number): Promise<void>;
   stop(): Promise<void>;

@@ -47,7 +47,9 @@ const statesWhere = (goods: 'inside' | 'opened') =>
  * from `GOODS`, for the queries that find what a compartment holds.
  */
 export function goodsInside(p = 'p', c = 'c'): string {
-  return `(${p}.state IN (${statesWhere('inside')}) OR (${p}.state IN (${statesWhere('opened')}) AND ${c}.pending_opened = 1))`;
+  // 'opened': the door has opened for the move that puts the goods in (an operator's open of a
+  // reserved door puts nothing in).
+  return `(${p}.state IN (${statesWhere('inside')}) OR (${p}.state IN (${statesWhere('opened')}) AND ${c}.pending_opened = 1 AND ${c}.pending_action IN ('deposit', 'deliver')))`;
 }
 
 type Actor = 'producer' | 'customer' | 'driver' | 'operator' | 'integration' | 'hub';
