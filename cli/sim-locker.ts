@@ -154,8 +154,8 @@ export class SimLocker extends EventEmitter implements LockerFront {
         resolve();
       });
     });
-    await this.bridge.start();
-    await ready;
+    // Both awaited together: a bridge that fails to start must not leave `ready` to reject unheard.
+    await Promise.all([this.bridge.start(), ready]);
   }
 
   async stop(): Promise<void> {

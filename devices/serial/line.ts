@@ -15,7 +15,9 @@ export interface Line {
 interface End {
   listeners: Array<(chunk: Uint8Array) => void>;
   closers: Array<(err?: Error) => void>;
-  held: Uint8Array[];
+  /** Bytes on their way to this end, oldest first: one queue, so nothing overtakes. */
+  queue: Uint8Array[];
+  draining: boolean;
   closed: boolean;
 }
 
@@ -26,26 +28,29 @@ export function linePair(): [Line, Line] {
     for (const e of ends) {
       if (e.closed) continue;
       e.closed = true;
+      e.queue.length = 0;
       for (const fn of e.closers) setImmediate(fn);
     }
   };
+  // Delivers what waits for `end` on a later turn, in order, once someone listens.
+  const drain = (end: End) => {
+    if (end.draining) return;
+    end.draining = true;
+    setImmediate(() => {
+      end.draining = false;
+      if (end.closed || end.listeners.length === 0) return;
+      for (const chunk of end.queue.splice(0)) for (const fn of end.listeners) fn(chunk);
+    });
+  };
   const side = (me: End, peer: End): Line => ({
     write(bytes) {
-      if (me.closed) return;
-      const copy = Uint8Array.from(bytes); // the writer may reuse its buffer
-      setImmediate(() => {
-        if (peer.closed) return;
-        if (peer.listeners.length === 0) peer.held.push(copy);
-        else for (const fn of peer.listeners) fn(copy);
-      });
+      if (me.closed || peer.closed) return;
+      peer.queue.push(Uint8Array.from(bytes)); // a copy: the writer may reuse its buffer
+      drain(peer);
     },
     onData(fn) {
       me.listeners.push(fn);
-      const held = me.held.splice(0);
-      if (held.length)
-        setImmediate(() => {
-          for (const c of held) fn(c);
-        });
+      drain(me);
     },
     onClose(fn) {
       me.closers.push(fn);
@@ -56,5 +61,5 @@ export function linePair(): [Line, Line] {
 }
 
 function newEnd(): End {
-  return { listeners: [], closers: [], held: [], closed: false };
+  return { listeners: [], closers: [], queue: [], draining: false, closed: false };
 }

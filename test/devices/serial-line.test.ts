@@ -39,6 +39,19 @@ describe('an in-memory serial line', () => {
     expect(got).toEqual([0xa5, 0x01]);
   });
 
+  it('never lets bytes written later overtake bytes held for a listener to come', async () => {
+    const [a, b] = linePair();
+    a.write(Uint8Array.from([1]));
+    await tick(); // held: nobody listens yet
+    a.write(Uint8Array.from([2])); // on its way when the listener arrives
+    const got: number[] = [];
+    b.onData((chunk) => got.push(...chunk));
+    a.write(Uint8Array.from([3]));
+    await tick();
+    await tick();
+    expect(got).toEqual([1, 2, 3]);
+  });
+
   it('closes both ends, and carries nothing after', async () => {
     const [a, b] = linePair();
     const closed: string[] = [];
