@@ -44,7 +44,7 @@ beforeEach(async () => {
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   clock = Date.UTC(2026, 10, 30, 5, 0);
-  t = await startTestHub({ now: () => clock, notifyMs: 20 });
+  t = await startTestHub({ now: () => clock, manualTicks: true });
 });
 afterEach(async () => {
   await t.close();
@@ -213,7 +213,17 @@ describe('a day of the short supply chain', () => {
     expect(of(p2.parcel.id)).toEqual(['parcel.reserved', 'parcel.stored']);
 
     // The platform heard of each change exactly once after dedupe, despite its failing start.
-    await eventually(() => deliveries.size === changes.length, 20_000, `${changes.length} deliveries`);
+    // The notifier's rounds, a minute apart on the hub's clock: the refused sends are retried after
+    // their backoff, which the clock crosses without waiting.
+    await eventually(
+      async () => {
+        clock += 60_000;
+        await t.hub.tick();
+        return deliveries.size === changes.length;
+      },
+      20_000,
+      `${changes.length} deliveries`,
+    );
     expect(refusals).toBe(3);
     const heard = [...deliveries.values()].map((d) => `${d.parcelId}:${d.type}`).sort();
     expect(heard).toEqual(changes.map((c) => `${c.parcel_id}:${c.type}`).sort());
