@@ -39,14 +39,16 @@ export class CodeTables implements Component {
     this.#due = db.prepare<[], { id: string; site_id: string; codes_version: number }>(
       'SELECT id, site_id, codes_version FROM lockers WHERE offline_key IS NOT NULL AND codes_version <> codes_published',
     );
-    // Live codes, and pickup codes waiting for their deposit (valid offline once the deposit was made there).
+    // Live codes, and pickup codes waiting for their deposit (valid offline once the deposit was
+    // made there); none of a parcel held for temperature: offline, the bridge cannot tell it is held.
     this.#codes = db.prepare<[string], CodeRow>(
       `SELECT c.offline_hash, c.door, c.kind, c.state, c.not_before, c.expires_at,
               p.deposit_expires_at + p.pickup_window_ms AS parcel_expires,
               (p.destination_locker_id IS NOT NULL OR p.destination_site_id IS NOT NULL) AS travels,
               (SELECT d.offline_hash FROM codes d WHERE d.parcel_id = c.parcel_id AND d.kind = 'deposit' AND d.state = 'active') AS deposit_hash
        FROM codes c JOIN parcels p ON p.id = c.parcel_id
-       WHERE c.locker_id = ? AND c.offline_hash IS NOT NULL AND c.state IN ('active', 'pending')`,
+       WHERE c.locker_id = ? AND c.offline_hash IS NOT NULL AND c.state IN ('active', 'pending')
+         AND p.state <> 'quarantined'`,
     );
     this.#published = db.prepare('UPDATE lockers SET codes_published = ? WHERE id = ?');
     this.#republish = db.prepare('UPDATE lockers SET codes_published = -1 WHERE id = ?');

@@ -331,4 +331,12 @@ export const MIGRATIONS: readonly string[] = [
     SELECT locker_id, boot_id, row_number() OVER (PARTITION BY locker_id ORDER BY min(received_at)), max(seq)
     FROM device_events GROUP BY locker_id, boot_id;
   `,
+  /* 24: a parcel held for temperature (or released) changes what its codes open offline: the
+     tables of the cabinets its live codes belong to are published again */ `
+  CREATE TRIGGER parcels_hold_codes AFTER UPDATE OF state ON parcels
+  WHEN (OLD.state = 'quarantined') <> (NEW.state = 'quarantined') BEGIN
+    UPDATE lockers SET codes_version = codes_version + 1
+    WHERE id IN (SELECT locker_id FROM codes WHERE parcel_id = NEW.id AND state IN ('active', 'pending'));
+  END;
+  `,
 ];

@@ -98,6 +98,26 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
     await t.ticked(async () => (await parcel(p.parcel.id)).state === 'picked_up');
   });
 
+  it('takes a held parcel’s codes out of the table the cabinet checks offline, and back on release', async () => {
+    const p = await order();
+    await through(box, p.depositCode, 1);
+    await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
+    const pickupHash = t.hub.db
+      .prepare(`SELECT offline_hash FROM codes WHERE parcel_id = ? AND kind = 'pickup'`)
+      .pluck()
+      .get(p.parcel.id) as string;
+    const offline = () => new Set(box.outbox.codeTable()?.entries.map((e) => e.h));
+    await t.ticked(() => offline().has(pickupHash), 5000, 'the pickup code offline');
+    await reads(box, 't1', 12, 12);
+    expect(await parcel(p.parcel.id)).toMatchObject({ state: 'quarantined' });
+    await t.ticked(() => !offline().has(pickupHash), 5000, 'the held code gone from the Pi');
+    await reads(box, 't1', 4, 5);
+    expect(
+      (await t.api('POST', `/api/v1/parcels/${p.parcel.id}/release`, { reason: 'checked' })).status,
+    ).toBe(200);
+    await t.ticked(() => offline().has(pickupHash), 5000, 'back on release');
+  });
+
   it('holds a released parcel again at the next breach', async () => {
     const p = await order();
     await through(box, p.depositCode, 1);
