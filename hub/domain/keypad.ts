@@ -20,6 +20,7 @@ export type RefuseReason =
   | 'throttled'
   | 'parcel_state'
   | 'quarantined'
+  | 'busy'
   | 'stale';
 
 export interface KeypadFacts {
@@ -110,5 +111,17 @@ export function decide(f: KeypadFacts): KeypadDecision {
   }
   if (f.parcelState === 'quarantined') return refuse('quarantined');
   if (!OPENS_IN[c.kind].includes(f.parcelState as string)) return refuse('parcel_state');
+  if (!again && f.door?.pendingAction) {
+    // A valid code, its door opened for something else meanwhile (an operator, a driver): nothing
+    // opens until that is over, and nobody guessed anything, so the brake stays as it is.
+    return {
+      kind: 'refuse',
+      reason: 'busy',
+      code: c,
+      display: 'Door in use, try again',
+      brake: f.brake,
+      lockoutMs: 0,
+    };
+  }
   return { kind: 'open', code: c, again, display: `Door ${c.door} open`, brake: undefined };
 }

@@ -86,6 +86,16 @@ describe('the keypad decision', () => {
       { code: used(), door: releasedFor('deposit'), brake: locked },
       'throttled',
     ],
+    [
+      'a valid code, its door opened for an operator',
+      { code: code(), door: releasedFor('operator') },
+      'busy',
+    ],
+    [
+      'a pickup code, its door opened for a driver',
+      { code: pickup(), parcelState: 'stored', door: releasedFor('collect') },
+      'busy',
+    ],
     ['a valid code typed long ago', { code: code(), typedAt: now - STALE_KEYPAD_MS - 1 }, 'stale'],
     ['a driver’s code typed long ago', { driver: yann, typedAt: now - STALE_KEYPAD_MS - 1 }, 'stale'],
   ])('refuses %s: %s', (_, f, reason) => {
@@ -175,6 +185,13 @@ describe('the keypad brake, as the decision applies it', () => {
     expect(d.brake).toBe(locked);
   });
 
+  it('counts no failure for a valid code whose door is busy: nobody guessed anything', () => {
+    const d = decide(
+      facts({ code: code(), door: releasedFor('operator'), brake: { failures: 4, blockedUntil: 0 } }),
+    );
+    expect(d).toMatchObject({ kind: 'refuse', reason: 'busy', lockoutMs: 0, brake: { failures: 4 } });
+  });
+
   it.each([
     ['unknown', 'Invalid code', {}],
     ['wrong_locker', 'Invalid code', { code: code({ locker_id: 'town-1' }) }],
@@ -184,6 +201,7 @@ describe('the keypad brake, as the decision applies it', () => {
     ['expired', 'Code expired', { code: code({ state: 'expired' }) }],
     ['not_yet_valid', 'Code not valid yet', { code: code({ not_before: now + 1 }) }],
     ['quarantined', 'Parcel held: temperature', { code: pickup(), parcelState: 'quarantined' }],
+    ['busy', 'Door in use, try again', { code: code(), door: releasedFor('operator') }],
   ] as const)('shows %s as "%s"', (reason, display, f) => {
     expect(decide(facts(f))).toMatchObject({ kind: 'refuse', reason, display });
   });
