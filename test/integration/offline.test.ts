@@ -11,6 +11,7 @@ let seq = 0;
 const ref = { site: 'ferme', locker: 'box-1' };
 
 beforeEach(async () => {
+  seq = 0; // a new hub: the cabinet's numbering starts again (a hole would hold its events)
   t = await startTestHub();
   const { password } = t.hub.provisioning.addDevice(ref, 'rural-box-8', 'test');
   key = offlineKey(password);
