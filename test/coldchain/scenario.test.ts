@@ -1,5 +1,7 @@
+import mqtt from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SimLocker } from '../../cli/sim-locker.ts';
+import { topic } from '../../devices/index.ts';
 import { CHILLED, ThermalCompartment } from '../../simulators/thermal.ts';
 import { startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 
@@ -309,12 +311,18 @@ describe('readings that are not temperatures', () => {
     await minutes(2);
     clock += MIN;
     await box.telemetry([{ sensor: 't1', c: -127 }]); // a DS18B20 that lost its wire
-    sent++;
     await t.ticked(
       async () => (await open('sensor_fault')).some((a) => a.details.reason === 'out_of_range'),
       5000,
       'fault',
     );
+    // An alarm, never a temperature: not in the readings a record or a daily sheet is made of.
+    expect(t.hub.db.prepare('SELECT count(*) FROM readings WHERE c < -45 OR c > 70').pluck().get()).toBe(0);
+    await box.telemetry([{ sensor: 't1', c: 85 }]); // one that reset: its power-on value
+    await t.ticked(async () =>
+      (await t.api('GET', '/metrics')).body.includes('casier_readings_total{result="fault"} 2'),
+    );
+    expect(stored()).toBe(sent);
     expect((await alarms()).filter((a) => a.kind === 'temperature_high')).toEqual([]);
     // Back to plausible values: the fault clears. Then the same value for two hours: stuck.
     const stuckAt = 3.25;
@@ -329,6 +337,47 @@ describe('readings that are not temperatures', () => {
       5000,
       'stuck',
     );
+  });
+
+  it('drops and counts readings of sensors the cabinet’s profile does not have: memory and store stay bounded', async () => {
+    const rows = () => t.hub.db.prepare('SELECT count(*) FROM sensor_state').pluck().get() as number;
+    await minutes(1);
+    const before = { stored: stored(), rows: rows() };
+    // A cabinet that invents sensor ids: its credentials in a client of its own (a bridge maps
+    // only its profile's channels, so it would never send these).
+    await box.stop();
+    const rogue = await mqtt.connectAsync(t.hub.mqttUrl, {
+      username: 'ferme/box-1',
+      password: box.opts.password,
+      clientId: 'ferme/box-1',
+      reconnectPeriod: 0,
+    });
+    for (let batch = 0; batch < 20; batch++) {
+      clock += 1000;
+      // 250 invented ids a message, 5,000 in all, beside the real t1.
+      const readings = [
+        { sensor: 't1', c: 3 },
+        ...Array.from({ length: 250 }, (_, i) => ({ sensor: `fake-${batch}-${i}`, c: 3 })),
+      ];
+      await rogue.publishAsync(
+        topic({ site: 'ferme', locker: 'box-1' }, 'telemetry'),
+        JSON.stringify({ bootId: 'rogue', seq: batch, ts: clock, readings }),
+        { qos: 1 },
+      );
+    }
+    await rogue.endAsync(true);
+    await t.ticked(
+      async () =>
+        (await t.api('GET', '/metrics')).body.includes('casier_readings_total{result="unknownSensor"} 5000'),
+      5000,
+      'counted',
+    );
+    await t.ticked(() => stored() === before.stored + 20, 5000, 't1 stored');
+    expect(t.hub.db.prepare(`SELECT count(*) FROM readings WHERE sensor LIKE 'fake-%'`).pluck().get()).toBe(
+      0,
+    );
+    await t.hub.tick();
+    expect(rows()).toBe(before.rows);
   });
 
   it('does not trust readings stamped far in the future', async () => {

@@ -5,7 +5,7 @@
  * parcel's time out of range, and quarantining parcels on a critical breach. Silence is judged
  * on the hub's clock.
  */
-import type { TelemetryMessage, TemperatureClass } from '../../../devices/index.ts';
+import { findProfile, type TelemetryMessage, type TemperatureClass } from '../../../devices/index.ts';
 import type { Ledger } from '../../db/ledger.ts';
 import type { Db } from '../../db/open.ts';
 import { dueAgain, PERSIST_EVERY_MS, phaseOf } from '../keep-back.ts';
@@ -41,6 +41,7 @@ const CHUNK_MAX = 5000;
 const BOOT_TOLERANCE_MS = 60_000;
 /** What a compartment sensor can plausibly read, °C. */
 const PLAUSIBLE = { min: -45, max: 70 };
+const plausible = (c: number) => c >= PLAUSIBLE.min && c <= PLAUSIBLE.max;
 /** The same value, unchanged, for this long: the sensor is stuck. */
 export const STUCK_MS = 2 * 3_600_000;
 
@@ -200,6 +201,10 @@ export interface ColdChainStats {
   future: number;
   outOfOrder: number;
   beforeBoot: number;
+  /** From a sensor the cabinet's profile does not have: dropped, never stored or remembered. */
+  unknownSensor: number;
+  /** A value no compartment can reach (a probe's fault code): an alarm, never a temperature. */
+  fault: number;
 }
 
 export class ColdChain {
@@ -209,7 +214,19 @@ export class ColdChain {
   /** The latest power report per locker since the last flush. */
   readonly #power = new Map<string, { mains: boolean; batteryV?: number; ts: number }>();
   readonly #watch = new Map<string, Map<string, Watch[]>>();
-  readonly stats: ColdChainStats = { stored: 0, future: 0, outOfOrder: 0, beforeBoot: 0 };
+  readonly stats: ColdChainStats = {
+    stored: 0,
+    future: 0,
+    outOfOrder: 0,
+    beforeBoot: 0,
+    unknownSensor: 0,
+    fault: 0,
+  };
+  /**
+   * The sensors each cabinet's profile has: the only ones it may report. A cabinet inventing ids
+   * would otherwise grow the hub's memory and store without bound (one rule state per id).
+   */
+  readonly #profileSensors = new Map<string, ReadonlySet<string> | null>();
   readonly #insert;
   /**
    * Every sensor heard since the hub started, per locker: its rule state as last committed (the
@@ -308,9 +325,12 @@ export class ColdChain {
       this.stats.beforeBoot++;
       return;
     }
-    if (msg.readings.length) {
-      this.#buffer.push({ lockerId, ts: msg.ts, readings: msg.readings });
-      this.#buffered += msg.readings.length;
+    const known = this.#sensorsOf(lockerId);
+    const readings = known ? msg.readings.filter((r) => known.has(r.sensor)) : msg.readings;
+    this.stats.unknownSensor += msg.readings.length - readings.length;
+    if (readings.length) {
+      this.#buffer.push({ lockerId, ts: msg.ts, readings });
+      this.#buffered += readings.length;
     }
     if (msg.power) this.#power.set(lockerId, { ...msg.power, ts: msg.ts });
     this.#heard.add(lockerId);
@@ -318,6 +338,20 @@ export class ColdChain {
   }
 
   readonly #heard = new Set<string>();
+
+  /** The sensor ids of the cabinet's profile (null: a profile the hub does not know, all accepted). */
+  #sensorsOf(lockerId: string): ReadonlySet<string> | null {
+    let known = this.#profileSensors.get(lockerId);
+    if (known === undefined) {
+      const name = this.db.prepare('SELECT profile FROM lockers WHERE id = ?').pluck().get(lockerId) as
+        | string
+        | undefined;
+      const profile = name ? findProfile(name) : undefined;
+      known = profile ? new Set(profile.sensors.map((s) => s.id)) : null;
+      this.#profileSensors.set(lockerId, known);
+    }
+    return known;
+  }
 
   /** Where the sweep of kept-back values stopped: it goes through a tenth of the sensors a call. */
   #sweep: Iterator<Sensor> | null = null;
@@ -524,6 +558,13 @@ export class ColdChain {
     const row: Record<string, number> = {};
     for (const { sensor, c } of m.readings) {
       const s = this.#sensor(m.lockerId, sensor, now, flush);
+      if (!plausible(c)) {
+        // A probe's fault code (−127 °C: a DS18B20 off its wire; +85 °C: one reset): an alarm, and
+        // never a temperature in a record, a daily sheet or a rule.
+        this.stats.fault++;
+        this.#implausible(s, m.ts, c, now);
+        continue;
+      }
       // The same sensor twice at one instant: the first value counts, the second is out of order.
       if (s.message === message) {
         this.stats.outOfOrder++;
@@ -535,7 +576,7 @@ export class ColdChain {
       met.push(s);
       values.push(c);
     }
-    this.#insert.run(m.lockerId, m.ts, JSON.stringify(row));
+    if (met.length) this.#insert.run(m.lockerId, m.ts, JSON.stringify(row));
     for (let i = 0; i < met.length; i++) {
       const s = met[i] as Sensor;
       const c = values[i] as number;
@@ -819,7 +860,7 @@ export class ColdChain {
    * probe in short circuit the top of its scale), not a temperature.
    */
   #implausible(work: Sensor, ts: number, c: number, now: number): boolean {
-    if (c >= PLAUSIBLE.min && c <= PLAUSIBLE.max) {
+    if (plausible(c)) {
       this.#clearOnce(work, FAULT_CRITICAL, 'sensor_fault', 'critical', now);
       return false;
     }
