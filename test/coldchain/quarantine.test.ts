@@ -161,6 +161,25 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
     expect(door.parcelId ?? null).toBeNull();
   });
 
+  it('holds frozen goods in a freezer cycling −19 ↔ −11 °C, though every cycle dips under the limit', async () => {
+    const p = await order({ temperatureClass: 'frozen' });
+    const sensor = box.opts.profile.compartments.find((c) => c.door === p.parcel.door)?.sensor as string;
+    await reads(box, sensor, -20, 2);
+    await through(box, p.depositCode, p.parcel.door);
+    await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
+    // Three hours of a triangle wave, 20 minutes a cycle: above −18 °C 15 minutes of each.
+    for (let m = 0; m < 180; m++) {
+      const phase = m % 20;
+      await reads(box, sensor, phase < 10 ? -11 - 0.8 * phase : -19 + 0.8 * (phase - 10), 1);
+    }
+    expect(await parcel(p.parcel.id)).toMatchObject({ state: 'quarantined' });
+    expect(await refusedWith(box, p.pickupCode)).toBe('Parcel held: temperature');
+    const warned = (await t.api('GET', '/api/v1/alarms?kind=temperature_high')).body.alarms as Array<{
+      level: string;
+    }>;
+    expect(warned.map((a) => a.level)).toContain('warning');
+  });
+
   it('holds a parcel expired uncollected, its goods still inside', async () => {
     const p = await order({ pickupWindowHours: 1 });
     await through(box, p.depositCode, 1);

@@ -32,16 +32,47 @@ describe('cold-chain rules (chilled)', () => {
     expect(changes).toEqual([{ level: 'warning', change: 'raise', at: 22 * MIN, since: MIN, minute: 22 }]);
   });
 
-  it('go critical above +8 °C for more than 10 minutes, and clear with hysteresis', () => {
+  it('go critical above +8 °C for more than 10 minutes, and clear once back under it for as long', () => {
     // 14 minutes above +4 °C in all: the warning's 20 minutes never run out
-    const temps = [3, ...Array(12).fill(9), 7.8, 7.4, 3.9, 3.4];
+    const temps = [3, ...Array(12).fill(9), 7.8, 7.4, 3.9, ...Array(12).fill(3.4)];
     const changes = run(temps).map((c) => `${c.minute}:${c.level}:${c.change}`);
-    expect(changes).toEqual(['12:critical:raise', '14:critical:clear']);
+    // Under +7.5 °C (the hysteresis) from minute 14: cleared ten minutes later.
+    expect(changes).toEqual(['12:critical:raise', '24:critical:clear']);
   });
 
   it('keeps a raised alarm inside the hysteresis band', () => {
-    const changes = run([3, ...Array(22).fill(5), 3.8, 3.7, 3.4]).map((c) => `${c.minute}:${c.change}`);
-    expect(changes).toEqual(['22:raise', '25:clear']);
+    const changes = run([3, ...Array(22).fill(5), 3.8, 3.7, ...Array(22).fill(3.4)]).map(
+      (c) => `${c.minute}:${c.change}`,
+    );
+    expect(changes).toEqual(['22:raise', '45:clear']); // under +3.5 °C from 25, for 20 minutes
+  });
+
+  it('do not start the count again for a good reading between warm ones', () => {
+    // Five warm minutes, one good reading, five warm, one good…: 20 warm minutes by minute 25.
+    const temps = [3, ...Array.from({ length: 5 }, () => [9, 9, 9, 9, 9, 3]).flat()];
+    const changes = run(temps, DEFAULT_RULES.chilled).map((c) => `${c.minute}:${c.level}:${c.change}`);
+    expect(changes).toContain('14:critical:raise'); // past 10 warm minutes, dips not counted
+  });
+
+  it('end an episode once back under the threshold for as long as the delay', () => {
+    // Nine warm minutes, then ten good ones: the count starts again, and nine more raise nothing.
+    expect(run([3, ...Array(9).fill(9), ...Array(11).fill(3), ...Array(9).fill(9), 3])).toEqual([]);
+    // With one good minute less, the second stretch completes the first.
+    expect(run([3, ...Array(9).fill(9), ...Array(10).fill(3), ...Array(9).fill(9), 3])).not.toEqual([]);
+  });
+});
+
+describe('cold-chain rules (frozen)', () => {
+  it('warn for a freezer cycling −19 ↔ −11 °C every 20 minutes, though it dips under −18 °C each cycle', () => {
+    // A triangle wave: 20 minutes a cycle, 10 down from −11 to −19, 10 back up.
+    const temps = Array.from({ length: 180 }, (_, m) => {
+      const phase = m % 20;
+      return phase < 10 ? -11 - 0.8 * phase : -19 + 0.8 * (phase - 10);
+    });
+    const changes = run(temps, DEFAULT_RULES.frozen).map((c) => `${c.level}:${c.change}`);
+    // Above −18 °C 15 minutes a cycle: warned within two cycles, and never cleared while it cycles.
+    // (Above −15 °C only 9 minutes at a stretch: the parcels' cumulative rule holds them, below.)
+    expect(changes).toEqual(['warning:raise']);
   });
 });
 

@@ -17,6 +17,7 @@ import {
   DEFAULT_RULES,
   initialState,
   type LevelState,
+  MAX_STEP_MS,
   type SensorRuleState,
   step,
 } from './rules.ts';
@@ -25,7 +26,6 @@ const FIVE_MIN = 300_000;
 /** A reading more than this far in the future (device clock ahead) is not trusted. */
 const FUTURE_TOLERANCE_MS = 5 * 60_000;
 /** Out-of-range time between two readings counts at most this much (a gap is not an excursion). */
-const MAX_STEP_MS = 5 * 60_000;
 const MAX_BUFFER = 5000;
 /**
  * What one transaction of readings may hold the event loop for, ms: a keypad entry waits at most
@@ -641,6 +641,13 @@ export class ColdChain {
         } else {
           this.alarms.clear(s.lockerId, s.sensor, 'temperature_high', ch.level, ch.at);
         }
+      }
+      const justRaised = changes.some((ch) => ch.level === 'critical' && ch.change === 'raise');
+      if (s.critical.raised && rules.critical && c > rules.critical.above && !justRaised) {
+        // Still critical and still warm: whatever came into the compartment since the alarm rose
+        // (a parcel released meanwhile, a deposit) is held too.
+        for (const w of watched) this.#quarantine(s.lockerId, w.door, ts, 'critical');
+        s.parcels = null;
       }
       this.#exposure(s, ts, prevTs, prevC, rules);
     }

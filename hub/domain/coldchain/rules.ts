@@ -2,7 +2,14 @@
  * Cold-chain rules (SPEC §5), pure: a function of the previous state, one reading and the
  * thresholds of the compartment's class. They run on the readings' own timestamps (event time),
  * so a backlog replayed after an outage raises the same alarms at the same instants as live
- * readings would have. Delays make a door opening harmless; hysteresis stops flapping.
+ * readings would have.
+ *
+ * Each level counts the time spent above its threshold in an episode, and raises once that time
+ * outlasts its delay: a door opening is harmless, and a good reading between two warm ones does
+ * not start the count again (a freezer cycling −19 ↔ −11 °C is warm most of the time though it
+ * dips below the limit every cycle). An episode ends, and a raised alarm clears, only once the
+ * temperature has stayed back under the threshold (less the hysteresis, once raised) for as long
+ * as the delay.
  */
 import type { TemperatureClass } from '../../../devices/index.ts';
 
@@ -19,9 +26,12 @@ export interface ClassRules {
   keepMax: number;
   warn: Threshold;
   critical: Threshold | null;
-  /** Critical too once a parcel has spent this long above keepMax in total (chilled). */
+  /** Critical too once a parcel has spent this long out of its range in total. */
   cumulativeMs: number | null;
 }
+
+/** The longest gap between two readings counted as one stretch at the earlier value. */
+export const MAX_STEP_MS = 5 * MIN;
 
 export const DEFAULT_RULES: Record<TemperatureClass, ClassRules> = {
   chilled: {
@@ -31,19 +41,21 @@ export const DEFAULT_RULES: Record<TemperatureClass, ClassRules> = {
     critical: { above: 8, forMs: 10 * MIN },
     cumulativeMs: 60 * MIN,
   },
+  // −18 °C, with brief rises to −15 °C tolerated (Arrêté du 21 décembre 2009, annexe I): a
+  // parcel above −18 °C for two hours in all was not frozen goods kept as the rule asks.
   frozen: {
     keepMin: null,
     keepMax: -18,
     warn: { above: -18, forMs: 30 * MIN },
     critical: { above: -15, forMs: 10 * MIN },
-    cumulativeMs: null,
+    cumulativeMs: 120 * MIN,
   },
   ambient: {
     keepMin: null,
     keepMax: 25,
     warn: { above: 25, forMs: 60 * MIN },
     critical: null,
-    cumulativeMs: null,
+    cumulativeMs: 8 * 60 * MIN,
   },
 };
 
@@ -53,9 +65,19 @@ export const HYSTERESIS_C = 0.5;
 export type Level = 'warning' | 'critical';
 
 export interface LevelState {
-  /** Event time since which the temperature has been above the threshold; null when below. */
+  /** Event time the episode began (its first reading above the threshold); null: none under way. */
   since: number | null;
   raised: boolean;
+  /**
+   * Time above the threshold in this episode before the current stretch above it (ms), the dips
+   * under it not counted. With `stretchSince`, the level changes only where the temperature
+   * crosses its threshold, so a sensor's state need not be written at every reading.
+   */
+  countedMs?: number;
+  /** Since when the temperature has been above the threshold without a break; null: it is not. */
+  stretchSince?: number | null;
+  /** Since when it has stayed back under the threshold without a break; null: it has not. */
+  belowSince?: number | null;
 }
 
 export interface SensorRuleState {
@@ -95,8 +117,8 @@ export function step(
 ): { state: SensorRuleState; changes: Change[] } {
   const changes: Change[] = [];
   const state: SensorRuleState = {
-    warning: level('warning', prev.warning, rules.warn, ts, c, changes),
-    critical: level('critical', prev.critical, rules.critical, ts, c, changes),
+    warning: level('warning', prev, prev.warning, rules.warn, ts, c, changes),
+    critical: level('critical', prev, prev.critical, rules.critical, ts, c, changes),
     lastTs: ts,
     lastC: c,
     valueSince: prev.valueSince,
@@ -107,26 +129,57 @@ export function step(
 /** One level's next state; the previous object itself when nothing changed. */
 function level(
   name: Level,
+  sensor: SensorRuleState,
   prev: LevelState,
   th: Threshold | null,
   ts: number,
   c: number,
   changes: Change[],
 ): LevelState {
-  if (!th) return prev;
+  if (!th || (prev.since === null && c <= th.above)) return prev;
+  const lastTs = sensor.lastTs ?? ts;
+  const since = prev.since ?? ts;
+  let counted = prev.countedMs ?? 0;
+  // (A state written before episodes were counted: above the threshold since `since`, throughout.)
+  let stretch = prev.countedMs === undefined ? prev.since : (prev.stretchSince ?? null);
+  let belowSince = prev.belowSince ?? null;
   if (c > th.above) {
-    const since = prev.since ?? ts;
-    if (!prev.raised && ts - since > th.forMs) {
-      changes.push({ level: name, change: 'raise', at: ts, since });
-      return { since, raised: true };
+    if (stretch === null) stretch = ts;
+    else if (ts - lastTs > MAX_STEP_MS) {
+      // A long silence counts as MAX_STEP_MS at the previous value, as the parcels' exposure does.
+      counted += lastTs - stretch + MAX_STEP_MS;
+      stretch = ts;
     }
-    return since === prev.since ? prev : { since, raised: prev.raised };
+    belowSince = null;
+  } else {
+    if (stretch !== null) {
+      // The stretch ends: the time up to this reading counts at the previous (warm) value.
+      counted += lastTs - stretch + Math.min(ts - lastTs, MAX_STEP_MS);
+      stretch = null;
+    }
+    // Back under the threshold; once raised, under it less the hysteresis (no flapping on its edge).
+    const back = c <= (prev.raised ? th.above - HYSTERESIS_C : th.above);
+    belowSince = back ? (belowSince ?? ts) : null;
+    if (belowSince !== null && ts - belowSince >= th.forMs) {
+      if (prev.raised) changes.push({ level: name, change: 'clear', at: ts, since });
+      return BELOW;
+    }
   }
-  // Below the threshold but inside the hysteresis band, a raised alarm holds its `since`.
-  if (!prev.raised) return prev.since === null ? prev : BELOW;
-  if (c > th.above - HYSTERESIS_C) return prev;
-  changes.push({ level: name, change: 'clear', at: ts, since: prev.since ?? ts });
-  return BELOW;
+  let raised = prev.raised;
+  const aboveMs = counted + (stretch === null ? 0 : ts - stretch);
+  if (!raised && c > th.above && aboveMs > th.forMs) {
+    changes.push({ level: name, change: 'raise', at: ts, since });
+    raised = true;
+  }
+  if (
+    since === prev.since &&
+    raised === prev.raised &&
+    counted === prev.countedMs &&
+    stretch === prev.stretchSince &&
+    belowSince === prev.belowSince
+  )
+    return prev;
+  return { since, raised, countedMs: counted, stretchSince: stretch, belowSince };
 }
 
 /**
