@@ -2,6 +2,8 @@
  * Which compartment a parcel gets: the smallest free one of its temperature class that fits
  * (S < M < L), at one locker, or anywhere at a site. One query for every place that allocates:
  * creation at the origin, delivery at the destination, the alternative offered when it is full.
+ * A compartment whose sensor has an alarm open (too warm, silent, faulty or stuck) gets nothing:
+ * goods must not go where they cannot be kept, or kept watch on.
  */
 import { SIZES, type Size, type TemperatureClass } from '../../devices/index.ts';
 import { cached, type Db } from '../db/open.ts';
@@ -29,6 +31,8 @@ export function freeCompartment(
     `SELECT c.locker_id, c.door, c.size FROM compartments c JOIN lockers l ON l.id = c.locker_id
        WHERE ${where} AND c.temperature_class = ? AND c.parcel_id IS NULL AND c.pending_action IS NULL
          AND c.size IN (${fitting.map(() => '?').join(', ')})
+         AND NOT EXISTS (SELECT 1 FROM alarms a WHERE a.locker_id = c.locker_id AND a.sensor = c.sensor
+           AND a.state <> 'cleared' AND a.kind IN ('temperature_high', 'sensor_silent', 'sensor_fault'))
        ORDER BY CASE c.size WHEN 'S' THEN 0 WHEN 'M' THEN 1 ELSE 2 END, c.locker_id, c.door LIMIT 1`,
   ).get(...args, temperatureClass, ...fitting) as
     | { locker_id: string; door: number; size: string }

@@ -180,6 +180,23 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
     expect(warned.map((a) => a.level)).toContain('warning');
   });
 
+  it('allocates no parcel to a compartment in alarm, and none when every one of its class is', async () => {
+    await reads(box, 't5', -10, 15); // door 5's freezer at −10 °C: critical
+    const high = (await t.api('GET', '/api/v1/alarms?kind=temperature_high')).body.alarms as Array<{
+      sensor: string;
+    }>;
+    expect(high.map((a) => a.sensor)).toContain('t5');
+    const p = await order({ temperatureClass: 'frozen' });
+    expect(p.parcel.door).toBe(6);
+    const refused = await t.api(
+      'POST',
+      '/api/v1/parcels',
+      { lockerId: 'box-1', size: 'M', temperatureClass: 'frozen', recipient: { name: 'Bo' } },
+      t.integration,
+    );
+    expect(refused.status).toBe(409); // door 6 is taken, door 5 is warm: no frozen door to give
+  });
+
   it('holds a parcel expired uncollected, its goods still inside', async () => {
     const p = await order({ pickupWindowHours: 1 });
     await through(box, p.depositCode, 1);
