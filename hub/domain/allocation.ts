@@ -32,7 +32,7 @@ export function freeCompartment(
        WHERE ${where} AND c.temperature_class = ? AND c.parcel_id IS NULL AND c.pending_action IS NULL
          AND c.size IN (${fitting.map(() => '?').join(', ')})
          AND NOT EXISTS (SELECT 1 FROM alarms a WHERE a.locker_id = c.locker_id AND a.sensor = c.sensor
-           AND a.state <> 'cleared' AND a.kind IN ('temperature_high', 'sensor_silent', 'sensor_fault'))
+           AND a.state <> 'cleared' AND a.kind IN ('temperature_high', 'temperature_low', 'sensor_silent', 'sensor_fault'))
        ORDER BY CASE c.size WHEN 'S' THEN 0 WHEN 'M' THEN 1 ELSE 2 END, c.locker_id, c.door LIMIT 1`,
   ).get(...args, temperatureClass, ...fitting) as
     | { locker_id: string; door: number; size: string }

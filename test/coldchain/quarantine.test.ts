@@ -197,6 +197,19 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
     expect(refused.status).toBe(409); // door 6 is taken, door 5 is warm: no frozen door to give
   });
 
+  it('holds chilled goods freezing, and says so with an alarm', async () => {
+    const p = await order();
+    await through(box, p.depositCode, 1);
+    await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
+    await reads(box, 't1', -4, 35); // a compressor stuck on
+    const low = (await t.api('GET', '/api/v1/alarms?kind=temperature_low')).body.alarms as Array<{
+      level: string;
+    }>;
+    expect(low.map((a) => a.level).sort()).toEqual(['critical', 'warning']);
+    expect(await parcel(p.parcel.id)).toMatchObject({ state: 'quarantined' });
+    expect(await refusedWith(box, p.pickupCode)).toBe('Parcel held: temperature');
+  });
+
   it('holds a parcel expired uncollected, its goods still inside', async () => {
     const p = await order({ pickupWindowHours: 1 });
     await through(box, p.depositCode, 1);

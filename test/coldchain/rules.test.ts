@@ -29,7 +29,9 @@ describe('cold-chain rules (chilled)', () => {
 
   it('warn once the temperature stayed above +4 °C for more than 20 minutes', () => {
     const changes = run([3, ...Array(25).fill(5)]);
-    expect(changes).toEqual([{ level: 'warning', change: 'raise', at: 22 * MIN, since: MIN, minute: 22 }]);
+    expect(changes).toEqual([
+      { level: 'warning', side: 'high', change: 'raise', at: 22 * MIN, since: MIN, minute: 22 },
+    ]);
   });
 
   it('go critical above +8 °C for more than 10 minutes, and clear once back under it for as long', () => {
@@ -59,6 +61,26 @@ describe('cold-chain rules (chilled)', () => {
     expect(run([3, ...Array(9).fill(9), ...Array(11).fill(3), ...Array(9).fill(9), 3])).toEqual([]);
     // With one good minute less, the second stretch completes the first.
     expect(run([3, ...Array(9).fill(9), ...Array(10).fill(3), ...Array(9).fill(9), 3])).not.toEqual([]);
+  });
+});
+
+describe('cold-chain rules (chilled goods freezing)', () => {
+  it('warn under 0 °C after the warning’s delay, go critical under −2 °C after 30 minutes', () => {
+    // A compressor stuck on: −4 °C for 90 minutes.
+    const changes = run([2, ...Array(90).fill(-4), ...Array(40).fill(2)]).map(
+      (c) => `${c.minute}:${c.side}:${c.level}:${c.change}`,
+    );
+    // Back at +2 °C from minute 91: each level clears once back for as long as its delay.
+    expect(changes).toEqual([
+      '22:low:warning:raise',
+      '32:low:critical:raise',
+      '111:low:warning:clear',
+      '121:low:critical:clear',
+    ]);
+  });
+
+  it('raise nothing for a dip to −0.5 °C of a few minutes', () => {
+    expect(run([2, -0.5, -0.5, -0.5, 1, 2])).toEqual([]);
   });
 });
 

@@ -17,6 +17,8 @@ import {
   DEFAULT_RULES,
   initialState,
   type LevelState,
+  LOW_NORMAL,
+  type LowLevels,
   MAX_STEP_MS,
   type SensorRuleState,
   step,
@@ -67,6 +69,7 @@ interface Sensor {
    */
   warning: LevelState;
   critical: LevelState;
+  low: LowLevels;
   lastTs: number;
   lastC: number;
   valueSince: number;
@@ -107,6 +110,7 @@ interface Was {
   added: boolean;
   warning: LevelState;
   critical: LevelState;
+  low: LowLevels;
   lastTs: number;
   lastC: number;
   valueSince: number;
@@ -128,6 +132,7 @@ interface Saved {
   version: number;
   warning: LevelState;
   critical: LevelState;
+  low: LowLevels;
   interval: number | null;
   at: number;
 }
@@ -139,6 +144,7 @@ function ruleState(s: Sensor): SensorRuleState {
   return {
     warning: s.warning,
     critical: s.critical,
+    low: s.low,
     lastTs: orNull(s.lastTs),
     lastC: orNull(s.lastC),
     valueSince: orNull(s.valueSince),
@@ -426,6 +432,7 @@ export class ColdChain {
       version: e.version,
       warning: e.warning,
       critical: e.critical,
+      low: e.low,
       interval: e.interval,
       at: e.seen,
     };
@@ -515,6 +522,7 @@ export class ColdChain {
         version: s.version,
         warning: s.warning,
         critical: s.critical,
+        low: s.low,
         interval: s.interval,
         at: now,
       };
@@ -615,11 +623,13 @@ export class ColdChain {
       const { state, changes } = step(ruleState(s), ts, c, rules);
       s.warning = state.warning;
       s.critical = state.critical;
+      s.low = state.low ?? LOW_NORMAL;
       for (const ch of changes) {
+        const kind = ch.side === 'low' ? 'temperature_low' : 'temperature_high';
         if (ch.change === 'raise') {
           // How long the goods have: from the recent rise, when the critical limit will be breached.
           const by =
-            ch.level === 'warning'
+            ch.level === 'warning' && ch.side === 'high'
               ? collectBefore(this.#recent.all(s.lockerId, s.sensor, ts - 15 * 60_000, ts), rules)
               : null;
           const advice = by
@@ -628,7 +638,7 @@ export class ColdChain {
           this.alarms.raise({
             lockerId: s.lockerId,
             sensor: s.sensor,
-            kind: 'temperature_high',
+            kind,
             level: ch.level,
             at: ch.at,
             since: ch.since,
@@ -639,7 +649,7 @@ export class ColdChain {
             s.parcels = null;
           }
         } else {
-          this.alarms.clear(s.lockerId, s.sensor, 'temperature_high', ch.level, ch.at);
+          this.alarms.clear(s.lockerId, s.sensor, kind, ch.level, ch.at);
         }
       }
       const justRaised = changes.some((ch) => ch.level === 'critical' && ch.change === 'raise');
@@ -668,6 +678,7 @@ export class ColdChain {
       !saved ||
       saved.warning !== s.warning ||
       saved.critical !== s.critical ||
+      saved.low !== s.low ||
       (saved.interval === null && s.interval !== null) ||
       dueAgain(s.phase, saved.at, now)
     );
@@ -691,18 +702,20 @@ export class ColdChain {
       const state: SensorRuleState = row ? JSON.parse(row.rules) : initialState();
       const interval = row?.interval_ms ?? null;
       const { warning, critical } = state;
+      const low = state.low ?? LOW_NORMAL;
       s = {
         lockerId,
         sensor,
         phase: phaseOf(`${lockerId}\u0000${sensor}`),
         warning,
         critical,
+        low,
         lastTs: state.lastTs ?? Number.NaN,
         lastC: state.lastC ?? Number.NaN,
         valueSince: state.valueSince ?? Number.NaN,
         version: 0,
         interval,
-        saved: row ? { version: 0, warning, critical, interval, at: row.last_seen } : null,
+        saved: row ? { version: 0, warning, critical, low, interval, at: row.last_seen } : null,
         seen: row?.last_seen ?? 0,
         bucket: null,
         retired: [],
@@ -717,6 +730,7 @@ export class ColdChain {
           added: true,
           warning,
           critical,
+          low,
           lastTs: Number.NaN,
           lastC: Number.NaN,
           valueSince: Number.NaN,
@@ -756,6 +770,7 @@ export class ColdChain {
     was.added = added;
     was.warning = s.warning;
     was.critical = s.critical;
+    was.low = s.low;
     was.lastTs = s.lastTs;
     was.lastC = s.lastC;
     was.valueSince = s.valueSince;
@@ -784,6 +799,7 @@ export class ColdChain {
     }
     s.warning = u.warning;
     s.critical = u.critical;
+    s.low = u.low;
     s.lastTs = u.lastTs;
     s.lastC = u.lastC;
     s.valueSince = u.valueSince;

@@ -80,9 +80,17 @@ export interface LevelState {
   belowSince?: number | null;
 }
 
+/** The levels under the range (goods freezing), kept apart: most classes have none. */
+export interface LowLevels {
+  warning: LevelState;
+  critical: LevelState;
+}
+
 export interface SensorRuleState {
   warning: LevelState;
   critical: LevelState;
+  /** Under the range: absent in a state written before it was watched. */
+  low?: LowLevels;
   lastTs: number | null;
   lastC: number | null;
   /** Event time since which the reading has not changed at all (stuck-sensor detection). */
@@ -98,6 +106,8 @@ export const initialState = (): SensorRuleState => ({
 
 export interface Change {
   level: Level;
+  /** Above the range, or under it. */
+  side: 'high' | 'low';
   change: 'raise' | 'clear';
   /** Event time at which it happened: for a raise, when the delay ran out. */
   at: number;
@@ -107,6 +117,32 @@ export interface Change {
 
 /** A level below its threshold: shared, never mutated (a state's levels are replaced, not changed). */
 const BELOW: LevelState = Object.freeze({ since: null, raised: false });
+export const LOW_NORMAL: LowLevels = Object.freeze({ warning: BELOW, critical: BELOW });
+
+/** How far under the bottom of its range a compartment goes critical (°C), and after how long. */
+export const LOW_CRITICAL_MARGIN_C = 2;
+export const LOW_CRITICAL_MS = 30 * MIN;
+
+/**
+ * The thresholds under a class's range, from its `keepMin` (chilled goods freezing: a compressor
+ * stuck on): a warning under `keepMin` after the warning's delay, critical 2 °C further down after
+ * 30 min. Written as thresholds "above" on negated temperatures, so one function runs both sides.
+ */
+const lowCache = new WeakMap<ClassRules, { warn: Threshold; critical: Threshold } | null>();
+function lowThresholds(rules: ClassRules): { warn: Threshold; critical: Threshold } | null {
+  let low = lowCache.get(rules);
+  if (low === undefined) {
+    low =
+      rules.keepMin === null
+        ? null
+        : {
+            warn: { above: -rules.keepMin, forMs: rules.warn.forMs },
+            critical: { above: -(rules.keepMin - LOW_CRITICAL_MARGIN_C), forMs: LOW_CRITICAL_MS },
+          };
+    lowCache.set(rules, low);
+  }
+  return low;
+}
 
 /** Feeds one reading (event time `ts`, °C `c`); readings older than the last one are ignored by the caller. */
 export function step(
@@ -116,9 +152,18 @@ export function step(
   rules: ClassRules,
 ): { state: SensorRuleState; changes: Change[] } {
   const changes: Change[] = [];
+  const { lastTs } = prev;
+  let low = prev.low ?? LOW_NORMAL;
+  const lowTh = lowThresholds(rules);
+  if (lowTh) {
+    const warning = level('warning', 'low', low.warning, lowTh.warn, lastTs, ts, -c, changes);
+    const critical = level('critical', 'low', low.critical, lowTh.critical, lastTs, ts, -c, changes);
+    if (warning !== low.warning || critical !== low.critical) low = { warning, critical };
+  }
   const state: SensorRuleState = {
-    warning: level('warning', prev, prev.warning, rules.warn, ts, c, changes),
-    critical: level('critical', prev, prev.critical, rules.critical, ts, c, changes),
+    warning: level('warning', 'high', prev.warning, rules.warn, lastTs, ts, c, changes),
+    critical: level('critical', 'high', prev.critical, rules.critical, lastTs, ts, c, changes),
+    low,
     lastTs: ts,
     lastC: c,
     valueSince: prev.valueSince,
@@ -129,15 +174,16 @@ export function step(
 /** One level's next state; the previous object itself when nothing changed. */
 function level(
   name: Level,
-  sensor: SensorRuleState,
+  side: 'high' | 'low',
   prev: LevelState,
   th: Threshold | null,
+  previousTs: number | null,
   ts: number,
   c: number,
   changes: Change[],
 ): LevelState {
   if (!th || (prev.since === null && c <= th.above)) return prev;
-  const lastTs = sensor.lastTs ?? ts;
+  const lastTs = previousTs ?? ts;
   const since = prev.since ?? ts;
   let counted = prev.countedMs ?? 0;
   // (A state written before episodes were counted: above the threshold since `since`, throughout.)
@@ -161,14 +207,14 @@ function level(
     const back = c <= (prev.raised ? th.above - HYSTERESIS_C : th.above);
     belowSince = back ? (belowSince ?? ts) : null;
     if (belowSince !== null && ts - belowSince >= th.forMs) {
-      if (prev.raised) changes.push({ level: name, change: 'clear', at: ts, since });
+      if (prev.raised) changes.push({ level: name, side, change: 'clear', at: ts, since });
       return BELOW;
     }
   }
   let raised = prev.raised;
   const aboveMs = counted + (stretch === null ? 0 : ts - stretch);
   if (!raised && c > th.above && aboveMs > th.forMs) {
-    changes.push({ level: name, change: 'raise', at: ts, since });
+    changes.push({ level: name, side, change: 'raise', at: ts, since });
     raised = true;
   }
   if (
