@@ -1,7 +1,7 @@
 /**
  * A whole region on one hub.
- * 4. Fleet footprint: N connected cabinets (2,000; 200 with --quick) with 15 compartments each,
- *    one reading per compartment every 30 s: the hub's resident memory and CPU (from /proc), and
+ * 4. Fleet footprint: N connected cabinets (2,000; 200 with --quick), town lockers of 16 doors
+ *    whose 6 sensors each send a reading every 30 s (the hub drops ids not in the profile): the hub's resident memory and CPU (from /proc), and
  *    memory per connected cabinet (resident memory with the fleet minus before it, over N).
  * 3. Code → unlock latency under the fleet: every cabinet now sends telemetry once a second while
  *    one of them types deposit and pickup codes; timed from the keypad entry's publish to the
@@ -12,7 +12,7 @@
  *    synced.
  */
 import type { MqttClient } from 'mqtt';
-import { topic } from '../devices/index.ts';
+import { findProfile, topic } from '../devices/index.ts';
 import {
   announce,
   connect,
@@ -34,7 +34,8 @@ const LOCKERS = Number(process.env.BENCH_FLEET_CABINETS) || (quick ? 200 : 2000)
 const FOOTPRINT_S = quick ? 10 : 60;
 const SAMPLES = quick ? 200 : 1000;
 const SITE = 'fleet';
-const READINGS = Array.from({ length: 15 }, (_, i) => `t${i + 1}`);
+// The profile's own sensors: the hub drops readings of any other id (and counts them).
+const READINGS = (findProfile('town-locker-16')?.sensors ?? []).map((x) => x.id);
 const ref = (i: number) => ({ site: SITE, locker: `box-${i}` });
 
 /** Connects cabinets `from`..`to`, 50 at a time; returns their clients in order. */
@@ -299,7 +300,7 @@ async function relayRun(durable: boolean) {
   }
 }
 
-console.log(`${LOCKERS} cabinets × ${READINGS.length} compartments`);
+console.log(`${LOCKERS} cabinets × ${READINGS.length} sensors`);
 const hub = await hubRun();
 const base = hasMosquitto() ? await relayRun(false) : null;
 const durable = await relayRun(true);
