@@ -156,13 +156,41 @@ export const returnCode = z.strictObject({
   expiresAt: ms,
 });
 
-export const VERDICTS = ['ok', 'excursion', 'breached'] as const;
+/**
+ * `unknown`: nothing out of range was seen, but part of the time was not watched (no reading from
+ * the compartment's sensor, or a leg in a van): that time never counts as in range.
+ */
+export const VERDICTS = ['ok', 'unknown', 'excursion', 'breached'] as const;
 
-/** A parcel's temperature record from deposit to pickup (or now). */
+/** One stay of the parcel in a compartment, and what its sensor read meanwhile. */
+export const recordStay = z.strictObject({
+  lockerId: z.string(),
+  door: int,
+  sensor: z.string().nullable(),
+  from: ms,
+  /** Null: it is still there. */
+  to: ms.nullable(),
+  readings: int,
+  min: z.number().nullable(),
+  max: z.number().nullable(),
+  /** Time in the stay without a reading (gaps beyond 5 minutes, before the first, after the last). */
+  minutesUnknown: z.number(),
+});
+
+/** The time between two stays: in a van, watched by nothing casier knows of. */
+export const recordLeg = z.strictObject({
+  from: ms,
+  to: ms.nullable(),
+  minutes: z.number(),
+  monitored: z.boolean(),
+});
+
+/** A parcel's temperature record from deposit to pickup (or now): every stay, every leg. */
 export const temperatureRecord = z.strictObject({
   parcelId: z.string(),
   temperatureClass,
   range: z.strictObject({ min: z.number().nullable(), max: z.number() }),
+  /** The sensor of the latest stay. */
   sensor: z.string().nullable(),
   from: ms.nullable(),
   to: ms.nullable(),
@@ -175,6 +203,10 @@ export const temperatureRecord = z.strictObject({
   minutesOutOfRange: z.number(),
   breach: z.strictObject({ at: ms, reason: z.string().nullable() }).nullable(),
   alarms: z.array(alarmView),
+  /** Time not watched: in stays without readings, and on legs. */
+  minutesUnknown: z.number(),
+  stays: z.array(recordStay),
+  legs: z.array(recordLeg),
   verdict: z.enum(VERDICTS),
   series: z.array(z.strictObject({ ts: ms, c: z.number() })),
 });

@@ -156,6 +156,27 @@ export const TRANSITIONS = {
 export type TransitionName = keyof typeof TRANSITIONS;
 
 /**
+ * What a parcel's ledger entry did with its goods: put them into the entry's compartment (a
+ * deposit, a delivery, a return to the origin box), took them out (a collection, a pickup, an
+ * operator's retrieval), or neither. The temperature record draws the parcel's stays from it.
+ */
+export function goodsMoved(type: string, data: { from?: unknown }): 'in' | 'out' | null {
+  switch (type) {
+    case 'parcel.stored':
+    case 'parcel.ready':
+      return 'in';
+    case 'parcel.returned':
+      // Brought back by a driver, or (with `from`) taken out by an operator: both are `returned`.
+      return data.from === undefined ? 'in' : 'out';
+    case 'parcel.in_transit':
+    case 'parcel.picked_up':
+      return 'out';
+    default:
+      return null;
+  }
+}
+
+/**
  * What a quarantined parcel still goes through: the doors that close after the breach on a move
  * already under way. A deposit or delivery completes and the parcel stays held; so does a
  * collection (the driver took the goods: held in the van, and held at its destination). A pickup

@@ -258,3 +258,69 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
     await t.ticked(async () => (await parcel(p.parcel.id)).state === 'picked_up');
   });
 });
+
+describe('the temperature record follows the parcel', () => {
+  it('has a stay per compartment, each with its own sensor, and the van leg as time not watched', async () => {
+    const town = await t.locker({ site: 'lyon', locker: 'town-1' }, 'town-locker-16');
+    const body = `3761234567${'2'.padStart(7, '0')}`;
+    const sscc = `${body}${gs1CheckDigit(body)}`;
+    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as { code: string };
+    const p = await order({ destinationLockerId: 'town-1', sscc });
+    const townSensors = town.opts.profile.compartments.filter((c) => c.temperatureClass === 'chilled');
+    // Town's chilled doors are warm before the parcel comes: none of it is the parcel's.
+    for (const c of townSensors) await reads(town, c.sensor as string, 9, 1);
+    await through(box, p.depositCode, p.parcel.door);
+    await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
+    await reads(box, 't1', 3, 30);
+    await release(box, driver.code, p.parcel.door);
+    box.openDoor(p.parcel.door);
+    box.scan(`]C100${sscc}`);
+    box.closeDoor(p.parcel.door);
+    await t.ticked(async () => (await parcel(p.parcel.id)).state === 'in_transit');
+    await reads(box, 't1', 12, 10); // the farm box warms after the parcel left: not the parcel's either
+    clock += 45 * MIN; // in the van
+    const shown = waitFor<[{ type: string }]>(town, 'command', (c) => c.type === 'display');
+    town.pressCode(driver.code);
+    await shown;
+    const unlocked = waitFor<[number]>(town, 'unlocked');
+    town.scan(`]C100${sscc}`);
+    const [door] = await unlocked;
+    town.openDoor(door);
+    town.closeDoor(door);
+    await t.ticked(async () => (await parcel(p.parcel.id)).state === 'ready');
+    const sensor = town.opts.profile.compartments.find((c) => c.door === door)?.sensor as string;
+    await reads(town, sensor, 4, 20);
+    const r = (await t.api('GET', `/api/v1/parcels/${p.parcel.id}/temperature`)).body;
+    expect(
+      r.stays.map((s: { lockerId: string; door: number; sensor: string }) => [s.lockerId, s.door, s.sensor]),
+    ).toEqual([
+      ['box-1', p.parcel.door, 't1'],
+      ['town-1', door, sensor],
+    ]);
+    expect(r.stays[0]).toMatchObject({ readings: 30, min: 3, max: 3, minutesUnknown: 0 });
+    expect(r.stays[1]).toMatchObject({ readings: 20, min: 4, max: 4, to: null });
+    expect(r.legs).toHaveLength(1);
+    expect(r.legs[0]).toMatchObject({ monitored: false });
+    expect(r.legs[0].minutes).toBeGreaterThanOrEqual(45);
+    expect(r).toMatchObject({ readings: 50, min: 3, max: 4 });
+    // Nothing out of range was seen, but the van was not watched: never "ok".
+    expect({ oor: r.minutesOutOfRange, alarms: r.alarms.map((a: { kind: string }) => a.kind) }).toEqual({
+      oor: 0,
+      alarms: [],
+    });
+    expect(r.verdict).toBe('unknown');
+    expect(r.minutesUnknown).toBeGreaterThanOrEqual(45);
+  });
+
+  it('counts a silent sensor as time unknown, never in range', async () => {
+    const p = await order();
+    await through(box, p.depositCode, 1);
+    await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
+    await reads(box, 't1', 3, 10);
+    clock += 60 * MIN; // the probe says nothing for an hour
+    await reads(box, 't1', 3, 10);
+    const r = (await t.api('GET', `/api/v1/parcels/${p.parcel.id}/temperature`)).body;
+    expect(r.verdict).toBe('unknown');
+    expect(r.stays[0].minutesUnknown).toBeGreaterThanOrEqual(55);
+  });
+});

@@ -150,6 +150,13 @@ export function ParcelView(props: { id: string }) {
   );
 }
 
+const VERDICT_BADGES: Record<TemperatureRecord['verdict'], string> = {
+  ok: 'online',
+  unknown: 'offline',
+  excursion: 'warning',
+  breached: 'critical',
+};
+
 function Record(props: {
   record: TemperatureRecord | undefined;
   error: ApiError | undefined;
@@ -159,16 +166,32 @@ function Record(props: {
   const [error, setError] = useState<Error | null>(null);
   if (props.error) return <ErrorLine error={props.error} />;
   if (!r) return <Loading what="the temperature record" />;
-  if (r.readings === 0)
-    return <p class="muted">No reading: the parcel has not been in a watched compartment.</p>;
+  if (r.stays.length === 0) return <p class="muted">Not deposited yet: no record.</p>;
   return (
     <>
       <p>
-        <Badge kind={r.verdict === 'ok' ? 'online' : r.verdict === 'excursion' ? 'warning' : 'critical'}>
-          {r.verdict}
-        </Badge>{' '}
-        {r.readings} readings from {time(r.from)} to {time(r.to)} (sensor {r.sensor})
+        <Badge kind={VERDICT_BADGES[r.verdict]}>{r.verdict}</Badge> {r.readings} readings from {time(r.from)}{' '}
+        to {time(r.to)}
+        {r.minutesUnknown > 0 && `, ${r.minutesUnknown} min not watched (never counted as in range)`}
       </p>
+      <ol class="stays">
+        {r.stays.map((s) => (
+          <li key={`${s.lockerId}-${s.door}-${s.from}`}>
+            {s.lockerId} door {s.door}
+            {s.sensor ? ` (sensor ${s.sensor})` : ' (no sensor)'}, {time(s.from)} –{' '}
+            {s.to === null ? 'now' : time(s.to)}: {s.readings} readings
+            {s.min !== null && `, ${celsius(s.min)} to ${celsius(s.max)}`}
+            {s.minutesUnknown > 0 && `, ${s.minutesUnknown} min without a reading`}
+            {r.legs
+              .filter((l) => l.from === s.to)
+              .map((l) => (
+                <div key={l.from} class="muted">
+                  then {l.minutes} min on the road, {l.monitored ? 'monitored' : 'not monitored'}
+                </div>
+              ))}
+          </li>
+        ))}
+      </ol>
       <dl class="facts">
         <dt>Range</dt>
         <dd>

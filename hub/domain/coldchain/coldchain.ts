@@ -154,6 +154,8 @@ function ruleState(s: Sensor): SensorRuleState {
 interface ParcelExposure {
   id: string;
   state: string;
+  /** When its goods came into the compartment (deposit or delivery), hub clock; 0 if unknown. */
+  arrived: number | null;
   door: number;
   out_of_range_ms: number;
   breached_at: number | null;
@@ -306,10 +308,17 @@ export class ColdChain {
     this.#exposed = db.prepare('UPDATE parcels SET out_of_range_ms = ? WHERE id = ?');
     this.#parcelsIn = db.prepare<
       [string, number],
-      { id: string; state: string; out_of_range_ms: number; breached_at: number | null }
+      {
+        id: string;
+        state: string;
+        out_of_range_ms: number;
+        breached_at: number | null;
+        arrived: number | null;
+      }
     >(
       // Whatever its state: a deposit in progress, stored, ready at its destination, expired uncollected.
-      `SELECT p.id, p.state, p.out_of_range_ms, p.breached_at FROM compartments c JOIN parcels p ON p.id = c.parcel_id
+      `SELECT p.id, p.state, p.out_of_range_ms, p.breached_at, max(coalesce(p.stored_at, 0), coalesce(p.ready_at, 0)) AS arrived
+       FROM compartments c JOIN parcels p ON p.id = c.parcel_id
        WHERE c.locker_id = ? AND c.door = ? AND ${goodsInside()}`,
     );
   }
@@ -863,7 +872,11 @@ export class ColdChain {
       this.#parcelsIn.all(work.lockerId, w.door).map((p) => ({ ...p, door: w.door })),
     );
     for (const p of work.parcels) {
-      p.out_of_range_ms += dt;
+      // The previous value reaches MAX_STEP_MS past its reading, and counts only once the goods
+      // were in this compartment: a delivery after a warm reading does not inherit the time before.
+      const mine = p.arrived !== null && p.arrived > prevTs ? Math.max(0, prevTs + dt - p.arrived) : dt;
+      if (mine === 0) continue;
+      p.out_of_range_ms += mine;
       this.#exposed.run(p.out_of_range_ms, p.id);
       // Over its budget and not held: quarantined, also after an operator released it (a released
       // parcel has no budget left: its next minute out of range holds it again).

@@ -1,91 +1,182 @@
 /**
- * Each parcel's temperature record, from deposit to pickup (or now): the readings of the sensor
- * watching its compartment, min, max, mean, mean kinetic temperature, minutes out of range, the
- * alarms it lived through, and a verdict.
+ * Each parcel's temperature record, from deposit to pickup (or now), following the parcel: one
+ * stay per compartment it was in (the origin box, its destination, the box it came back to), each
+ * with its sensor's readings, and the legs between stays (in a van: not watched). Min, max, mean,
+ * mean kinetic temperature, minutes out of range, the alarms it lived through, the time nothing
+ * watched it, and a verdict: time without readings is unknown, never in range.
  */
+import type { TemperatureRecord } from '../../../devices/api.ts';
 import type { TemperatureClass } from '../../../devices/index.ts';
 import type { Db } from '../../db/open.ts';
 import { HubError } from '../../errors.ts';
+import { goodsMoved } from '../parcel-states.ts';
 import { type AlarmRow, alarmView } from './alarms.ts';
-import { type ClassRules, DEFAULT_RULES, meanKineticTemperature } from './rules.ts';
+import { type ClassRules, DEFAULT_RULES, MAX_STEP_MS, meanKineticTemperature } from './rules.ts';
 
-export type Verdict = 'ok' | 'excursion' | 'breached';
+export type Verdict = TemperatureRecord['verdict'];
+
+interface Stay {
+  lockerId: string;
+  door: number;
+  sensor: string | null;
+  from: number;
+  to: number | null;
+}
+
+const TEMPERATURE_ALARMS: ReadonlySet<string> = new Set(['temperature_high', 'temperature_low']);
+const minutes = (ms: number) => Math.round(ms / 6000) / 10;
+const round = (x: number | null) => (x === null ? null : Math.round(x * 100) / 100);
 
 export function temperatureRecord(
   db: Db,
   parcelId: string,
   now: number,
   rulesFor: (lockerId: string, cls: TemperatureClass) => ClassRules = (_l, cls) => DEFAULT_RULES[cls],
-) {
+): TemperatureRecord {
   const p = db
     .prepare(
-      `SELECT p.id, p.state, p.locker_id, p.door, p.temperature_class, p.stored_at, p.picked_up_at, p.out_of_range_ms,
-              p.breached_at, p.breach_reason, c.sensor
-       FROM parcels p JOIN compartments c ON c.locker_id = p.locker_id AND c.door = p.door WHERE p.id = ?`,
+      `SELECT id, state, locker_id, temperature_class, out_of_range_ms, breached_at, breach_reason
+       FROM parcels WHERE id = ?`,
     )
     .get(parcelId) as
     | {
         id: string;
         state: string;
         locker_id: string;
-        door: number;
         temperature_class: TemperatureClass;
-        stored_at: number | null;
-        picked_up_at: number | null;
         out_of_range_ms: number;
         breached_at: number | null;
         breach_reason: string | null;
-        sensor: string | null;
       }
     | undefined;
   if (!p) throw new HubError('HUB_ERR_PARCEL_NOT_FOUND', `no parcel ${parcelId}`);
-  const from = p.stored_at;
-  const to = p.picked_up_at ?? now;
-  const readings =
-    from === null || !p.sensor
-      ? []
-      : (db
-          .prepare(
-            'SELECT ts, c FROM readings WHERE locker_id = ? AND sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts',
-          )
-          .all(p.locker_id, p.sensor, from, to) as Array<{ ts: number; c: number }>);
-  const cs = readings.map((r) => r.c);
-  const alarms =
-    from === null || !p.sensor
-      ? []
-      : (db
-          .prepare(
-            `SELECT * FROM alarms WHERE locker_id = ? AND sensor = ? AND raised_at <= ? AND (cleared_at IS NULL OR cleared_at >= ?) ORDER BY raised_at`,
-          )
-          .all(p.locker_id, p.sensor, to, from) as AlarmRow[]);
+  const sensorOf = db.prepare<[string, number], string | null>(
+    'SELECT sensor FROM compartments WHERE locker_id = ? AND door = ?',
+  );
+  // The parcel's moves, as the ledger has them: where its goods went in, and when they came out.
+  const moves = db
+    .prepare(
+      `SELECT ts, type, locker_id AS lockerId, door, data FROM events WHERE parcel_id = ? AND type IN
+         ('parcel.stored', 'parcel.ready', 'parcel.returned', 'parcel.in_transit', 'parcel.picked_up')
+       ORDER BY seq`,
+    )
+    .all(parcelId) as Array<{
+    ts: number;
+    type: string;
+    lockerId: string | null;
+    door: number | null;
+    data: string;
+  }>;
+  const stays: Stay[] = [];
+  const legs: Array<{ from: number; to: number | null }> = [];
+  let end: number | null = null;
+  for (const m of moves) {
+    const moved = goodsMoved(m.type, JSON.parse(m.data || '{}'));
+    const open = stays.at(-1);
+    if (moved === 'in' && m.lockerId !== null && m.door !== null) {
+      if (open && open.to === null) open.to = m.ts;
+      const leg = legs.at(-1);
+      if (leg && leg.to === null) leg.to = m.ts;
+      stays.push({
+        lockerId: m.lockerId,
+        door: m.door,
+        sensor: sensorOf.pluck().get(m.lockerId, m.door) ?? null,
+        from: m.ts,
+        to: null,
+      });
+    } else if (moved === 'out' && open && open.to === null) {
+      open.to = m.ts;
+      if (m.type === 'parcel.in_transit') legs.push({ from: m.ts, to: null });
+      else end = m.ts; // picked up, or taken out by an operator: the end of casier's custody
+    }
+  }
+  const readingsOf = db.prepare<[string, string, number, number], { ts: number; c: number }>(
+    'SELECT ts, c FROM readings WHERE locker_id = ? AND sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts',
+  );
+  const alarmsOf = db.prepare<[string, string, number, number], AlarmRow>(
+    'SELECT * FROM alarms WHERE locker_id = ? AND sensor = ? AND raised_at <= ? AND (cleared_at IS NULL OR cleared_at >= ?) ORDER BY raised_at',
+  );
+  const series: Array<{ ts: number; c: number }> = [];
+  const alarms: AlarmRow[] = [];
+  let unknownMs = 0;
+  const stayViews = stays.map((st) => {
+    const to = st.to ?? now;
+    const rs = st.sensor ? readingsOf.all(st.lockerId, st.sensor, st.from, to) : [];
+    if (st.sensor) alarms.push(...alarmsOf.all(st.lockerId, st.sensor, to, st.from));
+    series.push(...rs);
+    // Unwatched: the stretches between readings longer than a reading's reach (5 minutes).
+    let unknown = 0;
+    let last = st.from;
+    for (const r of [...rs, { ts: to }]) {
+      unknown += Math.max(0, r.ts - last - MAX_STEP_MS);
+      last = r.ts;
+    }
+    unknownMs += unknown;
+    const cs = rs.map((r) => r.c);
+    return {
+      lockerId: st.lockerId,
+      door: st.door,
+      sensor: st.sensor,
+      from: st.from,
+      to: st.to,
+      readings: rs.length,
+      min: round(cs.length ? Math.min(...cs) : null),
+      max: round(cs.length ? Math.max(...cs) : null),
+      minutesUnknown: minutes(unknown),
+    };
+  });
+  const legViews = legs.map((l) => {
+    const ms = (l.to ?? now) - l.from;
+    unknownMs += ms;
+    return { from: l.from, to: l.to, minutes: minutes(ms), monitored: false };
+  });
+  const cs = series.map((r) => r.c);
   const rules = rulesFor(p.locker_id, p.temperature_class);
+  const from = stays[0]?.from ?? null;
   const verdict: Verdict =
-    p.breached_at !== null ? 'breached' : p.out_of_range_ms > 0 || alarms.length > 0 ? 'excursion' : 'ok';
-  const round = (x: number | null) => (x === null ? null : Math.round(x * 100) / 100);
+    p.breached_at !== null
+      ? 'breached'
+      : p.out_of_range_ms > 0 || alarms.some((a) => TEMPERATURE_ALARMS.has(a.kind))
+        ? 'excursion'
+        : // A silent or broken probe says nothing of the goods: what it did not see is unknown.
+          unknownMs > 0 || stays.length === 0 || alarms.length > 0
+          ? 'unknown'
+          : 'ok';
   return {
     parcelId: p.id,
     temperatureClass: p.temperature_class,
     range: { min: rules.keepMin, max: rules.keepMax },
-    sensor: p.sensor,
+    sensor: stays.at(-1)?.sensor ?? null,
     from,
-    to: from === null ? null : to,
-    readings: readings.length,
+    to: from === null ? null : (end ?? now),
+    readings: series.length,
     min: round(cs.length ? Math.min(...cs) : null),
     max: round(cs.length ? Math.max(...cs) : null),
     mean: round(cs.length ? cs.reduce((s, c) => s + c, 0) / cs.length : null),
     mkt: round(meanKineticTemperature(cs)),
-    minutesOutOfRange: Math.round(p.out_of_range_ms / 6000) / 10,
+    minutesOutOfRange: minutes(p.out_of_range_ms),
     breach: p.breached_at === null ? null : { at: p.breached_at, reason: p.breach_reason },
     alarms: alarms.map(alarmView),
+    minutesUnknown: minutes(unknownMs),
+    stays: stayViews,
+    legs: legViews,
     verdict,
-    series: readings,
+    series,
   };
 }
 
-export function recordCsv(record: ReturnType<typeof temperatureRecord>): string {
+export function recordCsv(record: TemperatureRecord): string {
   const lines = [
     `# parcel ${record.parcelId}, ${record.temperatureClass}, sensor ${record.sensor ?? '-'}`,
-    `# min ${record.min ?? '-'} max ${record.max ?? '-'} mean ${record.mean ?? '-'} mkt ${record.mkt ?? '-'} minutes out of range ${record.minutesOutOfRange} verdict ${record.verdict}`,
+    `# min ${record.min ?? '-'} max ${record.max ?? '-'} mean ${record.mean ?? '-'} mkt ${record.mkt ?? '-'} minutes out of range ${record.minutesOutOfRange} minutes unknown ${record.minutesUnknown} verdict ${record.verdict}`,
+    ...record.stays.map(
+      (s) =>
+        `# stay ${s.lockerId} door ${s.door} sensor ${s.sensor ?? '-'} from ${new Date(s.from).toISOString()} to ${s.to === null ? 'now' : new Date(s.to).toISOString()}, ${s.readings} readings, ${s.minutesUnknown} minutes unknown`,
+    ),
+    ...record.legs.map(
+      (l) =>
+        `# leg from ${new Date(l.from).toISOString()} to ${l.to === null ? 'now' : new Date(l.to).toISOString()}, ${l.minutes} minutes, not monitored`,
+    ),
     'time,celsius',
     ...record.series.map((r) => `${new Date(r.ts).toISOString()},${r.c}`),
   ];
