@@ -208,6 +208,13 @@ export const temperatureRecord = z.strictObject({
   stays: z.array(recordStay),
   legs: z.array(recordLeg),
   verdict: z.enum(VERDICTS),
+  /** When the record was sealed (at pickup); null while the parcel is in casier's custody. */
+  sealedAt: ms.nullable(),
+  /**
+   * `reading`: every reading; `5m`: 5-minute means, once the raw readings' retention (90 days)
+   * has passed for a sealed record.
+   */
+  seriesStep: z.enum(['reading', '5m']),
   series: z.array(z.strictObject({ ts: ms, c: z.number() })),
 });
 export type TemperatureRecord = z.infer<typeof temperatureRecord>;

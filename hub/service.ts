@@ -20,6 +20,7 @@ import { type SyncFile, WalSync } from './db/wal-sync.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { Alarms } from './domain/coldchain/alarms.ts';
 import { ColdChain } from './domain/coldchain/coldchain.ts';
+import { RecordSealer } from './domain/coldchain/record.ts';
 import { pruneReadings, type Retention } from './domain/coldchain/retention.ts';
 import { SiteRules } from './domain/coldchain/site-rules.ts';
 import { Watchdog } from './domain/coldchain/watchdog.ts';
@@ -280,6 +281,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
         },
       },
       { name: 'event-order', everyMs: 1000, tick: (at) => ingest?.sweepGaps(at) },
+      // Records are sealed at pickup before the readings they are drawn from can be pruned.
+      new RecordSealer(db, (lockerId, cls) => siteRules.forLocker(lockerId, cls)),
       { name: 'retention', everyMs: 1000, tick: (at) => pruneReadings(db, at, config.retention) },
       // Deadlines are checked every second on the hub's clock.
       { name: 'deadlines', everyMs: 1000, tick: (at) => void lifecycle.expireDue(at) },

@@ -339,4 +339,13 @@ export const MIGRATIONS: readonly string[] = [
     WHERE id IN (SELECT locker_id FROM codes WHERE parcel_id = NEW.id AND state IN ('active', 'pending'));
   END;
   `,
+  /* 25: each parcel's temperature record, sealed once the parcel is picked up: kept whatever the
+     raw readings' retention (hub/domain/coldchain/record.ts) */ `
+  CREATE TABLE parcel_records (
+    parcel_id TEXT PRIMARY KEY,
+    sealed_at INTEGER NOT NULL,
+    record TEXT NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX parcels_picked_up ON parcels(picked_up_at) WHERE picked_up_at IS NOT NULL;
+  `,
 ];

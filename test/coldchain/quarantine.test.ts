@@ -323,4 +323,32 @@ describe('the temperature record follows the parcel', () => {
     expect(r.verdict).toBe('unknown');
     expect(r.stays[0].minutesUnknown).toBeGreaterThanOrEqual(55);
   });
+
+  it('is sealed at pickup and kept past the raw readings’ retention, its series from the 5-minute means', async () => {
+    const p = await order();
+    await through(box, p.depositCode, 1);
+    await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
+    await reads(box, 't1', 3, 30);
+    await through(box, p.pickupCode, 1);
+    await t.ticked(async () => (await parcel(p.parcel.id)).state === 'picked_up');
+    const record = async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}/temperature`)).body;
+    const before = await record();
+    expect(before).toMatchObject({ readings: 30, min: 3, max: 3, seriesStep: 'reading' });
+    await t.hub.tick();
+    const sealed = await record();
+    expect(sealed.sealedAt).not.toBeNull();
+    expect(sealed.series).toHaveLength(30);
+    // 91 days on, the raw readings are gone; the record is not.
+    clock += 91 * 86_400_000;
+    await t.ticked(
+      () => t.hub.db.prepare('SELECT count(*) FROM readings').pluck().get() === 0,
+      5000,
+      'pruned',
+    );
+    const later = await record();
+    expect(later).toMatchObject({ readings: 30, min: 3, max: 3, verdict: sealed.verdict, seriesStep: '5m' });
+    expect(later.stays).toEqual(sealed.stays);
+    expect(later.series.length).toBeGreaterThan(0);
+    expect(later.series.every((r: { c: number }) => r.c === 3)).toBe(true);
+  });
 });

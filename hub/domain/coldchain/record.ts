@@ -27,12 +27,84 @@ const TEMPERATURE_ALARMS: ReadonlySet<string> = new Set(['temperature_high', 'te
 const minutes = (ms: number) => Math.round(ms / 6000) / 10;
 const round = (x: number | null) => (x === null ? null : Math.round(x * 100) / 100);
 
+type RulesFor = (lockerId: string, cls: TemperatureClass) => ClassRules;
+const defaultRules: RulesFor = (_l, cls) => DEFAULT_RULES[cls];
+
+/**
+ * The parcel's record: sealed at pickup (kept whatever the raw readings' retention, its series
+ * from the 5-minute aggregates once the raw readings are gone), or drawn now from the store.
+ */
 export function temperatureRecord(
   db: Db,
   parcelId: string,
   now: number,
-  rulesFor: (lockerId: string, cls: TemperatureClass) => ClassRules = (_l, cls) => DEFAULT_RULES[cls],
+  rulesFor = defaultRules,
 ): TemperatureRecord {
+  const sealed = db.prepare('SELECT record FROM parcel_records WHERE parcel_id = ?').pluck().get(parcelId) as
+    | string
+    | undefined;
+  if (sealed === undefined) return drawRecord(db, parcelId, now, rulesFor);
+  const record = JSON.parse(sealed) as Omit<TemperatureRecord, 'series' | 'seriesStep'>;
+  const raw = db.prepare<[string, string, number, number], { ts: number; c: number }>(
+    'SELECT ts, c FROM readings WHERE locker_id = ? AND sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts',
+  );
+  const means = db.prepare<[string, string, number, number], { ts: number; c: number }>(
+    'SELECT bucket AS ts, round(sum / n, 2) AS c FROM readings_5m WHERE locker_id = ? AND sensor = ? AND bucket >= ? AND bucket <= ? ORDER BY bucket',
+  );
+  const watched = record.stays.filter((s) => s.sensor !== null && s.readings > 0);
+  const series = (q: typeof raw) =>
+    watched.flatMap((s) => q.all(s.lockerId, s.sensor as string, s.from, s.to ?? record.sealedAt ?? now));
+  const readings = series(raw);
+  // All of them still there, or none: raw readings go oldest first, whole days at a time.
+  if (readings.length >= record.readings) return { ...record, seriesStep: 'reading', series: readings };
+  return { ...record, seriesStep: '5m', series: series(means) };
+}
+
+/**
+ * Seals the records of parcels once picked up: what casier can say of their journey is final, and
+ * it is kept whatever the raw readings' retention. Periodic work (a hub component); each round
+ * looks only at pickups since the latest it sealed (all of them, once, after a start).
+ */
+export class RecordSealer {
+  readonly name = 'records';
+  readonly everyMs = 10_000;
+  #since = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly rulesFor: RulesFor = defaultRules,
+  ) {}
+
+  tick(now: number): void {
+    this.seal(now);
+  }
+
+  /** Seals up to `limit` records due at `now`; returns how many. */
+  seal(now: number, limit = 200): number {
+    const due = this.db
+      .prepare<[number, number], { id: string; at: number }>(
+        `SELECT p.id, p.picked_up_at AS at FROM parcels p
+         WHERE p.picked_up_at IS NOT NULL AND p.picked_up_at >= ? AND p.picked_up_at <= ?
+           AND NOT EXISTS (SELECT 1 FROM parcel_records r WHERE r.parcel_id = p.id)
+         ORDER BY p.picked_up_at LIMIT ${limit}`,
+      )
+      .all(this.#since, now);
+    const insert = this.db.prepare(
+      'INSERT INTO parcel_records (parcel_id, sealed_at, record) VALUES (?, ?, ?)',
+    );
+    this.db.transaction(() => {
+      for (const { id } of due) {
+        const { series: _, seriesStep: __, ...record } = drawRecord(this.db, id, now, this.rulesFor);
+        insert.run(id, now, JSON.stringify({ ...record, sealedAt: now }));
+      }
+    })();
+    // A full round leaves nothing before `now` behind; a partial one goes on from its last.
+    this.#since = due.length === limit ? (due.at(-1)?.at ?? this.#since) : now;
+    return due.length;
+  }
+}
+
+function drawRecord(db: Db, parcelId: string, now: number, rulesFor: RulesFor): TemperatureRecord {
   const p = db
     .prepare(
       `SELECT id, state, locker_id, temperature_class, out_of_range_ms, breached_at, breach_reason
@@ -161,6 +233,8 @@ export function temperatureRecord(
     stays: stayViews,
     legs: legViews,
     verdict,
+    sealedAt: null,
+    seriesStep: 'reading',
     series,
   };
 }
