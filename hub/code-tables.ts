@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { CodesTable } from '../devices/index.ts';
 import type { Component } from './components.ts';
 import type { Db } from './db/open.ts';
+import type { Clocks } from './domain/clocks.ts';
 import type { Link } from './link.ts';
 
 const EVERY_MS = 250;
@@ -35,6 +36,8 @@ export class CodeTables implements Component {
     db: Db,
     private readonly link: Link,
     private readonly log: Logger,
+    /** The cabinet checks a code's validity on its own clock: the table is on that clock. */
+    private readonly clocks?: Clocks,
   ) {
     this.#due = db.prepare<[], { id: string; site_id: string; codes_version: number }>(
       'SELECT id, site_id, codes_version FROM lockers WHERE offline_key IS NOT NULL AND codes_version <> codes_published',
@@ -83,14 +86,16 @@ export class CodeTables implements Component {
 
   table(lockerId: string, version: number): CodesTable {
     const entries: CodesTable['entries'] = [];
+    const offset = this.clocks?.offset(lockerId) ?? 0;
+    const onItsClock = (t: number) => (t === 0 ? 0 : t - offset);
     for (const c of this.#codes.all(lockerId)) {
       if (c.state === 'active') {
         entries.push({
           h: c.offline_hash,
           doors: [c.door],
           kind: c.kind,
-          notBefore: c.not_before ?? 0,
-          expiresAt: c.expires_at ?? c.parcel_expires,
+          notBefore: onItsClock(c.not_before ?? 0),
+          expiresAt: onItsClock(c.expires_at ?? c.parcel_expires),
         });
       } else if (c.kind === 'pickup' && c.deposit_hash && !c.travels) {
         // (A travelling parcel is collected from here, never picked up here.)
@@ -99,7 +104,7 @@ export class CodeTables implements Component {
           doors: [c.door],
           kind: 'pickup',
           notBefore: 0,
-          expiresAt: c.parcel_expires,
+          expiresAt: onItsClock(c.parcel_expires),
           after: c.deposit_hash,
         });
       }

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Command } from '../devices/index.ts';
 import type { Component } from './components.ts';
 import type { Db } from './db/open.ts';
+import type { Clocks } from './domain/clocks.ts';
 import type { Commands } from './domain/commands.ts';
 import type { LockerEvents } from './domain/locker-events.ts';
 import type { Link } from './link.ts';
@@ -27,6 +28,8 @@ export class Dispatcher implements Component {
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly now: () => number,
+    /** The cabinet checks a command's expiry on its own clock: it gets it on that clock. */
+    private readonly clocks?: Clocks,
   ) {}
 
   stop(): void {
@@ -38,8 +41,13 @@ export class Dispatcher implements Component {
     const site = this.#site(lockerId);
     if (!site) return;
     const now = this.now();
+    const offset = this.clocks?.offset(lockerId) ?? 0;
     for (const c of commands) {
-      this.link.publish({ site, locker: lockerId }, 'commands', c);
+      this.link.publish(
+        { site, locker: lockerId },
+        'commands',
+        offset ? { ...c, expiresAt: c.expiresAt - offset } : c,
+      );
       this.metrics.commandsSent.inc({ type: c.type });
       this.#sent.push({ id: c.id, at: now });
     }

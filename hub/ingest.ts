@@ -16,6 +16,7 @@ import {
 } from '../devices/index.ts';
 import type { Ledger } from './db/ledger.ts';
 import type { Db } from './db/open.ts';
+import type { Clocks } from './domain/clocks.ts';
 import type { Fleet } from './domain/fleet.ts';
 import type { LockerEvents } from './domain/locker-events.ts';
 import { EventOrder } from './event-order.ts';
@@ -47,6 +48,8 @@ export class Ingest {
     private readonly log: Logger,
     private readonly out: IngestOutput,
     private readonly now: () => number,
+    /** Each cabinet's clock: its times are put on the hub's before anything judges them. */
+    private readonly clocks: Clocks,
     /** How long a hole in a cabinet's events may hold the later ones while it is online (ms). */
     gapHoldMs?: number,
   ) {
@@ -83,7 +86,13 @@ export class Ingest {
           const online = this.db
             .transaction(() => {
               const now = this.now();
-              const back = this.fleet.onState(t, m.value, now);
+              let state = m.value;
+              if (state.online) {
+                // Stamped as it connected: a fresh sample of its clock (a retained copy is not).
+                if (!retained) this.clocks.sample(t.locker, state.bootId, state.ts, now);
+                state = { ...state, ts: this.clocks.toHub(t.locker, state.ts) };
+              }
+              const back = this.fleet.onState(t, state, now);
               if (back) this.#order.cameOnline(t.locker, now);
               return back;
             })
@@ -120,7 +129,13 @@ export class Ingest {
             return;
           }
           if (m.value.dropped) this.metrics.telemetryDroppedOnDevice.inc(m.value.dropped);
-          this.out.telemetry(t.locker, m.value);
+          // Live readings are sent as they are taken (a backlog looks older, never newer).
+          const now = this.now();
+          this.db
+            .transaction(() => this.clocks.sample(t.locker, m.value.bootId, m.value.ts, now))
+            .immediate();
+          const ts = this.clocks.toHub(t.locker, m.value.ts);
+          this.out.telemetry(t.locker, ts === m.value.ts ? m.value : { ...m.value, ts });
           break;
         }
         default: {
@@ -246,7 +261,8 @@ export class Ingest {
 
   #applyInto(commands: Map<string, Command[]>, now: number) {
     return (lockerId: string, ev: DeviceEvent): Command[] => {
-      const list = this.lockerEvents.onEvent(lockerId, ev, now);
+      const ts = this.clocks.toHub(lockerId, ev.ts);
+      const list = this.lockerEvents.onEvent(lockerId, ts === ev.ts ? ev : { ...ev, ts }, now);
       if (list.length) commands.set(lockerId, [...(commands.get(lockerId) ?? []), ...list]);
       return list;
     };

@@ -18,6 +18,7 @@ import { Checkpointer } from './db/checkpointer.ts';
 import type { Db } from './db/open.ts';
 import { type SyncFile, WalSync } from './db/wal-sync.ts';
 import { Dispatcher } from './dispatcher.ts';
+import { Clocks } from './domain/clocks.ts';
 import { Alarms } from './domain/coldchain/alarms.ts';
 import { ColdChain } from './domain/coldchain/coldchain.ts';
 import { RecordSealer } from './domain/coldchain/record.ts';
@@ -198,6 +199,9 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     mqttUrl = `mqtt://${config.host}:${broker.port}`;
     link = new LocalLink(broker.local, onMessage);
   }
+  // Each cabinet's clock, as its messages show it: its times are put on the hub's, and what the hub
+  // sends it (command expiry, the offline code table) on its own.
+  const clocks = new Clocks(alarms);
   const dispatcher = new Dispatcher(
     db,
     commands,
@@ -206,8 +210,9 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     metrics,
     log.child({ mod: 'dispatch' }),
     now,
+    clocks,
   );
-  const codeTables = new CodeTables(db, link, log.child({ mod: 'codes' }));
+  const codeTables = new CodeTables(db, link, log.child({ mod: 'codes' }), clocks);
   ingest = new Ingest(
     db,
     ledger,
@@ -230,6 +235,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       telemetry: (lockerId, msg) => coldChain.add(lockerId, msg),
     },
     now,
+    clocks,
     config.gapHoldMs,
   );
   try {

@@ -36,6 +36,7 @@ export const ALARM_LABELS: Record<string, string> = {
   door_forced: 'Door forced',
   controller_offline: 'Controller offline',
   on_battery: 'On battery',
+  clock_skew: 'Clock wrong',
 };
 
 export const alarmLabel = (kind: string) => ALARM_LABELS[kind] ?? kind.replace(/_/g, ' ');

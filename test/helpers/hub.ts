@@ -36,6 +36,8 @@ export interface TestHub {
       flipRate?: number;
       telemetryBuffer?: number;
       siteBroker?: boolean;
+      /** The cabinet's own clock, when not the hub's (a Pi whose time is wrong). */
+      now?: () => number;
     },
   ) => Promise<SimLocker>;
   /**
@@ -105,8 +107,8 @@ export async function startTestHub(
         flipRate: opts.flipRate,
         telemetryBuffer: opts.telemetryBuffer,
         siteBroker: opts.siteBroker,
-        // The cabinet shares the hub's clock, virtual or not.
-        now: config.now,
+        // The cabinet shares the hub's clock, virtual or not, unless the test gives it its own.
+        now: opts.now ?? config.now,
       });
       lockers.push(locker);
       await locker.start();

@@ -14,6 +14,7 @@ export const ALARM_KINDS = [
   'controller_offline',
   'on_battery',
   'sensor_fault',
+  'clock_skew',
 ] as const;
 export type AlarmKind = (typeof ALARM_KINDS)[number];
 export type AlarmLevel = 'warning' | 'critical';
