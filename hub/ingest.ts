@@ -89,7 +89,7 @@ export class Ingest {
               let state = m.value;
               if (state.online) {
                 // Stamped as it connected: a fresh sample of its clock (a retained copy is not).
-                if (!retained) this.clocks.sample(t.locker, state.bootId, state.ts, now);
+                if (!retained) this.clocks.sample(t.locker, state.bootId, state.ts, now, true);
                 state = { ...state, ts: this.clocks.toHub(t.locker, state.ts) };
               }
               const back = this.fleet.onState(t, state, now);

@@ -1,13 +1,18 @@
 /**
  * Each cabinet's clock, as the hub sees it. A Pi without a clock source drifts, or boots at a
- * date long past until NTP answers: its readings and events are stamped on that clock. The hub
- * estimates the offset from the messages a cabinet sends the moment it stamps them (its `state`
- * on connecting, its live telemetry): offset = hub time at arrival − cabinet time, the smallest
- * over the last few minutes (a message delayed or replayed from a buffer only looks later).
+ * date long past until NTP answers: its readings and events are stamped on that clock.
  *
- * Past CLOCK_TOLERANCE_MS the cabinet's times are corrected onto the hub's clock before anything
- * judges them (rules, records, stale keypad entries); past CLOCK_SKEW_MS a `clock_skew` alarm says
- * so, so an installer fixes the time source (docs/operations.md, "Time").
+ * The offset (hub time at arrival − cabinet time) is set by the cabinet's `state` as it connects:
+ * stamped as it is sent, the freshest sample there is. Live telemetry refines it: a message that
+ * waited (in the broker, in the bridge's buffer after an outage) only looks later, so the smallest
+ * offset seen is the best. Two cases move it otherwise, each confirmed before it counts, so one
+ * badly stamped message moves nothing: the clock stepped ahead (two messages in a row agree on a
+ * smaller offset), or it stepped back (every message for 5 minutes agrees on a larger one, which a
+ * replayed backlog, drained in seconds, never does).
+ *
+ * Past CLOCK_TOLERANCE_MS the cabinet's times are put on the hub's clock before anything judges
+ * them (rules, records, keypad entries); past CLOCK_SKEW_MS a `clock_skew` alarm says so, so an
+ * installer fixes the time source (docs/operations.md §7.5).
  */
 import type { Alarms } from './coldchain/alarms.ts';
 
@@ -15,15 +20,25 @@ import type { Alarms } from './coldchain/alarms.ts';
 export const CLOCK_TOLERANCE_MS = 5_000;
 /** A cabinet clock off by more than this raises `clock_skew` (warning); it clears under half of it. */
 export const CLOCK_SKEW_MS = 60_000;
-/** How long a sample counts, and how many are kept per cabinet. */
-const WINDOW_MS = 10 * 60_000;
-const SAMPLES = 32;
+/** A sample this far from the estimate is a step of the clock, or a badly stamped message. */
+const STEP_MS = 60_000;
+/** A clock that stepped back shows it in every message for this long. */
+const SUSTAINED_MS = 5 * 60_000;
 
 interface Clock {
   /** A new boot may come with a new clock (NTP answered meanwhile): what was learnt goes. */
   bootId: string;
-  samples: Array<{ at: number; offset: number }>;
   offset: number;
+  /**
+   * Set by a `state` (fresh by construction): until then, telemetry alone is not trusted to correct
+   * anything (the first message after an outage may be the oldest of a backlog).
+   */
+  known: boolean;
+  /** A smaller offset seen once, waiting for the next message to confirm it. */
+  ahead: number | null;
+  /** Since when, and the smallest, every message has shown an offset larger by more than STEP_MS. */
+  behindSince: number | null;
+  behind: number;
 }
 
 export class Clocks {
@@ -32,20 +47,39 @@ export class Clocks {
   constructor(private readonly alarms: Alarms) {}
 
   /**
-   * `deviceTs` was stamped by the cabinet just before it sent the message that reached the hub at
-   * `now`. Raises or clears `clock_skew` as the estimate crosses its bounds (inside a transaction).
+   * `deviceTs` was stamped by the cabinet just before it sent a message that reached the hub at
+   * `now`: its `state` (`connected`) or live telemetry. Raises or clears `clock_skew` as the
+   * estimate crosses its bounds (inside a transaction).
    */
-  sample(lockerId: string, bootId: string, deviceTs: number, now: number): void {
+  sample(lockerId: string, bootId: string, deviceTs: number, now: number, connected = false): void {
+    const d = now - deviceTs;
     let c = this.#by.get(lockerId);
-    if (!c || c.bootId !== bootId) {
-      c = { bootId, samples: [], offset: 0 };
+    if (!c || c.bootId !== bootId || connected) {
+      c = { bootId, offset: d, known: connected, ahead: null, behindSince: null, behind: 0 };
       this.#by.set(lockerId, c);
+    } else if (d >= c.offset - STEP_MS && d <= c.offset + STEP_MS) {
+      c.offset = Math.min(c.offset, d);
+      c.ahead = null;
+      c.behindSince = null;
+    } else if (d < c.offset) {
+      // Stepped ahead, or one message stamped wrong: the next one tells.
+      if (c.ahead !== null && Math.abs(d - c.ahead) <= STEP_MS) {
+        c.offset = Math.min(c.ahead, d);
+        c.ahead = null;
+      } else c.ahead = d;
+      c.behindSince = null;
+    } else {
+      c.ahead = null;
+      if (c.behindSince === null) {
+        c.behindSince = now;
+        c.behind = d;
+      } else c.behind = Math.min(c.behind, d);
+      if (now - c.behindSince >= SUSTAINED_MS) {
+        c.offset = c.behind;
+        c.behindSince = null;
+      }
     }
-    c.samples.push({ at: now, offset: now - deviceTs });
-    while (c.samples.length > SAMPLES || (c.samples[0] && c.samples[0].at < now - WINDOW_MS))
-      c.samples.shift();
-    // The smallest arrival − stamp: the message that waited least.
-    c.offset = c.samples.reduce((min, s) => Math.min(min, s.offset), Number.POSITIVE_INFINITY);
+    if (!c.known) return;
     const off = Math.abs(c.offset);
     if (off > CLOCK_SKEW_MS) {
       this.alarms.raise({
@@ -63,8 +97,9 @@ export class Clocks {
 
   /** The cabinet's estimated offset (hub − cabinet, ms); 0 while within the tolerance or unknown. */
   offset(lockerId: string): number {
-    const o = this.#by.get(lockerId)?.offset ?? 0;
-    return Math.abs(o) > CLOCK_TOLERANCE_MS ? o : 0;
+    const c = this.#by.get(lockerId);
+    if (!c?.known) return 0;
+    return Math.abs(c.offset) > CLOCK_TOLERANCE_MS ? c.offset : 0;
   }
 
   /** A time stamped by the cabinet, on the hub's clock. */
