@@ -70,8 +70,10 @@ export async function runBridge(c: BridgeConfig, until: Promise<void>): Promise<
   stats.unref();
   await until;
   clearInterval(stats);
+  // What this boot journalled and what is still unacknowledged, read before the outbox closes.
+  const counters = bridge.counters;
   await bridge.stop();
-  log.info('bridge stopped');
+  log.info({ bootId: bridge.bootId, ...counters }, 'bridge stopped');
   return 0;
 }
 
