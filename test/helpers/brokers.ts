@@ -27,6 +27,11 @@ export interface ExternalBroker {
   stop(): Promise<void>;
 }
 
+/** A broker that can be killed (`signal`, default SIGKILL) and started again on the same ports. */
+export interface RestartableBroker extends ExternalBroker {
+  restart(signal?: NodeJS.Signals): Promise<void>;
+}
+
 /** A port free right now on loopback (the broker binds it a moment later). */
 /**
  * A loopback port free now, for a program that takes its port on the command line. Drawn below
@@ -88,7 +93,7 @@ export async function startMosquitto(
     links?: Array<SiteLinkAccount & { password: string }>;
     forward?: SiteLinkOptions & { password: string };
   } = {},
-): Promise<ExternalBroker> {
+): Promise<RestartableBroker> {
   const dir = mkdtempSync(join(tmpdir(), 'casier-mosquitto-'));
   const port = await freePort();
   const tlsPort = tls ? await freePort() : undefined;
@@ -122,15 +127,19 @@ export async function startMosquitto(
       link,
     ].join('\n'),
   );
-  const child = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
   let output = '';
-  child.stderr?.on('data', (d) => {
-    output += d;
-  });
-  await listening(port, child, () => output);
-  if (tlsPort) await listening(tlsPort, child, () => output);
+  const launch = async () => {
+    const child = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr?.on('data', (d) => {
+      output += d;
+    });
+    await listening(port, child, () => output);
+    if (tlsPort) await listening(tlsPort, child, () => output);
+    return child;
+  };
+  let child = await launch();
   return {
     url: `mqtt://127.0.0.1:${port}`,
     tlsUrl: tlsPort ? `mqtts://127.0.0.1:${tlsPort}` : undefined,
@@ -139,7 +148,16 @@ export async function startMosquitto(
       child.kill('SIGHUP'); // Mosquitto reloads its password and ACL files
       await new Promise((r) => setTimeout(r, 300));
     },
-    stop: stopper(child, dir),
+    async restart(signal = 'SIGKILL') {
+      // Without persistence: its sessions, queued messages and retained messages are gone.
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill(signal);
+        await exited;
+      }
+      child = await launch();
+    },
+    stop: () => stopper(child, dir)(),
   };
 }
 
