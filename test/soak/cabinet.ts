@@ -42,8 +42,23 @@ export interface Typing {
 export interface Unlock {
   at: number;
   door: number;
-  /** Someone stood at the keypad waiting for this door. */
+  /** Someone was at this door: typing its code, or in front of it until it closed. */
   attended: boolean;
+}
+
+export interface BridgeStop {
+  ms: number;
+  code: number | null;
+  signal: string | null;
+}
+
+export interface Boot {
+  bootId: string;
+  process: BridgeProcess;
+  /** How long its SIGTERM took. */
+  stop?: BridgeStop;
+  /** From its "bridge stopped" log line: events journalled in this boot, still unacknowledged then. */
+  counters?: { events: number; outbox: number };
 }
 
 export interface World {
@@ -63,7 +78,8 @@ export class Cabinet {
   pty: PtyPair | undefined;
   board: CasierBoardSim | undefined;
   bridge: BridgeProcess | undefined;
-  bootId: string | undefined;
+  /** Every run of the bridge on this cabinet, in order: its boot id, what it said when it stopped. */
+  readonly boots: Boot[] = [];
   readonly bridgeDir: string;
   readonly doorOpen = new Map<number, boolean>();
   /** Every change of every door's contact, in order. */
@@ -93,7 +109,10 @@ export class Cabinet {
     /** A released door that would not open when pulled (the latch fell back first). */
     latchMissed: 0,
   };
-  #waitingFor: number | undefined;
+  /** The door someone at the cabinet is dealing with now (typing its code, in front of it). */
+  #presentAt: number | undefined;
+  #paused = false;
+  #idle = true;
   #lastTypingUnlocked = true;
   #nextRef = 1;
 
@@ -122,45 +141,64 @@ export class Cabinet {
     this.pty = await ptyPair();
     this.board = new CasierBoardSim({ path: this.pty.board, profile: this.profile });
     this.board.on('unlocked', (door: number) =>
-      this.unlocks.push({ at: Date.now(), door, attended: this.#waitingFor === door }),
+      this.unlocks.push({ at: Date.now(), door, attended: this.#presentAt === door }),
     );
     await this.board.start();
-    this.bridge = spawnBridge([
-      ...['--serial', this.pty.bridge, '--driver', 'casier', '--profile', this.profile.name],
+    await this.startBridge(mqttUrl);
+  }
+
+  /** A bridge process for a new boot, on the same line and store as the ones before it. */
+  async startBridge(mqttUrl: string): Promise<void> {
+    const pty = this.pty as PtyPair;
+    const bridge = spawnBridge([
+      ...['--serial', pty.bridge, '--driver', 'casier', '--profile', this.profile.name],
       ...['--mqtt-url', mqttUrl, '--locker', this.key, '--password', this.password],
       ...['--data-dir', this.bridgeDir],
     ]);
+    this.bridge = bridge;
     const deadline = Date.now() + 20_000;
     for (;;) {
-      const m = /"bootId":"([0-9a-f]+)"[^\n]*"bridge started"/.exec(this.bridge.output());
+      const m = /"bootId":"([0-9a-f]+)"[^\n]*"bridge started"/.exec(bridge.output());
       if (m) {
-        this.bootId = m[1];
+        this.boots.push({ bootId: m[1] as string, process: bridge });
         return;
       }
-      if (this.bridge.child.exitCode !== null || Date.now() > deadline)
-        throw new Error(`the bridge of ${this.key} did not start:\n${this.bridge.output().slice(-2000)}`);
+      if (bridge.child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`the bridge of ${this.key} did not start:\n${bridge.output().slice(-2000)}`);
       await sleep(50);
     }
   }
 
-  /** Stops the bridge with SIGTERM; how long it took to exit (SIGKILL after 5 s). */
-  async stopBridge(): Promise<{ ms: number; code: number | null; signal: string | null }> {
+  /** Stops the running bridge with SIGTERM and times it (SIGKILL after 5 s); reads its own account. */
+  async stopBridge(): Promise<BridgeStop> {
     const bridge = this.bridge as BridgeProcess;
+    const boot = this.boots.at(-1) as Boot;
     const t0 = performance.now();
     await bridge.kill('SIGTERM');
-    return {
+    boot.stop = {
       ms: Math.round(performance.now() - t0),
       code: bridge.child.exitCode,
       signal: bridge.child.signalCode,
     };
+    const line = bridge
+      .output()
+      .split('\n')
+      .find((l) => l.includes('"bridge stopped"'));
+    if (line) {
+      const log = JSON.parse(line) as { events: number; outbox: number };
+      boot.counters = { events: log.events, outbox: log.outbox };
+    }
+    return boot.stop;
   }
 
-  /** The bridge's own account of its boot, from its last log line. */
-  bridgeCounters(): { events: number; outbox: number } | undefined {
-    const line = (this.bridge?.output() ?? '').split('\n').find((l) => l.includes('"bridge stopped"'));
-    if (!line) return undefined;
-    const log = JSON.parse(line) as { events: number; outbox: number };
-    return { events: log.events, outbox: log.outbox };
+  /** The people finish what they are doing (every door shut behind them) and wait. */
+  async pause(): Promise<void> {
+    this.#paused = true;
+    while (!this.#idle) await sleep(20);
+  }
+
+  resume(): void {
+    this.#paused = false;
   }
 
   /** Everything this process started for the cabinet, stopped by PID; each step runs. */
@@ -173,6 +211,12 @@ export class Cabinet {
   /** People at the cabinet, one at a time, until the world stops. */
   async people(world: World): Promise<void> {
     while (!world.stopping()) {
+      if (this.#paused) {
+        this.#idle = true;
+        await sleep(20);
+        continue;
+      }
+      this.#idle = false;
       const r = this.rng.next();
       if (r < 0.22) await this.#create(world);
       else if (r < 0.5) await this.#deposit();
@@ -180,8 +224,10 @@ export class Cabinet {
       else if (r < 0.83) await this.#force();
       else if (r < 0.9) await this.#probe();
       else this.#sample();
+      this.#presentAt = undefined;
       await sleep(this.rng.between(100, 600));
     }
+    this.#idle = true;
   }
 
   /** A door with no parcel of ours in flight, closed: someone forces it, now or at the end. */
@@ -337,7 +383,7 @@ export class Cabinet {
     const validSince = kind === 'pickup' ? (p.storedSeenAt as number) : p.createdAt;
     const typing: Typing = { at: Date.now(), validSince, kind, parcelId: p.id, door, unlocked: false };
     this.typings.push(typing);
-    this.#waitingFor = door;
+    this.#presentAt = door;
     const unlocked = await new Promise<boolean>((resolve) => {
       const onUnlock = (d: number) => {
         if (d !== door) return;
@@ -352,7 +398,6 @@ export class Cabinet {
       board.on('unlocked', onUnlock);
       board.typeCode(code);
     });
-    this.#waitingFor = undefined;
     typing.unlocked = unlocked;
     this.#lastTypingUnlocked = unlocked;
     if (!unlocked && kind !== 'probe') this.stats.walkedAway++;

@@ -7,11 +7,8 @@ import type { Cabinet } from './cabinet.ts';
 
 export interface BridgeEnd {
   cab: Cabinet;
-  /** From the bridge's "bridge stopped" log line: events journalled in its boot, still unacknowledged. */
-  counters: { events: number; outbox: number } | undefined;
-  /** Rows still in its outbox, read from its store after it exited. */
+  /** Rows still in its outbox, read from its store after its last bridge exited. */
   outboxLeft: number;
-  stop: { ms: number; code: number | null; signal: string | null };
 }
 
 export interface Findings {
@@ -194,16 +191,26 @@ function compareIn(db: Database.Database, ends: BridgeEnd[], calm: Calm): Findin
     const locker = cab.locker;
     const contradiction = (what: string) => f.contradictions.push({ locker, what });
     const rows = deviceRows.all(locker);
-    const own = rows.filter((r) => r.boot_id === cab.bootId);
-    f.events.strayBoots += new Set(rows.filter((r) => r.boot_id !== cab.bootId).map((r) => r.boot_id)).size;
-    const stored = new Map(own.map((r) => [r.seq, r]));
-    // What the bridge journalled: its own count, or (had it said nothing) the highest it sent.
-    const sent = end.counters?.events ?? Math.max(0, ...own.map((r) => r.seq));
-    const outbox = end.counters ? Math.max(end.counters.outbox, end.outboxLeft) : end.outboxLeft;
-    f.events.sent += sent;
-    f.events.acknowledged += sent - outbox;
+    // The cabinet's events in the order its bridges journalled them: boot after boot, seq within.
+    const bootIndex = new Map(cab.boots.map((b, i) => [b.bootId, i]));
+    const own = rows
+      .filter((r) => bootIndex.has(r.boot_id))
+      .sort(
+        (a, b) =>
+          (bootIndex.get(a.boot_id) as number) - (bootIndex.get(b.boot_id) as number) || a.seq - b.seq,
+      );
+    f.events.strayBoots += new Set(rows.filter((r) => !bootIndex.has(r.boot_id)).map((r) => r.boot_id)).size;
+    for (const boot of cab.boots) {
+      const stored = new Set(own.filter((r) => r.boot_id === boot.bootId).map((r) => r.seq));
+      // What the bridge journalled: its own count, or (had it said nothing) the highest it sent.
+      const sent = boot.counters?.events ?? Math.max(0, ...stored);
+      f.events.sent += sent;
+      f.events.acknowledged += sent;
+      for (let seq = 1; seq <= sent; seq++) if (!stored.has(seq)) f.events.lost++;
+    }
+    // The outbox outlives boots: what it still holds at the end was never acknowledged.
+    f.events.acknowledged -= end.outboxLeft;
     f.events.stored += own.length;
-    for (let seq = 1; seq <= sent; seq++) if (!stored.has(seq)) f.events.lost++;
     f.events.held += own.filter((r) => r.held).length;
 
     const ledger = new Map<string, LedgerRow[]>();

@@ -33,12 +33,13 @@ import { Rng, sleep } from './rng.ts';
 const MIN_WORKLOAD_MS = 45_000;
 
 const USAGE =
-  'usage: npm run soak -- --broker embedded|mosquitto --kills N [--broker-restarts M] [--cabinets K] [--seed S] [--keep]';
+  'usage: npm run soak -- --broker embedded|mosquitto --kills N [--broker-restarts M] [--bridge-restarts R] [--cabinets K] [--seed S] [--keep]';
 
 interface Options {
   broker: 'embedded' | 'mosquitto';
   kills: number;
   brokerRestarts: number;
+  bridgeRestarts: number;
   cabinets: number;
   seed: number;
   keep: boolean;
@@ -51,6 +52,7 @@ function options(argv: string[]): Options {
       broker: { type: 'string', default: 'embedded' },
       kills: { type: 'string', default: '3' },
       'broker-restarts': { type: 'string', default: '0' },
+      'bridge-restarts': { type: 'string' },
       cabinets: { type: 'string', default: '4' },
       seed: { type: 'string' },
       keep: { type: 'boolean', default: false },
@@ -73,10 +75,16 @@ function options(argv: string[]): Options {
   const brokerRestarts = int('broker-restarts', values['broker-restarts'], 0, 1000);
   if (broker === 'embedded' && brokerRestarts > 0)
     throw new Error('--broker-restarts needs --broker mosquitto (the embedded broker is the hub)');
+  const kills = int('kills', values.kills, 0, 1000);
+  const bridgeRestarts =
+    values['bridge-restarts'] === undefined
+      ? Math.floor(kills / 3)
+      : int('bridge-restarts', values['bridge-restarts'], 0, kills);
   return {
     broker,
-    kills: int('kills', values.kills, 0, 1000),
+    kills,
     brokerRestarts,
+    bridgeRestarts,
     cabinets: int('cabinets', values.cabinets, 1, 16),
     seed:
       values.seed === undefined ? randomBytes(4).readUInt32BE() : int('seed', values.seed, 0, 2 ** 32 - 1),
@@ -126,7 +134,7 @@ async function main(): Promise<number> {
     else console.log(`kept: ${runDir}`);
   });
   log(
-    `soak: broker ${o.broker}, ${o.kills} hub kills, ${o.brokerRestarts} broker restarts, ${o.cabinets} cabinets, seed ${o.seed}; in ${runDir}`,
+    `soak: broker ${o.broker}, ${o.kills} hub kills (${o.bridgeRestarts} with a bridge restart), ${o.brokerRestarts} broker restarts, ${o.cabinets} cabinets, seed ${o.seed}; in ${runDir}`,
   );
 
   // The store, its cabinets and tokens, provisioned with the command line as an installer would.
@@ -200,34 +208,58 @@ async function main(): Promise<number> {
     stopping = true;
   });
 
-  // The chaos: N hub kills and M broker restarts in a seeded order, at seeded intervals.
+  // The chaos: N hub kills and M broker restarts in a seeded order, at seeded intervals; R of the
+  // kills also stop a bridge with SIGTERM while the hub is down (what it had in flight then
+  // hangs on nothing: it must stop within a second) and start it again, a new boot.
   const chaosRng = rng.fork();
-  const actions: Array<'hub' | 'broker'> = [
-    ...Array<'hub'>(o.kills).fill('hub'),
+  const actions: Array<'hub' | 'hub+bridge' | 'broker'> = [
+    ...Array<'hub+bridge'>(o.bridgeRestarts).fill('hub+bridge'),
+    ...Array<'hub'>(o.kills - o.bridgeRestarts).fill('hub'),
     ...Array<'broker'>(o.brokerRestarts).fill('broker'),
   ];
   for (let i = actions.length - 1; i > 0; i--) {
     const j = Math.floor(chaosRng.next() * (i + 1));
-    [actions[i], actions[j]] = [actions[j] as 'hub' | 'broker', actions[i] as 'hub' | 'broker'];
+    [actions[i], actions[j]] = [
+      actions[j] as (typeof actions)[number],
+      actions[i] as (typeof actions)[number],
+    ];
   }
-  await sleep(5000); // a calm start: the first parcels are created and codes reach the cabinets
   let kills = 0;
   let brokerRestarts = 0;
+  let bridgeRestarts = 0;
   const workStart = Date.now();
+  await sleep(5000); // a calm start: the first parcels are created and codes reach the cabinets
   for (const action of actions) {
     if (peopleError) break;
     await sleep(chaosRng.between(500, 5000));
-    if (action === 'hub') {
-      await hub.restartAfterKill();
-      kills++;
-      log(`hub killed (${kills}/${o.kills}), back after ${hub.downtimes.at(-1)} ms`);
-    } else {
+    if (action === 'broker') {
       const t0 = Date.now();
       brokerDown.push(t0);
       await broker?.restart('SIGKILL');
       brokerRestarts++;
       log(`Mosquitto killed (${brokerRestarts}/${o.brokerRestarts}), back after ${Date.now() - t0} ms`);
+      continue;
     }
+    const cab = action === 'hub+bridge' ? chaosRng.pick(cabinets) : undefined;
+    if (!cab) {
+      await hub.restartAfterKill();
+      kills++;
+      log(`hub killed (${kills}/${o.kills}), back after ${hub.downtimes.at(-1)} ms`);
+      continue;
+    }
+    await cab.pause();
+    const t0 = Date.now();
+    await hub.kill();
+    const stop = await cab.stopBridge();
+    await hub.start();
+    hub.downtimes.push(Date.now() - t0);
+    await cab.startBridge(mqttUrl);
+    cab.resume();
+    kills++;
+    bridgeRestarts++;
+    log(
+      `hub killed (${kills}/${o.kills}), back after ${hub.downtimes.at(-1)} ms; meanwhile the bridge of ${cab.locker} stopped in ${stop.ms} ms (exit ${stop.code ?? stop.signal}), started again`,
+    );
   }
   // A calm end (what waited goes through), and enough of a workload in a short run.
   await sleep(Math.max(8000, MIN_WORKLOAD_MS - (Date.now() - workStart)));
@@ -261,8 +293,8 @@ async function main(): Promise<number> {
 
   const ends: BridgeEnd[] = [];
   for (const cab of cabinets) {
-    const stop = await cab.stopBridge();
-    ends.push({ cab, stop, counters: cab.bridgeCounters(), outboxLeft: outboxSize(cab) });
+    await cab.stopBridge();
+    ends.push({ cab, outboxLeft: outboxSize(cab) });
   }
   await hub.stop();
   const findings = compare(
@@ -279,7 +311,7 @@ async function main(): Promise<number> {
         brokerDown,
         cabinets: cabinets.map((c) => ({
           locker: c.locker,
-          bootId: c.bootId,
+          boots: c.boots.map(({ process: _, ...boot }) => boot),
           stats: c.stats,
           parcels: c.parcels,
           orphans: c.orphans,
@@ -301,6 +333,7 @@ async function main(): Promise<number> {
     seconds: Math.round((Date.now() - started) / 1000),
     kills,
     brokerRestarts,
+    bridgeRestarts,
     downtimes: hub.downtimes,
     cabinets,
     ends,
@@ -346,6 +379,7 @@ interface RunFacts {
   seconds: number;
   kills: number;
   brokerRestarts: number;
+  bridgeRestarts: number;
   downtimes: number[];
   cabinets: Cabinet[];
   ends: BridgeEnd[];
@@ -357,15 +391,16 @@ interface RunFacts {
 function report(o: Options, r: RunFacts): boolean {
   const f = r.findings;
   const sum = (key: keyof Cabinet['stats']) => r.cabinets.reduce((n, c) => n + c.stats[key], 0);
-  const stops = r.ends.map((e) => e.stop.ms);
+  const allStops = r.cabinets.flatMap((c) => c.boots.map((b) => b.stop));
+  const stops = allStops.map((s) => s?.ms ?? Number.POSITIVE_INFINITY);
   const maxStop = Math.max(...stops);
   const sorted = [...r.downtimes].sort((a, b) => a - b);
   const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
   const late = f.tableMisses.filter((m) => m.late);
   const bars: Array<[string, boolean]> = [
     [
-      `hub kills done ${r.kills}/${o.kills}, broker restarts ${r.brokerRestarts}/${o.brokerRestarts}`,
-      r.kills === o.kills && r.brokerRestarts === o.brokerRestarts,
+      `hub kills done ${r.kills}/${o.kills}, broker restarts ${r.brokerRestarts}/${o.brokerRestarts}, bridges stopped and started again meanwhile ${r.bridgeRestarts}/${o.bridgeRestarts}`,
+      r.kills === o.kills && r.brokerRestarts === o.brokerRestarts && r.bridgeRestarts === o.bridgeRestarts,
     ],
     [`lost ${f.events.lost} (recorded by a bridge, never stored)`, f.events.lost === 0],
     [`doubled ${f.events.doubled} (one device event applied twice)`, f.events.doubled === 0],
@@ -398,7 +433,7 @@ function report(o: Options, r: RunFacts): boolean {
     ],
     [
       `bridges stopped within 1 s ${stops.filter((ms) => ms < 1000).length}/${stops.length} (max ${maxStop} ms)`,
-      stops.every((ms) => ms < 1000) && r.ends.every((e) => e.stop.code === 0),
+      stops.every((ms) => ms < 1000) && allStops.every((s) => s?.code === 0),
     ],
     [`ledger ${r.audit.ok ? 'verified' : 'BROKEN'} (casier audit verify)`, r.audit.ok],
     [
@@ -413,7 +448,7 @@ function report(o: Options, r: RunFacts): boolean {
     `  workload   parcels created ${sum('created')} (no compartment free ${sum('noCompartment')}, unanswered ${sum('createUnanswered')}, found and cancelled ${r.cabinets.reduce((n, c) => n + c.orphans.length, 0)}), deposits ${sum('deposits')}, pickups ${sum('pickups')}, walked away after waiting ${sum('walkedAway')}, doors forced ${sum('forced')}, used codes tried again ${sum('probes')}, sensor changes ${sum('samples')}`,
   );
   console.log(
-    `  chaos      hub kills ${r.kills} (back after p50 ${pct(0.5)} ms, max ${sorted.at(-1) ?? 0} ms), Mosquitto restarts ${r.brokerRestarts}`,
+    `  chaos      hub kills ${r.kills} (back after p50 ${pct(0.5)} ms, max ${sorted.at(-1) ?? 0} ms), Mosquitto restarts ${r.brokerRestarts}, bridges stopped and started again while the hub was down ${r.bridgeRestarts}`,
   );
   console.log(
     `  events     sent ${f.events.sent}, acknowledged ${f.events.acknowledged}, stored ${f.events.stored}, lost ${f.events.lost}, doubled ${f.events.doubled}, held ${f.events.held}, unapplied ${f.events.unapplied}, keypad entries dropped when held across a restart ${f.events.keypadDroppedHeld}, stray boots ${f.events.strayBoots}`,
@@ -431,7 +466,9 @@ function report(o: Options, r: RunFacts): boolean {
   console.log(
     `  hub        ledger events ${f.info.ledgerEvents}, parcels ${JSON.stringify(f.info.parcelsByState)}, readings ${f.info.readings}, door-forced alarms ${f.info.forcedAlarms}, commands still open ${f.info.commandsOpen}`,
   );
-  console.log(`  bridges    stopped in ${stops.map((ms) => `${ms} ms`).join(', ')}`);
+  console.log(
+    `  bridges    ${stops.length} stops with SIGTERM (${r.bridgeRestarts} while the hub was down, ${r.cabinets.length} at the end), max ${maxStop} ms: ${stops.map((ms) => `${ms}`).join(', ')} ms`,
+  );
   for (const c of f.contradictions) console.log(`  CONTRADICTION ${c.locker}: ${c.what}`);
   for (const m of f.physical.doorHistoriesMismatched)
     console.log(
@@ -452,6 +489,7 @@ function report(o: Options, r: RunFacts): boolean {
       seconds: r.seconds,
       hubKills: r.kills,
       brokerRestarts: r.brokerRestarts,
+      bridgeRestarts: r.bridgeRestarts,
       hubDowntimeMs: { p50: pct(0.5), max: sorted.at(-1) ?? 0 },
       workload: Object.fromEntries(
         (Object.keys(r.cabinets[0]?.stats ?? {}) as Array<keyof Cabinet['stats']>).map((k) => [k, sum(k)]),
