@@ -161,6 +161,9 @@ function compareIn(db: Database.Database, ends: BridgeEnd[], calm: Calm): Findin
     `SELECT json_extract(data, '$.eventId') AS eid, type, json_extract(data, '$.reason') AS reason
      FROM events WHERE locker_id = ? AND json_extract(data, '$.eventId') IS NOT NULL ORDER BY seq`,
   );
+  const doorLedger = db.prepare<[string], { type: string; door: number }>(
+    `SELECT type, door FROM events WHERE locker_id = ? AND type IN ('door.opened', 'door.closed') ORDER BY seq`,
+  );
   const parcels = new Map(
     (
       db.prepare('SELECT id, state, locker_id, door, reference FROM parcels').all() as Array<{
@@ -222,10 +225,13 @@ function compareIn(db: Database.Database, ends: BridgeEnd[], calm: Calm): Findin
       else f.events.unapplied++;
     }
 
-    // Every door's contact, change by change, as the soak made it and as the hub applied it.
+    // Every door's contact, change by change, as the soak made it and as the hub applied it (the
+    // ledger's order, which is the order of application: events stored in order but applied out
+    // of it show here).
+    const appliedDoors = doorLedger.all(locker);
     for (const [door, physical] of cab.doorHistory) {
       f.physical.doorChanges += physical.length;
-      const hub = own.filter((r) => r.type.startsWith('door.') && r.door === door).map((r) => r.type);
+      const hub = appliedDoors.filter((r) => r.door === door).map((r) => r.type);
       if (hub.length !== physical.length || hub.some((t, i) => t !== physical[i]))
         f.physical.doorHistoriesMismatched.push({
           locker,
