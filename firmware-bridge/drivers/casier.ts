@@ -38,6 +38,11 @@ export class CasierDriver extends EventEmitter implements BoardDriver {
   async start(): Promise<void> {
     this.line.onData((chunk) => this.#handle(this.#link.receive(chunk, Date.now())));
     this.#timer = setInterval(() => this.#handle(this.#link.poll(Date.now())), 25);
+    // A board that kept running remembers the SEQ of the last frame it received and drops a new
+    // frame with the same one as a retransmission: this bridge starts at SEQ 0, and so may have
+    // the previous one's last frame. A first status request may be dropped so; the second, SEQ 1,
+    // never is (a status request changes nothing if both are answered).
+    this.#send({ type: 'statusRequest' });
     // Not awaited: a board still booting answers with a HELLO, which triggers the sync.
     void this.#syncStatus().catch(() => undefined);
   }
