@@ -44,17 +44,17 @@ export class EventOrder {
   readonly #advance;
   readonly #holeAt;
   readonly #noHole;
-  /**
-   * The codes of keypad entries held behind a hole: the store keeps entries without their digits,
-   * so a code held across a restart is gone (nobody is waiting at the keypad by then).
-   */
-  readonly #codes = new Map<string, string>();
-
   constructor(
     private readonly db: Db,
     private readonly ledger: Ledger,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    /**
+     * The keyed hash codes are looked up by (`Codes.hash`): a keypad entry held behind a hole is
+     * stored with it instead of its digits, so it is decided after a hub restart too (the person
+     * may well still be at the keypad: a hub is back in seconds).
+     */
+    private readonly hashCode: (code: string) => string,
     private readonly holdMs = DEFAULT_GAP_HOLD_MS,
   ) {
     this.#boot = db.prepare<[string, string], { applied: number }>(
@@ -118,7 +118,7 @@ export class EventOrder {
         ev.seq,
         ev.ts,
         ev.type,
-        JSON.stringify(redact(ev)),
+        JSON.stringify(redact(ev, inOrder ? undefined : this.hashCode)),
         now,
         inOrder ? 0 : 1,
       );
@@ -127,10 +127,7 @@ export class EventOrder {
       if (inOrder) {
         applied = ev.seq;
         apply(lockerId, ev);
-      } else {
-        holding = true;
-        if (ev.type === 'keypad.entry') this.#codes.set(key(lockerId, ev.id), ev.code);
-      }
+      } else holding = true;
     }
     if (applied !== start) this.#advance.run(applied, lockerId, bootId);
     if (holding) this.#drain(lockerId, now, apply);
@@ -211,29 +208,23 @@ export class EventOrder {
         );
       this.#release.run(lockerId, next.id);
       this.#advance.run(next.seq, lockerId, next.boot_id);
-      const ev = JSON.parse(next.body) as DeviceEvent;
-      if (ev.type === 'keypad.entry') {
-        const code = this.#codes.get(key(lockerId, next.id));
-        this.#codes.delete(key(lockerId, next.id));
-        if (code === undefined) {
-          this.log.warn(
-            { locker: lockerId, id: next.id },
-            'keypad entry held across a restart: its code was not kept',
-          );
-          continue;
-        }
-        const { digits: _, ...entry } = ev as typeof ev & { digits?: number };
-        apply(lockerId, { ...entry, code });
-      } else apply(lockerId, ev);
+      const ev = JSON.parse(next.body) as DeviceEvent & { codeHash?: string };
+      if (ev.type === 'keypad.entry' && ev.codeHash === undefined) {
+        // Held by a hub from before entries kept their hash: nothing to decide it with.
+        this.log.warn({ locker: lockerId, id: next.id }, 'held keypad entry without its code: dropped');
+        continue;
+      }
+      apply(lockerId, ev);
     }
   }
 }
 
-const key = (lockerId: string, id: string) => `${lockerId}\u0000${id}`;
-
-/** Typed codes never reach the store in clear: the copy kept of a keypad entry drops the digits. */
-function redact(ev: DeviceEvent): unknown {
+/**
+ * Typed codes never reach the store in clear: the copy kept of a keypad entry drops the digits;
+ * one held to be decided later keeps the code's keyed hash, as the codes table does.
+ */
+function redact(ev: DeviceEvent, hashCode?: (code: string) => string): unknown {
   if (ev.type !== 'keypad.entry') return ev;
   const { code, ...rest } = ev;
-  return { ...rest, digits: code.length };
+  return { ...rest, digits: code.length, ...(hashCode ? { codeHash: hashCode(code) } : {}) };
 }

@@ -50,10 +50,12 @@ export class Ingest {
     private readonly now: () => number,
     /** Each cabinet's clock: its times are put on the hub's before anything judges them. */
     private readonly clocks: Clocks,
+    /** The keyed hash of a code (`Codes.hash`): what a held keypad entry is stored with. */
+    hashCode: (code: string) => string,
     /** How long a hole in a cabinet's events may hold the later ones while it is online (ms). */
     gapHoldMs?: number,
   ) {
-    this.#order = new EventOrder(db, ledger, metrics, log, gapHoldMs);
+    this.#order = new EventOrder(db, ledger, metrics, log, hashCode, gapHoldMs);
   }
 
   /** `retained`: the broker replays a message kept from before (at subscription), not news. */

@@ -236,6 +236,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     },
     now,
     clocks,
+    (code) => codes.hash(code),
     config.gapHoldMs,
   );
   try {

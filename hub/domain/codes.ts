@@ -120,7 +120,12 @@ export class Codes {
 
   /** The row a typed code names: the live one when several share its hash. What it may do is keypad.ts's call. */
   find(code: string): CodeRow | undefined {
-    return this.#byHash.get(this.hash(code));
+    return this.findHash(this.hash(code));
+  }
+
+  /** As `find`, by the code's keyed hash (a keypad entry held in the store keeps only that). */
+  findHash(hash: string): CodeRow | undefined {
+    return this.#byHash.get(hash);
   }
 
   markUsed(id: number, now: number): void {

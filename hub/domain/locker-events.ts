@@ -57,8 +57,11 @@ export class LockerEvents {
   onEvent(lockerId: string, ev: DeviceEvent, now: number): Command[] {
     const actor = `device:${lockerId}`;
     switch (ev.type) {
-      case 'keypad.entry':
-        return this.#keypad(lockerId, ev.code, ev.keypad, ev.id, ev.ts, now);
+      case 'keypad.entry': {
+        // An entry held in the store behind a hole in the events keeps only its code's keyed hash.
+        const held = (ev as { codeHash?: string }).codeHash;
+        return this.#keypad(lockerId, held ?? this.codes.hash(ev.code), ev.keypad, ev.id, ev.ts, now);
+      }
       case 'offline.unlock':
         this.#offline.reconcile(lockerId, ev, now);
         return [];
@@ -114,13 +117,13 @@ export class LockerEvents {
   /** A code typed at the keypad: the facts from the store, keypad.ts's decision, its effects. */
   #keypad(
     lockerId: string,
-    code: string,
+    hash: string,
     keypad: string | undefined,
     eventId: string,
     typedAt: number,
     now: number,
   ): Command[] {
-    const row = this.codes.find(code);
+    const row = this.codes.findHash(hash);
     const brake = this.#brake.get(lockerId);
     const comp = row ? this.#compartments.get(row.locker_id, row.door) : undefined;
     const decision = decide({
@@ -129,7 +132,7 @@ export class LockerEvents {
       typedAt,
       brake,
       code: row,
-      driver: this.transit.driverByCode(code),
+      driver: this.transit.driverByHash(hash),
       door: comp && {
         pendingAction: comp.pending_action,
         parcelId: comp.parcel_id,
@@ -147,7 +150,7 @@ export class LockerEvents {
       case 'driver':
         return this.transit.driverArrived(lockerId, decision.driver, now);
       case 'refuse':
-        return this.#refuse(lockerId, decision, { code, keypad, eventId, typedAt }, now);
+        return this.#refuse(lockerId, decision, { hash, keypad, eventId, typedAt }, now);
       case 'open':
         return this.#open(lockerId, decision, keypad, eventId, now);
     }
@@ -156,7 +159,7 @@ export class LockerEvents {
   #refuse(
     lockerId: string,
     d: Extract<KeypadDecision, { kind: 'refuse' }>,
-    typed: { code: string; keypad: string | undefined; eventId: string; typedAt: number },
+    typed: { hash: string; keypad: string | undefined; eventId: string; typedAt: number },
     now: number,
   ): Command[] {
     this.ledger.append({
@@ -169,7 +172,7 @@ export class LockerEvents {
         reason: d.reason,
         keypad: typed.keypad ?? null,
         eventId: typed.eventId,
-        codeHash: this.codes.hash(typed.code).slice(0, 12),
+        codeHash: typed.hash.slice(0, 12),
         lockoutMs: d.lockoutMs,
         ...(d.reason === 'stale' ? { typedAt: typed.typedAt } : {}),
       },

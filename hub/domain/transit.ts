@@ -88,10 +88,11 @@ export class Transit {
     return d;
   }
 
-  driverByCode(code: string): { id: string; name: string } | undefined {
-    return cached(this.db, 'SELECT id, name FROM drivers WHERE code_hash = ? AND active = 1').get(
-      this.codes.hash(code),
-    ) as { id: string; name: string } | undefined;
+  /** The active driver whose code has this keyed hash (`Codes.hash`). */
+  driverByHash(hash: string): { id: string; name: string } | undefined {
+    return cached(this.db, 'SELECT id, name FROM drivers WHERE code_hash = ? AND active = 1').get(hash) as
+      | { id: string; name: string }
+      | undefined;
   }
 
   /** A driver typed their code at a cabinet: open the doors of the parcels waiting to leave. */

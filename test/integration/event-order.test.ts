@@ -28,7 +28,9 @@ beforeEach(async () => {
     protocolVersion: 4,
     reconnectPeriod: 100,
   });
-  client.on('message', (_t, p) => acked.push(...JSON.parse(p.toString()).ids));
+  client.on('message', (tp, p) => {
+    if (tp.endsWith('/events/ack')) acked.push(...JSON.parse(p.toString()).ids);
+  });
   await client.subscribeAsync(topic(ref, 'events/ack'), { qos: 1 });
 });
 afterEach(async () => {
@@ -99,6 +101,37 @@ describe('events applied in sequence order', () => {
     await send('b', ev('b', 2, 'door.closed', 1));
     expect(doors()).toEqual(['opened 1', 'closed 1', 'opened 2']);
     expect(gaps()).toEqual([]);
+  });
+
+  it('decides a keypad entry held behind a hole after a hub restart: the person may still be there', async () => {
+    const created = await t.api(
+      'POST',
+      '/api/v1/parcels',
+      { lockerId: 'box-1', size: 'M', temperatureClass: 'chilled', recipient: { name: 'Ada' } },
+      t.integration,
+    );
+    expect(created.status).toBe(201);
+    const { depositCode, parcel } = created.body as { depositCode: string; parcel: { door: number } };
+    await send('b', ev('b', 1, 'door.opened', 8));
+    const entry = { id: 'b-3', seq: 3, ts: clock, type: 'keypad.entry', code: depositCode };
+    await client.publishAsync(topic(ref, 'events'), JSON.stringify({ bootId: 'b', events: [entry] }), {
+      qos: 1,
+    });
+    await eventually(() => acked.includes('b-3'), 5000, 'the entry stored');
+    const body = t.hub.db.prepare(`SELECT body FROM device_events WHERE id = 'b-3'`).pluck().get() as string;
+    expect(body).not.toContain(depositCode); // never in clear
+    await t.restart();
+    await eventually(() => client.connected, 5000, 'device reconnected');
+    const unlocks: number[] = [];
+    client.on('message', (tp, p) => {
+      if (tp.endsWith('/commands')) {
+        const c = JSON.parse(p.toString());
+        if (c.type === 'unlock') unlocks.push(c.door);
+      }
+    });
+    await client.subscribeAsync([topic(ref, 'events/ack'), topic(ref, 'commands')], { qos: 1 });
+    await send('b', ev('b', 2, 'door.closed', 8));
+    await eventually(() => unlocks.includes(parcel.door), 5000, 'the door released for the deposit code');
   });
 
   it('holds a later boot behind an earlier boot’s hole', async () => {
