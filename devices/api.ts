@@ -352,5 +352,14 @@ export type DailySheet = z.infer<typeof dailySheet>;
 export const webhookCreated = z.strictObject({ id: z.string(), url: z.string(), secret: z.string() });
 
 export const webhookList = z.strictObject({
-  webhooks: z.array(z.strictObject({ id: z.string(), url: z.string(), createdAt: ms, active: z.boolean() })),
+  webhooks: z.array(
+    z.strictObject({
+      id: z.string(),
+      url: z.string(),
+      /** `parcels`: the state changes of the parcels the token created; `alarms`: every alarm's life. */
+      topic: z.enum(['parcels', 'alarms']),
+      createdAt: ms,
+      active: z.boolean(),
+    }),
+  ),
 });

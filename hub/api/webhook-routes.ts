@@ -1,4 +1,7 @@
-/** Webhook subscriptions: an integration registers where its parcels' state changes go. */
+/**
+ * Webhook subscriptions: an integration registers where its parcels' state changes go; an
+ * operator, where every alarm's life goes (raised, notified again, acknowledged, cleared).
+ */
 import { z } from 'zod';
 import * as api from '../../devices/api.ts';
 import type { Webhooks } from '../domain/notify/webhooks.ts';
@@ -10,17 +13,18 @@ export function webhookRoutes(webhooks: Webhooks): RouteDef[] {
       method: 'POST',
       url: '/api/v1/webhooks',
       summary:
-        'Register a webhook for the state changes of the parcels this token creates; the signing secret is shown once',
-      roles: ['integration'],
+        'Register a webhook: an integration gets the state changes of the parcels it creates, an operator every alarm (raised, notified again, acknowledged, cleared); the signing secret is shown once',
+      roles: ['integration', 'operator'],
       body: z.object({ url: z.url({ protocol: /^https?$/ }).max(500) }).strict(),
       response: { 201: api.webhookCreated },
-      handler: ({ body, principal }) => webhooks.register(principal.id, body.url),
+      handler: ({ body, principal }) =>
+        webhooks.register(principal.id, body.url, principal.role === 'operator' ? 'alarms' : 'parcels'),
     }),
     defineRoute({
       method: 'GET',
       url: '/api/v1/webhooks',
       summary: "This token's webhooks",
-      roles: ['integration'],
+      roles: ['integration', 'operator'],
       response: { 200: api.webhookList },
       handler: ({ principal }) => ({ webhooks: webhooks.list(principal.id) }),
     }),
@@ -28,7 +32,7 @@ export function webhookRoutes(webhooks: Webhooks): RouteDef[] {
       method: 'DELETE',
       url: '/api/v1/webhooks/:id',
       summary: 'Stop a webhook (deliveries already queued are not sent)',
-      roles: ['integration'],
+      roles: ['integration', 'operator'],
       params: z.object({ id: z.string().max(64) }),
       response: { 204: null },
       handler: ({ params, principal }) => {

@@ -348,4 +348,8 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX parcels_picked_up ON parcels(picked_up_at) WHERE picked_up_at IS NOT NULL;
   `,
+  /* 26: what a webhook carries: an integration's parcels, or (an operator's) the alarms. A
+     delivery's parcel_id holds the subject it is ordered by: the parcel, or the alarm */ `
+  ALTER TABLE webhooks ADD COLUMN topic TEXT NOT NULL DEFAULT 'parcels';
+  `,
 ];

@@ -137,4 +137,65 @@ describe('webhooks', () => {
     await t.hub.tick();
     expect(unique().size).toBe(5);
   });
+
+  it('delivers every alarm’s life to an operator’s webhook, in order, signed, and no parcel to it', async () => {
+    const hook = await t.api('POST', '/api/v1/webhooks', { url }, t.operator);
+    expect(hook.status).toBe(201);
+    const { secret } = hook.body;
+    expect((await t.api('GET', '/api/v1/webhooks', undefined, t.operator)).body.webhooks).toMatchObject([
+      { topic: 'alarms' },
+    ]);
+    // A compartment at +12 °C: a critical alarm; acknowledged; cold again: cleared.
+    let sent = 0;
+    const reads = async (c: number, n: number) => {
+      for (let m = 0; m < n; m++) {
+        clock += 60_000;
+        await box.telemetry([{ sensor: 't1', c }]);
+        sent++;
+        await t.ticked(() => t.hub.db.prepare('SELECT count(*) FROM readings').pluck().get() === sent);
+      }
+    };
+    await reads(12, 12);
+    const alarms = async () =>
+      (await t.api('GET', '/api/v1/alarms?kind=temperature_high&state=all')).body.alarms as Array<{
+        id: string;
+        level: string;
+      }>;
+    const alarm = (await alarms()).find((a) => a.level === 'critical') as { id: string };
+    expect(alarm).toBeDefined();
+    expect((await t.api('POST', `/api/v1/alarms/${alarm.id}/ack`, { comment: 'on my way' })).status).toBe(
+      200,
+    );
+    await reads(3, 12);
+    await t.api('POST', '/api/v1/parcels', {
+      lockerId: 'box-1',
+      size: 'M',
+      temperatureClass: 'chilled',
+      recipient: { name: 'Op' },
+    });
+    const unique = () => new Map(received.map((r) => [r.delivery, r]));
+    await eventually(
+      async () => {
+        clock += 2000;
+        await t.hub.tick();
+        return [...unique().values()].some((r) => r.type === 'alarm.cleared');
+      },
+      15_000,
+      'the alarm cleared, delivered',
+    );
+    const bodies = [...unique().values()].map((r) => JSON.parse(r.body));
+    expect(bodies.every((b) => b.type.startsWith('alarm.') && b.siteId === 'ferme')).toBe(true);
+    // The critical alarm's life, in its order: raised, acknowledged, cleared.
+    expect(bodies.filter((b) => b.data.id === alarm.id).map((b) => b.type)).toEqual([
+      'alarm.raised',
+      'alarm.acknowledged',
+      'alarm.cleared',
+    ]);
+    expect(bodies.find((b) => b.type === 'alarm.raised').alarm).toMatchObject({
+      level: 'critical',
+      lockerId: 'box-1',
+    });
+    for (const r of unique().values()) expect(r.signature).toBe(sign(secret, r.timestamp, r.body));
+    expect(failuresLeft).toBeLessThan(0); // the receiver's failures were retried
+  });
 });

@@ -1,6 +1,7 @@
 /**
- * Webhooks to integrators (docs/api.md): every parcel state change reaches the platform that
- * created the parcel, at least once, signed, with an idempotency key.
+ * Webhooks (docs/api.md): every parcel state change reaches the platform that created the parcel,
+ * and every alarm's life (raised, notified again, acknowledged, cleared) the operators who asked,
+ * at least once, signed, with an idempotency key, in order per parcel or alarm.
  *
  * Durable by construction: state changes are ledger events, committed with the change itself;
  * `enqueue` turns new ledger events into deliveries and moves its cursor in one transaction; the
@@ -12,6 +13,7 @@ import type { Logger } from 'pino';
 import type { Ledger } from '../../db/ledger.ts';
 import type { Db } from '../../db/open.ts';
 import { HubError } from '../../errors.ts';
+import { type AlarmRow, alarmView } from '../coldchain/alarms.ts';
 import type { Parcels } from '../parcels.ts';
 import { newId, newSecret } from '../secrets.ts';
 
@@ -47,29 +49,40 @@ export class Webhooks {
     private readonly now: () => number,
   ) {}
 
-  register(tokenId: string, url: string): { id: string; url: string; secret: string } {
+  register(
+    tokenId: string,
+    url: string,
+    topic: 'parcels' | 'alarms' = 'parcels',
+  ): { id: string; url: string; secret: string } {
     const id = newId('W');
     const secret = newSecret();
     this.db
       .transaction(() => {
         this.db
-          .prepare('INSERT INTO webhooks (id, token_id, url, secret, created_at) VALUES (?, ?, ?, ?, ?)')
-          .run(id, tokenId, url, secret, this.now());
+          .prepare(
+            'INSERT INTO webhooks (id, token_id, url, secret, created_at, topic) VALUES (?, ?, ?, ?, ?, ?)',
+          )
+          .run(id, tokenId, url, secret, this.now(), topic);
         this.ledger.append({
           ts: this.now(),
           type: 'webhook.registered',
           actor: `token:${tokenId}`,
-          data: { id, url },
+          data: { id, url, topic },
         });
       })
       .immediate();
     return { id, url, secret };
   }
 
-  list(tokenId: string): Array<{ id: string; url: string; createdAt: number; active: boolean }> {
+  list(
+    tokenId: string,
+  ): Array<{ id: string; url: string; topic: 'parcels' | 'alarms'; createdAt: number; active: boolean }> {
     return this.db
-      .prepare<[string], { id: string; url: string; createdAt: number; active: number }>(
-        'SELECT id, url, created_at AS createdAt, active FROM webhooks WHERE token_id = ? ORDER BY created_at',
+      .prepare<
+        [string],
+        { id: string; url: string; topic: 'parcels' | 'alarms'; createdAt: number; active: number }
+      >(
+        'SELECT id, url, topic, created_at AS createdAt, active FROM webhooks WHERE token_id = ? ORDER BY created_at',
       )
       .all(tokenId)
       .map((w) => ({ ...w, active: w.active === 1 }));
@@ -92,24 +105,31 @@ export class Webhooks {
             | undefined) ?? 0;
         const events = this.db
           .prepare(
-            `SELECT e.seq, e.ts, e.type, e.parcel_id, e.data, p.created_by FROM events e JOIN parcels p ON p.id = e.parcel_id
-             WHERE e.seq > ? AND e.type LIKE 'parcel.%' ORDER BY e.seq LIMIT 500`,
+            `SELECT e.seq, e.ts, e.type, e.parcel_id, e.locker_id, e.data, p.created_by
+             FROM events e LEFT JOIN parcels p ON p.id = e.parcel_id
+             WHERE e.seq > ? AND ((e.type LIKE 'parcel.%' AND p.id IS NOT NULL) OR e.type LIKE 'alarm.%')
+             ORDER BY e.seq LIMIT 500`,
           )
           .all(from) as Array<{
           seq: number;
           ts: number;
           type: string;
           parcel_id: string;
+          locker_id: string | null;
           data: string;
           created_by: string;
         }>;
         const last = (this.db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ?? 0;
         let n = 0;
         for (const e of events) {
+          if (e.type.startsWith('alarm.')) {
+            n += this.#enqueueAlarm(e);
+            continue;
+          }
           const tokenId = e.created_by.startsWith('token:') ? e.created_by.slice(6) : null;
           if (!tokenId) continue;
           const hooks = this.db
-            .prepare('SELECT id FROM webhooks WHERE token_id = ? AND active = 1')
+            .prepare(`SELECT id FROM webhooks WHERE token_id = ? AND active = 1 AND topic = 'parcels'`)
             .pluck()
             .all(tokenId) as string[];
           for (const webhookId of hooks) {
@@ -154,6 +174,50 @@ export class Webhooks {
         return n;
       })
       .immediate();
+  }
+
+  /** An alarm's ledger event, to every operator's alarm webhook; ordered by the alarm it is about. */
+  #enqueueAlarm(e: {
+    seq: number;
+    ts: number;
+    type: string;
+    locker_id: string | null;
+    data: string;
+  }): number {
+    const data = JSON.parse(e.data) as { id?: string };
+    const alarmId = data.id;
+    if (!alarmId) return 0;
+    const hooks = this.db
+      .prepare(`SELECT id FROM webhooks WHERE topic = 'alarms' AND active = 1`)
+      .pluck()
+      .all() as string[];
+    if (hooks.length === 0) return 0;
+    const row = this.db.prepare('SELECT * FROM alarms WHERE id = ?').get(alarmId) as AlarmRow | undefined;
+    const site = e.locker_id
+      ? (this.db.prepare('SELECT site_id FROM lockers WHERE id = ?').pluck().get(e.locker_id) as
+          | string
+          | undefined)
+      : undefined;
+    for (const webhookId of hooks) {
+      const id = `D-${webhookId.slice(2)}-${e.seq}`;
+      const payload = {
+        id,
+        type: e.type,
+        sequence: e.seq,
+        occurredAt: e.ts,
+        siteId: site ?? null,
+        /** The alarm as it is when the delivery was queued (a later state may already be known). */
+        alarm: row ? alarmView(row) : null,
+        data,
+      };
+      this.db
+        .prepare(
+          `INSERT OR IGNORE INTO webhook_deliveries (id, webhook_id, event_seq, parcel_id, type, payload, state, next_attempt_at, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+        )
+        .run(id, webhookId, e.seq, alarmId, e.type, JSON.stringify(payload), this.now(), this.now());
+    }
+    return hooks.length;
   }
 
   /** The producer's receipt: when, which door, and the compartment's temperature at that moment. */
