@@ -63,7 +63,13 @@ describe('the API contract', () => {
     expect(hook.status).toBe(201);
     const listed = await t.api('GET', '/api/v1/webhooks', undefined, t.integration);
     expect(listed.body.webhooks).toEqual([
-      { id: hook.body.id, url: 'http://127.0.0.1:9/casier', createdAt: expect.any(Number), active: true },
+      {
+        id: hook.body.id,
+        url: 'http://127.0.0.1:9/casier',
+        topic: 'parcels',
+        createdAt: expect.any(Number),
+        active: true,
+      },
     ]);
     const stopped = await t.api('DELETE', `/api/v1/webhooks/${hook.body.id}`, undefined, t.integration);
     expect(stopped).toEqual({ status: 204, body: '' });
