@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } f
 import { join, resolve } from 'node:path';
 import { findProfile } from '../devices/index.ts';
 import { startHub } from '../hub/service.ts';
+import { Incidents } from '../simulators/incidents.ts';
 import { journey } from '../simulators/journey.ts';
 import { SiteScenario } from '../simulators/scenario.ts';
 import { LockerThermals } from '../simulators/thermal.ts';
@@ -60,6 +61,7 @@ export async function runDemo(v: {
   'mqtt-port': number;
   'data-dir': string;
   interval: number;
+  incidents: number;
 }): Promise<number> {
   const dataDir = prepareDemoDir(v['data-dir']);
   const hub = await startHub({
@@ -127,6 +129,14 @@ Ctrl-C stops the demo.
     log: (l) => say(`${time()}  ${l}`),
   });
   scenario.start();
+  // Now and then a compressor fails or a door is forced and left open: alarms, quarantine, release.
+  const incidents = new Incidents({
+    lockers,
+    thermals,
+    everyMs: v.incidents * 1000,
+    log: (l) => say(`${time()}  ${l}`),
+  });
+  if (v.incidents > 0) incidents.start();
   // Every minute or so, a parcel travels from the box to town with a driver's round.
   const driver = await createDriver(api, operator);
   let travelling = false;
@@ -150,6 +160,7 @@ Ctrl-C stops the demo.
     Math.max(20_000, v.interval * 15_000),
   );
   await untilSignal();
+  incidents.stop();
   await scenario.stop();
   clearInterval(rounds);
   clearInterval(sensors);

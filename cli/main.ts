@@ -496,6 +496,12 @@ export const COMMANDS: CommandSpec[] = [
         help: 'seconds between simulated visits',
         schema: z.coerce.number().min(0.2).max(600),
       },
+      incidents: {
+        type: 'string',
+        default: '120',
+        help: 'seconds between incidents (a compressor fails, a door is forced and left open); 0: none',
+        schema: z.coerce.number().min(0).max(86_400),
+      },
       help: common.help,
     },
     async run(args) {
