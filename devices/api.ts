@@ -8,7 +8,7 @@
  * the bodies (`parcel`, `lockerView`), short where they are read.
  */
 import { z } from 'zod';
-import { size, temperatureClass } from './profiles/schema.ts';
+import { productCategory, size, temperatureClass } from './profiles/schema.ts';
 
 const int = z.number().int();
 const ms = z.number().int().describe('ms since the epoch');
@@ -117,6 +117,8 @@ export const parcel = z.strictObject({
   door: int,
   size,
   temperatureClass,
+  /** What it holds (PRODUCT_CATEGORIES): its own legal limits; null: its class's. */
+  category: productCategory.nullable(),
   recipient: z.strictObject({ name: z.string(), phone: z.string().optional(), email: z.string().optional() }),
   sscc: z.string().nullable(),
   reference: z.string().nullable(),

@@ -16,6 +16,30 @@ export type TemperatureClass = (typeof TEMPERATURE_CLASSES)[number];
 export const size = z.enum(SIZES);
 export const temperatureClass = z.enum(TEMPERATURE_CLASSES);
 
+/**
+ * What a parcel holds, with the limits French law sets for it (Arrêté du 21 décembre 2009,
+ * annexes I and II: the highest temperature allowed in storage and transport) and the class of
+ * compartment it needs. A parcel of one of these is allocated only to a compartment reading within
+ * its limits, and its time out of them counts against them, not its class's.
+ */
+export const PRODUCT_CATEGORIES = {
+  minced_meat: { temperatureClass: 'chilled', minC: null, maxC: 2 },
+  offal: { temperatureClass: 'chilled', minC: null, maxC: 3 },
+  fresh_fish: { temperatureClass: 'chilled', minC: 0, maxC: 2 },
+  very_perishable: { temperatureClass: 'chilled', minC: null, maxC: 4 },
+  perishable_dairy: { temperatureClass: 'chilled', minC: null, maxC: 8 },
+  // −18 °C, brief rises to −15 °C tolerated: the frozen class's own rules.
+  frozen_food: { temperatureClass: 'frozen', minC: null, maxC: -18 },
+  other_frozen: { temperatureClass: 'frozen', minC: null, maxC: -12 },
+} as const satisfies Record<
+  string,
+  { temperatureClass: TemperatureClass; minC: number | null; maxC: number }
+>;
+export type ProductCategory = keyof typeof PRODUCT_CATEGORIES;
+export const productCategory = z.enum(
+  Object.keys(PRODUCT_CATEGORIES) as [ProductCategory, ...ProductCategory[]],
+);
+
 /** A hardware channel: which board on the bus and which output/input on it. */
 const channel = z.object({
   board: z.number().int().min(0).max(15).default(0),

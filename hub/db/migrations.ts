@@ -352,4 +352,7 @@ export const MIGRATIONS: readonly string[] = [
      delivery's parcel_id holds the subject it is ordered by: the parcel, or the alarm */ `
   ALTER TABLE webhooks ADD COLUMN topic TEXT NOT NULL DEFAULT 'parcels';
   `,
+  /* 27: what a parcel holds (devices/profiles/schema.ts PRODUCT_CATEGORIES), for its own limits */ `
+  ALTER TABLE parcels ADD COLUMN category TEXT;
+  `,
 ];

@@ -5,7 +5,13 @@
  * A compartment whose sensor has an alarm open (too warm, silent, faulty or stuck) gets nothing:
  * goods must not go where they cannot be kept, or kept watch on.
  */
-import { SIZES, type Size, type TemperatureClass } from '../../devices/index.ts';
+import {
+  PRODUCT_CATEGORIES,
+  type ProductCategory,
+  SIZES,
+  type Size,
+  type TemperatureClass,
+} from '../../devices/index.ts';
 import { cached, type Db } from '../db/open.ts';
 
 export type Scope = { lockerId: string } | { siteId: string; exceptLocker?: string };
@@ -15,7 +21,10 @@ export function freeCompartment(
   scope: Scope,
   temperatureClass: TemperatureClass | string,
   size: Size | string,
+  /** What the parcel holds: only a compartment whose last reading is within its limits will do. */
+  category?: ProductCategory | string | null,
 ): { locker_id: string; door: number; size: string } | undefined {
+  const limits = category ? PRODUCT_CATEGORIES[category as ProductCategory] : undefined;
   const fitting = SIZES.slice(Math.max(0, SIZES.indexOf(size as Size)));
   const where =
     'lockerId' in scope
@@ -33,6 +42,13 @@ export function freeCompartment(
          AND c.size IN (${fitting.map(() => '?').join(', ')})
          AND NOT EXISTS (SELECT 1 FROM alarms a WHERE a.locker_id = c.locker_id AND a.sensor = c.sensor
            AND a.state <> 'cleared' AND a.kind IN ('temperature_high', 'temperature_low', 'sensor_silent', 'sensor_fault'))
+         ${
+           limits
+             ? // A compartment never heard from cannot promise anything.
+               `AND (SELECT json_extract(s.rules, '$.lastC') FROM sensor_state s WHERE s.locker_id = c.locker_id AND s.sensor = c.sensor)
+                  BETWEEN ${limits.minC ?? -1000} AND ${limits.maxC}`
+             : ''
+         }
        ORDER BY CASE c.size WHEN 'S' THEN 0 WHEN 'M' THEN 1 ELSE 2 END, c.locker_id, c.door LIMIT 1`,
   ).get(...args, temperatureClass, ...fitting) as
     | { locker_id: string; door: number; size: string }

@@ -6,6 +6,9 @@ import { z } from 'zod';
 import { PARCEL_STATES, type ParcelState } from '../../devices/api.ts';
 import {
   isValidSscc,
+  PRODUCT_CATEGORIES,
+  type ProductCategory,
+  productCategory,
   type Size,
   size,
   type TemperatureClass,
@@ -30,6 +33,8 @@ export const createParcelInput = z
     siteId: z.string().optional(),
     size,
     temperatureClass,
+    /** What it holds: its own legal limits, tighter than its class's (PRODUCT_CATEGORIES). */
+    category: productCategory.optional(),
     recipient: z.object({
       name: z.string().min(1).max(120),
       phone: z.string().max(32).optional(),
@@ -59,6 +64,10 @@ export const createParcelInput = z
   .refine((v) => !(v.destinationLockerId && v.destinationSiteId), {
     message: 'give at most one of destinationLockerId and destinationSiteId',
     path: ['destinationLockerId'],
+  })
+  .refine((v) => !v.category || PRODUCT_CATEGORIES[v.category].temperatureClass === v.temperatureClass, {
+    message: 'this category needs another temperature class',
+    path: ['category'],
   });
 
 export type CreateParcelInput = z.infer<typeof createParcelInput>;
@@ -69,6 +78,7 @@ export interface ParcelRow {
   door: number;
   size: string;
   temperature_class: string;
+  category: string | null;
   state: ParcelState;
   recipient: string;
   sscc: string | null;
@@ -97,6 +107,7 @@ export function parcelView(r: ParcelRow & { site_id: string }) {
     door: r.door,
     size: r.size as Size,
     temperatureClass: r.temperature_class as TemperatureClass,
+    category: r.category as ProductCategory | null,
     recipient: JSON.parse(r.recipient) as { name: string; phone?: string; email?: string },
     sscc: r.sscc,
     reference: r.reference,
@@ -155,8 +166,8 @@ export class Parcels {
           this.db,
           `INSERT INTO parcels (id, locker_id, door, size, temperature_class, state, recipient, sscc, reference,
                created_by, created_at, updated_at, deposit_expires_at, pickup_window_ms, destination_locker_id, destination_site_id, producer_id,
-               origin_locker_id)
-             VALUES (?, ?, ?, ?, ?, 'reserved', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+               origin_locker_id, category)
+             VALUES (?, ?, ?, ?, ?, 'reserved', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ).run(
           id,
           slot.locker_id,
@@ -175,6 +186,7 @@ export class Parcels {
           destination.siteId,
           input.producerId ?? null,
           slot.locker_id,
+          input.category ?? null,
         );
         new Compartments(this.db).claim(slot.locker_id, slot.door, id);
         const key = cached(this.db, 'SELECT offline_key FROM lockers WHERE id = ?', 'pluck').get(
@@ -237,11 +249,12 @@ export class Parcels {
         : new HubError('HUB_ERR_SITE_NOT_FOUND', `no site ${target} (or it has no lockers)`);
     }
     const scope = input.lockerId ? { lockerId: input.lockerId } : { siteId: target };
-    const slot = freeCompartment(this.db, scope, input.temperatureClass, input.size);
+    const slot = freeCompartment(this.db, scope, input.temperatureClass, input.size, input.category);
     if (!slot) {
+      const limit = input.category ? ` reading ${PRODUCT_CATEGORIES[input.category].maxC} °C or less` : '';
       throw new HubError(
         'HUB_ERR_NO_COMPARTMENT',
-        `no free ${input.temperatureClass} compartment of size ${input.size} or larger at ${input.lockerId ? 'locker' : 'site'} ${target}`,
+        `no free ${input.temperatureClass} compartment of size ${input.size} or larger${limit} at ${input.lockerId ? 'locker' : 'site'} ${target}`,
       );
     }
     return slot;

@@ -26,6 +26,7 @@ interface TransitParcel {
   door: number;
   size: Size;
   temperature_class: TemperatureClass;
+  category: string | null;
   destination_locker_id: string | null;
   destination_site_id: string | null;
   collect_scanned_at: number | null;
@@ -300,7 +301,7 @@ export class Transit {
 
   /** Allocates a door at the destination now, and opens it; a full locker is told, with the nearest alternative. */
   #deliver(p: TransitParcel, lockerId: string, driverId: string, now: number): Command[] {
-    const slot = freeCompartment(this.db, { lockerId }, p.temperature_class, p.size);
+    const slot = freeCompartment(this.db, { lockerId }, p.temperature_class, p.size, p.category);
     if (!slot) {
       const siteId = cached(this.db, 'SELECT site_id FROM lockers WHERE id = ?', 'pluck').get(
         lockerId,
@@ -310,6 +311,7 @@ export class Transit {
         { siteId, exceptLocker: lockerId },
         p.temperature_class,
         p.size,
+        p.category,
       )?.locker_id;
       this.ledger.append({
         ts: now,

@@ -210,6 +210,64 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
     expect(await refusedWith(box, p.pickupCode)).toBe('Parcel held: temperature');
   });
 
+  it('keeps minced meat to its own +2 °C: allocated only where it is that cold, held after an hour above it', async () => {
+    for (const sensor of ['t1', 't2', 't3', 't4']) await reads(box, sensor, 3, 1);
+    const refused = await t.api(
+      'POST',
+      '/api/v1/parcels',
+      {
+        lockerId: 'box-1',
+        size: 'M',
+        temperatureClass: 'chilled',
+        category: 'minced_meat',
+        recipient: { name: 'Ada' },
+      },
+      t.integration,
+    );
+    expect(refused.status).toBe(409); // every chilled door reads +3 °C
+    expect(refused.body.error.message).toMatch(/2 °C or less/);
+    expect(
+      (
+        await t.api(
+          'POST',
+          '/api/v1/parcels',
+          {
+            lockerId: 'box-1',
+            size: 'M',
+            temperatureClass: 'frozen',
+            category: 'minced_meat',
+            recipient: { name: 'Ada' },
+          },
+          t.integration,
+        )
+      ).status,
+    ).toBe(400);
+    await reads(box, 't2', 1.5, 1);
+    const meat = await order({ category: 'minced_meat' });
+    expect(meat.parcel.door).toBe(2);
+    const cheese = await order({ category: 'perishable_dairy' });
+    expect(cheese.parcel.door).toBe(1);
+    await through(box, meat.depositCode, 2);
+    await through(box, cheese.depositCode, 1);
+    await t.ticked(async () => (await parcel(meat.parcel.id)).state === 'stored');
+    await t.ticked(async () => (await parcel(cheese.parcel.id)).state === 'stored');
+    // Both doors at +3 °C for an hour: within chilled's 0…+4, above minced meat's +2.
+    for (let m = 0; m < 62; m++) {
+      clock += MIN;
+      await box.telemetry([
+        { sensor: 't1', c: 3 },
+        { sensor: 't2', c: 3 },
+      ]);
+      sent += 2;
+      await t.ticked(() => stored() === sent, 5000, 'the readings stored');
+    }
+    expect(await parcel(meat.parcel.id)).toMatchObject({ state: 'quarantined', category: 'minced_meat' });
+    expect(await parcel(cheese.parcel.id)).toMatchObject({ state: 'stored' });
+    const record = (await t.api('GET', `/api/v1/parcels/${meat.parcel.id}/temperature`)).body;
+    expect(record.range).toEqual({ min: 0, max: 2 });
+    expect(record.verdict).toBe('breached');
+  });
+
   it('holds a parcel expired uncollected, its goods still inside', async () => {
     const p = await order({ pickupWindowHours: 1 });
     await through(box, p.depositCode, 1);

@@ -5,7 +5,13 @@
  * parcel's time out of range, and quarantining parcels on a critical breach. Silence is judged
  * on the hub's clock.
  */
-import { findProfile, type TelemetryMessage, type TemperatureClass } from '../../../devices/index.ts';
+import {
+  findProfile,
+  PRODUCT_CATEGORIES,
+  type ProductCategory,
+  type TelemetryMessage,
+  type TemperatureClass,
+} from '../../../devices/index.ts';
 import type { Ledger } from '../../db/ledger.ts';
 import type { Db } from '../../db/open.ts';
 import { dueAgain, PERSIST_EVERY_MS, phaseOf } from '../keep-back.ts';
@@ -43,6 +49,13 @@ const CHUNK_MAX = 5000;
 const BOOT_TOLERANCE_MS = 60_000;
 /** What a compartment sensor can plausibly read, °C. */
 const PLAUSIBLE = { min: -45, max: 70 };
+/** Per class, the lowest upper limit of its product categories: under it, no parcel is out. */
+const TIGHTEST_MAX_C: Partial<Record<string, number>> = {};
+for (const c of Object.values(PRODUCT_CATEGORIES))
+  TIGHTEST_MAX_C[c.temperatureClass] = Math.min(
+    TIGHTEST_MAX_C[c.temperatureClass] ?? Number.POSITIVE_INFINITY,
+    c.maxC,
+  );
 const plausible = (c: number) => c >= PLAUSIBLE.min && c <= PLAUSIBLE.max;
 /** The same value, unchanged, for this long: the sensor is stuck. */
 export const STUCK_MS = 2 * 3_600_000;
@@ -154,6 +167,8 @@ function ruleState(s: Sensor): SensorRuleState {
 interface ParcelExposure {
   id: string;
   state: string;
+  /** What it holds: its own limits (PRODUCT_CATEGORIES), or null for its class's. */
+  category: string | null;
   /** When its goods came into the compartment (deposit or delivery), hub clock; 0 if unknown. */
   arrived: number | null;
   door: number;
@@ -314,10 +329,12 @@ export class ColdChain {
         out_of_range_ms: number;
         breached_at: number | null;
         arrived: number | null;
+        category: string | null;
       }
     >(
       // Whatever its state: a deposit in progress, stored, ready at its destination, expired uncollected.
-      `SELECT p.id, p.state, p.out_of_range_ms, p.breached_at, max(coalesce(p.stored_at, 0), coalesce(p.ready_at, 0)) AS arrived
+      `SELECT p.id, p.state, p.out_of_range_ms, p.breached_at, max(coalesce(p.stored_at, 0), coalesce(p.ready_at, 0)) AS arrived,
+              p.category
        FROM compartments c JOIN parcels p ON p.id = c.parcel_id
        WHERE c.locker_id = ? AND c.door = ? AND ${goodsInside()}`,
     );
@@ -864,14 +881,19 @@ export class ColdChain {
   /** Adds the time since the previous reading to each stored parcel if that reading was out of range. */
   #exposure(work: Sensor, ts: number, prevTs: number, prevC: number, rules: ClassRules): void {
     if (Number.isNaN(prevTs) || Number.isNaN(prevC)) return;
-    const out = prevC > rules.keepMax || (rules.keepMin !== null && prevC < rules.keepMin);
-    if (!out) return;
+    const outOf = (min: number | null, max: number) => prevC > max || (min !== null && prevC < min);
+    const out = outOf(rules.keepMin, rules.keepMax);
+    // In the class's range, and under every category's limit of the class: nobody is out.
+    if (!out && prevC <= (TIGHTEST_MAX_C[work.cls ?? 'ambient'] ?? Number.POSITIVE_INFINITY)) return;
     const dt = Math.min(MAX_STEP_MS, ts - prevTs);
     // Deposits and pickups commit outside a flush: the parcels behind a door hold still during one.
     work.parcels ??= work.watched.flatMap((w) =>
       this.#parcelsIn.all(work.lockerId, w.door).map((p) => ({ ...p, door: w.door })),
     );
     for (const p of work.parcels) {
+      // A parcel's own limits (PRODUCT_CATEGORIES), or its class's.
+      const own = p.category ? PRODUCT_CATEGORIES[p.category as ProductCategory] : undefined;
+      if (!(own ? outOf(own.minC ?? rules.keepMin, own.maxC) : out)) continue;
       // The previous value reaches MAX_STEP_MS past its reading, and counts only once the goods
       // were in this compartment: a delivery after a warm reading does not inherit the time before.
       const mine = p.arrived !== null && p.arrived > prevTs ? Math.max(0, prevTs + dt - p.arrived) : dt;

@@ -6,7 +6,7 @@
  * watched it, and a verdict: time without readings is unknown, never in range.
  */
 import type { TemperatureRecord } from '../../../devices/api.ts';
-import type { TemperatureClass } from '../../../devices/index.ts';
+import { PRODUCT_CATEGORIES, type ProductCategory, type TemperatureClass } from '../../../devices/index.ts';
 import type { Db } from '../../db/open.ts';
 import { HubError } from '../../errors.ts';
 import { goodsMoved } from '../parcel-states.ts';
@@ -107,7 +107,7 @@ export class RecordSealer {
 function drawRecord(db: Db, parcelId: string, now: number, rulesFor: RulesFor): TemperatureRecord {
   const p = db
     .prepare(
-      `SELECT id, state, locker_id, temperature_class, out_of_range_ms, breached_at, breach_reason
+      `SELECT id, state, locker_id, temperature_class, category, out_of_range_ms, breached_at, breach_reason
        FROM parcels WHERE id = ?`,
     )
     .get(parcelId) as
@@ -116,6 +116,7 @@ function drawRecord(db: Db, parcelId: string, now: number, rulesFor: RulesFor): 
         state: string;
         locker_id: string;
         temperature_class: TemperatureClass;
+        category: ProductCategory | null;
         out_of_range_ms: number;
         breached_at: number | null;
         breach_reason: string | null;
@@ -217,7 +218,13 @@ function drawRecord(db: Db, parcelId: string, now: number, rulesFor: RulesFor): 
   return {
     parcelId: p.id,
     temperatureClass: p.temperature_class,
-    range: { min: rules.keepMin, max: rules.keepMax },
+    // A parcel's own legal limits where it says what it holds, else its class's.
+    range: p.category
+      ? {
+          min: PRODUCT_CATEGORIES[p.category].minC ?? rules.keepMin,
+          max: PRODUCT_CATEGORIES[p.category].maxC,
+        }
+      : { min: rules.keepMin, max: rules.keepMax },
     sensor: stays.at(-1)?.sensor ?? null,
     from,
     to: from === null ? null : (end ?? now),
