@@ -61,7 +61,10 @@ export class Incidents {
       const cold = locker.profile.compartments.filter((c) => c.sensor && c.temperatureClass !== 'ambient');
       const c = cold[this.#pick(cold.length)];
       const model = c?.sensor ? thermal.compartments.get(c.sensor) : undefined;
-      if (!c || !model) return this.#schedule(this.o.everyMs);
+      if (!c || !model) {
+        this.#schedule(this.o.everyMs);
+        return;
+      }
       // With its door seal leaking too: critical within a quarter of an hour, not an afternoon.
       model.faults.compressorFailed = true;
       model.doorOpen = true;
@@ -77,7 +80,10 @@ export class Incidents {
     } else {
       const doors = locker.profile.compartments;
       const c = doors[this.#pick(doors.length)];
-      if (!c) return this.#schedule(this.o.everyMs);
+      if (!c) {
+        this.#schedule(this.o.everyMs);
+        return;
+      }
       const door = c.door;
       const model = c.sensor ? thermal.compartments.get(c.sensor) : undefined;
       locker.openDoor(door, { force: true });
