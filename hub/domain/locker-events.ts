@@ -262,6 +262,9 @@ export class LockerEvents {
     if (!comp?.pending_action || !comp.pending_opened) return [];
     this.#compartments.end(lockerId, door);
     const parcelId = comp.parcel_id;
+    // When the door closed, on the cabinet's clock (put on the hub's): the time of the facts, as
+    // readings have it, whenever the event reached the hub (a backlog after an outage, a hole).
+    const closedAt = ev.ts;
     if (comp.pending_action === 'collect' && parcelId) {
       // One door after another: closing this one opens the next.
       return this.transit.collected(lockerId, door, parcelId, now);
@@ -275,21 +278,21 @@ export class LockerEvents {
       const pickup = this.codes.pendingPickup(parcelId);
       // A travelling parcel's pickup code waits for its delivery at the destination. A parcel
       // quarantined during its deposit has its code too: the hold keeps it from opening anything.
-      if (pickup !== undefined && !travels) this.codes.activate(pickup, now + windowMs);
+      if (pickup !== undefined && !travels) this.codes.activate(pickup, closedAt + windowMs);
       this.#states.move(parcelId, 'deposit', {
         ...base,
-        at: now,
-        data: travels ? { awaitingCollection: true } : { pickupExpiresAt: now + windowMs },
+        at: closedAt,
+        data: travels ? { awaitingCollection: true } : { pickupExpiresAt: closedAt + windowMs },
       });
     } else if (comp.pending_action === 'pickup' && parcelId && this.#states.can(parcelId, 'pickup')) {
-      this.#states.move(parcelId, 'pickup', { ...base, at: now });
+      this.#states.move(parcelId, 'pickup', { ...base, at: closedAt });
     } else if (comp.pending_action === 'retrieve' && parcelId) {
       // An operator took the goods out: whatever state the parcel was in, it leaves the locker;
       // discarded goods stay discarded, anything else goes back (returned).
       const discarded =
         cached(this.db, 'SELECT state FROM parcels WHERE id = ?', 'pluck').get(parcelId) === 'discarded';
       const name = discarded ? 'retrieveDiscarded' : 'retrieve';
-      if (this.#states.can(parcelId, name)) this.#states.move(parcelId, name, { ...base, at: now });
+      if (this.#states.can(parcelId, name)) this.#states.move(parcelId, name, { ...base, at: closedAt });
     }
     return [];
   }

@@ -234,6 +234,28 @@ export class ParcelStates {
     this.#compartments = new Compartments(db);
   }
 
+  /**
+   * A breach learnt after the parcel left its compartment (readings replayed late): nothing is
+   * left to hold, its state stays; its record says breached, and the ledger tells an operator.
+   */
+  breachedAfterLeaving(parcelId: string, m: Move & { data: { reason: string; at: number } }): void {
+    const n = cached(
+      this.db,
+      'UPDATE parcels SET breached_at = ?, breach_reason = ? WHERE id = ? AND breached_at IS NULL',
+    ).run(m.data.at, m.data.reason, parcelId).changes;
+    if (!n) return;
+    const p = this.#get(parcelId) as Row;
+    this.ledger.append({
+      ts: m.at,
+      type: 'parcel.breached',
+      actor: m.actor,
+      lockerId: m.lockerId ?? p.locker_id,
+      door: m.door ?? p.door,
+      parcelId,
+      data: { ...m.data, state: p.state },
+    });
+  }
+
   /** Whether `name` may move a parcel in `state` (held parcels: see PASSES_HOLD). */
   static allows(name: TransitionName, state: ParcelState, heldFrom: ParcelState | null = null): boolean {
     const t: Transition = TRANSITIONS[name];

@@ -17,6 +17,7 @@ import type { Db } from '../../db/open.ts';
 import { dueAgain, PERSIST_EVERY_MS, phaseOf } from '../keep-back.ts';
 import { goodsInside, ParcelStates } from '../parcel-states.ts';
 import type { Alarms } from './alarms.ts';
+import { amendSealedBreach } from './record.ts';
 import {
   type ClassRules,
   collectBefore,
@@ -272,6 +273,8 @@ export class ColdChain {
   readonly #exposed;
   readonly #recent;
   readonly #boot;
+  /** Parcels that were in a compartment at a time and have left it since. */
+  readonly #leftSince;
   /** Each locker's boot as last read; forgotten when the locker announces a new one. */
   readonly #boots = new Map<string, { boot_id: string | null; boot_at: number | null }>();
 
@@ -321,6 +324,12 @@ export class ColdChain {
        ON CONFLICT (locker_id, sensor) DO UPDATE SET rules = excluded.rules, last_seen = excluded.last_seen, interval_ms = excluded.interval_ms`,
     );
     this.#exposed = db.prepare('UPDATE parcels SET out_of_range_ms = ? WHERE id = ?');
+    this.#leftSince = db
+      .prepare<[string, number, number, number], string>(
+        `SELECT id FROM parcels WHERE locker_id = ? AND door = ? AND breached_at IS NULL
+           AND coalesce(ready_at, stored_at) <= ? AND coalesce(picked_up_at, in_transit_at) > ?`,
+      )
+      .pluck();
     this.#parcelsIn = db.prepare<
       [string, number],
       {
@@ -960,6 +969,8 @@ export class ColdChain {
   #quarantine(lockerId: string, door: number, at: number, reason: 'critical' | 'cumulative'): void {
     for (const p of this.#parcelsIn.all(lockerId, door)) {
       if (p.state === 'quarantined') continue;
+      // Put in after the breach (readings replayed late, after an outage): not its goods.
+      if (p.arrived !== null && p.arrived > at) continue;
       // Held again after a release: the record keeps the first breach, the ledger each one.
       this.#states.move(p.id, 'quarantine', {
         actor: 'hub',
@@ -969,6 +980,18 @@ export class ColdChain {
         data: { reason, at },
         set: p.breached_at === null ? { breached_at: at, breach_reason: reason } : {},
       });
+    }
+    // Inside at the breach but gone by the time the hub learnt of it (picked up, collected): it
+    // cannot be held any more; its record says breached, and an operator is told.
+    for (const id of this.#leftSince.all(lockerId, door, at, at)) {
+      this.#states.breachedAfterLeaving(id, {
+        actor: 'hub',
+        at: this.now(),
+        lockerId,
+        door,
+        data: { reason, at },
+      });
+      amendSealedBreach(this.db, id, { at, reason });
     }
   }
 

@@ -61,6 +61,22 @@ export function temperatureRecord(
 }
 
 /**
+ * A breach learnt after the record was sealed (readings replayed late): the sealed record says so
+ * too. Nothing else of it changes (its readings were judged when sealed, the raw ones included).
+ */
+export function amendSealedBreach(db: Db, parcelId: string, breach: { at: number; reason: string }): void {
+  const sealed = db.prepare('SELECT record FROM parcel_records WHERE parcel_id = ?').pluck().get(parcelId) as
+    | string
+    | undefined;
+  if (sealed === undefined) return;
+  const record = JSON.parse(sealed) as TemperatureRecord;
+  db.prepare('UPDATE parcel_records SET record = ? WHERE parcel_id = ?').run(
+    JSON.stringify({ ...record, breach, verdict: 'breached' }),
+    parcelId,
+  );
+}
+
+/**
  * Seals the records of parcels once picked up: what casier can say of their journey is final, and
  * it is kept whatever the raw readings' retention. Periodic work (a hub component); each round
  * looks only at pickups since the latest it sealed (all of them, once, after a start).

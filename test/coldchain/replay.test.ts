@@ -1,0 +1,92 @@
+/**
+ * Readings that reach the hub late (a cabinet replaying its buffer after an outage) are judged on
+ * the time they were taken, against the parcels that were inside then: not those deposited since,
+ * and the one picked up meanwhile is told breached. The hub's clock and the cabinet's are the
+ * test's, apart: the cabinet stamps its readings when they were taken.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SimLocker } from '../../cli/sim-locker.ts';
+import { startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+
+const MIN = 60_000;
+const T = Date.UTC(2026, 11, 7, 6, 0);
+let t: TestHub;
+let box: SimLocker;
+let hubTime: number;
+let cabinetTime: number;
+
+beforeEach(async () => {
+  hubTime = T;
+  cabinetTime = T;
+  t = await startTestHub({ now: () => hubTime, manualTicks: true });
+  box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8', { now: () => cabinetTime });
+});
+afterEach(() => t.close());
+
+/** Both clocks move on together. */
+const at = (ms: number) => {
+  hubTime = ms;
+  cabinetTime = ms;
+};
+const parcel = async (id: string) => (await t.api('GET', `/api/v1/parcels/${id}`)).body;
+const stored = () => t.hub.db.prepare('SELECT count(*) FROM readings').pluck().get() as number;
+
+async function order() {
+  const res = await t.api(
+    'POST',
+    '/api/v1/parcels',
+    { lockerId: 'box-1', size: 'M', temperatureClass: 'chilled', recipient: { name: 'Ada' } },
+    t.integration,
+  );
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body as { parcel: { id: string; door: number }; depositCode: string; pickupCode: string };
+}
+
+async function through(code: string, door: number) {
+  const unlocked = waitFor<[number]>(box, 'unlocked', (d) => d === door);
+  box.pressCode(code);
+  await unlocked;
+  box.openDoor(door);
+  box.closeDoor(door);
+}
+
+describe('readings replayed late', () => {
+  it('hold the parcel that was inside, not one deposited since, and tell of the one picked up meanwhile', async () => {
+    let sent = 0;
+    const read = async (c: number) => {
+      await box.telemetry([{ sensor: 't1', c }]);
+      sent++;
+      await t.ticked(() => stored() === sent, 5000, 'stored');
+    };
+    await read(3);
+    const a = await order();
+    expect(a.parcel.door).toBe(1);
+    await through(a.depositCode, 1);
+    await t.ticked(async () => (await parcel(a.parcel.id)).state === 'stored');
+    // 20 minutes on, A is picked up; the cabinet's readings meanwhile wait in its buffer.
+    at(T + 20 * MIN);
+    await through(a.pickupCode, 1);
+    await t.ticked(async () => (await parcel(a.parcel.id)).state === 'picked_up');
+    at(T + 30 * MIN);
+    const b = await order();
+    expect(b.parcel.door).toBe(1);
+    await through(b.depositCode, 1);
+    await t.ticked(async () => (await parcel(b.parcel.id)).state === 'stored');
+    // Now the buffer arrives: +12 °C from minute 1 to 18 (critical at minute 12), then +3 °C.
+    for (let m = 1; m <= 30; m++) {
+      cabinetTime = T + m * MIN;
+      await read(m <= 18 ? 12 : 3);
+    }
+    expect(await parcel(b.parcel.id)).toMatchObject({ state: 'stored' });
+    expect(await parcel(a.parcel.id)).toMatchObject({ state: 'picked_up' });
+    const ra = (await t.api('GET', `/api/v1/parcels/${a.parcel.id}/temperature`)).body;
+    expect(ra.verdict).toBe('breached');
+    expect(ra.breach.at).toBeGreaterThanOrEqual(T + 11 * MIN);
+    expect(ra.breach.at).toBeLessThan(T + 20 * MIN);
+    const told = t.hub.db
+      .prepare(`SELECT count(*) FROM events WHERE type = 'parcel.breached' AND parcel_id = ?`)
+      .pluck()
+      .get(a.parcel.id);
+    expect(told).toBe(1);
+  });
+});
