@@ -180,6 +180,12 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
     expect(warned.map((a) => a.level)).toContain('warning');
   });
 
+  it('allocates no parcel to a compartment reading out of its range, before any alarm', async () => {
+    await reads(box, 't1', 6, 1); // door 1 at +6 °C for a minute: no alarm yet, but no place for goods
+    await reads(box, 't2', 3, 1);
+    expect((await order()).parcel.door).toBe(2);
+  });
+
   it('allocates no parcel to a compartment in alarm, and none when every one of its class is', async () => {
     await reads(box, 't5', -10, 15); // door 5's freezer at −10 °C: critical
     const high = (await t.api('GET', '/api/v1/alarms?kind=temperature_high')).body.alarms as Array<{
@@ -337,6 +343,8 @@ describe('the temperature record follows the parcel', () => {
     await t.ticked(async () => (await parcel(p.parcel.id)).state === 'in_transit');
     await reads(box, 't1', 12, 10); // the farm box warms after the parcel left: not the parcel's either
     clock += 45 * MIN; // in the van
+    // Town's doors cold again before the van comes (a warm door takes no delivery).
+    for (const c of townSensors) await reads(town, c.sensor as string, 3, 1);
     const shown = waitFor<[{ type: string }]>(town, 'command', (c) => c.type === 'display');
     town.pressCode(driver.code);
     await shown;
