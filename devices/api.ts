@@ -330,6 +330,14 @@ export const readings = z.discriminatedUnion('resolution', [
 ]);
 export type Readings = z.infer<typeof readings>;
 
+/** A sensor's calibration against a reference thermometer. */
+export const calibration = z.strictObject({
+  /** Added to every reading since `calibratedAt` (°C). */
+  offsetC: z.number(),
+  calibratedAt: ms,
+  reference: z.string().nullable(),
+});
+
 export const dailySheet = z.strictObject({
   lockerId: z.string(),
   date: z.iso.date(),
@@ -338,6 +346,8 @@ export const dailySheet = z.strictObject({
       sensor: z.string(),
       /** `door:class` of each compartment the sensor watches, comma-separated. */
       doors: z.string().nullable(),
+      /** Its calibration, as now; null: never calibrated. */
+      calibration: calibration.nullable(),
       min: z.number().nullable(),
       max: z.number().nullable(),
       mean: z.number().nullable(),

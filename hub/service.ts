@@ -331,6 +331,15 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
         siteRules,
         now,
         persist: (lockerId) => coldChain.persist(lockerId),
+        calibrate: (lockerId, sensor, c, actor) =>
+          db
+            .transaction(() => {
+              const at = now();
+              coldChain.calibrate(lockerId, sensor, c.offsetC, at, c.reference);
+              ledger.append({ ts: at, type: 'sensor.calibrated', actor, lockerId, data: { sensor, ...c } });
+              return { offsetC: c.offsetC, calibratedAt: at, reference: c.reference };
+            })
+            .immediate(),
       }),
       ...webhookRoutes(webhooks),
     ],

@@ -20,6 +20,13 @@ export interface ColdChainDeps {
   now: () => number;
   /** Writes what the cold chain keeps back for a cabinet (a few seconds' aggregates) before they are read. */
   persist: (lockerId: string) => void;
+  /** Records a sensor's calibration (offset added to its readings from now on), audited. */
+  calibrate: (
+    lockerId: string,
+    sensor: string,
+    c: { offsetC: number; reference: string | null },
+    actor: string,
+  ) => { offsetC: number; calibratedAt: number; reference: string | null };
 }
 
 const lockerId = z.string().refine(isId, 'not a locker id');
@@ -100,6 +107,29 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
         if (query.resolution === '5m') d.persist(params.id);
         return sensorReadings(d.db, { ...query, lockerId: params.id, sensor: params.sensor, from, to });
       },
+    }),
+    defineRoute({
+      method: 'PUT',
+      url: '/api/v1/lockers/:id/sensors/:sensor/calibration',
+      summary:
+        'Record a sensor’s calibration against a reference thermometer: the offset (°C) is added to its readings from now on; audited, and shown on the daily sheet',
+      roles: ['operator'],
+      params: z.object({ id: lockerId, sensor: z.string().max(64) }),
+      body: z
+        .object({
+          offsetC: z.number().min(-5).max(5),
+          /** The reference used (thermometer, its certificate). */
+          reference: z.string().trim().min(1).max(200).optional(),
+        })
+        .strict(),
+      response: { 200: api.calibration },
+      handler: ({ params, body, principal }) =>
+        d.calibrate(
+          params.id,
+          params.sensor,
+          { offsetC: body.offsetC, reference: body.reference ?? null },
+          `token:${principal.id}`,
+        ),
     }),
     defineRoute({
       method: 'GET',

@@ -355,4 +355,15 @@ export const MIGRATIONS: readonly string[] = [
   /* 27: what a parcel holds (devices/profiles/schema.ts PRODUCT_CATEGORIES), for its own limits */ `
   ALTER TABLE parcels ADD COLUMN category TEXT;
   `,
+  /* 28: each sensor's calibration against a reference thermometer: the offset added to what it
+     reads, and when (hub/domain/coldchain/coldchain.ts applies it as readings come in) */ `
+  CREATE TABLE sensor_calibrations (
+    locker_id TEXT NOT NULL,
+    sensor TEXT NOT NULL,
+    offset_c REAL NOT NULL,
+    calibrated_at INTEGER NOT NULL,
+    reference TEXT,
+    PRIMARY KEY (locker_id, sensor)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];

@@ -180,6 +180,32 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
     expect(warned.map((a) => a.level)).toContain('warning');
   });
 
+  it('corrects a calibrated sensor’s readings from then on, and the daily sheet says so', async () => {
+    await reads(box, 't1', 4.3, 1);
+    const res = await t.api('PUT', '/api/v1/lockers/box-1/sensors/t1/calibration', {
+      offsetC: -0.5,
+      reference: 'Testo 104, certificate 2026-118',
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ offsetC: -0.5, calibratedAt: clock });
+    await reads(box, 't1', 4.3, 1); // reads +4.3 °C: it is +3.8 °C
+    const values = t.hub.db.prepare(`SELECT c FROM readings WHERE sensor = 't1' ORDER BY ts`).pluck().all();
+    expect(values).toEqual([4.3, 3.8]);
+    const day = new Date(clock).toISOString().slice(0, 10);
+    const sheet = (await t.api('GET', `/api/v1/lockers/box-1/daily-sheet?date=${day}`)).body;
+    expect(sheet.sensors.find((x: { sensor: string }) => x.sensor === 't1').calibration).toEqual({
+      offsetC: -0.5,
+      calibratedAt: clock - MIN,
+      reference: 'Testo 104, certificate 2026-118',
+    });
+    expect((await t.api('PUT', '/api/v1/lockers/box-1/sensors/t99/calibration', { offsetC: 1 })).status).toBe(
+      404,
+    );
+    expect(
+      t.hub.db.prepare(`SELECT count(*) FROM events WHERE type = 'sensor.calibrated'`).pluck().get(),
+    ).toBe(1);
+  });
+
   it('allocates no parcel to a compartment reading out of its range, before any alarm', async () => {
     await reads(box, 't1', 6, 1); // door 1 at +6 °C for a minute: no alarm yet, but no place for goods
     await reads(box, 't2', 3, 1);

@@ -14,6 +14,7 @@ import {
 } from '../../../devices/index.ts';
 import type { Ledger } from '../../db/ledger.ts';
 import type { Db } from '../../db/open.ts';
+import { HubError } from '../../errors.ts';
 import { dueAgain, PERSIST_EVERY_MS, phaseOf } from '../keep-back.ts';
 import { goodsInside, ParcelStates } from '../parcel-states.ts';
 import type { Alarms } from './alarms.ts';
@@ -367,8 +368,18 @@ export class ColdChain {
       return;
     }
     const known = this.#sensorsOf(lockerId);
-    const readings = known ? msg.readings.filter((r) => known.has(r.sensor)) : msg.readings;
-    this.stats.unknownSensor += msg.readings.length - readings.length;
+    const mine = known ? msg.readings.filter((r) => known.has(r.sensor)) : msg.readings;
+    this.stats.unknownSensor += msg.readings.length - mine.length;
+    // Each as its calibration says (a fault code stays one: it is no temperature to correct).
+    const offsets = this.#offsetsOf(lockerId);
+    const readings = offsets.size
+      ? mine.map((r) => {
+          const o = offsets.get(r.sensor);
+          return o === undefined || !plausible(r.c)
+            ? r
+            : { sensor: r.sensor, c: Math.round((r.c + o) * 1000) / 1000 };
+        })
+      : mine;
     if (readings.length) {
       this.#buffer.push({ lockerId, ts: msg.ts, readings });
       this.#buffered += readings.length;
@@ -379,6 +390,43 @@ export class ColdChain {
   }
 
   readonly #heard = new Set<string>();
+
+  /** Calibration offsets per sensor of a cabinet (°C added to what it reads), read once. */
+  readonly #offsets = new Map<string, Map<string, number>>();
+
+  #offsetsOf(lockerId: string): Map<string, number> {
+    let offsets = this.#offsets.get(lockerId);
+    if (!offsets) {
+      const rows = this.db
+        .prepare<[string], { sensor: string; offset_c: number }>(
+          'SELECT sensor, offset_c FROM sensor_calibrations WHERE locker_id = ?',
+        )
+        .all(lockerId);
+      offsets = new Map(rows.map((r) => [r.sensor, r.offset_c]));
+      this.#offsets.set(lockerId, offsets);
+    }
+    return offsets;
+  }
+
+  /**
+   * Records a sensor's calibration against a reference thermometer: `offsetC` is added to every
+   * reading from now on (readings already stored stay as they were). Inside a transaction; the
+   * caller appends the ledger entry.
+   */
+  calibrate(lockerId: string, sensor: string, offsetC: number, at: number, reference: string | null): void {
+    if (!this.db.prepare('SELECT 1 FROM lockers WHERE id = ?').get(lockerId))
+      throw new HubError('HUB_ERR_LOCKER_NOT_FOUND', `no locker ${lockerId}`);
+    const known = this.#sensorsOf(lockerId);
+    if (known && !known.has(sensor))
+      throw new HubError('HUB_ERR_NOT_FOUND', `cabinet ${lockerId} has no sensor ${sensor}`);
+    this.db
+      .prepare(
+        `INSERT INTO sensor_calibrations (locker_id, sensor, offset_c, calibrated_at, reference) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (locker_id, sensor) DO UPDATE SET offset_c = excluded.offset_c, calibrated_at = excluded.calibrated_at, reference = excluded.reference`,
+      )
+      .run(lockerId, sensor, offsetC, at, reference);
+    this.#offsets.delete(lockerId);
+  }
 
   /** The sensor ids of the cabinet's profile (null: a profile the hub does not know, all accepted). */
   #sensorsOf(lockerId: string): ReadonlySet<string> | null {

@@ -41,8 +41,10 @@ export function dailySheet(db: Db, lockerId: string, date: string) {
     .prepare(
       `SELECT s.sensor, min(a.min) AS min, max(a.max) AS max, sum(a.sum) / sum(a.n) AS mean, sum(a.n) AS readings,
               (SELECT group_concat(c.door || ':' || c.temperature_class) FROM compartments c WHERE c.locker_id = s.locker_id AND c.sensor = s.sensor) AS doors,
-              (SELECT count(*) FROM alarms al WHERE al.locker_id = s.locker_id AND al.sensor = s.sensor AND al.raised_at >= ? AND al.raised_at < ?) AS alarms
-       FROM sensor_state s LEFT JOIN readings_5m a ON a.locker_id = s.locker_id AND a.sensor = s.sensor AND a.bucket >= ? AND a.bucket < ?
+              (SELECT count(*) FROM alarms al WHERE al.locker_id = s.locker_id AND al.sensor = s.sensor AND al.raised_at >= ? AND al.raised_at < ?) AS alarms,
+              k.offset_c, k.calibrated_at, k.reference
+       FROM sensor_state s LEFT JOIN sensor_calibrations k ON k.locker_id = s.locker_id AND k.sensor = s.sensor
+       LEFT JOIN readings_5m a ON a.locker_id = s.locker_id AND a.sensor = s.sensor AND a.bucket >= ? AND a.bucket < ?
        WHERE s.locker_id = ? GROUP BY s.sensor ORDER BY s.sensor`,
     )
     .all(from, from + DAY, from, from + DAY, lockerId) as Array<{
@@ -53,11 +55,18 @@ export function dailySheet(db: Db, lockerId: string, date: string) {
     mean: number | null;
     readings: number | null;
     alarms: number;
+    offset_c: number | null;
+    calibrated_at: number | null;
+    reference: string | null;
   }>;
   const round = (x: number | null) => (typeof x === 'number' ? Math.round(x * 100) / 100 : null);
   const sensors = rows.map((r) => ({
     sensor: r.sensor,
     doors: r.doors,
+    calibration:
+      r.offset_c === null || r.calibrated_at === null
+        ? null
+        : { offsetC: r.offset_c, calibratedAt: r.calibrated_at, reference: r.reference },
     min: round(r.min),
     max: round(r.max),
     mean: round(r.mean),
@@ -69,7 +78,17 @@ export function dailySheet(db: Db, lockerId: string, date: string) {
 
 export function dailySheetCsv(sheet: ReturnType<typeof dailySheet>): string {
   const lines = sheet.sensors.map((s) =>
-    [s.sensor, `"${s.doors ?? ''}"`, s.min ?? '', s.max ?? '', s.mean ?? '', s.readings, s.alarms].join(','),
+    [
+      s.sensor,
+      `"${s.doors ?? ''}"`,
+      s.min ?? '',
+      s.max ?? '',
+      s.mean ?? '',
+      s.readings,
+      s.alarms,
+      s.calibration?.offsetC ?? '',
+      s.calibration ? new Date(s.calibration.calibratedAt).toISOString().slice(0, 10) : '',
+    ].join(','),
   );
-  return `${['sensor,doors,min,max,mean,readings,alarms', ...lines].join('\n')}\n`;
+  return `${['sensor,doors,min,max,mean,readings,alarms,calibration_offset,calibrated_on', ...lines].join('\n')}\n`;
 }
