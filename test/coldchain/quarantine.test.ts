@@ -180,6 +180,33 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
     expect(warned.map((a) => a.level)).toContain('warning');
   });
 
+  it('keeps "collect before" up to date as the compartment warms, within the parcels’ own budget', async () => {
+    const p = await order();
+    await through(box, p.depositCode, 1);
+    await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
+    const warning = async () =>
+      (
+        (await t.api('GET', '/api/v1/alarms?kind=temperature_high')).body.alarms as Array<{
+          level: string;
+          details: { collectBefore?: number };
+        }>
+      ).find((a) => a.level === 'warning');
+    // Just above +4 °C and creeping up: warned after 20 minutes; the slow rise alone would give
+    // hours, the parcel's hour out of range in all gives less.
+    for (let m = 0; m < 22; m++) await reads(box, 't1', 4.5 + 0.01 * m, 1);
+    const first = (await warning())?.details.collectBefore as number;
+    expect(first).toBeDefined();
+    for (let m = 22; m < 30; m++) await reads(box, 't1', 4.5 + 0.01 * m, 1);
+    const later = (await warning())?.details.collectBefore as number;
+    const oor = (t.hub.db
+      .prepare('SELECT out_of_range_ms FROM parcels WHERE id = ?')
+      .pluck()
+      .get(p.parcel.id) ?? 0) as number;
+    // The parcel's budget runs out first: an hour out of range in all, counted to this reading.
+    expect(later).toBe(clock + 60 * MIN - oor);
+    expect(first).toBeGreaterThanOrEqual(later - MIN);
+  });
+
   it('corrects a calibrated sensor’s readings from then on, and the daily sheet says so', async () => {
     await reads(box, 't1', 4.3, 1);
     const res = await t.api('PUT', '/api/v1/lockers/box-1/sensors/t1/calibration', {

@@ -100,6 +100,21 @@ export class Alarms {
     return this.#open.get(a.lockerId, a.sensor, a.kind, a.level);
   }
 
+  /** Updates details of an open alarm (advice that follows the situation); no ledger entry. */
+  amend(
+    lockerId: string,
+    sensor: string | null,
+    kind: AlarmKind,
+    level: AlarmLevel,
+    details: Record<string, unknown>,
+  ): void {
+    const open = this.#open.get(lockerId, sensor, kind, level);
+    if (!open) return;
+    this.db
+      .prepare('UPDATE alarms SET details = json_patch(details, ?) WHERE id = ?')
+      .run(JSON.stringify(details), open.id);
+  }
+
   clear(lockerId: string, sensor: string | null, kind: AlarmKind, level: AlarmLevel, at: number): void {
     const open = this.#open.get(lockerId, sensor, kind, level);
     if (!open) return;

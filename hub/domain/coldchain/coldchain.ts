@@ -58,6 +58,10 @@ for (const c of Object.values(PRODUCT_CATEGORIES))
     TIGHTEST_MAX_C[c.temperatureClass] ?? Number.POSITIVE_INFINITY,
     c.maxC,
   );
+const adviceFor = (by: number) => ({
+  collectBefore: by,
+  advice: `collect before ${new Date(by).toISOString().slice(11, 16)} UTC`,
+});
 const plausible = (c: number) => c >= PLAUSIBLE.min && c <= PLAUSIBLE.max;
 /** The same value, unchanged, for this long: the sensor is stuck. */
 export const STUCK_MS = 2 * 3_600_000;
@@ -676,6 +680,27 @@ export class ColdChain {
     }
   }
 
+  /** The "collect before" last given per warned sensor, not to rewrite its alarm every reading. */
+  readonly #advised = new WeakMap<Sensor, number>();
+
+  /**
+   * When the goods behind a warned sensor will be lost: the recent rise extrapolated to the
+   * critical limit plus its delay, or sooner, the moment a parcel inside runs out of its cumulative
+   * budget if the compartment stays out of range.
+   */
+  #collectBy(s: Sensor, ts: number, c: number, rules: ClassRules): number | null {
+    const rise = collectBefore(this.#recent.all(s.lockerId, s.sensor, ts - 15 * 60_000, ts), rules);
+    if (rules.cumulativeMs === null || !(c > rules.keepMax || (rules.keepMin !== null && c < rules.keepMin)))
+      return rise;
+    let left = Number.POSITIVE_INFINITY;
+    for (const w of s.watched)
+      for (const p of this.#parcelsIn.all(s.lockerId, w.door))
+        if (p.state !== 'quarantined') left = Math.min(left, rules.cumulativeMs - p.out_of_range_ms);
+    if (!Number.isFinite(left)) return rise;
+    const budget = ts + Math.max(0, left);
+    return rise === null ? budget : Math.min(rise, budget);
+  }
+
   /** A message's sensors and values, in order (kept between messages: no garbage per message). */
   readonly #met: Sensor[] = [];
   readonly #values: number[] = [];
@@ -710,14 +735,9 @@ export class ColdChain {
       for (const ch of changes) {
         const kind = ch.side === 'low' ? 'temperature_low' : 'temperature_high';
         if (ch.change === 'raise') {
-          // How long the goods have: from the recent rise, when the critical limit will be breached.
-          const by =
-            ch.level === 'warning' && ch.side === 'high'
-              ? collectBefore(this.#recent.all(s.lockerId, s.sensor, ts - 15 * 60_000, ts), rules)
-              : null;
-          const advice = by
-            ? { collectBefore: by, advice: `collect before ${new Date(by).toISOString().slice(11, 16)} UTC` }
-            : {};
+          const by = ch.level === 'warning' && ch.side === 'high' ? this.#collectBy(s, ts, c, rules) : null;
+          const advice = by ? adviceFor(by) : {};
+          if (by) this.#advised.set(s, by);
           this.alarms.raise({
             lockerId: s.lockerId,
             sensor: s.sensor,
@@ -743,6 +763,15 @@ export class ColdChain {
         s.parcels = null;
       }
       this.#exposure(s, ts, prevTs, prevC, rules);
+      // While warned and not yet critical, "collect before" follows the compartment as it warms.
+      if (s.warning.raised && !s.critical.raised && changes.length === 0) {
+        const by = this.#collectBy(s, ts, c, rules);
+        const before = this.#advised.get(s);
+        if (by !== null && (before === undefined || Math.abs(by - before) >= 60_000)) {
+          this.#advised.set(s, by);
+          this.alarms.amend(s.lockerId, s.sensor, 'temperature_high', 'warning', adviceFor(by));
+        }
+      }
     }
     s.lastTs = ts;
     s.lastC = c;
