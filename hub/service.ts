@@ -284,6 +284,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
           coldChain.sweepKeptBack(at);
           db.transaction(() => fleet.writeSeen(at))();
           coldChain.sweepSilent(at);
+          coldChain.sweepExposure(at);
           watchdog.sweep(at);
         },
       },

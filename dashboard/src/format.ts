@@ -30,6 +30,7 @@ export const celsius = (c: number | null | undefined) =>
 export const ALARM_LABELS: Record<string, string> = {
   temperature_high: 'Temperature high',
   temperature_low: 'Temperature low (freezing)',
+  exposure_limit: 'Too long out of range',
   sensor_silent: 'Sensor silent',
   sensor_fault: 'Sensor fault',
   door_left_open: 'Door left open',

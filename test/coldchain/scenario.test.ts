@@ -152,6 +152,16 @@ describe('cold chain on a virtual clock', () => {
     // minutes, the dip not counted), and never cleared while it cycles.
     const high = (await alarms()).filter((a) => a.kind === 'temperature_high');
     expect(high.map((a) => [a.level, a.state])).toEqual([['warning', 'raised']]);
+    // Held for its budget, not for any temperature alarm: an operator is told so.
+    const exposure = (await alarms()).filter((a) => a.kind === 'exposure_limit');
+    expect(exposure.map((a) => [a.level, a.state])).toEqual([['critical', 'raised']]);
+    // Discarded (and so no longer held), the alarm ends.
+    expect((await t.api('POST', `/api/v1/parcels/${parcel.id}/discard`, { reason: 'spoiled' })).status).toBe(
+      200,
+    );
+    await t.ticked(async () =>
+      (await alarms()).some((a) => a.kind === 'exposure_limit' && a.state === 'cleared'),
+    );
   });
 
   it('raises a silent-sensor alarm within two reading intervals and shows the last value as stale', async () => {

@@ -8,6 +8,7 @@ import { newId } from '../secrets.ts';
 export const ALARM_KINDS = [
   'temperature_high',
   'temperature_low',
+  'exposure_limit',
   'sensor_silent',
   'door_left_open',
   'door_forced',

@@ -995,6 +995,20 @@ export class ColdChain {
       ) {
         this.#quarantine(work.lockerId, p.door, ts, 'cumulative');
         for (const q of work.parcels) if (q.door === p.door) q.state = 'quarantined';
+        // Held without any temperature alarm (short excursions adding up): an operator is told.
+        this.alarms.raise({
+          lockerId: work.lockerId,
+          sensor: work.sensor,
+          kind: 'exposure_limit',
+          level: 'critical',
+          at: ts,
+          details: {
+            door: p.door,
+            parcel: p.id,
+            minutesOutOfRange: Math.round(p.out_of_range_ms / 60_000),
+            limitMinutes: Math.round(rules.cumulativeMs / 60_000),
+          },
+        });
       }
     }
   }
@@ -1070,6 +1084,28 @@ export class ColdChain {
       });
       amendSealedBreach(this.db, id, { at, reason });
     }
+  }
+
+  /**
+   * `exposure_limit` alarms end once no parcel held behind their sensor's doors is left (released,
+   * discarded, taken out). Part of the hub's periodic work.
+   */
+  sweepExposure(now = this.now()): void {
+    const open = this.db
+      .prepare<[], { locker_id: string; sensor: string }>(
+        `SELECT locker_id, sensor FROM alarms WHERE kind = 'exposure_limit' AND state <> 'cleared'`,
+      )
+      .all();
+    if (open.length === 0) return;
+    const held = this.db.prepare<[string, string], number>(
+      `SELECT 1 FROM compartments c JOIN parcels p ON p.id = c.parcel_id
+       WHERE c.locker_id = ? AND c.sensor = ? AND p.state = 'quarantined' LIMIT 1`,
+    );
+    this.db.transaction(() => {
+      for (const a of open)
+        if (!held.get(a.locker_id, a.sensor))
+          this.alarms.clear(a.locker_id, a.sensor, 'exposure_limit', 'critical', now);
+    })();
   }
 
   /**
