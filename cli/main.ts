@@ -142,6 +142,18 @@ export const COMMANDS: CommandSpec[] = [
         help: 'days 5-minute aggregates are kept',
         schema: z.coerce.number().int().min(1).max(3650),
       },
+      'smtp-url': {
+        type: 'string',
+        env: 'CASIER_SMTP_URL',
+        help: 'SMTP server for alarm e-mails: smtp://user:password@host:587 (smtps:// for TLS)',
+        schema: z.url({ protocol: /^smtps?$/ }),
+      },
+      'mail-from': {
+        type: 'string',
+        env: 'CASIER_MAIL_FROM',
+        default: 'casier <casier@localhost>',
+        help: 'sender of alarm e-mails',
+      },
       ...common,
     },
     async run({ values: v }) {
@@ -162,6 +174,7 @@ export const COMMANDS: CommandSpec[] = [
           rawDays: v['retention-raw-days'] as number,
           aggregateDays: v['retention-aggregate-days'] as number,
         },
+        smtp: v['smtp-url'] ? { url: v['smtp-url'] as string, from: v['mail-from'] as string } : undefined,
       });
       await untilSignal();
       await hub.stop();

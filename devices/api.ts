@@ -330,6 +330,11 @@ export const readings = z.discriminatedUnion('resolution', [
 ]);
 export type Readings = z.infer<typeof readings>;
 
+/** Who a site's alarms are e-mailed to, in order of their delays. */
+export const alarmContacts = z.strictObject({
+  contacts: z.array(z.strictObject({ email: z.string(), afterMinutes: int })),
+});
+
 /** A sensor's calibration against a reference thermometer. */
 export const calibration = z.strictObject({
   /** Added to every reading since `calibratedAt` (°C). */

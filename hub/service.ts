@@ -28,6 +28,7 @@ import { Watchdog } from './domain/coldchain/watchdog.ts';
 import { Commands } from './domain/commands.ts';
 import { ParcelLifecycle } from './domain/lifecycle.ts';
 import { LockerEvents } from './domain/locker-events.ts';
+import { AlarmMail, type MailConfig } from './domain/notify/mail.ts';
 import { Webhooks } from './domain/notify/webhooks.ts';
 import type { Parcels } from './domain/parcels.ts';
 import type { Provisioning } from './domain/provisioning.ts';
@@ -67,6 +68,8 @@ export interface HubConfig {
   retention?: Retention;
   /** How often webhook deliveries are queued and sent (ms). */
   notifyMs?: number;
+  /** Where alarm e-mails go out (none: no e-mail is sent; the contacts are kept all the same). */
+  smtp?: MailConfig;
   /**
    * How long a hole in a cabinet's event numbering holds its later events while it is online
    * before the missing ones count as lost (ms, default 30 s: ten of the bridge's re-send periods).
@@ -251,6 +254,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     throw err;
   }
   const lifecycle = new ParcelLifecycle(db, ledger);
+  const alarmMail = new AlarmMail(db, ledger, log.child({ mod: 'mail' }), config.smtp);
   // Readings are written in batches every second, about a millisecond per transaction; the rest
   // follows in the next turns of the event loop, after device events and never while a sync is
   // awaited. Each commit writes again every page it touches (the last page of the telemetry, the
@@ -294,6 +298,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       { name: 'retention', everyMs: 1000, tick: (at) => pruneReadings(db, at, config.retention) },
       // Deadlines are checked every second on the hub's clock.
       { name: 'deadlines', everyMs: 1000, tick: (at) => void lifecycle.expireDue(at) },
+      alarmMail,
       {
         name: 'notifier',
         everyMs: config.notifyMs ?? 500,
@@ -332,6 +337,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
         siteRules,
         now,
         persist: (lockerId) => coldChain.persist(lockerId),
+        mail: alarmMail,
         calibrate: (lockerId, sensor, c, actor) =>
           db
             .transaction(() => {

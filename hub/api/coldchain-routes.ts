@@ -8,6 +8,7 @@ import { dailySheet, dailySheetCsv, sensorReadings } from '../domain/coldchain/h
 import { recordCsv, temperatureRecord } from '../domain/coldchain/record.ts';
 import { classRulesInput, type SiteRules, toInput } from '../domain/coldchain/site-rules.ts';
 import type { ParcelLifecycle } from '../domain/lifecycle.ts';
+import type { AlarmMail } from '../domain/notify/mail.ts';
 import type { Parcels } from '../domain/parcels.ts';
 import { Csv, defineRoute, type RouteDef } from './route.ts';
 
@@ -20,6 +21,8 @@ export interface ColdChainDeps {
   now: () => number;
   /** Writes what the cold chain keeps back for a cabinet (a few seconds' aggregates) before they are read. */
   persist: (lockerId: string) => void;
+  /** Alarm e-mails: each site's contacts and their delays. */
+  mail: AlarmMail;
   /** Records a sensor's calibration (offset added to its readings from now on), audited. */
   calibrate: (
     lockerId: string,
@@ -107,6 +110,45 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
         if (query.resolution === '5m') d.persist(params.id);
         return sensorReadings(d.db, { ...query, lockerId: params.id, sensor: params.sensor, from, to });
       },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/v1/sites/:id/alarm-contacts',
+      summary: 'Who a site’s alarms are e-mailed to, and after how many minutes unacknowledged',
+      roles: ['operator'],
+      params: z.object({ id: lockerId }),
+      response: { 200: api.alarmContacts },
+      handler: ({ params }) => ({ contacts: d.mail.contacts(params.id) }),
+    }),
+    defineRoute({
+      method: 'PUT',
+      url: '/api/v1/sites/:id/alarm-contacts',
+      summary:
+        'Set who a site’s alarms are e-mailed to: each contact gets an alarm still unacknowledged after its delay (0: at once); audited',
+      roles: ['operator'],
+      params: z.object({ id: lockerId }),
+      body: z
+        .object({
+          contacts: z
+            .array(
+              z
+                .object({
+                  email: z.email().max(200),
+                  afterMinutes: z
+                    .number()
+                    .int()
+                    .min(0)
+                    .max(7 * 24 * 60),
+                })
+                .strict(),
+            )
+            .max(10),
+        })
+        .strict(),
+      response: { 200: api.alarmContacts },
+      handler: ({ params, body, principal }) => ({
+        contacts: d.mail.setContacts(params.id, body.contacts, `token:${principal.id}`, d.now()),
+      }),
     }),
     defineRoute({
       method: 'PUT',

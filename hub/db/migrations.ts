@@ -366,4 +366,27 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (locker_id, sensor)
   ) STRICT, WITHOUT ROWID;
   `,
+  /* 29: alarms by e-mail (hub/domain/notify/mail.ts): each site's contacts and their delays, and the
+     mails due, sent, dropped (acknowledged before their turn) or given up */ `
+  CREATE TABLE site_alarm_contacts (
+    site_id TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    email TEXT NOT NULL,
+    after_minutes INTEGER NOT NULL,
+    PRIMARY KEY (site_id, n)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE alarm_mails (
+    alarm_id TEXT NOT NULL,
+    email TEXT NOT NULL,
+    after_minutes INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    sent_at INTEGER,
+    PRIMARY KEY (alarm_id, email)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX alarm_mails_due ON alarm_mails(next_attempt_at) WHERE state = 'pending';
+  `,
 ];

@@ -1,0 +1,224 @@
+/**
+ * Alarms by e-mail, escalated (docs/operations.md §8): each site has a list of contacts, each
+ * with a delay. An alarm nobody has acknowledged reaches every contact whose delay has passed since
+ * it rose: the first contact at once (delay 0), the next one if it is still unacknowledged after
+ * theirs, and so on. Once acknowledged or cleared, nobody further is written to.
+ *
+ * Durable: the mails due are rows (`alarm_mails`), sent over SMTP (nodemailer: STARTTLS, auth and
+ * the protocol's corners are not ours to write) and retried with backoff for a day; each sent or
+ * given up is in the ledger. Without an SMTP server configured, nothing is queued.
+ */
+import type { Logger } from 'pino';
+import type { Component } from '../../components.ts';
+import type { Ledger } from '../../db/ledger.ts';
+import type { Db } from '../../db/open.ts';
+import { HubError } from '../../errors.ts';
+
+export interface MailConfig {
+  /** smtp://user:pass@host:port, or smtps:// (the password URL-encoded). */
+  url: string;
+  /** The sender, `casier <alarms@farm.example>`. */
+  from: string;
+}
+
+export interface AlarmContact {
+  email: string;
+  /** Minutes the alarm must stay unacknowledged before this contact is written to. */
+  afterMinutes: number;
+}
+
+interface Transport {
+  sendMail(m: { from: string; to: string; subject: string; text: string }): Promise<unknown>;
+  close?(): void;
+}
+
+const GIVE_UP_MS = 24 * 3_600_000;
+const MAX_BACKOFF_MS = 3_600_000;
+
+export class AlarmMail implements Component {
+  readonly name = 'alarm-mail';
+  readonly everyMs = 5_000;
+  #transport: Transport | undefined;
+  #sending = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly ledger: Ledger,
+    private readonly log: Logger,
+    private readonly config: MailConfig | undefined,
+    /** Tests pass their own transport (nodemailer's otherwise). */
+    transport?: Transport,
+  ) {
+    this.#transport = transport;
+  }
+
+  async stop(): Promise<void> {
+    this.#transport?.close?.();
+  }
+
+  /** A site's contacts, in order. */
+  contacts(siteId: string): AlarmContact[] {
+    this.#site(siteId);
+    return this.db
+      .prepare<[string], AlarmContact>(
+        'SELECT email, after_minutes AS afterMinutes FROM site_alarm_contacts WHERE site_id = ? ORDER BY after_minutes, n',
+      )
+      .all(siteId);
+  }
+
+  /** Replaces a site's contacts (operator), audited. */
+  setContacts(siteId: string, contacts: AlarmContact[], actor: string, now: number): AlarmContact[] {
+    this.db
+      .transaction(() => {
+        this.#site(siteId);
+        this.db.prepare('DELETE FROM site_alarm_contacts WHERE site_id = ?').run(siteId);
+        const insert = this.db.prepare(
+          'INSERT INTO site_alarm_contacts (site_id, n, email, after_minutes) VALUES (?, ?, ?, ?)',
+        );
+        contacts.forEach((c, n) => insert.run(siteId, n, c.email, c.afterMinutes));
+        this.ledger.append({ ts: now, type: 'site.alarm_contacts', actor, data: { site: siteId, contacts } });
+      })
+      .immediate();
+    return this.contacts(siteId);
+  }
+
+  #site(siteId: string): void {
+    if (!this.db.prepare('SELECT 1 FROM sites WHERE id = ?').get(siteId))
+      throw new HubError('HUB_ERR_SITE_NOT_FOUND', `no site ${siteId}`);
+  }
+
+  async tick(now: number): Promise<void> {
+    if (!this.config) return;
+    this.enqueue(now);
+    await this.send(now);
+  }
+
+  /** Queues the mails whose delay has passed for alarms still unacknowledged. */
+  enqueue(now: number): number {
+    return this.db
+      .transaction(
+        () =>
+          this.db
+            .prepare(
+              `INSERT OR IGNORE INTO alarm_mails (alarm_id, email, after_minutes, state, next_attempt_at, created_at)
+               SELECT a.id, k.email, k.after_minutes, 'pending', ?, ? FROM alarms a
+               JOIN lockers l ON l.id = a.locker_id
+               JOIN site_alarm_contacts k ON k.site_id = l.site_id
+               WHERE a.state = 'raised' AND a.raised_at + k.after_minutes * 60000 <= ?`,
+            )
+            .run(now, now, now).changes,
+      )
+      .immediate();
+  }
+
+  /** Sends what is due; an escalation whose alarm was acknowledged or cleared meanwhile is dropped. */
+  async send(now: number): Promise<void> {
+    if (this.#sending || !this.config) return;
+    this.#sending = true;
+    try {
+      const due = this.db
+        .prepare<[number], MailRow>(
+          `SELECT m.alarm_id, m.email, m.after_minutes, m.attempts, m.created_at, a.*, l.site_id
+           FROM alarm_mails m JOIN alarms a ON a.id = m.alarm_id JOIN lockers l ON l.id = a.locker_id
+           WHERE m.state = 'pending' AND m.next_attempt_at <= ? ORDER BY m.created_at LIMIT 50`,
+        )
+        .all(now);
+      for (const m of due) await this.#deliver(m, now);
+    } finally {
+      this.#sending = false;
+    }
+  }
+
+  async #deliver(m: MailRow, now: number): Promise<void> {
+    const set = (state: string, extra: string, ...args: unknown[]) =>
+      this.db
+        .prepare(`UPDATE alarm_mails SET state = ?${extra} WHERE alarm_id = ? AND email = ?`)
+        .run(state, ...args, m.alarm_id, m.email);
+    if (m.after_minutes > 0 && m.state !== 'raised') {
+      set('dropped', ''); // someone took it on (or it ended) before its turn came
+      return;
+    }
+    try {
+      this.#transport ??= await this.#nodemailer();
+      await this.#transport.sendMail({
+        from: (this.config as MailConfig).from,
+        to: m.email,
+        subject: subject(m),
+        text: body(m),
+      });
+      this.db
+        .transaction(() => {
+          set('sent', ', sent_at = ?, attempts = attempts + 1', now);
+          this.ledger.append({
+            ts: now,
+            type: 'alarm.mailed',
+            actor: 'hub',
+            lockerId: m.locker_id,
+            data: { id: m.alarm_id, email: m.email, afterMinutes: m.after_minutes },
+          });
+        })
+        .immediate();
+    } catch (err) {
+      const error = (err as Error).message.slice(0, 300);
+      if (now - m.created_at > GIVE_UP_MS) {
+        this.db
+          .transaction(() => {
+            set('failed', ', last_error = ?, attempts = attempts + 1', error);
+            this.ledger.append({
+              ts: now,
+              type: 'alarm.mail_failed',
+              actor: 'hub',
+              lockerId: m.locker_id,
+              data: { id: m.alarm_id, email: m.email, error },
+            });
+          })
+          .immediate();
+        return;
+      }
+      const backoff = Math.min(MAX_BACKOFF_MS, 60_000 * 2 ** m.attempts);
+      set('pending', ', last_error = ?, attempts = attempts + 1, next_attempt_at = ?', error, now + backoff);
+      this.log.warn({ err, alarm: m.alarm_id, email: m.email }, 'alarm mail failed, will retry');
+    }
+  }
+
+  async #nodemailer(): Promise<Transport> {
+    const { createTransport } = await import('nodemailer');
+    return createTransport((this.config as MailConfig).url) as unknown as Transport;
+  }
+}
+
+interface MailRow {
+  alarm_id: string;
+  email: string;
+  after_minutes: number;
+  attempts: number;
+  created_at: number;
+  locker_id: string;
+  site_id: string;
+  sensor: string | null;
+  kind: string;
+  level: string;
+  state: string;
+  raised_at: number;
+  details: string;
+}
+
+function subject(m: MailRow): string {
+  const escalated = m.after_minutes > 0 ? ` (unacknowledged for ${m.after_minutes} min)` : '';
+  return `[casier] ${m.level}: ${m.kind.replace(/_/g, ' ')} at ${m.site_id}/${m.locker_id}${m.sensor ? ` (${m.sensor})` : ''}${escalated}`;
+}
+
+function body(m: MailRow): string {
+  const d = JSON.parse(m.details) as Record<string, unknown>;
+  return [
+    `${m.level} alarm: ${m.kind.replace(/_/g, ' ')}`,
+    `Cabinet: ${m.site_id}/${m.locker_id}${m.sensor ? `, ${m.sensor}` : ''}`,
+    `Raised: ${new Date(m.raised_at).toISOString()}`,
+    ...(typeof d.advice === 'string' ? [`Advice: ${d.advice}`] : []),
+    ...Object.entries(d)
+      .filter(([k]) => k !== 'advice')
+      .map(([k, v]) => `${k}: ${JSON.stringify(v)}`),
+    '',
+    `Acknowledge it on the dashboard (alarm ${m.alarm_id}) to stop the escalation.`,
+  ].join('\n');
+}
