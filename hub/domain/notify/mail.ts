@@ -75,7 +75,7 @@ export class AlarmMail implements Component {
         const insert = this.db.prepare(
           'INSERT INTO site_alarm_contacts (site_id, n, email, after_minutes) VALUES (?, ?, ?, ?)',
         );
-        contacts.forEach((c, n) => insert.run(siteId, n, c.email, c.afterMinutes));
+        for (const [n, c] of contacts.entries()) insert.run(siteId, n, c.email, c.afterMinutes);
         this.ledger.append({ ts: now, type: 'site.alarm_contacts', actor, data: { site: siteId, contacts } });
       })
       .immediate();
