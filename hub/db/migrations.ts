@@ -389,4 +389,8 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX alarm_mails_due ON alarm_mails(next_attempt_at) WHERE state = 'pending';
   `,
+  /* 30: the pickups in ledger order, for sealing records (a hub started on a long ledger looks
+     through these, not through every event) */ `
+  CREATE INDEX events_pickups ON events(seq) WHERE type = 'parcel.picked_up';
+  `,
 ];

@@ -6,7 +6,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SimLocker } from '../../cli/sim-locker.ts';
-import { startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+import { lineProxy } from '../helpers/proxy.ts';
 
 const MIN = 60_000;
 const T = Date.UTC(2026, 11, 7, 6, 0);
@@ -88,5 +89,52 @@ describe('readings replayed late', () => {
       .pluck()
       .get(a.parcel.id);
     expect(told).toBe(1);
+  });
+
+  it('seals the record of a pickup that reached the hub long after its door closed', async () => {
+    // A second cabinet behind a line the test can cut, the hub running all along.
+    const line = await lineProxy(t.hub.mqttPort as number);
+    const far = await t.locker({ site: 'ferme', locker: 'box-2' }, 'rural-box-8', {
+      url: `mqtt://127.0.0.1:${line.port}`,
+      now: () => cabinetTime,
+    });
+    try {
+      const res = await t.api(
+        'POST',
+        '/api/v1/parcels',
+        { lockerId: 'box-2', size: 'M', temperatureClass: 'chilled', recipient: { name: 'Ada' } },
+        t.integration,
+      );
+      const a = res.body as { parcel: { id: string; door: number }; depositCode: string; pickupCode: string };
+      const use = async (code: string) => {
+        const unlocked = waitFor<[number]>(far, 'unlocked', (d) => d === a.parcel.door);
+        far.pressCode(code);
+        await unlocked;
+        far.openDoor(a.parcel.door);
+        far.closeDoor(a.parcel.door);
+      };
+      await use(a.depositCode);
+      await t.ticked(async () => (await parcel(a.parcel.id)).state === 'stored');
+      await t.ticked(() => (far.outbox.codeTable()?.entries.length ?? 0) > 0, 5000, 'the offline table');
+      // The line drops; at T + 5 min the customer collects, offline.
+      line.cut();
+      await eventually(() => !far.connected, 5000, 'the bridge offline');
+      cabinetTime = T + 5 * MIN;
+      const closed = waitFor<[{ type: string }]>(far, 'recorded', (ev) => ev.type === 'door.closed');
+      await use(a.pickupCode);
+      await closed; // journalled at T + 5 min, on the cabinet's clock
+      // The hub goes on meanwhile: its record sealer runs at T + 20 min.
+      at(T + 20 * MIN);
+      await t.hub.tick();
+      line.restore();
+      await t.ticked(async () => (await parcel(a.parcel.id)).state === 'picked_up', 15_000, 'picked up');
+      expect((await parcel(a.parcel.id)).pickedUpAt).toBe(T + 5 * MIN); // when its door closed
+      await t.hub.tick();
+      const r = (await t.api('GET', `/api/v1/parcels/${a.parcel.id}/temperature`)).body;
+      expect(r.sealedAt).not.toBeNull();
+    } finally {
+      await far.stop();
+      await line.close();
+    }
   });
 });

@@ -84,7 +84,12 @@ export function amendSealedBreach(db: Db, parcelId: string, breach: { at: number
 export class RecordSealer {
   readonly name = 'records';
   readonly everyMs = 10_000;
-  #since = 0;
+  /**
+   * The ledger position up to which pickups were looked at. Not the pickup time: a pickup is
+   * stamped when its door closed at the cabinet, and one that reached the hub late (after an
+   * outage) carries a time long past.
+   */
+  #seq = 0;
 
   constructor(
     private readonly db: Db,
@@ -95,18 +100,19 @@ export class RecordSealer {
     this.seal(now);
   }
 
-  /** Seals up to `limit` records due at `now`; returns how many. */
+  /** Seals up to `limit` records of parcels picked up since the last round; returns how many. */
   seal(now: number, limit = 200): number {
     const due = this.db
-      .prepare<[number, number], { id: string; at: number }>(
-        `SELECT p.id, p.picked_up_at AS at FROM parcels p
-         WHERE p.picked_up_at IS NOT NULL AND p.picked_up_at >= ? AND p.picked_up_at <= ?
-           AND NOT EXISTS (SELECT 1 FROM parcel_records r WHERE r.parcel_id = p.id)
-         ORDER BY p.picked_up_at LIMIT ${limit}`,
+      .prepare<[number], { id: string; seq: number }>(
+        `SELECT e.parcel_id AS id, e.seq FROM events e
+         WHERE e.seq > ? AND e.type = 'parcel.picked_up'
+           AND NOT EXISTS (SELECT 1 FROM parcel_records r WHERE r.parcel_id = e.parcel_id)
+         ORDER BY e.seq LIMIT ${limit}`,
       )
-      .all(this.#since, now);
+      .all(this.#seq);
+    const last = (this.db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ?? 0;
     const insert = this.db.prepare(
-      'INSERT INTO parcel_records (parcel_id, sealed_at, record) VALUES (?, ?, ?)',
+      'INSERT OR IGNORE INTO parcel_records (parcel_id, sealed_at, record) VALUES (?, ?, ?)',
     );
     this.db.transaction(() => {
       for (const { id } of due) {
@@ -114,8 +120,8 @@ export class RecordSealer {
         insert.run(id, now, JSON.stringify({ ...record, sealedAt: now }));
       }
     })();
-    // A full round leaves nothing before `now` behind; a partial one goes on from its last.
-    this.#since = due.length === limit ? (due.at(-1)?.at ?? this.#since) : now;
+    // A full round may have left some behind: the next goes on from its last.
+    this.#seq = due.length === limit ? (due.at(-1)?.seq ?? this.#seq) : last;
     return due.length;
   }
 }
