@@ -126,7 +126,7 @@ export class EventOrder {
       fresh++;
       if (inOrder) {
         applied = ev.seq;
-        apply(lockerId, ev);
+        this.#applyOne(lockerId, ev, apply, now);
       } else holding = true;
     }
     if (applied !== start) this.#advance.run(applied, lockerId, bootId);
@@ -214,7 +214,31 @@ export class EventOrder {
         this.log.warn({ locker: lockerId, id: next.id }, 'held keypad entry without its code: dropped');
         continue;
       }
-      apply(lockerId, ev);
+      this.#applyOne(lockerId, ev, apply, now);
+    }
+  }
+
+  /**
+   * Applies one event in a savepoint. One the domain cannot apply (a bug, a state nobody foresaw)
+   * is recorded and counted, and the cabinet's stream goes on: left unacknowledged it would come
+   * back forever, and every later event of its cabinet would wait behind it.
+   */
+  #applyOne(lockerId: string, ev: DeviceEvent, apply: Apply, now: number): void {
+    try {
+      this.db.transaction(() => apply(lockerId, ev))();
+    } catch (err) {
+      this.metrics.dropped.inc({ suffix: 'events', reason: 'error' });
+      this.log.error(
+        { err, locker: lockerId, id: ev.id, type: ev.type },
+        'device event could not be applied',
+      );
+      this.ledger.append({
+        ts: now,
+        type: 'device.event_failed',
+        actor: 'hub',
+        lockerId,
+        data: { eventId: ev.id, type: ev.type, error: (err as Error).message.slice(0, 300) },
+      });
     }
   }
 }

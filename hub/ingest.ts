@@ -253,11 +253,17 @@ export class Ingest {
     const due = this.#order.due(now);
     if (due.length === 0) return;
     const commands = new Map<string, Command[]>();
-    this.db
-      .transaction(() => {
-        for (const lockerId of due) this.#order.giveUp(lockerId, now, this.#applyInto(commands, now));
-      })
-      .immediate();
+    // Events received and not yet committed may be the very ones the hole waits for.
+    this.flush();
+    for (const lockerId of due) {
+      try {
+        this.db
+          .transaction(() => this.#order.giveUp(lockerId, now, this.#applyInto(commands, now)))
+          .immediate();
+      } catch (err) {
+        this.log.error({ err, locker: lockerId }, 'giving up a hole in the events failed');
+      }
+    }
     this.#afterCommit(commands, () => {});
   }
 
