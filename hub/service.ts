@@ -204,7 +204,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   }
   // Each cabinet's clock, as its messages show it: its times are put on the hub's, and what the hub
   // sends it (command expiry, the offline code table) on its own.
-  const clocks = new Clocks(alarms);
+  const clocks = new Clocks(alarms, db, (lockerId) => codeTables.announced(lockerId));
   const dispatcher = new Dispatcher(
     db,
     commands,

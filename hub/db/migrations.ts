@@ -391,6 +391,11 @@ export const MIGRATIONS: readonly string[] = [
   `,
   /* 30: the pickups in ledger order, for sealing records (a hub started on a long ledger looks
      through these, not through every event) */ `
-  CREATE INDEX events_pickups ON events(seq) WHERE type = 'parcel.picked_up';
+  CREATE INDEX events_pickups ON events(seq) WHERE type IN ('parcel.picked_up', 'parcel.returned');
+  `,
+  /* 31: each cabinet's clock offset as the hub estimated it (hub/domain/clocks.ts), and for which
+     boot: kept across hub restarts */ `
+  ALTER TABLE lockers ADD COLUMN clock_boot TEXT;
+  ALTER TABLE lockers ADD COLUMN clock_offset INTEGER;
   `,
 ];

@@ -14,6 +14,7 @@
  * them (rules, records, keypad entries); past CLOCK_SKEW_MS a `clock_skew` alarm says so, so an
  * installer fixes the time source (docs/operations.md §7.5).
  */
+import type { Db } from '../db/open.ts';
 import type { Alarms } from './coldchain/alarms.ts';
 
 /** Offsets smaller than this are network delay, not a clock to correct (ms). */
@@ -43,8 +44,40 @@ interface Clock {
 
 export class Clocks {
   readonly #by = new Map<string, Clock>();
+  /** The offset last written to the store, per cabinet: written again only when it moved by 1 s. */
+  readonly #saved = new Map<string, number>();
 
-  constructor(private readonly alarms: Alarms) {}
+  constructor(
+    private readonly alarms: Alarms,
+    /** Where the estimate is kept across hub restarts (a bridge on an external broker stays
+     * connected through one, and sends no fresh `state` to learn from). */
+    private readonly db?: Db,
+    /** Told when the offset applied to a cabinet changed: what was sent on its clock goes again. */
+    private readonly onMoved?: (lockerId: string) => void,
+  ) {}
+
+  /** The estimate as the store kept it, the first time the hub meets a cabinet. */
+  #load(lockerId: string): Clock | undefined {
+    let c = this.#by.get(lockerId);
+    if (c || !this.db) return c;
+    const row = this.db
+      .prepare<[string], { clock_boot: string | null; clock_offset: number | null }>(
+        'SELECT clock_boot, clock_offset FROM lockers WHERE id = ?',
+      )
+      .get(lockerId);
+    if (!row?.clock_boot || row.clock_offset === null) return undefined;
+    c = {
+      bootId: row.clock_boot,
+      offset: row.clock_offset,
+      known: true,
+      ahead: null,
+      behindSince: null,
+      behind: 0,
+    };
+    this.#by.set(lockerId, c);
+    this.#saved.set(lockerId, c.offset);
+    return c;
+  }
 
   /**
    * `deviceTs` was stamped by the cabinet just before it sent a message that reached the hub at
@@ -53,10 +86,16 @@ export class Clocks {
    */
   sample(lockerId: string, bootId: string, deviceTs: number, now: number, connected = false): void {
     const d = now - deviceTs;
-    let c = this.#by.get(lockerId);
-    if (!c || c.bootId !== bootId || connected) {
+    let c = this.#load(lockerId);
+    const applied = this.offset(lockerId);
+    if (c && c.bootId !== bootId && !connected) return; // a backlog of another boot: not this clock
+    if (!c || c.bootId !== bootId) {
+      // A new boot may come with a new clock (NTP answered meanwhile): what was learnt goes.
       c = { bootId, offset: d, known: connected, ahead: null, behindSince: null, behind: 0 };
       this.#by.set(lockerId, c);
+    } else if (connected && !c.known) {
+      c.offset = d;
+      c.known = true;
     } else if (d >= c.offset - STEP_MS && d <= c.offset + STEP_MS) {
       c.offset = Math.min(c.offset, d);
       c.ahead = null;
@@ -80,6 +119,14 @@ export class Clocks {
       }
     }
     if (!c.known) return;
+    if (this.offset(lockerId) !== applied) this.onMoved?.(lockerId);
+    const saved = this.#saved.get(lockerId);
+    if (this.db && (saved === undefined || Math.abs(saved - c.offset) >= 1000)) {
+      this.db
+        .prepare('UPDATE lockers SET clock_boot = ?, clock_offset = ? WHERE id = ?')
+        .run(c.bootId, c.offset, lockerId);
+      this.#saved.set(lockerId, c.offset);
+    }
     const off = Math.abs(c.offset);
     if (off > CLOCK_SKEW_MS) {
       this.alarms.raise({
@@ -97,7 +144,7 @@ export class Clocks {
 
   /** The cabinet's estimated offset (hub − cabinet, ms); 0 while within the tolerance or unknown. */
   offset(lockerId: string): number {
-    const c = this.#by.get(lockerId);
+    const c = this.#load(lockerId);
     if (!c?.known) return 0;
     return Math.abs(c.offset) > CLOCK_TOLERANCE_MS ? c.offset : 0;
   }

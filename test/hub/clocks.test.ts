@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Clocks } from '../../hub/domain/clocks.ts';
-import type { Alarms } from '../../hub/domain/coldchain/alarms.ts';
+import { Alarms } from '../../hub/domain/coldchain/alarms.ts';
+import { openStore } from '../../hub/store.ts';
 
 const MIN = 60_000;
 const T = Date.UTC(2026, 11, 7, 9, 0);
@@ -73,5 +77,32 @@ describe('a cabinet clock estimate', () => {
     c.sample('box-1', 'c', T + MIN, T + MIN, true);
     expect(c.offset('box-1')).toBe(0);
     expect(raised.at(-1)).toBe('clear clock_skew');
+  });
+
+  it('moves for no backlog of an earlier boot, drained after the new boot said it connected', () => {
+    const { c } = clocks();
+    c.sample('box-1', 'b', T - 10 * MIN, T, true);
+    c.sample('box-1', 'c', T + MIN - 10 * MIN, T + MIN, true); // rebooted, same clock
+    for (let i = 0; i < 20; i++) c.sample('box-1', 'b', T - 60 * MIN + i * MIN, T + MIN + i); // b's buffer
+    expect(c.offset('box-1')).toBe(10 * MIN);
+  });
+
+  it('is kept in the store across a hub restart, and says when the applied offset moved', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'casier-clocks-'));
+    const store = openStore(dir);
+    try {
+      store.provisioning.addDevice({ site: 'ferme', locker: 'box-1' }, 'rural-box-8', 'test');
+      const moved: string[] = [];
+      const alarms = new Alarms(store.db, store.ledger);
+      const first = new Clocks(alarms, store.db, (l) => moved.push(l));
+      store.db.transaction(() => first.sample('box-1', 'b', T - 10 * MIN, T, true))();
+      expect(moved).toEqual(['box-1']);
+      // A hub restarted while the cabinet stays connected (an external broker): no new state.
+      const second = new Clocks(alarms, store.db);
+      expect(second.offset('box-1')).toBe(10 * MIN);
+    } finally {
+      store.db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -100,12 +100,14 @@ export class RecordSealer {
     this.seal(now);
   }
 
-  /** Seals up to `limit` records of parcels picked up since the last round; returns how many. */
+  /** Seals up to `limit` records of parcels picked up (or taken out) since the last round; returns how many. */
   seal(now: number, limit = 200): number {
     const due = this.db
       .prepare<[number], { id: string; seq: number }>(
         `SELECT e.parcel_id AS id, e.seq FROM events e
-         WHERE e.seq > ? AND e.type = 'parcel.picked_up'
+         WHERE e.seq > ? AND (e.type = 'parcel.picked_up'
+           -- taken out by an operator (retrieved, discarded goods too), not brought back by a driver
+           OR (e.type = 'parcel.returned' AND json_extract(e.data, '$.from') IS NOT NULL))
            AND NOT EXISTS (SELECT 1 FROM parcel_records r WHERE r.parcel_id = e.parcel_id)
          ORDER BY e.seq LIMIT ${limit}`,
       )
@@ -199,13 +201,15 @@ function drawRecord(db: Db, parcelId: string, now: number, rulesFor: RulesFor): 
     const rs = st.sensor ? readingsOf.all(st.lockerId, st.sensor, st.from, to) : [];
     if (st.sensor) alarms.push(...alarmsOf.all(st.lockerId, st.sensor, to, st.from));
     series.push(...rs);
-    // Unwatched: the stretches between readings longer than a reading's reach (5 minutes).
-    let unknown = 0;
+    // Unwatched: the whole stay without a sensor, else the stretches between readings longer than
+    // a reading's reach (5 minutes).
+    let unknown = st.sensor ? 0 : to - st.from;
     let last = st.from;
-    for (const r of [...rs, { ts: to }]) {
-      unknown += Math.max(0, r.ts - last - MAX_STEP_MS);
-      last = r.ts;
-    }
+    if (st.sensor)
+      for (const r of [...rs, { ts: to }]) {
+        unknown += Math.max(0, r.ts - last - MAX_STEP_MS);
+        last = r.ts;
+      }
     unknownMs += unknown;
     const cs = rs.map((r) => r.c);
     return {

@@ -183,7 +183,12 @@ export class AlarmMail implements Component {
 
   async #nodemailer(): Promise<Transport> {
     const { createTransport } = await import('nodemailer');
-    return createTransport((this.config as MailConfig).url) as unknown as Transport;
+    // Bounded: a mail server that hangs must not hold the hub's stop (its defaults run to minutes).
+    const url = new URL((this.config as MailConfig).url);
+    url.searchParams.set('connectionTimeout', '15000');
+    url.searchParams.set('greetingTimeout', '15000');
+    url.searchParams.set('socketTimeout', '30000');
+    return createTransport(url.toString()) as unknown as Transport;
   }
 }
 

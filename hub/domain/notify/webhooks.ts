@@ -107,7 +107,8 @@ export class Webhooks {
           .prepare(
             `SELECT e.seq, e.ts, e.type, e.parcel_id, e.locker_id, e.data, p.created_by
              FROM events e LEFT JOIN parcels p ON p.id = e.parcel_id
-             WHERE e.seq > ? AND ((e.type LIKE 'parcel.%' AND p.id IS NOT NULL) OR e.type LIKE 'alarm.%')
+             WHERE e.seq > ? AND ((e.type LIKE 'parcel.%' AND p.id IS NOT NULL)
+               OR e.type IN ('alarm.raised', 'alarm.renotified', 'alarm.acknowledged', 'alarm.cleared'))
              ORDER BY e.seq LIMIT 500`,
           )
           .all(from) as Array<{
