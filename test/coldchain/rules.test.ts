@@ -109,6 +109,23 @@ describe('mean kinetic temperature', () => {
   });
 });
 
+describe('collect before, above the critical limit already', () => {
+  it('does not slide: the delay runs out once its time above is counted', () => {
+    let state = initialState();
+    const readings: Array<{ ts: number; c: number }> = [];
+    const at: number[] = [];
+    for (let m = 0; m <= 9; m++) {
+      const c = 9 + m * 0.1; // above +8 °C from minute 0
+      readings.push({ ts: m * MIN, c });
+      state = step(state, m * MIN, c, DEFAULT_RULES.chilled).state;
+      if (m % 3 === 0 && m > 0)
+        at.push(collectBefore(readings.slice(-15), DEFAULT_RULES.chilled, state.critical) as number);
+    }
+    // Critical once more than 10 minutes above, counted from minute 0: the same answer each time.
+    expect(at).toEqual([10 * MIN, 10 * MIN, 10 * MIN]);
+  });
+});
+
 describe('collect before', () => {
   it('extrapolates the rise to the critical limit plus its delay', () => {
     // +0.1 °C a minute from +5 °C at minute 0…10: +8 °C reached at minute 30, critical 10 minutes later.

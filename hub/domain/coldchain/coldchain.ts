@@ -689,7 +689,11 @@ export class ColdChain {
    * budget if the compartment stays out of range.
    */
   #collectBy(s: Sensor, ts: number, c: number, rules: ClassRules): number | null {
-    const rise = collectBefore(this.#recent.all(s.lockerId, s.sensor, ts - 15 * 60_000, ts), rules);
+    const rise = collectBefore(
+      this.#recent.all(s.lockerId, s.sensor, ts - 15 * 60_000, ts),
+      rules,
+      s.critical,
+    );
     if (rules.cumulativeMs === null || !(c > rules.keepMax || (rules.keepMin !== null && c < rules.keepMin)))
       return rise;
     let left = Number.POSITIVE_INFINITY;

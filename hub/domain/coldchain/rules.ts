@@ -248,8 +248,17 @@ export function meanKineticTemperature(celsius: readonly number[]): number | nul
 export function collectBefore(
   recent: ReadonlyArray<{ ts: number; c: number }>,
   rules: ClassRules,
+  /** The critical level's state: time already counted above its limit shortens what is left. */
+  critical?: LevelState,
 ): number | null {
   if (!rules.critical || recent.length < 3) return null;
+  const last = recent[recent.length - 1] as { ts: number; c: number };
+  if (last.c > rules.critical.above && critical?.since !== null && critical !== undefined) {
+    // Already above: the delay runs out once its time above is counted in full.
+    const counted =
+      (critical.countedMs ?? 0) + (critical.stretchSince != null ? last.ts - critical.stretchSince : 0);
+    return Math.round(last.ts + Math.max(0, rules.critical.forMs - counted));
+  }
   const n = recent.length;
   const mt = recent.reduce((s, r) => s + r.ts, 0) / n;
   const mc = recent.reduce((s, r) => s + r.c, 0) / n;
@@ -257,7 +266,6 @@ export function collectBefore(
   const v = recent.reduce((s, r) => s + (r.ts - mt) ** 2, 0);
   if (v === 0 || cov <= 0) return null;
   const slope = cov / v; // °C per ms
-  const last = recent[n - 1] as { ts: number; c: number };
   const reach = last.c >= rules.critical.above ? last.ts : last.ts + (rules.critical.above - last.c) / slope;
   return Math.round(reach + rules.critical.forMs);
 }
