@@ -96,8 +96,9 @@ describe('Checkpointer', () => {
     expect(startedOver() - first).toBeGreaterThan(2);
     // Each commit adds about three pages to the log (the row's, its parent's, the database header):
     // without the finish the log holds them all, three times the rows' size (measured 3.07x);
-    // with it, well under (0.4-0.8x, the most on a loaded machine).
-    expect(biggest).toBeLessThan(commits * 4096 * 1.5);
+    // with it, well under (0.4-0.8x, and once 1.56x with the full suite loading both cores): the
+    // bound sits between that and the 3x of no finish at all.
+    expect(biggest).toBeLessThan(commits * 4096 * 2.2);
     expect(c.failures).toBe(0);
     await c.close();
     expect(db.prepare('SELECT count(*) FROM t').pluck().get()).toBe(commits);
