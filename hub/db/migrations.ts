@@ -398,4 +398,8 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE lockers ADD COLUMN clock_boot TEXT;
   ALTER TABLE lockers ADD COLUMN clock_offset INTEGER;
   `,
+  /* 32: the time out of range an operator vouched for by releasing a parcel: its cumulative budget
+     starts again from there */ `
+  ALTER TABLE parcels ADD COLUMN excused_ms INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

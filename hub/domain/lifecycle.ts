@@ -4,7 +4,7 @@
  * someone takes them out (remote open with `retrieve`).
  */
 import type { Ledger } from '../db/ledger.ts';
-import type { Db } from '../db/open.ts';
+import { cached, type Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
 import { ParcelStates } from './parcel-states.ts';
 
@@ -135,7 +135,16 @@ export class ParcelLifecycle {
   ): void {
     this.db
       .transaction(() => {
-        this.#states.move(id, decision, { actor, at: now, data: { reason } });
+        // Released: the operator vouched for the goods as they are; their budget starts again.
+        const spent = cached(this.db, 'SELECT out_of_range_ms FROM parcels WHERE id = ?', 'pluck').get(id) as
+          | number
+          | undefined;
+        this.#states.move(id, decision, {
+          actor,
+          at: now,
+          data: { reason },
+          ...(decision === 'release' && spent !== undefined ? { set: { excused_ms: spent } } : {}),
+        });
       })
       .immediate();
   }

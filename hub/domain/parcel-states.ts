@@ -208,6 +208,7 @@ export interface Move {
       | 'custody'
       | 'breached_at'
       | 'breach_reason'
+      | 'excused_ms'
       | 'homebound'
       | 'destination_locker_id'
       | 'destination_site_id',

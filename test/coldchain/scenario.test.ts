@@ -155,13 +155,15 @@ describe('cold chain on a virtual clock', () => {
     // Held for its budget, not for any temperature alarm: an operator is told so.
     const exposure = (await alarms()).filter((a) => a.kind === 'exposure_limit');
     expect(exposure.map((a) => [a.level, a.state])).toEqual([['critical', 'raised']]);
-    // Discarded (and so no longer held), the alarm ends.
-    expect((await t.api('POST', `/api/v1/parcels/${parcel.id}/discard`, { reason: 'spoiled' })).status).toBe(
-      200,
-    );
+    // Released (an operator checked the goods), it is no longer held: the alarm ends, and the
+    // goods have their budget again: the next warm minutes (a door opening) do not hold them.
+    const released = await t.api('POST', `/api/v1/parcels/${parcel.id}/release`, { reason: 'core at 3 °C' });
+    expect(released.status).toBe(200);
     await t.ticked(async () =>
       (await alarms()).some((a) => a.kind === 'exposure_limit' && a.state === 'cleared'),
     );
+    for (let m = 0; m < 5; m++) await reading(6);
+    expect(row()).toMatchObject({ state: 'stored' });
   });
 
   it('raises a silent-sensor alarm within two reading intervals and shows the last value as stale', async () => {

@@ -173,6 +173,8 @@ function ruleState(s: Sensor): SensorRuleState {
 interface ParcelExposure {
   id: string;
   state: string;
+  /** Time out of range an operator vouched for by releasing it: its budget counts from there. */
+  excused_ms: number;
   /** What it holds: its own limits (PRODUCT_CATEGORIES), or null for its class's. */
   category: string | null;
   /** When its goods came into the compartment (deposit or delivery), hub clock; 0 if unknown. */
@@ -344,11 +346,12 @@ export class ColdChain {
         breached_at: number | null;
         arrived: number | null;
         category: string | null;
+        excused_ms: number;
       }
     >(
       // Whatever its state: a deposit in progress, stored, ready at its destination, expired uncollected.
       `SELECT p.id, p.state, p.out_of_range_ms, p.breached_at, max(coalesce(p.stored_at, 0), coalesce(p.ready_at, 0)) AS arrived,
-              p.category
+              p.category, p.excused_ms
        FROM compartments c JOIN parcels p ON p.id = c.parcel_id
        WHERE c.locker_id = ? AND c.door = ? AND ${goodsInside()}`,
     );
@@ -699,7 +702,8 @@ export class ColdChain {
     let left = Number.POSITIVE_INFINITY;
     for (const w of s.watched)
       for (const p of this.#parcelsIn.all(s.lockerId, w.door))
-        if (p.state !== 'quarantined') left = Math.min(left, rules.cumulativeMs - p.out_of_range_ms);
+        if (p.state !== 'quarantined')
+          left = Math.min(left, rules.cumulativeMs - (p.out_of_range_ms - p.excused_ms));
     if (!Number.isFinite(left)) return rise;
     const budget = ts + Math.max(0, left);
     return rise === null ? budget : Math.min(rise, budget);
@@ -990,11 +994,11 @@ export class ColdChain {
       if (mine === 0) continue;
       p.out_of_range_ms += mine;
       this.#exposed.run(p.out_of_range_ms, p.id);
-      // Over its budget and not held: quarantined, also after an operator released it (a released
-      // parcel has no budget left: its next minute out of range holds it again).
+      // Over its budget and not held: quarantined. A parcel an operator released has its budget
+      // again from then (the time it had spent is `excused_ms`).
       if (
         rules.cumulativeMs !== null &&
-        p.out_of_range_ms >= rules.cumulativeMs &&
+        p.out_of_range_ms - p.excused_ms >= rules.cumulativeMs &&
         p.state !== 'quarantined'
       ) {
         this.#quarantine(work.lockerId, p.door, ts, 'cumulative');
