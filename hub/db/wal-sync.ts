@@ -55,10 +55,14 @@ export class WalSync {
    * Syncs in the background every `ms` when something was committed meanwhile, so what nobody
    * waits for (readings, state reports, the hub's own sweeps) is on disk within about that long.
    */
+  /** Rounds of `keepUp` so far: a test knows the loop looked, not only that time passed. */
+  keptUp = 0;
+
   keepUp(db: Db, ms: number): this {
     const changes = db.prepare<[], number>('SELECT total_changes()').pluck();
     let seen = changes.get() as number;
     this.#timer = setInterval(() => {
+      this.keptUp++;
       const now = changes.get() as number;
       if (now === seen) return;
       seen = now;

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import {
   type HubAccount,
   mosquittoAcl,
@@ -30,6 +31,27 @@ export interface ExternalBroker {
 /** A broker that can be killed (`signal`, default SIGKILL) and started again on the same ports. */
 export interface RestartableBroker extends ExternalBroker {
   restart(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/**
+ * Resolves once the broker at `url` lets `username` in: a reload after SIGHUP is done when it does.
+ * Called as a user is added, before anything connects under it (its client id is the username:
+ * the brokers' lanes require it).
+ */
+async function accepted(url: string, username: string, password: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const ok = await mqtt
+      .connectAsync(url, { username, password, clientId: username, reconnectPeriod: 0, connectTimeout: 2000 })
+      .then(async (c) => {
+        await c.endAsync(true);
+        return true;
+      })
+      .catch(() => false);
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${url} never let ${username} in`);
+    await new Promise((r) => setImmediate(r));
+  }
 }
 
 /** A port free right now on loopback (the broker binds it a moment later). */
@@ -146,7 +168,7 @@ export async function startMosquitto(
     async addUser(username, password) {
       addToFile(username, password);
       child.kill('SIGHUP'); // Mosquitto reloads its password and ACL files
-      await new Promise((r) => setTimeout(r, 300));
+      await accepted(`mqtt://127.0.0.1:${port}`, username, password);
     },
     async restart(signal = 'SIGKILL') {
       // Without persistence: its sessions, queued messages and retained messages are gone.
@@ -262,7 +284,7 @@ export async function startNats(
       accounts.push({ kind: 'locker', site, locker, password });
       write();
       for (const child of children) child.kill('SIGHUP'); // nats-server reloads its configuration, users included
-      await new Promise((r) => setTimeout(r, 300));
+      for (const url of urls) await accepted(url, username, password);
     },
     stop: stopAll,
   };

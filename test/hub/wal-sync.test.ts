@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Db, openDb } from '../../hub/db/open.ts';
 import { type SyncFile, WalSync } from '../../hub/db/wal-sync.ts';
+import { eventually } from '../helpers/hub.ts';
 
 let dir: string;
 let db: Db;
@@ -184,10 +185,13 @@ describe('WalSync', () => {
     })
       .attach(db)
       .keepUp(db, 20);
-    await new Promise((r) => setTimeout(r, 100));
+    // Three rounds that looked and found nothing committed: no sync.
+    await eventually(() => w.keptUp >= 3);
     expect(syncs).toHaveLength(0);
     insert(1);
-    await new Promise((r) => setTimeout(r, 100));
+    await eventually(() => syncs.length === 1);
+    const seen = w.keptUp;
+    await eventually(() => w.keptUp >= seen + 3); // and none more for the same commit
     expect(syncs).toHaveLength(1);
     await w.close();
   });

@@ -61,10 +61,11 @@ const send = (id: string, seq: number) =>
 const stored = (id: string) =>
   (t.hub.db.prepare('SELECT count(*) FROM device_events WHERE id = ?').pluck().get(id) as number) === 1;
 /**
- * Time for an acknowledgement or answer sent too early to arrive over loopback (a few ms): the
- * syncs are held by the test, so nothing the hub does right can arrive meanwhile.
+ * A round trip through the hub's broker on the device's own connection: an acknowledgement or
+ * answer the hub had sent too early is written to that connection before the SUBACK, so once this
+ * resolves it would be here. The syncs are held by the test: nothing the hub does right can come.
  */
-const pause = () => new Promise((r) => setTimeout(r, 100));
+const pause = () => device.subscribeAsync(topic(ref, 'events/ack'), { qos: 1 });
 
 it('acknowledges an event once it is on disk, not when it is committed', async () => {
   setMode('hold');
