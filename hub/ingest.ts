@@ -133,9 +133,9 @@ export class Ingest {
           if (m.value.dropped) this.metrics.telemetryDroppedOnDevice.inc(m.value.dropped);
           // Live readings are sent as they are taken (a backlog looks older, never newer).
           const now = this.now();
-          this.db
-            .transaction(() => this.clocks.sample(t.locker, m.value.bootId, m.value.ts, now))
-            .immediate();
+          // Deferred, not immediate: a sample writes only when an alarm or the kept estimate
+          // changes; a write lock per telemetry message would serialise the ingest on it.
+          this.db.transaction(() => this.clocks.sample(t.locker, m.value.bootId, m.value.ts, now))();
           const ts = this.clocks.toHub(t.locker, m.value.ts);
           this.out.telemetry(t.locker, ts === m.value.ts ? m.value : { ...m.value, ts });
           break;
