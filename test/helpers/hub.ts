@@ -166,6 +166,15 @@ export function waitFor<A extends unknown[]>(
   });
 }
 
+/** `promise`, or a rejection naming `what` after `ms`: a step that never settles says which it was. */
+export function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 /** Polls `check` until it returns a truthy value; rejects after `ms`. */
 export async function eventually<T>(
   check: () => T | Promise<T>,

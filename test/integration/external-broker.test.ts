@@ -18,7 +18,7 @@ import {
   startNats,
   startSiteBrokers,
 } from '../helpers/brokers.ts';
-import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+import { bounded, eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 
 const HUB_PASSWORD = 'hub-secret-for-tests';
 const cleanup: Array<() => Promise<void>> = [];
@@ -119,37 +119,55 @@ describe.each([
     await eventually(async () => (await t.api('GET', '/api/v1/lockers/box-1')).body.online, 10_000, 'online');
     // A second, genuine cabinet whose credentials are used to reach the first one's topics.
     const other = t.hub.provisioning.addDevice({ site: 'ferme', locker: 'box-2' }, 'rural-box-8', 'test');
-    await broker.addUser('ferme/box-2', other.password);
-    const intruder = await mqtt.connectAsync(broker.url, {
-      username: 'ferme/box-2',
-      password: other.password,
-      clientId: 'ferme/box-2',
-      reconnectPeriod: 0,
-    });
-    cleanup.push(() => intruder.endAsync());
+    await bounded(broker.addUser('ferme/box-2', other.password), 20_000, 'the broker to let box-2 in');
+    const intruder = await bounded(
+      mqtt.connectAsync(broker.url, {
+        username: 'ferme/box-2',
+        password: other.password,
+        clientId: 'ferme/box-2',
+        reconnectPeriod: 0,
+      }),
+      10_000,
+      'the intruder to connect',
+    );
+    cleanup.push(() => intruder.endAsync(true));
     // Refused outright (NATS), or granted and never delivered (Mosquitto checks reads at delivery).
     const overheard: string[] = [];
     intruder.on('message', (topic) => overheard.push(topic));
     for (const filter of ['casier/v1/ferme/box-1/commands', '$MQTT/sub/#', '#'])
-      await intruder.subscribeAsync(filter, { qos: 1 }).catch(() => []);
+      await bounded(
+        intruder.subscribeAsync(filter, { qos: 1 }).catch(() => []),
+        5000,
+        `the broker to answer a subscribe to ${filter}`,
+      );
     const unlocked = waitFor<[number]>(box, 'unlocked', (door) => door === 1, 10_000);
     const opened = await t.api('POST', '/api/v1/lockers/box-1/compartments/1/open', { reason: 'lane test' });
     expect(opened.status).toBe(202);
     await unlocked;
     const before = (await t.api('GET', '/api/v1/events?lockerId=box-1&type=door.opened')).body.events.length;
-    await intruder
-      .publishAsync(
+    await bounded(
+      intruder.publishAsync(
         'casier/v1/ferme/box-1/events',
         JSON.stringify({
           bootId: 'forged',
           events: [{ id: 'forged-1', seq: 1, ts: Date.now(), type: 'door.opened', door: 1 }],
         }),
         { qos: 1 },
-      )
-      .catch(() => {}); // a broker may also answer by closing the connection
+      ),
+      5000,
+      'the broker to acknowledge the forged publish',
+    ).catch((err: Error) => {
+      // A broker may also answer by closing the connection; one that does neither is a failure.
+      if (intruder.connected) throw err;
+    });
     // A round trip on the intruder's connection: the broker handles its packets in order, so by
     // the SUBACK it has routed (or refused) the forged publish; then one through the hub's API.
-    if (intruder.connected) await intruder.subscribeAsync('casier/v1/ferme/box-2/events/ack', { qos: 1 });
+    if (intruder.connected)
+      await bounded(
+        intruder.subscribeAsync('casier/v1/ferme/box-2/events/ack', { qos: 1 }),
+        5000,
+        'the round trip after the forged publish',
+      );
     // Its own retained code table may arrive; nothing of box-1's may.
     expect(overheard.filter((topic) => !topic.startsWith('casier/v1/ferme/box-2/'))).toEqual([]);
     const after = (await t.api('GET', '/api/v1/events?lockerId=box-1&type=door.opened')).body.events.length;
