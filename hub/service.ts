@@ -163,7 +163,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const webhooks = new Webhooks(db, ledger, parcels, log.child({ mod: 'webhooks' }), now);
   new Gauge({
     name: 'casier_readings_total',
-    help: 'Sensor readings since the hub started: stored, or refused for a timestamp in the future or before the boot that sent them, out of order, from a sensor not in the cabinet profile (unknownSensor), or a probe fault code (fault)',
+    help: 'Sensor readings since the hub started: stored, or refused for a timestamp in the future or before the boot that sent them, out of order, from a sensor not in the cabinet profile (unknownSensor), a probe fault code (fault), or dropped with a message the hub failed to store (failed)',
     labelNames: ['result'],
     registers: [metrics.registry],
     collect() {

@@ -139,4 +139,15 @@ describe('collect before', () => {
     ).toBeNull();
     expect(collectBefore(recent, DEFAULT_RULES.ambient)).toBeNull();
   });
+
+  it('gives nothing for a flat series whose rounding leaves a tiny rise (was a date past year 275760)', () => {
+    // 4.3 fifteen times: the mean is not exactly 4.3 in floating point, so the fitted slope is a
+    // hair above zero and the limit "reached" some 10^20 ms ahead; the advice then threw, and the
+    // whole flush of readings failed with it, again at every retry.
+    const recent = Array.from({ length: 15 }, (_, m) => ({ ts: Date.UTC(2026, 11, 7) + m * MIN, c: 4.3 }));
+    expect(collectBefore(recent, DEFAULT_RULES.chilled)).toBeNull();
+    // A rise too slow to reach the limit within a day is no advice either.
+    const slow = recent.map((r, m) => ({ ...r, c: 4.3 + m * 0.0001 }));
+    expect(collectBefore(slow, DEFAULT_RULES.chilled)).toBeNull();
+  });
 });

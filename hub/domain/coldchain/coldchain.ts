@@ -236,6 +236,8 @@ export interface ColdChainStats {
   unknownSensor: number;
   /** A value no compartment can reach (a probe's fault code): an alarm, never a temperature. */
   fault: number;
+  /** In a message the hub failed to store or judge, alone in its transaction: dropped (and logged). */
+  failed: number;
 }
 
 export class ColdChain {
@@ -252,6 +254,7 @@ export class ColdChain {
     beforeBoot: 0,
     unknownSensor: 0,
     fault: 0,
+    failed: 0,
   };
   /**
    * The sensors each cabinet's profile has: the only ones it may report. A cabinet inventing ids
@@ -563,17 +566,36 @@ export class ColdChain {
     const flush = ++this.#flushes;
     const current: StoredReading[] | null = this.onStored?.listening ? [] : null;
     const counted = { ...this.stats };
+    let failure: { err: unknown; readings: number } | null = null;
     try {
       this.#writing(() => this.#flushBatch(batch, now, flush, current));
     } catch (err) {
-      // Nothing of it was stored: neither are its readings counted.
+      // Nothing of it was stored: neither are its readings counted. One message the cold chain
+      // cannot take must not take the others with it: each goes again in a transaction of its
+      // own, and one that fails alone is dropped and counted (a batch that failed was lost whole,
+      // and a message that always fails would have lost every batch it was in).
       Object.assign(this.stats, counted);
-      throw err;
+      if (current) current.length = 0;
+      failure = { err, readings: 0 };
+      for (const m of batch) {
+        const before = { ...this.stats };
+        try {
+          this.#writing(() => this.#flushBatch([m], now, ++this.#flushes, current));
+        } catch {
+          Object.assign(this.stats, before);
+          this.stats.failed += m.readings.length;
+          failure.readings += m.readings.length;
+        }
+      }
     }
     // Committed: the sensors keep what the flush made of them, for the next one to go on from.
     this.#heard.clear();
     this.#power.clear();
     if (current?.length) this.onStored?.readings(current);
+    if (failure?.readings) {
+      const cause = failure.err instanceof Error ? failure.err.message : String(failure.err);
+      throw new Error(`${failure.readings} readings dropped: ${cause}`, { cause: failure.err });
+    }
     return this.#buffered;
   }
 

@@ -240,6 +240,9 @@ export function meanKineticTemperature(celsius: readonly number[]): number | nul
   return k / -Math.log(sum / celsius.length) - 273.15;
 }
 
+/** A loss predicted further ahead than this is no advice: the compartment is not warming. */
+export const COLLECT_BEFORE_HORIZON_MS = 24 * 60 * MIN;
+
 /**
  * When cooling fails, when will the goods be lost? Fits a line through recent readings and
  * returns the event time at which the critical threshold will have been exceeded for its whole
@@ -267,5 +270,8 @@ export function collectBefore(
   if (v === 0 || cov <= 0) return null;
   const slope = cov / v; // °C per ms
   const reach = last.c >= rules.critical.above ? last.ts : last.ts + (rules.critical.above - last.c) / slope;
+  // A flat series leaves a slope a hair above zero in floating point (its mean is not exactly its
+  // value), "reaching" the limit past any date there is.
+  if (!(reach - last.ts <= COLLECT_BEFORE_HORIZON_MS)) return null;
   return Math.round(reach + rules.critical.forMs);
 }
