@@ -9,6 +9,7 @@ import type { Ledger } from '../db/ledger.ts';
 import { cached, type Db } from '../db/open.ts';
 import type { CodeRow, Codes } from './codes.ts';
 import { Compartments } from './compartments.ts';
+import { type ParcelState, ParcelStates } from './parcel-states.ts';
 
 type OfflineUnlock = Extract<DeviceEvent, { type: 'offline.unlock' }>;
 
@@ -66,18 +67,28 @@ export class OfflineReconciler {
       });
       return false;
     }
-    const parcelState = cached(this.db, 'SELECT state FROM parcels WHERE id = ?', 'pluck').get(
-      code.parcel_id,
-    );
-    const expected = code.kind === 'deposit' ? 'reserved' : 'stored';
-    if (parcelState !== expected) {
-      conflict('parcel_state', { parcelState });
+    const parcel = cached(this.db, 'SELECT state, held_from FROM parcels WHERE id = ?').get(code.parcel_id) as
+      | { state: ParcelState; held_from: ParcelState | null }
+      | undefined;
+    // What the code was for, as its parcel is now: a pickup at the destination (ready) too, and a
+    // parcel quarantined after the cabinet last heard of it. The door opened: what follows is a
+    // fact, completed as online (held, for a quarantined one) for an operator to see.
+    if (
+      !parcel ||
+      !ParcelStates.allows(code.kind === 'deposit' ? 'deposit' : 'pickup', parcel.state, parcel.held_from)
+    ) {
+      conflict('parcel_state', { parcelState: parcel?.state });
       return false;
     }
     this.codes.markUsed(code.id, now);
     // No command: the door is already unlocked. The door events that follow complete the operation.
     new Compartments(this.db).begin(lockerId, ev.door, code.kind, null);
-    this.ledger.append({ ...base, type: 'code.used_offline', parcelId: code.parcel_id, data: when });
+    this.ledger.append({
+      ...base,
+      type: 'code.used_offline',
+      parcelId: code.parcel_id,
+      data: parcel.state === 'quarantined' ? { ...when, held: true } : when,
+    });
     return true;
   }
 }

@@ -93,6 +93,41 @@ describe('reconciling what a cabinet did offline', () => {
     expect(ledger('offline.conflict')).toEqual([]);
   });
 
+  it('completes a pickup made offline for a parcel held meanwhile: the customer left with it, held for an operator', async () => {
+    const MIN = 60_000;
+    const p = await parcel();
+    const door = p.parcel.door;
+    const t0 = Date.now() - 30 * MIN;
+    await send(
+      [
+        { type: 'offline.unlock', door, h: offlineHash(key, p.depositCode), kind: 'deposit' },
+        { type: 'door.opened', door },
+        { type: 'door.closed', door },
+      ],
+      t0,
+    );
+    await eventually(async () => (await state(p.parcel.id)) === 'stored', 5000, 'stored');
+    // Its compartment at +12 °C for a quarter of an hour (readings buffered before the cabinet's
+    // latest boot): the parcel is held. The cabinet, out of reach, does not know, and opens for
+    // its pickup code.
+    for (let m = 1; m <= 16; m++)
+      await device.publishAsync(
+        topic(ref, 'telemetry'),
+        JSON.stringify({ bootId: 'a', seq: m, ts: t0 + m * MIN, readings: [{ sensor: `t${door}`, c: 12 }] }),
+        { qos: 1 },
+      );
+    await eventually(async () => (await state(p.parcel.id)) === 'quarantined', 5000, 'held');
+    await send([
+      { type: 'offline.unlock', door, h: offlineHash(key, p.pickupCode), kind: 'pickup' },
+      { type: 'door.opened', door },
+      { type: 'door.closed', door },
+    ]);
+    await eventually(async () => (await state(p.parcel.id)) === 'picked_up', 5000, 'picked up');
+    expect(ledger('offline.conflict')).toEqual([]);
+    expect(ledger('code.used_offline').at(-1)).toMatchObject({ kind: 'pickup', held: true });
+    expect(ledger('parcel.picked_up')).toMatchObject([{ held: true }]);
+  });
+
   it('flags a code used offline after the hub cancelled its parcel', async () => {
     const p = await parcel();
     await t.api(
