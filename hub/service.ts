@@ -288,6 +288,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
           coldChain.sweepKeptBack(at);
           db.transaction(() => fleet.writeSeen(at))();
           coldChain.sweepSilent(at);
+          // Deposits and pickups heard of after the readings around them are settled from the store.
+          coldChain.settleMoves();
           coldChain.sweepExposure(at);
           watchdog.sweep(at);
         },

@@ -6,6 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SimLocker } from '../../cli/sim-locker.ts';
+import { SEAL_WAIT_MS } from '../../hub/domain/coldchain/record.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 import { lineProxy } from '../helpers/proxy.ts';
 
@@ -91,6 +92,25 @@ describe('readings replayed late', () => {
     expect(told).toBe(1);
   });
 
+  it('seals a record without the readings of its last stay once it has waited a day for them', async () => {
+    const a = await order();
+    await through(a.depositCode, a.parcel.door);
+    await t.ticked(async () => (await parcel(a.parcel.id)).state === 'stored');
+    at(T + 10 * MIN);
+    await through(a.pickupCode, a.parcel.door);
+    await t.ticked(async () => (await parcel(a.parcel.id)).state === 'picked_up');
+    const record = async () => (await t.api('GET', `/api/v1/parcels/${a.parcel.id}/temperature`)).body;
+    at(T + 10 * MIN + SEAL_WAIT_MS - 1000);
+    await t.hub.tick();
+    expect((await record()).sealedAt).toBeNull();
+    at(T + 10 * MIN + SEAL_WAIT_MS + 1000);
+    await t.hub.tick();
+    expect(await record()).toMatchObject({
+      sealedAt: T + 10 * MIN + SEAL_WAIT_MS + 1000,
+      verdict: 'unknown',
+    });
+  });
+
   it('seals the record of a pickup that reached the hub long after its door closed', async () => {
     // A second cabinet behind a line the test can cut, the hub running all along.
     const line = await lineProxy(t.hub.mqttPort as number);
@@ -129,9 +149,13 @@ describe('readings replayed late', () => {
       line.restore();
       await t.ticked(async () => (await parcel(a.parcel.id)).state === 'picked_up', 15_000, 'picked up');
       expect((await parcel(a.parcel.id)).pickedUpAt).toBe(T + 5 * MIN); // when its door closed
+      // Sealed only once its readings are in: the cabinet sends its buffered ones after its events.
+      const record = async () => (await t.api('GET', `/api/v1/parcels/${a.parcel.id}/temperature`)).body;
       await t.hub.tick();
-      const r = (await t.api('GET', `/api/v1/parcels/${a.parcel.id}/temperature`)).body;
-      expect(r.sealedAt).not.toBeNull();
+      expect((await record()).sealedAt).toBeNull();
+      cabinetTime = T + 6 * MIN;
+      await far.telemetry([{ sensor: `t${a.parcel.door}`, c: 3 }]);
+      await t.ticked(async () => (await record()).sealedAt !== null, 5000, 'sealed');
     } finally {
       await far.stop();
       await line.close();

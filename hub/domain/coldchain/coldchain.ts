@@ -16,8 +16,9 @@ import type { Ledger } from '../../db/ledger.ts';
 import type { Db } from '../../db/open.ts';
 import { HubError } from '../../errors.ts';
 import { dueAgain, PERSIST_EVERY_MS, phaseOf } from '../keep-back.ts';
-import { goodsInside, ParcelStates } from '../parcel-states.ts';
+import { goodsInside, type ParcelState, ParcelStates } from '../parcel-states.ts';
 import type { Alarms } from './alarms.ts';
+import { custodyOf, exposureOf, firstBreach } from './exposure.ts';
 import { amendSealedBreach } from './record.ts';
 import {
   type ClassRules,
@@ -281,10 +282,17 @@ export class ColdChain {
   readonly #saveState;
   readonly #parcelsIn;
   readonly #exposed;
+  readonly #parcel;
   readonly #recent;
   readonly #boot;
   /** Parcels that were in a compartment at a time and have left it since. */
   readonly #leftSince;
+  /** Parcels that left a compartment after a time, having come in before another. */
+  readonly #departed;
+  /** Parcels a reading concerned after they left: settled (`settle`) at the end of the flush. */
+  readonly #unsettled = new Set<string>();
+  /** The ledger position up to which goods moves were settled (`settleMoves`). */
+  #movesSeq: number;
   /** Each locker's boot as last read; forgotten when the locker announces a new one. */
   readonly #boots = new Map<string, { boot_id: string | null; boot_at: number | null }>();
 
@@ -299,7 +307,7 @@ export class ColdChain {
 
   constructor(
     private readonly db: Db,
-    ledger: Ledger,
+    private readonly ledger: Ledger,
     private readonly alarms: Alarms,
     private readonly now: () => number,
     /** The thresholds for a locker's compartments of a class (per site, SPEC defaults otherwise). */
@@ -334,12 +342,38 @@ export class ColdChain {
        ON CONFLICT (locker_id, sensor) DO UPDATE SET rules = excluded.rules, last_seen = excluded.last_seen, interval_ms = excluded.interval_ms`,
     );
     this.#exposed = db.prepare('UPDATE parcels SET out_of_range_ms = ? WHERE id = ?');
+    this.#parcel = db.prepare<
+      [string],
+      {
+        id: string;
+        state: ParcelState;
+        locker_id: string;
+        door: number;
+        temperature_class: TemperatureClass;
+        category: string | null;
+        excused_ms: number;
+        out_of_range_ms: number;
+        breached_at: number | null;
+        breach_reason: string | null;
+      }
+    >(
+      `SELECT id, state, locker_id, door, temperature_class, category, excused_ms, out_of_range_ms, breached_at, breach_reason
+       FROM parcels WHERE id = ?`,
+    );
     this.#leftSince = db
       .prepare<[string, number, number, number], string>(
         `SELECT id FROM parcels WHERE locker_id = ? AND door = ? AND breached_at IS NULL
            AND coalesce(ready_at, stored_at) <= ? AND coalesce(picked_up_at, in_transit_at) > ?`,
       )
       .pluck();
+    this.#departed = db
+      .prepare<[string, number, number, number], string>(
+        `SELECT id FROM parcels WHERE locker_id = ? AND door = ?
+           AND coalesce(picked_up_at, in_transit_at) > ? AND coalesce(ready_at, stored_at) < ?`,
+      )
+      .pluck();
+    // Moves before this start were settled as they came (or by the run before).
+    this.#movesSeq = (db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ?? 0;
     this.#parcelsIn = db.prepare<
       [string, number],
       {
@@ -500,6 +534,7 @@ export class ColdChain {
    */
   #writing(write: () => void): void {
     this.#touched.length = 0;
+    this.#unsettled.clear();
     try {
       this.db.transaction(write)();
     } catch (err) {
@@ -639,6 +674,8 @@ export class ColdChain {
         at: now,
       };
     }
+    for (const id of this.#unsettled) this.settle(id);
+    this.#unsettled.clear();
     for (const lockerId of this.#heard) this.onHeard(lockerId, now);
     for (const [lockerId, p] of this.#power) {
       if (p.mains) this.alarms.clear(lockerId, null, 'on_battery', 'warning', now);
@@ -994,7 +1031,11 @@ export class ColdChain {
     this.alarms.clear(work.lockerId, work.sensor, kind, level, now);
   }
 
-  /** Adds the time since the previous reading to each stored parcel if that reading was out of range. */
+  /**
+   * Adds the time since the previous reading to each parcel inside if that reading was out of its
+   * range. A parcel that left within that time (its pickup reached the hub before these readings)
+   * is settled from the store instead (`settle`).
+   */
   #exposure(work: Sensor, ts: number, prevTs: number, prevC: number, rules: ClassRules): void {
     if (Number.isNaN(prevTs) || Number.isNaN(prevC)) return;
     const outOf = (min: number | null, max: number) => prevC > max || (min !== null && prevC < min);
@@ -1002,6 +1043,9 @@ export class ColdChain {
     // In the class's range, and under every category's limit of the class: nobody is out.
     if (!out && prevC <= (TIGHTEST_MAX_C[work.cls ?? 'ambient'] ?? Number.POSITIVE_INFINITY)) return;
     const dt = Math.min(MAX_STEP_MS, ts - prevTs);
+    for (const w of work.watched)
+      for (const id of this.#departed.all(work.lockerId, w.door, prevTs, prevTs + dt))
+        this.#unsettled.add(id);
     // Deposits and pickups commit outside a flush: the parcels behind a door hold still during one.
     work.parcels ??= work.watched.flatMap((w) =>
       this.#parcelsIn.all(work.lockerId, w.door).map((p) => ({ ...p, door: w.door })),
@@ -1018,29 +1062,157 @@ export class ColdChain {
       this.#exposed.run(p.out_of_range_ms, p.id);
       // Over its budget and not held: quarantined. A parcel an operator released has its budget
       // again from then (the time it had spent is `excused_ms`).
-      if (
-        rules.cumulativeMs !== null &&
-        p.out_of_range_ms - p.excused_ms >= rules.cumulativeMs &&
-        p.state !== 'quarantined'
-      ) {
-        this.#quarantine(work.lockerId, p.door, ts, 'cumulative');
+      const over = rules.cumulativeMs === null ? -1 : p.out_of_range_ms - p.excused_ms - rules.cumulativeMs;
+      if (rules.cumulativeMs !== null && over >= 0 && p.state !== 'quarantined') {
+        // The instant the budget ran out, within the span just counted.
+        const at = prevTs + dt - over;
+        this.#quarantine(work.lockerId, p.door, at, 'cumulative');
         for (const q of work.parcels) if (q.door === p.door) q.state = 'quarantined';
         // Held without any temperature alarm (short excursions adding up): an operator is told.
-        this.alarms.raise({
-          lockerId: work.lockerId,
-          sensor: work.sensor,
-          kind: 'exposure_limit',
-          level: 'critical',
-          at: ts,
-          details: {
-            door: p.door,
-            parcel: p.id,
-            minutesOutOfRange: Math.round(p.out_of_range_ms / 60_000),
-            limitMinutes: Math.round(rules.cumulativeMs / 60_000),
-          },
-        });
+        this.#exposureAlarm(
+          work.lockerId,
+          work.sensor,
+          p.door,
+          p.id,
+          at,
+          p.out_of_range_ms,
+          rules.cumulativeMs,
+        );
       }
     }
+  }
+
+  #exposureAlarm(
+    lockerId: string,
+    sensor: string,
+    door: number,
+    parcelId: string,
+    at: number,
+    outOfRangeMs: number,
+    limitMs: number,
+  ): void {
+    this.alarms.raise({
+      lockerId,
+      sensor,
+      kind: 'exposure_limit',
+      level: 'critical',
+      at,
+      details: {
+        door,
+        parcel: parcelId,
+        minutesOutOfRange: Math.round(outOfRangeMs / 60_000),
+        limitMinutes: Math.round(limitMs / 60_000),
+      },
+    });
+  }
+
+  /**
+   * Makes a parcel's time out of range and its breach what the store says they are
+   * (exposure.ts), whatever order its facts reached the hub in: a deposit heard of after the
+   * readings around it, a pickup before them, readings after the parcel left. A breach found is
+   * acted on as it would have been on time: the parcel is held, or, gone, its record says
+   * breached. One recorded for a parcel that had already left then (a late pickup) is withdrawn.
+   * Inside a transaction.
+   */
+  settle(parcelId: string): void {
+    const p = this.#parcel.get(parcelId);
+    if (!p) return;
+    const { stays, end } = custodyOf(this.db, parcelId);
+    if (stays.length === 0) return;
+    const exposure = exposureOf(this.db, p, stays, this.rulesFor);
+    if (exposure.ms !== p.out_of_range_ms) this.#exposed.run(exposure.ms, p.id);
+    // An operator's release rewrote its story: the breach it vouched for stays as recorded.
+    if (p.excused_ms > 0) return;
+    const critical = firstBreach(this.db, p, stays, this.rulesFor);
+    const crossed = exposure.crossed;
+    const breach =
+      critical !== null && (crossed === null || critical <= crossed.at)
+        ? { at: critical, reason: 'critical' as const }
+        : crossed
+          ? { at: crossed.at, reason: 'cumulative' as const }
+          : null;
+    const gone = end !== null || p.state === 'picked_up' || p.state === 'cancelled';
+    const actor = { actor: 'hub', at: this.now() };
+    if (breach === null) {
+      if (p.breached_at === null || !gone) return;
+      // Held for a breach that came after its goods had left (its pickup reached the hub late).
+      this.db.prepare('UPDATE parcels SET breached_at = NULL, breach_reason = NULL WHERE id = ?').run(p.id);
+      this.ledger.append({
+        ts: actor.at,
+        type: 'parcel.breach_withdrawn',
+        actor: 'hub',
+        lockerId: p.locker_id,
+        door: p.door,
+        parcelId: p.id,
+        data: { at: p.breached_at, reason: p.breach_reason, why: 'after_it_left' },
+      });
+      return;
+    }
+    if (p.breached_at === breach.at && p.breach_reason === breach.reason) return;
+    const last = stays.at(-1) as (typeof stays)[number];
+    if (crossed && breach.reason === 'cumulative' && p.breached_at === null)
+      this.#exposureAlarm(
+        crossed.lockerId,
+        crossed.sensor,
+        crossed.door,
+        p.id,
+        crossed.at,
+        crossed.ms,
+        this.rulesFor(crossed.lockerId, p.temperature_class).cumulativeMs ?? 0,
+      );
+    if (!gone && p.state !== 'quarantined' && ParcelStates.allows('quarantine', p.state)) {
+      this.#states.move(p.id, 'quarantine', {
+        ...actor,
+        lockerId: last.lockerId,
+        door: last.door,
+        data: { reason: breach.reason, at: breach.at },
+        set: { breached_at: breach.at, breach_reason: breach.reason },
+      });
+      return;
+    }
+    if (p.breached_at === null) {
+      this.#states.breachedAfterLeaving(p.id, {
+        ...actor,
+        lockerId: last.lockerId,
+        door: last.door,
+        data: { reason: breach.reason, at: breach.at },
+      });
+      amendSealedBreach(this.db, p.id, breach);
+      return;
+    }
+    // Recorded at another instant than the store shows (a breach heard of late, then an earlier one).
+    this.db
+      .prepare('UPDATE parcels SET breached_at = ?, breach_reason = ? WHERE id = ?')
+      .run(breach.at, breach.reason, p.id);
+    this.ledger.append({
+      ts: actor.at,
+      type: 'parcel.breach_corrected',
+      actor: 'hub',
+      lockerId: last.lockerId,
+      door: last.door,
+      parcelId: p.id,
+      data: { at: breach.at, reason: breach.reason, was: { at: p.breached_at, reason: p.breach_reason } },
+    });
+  }
+
+  /**
+   * Settles every parcel whose goods moved (deposit, delivery, collection, pickup) since the last
+   * round: its move may have reached the hub after the readings around it. Part of the hub's
+   * periodic work.
+   */
+  settleMoves(): void {
+    const moved = this.db
+      .prepare<[number], { parcel_id: string; seq: number }>(
+        `SELECT parcel_id, seq FROM events WHERE seq > ? AND parcel_id IS NOT NULL AND type IN
+           ('parcel.stored', 'parcel.ready', 'parcel.returned', 'parcel.in_transit', 'parcel.picked_up')
+         ORDER BY seq`,
+      )
+      .all(this.#movesSeq);
+    if (moved.length === 0) return;
+    this.db.transaction(() => {
+      for (const id of new Set(moved.map((m) => m.parcel_id))) this.settle(id);
+    })();
+    this.#movesSeq = (moved.at(-1) as { seq: number }).seq;
   }
 
   /**

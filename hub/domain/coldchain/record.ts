@@ -9,19 +9,11 @@ import type { TemperatureRecord } from '../../../devices/api.ts';
 import { PRODUCT_CATEGORIES, type ProductCategory, type TemperatureClass } from '../../../devices/index.ts';
 import type { Db } from '../../db/open.ts';
 import { HubError } from '../../errors.ts';
-import { goodsMoved } from '../parcel-states.ts';
 import { type AlarmRow, alarmView } from './alarms.ts';
+import { custodyOf } from './exposure.ts';
 import { type ClassRules, DEFAULT_RULES, MAX_STEP_MS, meanKineticTemperature } from './rules.ts';
 
 export type Verdict = TemperatureRecord['verdict'];
-
-interface Stay {
-  lockerId: string;
-  door: number;
-  sensor: string | null;
-  from: number;
-  to: number | null;
-}
 
 const TEMPERATURE_ALARMS: ReadonlySet<string> = new Set(['temperature_high', 'temperature_low']);
 const minutes = (ms: number) => Math.round(ms / 6000) / 10;
@@ -81,6 +73,9 @@ export function amendSealedBreach(db: Db, parcelId: string, breach: { at: number
  * it is kept whatever the raw readings' retention. Periodic work (a hub component); each round
  * looks only at pickups since the latest it sealed (all of them, once, after a start).
  */
+/** How long a record waits for the readings of its last stay before it is sealed without them. */
+export const SEAL_WAIT_MS = 24 * 3_600_000;
+
 export class RecordSealer {
   readonly name = 'records';
   readonly everyMs = 10_000;
@@ -100,11 +95,16 @@ export class RecordSealer {
     this.seal(now);
   }
 
-  /** Seals up to `limit` records of parcels picked up (or taken out) since the last round; returns how many. */
+  /**
+   * Seals up to `limit` records of parcels picked up (or taken out) since the last round; returns
+   * how many. A record waits for its readings: until each watched stay's sensor has reported past
+   * the end of the stay (a cabinet back from an outage sends its buffered readings after its
+   * events), for SEAL_WAIT_MS at most (a sensor that never reports again).
+   */
   seal(now: number, limit = 200): number {
     const due = this.db
-      .prepare<[number], { id: string; seq: number }>(
-        `SELECT e.parcel_id AS id, e.seq FROM events e
+      .prepare<[number], { id: string; seq: number; ts: number }>(
+        `SELECT e.parcel_id AS id, e.seq, e.ts FROM events e
          WHERE e.seq > ? AND (e.type = 'parcel.picked_up'
            -- taken out by an operator (retrieved, discarded goods too), not brought back by a driver
            OR (e.type = 'parcel.returned' AND json_extract(e.data, '$.from') IS NOT NULL))
@@ -116,15 +116,33 @@ export class RecordSealer {
     const insert = this.db.prepare(
       'INSERT OR IGNORE INTO parcel_records (parcel_id, sealed_at, record) VALUES (?, ?, ?)',
     );
+    const reported = this.db
+      .prepare<[string, string, number], number>(
+        'SELECT 1 FROM readings WHERE locker_id = ? AND sensor = ? AND ts >= ? LIMIT 1',
+      )
+      .pluck();
+    let waiting: number | null = null;
+    let sealed = 0;
     this.db.transaction(() => {
-      for (const { id } of due) {
+      for (const { id, seq, ts } of due) {
+        const inYet = custodyOf(this.db, id).stays.every(
+          (st) =>
+            st.sensor === null || st.to === null || reported.get(st.lockerId, st.sensor, st.to) !== undefined,
+        );
+        if (!inYet && now - ts < SEAL_WAIT_MS) {
+          waiting ??= seq;
+          continue;
+        }
         const { series: _, seriesStep: __, ...record } = drawRecord(this.db, id, now, this.rulesFor);
         insert.run(id, now, JSON.stringify({ ...record, sealedAt: now }));
+        sealed++;
       }
     })();
-    // A full round may have left some behind: the next goes on from its last.
-    this.#seq = due.length === limit ? (due.at(-1)?.seq ?? this.#seq) : last;
-    return due.length;
+    // A full round may have left some behind: the next goes on from its last, or from the first
+    // record still waiting for its readings.
+    const through = due.length === limit ? (due.at(-1)?.seq ?? this.#seq) : last;
+    this.#seq = waiting === null ? through : Math.min(through, waiting - 1);
+    return sealed;
   }
 }
 
@@ -147,46 +165,7 @@ function drawRecord(db: Db, parcelId: string, now: number, rulesFor: RulesFor): 
       }
     | undefined;
   if (!p) throw new HubError('HUB_ERR_PARCEL_NOT_FOUND', `no parcel ${parcelId}`);
-  const sensorOf = db.prepare<[string, number], string | null>(
-    'SELECT sensor FROM compartments WHERE locker_id = ? AND door = ?',
-  );
-  // The parcel's moves, as the ledger has them: where its goods went in, and when they came out.
-  const moves = db
-    .prepare(
-      `SELECT ts, type, locker_id AS lockerId, door, data FROM events WHERE parcel_id = ? AND type IN
-         ('parcel.stored', 'parcel.ready', 'parcel.returned', 'parcel.in_transit', 'parcel.picked_up')
-       ORDER BY seq`,
-    )
-    .all(parcelId) as Array<{
-    ts: number;
-    type: string;
-    lockerId: string | null;
-    door: number | null;
-    data: string;
-  }>;
-  const stays: Stay[] = [];
-  const legs: Array<{ from: number; to: number | null }> = [];
-  let end: number | null = null;
-  for (const m of moves) {
-    const moved = goodsMoved(m.type, JSON.parse(m.data || '{}'));
-    const open = stays.at(-1);
-    if (moved === 'in' && m.lockerId !== null && m.door !== null) {
-      if (open && open.to === null) open.to = m.ts;
-      const leg = legs.at(-1);
-      if (leg && leg.to === null) leg.to = m.ts;
-      stays.push({
-        lockerId: m.lockerId,
-        door: m.door,
-        sensor: sensorOf.pluck().get(m.lockerId, m.door) ?? null,
-        from: m.ts,
-        to: null,
-      });
-    } else if (moved === 'out' && open && open.to === null) {
-      open.to = m.ts;
-      if (m.type === 'parcel.in_transit') legs.push({ from: m.ts, to: null });
-      else end = m.ts; // picked up, or taken out by an operator: the end of casier's custody
-    }
-  }
+  const { stays, legs, end } = custodyOf(db, parcelId);
   const readingsOf = db.prepare<[string, string, number, number], { ts: number; c: number }>(
     'SELECT ts, c FROM readings WHERE locker_id = ? AND sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts',
   );
