@@ -123,6 +123,8 @@ export const TRANSITIONS = {
   },
   /** The cold chain was breached with the goods inside: held, its codes open nothing. */
   quarantine: { from: GOODS_IN, to: 'quarantined', by: 'hub', ledger: 'parcel.quarantined' },
+  /** Readings that came late, judged in their order, give no breach: back to where it was. */
+  unhold: { from: ['quarantined'], to: 'held', by: 'hub', ledger: 'parcel.quarantine_withdrawn' },
   /** An operator judged the goods fit: back to where it was. */
   release: { from: ['quarantined'], to: 'held', by: 'operator', ledger: 'parcel.released' },
   /** An operator judged the goods unfit: never collected. */

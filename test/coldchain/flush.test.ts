@@ -139,3 +139,46 @@ describe('the telemetry row of a message', () => {
     expect(chain.stats.outOfOrder).toBe(1);
   });
 });
+
+describe('a reading out of its sensor’s order', () => {
+  it('is judged again with the others within the checkpoints’ reach, and only counted past it', () => {
+    store.provisioning.addDevice({ site: 'vergers', locker: 'box-9' }, 'rural-box-8', 'test');
+    const MIN = 60_000;
+    const start = t0 + 3_600_000;
+    let now = start;
+    const chain = new ColdChain(store.db, store.ledger, new Alarms(store.db, store.ledger), () => now);
+    // Six hours at +3 °C, one reading a minute, every other minute missing.
+    for (let m = 0; m < 360; m += 2) {
+      now = start + m * MIN + 1000;
+      chain.add('box-9', { bootId: 'b', seq: m, ts: start + m * MIN, readings: [{ sensor: 't1', c: 3 }] });
+      chain.flush();
+    }
+    const alarms = () =>
+      store.db
+        .prepare(
+          "SELECT level, raised_at, cleared_at FROM alarms WHERE locker_id = 'box-9' AND kind = 'temperature_high'",
+        )
+        .all();
+    // Readings at +12 °C come late, in the gaps of the last hour: judged, they give a critical alarm.
+    for (let m = 301; m < 331; m += 2)
+      chain.add('box-9', {
+        bootId: 'b',
+        seq: 1000 + m,
+        ts: start + m * MIN,
+        readings: [{ sensor: 't1', c: 12 }],
+      });
+    chain.flush();
+    expect(chain.stats).toMatchObject({ replayed: 1, tooLate: 0 });
+    // Every other minute at +12 °C from minute 301: the time above +8 °C passes 10 minutes at the
+    // warm reading of minute 323; back under it (less 0.5 °C) from minute 330, for 10 minutes at 340.
+    expect(alarms()).toContainEqual({
+      level: 'critical',
+      raised_at: start + 323 * MIN,
+      cleared_at: start + 340 * MIN,
+    });
+    // Five hours late: past the oldest checkpoint (4 hours), stored but not judged.
+    chain.add('box-9', { bootId: 'b', seq: 2000, ts: start + 21 * MIN, readings: [{ sensor: 't1', c: 12 }] });
+    chain.flush();
+    expect(chain.stats).toMatchObject({ replayed: 1, tooLate: 1 });
+  });
+});

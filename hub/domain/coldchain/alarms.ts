@@ -101,6 +101,49 @@ export class Alarms {
     return this.#open.get(a.lockerId, a.sensor, a.kind, a.level);
   }
 
+  /**
+   * Records an episode the hub learnt of late (readings judged again in their order): raised at
+   * `at` and, unless it is still under way, cleared at `clearedAt`, whatever else is open of the
+   * same kind now. Inside a transaction.
+   */
+  episode(a: Parameters<Alarms['raise']>[0] & { clearedAt: number | null }): void {
+    if (a.clearedAt === null) {
+      this.raise(a);
+      return;
+    }
+    const id = newId('A');
+    this.db
+      .prepare(
+        `INSERT INTO alarms (id, locker_id, sensor, kind, level, state, raised_at, since, details, notified_at, cleared_at)
+         VALUES (?, ?, ?, ?, ?, 'cleared', ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        id,
+        a.lockerId,
+        a.sensor,
+        a.kind,
+        a.level,
+        a.at,
+        a.since ?? null,
+        JSON.stringify(a.details ?? {}),
+        a.at,
+        a.clearedAt,
+      );
+    const base = { actor: 'hub', lockerId: a.lockerId };
+    this.ledger.append({
+      ...base,
+      ts: a.at,
+      type: 'alarm.raised',
+      data: { id, kind: a.kind, level: a.level, sensor: a.sensor, ...a.details },
+    });
+    this.ledger.append({
+      ...base,
+      ts: a.clearedAt,
+      type: 'alarm.cleared',
+      data: { id, kind: a.kind, level: a.level, sensor: a.sensor },
+    });
+  }
+
   /** Updates details of an open alarm (advice that follows the situation); no ledger entry. */
   amend(
     lockerId: string,

@@ -19,12 +19,14 @@ import { dueAgain, PERSIST_EVERY_MS, phaseOf } from '../keep-back.ts';
 import { goodsInside, type ParcelState, ParcelStates } from '../parcel-states.ts';
 import type { Alarms } from './alarms.ts';
 import { custodyOf, exposureOf, firstBreach } from './exposure.ts';
-import { amendSealedBreach } from './record.ts';
+import { amendSealedBreach, resealRecord } from './record.ts';
 import {
+  type Change,
   type ClassRules,
   collectBefore,
   DEFAULT_RULES,
   initialState,
+  type Level,
   type LevelState,
   LOW_NORMAL,
   type LowLevels,
@@ -116,6 +118,13 @@ interface Sensor {
   open: number;
   /** The parcels stored behind the watched doors, read when a reading first needs them. */
   parcels: ParcelExposure[] | null;
+  /**
+   * Its rule state before some of its recent readings, one every CHECKPOINT_EVERY_MS of event
+   * time over the last CHECKPOINTS: where a reading that comes late is judged again from.
+   */
+  checkpoints: Checkpoint[];
+  /** The earliest late reading this flush (event time), NaN: none. */
+  replayFrom: number;
   /** What it was before this flush met it (one object per sensor, filled in again by each flush). */
   readonly was: Was;
 }
@@ -146,7 +155,22 @@ interface Was {
   n: number;
   retired: BucketWork[];
   retiredLength: number;
+  checkpoints: Checkpoint[];
 }
+
+/** A sensor's rule state just before its reading at `ts`. */
+interface Checkpoint {
+  ts: number;
+  warning: LevelState;
+  critical: LevelState;
+  low: LowLevels;
+  lastTs: number;
+  lastC: number;
+}
+
+/** How far apart a sensor's checkpoints are, and how many it keeps: late readings within about 4 hours are judged again. */
+const CHECKPOINT_EVERY_MS = 15 * 60_000;
+const CHECKPOINTS = 17;
 
 interface Saved {
   version: number;
@@ -239,6 +263,10 @@ export interface ColdChainStats {
   fault: number;
   /** In a message the hub failed to store or judge, alone in its transaction: dropped (and logged). */
   failed: number;
+  /** Taken before the sensor's latest reading: its rules judged again from a checkpoint (counted in outOfOrder too). */
+  replayed: number;
+  /** Taken before the sensor's oldest checkpoint (or before a hub restart): stored and shown, not judged. */
+  tooLate: number;
 }
 
 export class ColdChain {
@@ -256,6 +284,8 @@ export class ColdChain {
     unknownSensor: 0,
     fault: 0,
     failed: 0,
+    replayed: 0,
+    tooLate: 0,
   };
   /**
    * The sensors each cabinet's profile has: the only ones it may report. A cabinet inventing ids
@@ -291,6 +321,8 @@ export class ColdChain {
   readonly #departed;
   /** Parcels a reading concerned after they left: settled (`settle`) at the end of the flush. */
   readonly #unsettled = new Set<string>();
+  /** Parcels behind a sensor judged again (`#replay`): settled, and released if no breach is left. */
+  readonly #mayRelease = new Set<string>();
   /** The ledger position up to which goods moves were settled (`settleMoves`). */
   #movesSeq: number;
   /** Each locker's boot as last read; forgotten when the locker announces a new one. */
@@ -535,6 +567,7 @@ export class ColdChain {
   #writing(write: () => void): void {
     this.#touched.length = 0;
     this.#unsettled.clear();
+    this.#mayRelease.clear();
     try {
       this.db.transaction(write)();
     } catch (err) {
@@ -674,8 +707,15 @@ export class ColdChain {
         at: now,
       };
     }
+    for (const s of this.#touched) if (!Number.isNaN(s.replayFrom)) this.#replay(s);
     for (const id of this.#unsettled) this.settle(id);
+    for (const id of this.#mayRelease) {
+      this.settle(id, true);
+      // Sealed before these readings came: drawn again with them.
+      resealRecord(this.db, id, now, this.rulesFor);
+    }
     this.#unsettled.clear();
+    this.#mayRelease.clear();
     for (const lockerId of this.#heard) this.onHeard(lockerId, now);
     for (const [lockerId, p] of this.#power) {
       if (p.mains) this.alarms.clear(lockerId, null, 'on_battery', 'warning', now);
@@ -784,7 +824,29 @@ export class ColdChain {
     this.#clearOnce(s, SILENT, 'sensor_silent', 'critical', now);
     if (!first && ts <= prevTs) {
       this.stats.outOfOrder++;
+      // Taken before the latest one: judged again with the others, from a checkpoint before it.
+      if (ts < prevTs && !(ts >= s.replayFrom)) s.replayFrom = ts;
       return false;
+    }
+    const lastCheckpoint = s.checkpoints.at(-1);
+    if (first && s.checkpoints.length === 0) {
+      // A sensor never heard before: what comes before its first reading is judged from nothing.
+      s.checkpoints = [
+        {
+          ts: 0,
+          warning: s.warning,
+          critical: s.critical,
+          low: s.low,
+          lastTs: Number.NaN,
+          lastC: Number.NaN,
+        },
+      ];
+    } else if (!first && (!lastCheckpoint || ts - lastCheckpoint.ts >= CHECKPOINT_EVERY_MS)) {
+      // A new list (a failed flush puts the committed one back as it was).
+      s.checkpoints = [
+        ...s.checkpoints.slice(-(CHECKPOINTS - 1)),
+        { ts, warning: s.warning, critical: s.critical, low: s.low, lastTs: prevTs, lastC: prevC },
+      ];
     }
     const { watched, cls, rules } = s;
     if (this.#implausible(s, ts, c, now)) {
@@ -905,6 +967,8 @@ export class ColdChain {
         rules: null,
         open: 0,
         parcels: null,
+        checkpoints: [],
+        replayFrom: Number.NaN,
         was: {
           added: true,
           warning,
@@ -924,6 +988,7 @@ export class ColdChain {
           n: 0,
           retired: [],
           retiredLength: 0,
+          checkpoints: [],
         },
       };
       mine.set(sensor, s);
@@ -964,6 +1029,7 @@ export class ColdChain {
     was.n = b ? b.n : 0;
     was.retired = s.retired;
     was.retiredLength = s.retired.length;
+    was.checkpoints = s.checkpoints;
     this.#touched.push(s);
   }
 
@@ -995,6 +1061,8 @@ export class ColdChain {
     }
     s.retired = u.retired;
     u.retired.length = u.retiredLength;
+    s.checkpoints = u.checkpoints;
+    s.replayFrom = Number.NaN;
   }
 
   #writeBucket(b: BucketWork): void {
@@ -1107,6 +1175,179 @@ export class ColdChain {
   }
 
   /**
+   * Judges a sensor's readings again from the checkpoint before its earliest late one, in the order
+   * they were taken: the alarms become those the readings give on time (raised or cleared at their
+   * own instants, one that they do not give withdrawn), and the parcels behind its doors are
+   * settled from the store. Inside the flush's transaction.
+   */
+  #replay(s: Sensor): void {
+    const from = s.replayFrom;
+    s.replayFrom = Number.NaN;
+    const rules = s.rules;
+    if (!s.cls || !rules) return;
+    let cp: Checkpoint | undefined;
+    for (const c of s.checkpoints) if (c.ts <= from) cp = c;
+    if (!cp) {
+      this.stats.tooLate++;
+      return;
+    }
+    this.stats.replayed++;
+    let state: SensorRuleState = {
+      warning: cp.warning,
+      critical: cp.critical,
+      low: cp.low,
+      lastTs: orNull(cp.lastTs),
+      lastC: orNull(cp.lastC),
+    };
+    const start = cp;
+    const checkpoints = s.checkpoints.filter((c) => c.ts <= start.ts);
+    const changes: Array<Change & { c: number }> = [];
+    for (const r of this.#recent.all(s.lockerId, s.sensor, cp.ts, Number.MAX_SAFE_INTEGER)) {
+      if (state.lastTs !== null && r.ts <= state.lastTs) continue; // the same instant twice: the first counts
+      const last = checkpoints.at(-1) as Checkpoint;
+      if (r.ts - last.ts >= CHECKPOINT_EVERY_MS)
+        checkpoints.push({
+          ts: r.ts,
+          warning: state.warning,
+          critical: state.critical,
+          low: state.low ?? LOW_NORMAL,
+          lastTs: state.lastTs ?? Number.NaN,
+          lastC: state.lastC ?? Number.NaN,
+        });
+      const out = step(state, r.ts, r.c, rules);
+      for (const ch of out.changes) changes.push({ ...ch, c: r.c });
+      state = out.state;
+    }
+    s.checkpoints = checkpoints.slice(-CHECKPOINTS);
+    s.warning = state.warning;
+    s.critical = state.critical;
+    s.low = state.low ?? LOW_NORMAL;
+    s.version++;
+    this.#reconcileAlarms(s, start, changes);
+    for (const w of s.watched) {
+      for (const p of this.#parcelsIn.all(s.lockerId, w.door)) this.#mayRelease.add(p.id);
+      for (const id of this.#departed.all(
+        s.lockerId,
+        w.door,
+        start.ts - MAX_STEP_MS,
+        Number.MAX_SAFE_INTEGER,
+      ))
+        this.#mayRelease.add(id);
+    }
+  }
+
+  /**
+   * Makes a sensor's temperature alarms from `cp` on the ones `changes` (a replay from `cp`) give:
+   * an episode already recorded keeps its row (its clearing moved to where it now ends), a missing
+   * one is raised (and cleared) at its own instants, a recorded one the readings no longer give is
+   * withdrawn: cleared where it rose, and left out of records and breaches.
+   */
+  #reconcileAlarms(s: Sensor, cp: Checkpoint, changes: ReadonlyArray<Change & { c: number }>): void {
+    const rows = this.db
+      .prepare<
+        [string, string, number, number],
+        {
+          id: string;
+          kind: string;
+          level: string;
+          raised_at: number;
+          cleared_at: number | null;
+          acked_at: number | null;
+        }
+      >(
+        `SELECT id, kind, level, raised_at, cleared_at, acked_at FROM alarms
+         WHERE locker_id = ? AND sensor = ? AND kind IN ('temperature_high', 'temperature_low')
+           AND json_extract(details, '$.withdrawn') IS NULL
+           AND (raised_at >= ? OR cleared_at IS NULL OR cleared_at >= ?)
+         ORDER BY raised_at`,
+      )
+      .all(s.lockerId, s.sensor, cp.ts, cp.ts);
+    const levels: Array<[Level, 'high' | 'low', LevelState]> = [
+      ['warning', 'high', cp.warning],
+      ['critical', 'high', cp.critical],
+      ['warning', 'low', cp.low.warning],
+      ['critical', 'low', cp.low.critical],
+    ];
+    for (const [level, side, before] of levels) {
+      const kind = side === 'low' ? 'temperature_low' : 'temperature_high';
+      // The episodes the readings give, the one under way at the checkpoint first.
+      const truth: Array<{ raisedAt: number | null; since: number; c: number; clearedAt: number | null }> =
+        [];
+      if (before.raised)
+        truth.push({
+          raisedAt: before.raisedAt ?? null,
+          since: before.since ?? cp.ts,
+          c: Number.NaN,
+          clearedAt: null,
+        });
+      for (const ch of changes) {
+        if (ch.level !== level || ch.side !== side) continue;
+        if (ch.change === 'raise') truth.push({ raisedAt: ch.at, since: ch.since, c: ch.c, clearedAt: null });
+        else {
+          const open = truth.at(-1);
+          if (open && open.clearedAt === null) open.clearedAt = ch.at;
+        }
+      }
+      const mine = rows.filter((r) => r.kind === kind && r.level === level);
+      const matched = new Set<string>();
+      const missing: typeof truth = [];
+      for (const ep of truth) {
+        // Under way at the checkpoint, in a state that did not keep when it rose: the one open then.
+        const row =
+          ep.raisedAt === null
+            ? [...mine]
+                .reverse()
+                .find(
+                  (r) =>
+                    !matched.has(r.id) &&
+                    r.raised_at < cp.ts &&
+                    (r.cleared_at === null || r.cleared_at >= cp.ts),
+                )
+            : mine.find((r) => !matched.has(r.id) && r.raised_at === ep.raisedAt);
+        if (!row) {
+          if (ep.raisedAt !== null) missing.push(ep);
+          continue;
+        }
+        matched.add(row.id);
+        if (row.cleared_at === ep.clearedAt) continue;
+        if (ep.clearedAt === null)
+          this.db
+            .prepare('UPDATE alarms SET state = ?, cleared_at = NULL WHERE id = ?')
+            .run(row.acked_at === null ? 'raised' : 'acknowledged', row.id);
+        else if (row.cleared_at === null) this.alarms.clear(s.lockerId, s.sensor, kind, level, ep.clearedAt);
+        else this.db.prepare('UPDATE alarms SET cleared_at = ? WHERE id = ?').run(ep.clearedAt, row.id);
+      }
+      for (const row of mine) {
+        if (matched.has(row.id)) continue;
+        this.db
+          .prepare(
+            `UPDATE alarms SET state = 'cleared', cleared_at = raised_at, details = json_set(details, '$.withdrawn', json('true')) WHERE id = ?`,
+          )
+          .run(row.id);
+        this.ledger.append({
+          ts: this.now(),
+          type: 'alarm.withdrawn',
+          actor: 'hub',
+          lockerId: s.lockerId,
+          data: { id: row.id, kind, level, sensor: s.sensor, why: 'late_readings' },
+        });
+      }
+      for (const ep of missing) {
+        this.alarms.episode({
+          lockerId: s.lockerId,
+          sensor: s.sensor,
+          kind,
+          level,
+          at: ep.raisedAt as number,
+          since: ep.since,
+          details: { c: ep.c, doors: s.watched.map((w) => w.door), class: s.cls },
+          clearedAt: ep.clearedAt,
+        });
+      }
+    }
+  }
+
+  /**
    * Makes a parcel's time out of range and its breach what the store says they are
    * (exposure.ts), whatever order its facts reached the hub in: a deposit heard of after the
    * readings around it, a pickup before them, readings after the parcel left. A breach found is
@@ -1114,7 +1355,7 @@ export class ColdChain {
    * breached. One recorded for a parcel that had already left then (a late pickup) is withdrawn.
    * Inside a transaction.
    */
-  settle(parcelId: string): void {
+  settle(parcelId: string, mayRelease = false): void {
     const p = this.#parcel.get(parcelId);
     if (!p) return;
     const { stays, end } = custodyOf(this.db, parcelId);
@@ -1134,7 +1375,17 @@ export class ColdChain {
     const gone = end !== null || p.state === 'picked_up' || p.state === 'cancelled';
     const actor = { actor: 'hub', at: this.now() };
     if (breach === null) {
-      if (p.breached_at === null || !gone) return;
+      if (p.breached_at === null) return;
+      if (!gone) {
+        // Held for a breach late readings no longer give (judged again in their order).
+        if (!mayRelease || p.state !== 'quarantined') return;
+        this.#states.move(p.id, 'unhold', {
+          ...actor,
+          data: { at: p.breached_at, reason: p.breach_reason, why: 'late_readings' },
+          set: { breached_at: null, breach_reason: null },
+        });
+        return;
+      }
       // Held for a breach that came after its goods had left (its pickup reached the hub late).
       this.db.prepare('UPDATE parcels SET breached_at = NULL, breach_reason = NULL WHERE id = ?').run(p.id);
       this.ledger.append({

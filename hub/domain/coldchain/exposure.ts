@@ -171,6 +171,7 @@ export function firstBreach(
       db,
       `SELECT kind, raised_at, cleared_at FROM alarms WHERE locker_id = ? AND sensor = ? AND level = 'critical'
          AND kind IN ('temperature_high', 'temperature_low') AND raised_at < ? AND (cleared_at IS NULL OR cleared_at > ?)
+         AND json_extract(details, '$.withdrawn') IS NULL
        ORDER BY raised_at`,
     ).all(st.lockerId, st.sensor, to, st.from) as Array<{
       kind: string;

@@ -53,6 +53,21 @@ export function temperatureRecord(
 }
 
 /**
+ * Draws a sealed record again: readings of its stays came after it was sealed (out of their
+ * order, judged again: coldchain.ts `#replay`). Nothing to do for a record not sealed yet.
+ */
+export function resealRecord(db: Db, parcelId: string, now: number, rulesFor: RulesFor = defaultRules): void {
+  const sealed = db.prepare('SELECT 1 FROM parcel_records WHERE parcel_id = ?').get(parcelId);
+  if (!sealed) return;
+  const { series: _, seriesStep: __, ...record } = drawRecord(db, parcelId, now, rulesFor);
+  db.prepare('UPDATE parcel_records SET sealed_at = ?, record = ? WHERE parcel_id = ?').run(
+    now,
+    JSON.stringify({ ...record, sealedAt: now }),
+    parcelId,
+  );
+}
+
+/**
  * A breach learnt after the record was sealed (readings replayed late): the sealed record says so
  * too. Nothing else of it changes (its readings were judged when sealed, the raw ones included).
  */
@@ -170,7 +185,9 @@ function drawRecord(db: Db, parcelId: string, now: number, rulesFor: RulesFor): 
     'SELECT ts, c FROM readings WHERE locker_id = ? AND sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts',
   );
   const alarmsOf = db.prepare<[string, string, number, number], AlarmRow>(
-    'SELECT * FROM alarms WHERE locker_id = ? AND sensor = ? AND raised_at <= ? AND (cleared_at IS NULL OR cleared_at >= ?) ORDER BY raised_at',
+    // An alarm late readings withdrew (judged in their order, they do not give it) is no part of it.
+    `SELECT * FROM alarms WHERE locker_id = ? AND sensor = ? AND raised_at <= ? AND (cleared_at IS NULL OR cleared_at >= ?)
+       AND json_extract(details, '$.withdrawn') IS NULL ORDER BY raised_at`,
   );
   const series: Array<{ ts: number; c: number }> = [];
   const alarms: AlarmRow[] = [];

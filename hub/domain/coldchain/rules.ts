@@ -78,6 +78,8 @@ export interface LevelState {
   stretchSince?: number | null;
   /** Since when it has stayed back under the threshold without a break; null: it has not. */
   belowSince?: number | null;
+  /** When it was raised (event time); absent in a state written before it was kept. */
+  raisedAt?: number;
 }
 
 /** The levels under the range (goods freezing), kept apart: most classes have none. */
@@ -212,10 +214,12 @@ function level(
     }
   }
   let raised = prev.raised;
+  let raisedAt = prev.raisedAt;
   const aboveMs = counted + (stretch === null ? 0 : ts - stretch);
   if (!raised && c > th.above && aboveMs > th.forMs) {
     changes.push({ level: name, side, change: 'raise', at: ts, since });
     raised = true;
+    raisedAt = ts;
   }
   if (
     since === prev.since &&
@@ -225,7 +229,9 @@ function level(
     belowSince === prev.belowSince
   )
     return prev;
-  return { since, raised, countedMs: counted, stretchSince: stretch, belowSince };
+  const next: LevelState = { since, raised, countedMs: counted, stretchSince: stretch, belowSince };
+  if (raisedAt !== undefined) next.raisedAt = raisedAt;
+  return next;
 }
 
 /**
