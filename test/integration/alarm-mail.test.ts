@@ -109,4 +109,47 @@ describe('alarm e-mails', () => {
       .get() as number;
     expect(ledger).toBe(mails.length);
   });
+
+  it('tell the first contact of an alarm learnt late, one already over too, and escalate from when the hub learnt of it', async () => {
+    await t.api('PUT', '/api/v1/sites/ferme/alarm-contacts', {
+      contacts: [
+        { email: 'farmer@ferme.example', afterMinutes: 0 },
+        { email: 'manager@ferme.example', afterMinutes: 30 },
+      ],
+    });
+    // A cabinet back from a two-hour outage sends its buffered readings at once: t1 was at +12 °C
+    // for 20 minutes then back at +3 °C (critical, over by now), t2 at +12 °C throughout (critical
+    // then warning, still on).
+    clock -= 130 * MIN; // it started (and announced its boot) before the outage
+    let cabinetTime = clock;
+    const far = await t.locker({ site: 'ferme', locker: 'box-2' }, 'rural-box-8', { now: () => cabinetTime });
+    const before = clock;
+    clock += 130 * MIN;
+    for (let m = 0; m < 120; m++) {
+      cabinetTime = before + 5 * MIN + m * MIN;
+      await far.telemetry([
+        { sensor: 't1', c: m < 20 ? 12 : 3 },
+        { sensor: 't2', c: 12 },
+      ]);
+    }
+    const stored = t.hub.db.prepare(`SELECT count(*) FROM readings WHERE locker_id = 'box-2'`).pluck();
+    await t.ticked(() => stored.get() === 240, 10_000, 'the backlog stored');
+    await t.hub.tick();
+    clock += MIN; // the first attempt was refused (451): retried a minute on
+    await t.hub.tick();
+    const to = (who: string) => about('temperature high').filter((m) => m.to === who);
+    expect(
+      to('farmer@ferme.example')
+        .map((m) => /\((t\d)\)/.exec(m.subject)?.[1])
+        .sort(),
+    ).toEqual(['t1', 't2', 't2']);
+    // Escalation counts from when the hub learnt of the alarms, not from when they rose 2 hours ago.
+    expect(to('manager@ferme.example')).toEqual([]);
+    clock += 30 * MIN;
+    await t.hub.tick();
+    await eventually(() => to('manager@ferme.example').length > 0, 5000, 'the escalation');
+    await t.hub.tick();
+    // Only about what is still going on: t2's alarms (t1's ended before anyone could act).
+    expect(to('manager@ferme.example').map((m) => /\((t\d)\)/.exec(m.subject)?.[1])).toEqual(['t2', 't2']);
+  });
 });

@@ -1,8 +1,8 @@
 /**
  * Alarms by e-mail, escalated (docs/operations.md §8): each site has a list of contacts, each
- * with a delay. An alarm nobody has acknowledged reaches every contact whose delay has passed since
- * it rose: the first contact at once (delay 0), the next one if it is still unacknowledged after
- * theirs, and so on. Once acknowledged or cleared, nobody further is written to.
+ * with a delay. An alarm reaches the first contact as soon as the hub learns of it (delay 0), the
+ * next one if it is still unacknowledged after theirs, and so on, counted from when the hub learnt
+ * of it. Once acknowledged or cleared, nobody further is written to.
  *
  * Durable: the mails due are rows (`alarm_mails`), sent over SMTP (nodemailer: STARTTLS, auth and
  * the protocol's corners are not ours to write) and retried with backoff for a day; each sent or
@@ -93,21 +93,47 @@ export class AlarmMail implements Component {
     await this.send(now);
   }
 
-  /** Queues the mails whose delay has passed for alarms still unacknowledged. */
+  /**
+   * The ledger position up to which raised alarms were queued; null until the first round, which
+   * starts from the oldest alarm still unacknowledged (queuing is idempotent: one row per alarm
+   * and contact).
+   */
+  #seq: number | null = null;
+
+  /**
+   * Queues, for each alarm raised since the last round, a mail to each contact of its site, due
+   * after the contact's delay counted from now: from when the hub learnt of the alarm, not from
+   * when it rose (readings replayed after an outage raise alarms hours in the past, and all the
+   * escalation would go at once). The first contact is written to even about an alarm over by
+   * then (raised and cleared in one backlog); the others only while it stays unacknowledged.
+   */
   enqueue(now: number): number {
     return this.db
-      .transaction(
-        () =>
-          this.db
+      .transaction(() => {
+        this.#seq ??=
+          ((this.db
             .prepare(
-              `INSERT OR IGNORE INTO alarm_mails (alarm_id, email, after_minutes, state, next_attempt_at, created_at)
-               SELECT a.id, k.email, k.after_minutes, 'pending', ?, ? FROM alarms a
-               JOIN lockers l ON l.id = a.locker_id
-               JOIN site_alarm_contacts k ON k.site_id = l.site_id
-               WHERE a.state = 'raised' AND a.raised_at + k.after_minutes * 60000 <= ?`,
+              `SELECT min(e.seq) - 1 FROM events e JOIN alarms a ON a.id = json_extract(e.data, '$.id')
+               WHERE e.type = 'alarm.raised' AND a.state = 'raised'`,
             )
-            .run(now, now, now).changes,
-      )
+            .pluck()
+            .get() as number | null) ??
+            (this.db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ??
+            0);
+        const last = (this.db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ?? 0;
+        const queued = this.db
+          .prepare(
+            `INSERT OR IGNORE INTO alarm_mails (alarm_id, email, after_minutes, state, next_attempt_at, created_at)
+             SELECT a.id, k.email, k.after_minutes, 'pending', ? + k.after_minutes * 60000, ? FROM events e
+             JOIN alarms a ON a.id = json_extract(e.data, '$.id')
+             JOIN lockers l ON l.id = a.locker_id
+             JOIN site_alarm_contacts k ON k.site_id = l.site_id
+             WHERE e.seq > ? AND e.seq <= ? AND e.type = 'alarm.raised'`,
+          )
+          .run(now, now, this.#seq, last).changes;
+        this.#seq = last;
+        return queued;
+      })
       .immediate();
   }
 
@@ -134,8 +160,10 @@ export class AlarmMail implements Component {
       this.db
         .prepare(`UPDATE alarm_mails SET state = ?${extra} WHERE alarm_id = ? AND email = ?`)
         .run(state, ...args, m.alarm_id, m.email);
-    if (m.after_minutes > 0 && m.state !== 'raised') {
-      set('dropped', ''); // someone took it on (or it ended) before its turn came
+    if ((m.after_minutes > 0 && m.state !== 'raised') || JSON.parse(m.details).withdrawn) {
+      // Someone took it on (or it ended) before its turn came; or late readings, judged in their
+      // order, did not give it after all.
+      set('dropped', '');
       return;
     }
     try {
