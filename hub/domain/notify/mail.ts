@@ -111,15 +111,15 @@ export class AlarmMail implements Component {
     return this.db
       .transaction(() => {
         this.#seq ??=
-          ((this.db
+          (this.db
             .prepare(
               `SELECT min(e.seq) - 1 FROM events e JOIN alarms a ON a.id = json_extract(e.data, '$.id')
                WHERE e.type = 'alarm.raised' AND a.state = 'raised'`,
             )
             .pluck()
             .get() as number | null) ??
-            (this.db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ??
-            0);
+          (this.db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ??
+          0;
         const last = (this.db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ?? 0;
         const queued = this.db
           .prepare(
