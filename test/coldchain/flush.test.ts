@@ -182,3 +182,23 @@ describe('a reading out of its sensor’s order', () => {
     expect(chain.stats).toMatchObject({ replayed: 1, tooLate: 1 });
   });
 });
+
+describe('a calibration', () => {
+  it('corrects the readings taken from then on, not those taken before that arrive later', () => {
+    store.provisioning.addDevice({ site: 'vergers', locker: 'box-8' }, 'rural-box-8', 'test');
+    const now = t0 + 3_600_000;
+    const chain = new ColdChain(store.db, store.ledger, new Alarms(store.db, store.ledger), () => now);
+    chain.calibrate('box-8', 't1', -0.5, t0 + 600_000, 'Testo 104');
+    chain.add('box-8', { bootId: 'b', seq: 1, ts: t0 + 660_000, readings: reading(4.3) });
+    // Buffered through an outage: taken before the calibration, it reached the hub after it.
+    chain.add('box-8', { bootId: 'b', seq: 2, ts: t0 + 300_000, readings: reading(4.3) });
+    chain.flush();
+    const values = store.db
+      .prepare(`SELECT ts, c FROM readings WHERE locker_id = 'box-8' AND sensor = 't1' ORDER BY ts`)
+      .all();
+    expect(values).toEqual([
+      { ts: t0 + 300_000, c: 4.3 },
+      { ts: t0 + 660_000, c: 3.8 },
+    ]);
+  });
+});

@@ -446,14 +446,15 @@ export class ColdChain {
     const known = this.#sensorsOf(lockerId);
     const mine = known ? msg.readings.filter((r) => known.has(r.sensor)) : msg.readings;
     this.stats.unknownSensor += msg.readings.length - mine.length;
-    // Each as its calibration says (a fault code stays one: it is no temperature to correct).
+    // Each as its calibration says, if taken since (a reading buffered from before it is stored as
+    // it would have been on time; a fault code stays one: it is no temperature to correct).
     const offsets = this.#offsetsOf(lockerId);
     const readings = offsets.size
       ? mine.map((r) => {
           const o = offsets.get(r.sensor);
-          return o === undefined || !plausible(r.c)
+          return o === undefined || msg.ts < o.since || !plausible(r.c)
             ? r
-            : { sensor: r.sensor, c: Math.round((r.c + o) * 1000) / 1000 };
+            : { sensor: r.sensor, c: Math.round((r.c + o.offset) * 1000) / 1000 };
         })
       : mine;
     if (readings.length) {
@@ -467,18 +468,18 @@ export class ColdChain {
 
   readonly #heard = new Set<string>();
 
-  /** Calibration offsets per sensor of a cabinet (°C added to what it reads), read once. */
-  readonly #offsets = new Map<string, Map<string, number>>();
+  /** Calibration offsets per sensor of a cabinet (°C added to what it reads) and since when, read once. */
+  readonly #offsets = new Map<string, Map<string, { offset: number; since: number }>>();
 
-  #offsetsOf(lockerId: string): Map<string, number> {
+  #offsetsOf(lockerId: string): Map<string, { offset: number; since: number }> {
     let offsets = this.#offsets.get(lockerId);
     if (!offsets) {
       const rows = this.db
-        .prepare<[string], { sensor: string; offset_c: number }>(
-          'SELECT sensor, offset_c FROM sensor_calibrations WHERE locker_id = ?',
+        .prepare<[string], { sensor: string; offset_c: number; calibrated_at: number }>(
+          'SELECT sensor, offset_c, calibrated_at FROM sensor_calibrations WHERE locker_id = ?',
         )
         .all(lockerId);
-      offsets = new Map(rows.map((r) => [r.sensor, r.offset_c]));
+      offsets = new Map(rows.map((r) => [r.sensor, { offset: r.offset_c, since: r.calibrated_at }]));
       this.#offsets.set(lockerId, offsets);
     }
     return offsets;
