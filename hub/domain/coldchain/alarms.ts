@@ -51,6 +51,19 @@ export const alarmView = (a: AlarmRow): AlarmView => ({
   details: JSON.parse(a.details) as Record<string, unknown>,
 });
 
+/** An alarm to raise: where, what, since when. */
+export interface NewAlarm {
+  lockerId: string;
+  sensor: string | null;
+  kind: AlarmKind;
+  level: AlarmLevel;
+  /** Event time it rose. */
+  at: number;
+  /** Event time the condition began. */
+  since?: number;
+  details?: Record<string, unknown>;
+}
+
 export class Alarms {
   readonly #open;
 
@@ -64,40 +77,9 @@ export class Alarms {
   }
 
   /** Raises an alarm unless the same one is already open; returns it if new. Inside a transaction. */
-  raise(a: {
-    lockerId: string;
-    sensor: string | null;
-    kind: AlarmKind;
-    level: AlarmLevel;
-    at: number;
-    since?: number;
-    details?: Record<string, unknown>;
-  }): AlarmRow | undefined {
+  raise(a: NewAlarm): AlarmRow | undefined {
     if (this.#open.get(a.lockerId, a.sensor, a.kind, a.level)) return undefined;
-    const id = newId('A');
-    this.db
-      .prepare(
-        `INSERT INTO alarms (id, locker_id, sensor, kind, level, state, raised_at, since, details, notified_at)
-         VALUES (?, ?, ?, ?, ?, 'raised', ?, ?, ?, ?)`,
-      )
-      .run(
-        id,
-        a.lockerId,
-        a.sensor,
-        a.kind,
-        a.level,
-        a.at,
-        a.since ?? null,
-        JSON.stringify(a.details ?? {}),
-        a.at,
-      );
-    this.ledger.append({
-      ts: a.at,
-      type: 'alarm.raised',
-      actor: 'hub',
-      lockerId: a.lockerId,
-      data: { id, kind: a.kind, level: a.level, sensor: a.sensor, ...a.details },
-    });
+    this.#insert(a, null);
     return this.#open.get(a.lockerId, a.sensor, a.kind, a.level);
   }
 
@@ -106,16 +88,18 @@ export class Alarms {
    * `at` and, unless it is still under way, cleared at `clearedAt`, whatever else is open of the
    * same kind now. Inside a transaction.
    */
-  episode(a: Parameters<Alarms['raise']>[0] & { clearedAt: number | null }): void {
-    if (a.clearedAt === null) {
-      this.raise(a);
-      return;
-    }
+  episode(a: NewAlarm & { clearedAt: number | null }): void {
+    if (a.clearedAt === null) this.raise(a);
+    else this.#insert(a, a.clearedAt);
+  }
+
+  /** Writes an alarm raised at `a.at` (and cleared at `clearedAt`), with its ledger entries. */
+  #insert(a: NewAlarm, clearedAt: number | null): void {
     const id = newId('A');
     this.db
       .prepare(
         `INSERT INTO alarms (id, locker_id, sensor, kind, level, state, raised_at, since, details, notified_at, cleared_at)
-         VALUES (?, ?, ?, ?, ?, 'cleared', ?, ?, ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         id,
@@ -123,25 +107,29 @@ export class Alarms {
         a.sensor,
         a.kind,
         a.level,
+        clearedAt === null ? 'raised' : 'cleared',
         a.at,
         a.since ?? null,
         JSON.stringify(a.details ?? {}),
         a.at,
-        a.clearedAt,
+        clearedAt,
       );
-    const base = { actor: 'hub', lockerId: a.lockerId };
+    const what = { id, kind: a.kind, level: a.level, sensor: a.sensor };
     this.ledger.append({
-      ...base,
       ts: a.at,
       type: 'alarm.raised',
-      data: { id, kind: a.kind, level: a.level, sensor: a.sensor, ...a.details },
+      actor: 'hub',
+      lockerId: a.lockerId,
+      data: { ...what, ...a.details },
     });
-    this.ledger.append({
-      ...base,
-      ts: a.clearedAt,
-      type: 'alarm.cleared',
-      data: { id, kind: a.kind, level: a.level, sensor: a.sensor },
-    });
+    if (clearedAt !== null)
+      this.ledger.append({
+        ts: clearedAt,
+        type: 'alarm.cleared',
+        actor: 'hub',
+        lockerId: a.lockerId,
+        data: what,
+      });
   }
 
   /** Updates details of an open alarm (advice that follows the situation); no ledger entry. */
