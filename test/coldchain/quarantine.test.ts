@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SimLocker } from '../../cli/sim-locker.ts';
 import { gs1CheckDigit } from '../../devices/index.ts';
 import { startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+import { orderParcel, releaseDoor, useCode } from '../helpers/parcels.ts';
 
 const MIN = 60_000;
 let t: TestHub;
@@ -35,30 +36,6 @@ async function reads(locker: SimLocker, sensor: string, c: number, n: number) {
   }
 }
 
-async function order(body: Record<string, unknown> = {}) {
-  const res = await t.api(
-    'POST',
-    '/api/v1/parcels',
-    { lockerId: 'box-1', size: 'M', temperatureClass: 'chilled', recipient: { name: 'Ada' }, ...body },
-    t.integration,
-  );
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body as { parcel: { id: string; door: number }; depositCode: string; pickupCode: string };
-}
-
-/** Types `code`; resolves once its door is released. */
-async function release(locker: SimLocker, code: string, door: number) {
-  const unlocked = waitFor<[number]>(locker, 'unlocked', (d) => d === door);
-  locker.pressCode(code);
-  await unlocked;
-}
-
-async function through(locker: SimLocker, code: string, door: number) {
-  await release(locker, code, door);
-  locker.openDoor(door);
-  locker.closeDoor(door);
-}
-
 async function refusedWith(locker: SimLocker, code: string): Promise<string> {
   const shown = waitFor<[{ type: string; text?: string }]>(locker, 'command', (c) => c.type === 'display');
   locker.pressCode(code);
@@ -67,9 +44,9 @@ async function refusedWith(locker: SimLocker, code: string): Promise<string> {
 
 describe('a critical breach quarantines the goods inside, whatever the parcel’s state', () => {
   it('holds a parcel stored in the compartment', async () => {
-    const p = await order();
+    const p = await orderParcel(t);
     expect(p.parcel.door).toBe(1); // watched by t1
-    await through(box, p.depositCode, 1);
+    await useCode(box, p.depositCode, 1);
     await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
     await reads(box, 't1', 12, 12);
     expect(await parcel(p.parcel.id)).toMatchObject({ state: 'quarantined' });
@@ -77,8 +54,8 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
   });
 
   it('holds a deposit in progress, and keeps it held once the producer closes the door', async () => {
-    const p = await order();
-    await release(box, p.depositCode, 1);
+    const p = await orderParcel(t);
+    await releaseDoor(box, p.depositCode, 1);
     box.openDoor(1); // the goods go in; the producer is slow to close
     await t.ticked(
       async () => (await t.api('GET', '/api/v1/lockers/box-1')).body.compartments[0].doorState === 'open',
@@ -94,13 +71,13 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
     const res = await t.api('POST', `/api/v1/parcels/${p.parcel.id}/release`, { reason: 'probe checked' });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(await parcel(p.parcel.id)).toMatchObject({ state: 'stored' });
-    await through(box, p.pickupCode, 1);
+    await useCode(box, p.pickupCode, 1);
     await t.ticked(async () => (await parcel(p.parcel.id)).state === 'picked_up');
   });
 
   it('takes a held parcel’s codes out of the table the cabinet checks offline, and back on release', async () => {
-    const p = await order();
-    await through(box, p.depositCode, 1);
+    const p = await orderParcel(t);
+    await useCode(box, p.depositCode, 1);
     await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
     const pickupHash = t.hub.db
       .prepare(`SELECT offline_hash FROM codes WHERE parcel_id = ? AND kind = 'pickup'`)
@@ -119,8 +96,8 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
   });
 
   it('holds a released parcel again at the next breach', async () => {
-    const p = await order();
-    await through(box, p.depositCode, 1);
+    const p = await orderParcel(t);
+    await useCode(box, p.depositCode, 1);
     await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
     await reads(box, 't1', 12, 12);
     expect(await parcel(p.parcel.id)).toMatchObject({ state: 'quarantined' });
@@ -139,10 +116,10 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
   });
 
   it('records a pickup under way when the breach came: the goods left, flagged for an operator', async () => {
-    const p = await order();
-    await through(box, p.depositCode, 1);
+    const p = await orderParcel(t);
+    await useCode(box, p.depositCode, 1);
     await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
-    await release(box, p.pickupCode, 1); // released for the customer…
+    await releaseDoor(box, p.pickupCode, 1); // released for the customer…
     await reads(box, 't1', 12, 12); // …who is slow to open it: the breach holds the parcel meanwhile
     expect(await parcel(p.parcel.id)).toMatchObject({ state: 'quarantined' });
     box.openDoor(1);
@@ -162,10 +139,10 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
   });
 
   it('holds frozen goods in a freezer cycling −19 ↔ −11 °C, though every cycle dips under the limit', async () => {
-    const p = await order({ temperatureClass: 'frozen' });
+    const p = await orderParcel(t, { temperatureClass: 'frozen' });
     const sensor = box.opts.profile.compartments.find((c) => c.door === p.parcel.door)?.sensor as string;
     await reads(box, sensor, -20, 2);
-    await through(box, p.depositCode, p.parcel.door);
+    await useCode(box, p.depositCode, p.parcel.door);
     await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
     // Three hours of a triangle wave, 20 minutes a cycle: above −18 °C 15 minutes of each.
     for (let m = 0; m < 180; m++) {
@@ -181,8 +158,8 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
   });
 
   it('keeps "collect before" up to date as the compartment warms, within the parcels’ own budget', async () => {
-    const p = await order();
-    await through(box, p.depositCode, 1);
+    const p = await orderParcel(t);
+    await useCode(box, p.depositCode, 1);
     await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
     const warning = async () =>
       (
@@ -236,7 +213,7 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
   it('allocates no parcel to a compartment reading out of its range, before any alarm', async () => {
     await reads(box, 't1', 6, 1); // door 1 at +6 °C for a minute: no alarm yet, but no place for goods
     await reads(box, 't2', 3, 1);
-    expect((await order()).parcel.door).toBe(2);
+    expect((await orderParcel(t)).parcel.door).toBe(2);
   });
 
   it('allocates no parcel to a compartment in alarm, and none when every one of its class is', async () => {
@@ -245,7 +222,7 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
       sensor: string;
     }>;
     expect(high.map((a) => a.sensor)).toContain('t5');
-    const p = await order({ temperatureClass: 'frozen' });
+    const p = await orderParcel(t, { temperatureClass: 'frozen' });
     expect(p.parcel.door).toBe(6);
     const refused = await t.api(
       'POST',
@@ -257,8 +234,8 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
   });
 
   it('holds chilled goods freezing, and says so with an alarm', async () => {
-    const p = await order();
-    await through(box, p.depositCode, 1);
+    const p = await orderParcel(t);
+    await useCode(box, p.depositCode, 1);
     await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
     await reads(box, 't1', -4, 35); // a compressor stuck on
     const low = (await t.api('GET', '/api/v1/alarms?kind=temperature_low')).body.alarms as Array<{
@@ -302,12 +279,12 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
       ).status,
     ).toBe(400);
     await reads(box, 't2', 1.5, 1);
-    const meat = await order({ category: 'minced_meat' });
+    const meat = await orderParcel(t, { category: 'minced_meat' });
     expect(meat.parcel.door).toBe(2);
-    const cheese = await order({ category: 'perishable_dairy' });
+    const cheese = await orderParcel(t, { category: 'perishable_dairy' });
     expect(cheese.parcel.door).toBe(1);
-    await through(box, meat.depositCode, 2);
-    await through(box, cheese.depositCode, 1);
+    await useCode(box, meat.depositCode, 2);
+    await useCode(box, cheese.depositCode, 1);
     await t.ticked(async () => (await parcel(meat.parcel.id)).state === 'stored');
     await t.ticked(async () => (await parcel(cheese.parcel.id)).state === 'stored');
     // Both doors at +3 °C for an hour: within chilled's 0…+4, above minced meat's +2.
@@ -328,8 +305,8 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
   });
 
   it('holds a parcel expired uncollected, its goods still inside', async () => {
-    const p = await order({ pickupWindowHours: 1 });
-    await through(box, p.depositCode, 1);
+    const p = await orderParcel(t, { pickupWindowHours: 1 });
+    await useCode(box, p.depositCode, 1);
     await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
     clock += 61 * MIN;
     await t.hub.tick();
@@ -343,11 +320,11 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
     const body = `3761234567${'1'.padStart(7, '0')}`;
     const sscc = `${body}${gs1CheckDigit(body)}`;
     const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as { code: string };
-    const p = await order({ destinationLockerId: 'town-1', sscc });
-    await through(box, p.depositCode, p.parcel.door);
+    const p = await orderParcel(t, { destinationLockerId: 'town-1', sscc });
+    await useCode(box, p.depositCode, p.parcel.door);
     await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
     // Collected at the box: the driver's code opens its door, a scan, the door closes.
-    await release(box, driver.code, p.parcel.door);
+    await releaseDoor(box, driver.code, p.parcel.door);
     box.openDoor(p.parcel.door);
     box.scan(`]C100${sscc}`);
     box.closeDoor(p.parcel.door);
@@ -371,7 +348,7 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
     const res = await t.api('POST', `/api/v1/parcels/${p.parcel.id}/release`, { reason: 'probe checked' });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(await parcel(p.parcel.id)).toMatchObject({ state: 'ready' });
-    await through(town, p.pickupCode, door);
+    await useCode(town, p.pickupCode, door);
     await t.ticked(async () => (await parcel(p.parcel.id)).state === 'picked_up');
   });
 });
@@ -382,14 +359,14 @@ describe('the temperature record follows the parcel', () => {
     const body = `3761234567${'2'.padStart(7, '0')}`;
     const sscc = `${body}${gs1CheckDigit(body)}`;
     const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as { code: string };
-    const p = await order({ destinationLockerId: 'town-1', sscc });
+    const p = await orderParcel(t, { destinationLockerId: 'town-1', sscc });
     const townSensors = town.opts.profile.compartments.filter((c) => c.temperatureClass === 'chilled');
     // Town's chilled doors are warm before the parcel comes: none of it is the parcel's.
     for (const c of townSensors) await reads(town, c.sensor as string, 9, 1);
-    await through(box, p.depositCode, p.parcel.door);
+    await useCode(box, p.depositCode, p.parcel.door);
     await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
     await reads(box, 't1', 3, 30);
-    await release(box, driver.code, p.parcel.door);
+    await releaseDoor(box, driver.code, p.parcel.door);
     box.openDoor(p.parcel.door);
     box.scan(`]C100${sscc}`);
     box.closeDoor(p.parcel.door);
@@ -432,8 +409,8 @@ describe('the temperature record follows the parcel', () => {
   });
 
   it('counts a silent sensor as time unknown, never in range', async () => {
-    const p = await order();
-    await through(box, p.depositCode, 1);
+    const p = await orderParcel(t);
+    await useCode(box, p.depositCode, 1);
     await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
     await reads(box, 't1', 3, 10);
     clock += 60 * MIN; // the probe says nothing for an hour
@@ -444,11 +421,11 @@ describe('the temperature record follows the parcel', () => {
   });
 
   it('is sealed at pickup and kept past the raw readings’ retention, its series from the 5-minute means', async () => {
-    const p = await order();
-    await through(box, p.depositCode, 1);
+    const p = await orderParcel(t);
+    await useCode(box, p.depositCode, 1);
     await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
     await reads(box, 't1', 3, 30);
-    await through(box, p.pickupCode, 1);
+    await useCode(box, p.pickupCode, 1);
     await t.ticked(async () => (await parcel(p.parcel.id)).state === 'picked_up');
     const record = async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}/temperature`)).body;
     const before = await record();

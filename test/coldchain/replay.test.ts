@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SimLocker } from '../../cli/sim-locker.ts';
 import { SEAL_WAIT_MS } from '../../hub/domain/coldchain/record.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+import { orderParcel, useCode } from '../helpers/parcels.ts';
 import { lineProxy } from '../helpers/proxy.ts';
 
 const MIN = 60_000;
@@ -33,25 +34,6 @@ const at = (ms: number) => {
 const parcel = async (id: string) => (await t.api('GET', `/api/v1/parcels/${id}`)).body;
 const stored = () => t.hub.db.prepare('SELECT count(*) FROM readings').pluck().get() as number;
 
-async function order() {
-  const res = await t.api(
-    'POST',
-    '/api/v1/parcels',
-    { lockerId: 'box-1', size: 'M', temperatureClass: 'chilled', recipient: { name: 'Ada' } },
-    t.integration,
-  );
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body as { parcel: { id: string; door: number }; depositCode: string; pickupCode: string };
-}
-
-async function through(code: string, door: number) {
-  const unlocked = waitFor<[number]>(box, 'unlocked', (d) => d === door);
-  box.pressCode(code);
-  await unlocked;
-  box.openDoor(door);
-  box.closeDoor(door);
-}
-
 describe('readings replayed late', () => {
   it('hold the parcel that was inside, not one deposited since, and tell of the one picked up meanwhile', async () => {
     let sent = 0;
@@ -61,18 +43,18 @@ describe('readings replayed late', () => {
       await t.ticked(() => stored() === sent, 5000, 'stored');
     };
     await read(3);
-    const a = await order();
+    const a = await orderParcel(t);
     expect(a.parcel.door).toBe(1);
-    await through(a.depositCode, 1);
+    await useCode(box, a.depositCode, 1);
     await t.ticked(async () => (await parcel(a.parcel.id)).state === 'stored');
     // 20 minutes on, A is picked up; the cabinet's readings meanwhile wait in its buffer.
     at(T + 20 * MIN);
-    await through(a.pickupCode, 1);
+    await useCode(box, a.pickupCode, 1);
     await t.ticked(async () => (await parcel(a.parcel.id)).state === 'picked_up');
     at(T + 30 * MIN);
-    const b = await order();
+    const b = await orderParcel(t);
     expect(b.parcel.door).toBe(1);
-    await through(b.depositCode, 1);
+    await useCode(box, b.depositCode, 1);
     await t.ticked(async () => (await parcel(b.parcel.id)).state === 'stored');
     // Now the buffer arrives: +12 °C from minute 1 to 18 (critical at minute 12), then +3 °C.
     for (let m = 1; m <= 30; m++) {
@@ -93,11 +75,11 @@ describe('readings replayed late', () => {
   });
 
   it('seals a record without the readings of its last stay once it has waited a day for them', async () => {
-    const a = await order();
-    await through(a.depositCode, a.parcel.door);
+    const a = await orderParcel(t);
+    await useCode(box, a.depositCode, a.parcel.door);
     await t.ticked(async () => (await parcel(a.parcel.id)).state === 'stored');
     at(T + 10 * MIN);
-    await through(a.pickupCode, a.parcel.door);
+    await useCode(box, a.pickupCode, a.parcel.door);
     await t.ticked(async () => (await parcel(a.parcel.id)).state === 'picked_up');
     const record = async () => (await t.api('GET', `/api/v1/parcels/${a.parcel.id}/temperature`)).body;
     at(T + 10 * MIN + SEAL_WAIT_MS - 1000);

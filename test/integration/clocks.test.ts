@@ -4,8 +4,8 @@
  * `clock_skew` alarm (hub/domain/clocks.ts). Neither monitoring nor a valid code is lost to it.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SimLocker } from '../../cli/sim-locker.ts';
-import { startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+import { startTestHub, type TestHub } from '../helpers/hub.ts';
+import { orderParcel, useCode } from '../helpers/parcels.ts';
 
 const MIN = 60_000;
 let t: TestHub;
@@ -24,32 +24,13 @@ const alarms = async (kind: string) =>
   }>;
 const stored = () => t.hub.db.prepare('SELECT count(*) FROM readings').pluck().get() as number;
 
-async function order() {
-  const res = await t.api(
-    'POST',
-    '/api/v1/parcels',
-    { lockerId: 'box-1', size: 'M', temperatureClass: 'chilled', recipient: { name: 'Ada' } },
-    t.integration,
-  );
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body as { parcel: { id: string; door: number }; depositCode: string; pickupCode: string };
-}
-
-async function deposit(box: SimLocker, code: string, door: number) {
-  const unlocked = waitFor<[number]>(box, 'unlocked', (d) => d === door, 5000);
-  box.pressCode(code);
-  await unlocked;
-  box.openDoor(door);
-  box.closeDoor(door);
-}
-
 describe('a cabinet whose clock is wrong', () => {
   it('10 minutes ahead: its readings still count, on the hub’s time, and a breach still holds the goods', async () => {
     const box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8', {
       now: () => clock + 10 * MIN,
     });
-    const p = await order();
-    await deposit(box, p.depositCode, 1);
+    const p = await orderParcel(t);
+    await useCode(box, p.depositCode, 1);
     await t.ticked(
       async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body.state === 'stored',
       5000,
@@ -75,8 +56,8 @@ describe('a cabinet whose clock is wrong', () => {
     const box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8', {
       now: () => clock - 90_000,
     });
-    const p = await order();
-    await deposit(box, p.depositCode, p.parcel.door);
+    const p = await orderParcel(t);
+    await useCode(box, p.depositCode, p.parcel.door);
     await t.ticked(
       async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body.state === 'stored',
       5000,

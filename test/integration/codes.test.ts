@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SimLocker } from '../../cli/sim-locker.ts';
 import { FREE_FAILURES } from '../../devices/index.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+import { useCode } from '../helpers/parcels.ts';
 
 let t: TestHub;
 let box: SimLocker;
@@ -42,14 +43,6 @@ async function rejections(): Promise<string[]> {
   return res.body.events.map((e: { data: { reason: string } }) => e.data.reason);
 }
 
-async function deposit(locker: SimLocker, code: string, door: number) {
-  const unlocked = waitFor(locker, 'unlocked', (d) => d === door);
-  locker.pressCode(code);
-  await unlocked;
-  locker.openDoor(door);
-  locker.closeDoor(door);
-}
-
 describe('codes that must open nothing', () => {
   it('refuses an unknown code', async () => {
     await parcel();
@@ -65,7 +58,7 @@ describe('codes that must open nothing', () => {
 
   it('refuses a deposit code once used, even after the deposit', async () => {
     const p = await parcel();
-    await deposit(box, p.depositCode, p.parcel.door);
+    await useCode(box, p.depositCode, p.parcel.door);
     await eventually(
       async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body.state === 'stored',
     );
@@ -75,11 +68,11 @@ describe('codes that must open nothing', () => {
 
   it('refuses a pickup code once the parcel is collected', async () => {
     const p = await parcel();
-    await deposit(box, p.depositCode, p.parcel.door);
+    await useCode(box, p.depositCode, p.parcel.door);
     await eventually(
       async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body.state === 'stored',
     );
-    await deposit(box, p.pickupCode, p.parcel.door);
+    await useCode(box, p.pickupCode, p.parcel.door);
     await eventually(
       async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body.state === 'picked_up',
     );
@@ -96,7 +89,7 @@ describe('codes that must open nothing', () => {
 
   it('refuses an expired pickup code', async () => {
     const p = await parcel('box-1', { pickupWindowHours: 1 });
-    await deposit(box, p.depositCode, p.parcel.door);
+    await useCode(box, p.depositCode, p.parcel.door);
     await eventually(
       async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body.state === 'stored',
     );
@@ -111,9 +104,9 @@ describe('codes that must open nothing', () => {
     expect((await rejections()).at(-1)).toBe('throttled');
     // Other lockers are not affected.
     const q = await parcel('town-1');
-    await deposit(town, q.depositCode, q.parcel.door);
+    await useCode(town, q.depositCode, q.parcel.door);
     clock += 15 * 60_000;
-    await deposit(box, p.depositCode, p.parcel.door);
+    await useCode(box, p.depositCode, p.parcel.door);
     await eventually(
       async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body.state === 'stored',
     );
@@ -127,7 +120,7 @@ describe('codes that must open nothing', () => {
     await eventually(() => online() === 1, 5000, 'box-1 back online');
     expect(await refused(box, p.depositCode)).toBe('Too many attempts, wait');
     clock += 15 * 60_000;
-    await deposit(box, p.depositCode, p.parcel.door);
+    await useCode(box, p.depositCode, p.parcel.door);
     await eventually(
       async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body.state === 'stored',
     );
@@ -141,7 +134,7 @@ describe('a code whose door never opened', () => {
     box.pressCode(p.depositCode);
     await first;
     // nobody pulled the door; the latch dropped back
-    await deposit(box, p.depositCode, p.parcel.door);
+    await useCode(box, p.depositCode, p.parcel.door);
     await eventually(
       async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body.state === 'stored',
     );
@@ -169,7 +162,7 @@ describe('a code whose door never opened', () => {
     expect((await t.api('GET', '/api/v1/events?type=command.expired')).body.events).toHaveLength(1);
     expect(slow.board.unlocked).toEqual([]);
     slow.faults.ignoreCommands = false;
-    await deposit(slow, p.depositCode, p.parcel.door);
+    await useCode(slow, p.depositCode, p.parcel.door);
     await eventually(
       async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body.state === 'stored',
     );
@@ -193,7 +186,7 @@ describe('a code whose door never opened', () => {
     );
     expect((await t.api('GET', '/api/v1/events?type=command.failed')).body.events).toHaveLength(1);
     box.faults.ignoreCommands = false;
-    await deposit(box, p.depositCode, p.parcel.door);
+    await useCode(box, p.depositCode, p.parcel.door);
     await eventually(
       async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body.state === 'stored',
     );

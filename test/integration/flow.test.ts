@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SimLocker } from '../../cli/sim-locker.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+import { orderParcel } from '../helpers/parcels.ts';
 
 let t: TestHub;
 let box: SimLocker;
@@ -11,20 +12,8 @@ beforeEach(async () => {
 });
 afterEach(() => t.close());
 
-async function createParcel(body: Record<string, unknown> = {}) {
-  const res = await t.api(
-    'POST',
-    '/api/v1/parcels',
-    { lockerId: 'box-1', size: 'M', temperatureClass: 'chilled', recipient: { name: 'Camille' }, ...body },
-    t.integration,
-  );
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body as {
-    parcel: { id: string; door: number; state: string };
-    depositCode: string;
-    pickupCode: string;
-  };
-}
+const createParcel = (body: Record<string, unknown> = {}) =>
+  orderParcel(t, { recipient: { name: 'Camille' }, ...body });
 
 /** A person types a code, waits for the latch, opens and closes the door. */
 async function useCode(code: string, door: number) {

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SimLocker } from '../../cli/sim-locker.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+import { orderParcel, useCode } from '../helpers/parcels.ts';
 
 let t: TestHub;
 let box: SimLocker;
@@ -14,29 +15,14 @@ beforeEach(async () => {
 });
 afterEach(() => t.close());
 
-async function parcel(extra: Record<string, unknown> = {}) {
-  const res = await t.api(
-    'POST',
-    '/api/v1/parcels',
-    { lockerId: 'box-1', size: 'M', temperatureClass: 'frozen', recipient: { name: 'Ada' }, ...extra },
-    t.integration,
-  );
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body as { parcel: { id: string; door: number }; depositCode: string; pickupCode: string };
-}
+/** Frozen goods: a lane of their own in the box. */
+const parcel = (extra: Record<string, unknown> = {}) =>
+  orderParcel(t, { temperatureClass: 'frozen', ...extra });
 const state = async (id: string) => (await t.api('GET', `/api/v1/parcels/${id}`)).body.state;
 const compartment = async (door: number) =>
   (await t.api('GET', '/api/v1/lockers/box-1')).body.compartments.find(
     (c: { door: number }) => c.door === door,
   );
-
-async function through(code: string, door: number) {
-  const unlocked = waitFor(box, 'unlocked', (d) => d === door);
-  box.pressCode(code);
-  await unlocked;
-  box.openDoor(door);
-  box.closeDoor(door);
-}
 
 async function refusedWith(code: string): Promise<string> {
   const shown = waitFor<[{ type: string; text?: string }]>(box, 'command', (c) => c.type === 'display');
@@ -61,7 +47,7 @@ describe('deadlines', () => {
 
   it('expires an uncollected parcel but keeps its compartment until an operator retrieves the goods', async () => {
     const p = await parcel({ pickupWindowHours: 1 });
-    await through(p.depositCode, p.parcel.door);
+    await useCode(box, p.depositCode, p.parcel.door);
     await eventually(async () => (await state(p.parcel.id)) === 'stored');
     clock += 3_600_000;
     await t.hub.tick();
@@ -107,7 +93,7 @@ describe('cancellation', () => {
 
   it('refuses to cancel a parcel whose goods are inside, and says what to do', async () => {
     const p = await parcel();
-    await through(p.depositCode, p.parcel.door);
+    await useCode(box, p.depositCode, p.parcel.door);
     await eventually(async () => (await state(p.parcel.id)) === 'stored');
     const res = await t.api(
       'POST',
@@ -126,7 +112,7 @@ describe('cancellation', () => {
 describe('pickup reminders', () => {
   it('reminds once, a day before the pickup deadline (half-way through a short window)', async () => {
     const p = await parcel({ pickupWindowHours: 30 });
-    await through(p.depositCode, p.parcel.door);
+    await useCode(box, p.depositCode, p.parcel.door);
     await eventually(async () => (await state(p.parcel.id)) === 'stored');
     const reminders = () =>
       t.hub.db

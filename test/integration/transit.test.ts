@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SimLocker } from '../../cli/sim-locker.ts';
 import { gs1CheckDigit } from '../../devices/index.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+import { useCode } from '../helpers/parcels.ts';
 
 let t: TestHub;
 let box: SimLocker;
@@ -43,14 +44,6 @@ async function order(body: Record<string, unknown>) {
   return res.body as { parcel: { id: string; door: number }; depositCode: string; pickupCode: string };
 }
 
-async function typeAndUse(locker: SimLocker, code: string, door: number) {
-  const unlocked = waitFor<[number]>(locker, 'unlocked', (d) => d === door);
-  locker.pressCode(code);
-  await unlocked;
-  locker.openDoor(door);
-  locker.closeDoor(door);
-}
-
 describe('a parcel that travels from a rural box to a town locker', () => {
   it('is deposited, collected by a driver with scans, delivered by scan to a door allocated on arrival, and picked up', async () => {
     const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as {
@@ -67,7 +60,7 @@ describe('a parcel that travels from a rural box to a town locker', () => {
     });
     const local = await order({ temperatureClass: 'frozen', sscc: sscc(3) });
     for (const p of [a, b, local]) {
-      await typeAndUse(box, p.depositCode, p.parcel.door);
+      await useCode(box, p.depositCode, p.parcel.door);
       await eventually(async () => (await state(p.parcel.id)) === 'stored');
     }
     // The pickup code of a travelling parcel opens nothing at the box.
@@ -113,7 +106,7 @@ describe('a parcel that travels from a rural box to a town locker', () => {
     expect(ready.pickupExpiresAt).toBeGreaterThan(ready.readyAt);
 
     // The customer collects with the code received at ordering time.
-    await typeAndUse(town, a.pickupCode, door);
+    await useCode(town, a.pickupCode, door);
     await eventually(async () => (await state(a.parcel.id)) === 'picked_up', 5000, 'picked up');
     const types = (await t.api('GET', `/api/v1/parcels/${a.parcel.id}`)).body.timeline.map(
       (e: { type: string }) => e.type,
@@ -131,7 +124,7 @@ describe('a parcel that travels from a rural box to a town locker', () => {
     await t.hub.provisioning.addDevice({ site: 'lyon', locker: 'town-2' }, 'town-locker-16', 'test');
     const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as { code: string };
     const a = await order({ temperatureClass: 'frozen', destinationSiteId: 'lyon', sscc: sscc(7) });
-    await typeAndUse(box, a.depositCode, a.parcel.door);
+    await useCode(box, a.depositCode, a.parcel.door);
     await eventually(async () => (await state(a.parcel.id)) === 'stored');
     box.pressCode(driver.code);
     await waitFor(box, 'unlocked');
@@ -185,7 +178,7 @@ describe('tokens scoped to a producer or a driver', () => {
       code: string;
       token: string;
     };
-    await typeAndUse(box, mine.depositCode, mine.parcel.door);
+    await useCode(box, mine.depositCode, mine.parcel.door);
     await eventually(async () => (await state(mine.parcel.id)) === 'stored');
     const before = (await t.api('GET', '/api/v1/round', undefined, driver.token)).body;
     expect(before.collect).toEqual([
@@ -210,7 +203,7 @@ describe('the driver app', () => {
   it('collects and delivers through the API, with the phone as scanner', async () => {
     const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as { token: string };
     const a = await order({ temperatureClass: 'chilled', destinationLockerId: 'town-1', sscc: sscc(21) });
-    await typeAndUse(box, a.depositCode, a.parcel.door);
+    await useCode(box, a.depositCode, a.parcel.door);
     await eventually(async () => (await state(a.parcel.id)) === 'stored');
     const unlocked = waitFor<[number]>(box, 'unlocked');
     const arrive = await t.api('POST', '/api/v1/round/arrive', { lockerId: 'box-1' }, driver.token);
@@ -266,7 +259,7 @@ describe('a parcel nobody collects in town', () => {
       producerId: farm.id,
       pickupWindowHours: 1,
     });
-    await typeAndUse(box, a.depositCode, a.parcel.door);
+    await useCode(box, a.depositCode, a.parcel.door);
     await eventually(async () => (await state(a.parcel.id)) === 'stored');
     box.pressCode(driver.code);
     await waitFor(box, 'unlocked');
@@ -320,7 +313,7 @@ describe('a parcel nobody collects in town', () => {
       door: homeDoor,
       code: expect.stringMatching(/^\d{8}$/),
     });
-    await typeAndUse(box, rc.body.code, homeDoor);
+    await useCode(box, rc.body.code, homeDoor);
     await eventually(async () => (await state(a.parcel.id)) === 'picked_up', 5000, 'taken back');
     const types = (await t.api('GET', `/api/v1/parcels/${a.parcel.id}`)).body.timeline
       .map((e: { type: string }) => e.type)
@@ -345,7 +338,7 @@ describe('collection one door after another', () => {
     const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as { code: string };
     const a = await order({ temperatureClass: 'chilled', destinationLockerId: 'town-1', sscc: sscc(41) });
     const b = await order({ temperatureClass: 'frozen', destinationLockerId: 'town-1', sscc: sscc(42) });
-    for (const p of [a, b]) await typeAndUse(box, p.depositCode, p.parcel.door);
+    for (const p of [a, b]) await useCode(box, p.depositCode, p.parcel.door);
     await eventually(async () => (await state(b.parcel.id)) === 'stored');
     const opened: number[] = [];
     box.on('unlocked', (d: number) => opened.push(d));
@@ -373,7 +366,7 @@ describe('a driver at a cabinet when the hub restarts', () => {
     const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as { code: string };
     const a = await order({ temperatureClass: 'chilled', destinationLockerId: 'town-1', sscc: sscc(51) });
     const b = await order({ temperatureClass: 'frozen', destinationLockerId: 'town-1', sscc: sscc(52) });
-    for (const p of [a, b]) await typeAndUse(box, p.depositCode, p.parcel.door);
+    for (const p of [a, b]) await useCode(box, p.depositCode, p.parcel.door);
     await eventually(async () => (await state(b.parcel.id)) === 'stored');
     const first = waitFor<[number]>(box, 'unlocked', (d) => d === a.parcel.door);
     box.pressCode(driver.code);
