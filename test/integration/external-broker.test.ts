@@ -160,14 +160,34 @@ describe.each([
       // A broker may also answer by closing the connection; one that does neither is a failure.
       if (intruder.connected) throw err;
     });
-    // A round trip on the intruder's connection: the broker handles its packets in order, so by
-    // the SUBACK it has routed (or refused) the forged publish; then one through the hub's API.
-    if (intruder.connected)
+    // Then a genuine event of its own, after the forged one on the same connection, and its
+    // acknowledgement: once the hub has applied this, it has had the forged one too, had the
+    // broker passed it on.
+    if (intruder.connected) {
       await bounded(
         intruder.subscribeAsync('casier/v1/ferme/box-2/events/ack', { qos: 1 }),
         5000,
-        'the round trip after the forged publish',
+        'the intruder subscribed to its own acks',
       );
+      const acked = bounded(
+        new Promise<void>((resolve) =>
+          intruder.on('message', (topic, payload) => {
+            if (topic.endsWith('/events/ack') && String(payload).includes('probe-1')) resolve();
+          }),
+        ),
+        10_000,
+        'the hub to acknowledge the intruder’s own event',
+      );
+      await intruder.publishAsync(
+        'casier/v1/ferme/box-2/events',
+        JSON.stringify({
+          bootId: 'probe',
+          events: [{ id: 'probe-1', seq: 1, ts: Date.now(), type: 'tamper', detail: 'lane test' }],
+        }),
+        { qos: 1 },
+      );
+      await acked;
+    }
     // Its own retained code table may arrive; nothing of box-1's may.
     expect(overheard.filter((topic) => !topic.startsWith('casier/v1/ferme/box-2/'))).toEqual([]);
     const after = (await t.api('GET', '/api/v1/events?lockerId=box-1&type=door.opened')).body.events.length;
