@@ -184,6 +184,24 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
     expect(first).toBeGreaterThanOrEqual(later - MIN);
   });
 
+  it('drops "collect before" once the compartment stops warming', async () => {
+    const warning = async () =>
+      (
+        (await t.api('GET', '/api/v1/alarms?kind=temperature_high')).body.alarms as Array<{
+          level: string;
+          details: { collectBefore?: number; advice?: string };
+        }>
+      ).find((a) => a.level === 'warning');
+    // An empty compartment warming by 0.05 °C a minute: warned, with a time to collect before.
+    for (let m = 0; m < 22; m++) await reads(box, 't1', 4.5 + 0.05 * m, 1);
+    expect((await warning())?.details.collectBefore).toEqual(expect.any(Number));
+    // Then it holds at +5.6 °C: nothing is on its way to the critical limit any more.
+    await reads(box, 't1', 5.6, 16);
+    const details = (await warning())?.details;
+    expect(details?.advice).toBe('not warming any more');
+    expect(details).not.toHaveProperty('collectBefore');
+  });
+
   it('corrects a calibrated sensor’s readings from then on, and the daily sheet says so', async () => {
     await reads(box, 't1', 4.3, 1);
     const res = await t.api('PUT', '/api/v1/lockers/box-1/sensors/t1/calibration', {

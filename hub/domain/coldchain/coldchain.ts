@@ -900,6 +900,13 @@ export class ColdChain {
         if (by !== null && (before === undefined || Math.abs(by - before) >= 60_000)) {
           this.#advised.set(s, by);
           this.alarms.amend(s.lockerId, s.sensor, 'temperature_high', 'warning', adviceFor(by));
+        } else if (by === null && before !== undefined) {
+          // No longer warming (and no parcel's budget running out): a time given before would mislead.
+          this.#advised.delete(s);
+          this.alarms.amend(s.lockerId, s.sensor, 'temperature_high', 'warning', {
+            collectBefore: null,
+            advice: 'not warming any more',
+          });
         }
       }
     }
