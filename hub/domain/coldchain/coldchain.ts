@@ -123,8 +123,10 @@ interface Sensor {
    * time over the last CHECKPOINTS: where a reading that comes late is judged again from.
    */
   checkpoints: Checkpoint[];
-  /** The earliest late reading this flush (event time), NaN: none. */
+  /** The earliest late reading not judged again yet (event time), NaN: none. */
   replayFrom: number;
+  /** Since when (hub clock) it has waited to be judged again: at most REPLAY_WAIT_MS while readings keep coming. */
+  replayAsked: number;
   /** What it was before this flush met it (one object per sensor, filled in again by each flush). */
   readonly was: Was;
 }
@@ -156,6 +158,8 @@ interface Was {
   retired: BucketWork[];
   retiredLength: number;
   checkpoints: Checkpoint[];
+  replayFrom: number;
+  replayAsked: number;
 }
 
 /** A sensor's rule state just before its reading at `ts`. */
@@ -168,6 +172,8 @@ interface Checkpoint {
   lastC: number;
 }
 
+/** How long a sensor with late readings waits to be judged again while more readings keep coming. */
+const REPLAY_WAIT_MS = 5000;
 /** How far apart a sensor's checkpoints are, and how many it keeps: late readings within about 4 hours are judged again. */
 const CHECKPOINT_EVERY_MS = 15 * 60_000;
 const CHECKPOINTS = 17;
@@ -321,10 +327,13 @@ export class ColdChain {
   readonly #departed;
   /** Parcels a reading concerned after they left: settled (`settle`) at the end of the flush. */
   readonly #unsettled = new Set<string>();
+  /** Sensors with late readings waiting to be judged again (`#replay`). */
+  readonly #replayPending = new Set<Sensor>();
   /** Parcels behind a sensor judged again (`#replay`): settled, and released if no breach is left. */
   readonly #mayRelease = new Set<string>();
-  /** The ledger position up to which goods moves were settled (`settleMoves`). */
+  /** The ledger position up to which goods moves were settled (`settleMoves`), kept in `cursors`. */
   #movesSeq: number;
+  readonly #saveCursor;
   /** Each locker's boot as last read; forgotten when the locker announces a new one. */
   readonly #boots = new Map<string, { boot_id: string | null; boot_at: number | null }>();
 
@@ -404,8 +413,17 @@ export class ColdChain {
            AND coalesce(picked_up_at, in_transit_at) > ? AND coalesce(ready_at, stored_at) < ?`,
       )
       .pluck();
-    // Moves before this start were settled as they came (or by the run before).
-    this.#movesSeq = (db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ?? 0;
+    // Where the last run stopped; a store that never kept it (new, or from before it was kept):
+    // its moves so far need nothing more.
+    this.#saveCursor = db.prepare(
+      `INSERT INTO cursors (name, seq) VALUES ('cold-chain-moves', ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq`,
+    );
+    this.#movesSeq =
+      (db.prepare(`SELECT seq FROM cursors WHERE name = 'cold-chain-moves'`).pluck().get() as
+        | number
+        | undefined) ??
+      (db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ??
+      0;
     this.#parcelsIn = db.prepare<
       [string, number],
       {
@@ -658,6 +676,7 @@ export class ColdChain {
       }
     }
     // Committed: the sensors keep what the flush made of them, for the next one to go on from.
+    for (const s of this.#replayPending) if (Number.isNaN(s.replayFrom)) this.#replayPending.delete(s);
     this.#heard.clear();
     this.#power.clear();
     if (current?.length) this.onStored?.readings(current);
@@ -708,7 +727,17 @@ export class ColdChain {
         at: now,
       };
     }
-    for (const s of this.#touched) if (!Number.isNaN(s.replayFrom)) this.#replay(s);
+    // Once the buffer is drained (a backlog judged again once, not at each of its chunks), or
+    // after REPLAY_WAIT_MS while readings keep coming.
+    for (const s of this.#replayPending) {
+      if (Number.isNaN(s.replayFrom) || (this.#buffered > 0 && now - s.replayAsked < REPLAY_WAIT_MS))
+        continue;
+      if (s.flush !== flush) {
+        this.#remember(s, false);
+        s.flush = flush;
+      }
+      this.#replay(s);
+    }
     for (const id of this.#unsettled) this.settle(id);
     for (const id of this.#mayRelease) {
       this.settle(id, true);
@@ -784,7 +813,7 @@ export class ColdChain {
   }
 
   /** The "collect before" last given per warned sensor, not to rewrite its alarm every reading. */
-  readonly #advised = new WeakMap<Sensor, number>();
+  readonly #advised = new WeakMap<Sensor, number | null>();
 
   /**
    * When the goods behind a warned sensor will be lost: the recent rise extrapolated to the
@@ -826,7 +855,11 @@ export class ColdChain {
     if (!first && ts <= prevTs) {
       this.stats.outOfOrder++;
       // Taken before the latest one: judged again with the others, from a checkpoint before it.
-      if (ts < prevTs && !(ts >= s.replayFrom)) s.replayFrom = ts;
+      if (ts < prevTs && !(ts >= s.replayFrom)) {
+        s.replayFrom = ts;
+        if (Number.isNaN(s.replayAsked)) s.replayAsked = now;
+        this.#replayPending.add(s);
+      }
       return false;
     }
     const lastCheckpoint = s.checkpoints.at(-1);
@@ -897,12 +930,13 @@ export class ColdChain {
       if (s.warning.raised && !s.critical.raised && changes.length === 0) {
         const by = this.#collectBy(s, ts, c, rules);
         const before = this.#advised.get(s);
-        if (by !== null && (before === undefined || Math.abs(by - before) >= 60_000)) {
+        if (by !== null && (before == null || Math.abs(by - before) >= 60_000)) {
           this.#advised.set(s, by);
           this.alarms.amend(s.lockerId, s.sensor, 'temperature_high', 'warning', adviceFor(by));
-        } else if (by === null && before !== undefined) {
+        } else if (by === null && before !== null) {
           // No longer warming (and no parcel's budget running out): a time given before would mislead.
-          this.#advised.delete(s);
+          // (Unknown after a restart: said again, which changes nothing if it was said.)
+          this.#advised.set(s, null);
           this.alarms.amend(s.lockerId, s.sensor, 'temperature_high', 'warning', {
             collectBefore: null,
             advice: 'not warming any more',
@@ -977,6 +1011,7 @@ export class ColdChain {
         parcels: null,
         checkpoints: [],
         replayFrom: Number.NaN,
+        replayAsked: Number.NaN,
         was: {
           added: true,
           warning,
@@ -997,6 +1032,8 @@ export class ColdChain {
           retired: [],
           retiredLength: 0,
           checkpoints: [],
+          replayFrom: Number.NaN,
+          replayAsked: Number.NaN,
         },
       };
       mine.set(sensor, s);
@@ -1038,6 +1075,8 @@ export class ColdChain {
     was.retired = s.retired;
     was.retiredLength = s.retired.length;
     was.checkpoints = s.checkpoints;
+    was.replayFrom = s.replayFrom;
+    was.replayAsked = s.replayAsked;
     this.#touched.push(s);
   }
 
@@ -1070,7 +1109,8 @@ export class ColdChain {
     s.retired = u.retired;
     u.retired.length = u.retiredLength;
     s.checkpoints = u.checkpoints;
-    s.replayFrom = Number.NaN;
+    s.replayFrom = u.replayFrom;
+    s.replayAsked = u.replayAsked;
   }
 
   #writeBucket(b: BucketWork): void {
@@ -1120,8 +1160,9 @@ export class ColdChain {
     if (!out && prevC <= (TIGHTEST_MAX_C[work.cls ?? 'ambient'] ?? Number.POSITIVE_INFINITY)) return;
     const dt = Math.min(MAX_STEP_MS, ts - prevTs);
     for (const w of work.watched)
-      for (const id of this.#departed.all(work.lockerId, w.door, prevTs, prevTs + dt))
-        this.#unsettled.add(id);
+      if (this.#lastLeft(work.lockerId, w.door) > prevTs)
+        for (const id of this.#departed.all(work.lockerId, w.door, prevTs, prevTs + dt))
+          this.#unsettled.add(id);
     // Deposits and pickups commit outside a flush: the parcels behind a door hold still during one.
     work.parcels ??= work.watched.flatMap((w) =>
       this.#parcelsIn.all(work.lockerId, w.door).map((p) => ({ ...p, door: w.door })),
@@ -1191,12 +1232,19 @@ export class ColdChain {
   #replay(s: Sensor): void {
     const from = s.replayFrom;
     s.replayFrom = Number.NaN;
+    s.replayAsked = Number.NaN;
     const rules = s.rules;
     if (!s.cls || !rules) return;
     let cp: Checkpoint | undefined;
     for (const c of s.checkpoints) if (c.ts <= from) cp = c;
     if (!cp) {
+      // Too old to judge again; its time out of range still counts for the parcels it concerns.
       this.stats.tooLate++;
+      for (const w of s.watched) {
+        for (const p of this.#parcelsIn.all(s.lockerId, w.door)) this.#unsettled.add(p.id);
+        for (const id of this.#departed.all(s.lockerId, w.door, from - MAX_STEP_MS, Number.MAX_SAFE_INTEGER))
+          this.#unsettled.add(id);
+      }
       return;
     }
     this.stats.replayed++;
@@ -1461,17 +1509,69 @@ export class ColdChain {
    */
   settleMoves(): void {
     const moved = this.db
-      .prepare<[number], { parcel_id: string; seq: number }>(
-        `SELECT parcel_id, seq FROM events WHERE seq > ? AND parcel_id IS NOT NULL AND type IN
-           ('parcel.stored', 'parcel.ready', 'parcel.returned', 'parcel.in_transit', 'parcel.picked_up')
-         ORDER BY seq`,
+      .prepare<
+        [number],
+        {
+          parcel_id: string;
+          seq: number;
+          type: string;
+          ts: number;
+          locker_id: string | null;
+          door: number | null;
+        }
+      >(
+        `SELECT parcel_id, seq, type, ts, locker_id, door FROM events WHERE seq > ? AND parcel_id IS NOT NULL
+           AND type IN ('parcel.stored', 'parcel.ready', 'parcel.returned', 'parcel.in_transit', 'parcel.picked_up')
+         ORDER BY seq LIMIT 500`,
       )
       .all(this.#movesSeq);
     if (moved.length === 0) return;
+    const through = (moved.at(-1) as { seq: number }).seq;
     this.db.transaction(() => {
-      for (const id of new Set(moved.map((m) => m.parcel_id))) this.settle(id);
+      for (const id of new Set(moved.map((m) => m.parcel_id)))
+        try {
+          // Its own savepoint: one parcel the store cannot settle must not hold up the others.
+          this.db.transaction(() => this.settle(id))();
+        } catch (err) {
+          this.settleFailures.push({ parcelId: id, error: (err as Error).message });
+          this.settleFailures.splice(0, this.settleFailures.length - 20);
+        }
+      this.#saveCursor.run(through);
     })();
-    this.#movesSeq = (moved.at(-1) as { seq: number }).seq;
+    this.#movesSeq = through;
+    for (const m of moved) {
+      if (m.locker_id === null || m.door === null) continue;
+      if (m.type !== 'parcel.picked_up' && m.type !== 'parcel.in_transit') continue;
+      const key = `${m.locker_id}\u0000${m.door}`;
+      const known = this.#left.get(key);
+      if (known !== undefined && m.ts > known) this.#left.set(key, m.ts);
+    }
+  }
+
+  /** The latest parcels `settleMoves` could not settle (kept for `casier` diagnostics and tests). */
+  readonly settleFailures: Array<{ parcelId: string; error: string }> = [];
+
+  /**
+   * When goods last left a door (cabinet time), as far as this run of the hub knows: a reading
+   * older than that may concern a parcel gone since. Read once per door, then kept up by
+   * `settleMoves`; the readings' hot path asks nothing of the store while it is older.
+   */
+  readonly #left = new Map<string, number>();
+
+  #lastLeft(lockerId: string, door: number): number {
+    const key = `${lockerId}\u0000${door}`;
+    let at = this.#left.get(key);
+    if (at === undefined) {
+      at =
+        (this.db
+          .prepare(
+            'SELECT max(coalesce(picked_up_at, in_transit_at)) FROM parcels WHERE locker_id = ? AND door = ?',
+          )
+          .pluck()
+          .get(lockerId, door) as number | null) ?? Number.NEGATIVE_INFINITY;
+      this.#left.set(key, at);
+    }
+    return at;
   }
 
   /**
