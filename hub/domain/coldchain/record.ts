@@ -111,15 +111,22 @@ export class RecordSealer {
   }
 
   /**
-   * Seals up to `limit` records of parcels picked up (or taken out) since the last round; returns
-   * how many. A record waits for its readings: until each watched stay's sensor has reported past
-   * the end of the stay (a cabinet back from an outage sends its buffered readings after its
-   * events), for SEAL_WAIT_MS at most (a sensor that never reports again).
+   * Picked up (or taken out) and not sealed yet, with when this run of the hub first saw each
+   * (hub clock): a record waits for its readings from then, however late its pickup reached the
+   * hub. After a restart every unsealed one is found again (the cursor starts at 0).
+   */
+  readonly #waiting = new Map<string, number>();
+
+  /**
+   * Seals the records of parcels picked up (or taken out) whose readings are in, `limit` new ones
+   * a round at most; returns how many. A record waits until each watched stay's sensor has
+   * reported past the end of the stay (a cabinet back from an outage sends its buffered readings
+   * after its events), for SEAL_WAIT_MS at most (a sensor that never reports again).
    */
   seal(now: number, limit = 200): number {
     const due = this.db
-      .prepare<[number], { id: string; seq: number; ts: number }>(
-        `SELECT e.parcel_id AS id, e.seq, e.ts FROM events e
+      .prepare<[number], { id: string; seq: number }>(
+        `SELECT e.parcel_id AS id, e.seq FROM events e
          WHERE e.seq > ? AND (e.type = 'parcel.picked_up'
            -- taken out by an operator (retrieved, discarded goods too), not brought back by a driver
            OR (e.type = 'parcel.returned' AND json_extract(e.data, '$.from') IS NOT NULL))
@@ -128,35 +135,33 @@ export class RecordSealer {
       )
       .all(this.#seq);
     const last = (this.db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ?? 0;
+    // A full round may have left some behind: the next goes on from its last.
+    this.#seq = due.length === limit ? (due.at(-1)?.seq ?? this.#seq) : last;
+    for (const { id } of due) if (!this.#waiting.has(id)) this.#waiting.set(id, now);
     const insert = this.db.prepare(
       'INSERT OR IGNORE INTO parcel_records (parcel_id, sealed_at, record) VALUES (?, ?, ?)',
     );
-    const reported = this.db
-      .prepare<[string, string, number], number>(
-        'SELECT 1 FROM readings WHERE locker_id = ? AND sensor = ? AND ts >= ? LIMIT 1',
+    // The sensor's latest reading as its kept state says (written within about 10 s of it).
+    const latest = this.db
+      .prepare<[string, string], number | null>(
+        `SELECT json_extract(rules, '$.lastTs') FROM sensor_state WHERE locker_id = ? AND sensor = ?`,
       )
       .pluck();
-    let waiting: number | null = null;
     let sealed = 0;
     this.db.transaction(() => {
-      for (const { id, seq, ts } of due) {
+      for (const [id, seen] of this.#waiting) {
         const inYet = custodyOf(this.db, id).stays.every(
-          (st) =>
-            st.sensor === null || st.to === null || reported.get(st.lockerId, st.sensor, st.to) !== undefined,
+          (st) => st.sensor === null || st.to === null || (latest.get(st.lockerId, st.sensor) ?? 0) >= st.to,
         );
-        if (!inYet && now - ts < SEAL_WAIT_MS) {
-          waiting ??= seq;
-          continue;
-        }
+        if (!inYet && now - seen < SEAL_WAIT_MS) continue;
         const { series: _, seriesStep: __, ...record } = drawRecord(this.db, id, now, this.rulesFor);
         insert.run(id, now, JSON.stringify({ ...record, sealedAt: now }));
         sealed++;
       }
     })();
-    // A full round may have left some behind: the next goes on from its last, or from the first
-    // record still waiting for its readings.
-    const through = due.length === limit ? (due.at(-1)?.seq ?? this.#seq) : last;
-    this.#seq = waiting === null ? through : Math.min(through, waiting - 1);
+    for (const id of [...this.#waiting.keys()])
+      if (this.db.prepare('SELECT 1 FROM parcel_records WHERE parcel_id = ?').get(id))
+        this.#waiting.delete(id);
     return sealed;
   }
 }
