@@ -152,4 +152,28 @@ describe('alarm e-mails', () => {
     // Only about what is still going on: t2's alarms (t1's ended before anyone could act).
     expect(to('manager@ferme.example').map((m) => /\((t\d)\)/.exec(m.subject)?.[1])).toEqual(['t2', 't2']);
   });
+
+  it('write about alarms raised after the contacts were set, not, after a restart, about older ones', async () => {
+    // t1 at +12 °C: a critical alarm, still open; t2 warm, then back: an alarm raised and cleared.
+    for (let m = 0; m < 24; m++) {
+      clock += MIN;
+      await box.telemetry([
+        { sensor: 't1', c: 12 },
+        { sensor: 't2', c: m < 12 ? 12 : 3 },
+      ]);
+      await t.ticked(() => t.hub.db.prepare('SELECT count(*) FROM readings').pluck().get() === 2 * (m + 1));
+    }
+    expect((await t.api('GET', '/api/v1/alarms?state=all')).body.alarms.length).toBeGreaterThanOrEqual(2);
+    await t.api('PUT', '/api/v1/sites/ferme/alarm-contacts', {
+      contacts: [{ email: 'farmer@ferme.example', afterMinutes: 0 }],
+    });
+    clock += MIN;
+    await t.hub.tick();
+    await t.restart();
+    clock += MIN;
+    await t.hub.tick();
+    clock += MIN;
+    await t.hub.tick();
+    expect(mails).toEqual([]);
+  });
 });

@@ -132,6 +132,30 @@ export class Alarms {
       });
   }
 
+  /**
+   * Withdraws an alarm the facts, as the hub now has them, do not give (readings that came late,
+   * judged in their order): cleared where it rose, marked `withdrawn`, left out of records and
+   * breaches. Inside a transaction.
+   */
+  withdraw(id: string, now: number, why: string): void {
+    const a = this.db.prepare('SELECT locker_id, sensor, kind, level FROM alarms WHERE id = ?').get(id) as
+      | { locker_id: string; sensor: string | null; kind: string; level: string }
+      | undefined;
+    if (!a) return;
+    this.db
+      .prepare(
+        `UPDATE alarms SET state = 'cleared', cleared_at = raised_at, details = json_set(details, '$.withdrawn', json('true')) WHERE id = ?`,
+      )
+      .run(id);
+    this.ledger.append({
+      ts: now,
+      type: 'alarm.withdrawn',
+      actor: 'hub',
+      lockerId: a.locker_id,
+      data: { id, kind: a.kind, level: a.level, sensor: a.sensor, why },
+    });
+  }
+
   /** Updates details of an open alarm (advice that follows the situation); no ledger entry. */
   amend(
     lockerId: string,

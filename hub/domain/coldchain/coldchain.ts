@@ -1375,18 +1375,7 @@ export class ColdChain {
       }
       for (const row of mine) {
         if (matched.has(row.id)) continue;
-        this.db
-          .prepare(
-            `UPDATE alarms SET state = 'cleared', cleared_at = raised_at, details = json_set(details, '$.withdrawn', json('true')) WHERE id = ?`,
-          )
-          .run(row.id);
-        this.ledger.append({
-          ts: this.now(),
-          type: 'alarm.withdrawn',
-          actor: 'hub',
-          lockerId: s.lockerId,
-          data: { id: row.id, kind, level, sensor: s.sensor, why: 'late_readings' },
-        });
+        this.alarms.withdraw(row.id, this.now(), 'late_readings');
       }
       for (const ep of missing) {
         this.alarms.episode({
@@ -1440,6 +1429,14 @@ export class ColdChain {
           data: { at: p.breached_at, reason: p.breach_reason, why: 'late_readings' },
           set: { breached_at: null, breach_reason: null },
         });
+        // Its budget did not run out after all: the alarm that said so goes with the hold.
+        const told = this.db
+          .prepare(
+            `SELECT id FROM alarms WHERE kind = 'exposure_limit' AND state <> 'cleared' AND json_extract(details, '$.parcel') = ?`,
+          )
+          .pluck()
+          .all(p.id) as string[];
+        for (const id of told) this.alarms.withdraw(id, actor.at, 'late_readings');
         return;
       }
       // Held for a breach that came after its goods had left (its pickup reached the hub late).

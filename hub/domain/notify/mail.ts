@@ -88,36 +88,36 @@ export class AlarmMail implements Component {
   }
 
   async tick(now: number): Promise<void> {
-    if (!this.config) return;
+    if (!this.config) {
+      // Nothing is mailed without a server: once one is configured, the alarms from before it are not.
+      const end = (this.db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ?? 0;
+      if (this.db.prepare(`SELECT seq FROM cursors WHERE name = 'alarm-mail'`).pluck().get() !== end)
+        this.db
+          .prepare(
+            `INSERT INTO cursors (name, seq) VALUES ('alarm-mail', ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq`,
+          )
+          .run(end);
+      return;
+    }
     this.enqueue(now);
     await this.send(now);
   }
 
   /**
-   * The ledger position up to which raised alarms were queued; null until the first round, which
-   * starts from the oldest alarm still unacknowledged (queuing is idempotent: one row per alarm
-   * and contact).
-   */
-  #seq: number | null = null;
-
-  /**
-   * Queues, for each alarm raised since the last round, a mail to each contact of its site, due
-   * after the contact's delay counted from now: from when the hub learnt of the alarm, not from
-   * when it rose (readings replayed after an outage raise alarms hours in the past, and all the
-   * escalation would go at once). The first contact is written to even about an alarm over by
-   * then (raised and cleared in one backlog); the others only while it stays unacknowledged.
+   * Queues, for each alarm raised since the last round (a ledger cursor, kept in the store), a
+   * mail to each contact of its site, due after the contact's delay counted from now: from when
+   * the hub learnt of the alarm, not from when it rose (readings replayed after an outage raise
+   * alarms hours in the past, and all the escalation would go at once). The first contact is
+   * written to even about an alarm over by then (raised and cleared in one backlog); the others
+   * only while it stays unacknowledged. A store that never kept the cursor starts from its end.
    */
   enqueue(now: number): number {
     return this.db
       .transaction(() => {
-        this.#seq ??=
-          (this.db
-            .prepare(
-              `SELECT min(e.seq) - 1 FROM events e JOIN alarms a ON a.id = json_extract(e.data, '$.id')
-               WHERE e.type = 'alarm.raised' AND a.state = 'raised'`,
-            )
-            .pluck()
-            .get() as number | null) ??
+        const from =
+          (this.db.prepare(`SELECT seq FROM cursors WHERE name = 'alarm-mail'`).pluck().get() as
+            | number
+            | undefined) ??
           (this.db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ??
           0;
         const last = (this.db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ?? 0;
@@ -130,8 +130,12 @@ export class AlarmMail implements Component {
              JOIN site_alarm_contacts k ON k.site_id = l.site_id
              WHERE e.seq > ? AND e.seq <= ? AND e.type = 'alarm.raised'`,
           )
-          .run(now, now, this.#seq, last).changes;
-        this.#seq = last;
+          .run(now, now, from, last).changes;
+        this.db
+          .prepare(
+            `INSERT INTO cursors (name, seq) VALUES ('alarm-mail', ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq`,
+          )
+          .run(last);
         return queued;
       })
       .immediate();

@@ -108,7 +108,7 @@ export class Webhooks {
             `SELECT e.seq, e.ts, e.type, e.parcel_id, e.locker_id, e.data, p.created_by
              FROM events e LEFT JOIN parcels p ON p.id = e.parcel_id
              WHERE e.seq > ? AND ((e.type LIKE 'parcel.%' AND p.id IS NOT NULL)
-               OR e.type IN ('alarm.raised', 'alarm.renotified', 'alarm.acknowledged', 'alarm.cleared'))
+               OR e.type IN ('alarm.raised', 'alarm.renotified', 'alarm.acknowledged', 'alarm.cleared', 'alarm.withdrawn'))
              ORDER BY e.seq LIMIT 500`,
           )
           .all(from) as Array<{
