@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SimLocker } from '../../cli/sim-locker.ts';
 import { SEAL_WAIT_MS } from '../../hub/domain/coldchain/record.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
-import { orderParcel, useCode } from '../helpers/parcels.ts';
+import { orderParcel, releaseDoor, useCode } from '../helpers/parcels.ts';
 import { lineProxy } from '../helpers/proxy.ts';
 
 const MIN = 60_000;
@@ -72,6 +72,34 @@ describe('readings replayed late', () => {
       .pluck()
       .get(a.parcel.id);
     expect(told).toBe(1);
+  });
+
+  it('do not count against goods whose deposit is under way, for the time before its door opened', async () => {
+    const a = await orderParcel(t);
+    at(T + 3 * 60 * MIN);
+    await releaseDoor(box, a.depositCode, a.parcel.door);
+    box.openDoor(a.parcel.door); // the producer puts the goods in
+    await t.ticked(
+      () =>
+        t.hub.db
+          .prepare('SELECT pending_opened FROM compartments WHERE door = ?')
+          .pluck()
+          .get(a.parcel.door) === 1,
+    );
+    // The buffer of an outage arrives meanwhile: 70 minutes at +6 °C, two hours before.
+    let sent = stored();
+    for (let m = 10; m <= 80; m++) {
+      cabinetTime = T + m * MIN;
+      await box.telemetry([{ sensor: `t${a.parcel.door}`, c: 6 }]);
+      sent++;
+      await t.ticked(() => stored() === sent, 5000, 'stored');
+    }
+    cabinetTime = T + 3 * 60 * MIN + 30_000;
+    box.closeDoor(a.parcel.door);
+    await t.ticked(async () => (await parcel(a.parcel.id)).state !== 'reserved');
+    expect(await parcel(a.parcel.id)).toMatchObject({ state: 'stored' });
+    const r = (await t.api('GET', `/api/v1/parcels/${a.parcel.id}/temperature`)).body;
+    expect(r).toMatchObject({ minutesOutOfRange: 0, breach: null });
   });
 
   it('seals a record without the readings of its last stay once it has waited a day for them', async () => {

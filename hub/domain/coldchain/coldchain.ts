@@ -437,7 +437,10 @@ export class ColdChain {
       }
     >(
       // Whatever its state: a deposit in progress, stored, ready at its destination, expired uncollected.
-      `SELECT p.id, p.state, p.out_of_range_ms, p.breached_at, max(coalesce(p.stored_at, 0), coalesce(p.ready_at, 0)) AS arrived,
+      // Goods going in (a deposit, a delivery under way) are in since their door opened.
+      `SELECT p.id, p.state, p.out_of_range_ms, p.breached_at,
+              CASE WHEN p.state IN ('reserved', 'in_transit') THEN coalesce(c.door_changed_at, 0)
+                   ELSE max(coalesce(p.stored_at, 0), coalesce(p.ready_at, 0)) END AS arrived,
               p.category, p.excused_ms
        FROM compartments c JOIN parcels p ON p.id = c.parcel_id
        WHERE c.locker_id = ? AND c.door = ? AND ${goodsInside()}`,
