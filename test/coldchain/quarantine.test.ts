@@ -465,4 +465,33 @@ describe('the temperature record follows the parcel', () => {
     expect(later.series.length).toBeGreaterThan(0);
     expect(later.series.every((r: { c: number }) => r.c === 3)).toBe(true);
   });
+
+  it('keeps the time out of range counted as the readings came, once they are pruned', async () => {
+    const p = await orderParcel(t);
+    await useCode(box, p.depositCode, 1);
+    await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
+    await reads(box, 't1', 6, 30); // half an hour above +4 °C
+    await reads(box, 't1', 3, 1);
+    const outOfRange = () =>
+      t.hub.db.prepare('SELECT out_of_range_ms FROM parcels WHERE id = ?').pluck().get(p.parcel.id) as number;
+    const counted = outOfRange();
+    expect(counted).toBe(30 * MIN);
+    // Never collected; 91 days on its readings are pruned, then an operator takes the goods out.
+    clock += 91 * 86_400_000;
+    await t.ticked(() => stored() === 0, 5000, 'pruned');
+    sent = 0;
+    const unlocked = waitFor<[number]>(box, 'unlocked', (d) => d === 1);
+    const opened = await t.api('POST', '/api/v1/lockers/box-1/compartments/1/open', {
+      reason: 'uncollected for 3 months',
+      retrieve: true,
+    });
+    expect(opened.status, JSON.stringify(opened.body)).toBe(202);
+    await unlocked;
+    box.openDoor(1);
+    box.closeDoor(1);
+    await t.ticked(async () => (await parcel(p.parcel.id)).state === 'returned');
+    await t.hub.tick();
+    // Settled from a store without its readings, it would have come to nothing.
+    expect(outOfRange()).toBe(counted);
+  });
 });

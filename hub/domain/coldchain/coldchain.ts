@@ -1408,6 +1408,14 @@ export class ColdChain {
     if (!p) return;
     const { stays, end } = custodyOf(this.db, parcelId);
     if (stays.length === 0) return;
+    // Readings of its stays pruned already (a parcel kept past the raw retention): the store can no
+    // longer say better than what was counted as they came.
+    const pruned = this.db
+      .prepare(`SELECT seq FROM cursors WHERE name = 'readings-pruned-before'`)
+      .pluck()
+      .get() as number | undefined;
+    if (pruned !== undefined && stays.some((st) => st.sensor !== null && st.from - MAX_STEP_MS < pruned))
+      return;
     const exposure = exposureOf(this.db, p, stays, this.rulesFor);
     if (exposure.ms !== p.out_of_range_ms) this.#exposed.run(exposure.ms, p.id);
     // An operator's release rewrote its story: the breach it vouched for stays as recorded.

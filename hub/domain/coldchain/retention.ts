@@ -34,6 +34,11 @@ export function pruneReadings(
           )
           .run(cutoff).changes
       : 0;
+  // What the cold chain can no longer draw from the store (coldchain.ts `settle`).
+  if (raw > 0)
+    db.prepare(
+      `INSERT INTO cursors (name, seq) VALUES ('readings-pruned-before', ?) ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq)`,
+    ).run(cutoff);
   const aggregates = db
     .prepare(
       `DELETE FROM readings_5m WHERE (locker_id, sensor, bucket) IN
