@@ -45,6 +45,8 @@ export const stateMessage = z.discriminatedUnion('online', [
     fw: z.string().max(64),
     profile: z.string().max(64),
     ts: epochMs,
+    /** Doors its board found closed since it started and not opened since (docs/protocol.md §2.1). */
+    doors: z.object({ closed: z.array(door).max(MAX_DOOR) }).optional(),
   }),
   z.object({ online: z.literal(false), ts: epochMs.optional() }),
 ]);

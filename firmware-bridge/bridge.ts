@@ -115,9 +115,19 @@ export class Bridge extends EventEmitter {
 
   async start(): Promise<void> {
     const { driver, log } = this.opts;
-    driver.on('door', (door: number, open: boolean) =>
-      this.record({ type: open ? 'door.opened' : 'door.closed', door }),
-    );
+    driver.on('door', (door: number, open: boolean) => {
+      this.#closedAtStart.delete(door);
+      this.record({ type: open ? 'door.opened' : 'door.closed', door });
+    });
+    driver.on('closedAtStart', (door: number) => {
+      this.#closedAtStart.add(door);
+      // Learnt after the hub was told the cabinet is online: told again, once for the lot.
+      if (this.#client?.connected && !this.#reannounce)
+        this.#reannounce = setImmediate(() => {
+          this.#reannounce = undefined;
+          if (this.#client?.connected) void this.#publishState(this.#client).catch(() => {});
+        });
+    });
     driver.on('presence', (door: number, present: boolean) =>
       this.record({ type: 'presence.changed', door, present }),
     );
@@ -227,8 +237,33 @@ export class Bridge extends EventEmitter {
     });
   }
 
+  /**
+   * Doors the board found closed when the bridge started and that have not moved since: the hub
+   * knows them closed (a forced one is then an alarm) without an event for each.
+   */
+  readonly #closedAtStart = new Set<number>();
+  #reannounce: NodeJS.Immediate | undefined;
+
+  /** The cabinet's `state`: online, its boot, profile, clock, and the doors known closed. */
+  async #publishState(client: MqttClient): Promise<void> {
+    const state = {
+      online: true,
+      bootId: this.bootId,
+      fw: this.opts.fw ?? 'casier-bridge 0.1.0',
+      profile: this.opts.profile.name,
+      ts: this.#now(),
+      ...(this.#closedAtStart.size
+        ? { doors: { closed: [...this.#closedAtStart].sort((a, b) => a - b) } }
+        : {}),
+    };
+    await client.publishAsync(topic(this.opts.locker, 'state'), JSON.stringify(state), {
+      qos: 1,
+      retain: true,
+    });
+  }
+
   async #announce(client: MqttClient): Promise<void> {
-    const { locker, profile, log } = this.opts;
+    const { locker, log } = this.opts;
     try {
       await client.subscribeAsync(
         [
@@ -239,14 +274,7 @@ export class Bridge extends EventEmitter {
         ],
         { qos: 1 },
       );
-      const state = {
-        online: true,
-        bootId: this.bootId,
-        fw: this.opts.fw ?? 'casier-bridge 0.1.0',
-        profile: profile.name,
-        ts: this.#now(),
-      };
-      await client.publishAsync(topic(locker, 'state'), JSON.stringify(state), { qos: 1, retain: true });
+      await this.#publishState(client);
       log.info(
         { outbox: this.opts.outbox.size, telemetry: this.opts.outbox.telemetryBuffered },
         'connected to the hub',

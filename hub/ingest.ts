@@ -17,6 +17,7 @@ import {
 import type { Ledger } from './db/ledger.ts';
 import type { Db } from './db/open.ts';
 import type { Clocks } from './domain/clocks.ts';
+import { Compartments } from './domain/compartments.ts';
 import type { Fleet } from './domain/fleet.ts';
 import type { LockerEvents } from './domain/locker-events.ts';
 import { EventOrder } from './event-order.ts';
@@ -95,6 +96,8 @@ export class Ingest {
                 state = { ...state, ts: this.clocks.toHub(t.locker, state.ts) };
               }
               const back = this.fleet.onState(t, state, now);
+              if (state.online && state.doors)
+                new Compartments(this.db).closedAtStart(t.locker, state.doors.closed, state.ts);
               if (back) this.#order.cameOnline(t.locker, now);
               return back;
             })

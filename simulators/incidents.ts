@@ -89,7 +89,7 @@ export class Incidents {
       locker.openDoor(door, { force: true });
       if (model) model.doorOpen = true; // warm air comes in
       this.o.log(
-        `incident: ${locker.locker} door ${door} forced open and left so: door_left_open after 5 minutes (door_forced too once the hub has seen that door shut)`,
+        `incident: ${locker.locker} door ${door} forced open and left so: door_forced at once, door_left_open after 5 minutes`,
       );
       this.#undo = () => {
         locker.closeDoor(door);

@@ -138,8 +138,10 @@ export class CasierDriver extends EventEmitter implements BoardDriver {
       const closed = (m.contactsClosed & (1 << channel)) !== 0;
       const before = this.#contacts.get(channel);
       this.#contacts.set(channel, closed);
-      // The first status only reports doors found open; later ones report every change.
+      // The first status only reports doors found open; later ones report every change. A door
+      // found closed is said apart (no event: nothing happened to it).
       if (before === undefined ? !closed : before !== closed) this.emit('door', door, !closed);
+      else if (before === undefined) this.emit('closedAtStart', door);
     }
   }
 

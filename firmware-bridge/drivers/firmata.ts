@@ -83,6 +83,7 @@ export class FirmataDriver extends EventEmitter implements BoardDriver {
         const before = this.#open.get(c.door);
         this.#open.set(c.door, open);
         if (before === undefined ? open : before !== open) this.emit('door', c.door, open);
+        else if (before === undefined) this.emit('closedAtStart', c.door);
       };
       contact.on('open', () => report(true));
       contact.on('close', () => report(false));

@@ -135,6 +135,7 @@ export class KrCu16Driver extends EventEmitter implements BoardDriver {
       this.#open.set(door, open);
       // The first reading reports only doors found open; later ones every change.
       if (wasOpen === undefined ? open : wasOpen !== open) this.emit('door', door, open);
+      else if (wasOpen === undefined) this.emit('closedAtStart', door);
       const present = (s.presentBits & (1 << (lock - 1))) !== 0;
       const wasPresent = this.#present.get(door);
       this.#present.set(door, present);

@@ -12,7 +12,8 @@ export interface SelftestRow {
 }
 
 /**
- * Events: `door` (door, open), `presence` (door, present), `keypad` (code), `scan` (data,
+ * Events: `door` (door, open), `closedAtStart` (door: its first reading found it closed, which is
+ * no event), `presence` (door, present), `keypad` (code), `scan` (data,
  * symbology), `temperatures` (readings: {sensor, c}[]), `power` (mains, batteryV), `lockReleased` (door), `fault` (code,
  * detail), `board` (hello detail, on connection or reboot of the board), `lineDrops` (bytes).
  */

@@ -70,6 +70,18 @@ export class Compartments {
     ).run(lockerId, door);
   }
 
+  /**
+   * Doors a cabinet says it found closed as it started (its `state`), known closed from then if the
+   * hub knew nothing of them: its events say the rest, in their order.
+   */
+  closedAtStart(lockerId: string, doors: readonly number[], at: number): void {
+    const update = cached(
+      this.db,
+      `UPDATE compartments SET door_state = 'closed', door_changed_at = ? WHERE locker_id = ? AND door = ? AND door_state = 'unknown'`,
+    );
+    for (const door of doors) update.run(at, lockerId, door);
+  }
+
   /** What the door's contact said, at the cabinet's time. */
   contact(lockerId: string, door: number, state: 'open' | 'closed', at: number): void {
     cached(
