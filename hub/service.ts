@@ -299,7 +299,15 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       new RecordSealer(db, (lockerId, cls) => siteRules.forLocker(lockerId, cls)),
       { name: 'retention', everyMs: 1000, tick: (at) => pruneReadings(db, at, config.retention) },
       // Deadlines are checked every second on the hub's clock.
-      { name: 'deadlines', everyMs: 1000, tick: (at) => void lifecycle.expireDue(at) },
+      {
+        name: 'deadlines',
+        everyMs: 1000,
+        tick: (at) => {
+          void lifecycle.expireDue(at);
+          // Doors released and never opened return to service.
+          db.transaction(() => lockerEvents.notOpened(at))();
+        },
+      },
       alarmMail,
       {
         name: 'notifier',

@@ -283,6 +283,25 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       },
     }),
     defineRoute({
+      method: 'POST',
+      url: '/api/v1/lockers/:id/compartments/:door/open/cancel',
+      summary: 'Give up an open in progress whose door has not opened (audited): the door returns to service',
+      roles: ['operator'],
+      params: z.object({ id: lockerId, door: z.coerce.number().int().min(1).max(255) }),
+      body: z.object({ reason: z.string().trim().min(3).max(500) }).strict(),
+      response: { 200: z.object({ cancelled: z.literal(true) }) },
+      handler: ({ params, body, principal }) => {
+        d.fleet.locker(params.id);
+        const now = d.now();
+        d.db
+          .transaction(() =>
+            d.lockerEvents.cancelOpen(params.id, params.door, { tokenId: principal.id, ...body }, now),
+          )
+          .immediate();
+        return { cancelled: true as const };
+      },
+    }),
+    defineRoute({
       method: 'GET',
       url: '/api/v1/commands/:id',
       summary:

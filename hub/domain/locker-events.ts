@@ -22,6 +22,9 @@ import { OfflineReconciler } from './offline.ts';
 import { ParcelStates } from './parcel-states.ts';
 import type { Transit } from './transit.ts';
 
+/** How long a released door may stay unopened before the hub takes it back into service (ms). */
+export const NOT_OPENED_MS = 60_000;
+
 export class LockerEvents {
   readonly #compartments: Compartments;
   readonly #brake;
@@ -310,7 +313,15 @@ export class LockerEvents {
     const comp = this.#compartments.get(lockerId, door);
     if (!comp) throw new HubError('HUB_ERR_COMPARTMENT_NOT_FOUND', `locker ${lockerId} has no door ${door}`);
     if (comp.pending_action) {
-      throw new HubError('HUB_ERR_CONFLICT', `door ${door} is already being opened (${comp.pending_action})`);
+      // The operator's own open that nobody followed: tried again (the new command supersedes it).
+      const again =
+        (comp.pending_action === 'operator' || comp.pending_action === 'retrieve') && !comp.pending_opened;
+      if (!again)
+        throw new HubError(
+          'HUB_ERR_CONFLICT',
+          `door ${door} is already being opened (${comp.pending_action})`,
+        );
+      this.#compartments.end(lockerId, door);
     }
     if (op.retrieve && !comp.parcel_id)
       throw new HubError('HUB_ERR_INVALID_STATE', `door ${door} holds no parcel to retrieve`);
@@ -327,6 +338,84 @@ export class LockerEvents {
       data: { reason: op.reason, operator: op.name, commandId: unlock.id, retrieve: !!op.retrieve },
     });
     return unlock;
+  }
+
+  /**
+   * An operator gives up an open in progress whose door has not opened: the compartment returns to
+   * service (a code it was released for may be typed again). Throws HUB_ERR_CONFLICT otherwise.
+   */
+  cancelOpen(lockerId: string, door: number, op: { tokenId: string; reason: string }, now: number): void {
+    const comp = this.#compartments.get(lockerId, door);
+    if (!comp) throw new HubError('HUB_ERR_COMPARTMENT_NOT_FOUND', `locker ${lockerId} has no door ${door}`);
+    if (!comp.pending_action) throw new HubError('HUB_ERR_CONFLICT', `door ${door} is not being opened`);
+    if (comp.pending_opened)
+      throw new HubError(
+        'HUB_ERR_CONFLICT',
+        `door ${door} is open: its ${comp.pending_action} completes when it closes`,
+      );
+    this.#endUnopened(lockerId, door, comp.pending_action, comp.pending_command, comp.parcel_id, now, {
+      type: 'compartment.open_cancelled',
+      actor: `token:${op.tokenId}`,
+      data: { reason: op.reason },
+    });
+  }
+
+  /**
+   * Doors released for a code or an operator that nobody opened within NOT_OPENED_MS of the
+   * cabinet confirming the release: the latch closed again; the compartment returns to service and
+   * a code it was released for may be typed again. Part of the hub's periodic work; returns how many.
+   */
+  notOpened(now: number): number {
+    const rows = cached(
+      this.db,
+      `SELECT c.locker_id, c.door, c.pending_action, c.pending_command, c.parcel_id, m.cause FROM compartments c
+       JOIN commands m ON m.id = c.pending_command
+       WHERE c.pending_action IS NOT NULL AND c.pending_opened = 0 AND m.state = 'done' AND m.done_at <= ?`,
+    ).all(now - NOT_OPENED_MS) as Array<{
+      locker_id: string;
+      door: number;
+      pending_action: string;
+      pending_command: string;
+      parcel_id: string | null;
+      cause: string | null;
+    }>;
+    let n = 0;
+    for (const r of rows) {
+      const cause = r.cause ? (JSON.parse(r.cause) as CommandCause) : null;
+      // A driver's round goes door after door: its own session decides.
+      if (cause?.kind !== 'code' && cause?.kind !== 'operator') continue;
+      this.#endUnopened(r.locker_id, r.door, r.pending_action, r.pending_command, r.parcel_id, now, {
+        type: 'door.not_opened',
+        actor: 'hub',
+        data: { afterMs: NOT_OPENED_MS },
+      });
+      n++;
+    }
+    return n;
+  }
+
+  #endUnopened(
+    lockerId: string,
+    door: number,
+    action: string,
+    commandId: string | null,
+    parcelId: string | null,
+    now: number,
+    entry: { type: string; actor: string; data: Record<string, unknown> },
+  ): void {
+    this.#compartments.end(lockerId, door);
+    const row = commandId ? this.commands.get(lockerId, commandId) : undefined;
+    const cause = row?.cause ? (JSON.parse(row.cause) as CommandCause) : null;
+    if (cause?.kind === 'code') this.codes.restore(cause.codeId);
+    this.ledger.append({
+      ts: now,
+      type: entry.type,
+      actor: entry.actor,
+      lockerId,
+      door,
+      parcelId,
+      data: { ...entry.data, action, commandId },
+    });
   }
 
   /** A device's answer to a command. A failed unlock gives its code back. */

@@ -132,3 +132,60 @@ describe('pickup reminders', () => {
     expect(reminders()).toHaveLength(1);
   });
 });
+
+describe('a door released that nobody opens', () => {
+  const opening = async (door: number) =>
+    (await t.api('GET', '/api/v1/lockers/box-1')).body.compartments.find(
+      (c: { door: number }) => c.door === door,
+    ).opening as string | null;
+  const remoteOpen = (door: number, path = 'open') =>
+    t.api('POST', `/api/v1/lockers/box-1/compartments/${door}/${path}`, { reason: 'checking the door' });
+
+  it('returns to service by itself a minute after its release: an operator open, then a code', async () => {
+    const unlocked = waitFor<[number]>(box, 'unlocked', (d) => d === 3);
+    const opened = await remoteOpen(3);
+    expect(opened.status).toBe(202);
+    await unlocked; // released; nobody pulls the door
+    const command = async () => (await t.api('GET', `/api/v1/commands/${opened.body.commandId}`)).body.state;
+    await t.ticked(async () => (await command()) === 'done', 5000, 'the release confirmed');
+    expect(await opening(3)).toBe('operator');
+    clock += 59_000;
+    await t.hub.tick();
+    expect(await opening(3)).toBe('operator');
+    clock += 2000;
+    await t.ticked(async () => (await opening(3)) === null, 5000, 'back in service');
+    const notOpened = t.hub.db
+      .prepare(`SELECT count(*) FROM events WHERE type = 'door.not_opened'`)
+      .pluck()
+      .get() as number;
+    expect(notOpened).toBe(1);
+    expect((await remoteOpen(3)).status).toBe(202);
+
+    // A producer's code: released, not opened; a minute on, the same code opens the door again.
+    const p = await orderParcel(t, { temperatureClass: 'frozen' });
+    const first = waitFor<[number]>(box, 'unlocked', (d) => d === p.parcel.door);
+    box.pressCode(p.depositCode);
+    await first;
+    const latest = t.hub.db
+      .prepare(`SELECT state FROM commands WHERE type = 'unlock' ORDER BY rowid DESC LIMIT 1`)
+      .pluck();
+    await t.ticked(() => latest.get() === 'done', 5000, 'the release confirmed');
+    clock += 61_000;
+    await t.ticked(async () => (await opening(p.parcel.door)) === null, 5000, 'back in service');
+    await useCode(box, p.depositCode, p.parcel.door);
+    await t.ticked(
+      async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body.state === 'stored',
+    );
+  });
+
+  it('can be opened again or cancelled by an operator before that', async () => {
+    expect((await remoteOpen(4)).status).toBe(202);
+    await t.ticked(async () => (await opening(4)) === 'operator');
+    // Nobody there: the operator tries again, then gives up.
+    expect((await remoteOpen(4)).status).toBe(202);
+    const cancelled = await remoteOpen(4, 'open/cancel');
+    expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+    expect(await opening(4)).toBeNull();
+    expect((await remoteOpen(4, 'open/cancel')).status).toBe(409); // nothing to cancel
+  });
+});
