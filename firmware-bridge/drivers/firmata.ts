@@ -89,11 +89,16 @@ export class FirmataDriver extends EventEmitter implements BoardDriver {
       contact.on('close', () => report(false));
     }
     for (const s of this.profile.sensors) {
+      // johnny-five's TMP36 controller rounds to whole degrees (the part's ±1 °C accuracy), which
+      // against a +4 °C limit with 0.5 °C of hysteresis decides alarms on rounding. The generic
+      // analog one with the TMP36's own transfer function keeps the ADC's step (5 V / 1024, about
+      // 0.49 °C): 10 mV/°C, 750 mV at 25 °C so 500 mV at 0 °C (Analog Devices TMP35/TMP36/TMP37
+      // datasheet); ADC = Vin × 1024 / Vref (ATmega328P datasheet, "ADC conversion result").
       const t = new five.Thermometer({
-        controller: 'TMP36',
         pin: `A${s.channel.channel}`,
         freq: 1000,
         board,
+        toCelsius: (raw: number) => ((raw * 5000) / 1024 - 500) / 10,
       });
       t.on('data', () => this.#readings.set(s.id, Math.round(t.celsius * 100) / 100));
     }

@@ -63,5 +63,13 @@ describe('hub + bridge + a Firmata board through johnny-five', () => {
       10_000,
       'readings at the hub',
     );
+    // +3.5 °C read by a 10-bit ADC against 5 V: about 0.5 °C a step, kept as read, not rounded to
+    // whole degrees (+4 °C would sit on a chilled compartment's limit).
+    const latest = t.hub.db
+      .prepare(`SELECT c FROM readings WHERE locker_id = 'gate-1' AND sensor = 't1' ORDER BY ts DESC LIMIT 1`)
+      .pluck();
+    const c = (await eventually(() => latest.get() as number | undefined, 10_000, 't1 stored')) as number;
+    expect(Math.abs(c - 3.5)).toBeLessThan(0.5);
+    expect(Number.isInteger(c)).toBe(false);
   });
 });
