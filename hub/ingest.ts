@@ -39,6 +39,7 @@ export interface IngestOutput {
 
 export class Ingest {
   readonly #order: EventOrder;
+  readonly #compartments: Compartments;
 
   constructor(
     private readonly db: Db,
@@ -57,6 +58,7 @@ export class Ingest {
     gapHoldMs?: number,
   ) {
     this.#order = new EventOrder(db, ledger, metrics, log, hashCode, gapHoldMs);
+    this.#compartments = new Compartments(db);
   }
 
   /** `retained`: the broker replays a message kept from before (at subscription), not news. */
@@ -97,7 +99,7 @@ export class Ingest {
               }
               const back = this.fleet.onState(t, state, now);
               if (state.online && state.doors)
-                new Compartments(this.db).closedAtStart(t.locker, state.doors.closed, state.ts);
+                this.#compartments.closedAtStart(t.locker, state.doors.closed, state.ts);
               if (back) this.#order.cameOnline(t.locker, now);
               return back;
             })

@@ -289,7 +289,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
           db.transaction(() => fleet.writeSeen(at))();
           coldChain.sweepSilent(at);
           // Deposits and pickups heard of after the readings around them are settled from the store.
-          coldChain.settleMoves();
+          for (const f of coldChain.settleMoves())
+            log.error({ err: f.err, parcel: f.parcelId }, 'settling a parcel from the store failed');
           coldChain.sweepExposure(at);
           watchdog.sweep(at);
         },

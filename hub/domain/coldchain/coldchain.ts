@@ -12,8 +12,9 @@ import {
   type TelemetryMessage,
   type TemperatureClass,
 } from '../../../devices/index.ts';
+import { cursor, ledgerEnd, saveCursor } from '../../db/cursors.ts';
 import type { Ledger } from '../../db/ledger.ts';
-import type { Db } from '../../db/open.ts';
+import { cached, type Db } from '../../db/open.ts';
 import { HubError } from '../../errors.ts';
 import { dueAgain, PERSIST_EVERY_MS, phaseOf } from '../keep-back.ts';
 import { goodsInside, type ParcelState, ParcelStates } from '../parcel-states.ts';
@@ -333,7 +334,6 @@ export class ColdChain {
   readonly #mayRelease = new Set<string>();
   /** The ledger position up to which goods moves were settled (`settleMoves`), kept in `cursors`. */
   #movesSeq: number;
-  readonly #saveCursor;
   /** Each locker's boot as last read; forgotten when the locker announces a new one. */
   readonly #boots = new Map<string, { boot_id: string | null; boot_at: number | null }>();
 
@@ -415,15 +415,7 @@ export class ColdChain {
       .pluck();
     // Where the last run stopped; a store that never kept it (new, or from before it was kept):
     // its moves so far need nothing more.
-    this.#saveCursor = db.prepare(
-      `INSERT INTO cursors (name, seq) VALUES ('cold-chain-moves', ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq`,
-    );
-    this.#movesSeq =
-      (db.prepare(`SELECT seq FROM cursors WHERE name = 'cold-chain-moves'`).pluck().get() as
-        | number
-        | undefined) ??
-      (db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ??
-      0;
+    this.#movesSeq = cursor(db, 'cold-chain-moves') ?? ledgerEnd(db);
     this.#parcelsIn = db.prepare<
       [string, number],
       {
@@ -1410,10 +1402,7 @@ export class ColdChain {
     if (stays.length === 0) return;
     // Readings of its stays pruned already (a parcel kept past the raw retention): the store can no
     // longer say better than what was counted as they came.
-    const pruned = this.db
-      .prepare(`SELECT seq FROM cursors WHERE name = 'readings-pruned-before'`)
-      .pluck()
-      .get() as number | undefined;
+    const pruned = cursor(this.db, 'readings-pruned-before');
     if (pruned !== undefined && stays.some((st) => st.sensor !== null && st.from - MAX_STEP_MS < pruned))
       return;
     const exposure = exposureOf(this.db, p, stays, this.rulesFor);
@@ -1513,9 +1502,9 @@ export class ColdChain {
   /**
    * Settles every parcel whose goods moved (deposit, delivery, collection, pickup) since the last
    * round: its move may have reached the hub after the readings around it. Part of the hub's
-   * periodic work.
+   * periodic work; returns the parcels it could not settle, for the hub to log.
    */
-  settleMoves(): void {
+  settleMoves(): Array<{ parcelId: string; err: unknown }> {
     const moved = this.db
       .prepare<
         [number],
@@ -1533,7 +1522,8 @@ export class ColdChain {
          ORDER BY seq LIMIT 500`,
       )
       .all(this.#movesSeq);
-    if (moved.length === 0) return;
+    const failed: Array<{ parcelId: string; err: unknown }> = [];
+    if (moved.length === 0) return failed;
     const through = (moved.at(-1) as { seq: number }).seq;
     this.db.transaction(() => {
       for (const id of new Set(moved.map((m) => m.parcel_id)))
@@ -1541,43 +1531,44 @@ export class ColdChain {
           // Its own savepoint: one parcel the store cannot settle must not hold up the others.
           this.db.transaction(() => this.settle(id))();
         } catch (err) {
-          this.settleFailures.push({ parcelId: id, error: (err as Error).message });
-          this.settleFailures.splice(0, this.settleFailures.length - 20);
+          failed.push({ parcelId: id, err });
         }
-      this.#saveCursor.run(through);
+      saveCursor(this.db, 'cold-chain-moves', through);
     })();
     this.#movesSeq = through;
     for (const m of moved) {
       if (m.locker_id === null || m.door === null) continue;
       if (m.type !== 'parcel.picked_up' && m.type !== 'parcel.in_transit') continue;
-      const key = `${m.locker_id}\u0000${m.door}`;
-      const known = this.#left.get(key);
-      if (known !== undefined && m.ts > known) this.#left.set(key, m.ts);
+      const doors = this.#left.get(m.locker_id);
+      const known = doors?.get(m.door);
+      if (known !== undefined && m.ts > known) doors?.set(m.door, m.ts);
     }
+    return failed;
   }
-
-  /** The latest parcels `settleMoves` could not settle (kept for `casier` diagnostics and tests). */
-  readonly settleFailures: Array<{ parcelId: string; error: string }> = [];
 
   /**
    * When goods last left a door (cabinet time), as far as this run of the hub knows: a reading
    * older than that may concern a parcel gone since. Read once per door, then kept up by
    * `settleMoves`; the readings' hot path asks nothing of the store while it is older.
    */
-  readonly #left = new Map<string, number>();
+  readonly #left = new Map<string, Map<number, number>>();
 
   #lastLeft(lockerId: string, door: number): number {
-    const key = `${lockerId}\u0000${door}`;
-    let at = this.#left.get(key);
+    // Per locker, then per door: no key to build per reading.
+    let doors = this.#left.get(lockerId);
+    if (!doors) {
+      doors = new Map();
+      this.#left.set(lockerId, doors);
+    }
+    let at = doors.get(door);
     if (at === undefined) {
       at =
-        (this.db
-          .prepare(
-            'SELECT max(coalesce(picked_up_at, in_transit_at)) FROM parcels WHERE locker_id = ? AND door = ?',
-          )
-          .pluck()
-          .get(lockerId, door) as number | null) ?? Number.NEGATIVE_INFINITY;
-      this.#left.set(key, at);
+        (cached(
+          this.db,
+          'SELECT max(coalesce(picked_up_at, in_transit_at)) FROM parcels WHERE locker_id = ? AND door = ?',
+          'pluck',
+        ).get(lockerId, door) as number | null) ?? Number.NEGATIVE_INFINITY;
+      doors.set(door, at);
     }
     return at;
   }

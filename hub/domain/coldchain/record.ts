@@ -7,6 +7,7 @@
  */
 import type { TemperatureRecord } from '../../../devices/api.ts';
 import { PRODUCT_CATEGORIES, type ProductCategory, type TemperatureClass } from '../../../devices/index.ts';
+import { ledgerEnd } from '../../db/cursors.ts';
 import type { Db } from '../../db/open.ts';
 import { HubError } from '../../errors.ts';
 import { type AlarmRow, alarmView } from './alarms.ts';
@@ -134,9 +135,8 @@ export class RecordSealer {
          ORDER BY e.seq LIMIT ${limit}`,
       )
       .all(this.#seq);
-    const last = (this.db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ?? 0;
     // A full round may have left some behind: the next goes on from its last.
-    this.#seq = due.length === limit ? (due.at(-1)?.seq ?? this.#seq) : last;
+    this.#seq = due.length === limit ? (due.at(-1)?.seq ?? this.#seq) : ledgerEnd(this.db);
     for (const { id } of due) if (!this.#waiting.has(id)) this.#waiting.set(id, now);
     const insert = this.db.prepare(
       'INSERT OR IGNORE INTO parcel_records (parcel_id, sealed_at, record) VALUES (?, ?, ?)',
@@ -147,7 +147,7 @@ export class RecordSealer {
         `SELECT json_extract(rules, '$.lastTs') FROM sensor_state WHERE locker_id = ? AND sensor = ?`,
       )
       .pluck();
-    let sealed = 0;
+    const sealed: string[] = [];
     this.db.transaction(() => {
       for (const [id, seen] of this.#waiting) {
         const inYet = custodyOf(this.db, id).stays.every(
@@ -156,13 +156,11 @@ export class RecordSealer {
         if (!inYet && now - seen < SEAL_WAIT_MS) continue;
         const { series: _, seriesStep: __, ...record } = drawRecord(this.db, id, now, this.rulesFor);
         insert.run(id, now, JSON.stringify({ ...record, sealedAt: now }));
-        sealed++;
+        sealed.push(id);
       }
     })();
-    for (const id of [...this.#waiting.keys()])
-      if (this.db.prepare('SELECT 1 FROM parcel_records WHERE parcel_id = ?').get(id))
-        this.#waiting.delete(id);
-    return sealed;
+    for (const id of sealed) this.#waiting.delete(id);
+    return sealed.length;
   }
 }
 

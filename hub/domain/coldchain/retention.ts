@@ -3,6 +3,7 @@
  * aggregates for `aggregateDays` (400). Deletes in slices so a big backlog never holds the
  * store for long.
  */
+import { saveCursor } from '../../db/cursors.ts';
 import type { Db } from '../../db/open.ts';
 
 const DAY = 86_400_000;
@@ -35,10 +36,7 @@ export function pruneReadings(
           .run(cutoff).changes
       : 0;
   // What the cold chain can no longer draw from the store (coldchain.ts `settle`).
-  if (raw > 0)
-    db.prepare(
-      `INSERT INTO cursors (name, seq) VALUES ('readings-pruned-before', ?) ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq)`,
-    ).run(cutoff);
+  if (raw > 0) saveCursor(db, 'readings-pruned-before', cutoff, true);
   const aggregates = db
     .prepare(
       `DELETE FROM readings_5m WHERE (locker_id, sensor, bucket) IN

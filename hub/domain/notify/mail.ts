@@ -10,6 +10,7 @@
  */
 import type { Logger } from 'pino';
 import type { Component } from '../../components.ts';
+import { cursor, ledgerEnd, saveCursor } from '../../db/cursors.ts';
 import type { Ledger } from '../../db/ledger.ts';
 import type { Db } from '../../db/open.ts';
 import { HubError } from '../../errors.ts';
@@ -90,13 +91,8 @@ export class AlarmMail implements Component {
   async tick(now: number): Promise<void> {
     if (!this.config) {
       // Nothing is mailed without a server: once one is configured, the alarms from before it are not.
-      const end = (this.db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ?? 0;
-      if (this.db.prepare(`SELECT seq FROM cursors WHERE name = 'alarm-mail'`).pluck().get() !== end)
-        this.db
-          .prepare(
-            `INSERT INTO cursors (name, seq) VALUES ('alarm-mail', ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq`,
-          )
-          .run(end);
+      const end = ledgerEnd(this.db);
+      if (cursor(this.db, 'alarm-mail') !== end) saveCursor(this.db, 'alarm-mail', end);
       return;
     }
     this.enqueue(now);
@@ -114,13 +110,8 @@ export class AlarmMail implements Component {
   enqueue(now: number): number {
     return this.db
       .transaction(() => {
-        const from =
-          (this.db.prepare(`SELECT seq FROM cursors WHERE name = 'alarm-mail'`).pluck().get() as
-            | number
-            | undefined) ??
-          (this.db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ??
-          0;
-        const last = (this.db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ?? 0;
+        const last = ledgerEnd(this.db);
+        const from = cursor(this.db, 'alarm-mail') ?? last;
         const queued = this.db
           .prepare(
             `INSERT OR IGNORE INTO alarm_mails (alarm_id, email, after_minutes, state, next_attempt_at, created_at)
@@ -131,11 +122,7 @@ export class AlarmMail implements Component {
              WHERE e.seq > ? AND e.seq <= ? AND e.type = 'alarm.raised'`,
           )
           .run(now, now, from, last).changes;
-        this.db
-          .prepare(
-            `INSERT INTO cursors (name, seq) VALUES ('alarm-mail', ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq`,
-          )
-          .run(last);
+        saveCursor(this.db, 'alarm-mail', last);
         return queued;
       })
       .immediate();

@@ -10,6 +10,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
+import { cursor, saveCursor } from '../../db/cursors.ts';
 import type { Ledger } from '../../db/ledger.ts';
 import type { Db } from '../../db/open.ts';
 import { HubError } from '../../errors.ts';
@@ -99,10 +100,7 @@ export class Webhooks {
   enqueue(): number {
     return this.db
       .transaction(() => {
-        const from =
-          (this.db.prepare(`SELECT seq FROM cursors WHERE name = 'webhooks'`).pluck().get() as
-            | number
-            | undefined) ?? 0;
+        const from = cursor(this.db, 'webhooks') ?? 0;
         const events = this.db
           .prepare(
             `SELECT e.seq, e.ts, e.type, e.parcel_id, e.locker_id, e.data, p.created_by
@@ -166,12 +164,8 @@ export class Webhooks {
             n++;
           }
         }
-        const cursor = events.length === 500 ? (events.at(-1)?.seq ?? from) : last;
-        this.db
-          .prepare(
-            `INSERT INTO cursors (name, seq) VALUES ('webhooks', ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq`,
-          )
-          .run(cursor);
+        const through = events.length === 500 ? (events.at(-1)?.seq ?? from) : last;
+        saveCursor(this.db, 'webhooks', through);
         return n;
       })
       .immediate();
