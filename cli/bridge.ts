@@ -88,7 +88,7 @@ const bridgeFlags = {
   'kr-polarity': {
     type: 'string',
     env: 'CASIER_BRIDGE_KR_POLARITY',
-    help: 'KR-CU16 lock-bit polarity per board, e.g. 0:open-high,1:open-low',
+    help: 'KR-CU16 lock-bit polarity per board, e.g. 0:open-high,1:open-low (default open-low: bit set = locked)',
     schema: polarity,
   },
   input: {

@@ -1,7 +1,18 @@
 /**
- * A bus of Kerong KR-CU16 lock boards, simulated on a serial line (docs/protocol.md §5). Each
- * lock is spring-loaded: an unlock pops the door open; a person closes it. Lock bits report the
- * door with a polarity set per board, as real boards disagree on it.
+ * A bus of Kerong KR-CU16 lock boards, simulated on a serial line (docs/protocol.md §5), behaving
+ * as the public code that drives real boards says they do:
+ * - a status request (0x30, or query-all 0x32) is answered with the nine-byte status frame; an
+ *   unlock (0x31) is executed and, by default, **not answered**: jin0949/KR-CU16_locker
+ *   (src/locker.py) and julio-alv/lkaas-kerong (src/kerong/board.rs) write the unlock and read
+ *   nothing back, the former confirming it by a status read 25 ms later;
+ * - a set lock bit means the latch is **closed** by default (`open-low`): `is_locked = bit` in
+ *   jin0949's locker.py, `closed: latch == 1` in lkaas-kerong's status.rs. Some boards are wired
+ *   the other way (`open-high`), so the polarity is set per board;
+ * - the latch takes a moment to move after the unlock (`latchMs`): the bit changes then.
+ *
+ * Each lock is spring-loaded: an unlock pops the door open; a person closes it. Faults for tests:
+ * requests lost on the line (`loseRequests`) and replies corrupted (`corruptReplies`, or random
+ * noise with `flipRate`).
  */
 import { EventEmitter } from 'node:events';
 import { krcu16 } from '../../devices/index.ts';
@@ -14,6 +25,10 @@ export interface KrBusOptions {
   path: string | Line;
   /** Polarity of each board on the bus, by address (0, 1, …). */
   boards: Polarity[];
+  /** Whether a board answers an unlock with its status (before the latch has moved). Default no. */
+  answersUnlock?: boolean;
+  /** How long the latch takes to move after an unlock before the lock bit shows it. Default 20 ms. */
+  latchMs?: number;
   flipRate?: number;
 }
 
@@ -23,8 +38,15 @@ export class KrCu16BusSim extends EventEmitter {
   readonly present: boolean[][];
   /** Every unlock executed, as `board:lock`. */
   readonly unlocked: string[] = [];
+  /** Replies sent, by command. */
+  readonly replies = { status: 0, unlock: 0 };
   readonly #framer = new krcu16.FixedFramer(5);
   #line: Line | undefined;
+  #lose = 0;
+  #loseCmd: number | undefined;
+  #corrupt = 0;
+  readonly #jammed = new Set<string>();
+  readonly #timers = new Set<NodeJS.Timeout>();
 
   constructor(readonly opts: KrBusOptions) {
     super();
@@ -40,6 +62,7 @@ export class KrCu16BusSim extends EventEmitter {
   }
 
   async stop(): Promise<void> {
+    for (const t of this.#timers) clearTimeout(t);
     await this.#line?.close();
   }
 
@@ -51,17 +74,53 @@ export class KrCu16BusSim extends EventEmitter {
     (this.present[board] as boolean[])[lock - 1] = present;
   }
 
+  /** A lock whose latch no longer moves: unlocks reach it and nothing happens. */
+  jam(board: number, lock: number): void {
+    this.#jammed.add(`${board}:${lock}`);
+  }
+
+  /** The next `n` requests (of command `cmd` only, if given) are lost on the line: no board hears them. */
+  loseRequests(n: number, cmd?: number): void {
+    this.#lose += n;
+    this.#loseCmd = cmd;
+  }
+
+  /** The next `n` replies reach the bridge with one byte garbled. */
+  corruptReplies(n: number): void {
+    this.#corrupt += n;
+  }
+
   #request(f: Uint8Array): void {
     const r = krcu16.decodeRequest(f);
     if (!r || r.board >= this.opts.boards.length) return; // nobody at that address: silence
-    if (r.cmd === krcu16.CMD.unlock) {
-      (this.open[r.board] as boolean[])[r.lock - 1] = true;
-      this.unlocked.push(`${r.board}:${r.lock}`);
-      this.emit('unlocked', r.board, r.lock);
-    } else if (r.cmd === krcu16.CMD.unlockAll) {
-      (this.open[r.board] as boolean[]).fill(true);
+    if (this.#lose > 0 && (this.#loseCmd === undefined || this.#loseCmd === r.cmd)) {
+      this.#lose--;
+      return;
     }
-    this.#line?.write(krcu16.encodeStatusReply(this.#status(r.board)));
+    const board = this.open[r.board] as boolean[];
+    if (r.cmd === krcu16.CMD.unlock || r.cmd === krcu16.CMD.unlockAll) {
+      const locks = r.cmd === krcu16.CMD.unlock ? [r.lock] : board.map((_, i) => i + 1);
+      for (const lock of locks) this.unlocked.push(`${r.board}:${lock}`);
+      this.emit('unlocked', r.board, r.lock);
+      const t = setTimeout(() => {
+        this.#timers.delete(t);
+        for (const lock of locks) if (!this.#jammed.has(`${r.board}:${lock}`)) board[lock - 1] = true;
+      }, this.opts.latchMs ?? 20);
+      this.#timers.add(t);
+      if (!this.opts.answersUnlock) return;
+      this.replies.unlock++;
+    } else {
+      this.replies.status++;
+    }
+    this.#send(krcu16.encodeStatusReply(this.#status(r.board)));
+  }
+
+  #send(reply: Uint8Array): void {
+    if (this.#corrupt > 0) {
+      this.#corrupt--;
+      reply[4] = (reply[4] as number) ^ 0x10;
+    }
+    this.#line?.write(reply);
   }
 
   #status(board: number): krcu16.BoardStatus {

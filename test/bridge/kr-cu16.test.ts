@@ -57,7 +57,20 @@ describe('hub + bridge + a bus of two KR-CU16 boards', () => {
     const r = await casierAsync(['bridge', 'selftest', ...rig.bridgeArgs(['--json'])]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const rows = JSON.parse(r.stdout) as Array<{ part: string; result: string }>;
-    expect(rows.filter((x) => x.part.startsWith('board '))).toHaveLength(2);
+    expect(rows.filter((x) => /^board \d+$/.test(x.part))).toHaveLength(2);
+    // Each board's polarity as its locks showed it, matching what the bridge was told.
+    expect(rows.filter((x) => x.part.endsWith(' polarity'))).toEqual([
+      expect.objectContaining({
+        part: 'board 0 polarity',
+        result: 'ok',
+        detail: expect.stringContaining('open-high'),
+      }),
+      expect.objectContaining({
+        part: 'board 1 polarity',
+        result: 'ok',
+        detail: expect.stringContaining('open-low'),
+      }),
+    ]);
     expect(rows.filter((x) => x.part.endsWith(' lock'))).toHaveLength(24);
     expect(new Set(bus.unlocked).size).toBe(24);
     expect(bus.unlocked).toHaveLength(24);

@@ -19,7 +19,9 @@ beforeEach(async () => {
     driver: 'kr-cu16',
     keypad: true,
     extraArgs: ['--input', `scanner=lines:${scannerLine.bridge}`],
-    board: (path) => new KrCu16BusSim({ path, boards: ['open-high', 'open-high'] }),
+    // The boards most sold: a set lock bit means locked, an unlock is never answered. The bridge
+    // is told nothing about them.
+    board: (path) => new KrCu16BusSim({ path, boards: ['open-low', 'open-low'] }),
   });
   ({ t, board: sim } = rig);
 });
@@ -35,14 +37,14 @@ afterEach(async () => {
 const typeOnKeypad = (text: string) => rig.typeOnKeypad(text);
 
 describe('a keypad and a scanner plugged into the Pi', () => {
-  it('opens the reserved door on the lock board for a code typed on a USB keypad', async () => {
+  it('opens the door on the lock board for codes typed on a USB keypad: deposit, then pickup', async () => {
     const res = await t.api(
       'POST',
       '/api/v1/parcels',
       { lockerId: 'town-1', size: 'M', temperatureClass: 'chilled', recipient: { name: 'Ada' } },
       t.integration,
     );
-    const { parcel, depositCode } = res.body;
+    const { parcel, depositCode, pickupCode } = res.body;
     typeOnKeypad(depositCode);
     await eventually(() => sim.unlocked.length === 1, 10_000, 'an unlock on the bus');
     const at = { 17: '1:1', 18: '1:2', 19: '1:3', 20: '1:4' }[parcel.door as 17 | 18 | 19 | 20];
@@ -61,6 +63,25 @@ describe('a keypad and a scanner plugged into the Pi', () => {
       10_000,
       'stored',
     );
+    typeOnKeypad(pickupCode);
+    await eventually(() => sim.unlocked.length === 2, 10_000, 'a second unlock on the bus');
+    expect(sim.unlocked).toEqual([at, at]);
+    await eventually(
+      async () =>
+        (await t.api('GET', '/api/v1/lockers/town-1')).body.compartments[parcel.door - 1].doorState ===
+        'open',
+      10_000,
+      'open for the pickup',
+    );
+    sim.closeDoor(board, lock);
+    await eventually(
+      async () => (await t.api('GET', `/api/v1/parcels/${parcel.id}`)).body.state === 'picked_up',
+      10_000,
+      'picked up',
+    );
+    expect(sim.replies.unlock).toBe(0);
+    const commands = (await t.api('GET', '/api/v1/events?type=command.failed')).body.events;
+    expect(commands).toEqual([]);
   });
 
   it('records what a serial scanner reads, with its symbology', async () => {
