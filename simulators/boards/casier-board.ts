@@ -42,8 +42,11 @@ export class CasierBoardSim extends EventEmitter {
   /**
    * Faults on demand. `ignoreCommands`: the firmware is wedged above its link layer; frames are
    * still acknowledged, but unlocks, displays, beeps and status requests do nothing (`ignored`).
+   * `unlockDelayMs`: how long the board takes to drive a lock before it answers (a motor lock, a
+   * busy firmware), by lock channel.
    */
-  readonly faults = { ignoreCommands: false };
+  readonly faults = { ignoreCommands: false, unlockDelayMs: (_channel: number): number => 0 };
+  readonly #delayed = new Set<NodeJS.Timeout>();
 
   constructor(readonly opts: CasierBoardOptions) {
     super();
@@ -86,6 +89,7 @@ export class CasierBoardSim extends EventEmitter {
     clearInterval(this.#timer);
     clearInterval(this.#sensorTimer);
     for (const c of this.#channels.values()) clearTimeout(c.latch);
+    for (const t of this.#delayed) clearTimeout(t);
     await this.#line?.close();
   }
 
@@ -162,20 +166,14 @@ export class CasierBoardSim extends EventEmitter {
       return;
     }
     if (m.type === 'unlock') {
-      const ch = this.#channels.get(m.channel);
-      if (!ch) {
-        this.#send({ type: 'lockResult', channel: m.channel, ok: false });
-        return;
-      }
-      ch.released = true;
-      clearTimeout(ch.latch);
-      ch.latch = setTimeout(() => {
-        ch.released = false;
-      }, this.opts.latchMs ?? 8000);
-      this.unlocked.push(m.channel);
-      this.#send({ type: 'lockResult', channel: m.channel, ok: true });
-      const door = this.opts.profile.compartments.find((c) => c.lock.channel === m.channel)?.door;
-      this.emit('unlocked', door, m.channel);
+      const delay = this.faults.unlockDelayMs(m.channel);
+      if (delay > 0) {
+        const t = setTimeout(() => {
+          this.#delayed.delete(t);
+          this.#unlock(m.channel);
+        }, delay);
+        this.#delayed.add(t);
+      } else this.#unlock(m.channel);
     } else if (m.type === 'statusRequest') {
       let closed = 0;
       for (const [channel, c] of this.#channels) if (c.closed) closed |= 1 << channel;
@@ -186,5 +184,22 @@ export class CasierBoardSim extends EventEmitter {
     } else if (m.type === 'beep') {
       this.emit('beep', m.pattern);
     }
+  }
+
+  #unlock(channel: number): void {
+    const ch = this.#channels.get(channel);
+    if (!ch) {
+      this.#send({ type: 'lockResult', channel, ok: false });
+      return;
+    }
+    ch.released = true;
+    clearTimeout(ch.latch);
+    ch.latch = setTimeout(() => {
+      ch.released = false;
+    }, this.opts.latchMs ?? 8000);
+    this.unlocked.push(channel);
+    this.#send({ type: 'lockResult', channel, ok: true });
+    const door = this.opts.profile.compartments.find((c) => c.lock.channel === channel)?.door;
+    this.emit('unlocked', door, channel);
   }
 }
