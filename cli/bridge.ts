@@ -55,7 +55,11 @@ const bridgeFlags = {
     help: `board protocol: ${BOARDS.join(', ')}`,
     schema: z.enum(BOARDS),
   },
-  profile: { type: 'string', env: 'CASIER_BRIDGE_PROFILE', help: 'cabinet profile (see casier profiles)' },
+  profile: {
+    type: 'string',
+    env: 'CASIER_BRIDGE_PROFILE',
+    help: 'cabinet profile: a built-in name (see casier profiles) or your own file (./my-cabinet.json)',
+  },
   'mqtt-url': {
     type: 'string',
     env: 'CASIER_BRIDGE_MQTT_URL',
@@ -175,7 +179,7 @@ export const bridgeCommands: CommandSpec[] = [
   },
   {
     name: 'bridge',
-    usage: `bridge --serial <path|tcp://host:port> --driver <${BOARDS.join('|')}> --profile <name> --mqtt-url <url> --locker <site>/<locker> --password <secret> [options]`,
+    usage: `bridge --serial <path|tcp://host:port> --driver <${BOARDS.join('|')}> --profile <name|file> --mqtt-url <url> --locker <site>/<locker> --password <secret> [options]`,
     summary:
       "Run the firmware bridge on a cabinet's Pi: the board on a serial line, the hub over MQTT, a durable outbox in between.",
     flags: bridgeFlags,

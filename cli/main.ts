@@ -183,11 +183,17 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'device add',
-    usage: 'device add <site>/<locker> --profile <name> [options]',
+    usage: 'device add <site>/<locker> --profile <name|./file.json> [options]',
     summary:
       "Provision a cabinet: creates the site if needed, the locker and its compartments, and prints the controller's MQTT credentials (shown once).",
     positionals: [{ name: 'site>/<locker', help: 'ids: lowercase letters, digits and dashes' }],
-    flags: { profile: { type: 'string', help: 'cabinet profile (see casier profiles)' }, ...common },
+    flags: {
+      profile: {
+        type: 'string',
+        help: 'cabinet profile: a built-in name (see casier profiles) or your own file, kept by the hub',
+      },
+      ...common,
+    },
     async run(args) {
       const { parseLockerKey } = await import('../devices/index.ts');
 
@@ -197,14 +203,20 @@ export const COMMANDS: CommandSpec[] = [
           `expected <site>/<locker> with ids like "ferme-du-pic/box-1", got ${JSON.stringify(args.positionals[0])}`,
         );
       if (!args.values.profile) throw new UsageError('--profile is required (see casier profiles)');
-      const { findProfile, PROFILES } = await import('../devices/index.ts');
-      if (!findProfile(args.values.profile as string)) {
-        throw new UsageError(
-          `--profile: unknown profile ${JSON.stringify(args.values.profile)}; one of ${PROFILES.map((p) => p.name).join(', ')}`,
-        );
+      const { resolveProfile, isProfileFile } = await import('../devices/index.ts');
+      const spec = args.values.profile as string;
+      let profile: ReturnType<typeof resolveProfile>;
+      try {
+        profile = resolveProfile(spec, (path) => readFileSync(path, 'utf8'));
+      } catch (err) {
+        throw new UsageError(`--profile: ${(err as Error).message}`);
       }
       const s = await store(args, { create: true });
-      const dev = s.provisioning.addDevice(ref, args.values.profile as string, 'cli');
+      if (isProfileFile(spec)) {
+        const { addProfile } = await import('../hub/domain/profiles.ts');
+        addProfile(s.db, s.ledger, profile, 'cli', Date.now());
+      }
+      const dev = s.provisioning.addDevice(ref, profile.name, 'cli');
       s.db.close();
       if (args.values.json) return json(dev);
       out(`provisioned ${dev.username} (${dev.profile}, ${dev.compartments} compartments)`);
@@ -255,6 +267,49 @@ export const COMMANDS: CommandSpec[] = [
           description: p.description,
         })),
         ['name', 'board', 'doors', 'description'],
+      );
+      return 0;
+    },
+  },
+  {
+    name: 'profiles check',
+    usage: 'profiles check <file.json> [--json]',
+    summary:
+      "Check a cabinet profile you wrote (docs/operations.md, 'Your own cabinet'): the schema, then what its board can wire.",
+    positionals: [{ name: 'file.json', help: 'the profile file' }],
+    flags: { json: common.json, help: common.help },
+    async run(args) {
+      const path = args.positionals[0];
+      if (!path) throw new UsageError('profiles check needs a file: casier profiles check ./my-cabinet.json');
+      const { parseProfile } = await import('../devices/index.ts');
+      let text: string;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch (err) {
+        throw new UsageError(`cannot read ${path}: ${(err as Error).message}`);
+      }
+      const r = parseProfile(text);
+      if (args.values.json) {
+        json(r.ok ? { ok: true, profile: r.profile } : r);
+        return r.ok ? 0 : 1;
+      }
+      if (!r.ok) {
+        out(`${path}: ${r.problems.length} problem${r.problems.length > 1 ? 's' : ''}`);
+        for (const p of r.problems) out(`  ${p}`);
+        return 1;
+      }
+      const p = r.profile;
+      out(`${path}: profile ${p.name} is valid (${p.board} board)`);
+      table(
+        p.compartments.map((c) => ({
+          door: c.door,
+          size: c.size,
+          class: c.temperatureClass,
+          sensor: c.sensor ?? '',
+          lock: `${c.lock.board}:${c.lock.channel}`,
+          contact: c.contact ? `${c.contact.board}:${c.contact.channel}` : '',
+        })),
+        ['door', 'size', 'class', 'sensor', 'lock', 'contact'],
       );
       return 0;
     },

@@ -1,7 +1,9 @@
 /** The bridge's composition root: line, driver, outbox and bridge wired from a validated config. */
+
+import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import pino from 'pino';
-import { findProfile, type InputSpec, type LockerRef } from '../devices/index.ts';
+import { type InputSpec, type LockerRef, resolveProfile } from '../devices/index.ts';
 import { Bridge } from './bridge.ts';
 import { CasierDriver } from './drivers/casier.ts';
 import { KrCu16Driver, type Polarity } from './drivers/kr-cu16.ts';
@@ -27,9 +29,10 @@ export interface BridgeConfig {
 
 const DEFAULT_BAUD = { casier: 115200, 'kr-cu16': 19200, firmata: 57600 } as const;
 
-async function openDriver(c: BridgeConfig): Promise<BoardDriver> {
-  const profile = findProfile(c.profile);
-  if (!profile) throw new Error(`unknown profile ${c.profile}`);
+/** The cabinet's profile: a built-in one by name, or an installer's file. */
+const profileOf = (c: BridgeConfig) => resolveProfile(c.profile, (path) => readFileSync(path, 'utf8'));
+
+async function openDriver(c: BridgeConfig, profile = profileOf(c)): Promise<BoardDriver> {
   const line = await openLine(c.serial, c.baud ?? DEFAULT_BAUD[c.driver]);
   if (c.driver === 'kr-cu16') return new KrCu16Driver(line, profile, { polarity: c.krPolarity });
   if (c.driver === 'firmata') {
@@ -45,10 +48,9 @@ export async function runBridge(c: BridgeConfig, until: Promise<void>): Promise<
     level: c.logLevel,
     base: { svc: 'bridge', locker: `${c.locker.site}/${c.locker.locker}` },
   });
-  const profile = findProfile(c.profile);
-  if (!profile) throw new Error(`unknown profile ${c.profile}`);
+  const profile = profileOf(c);
   const outbox = new Outbox(c.dataDir);
-  const driver = await openDriver(c);
+  const driver = await openDriver(c, profile);
   const bridge = new Bridge({
     locker: c.locker,
     password: c.password,

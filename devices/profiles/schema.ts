@@ -120,5 +120,44 @@ export function checkProfile(p: LockerProfile): string[] {
       problems.push(`compartments.${c.door}.sensor: unknown sensor ${c.sensor}`);
     }
   }
+  problems.push(...boardRules(p));
   return [...new Set(problems)];
+}
+
+/** What each board can wire: channels it has, pins it keeps for itself. */
+function boardRules(p: LockerProfile): string[] {
+  const problems: string[] = [];
+  if (p.board === 'kr-cu16') {
+    for (const c of p.compartments) {
+      if (c.lock.channel > 15)
+        problems.push(`compartments.${c.door}.lock.channel: a KR-CU16 board has locks 0-15 (lock 1-16)`);
+      if (c.contact)
+        problems.push(
+          `compartments.${c.door}.contact: a KR-CU16 reads the door through its lock: no contact`,
+        );
+    }
+  }
+  if (p.board === 'firmata') {
+    const pins = new Map<number, string>();
+    for (const c of p.compartments) {
+      for (const [what, ch] of [
+        ['lock', c.lock],
+        ['contact', c.contact],
+      ] as const) {
+        if (!ch) continue;
+        const at = `compartments.${c.door}.${what}.channel`;
+        if (ch.board !== 0) problems.push(`${at}: a Firmata board is one board (board 0)`);
+        if (ch.channel < 2 || ch.channel > 13)
+          problems.push(`${at}: Arduino pins D2-D13 (D0 and D1 carry the serial line)`);
+        const taken = pins.get(ch.channel);
+        if (taken) problems.push(`${at}: pin D${ch.channel} already used by ${taken}`);
+        pins.set(ch.channel, at);
+      }
+    }
+    for (const s of p.sensors) {
+      if (s.kind !== 'tmp36') problems.push(`sensors.${s.id}.kind: a Firmata board reads TMP36 sensors only`);
+      if (s.channel.channel > 5) problems.push(`sensors.${s.id}.channel: analog inputs A0-A5`);
+    }
+  }
+  return problems;
 }

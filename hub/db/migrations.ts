@@ -402,4 +402,11 @@ export const MIGRATIONS: readonly string[] = [
      starts again from there */ `
   ALTER TABLE parcels ADD COLUMN excused_ms INTEGER NOT NULL DEFAULT 0;
   `,
+  /* 33: cabinet profiles an installer added from a file (hub/domain/profiles.ts) */ `
+  CREATE TABLE profiles (
+    name TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    added_at INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];

@@ -1,18 +1,18 @@
 /** Sites and lockers as the API and the ingest see them: connection state and compartments. */
-import {
-  type CompartmentView,
-  findProfile,
-  type LockerRef,
-  type LockerSummary,
-  type LockerView,
-  type SiteView,
-  type StateMessage,
+import type {
+  CompartmentView,
+  LockerRef,
+  LockerSummary,
+  LockerView,
+  SiteView,
+  StateMessage,
 } from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
 import { StoreMemo } from '../db/memo.ts';
 import type { Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
 import { dueAgain, PERSIST_EVERY_MS, phaseOf } from './keep-back.ts';
+import { lookupProfile } from './profiles.ts';
 
 interface LockerRow {
   id: string;
@@ -287,7 +287,7 @@ export class Fleet {
       last_ts: number | null;
       silent: number;
     }>;
-    const layout = new Map(findProfile(row.profile)?.compartments.map((c) => [c.door, c.layout]));
+    const layout = new Map(lookupProfile(this.db, row.profile)?.compartments.map((c) => [c.door, c.layout]));
     return {
       ...lockerView(row),
       compartments: compartments.map(

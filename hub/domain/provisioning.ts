@@ -2,17 +2,12 @@
  * Sites, lockers (one per cabinet controller, one MQTT identity each) and API tokens. Used by
  * the command line and the hub alike: both open the same store.
  */
-import {
-  findProfile,
-  type LockerProfile,
-  type LockerRef,
-  lockerKey,
-  offlineKey,
-} from '../../devices/index.ts';
+import { type LockerProfile, type LockerRef, lockerKey, offlineKey } from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
 import { StoreMemo } from '../db/memo.ts';
 import { cached, type Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
+import { lookupProfile } from './profiles.ts';
 import { hashSecret, newId, newSecret, secretMatches } from './secrets.ts';
 
 export const ROLES = ['operator', 'integration', 'driver', 'producer'] as const;
@@ -46,7 +41,7 @@ export class Provisioning {
 
   /** Creates the site if needed and the locker with its compartments from the profile. */
   addDevice(ref: LockerRef, profileName: string, actor: string): ProvisionedDevice {
-    const profile = findProfile(profileName);
+    const profile = lookupProfile(this.db, profileName);
     if (!profile) throw new HubError('HUB_ERR_PROFILE_NOT_FOUND', `unknown profile ${profileName}`);
     const password = newSecret();
     const ts = this.now();

@@ -6,7 +6,6 @@
  * on the hub's clock.
  */
 import {
-  findProfile,
   PRODUCT_CATEGORIES,
   type ProductCategory,
   type TelemetryMessage,
@@ -18,6 +17,7 @@ import { cached, type Db } from '../../db/open.ts';
 import { HubError } from '../../errors.ts';
 import { dueAgain, PERSIST_EVERY_MS, phaseOf } from '../keep-back.ts';
 import { goodsInside, type ParcelState, ParcelStates } from '../parcel-states.ts';
+import { lookupProfile } from '../profiles.ts';
 import type { Alarms } from './alarms.ts';
 import { custodyOf, exposureOf, firstBreach } from './exposure.ts';
 import { amendSealedBreach, resealRecord } from './record.ts';
@@ -525,7 +525,7 @@ export class ColdChain {
       const name = this.db.prepare('SELECT profile FROM lockers WHERE id = ?').pluck().get(lockerId) as
         | string
         | undefined;
-      const profile = name ? findProfile(name) : undefined;
+      const profile = name ? lookupProfile(this.db, name) : undefined;
       known = profile ? new Set(profile.sensors.map((s) => s.id)) : null;
       this.#profileSensors.set(lockerId, known);
     }
