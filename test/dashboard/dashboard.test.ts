@@ -202,6 +202,22 @@ describe('dashboard', () => {
       door: 2,
       data: { reason: 'Farmer locked out, phoned in', operator: 'test operator', commandId },
     });
+    // Nobody came to the door after all: the operator gives the opening up.
+    await a.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+    await a.getByRole('button', { name: 'Give up this opening…' }).click();
+    await a.getByLabel('Reason (recorded in the audit trail)').fill('Farmer found his own key');
+    await a.getByRole('dialog').getByRole('button', { name: 'Give up the opening' }).click();
+    await a.getByRole('button', { name: 'Give up this opening…' }).waitFor({ state: 'detached' });
+    const cancelled = await t.api('GET', '/api/v1/events?type=compartment.open_cancelled');
+    expect(cancelled.body.events.at(-1)).toMatchObject({
+      door: 2,
+      data: { reason: 'Farmer found his own key' },
+    });
+    expect(
+      (await t.api('GET', '/api/v1/lockers/box-1')).body.compartments.find(
+        (c: { door: number }) => c.door === 2,
+      ).opening,
+    ).toBeNull();
   });
 
   it('is operable by keyboard', async () => {

@@ -145,6 +145,7 @@ function Legend() {
 function CompartmentPanel(props: { locker: LockerView; c: CompartmentView; alarms: AlarmView[] }) {
   const { locker, c } = props;
   const [opening, setOpening] = useState(false);
+  const [cancelling, setCancelling] = useState(false);
   return (
     <aside class="panel" aria-labelledby="panel-title">
       <h2 id="panel-title">
@@ -190,8 +191,14 @@ function CompartmentPanel(props: { locker: LockerView; c: CompartmentView; alarm
       >
         Open door {c.door}…
       </button>
+      {c.opening && c.doorState !== 'open' && (
+        <button type="button" onClick={() => setCancelling(true)}>
+          Give up this opening…
+        </button>
+      )}
       {!locker.online && <p class="muted small">The cabinet is offline: remote opening is unavailable.</p>}
       {opening && <RemoteOpen locker={locker} c={c} onClose={() => setOpening(false)} />}
+      {cancelling && c.opening && <CancelOpen locker={locker} c={c} onClose={() => setCancelling(false)} />}
       {c.sensor && (
         <TemperatureChart
           lockerId={locker.id}
@@ -205,6 +212,58 @@ function CompartmentPanel(props: { locker: LockerView; c: CompartmentView; alarm
 }
 
 /** Reason, then confirmation, then the command's outcome: the same audited path as every open. */
+/**
+ * Gives up an opening whose door has not opened (a code's or an operator's): the compartment
+ * returns to service and a code it was for may be typed again. The hub refuses once the door is
+ * open: the operation then completes when it closes.
+ */
+function CancelOpen(props: { locker: LockerView; c: CompartmentView; onClose: () => void }) {
+  const { locker, c } = props;
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<ApiError | null>(null);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    try {
+      await api(
+        'POST',
+        `/api/v1/lockers/${encodeURIComponent(locker.id)}/compartments/${c.door}/open/cancel`,
+        { reason: reason.trim() },
+      );
+      props.onClose();
+    } catch (err) {
+      setError(err as ApiError);
+    }
+  };
+  return (
+    <Dialog title={`Give up opening door ${c.door} of ${locker.id}`} onClose={props.onClose}>
+      <form onSubmit={submit}>
+        <p>
+          Door {c.door} was released for a {c.opening} opening and has not opened. Giving it up puts the
+          compartment back in service; a code it was released for can be typed again.
+        </p>
+        <label for="cancel-reason">Reason (recorded in the audit trail)</label>
+        <textarea
+          id="cancel-reason"
+          required
+          minLength={3}
+          maxLength={500}
+          value={reason}
+          onInput={(e) => setReason(e.currentTarget.value)}
+        />
+        <ErrorLine error={error} />
+        <div class="actions">
+          <button type="button" onClick={props.onClose}>
+            Back
+          </button>
+          <button type="submit" class="primary" disabled={reason.trim().length < 3}>
+            Give up the opening
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
 function RemoteOpen(props: { locker: LockerView; c: CompartmentView; onClose: () => void }) {
   const { locker, c } = props;
   const [step, setStep] = useState<'reason' | 'confirm' | 'sent'>('reason');
