@@ -37,6 +37,36 @@ class LineTransport extends EventEmitter {
   }
 }
 
+/** The part of firmata-io's Firmata that writes digital ports. */
+interface PortWriter {
+  /** The value firmata-io sends for each 8-pin port. */
+  ports: number[];
+  writeDigitalPort(port: number): void;
+}
+
+/**
+ * Keeps the pull-ups of the door contacts on through every digital write. Firmata's
+ * DIGITAL_MESSAGE sets a whole 8-pin port, and firmata-io sends `ports[port]`, in which its
+ * DIGITAL_MESSAGE handler puts the level last read on each input pin: once a closed door has read
+ * low, the next write to that port (a relay on the same port, D2-D5 beside D6-D7) carries a 0 for
+ * the contact. StandardFirmata up to 2.4.x (`digitalWriteCallback`, examples/StandardFirmata in
+ * github.com/firmata/arduino up to tag v2.4.4) writes INPUT pins too, and on an input a 0 turns
+ * the pull-up off: the door then floats low and never reads open again. 2.5.0 stopped turning
+ * pull-ups off, and added SET_DIGITAL_PIN_VALUE (0xF5) and a PULLUP pin mode (0x0B) that avoid the
+ * port write, but the 2.4 firmware our tests run (test/fixtures/firmata) ignores both. So every
+ * port write carries a 1 for each contact pin, which all versions take as "pull-up on" (2.5 and
+ * later: pinMode INPUT_PULLUP, already so): a relay's write leaves every other pin as it was.
+ */
+function keepPullups(io: PortWriter): Set<number> {
+  const pins = new Set<number>();
+  const write = io.writeDigitalPort.bind(io);
+  io.writeDigitalPort = (port) => {
+    for (const pin of pins) if (pin >> 3 === port) io.ports[port] = (io.ports[port] ?? 0) | (1 << (pin & 7));
+    write(port);
+  };
+  return pins;
+}
+
 export class FirmataDriver extends EventEmitter implements BoardDriver {
   readonly #relays = new Map<number, { close(): void; open(): void }>();
   readonly #open = new Map<number, boolean>();
@@ -72,12 +102,16 @@ export class FirmataDriver extends EventEmitter implements BoardDriver {
         reject(err);
       });
     });
+    const pullups = keepPullups(io as unknown as PortWriter);
     for (const c of this.profile.compartments) {
       // Firmata writes only to output pins; johnny-five's Relay does not set the mode itself.
       (io as unknown as { pinMode(pin: number, mode: number): void }).pinMode(c.lock.channel, 1);
       this.#relays.set(c.door, new five.Relay({ pin: c.lock.channel, type: 'NO', board }));
       if (!c.contact) continue;
+      // The Switch makes the pin an input and writes it high: its pull-up on. From then on every
+      // port write keeps it on (keepPullups); not before, or a 1 would drive a pin still an output.
       const contact = new five.Switch({ pin: c.contact.channel, isPullup: true, board });
+      pullups.add(c.contact.channel);
       // isPullup inverts the raw level: a closed door (pin to ground) reads as a closed switch.
       const report = (open: boolean) => {
         const before = this.#open.get(c.door);
