@@ -4,6 +4,12 @@
  * TMP36 temperature sensors on analog inputs. Speaks enough of the Firmata protocol for
  * firmata-io and johnny-five: version, firmware, capabilities, analog mapping, pin modes,
  * digital and analog reporting.
+ *
+ * It is StandardFirmata 2.4, as the real firmware the tests also run in avr8js
+ * (test/fixtures/firmata), down to its pull-ups: a contact reads high only while open and its
+ * pull-up is on, and a DIGITAL_MESSAGE writes INPUT pins too, a 1 turning the pull-up on and a 0
+ * turning it off (`digitalWriteCallback` in examples/StandardFirmata of github.com/firmata/arduino
+ * up to v2.4.4). No PULLUP mode nor SET_DIGITAL_PIN_VALUE: both came with 2.5.
  */
 import { EventEmitter } from 'node:events';
 import type { LockerProfile } from '../../devices/index.ts';
@@ -17,11 +23,13 @@ const ANALOG_MESSAGE = 0xe0;
 const REPORT_ANALOG = 0xc0;
 const REPORT_DIGITAL = 0xd0;
 const SET_PIN_MODE = 0xf4;
-const SET_DIGITAL_PIN_VALUE = 0xf5;
 const SYSTEM_RESET = 0xff;
 const PIN_COUNT = 20; // an Uno: D0-D13, A0-A5 as pins 14-19
 const ANALOG_OFFSET = 14;
+const INPUT = 0;
 const OUTPUT = 1;
+/** The protocol version StandardFirmata 2.4 reports. */
+const VERSION = [2, 4] as const;
 
 export interface FirmataBoardOptions {
   /** A serial port's path, or the board's end of an in-memory line. */
@@ -31,8 +39,12 @@ export interface FirmataBoardOptions {
 }
 
 export class FirmataBoardSim extends EventEmitter {
-  readonly #pins = Array.from({ length: PIN_COUNT }, () => ({ mode: 0, value: 0 }));
-  readonly #reportPorts = new Set<number>();
+  /** `value`: the level an output drives; `pullup`: an input's pull-up, its PORT bit. */
+  readonly #pins = Array.from({ length: PIN_COUNT }, () => ({ mode: INPUT, value: 0, pullup: false }));
+  /** Contacts open: each pin has a switch to ground, closed while its door is (doors start closed). */
+  readonly #open = new Set<number>();
+  /** Ports reported, with the value last sent. */
+  readonly #reportPorts = new Map<number, number>();
   readonly #reportAnalog = new Set<number>();
   readonly #released = new Map<number, NodeJS.Timeout>();
   /** °C per analog channel. */
@@ -45,9 +57,6 @@ export class FirmataBoardSim extends EventEmitter {
 
   constructor(readonly opts: FirmataBoardOptions) {
     super();
-    // Doors start closed: contacts pulled low.
-    for (const c of opts.profile.compartments)
-      if (c.contact) (this.#pins[c.contact.channel] as { value: number }).value = 0;
     for (const s of opts.profile.sensors) this.temperatures.set(s.channel.channel, 4);
   }
 
@@ -59,7 +68,7 @@ export class FirmataBoardSim extends EventEmitter {
     this.#analogTimer = setInterval(() => {
       for (const ch of this.#reportAnalog) this.#analog(ch);
     }, 100);
-    this.#send([REPORT_VERSION, 2, 5]); // what a board says after a reset
+    this.#send([REPORT_VERSION, ...VERSION]); // what a board says after a reset
   }
 
   async stop(): Promise<void> {
@@ -72,12 +81,18 @@ export class FirmataBoardSim extends EventEmitter {
   openDoor(door: number, opts: { force?: boolean } = {}): boolean {
     const c = this.#door(door);
     if (!this.#released.has(c.lock.channel) && !opts.force) return false;
-    this.#setInput(c.contact?.channel as number, 1);
+    this.#setContact(c.contact?.channel as number, true);
     return true;
   }
 
   closeDoor(door: number): void {
-    this.#setInput(this.#door(door).contact?.channel as number, 0);
+    this.#setContact(this.#door(door).contact?.channel as number, false);
+  }
+
+  /** Whether `pin`'s pull-up is on (an input whose PORT bit is set). */
+  pullup(pin: number): boolean {
+    const p = this.#pins[pin];
+    return p?.mode === INPUT && p.pullup;
   }
 
   #door(door: number) {
@@ -86,10 +101,29 @@ export class FirmataBoardSim extends EventEmitter {
     return c;
   }
 
-  #setInput(pin: number, value: number): void {
-    (this.#pins[pin] as { value: number }).value = value;
-    const port = pin >> 3;
-    if (this.#reportPorts.has(port)) this.#digitalPort(port);
+  #setContact(pin: number, open: boolean): void {
+    if (open) this.#open.add(pin);
+    else this.#open.delete(pin);
+    this.#checkInputs(pin >> 3);
+  }
+
+  /** What an input pin reads: high only with its switch open and its pull-up on; floating reads low. */
+  #level(pin: number): number {
+    const p = this.#pins[pin];
+    return p?.mode === INPUT && p.pullup && this.#open.has(pin) ? 1 : 0;
+  }
+
+  /** The port's INPUT pins (others read as 0, as StandardFirmata masks them). */
+  #portValue(port: number): number {
+    let v = 0;
+    for (let i = 0; i < 8; i++) if (this.#level(port * 8 + i)) v |= 1 << i;
+    return v;
+  }
+
+  /** As StandardFirmata's loop does: a reported port is sent when its inputs read differently. */
+  #checkInputs(port: number): void {
+    const last = this.#reportPorts.get(port);
+    if (last !== undefined && last !== this.#portValue(port)) this.#digitalPort(port);
   }
 
   #send(bytes: number[]): void {
@@ -97,8 +131,8 @@ export class FirmataBoardSim extends EventEmitter {
   }
 
   #digitalPort(port: number): void {
-    let v = 0;
-    for (let i = 0; i < 8; i++) if ((this.#pins[port * 8 + i]?.value ?? 0) !== 0) v |= 1 << i;
+    const v = this.#portValue(port);
+    this.#reportPorts.set(port, v);
     this.#send([DIGITAL_MESSAGE | port, v & 0x7f, v >> 7]);
   }
 
@@ -127,7 +161,7 @@ export class FirmataBoardSim extends EventEmitter {
     else buf.push(b);
     const cmd = (this.#buf[0] as number) < 0xf0 ? (this.#buf[0] as number) & 0xf0 : (this.#buf[0] as number);
     if (cmd === REPORT_VERSION) {
-      this.#send([REPORT_VERSION, 2, 5]);
+      this.#send([REPORT_VERSION, ...VERSION]);
       this.#buf = [];
     } else if (cmd === SYSTEM_RESET) {
       this.#buf = [];
@@ -142,25 +176,32 @@ export class FirmataBoardSim extends EventEmitter {
     const cmd = first < 0xf0 ? first & 0xf0 : first;
     const ch = first & 0x0f;
     if (cmd === REPORT_DIGITAL) {
-      if (a) {
-        this.#reportPorts.add(ch);
-        this.#digitalPort(ch);
-      } else this.#reportPorts.delete(ch);
+      if (a) this.#digitalPort(ch);
+      else this.#reportPorts.delete(ch);
     } else if (cmd === REPORT_ANALOG) {
       if (a) this.#reportAnalog.add(ch);
       else this.#reportAnalog.delete(ch);
     } else if (first === SET_PIN_MODE) {
       const pin = this.#pins[a];
-      if (pin) pin.mode = b;
-    } else if (first === SET_DIGITAL_PIN_VALUE) {
-      this.#output(a, b);
+      if (!pin) return;
+      pin.mode = b;
+      // INPUT: "disable internal pull-ups"; OUTPUT: written LOW first (setPinModeCallback).
+      if (b === INPUT) pin.pullup = false;
+      if (b === OUTPUT) pin.value = 0;
+      this.#checkInputs(a >> 3);
     } else if (cmd === DIGITAL_MESSAGE) {
+      // The whole port: outputs take their bit, and so do inputs' pull-ups (2.4 and before).
       const v = a | (b << 7);
       for (let i = 0; i < 8; i++) {
         const pin = ch * 8 + i;
-        if (this.#pins[pin]?.mode === OUTPUT) this.#output(pin, (v >> i) & 1);
+        const p = this.#pins[pin];
+        if (pin < 2 || !p) continue; // D0-D1 are the serial line
+        if (p.mode === OUTPUT) this.#output(pin, (v >> i) & 1);
+        else if (p.mode === INPUT) p.pullup = ((v >> i) & 1) === 1;
       }
+      this.#checkInputs(ch);
     }
+    // SET_DIGITAL_PIN_VALUE (0xF5) is 2.5's: 2.4 ignores it, as here.
   }
 
   /** A relay pin going high releases that lock's latch for a while. */
@@ -185,15 +226,13 @@ export class FirmataBoardSim extends EventEmitter {
     if (cmd === 0x79) {
       // QUERY_FIRMWARE: version then the name, each character as two 7-bit bytes
       const name = [...'casier-sim.ino'].flatMap((c) => [c.charCodeAt(0) & 0x7f, c.charCodeAt(0) >> 7]);
-      this.#send([START_SYSEX, 0x79, 2, 5, ...name, END_SYSEX]);
+      this.#send([START_SYSEX, 0x79, ...VERSION, ...name, END_SYSEX]);
     } else if (cmd === 0x6b) {
-      // CAPABILITY_QUERY: digital in/out and pull-up everywhere, 10-bit analog on A0-A5
+      // CAPABILITY_QUERY: digital in/out everywhere, 10-bit analog on A0-A5 (no PULLUP mode in 2.4)
       const pins = Array.from({ length: PIN_COUNT }, (_, i) => [
         0,
         1,
         1,
-        1,
-        0x0b,
         1,
         ...(i >= ANALOG_OFFSET ? [2, 10] : []),
         0x7f,
@@ -206,8 +245,10 @@ export class FirmataBoardSim extends EventEmitter {
       this.#send([START_SYSEX, 0x6a, ...mapping, END_SYSEX]);
     } else if (cmd === 0x6d) {
       const pin = data[1] as number;
-      const p = this.#pins[pin] ?? { mode: 0, value: 0 };
-      this.#send([START_SYSEX, 0x6e, pin, p.mode, p.value & 0x7f, END_SYSEX]);
+      const p = this.#pins[pin] ?? { mode: INPUT, value: 0, pullup: false };
+      // PIN_STATE_RESPONSE: an output's level, an input's last written value (its pull-up)
+      const state = p.mode === INPUT ? Number(p.pullup) : p.value;
+      this.#send([START_SYSEX, 0x6e, pin, p.mode, state & 0x7f, END_SYSEX]);
     }
     // SAMPLING_INTERVAL and others need no answer
   }
