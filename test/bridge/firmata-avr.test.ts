@@ -100,7 +100,8 @@ describe('hub + bridge + the real StandardFirmata in avr8js', () => {
     // contacts as inputs; never HIGH, which would short a closed contact to ground.
     expect(uno.edges.filter((e) => CONTACTS.includes(e.pin) && e.level === 1)).toEqual([]);
 
-    // Read by a 10-bit ADC against 5 V: within one step of the sensor's temperature, not rounded.
+    // Read by a 10-bit ADC against 5 V (AVcc, the firmware's choice): within one step of the
+    // sensor's temperature, not rounded.
     const latest = t.hub.db
       .prepare(`SELECT c FROM readings WHERE locker_id = 'gate-1' AND sensor = ? ORDER BY ts DESC LIMIT 1`)
       .pluck();
@@ -113,6 +114,7 @@ describe('hub + bridge + the real StandardFirmata in avr8js', () => {
       expect(Math.abs(c - celsius(volts)), `${sensor} ${c} °C`).toBeLessThanOrEqual(ADC_STEP_C);
       expect(Number.isInteger(c), `${sensor} ${c} °C`).toBe(false);
     }
+    expect(uno.adcReference).toBe(5);
     // Emulated against wall time, from reset and since the cabinet came online (its bridge's
     // start competes for the CPU).
     const done = uno.timing();

@@ -30,7 +30,6 @@ import { type Line, openLine } from '../../simulators/boards/serial.ts';
 // reaches every imported binding through a getter: the instruction loop ran at half the speed
 // (one emulated second took about 1.0 s of wall time instead of 0.5 s on a 2-core CI machine).
 const {
-  ADCReference,
   AVRADC,
   AVRIOPort,
   AVRTimer,
@@ -122,7 +121,7 @@ export class AvrUno extends EventEmitter {
   readonly pullupChanges: PullupChange[] = [];
   /** Every lock (relay pin) that went high, in order, with door mechanics. */
   readonly unlocked: number[] = [];
-  /** The REPORT_VERSION the firmware last sent: the Firmata protocol version, "2.3". */
+  /** The REPORT_VERSION the firmware last sent: the Firmata protocol version, "2.4". */
   firmataVersion: string | undefined;
   /** Switches to ground, by pin: true while closed. */
   readonly #closed = new Set<number>();
@@ -217,10 +216,10 @@ export class AvrUno extends EventEmitter {
 
   /** A switch to ground on `pin`: a door contact, closed while its door is. */
   setContact(pin: number, closed: boolean): void {
-    where(pin);
+    const { port } = where(pin);
     if (closed) this.#closed.add(pin);
     else this.#closed.delete(pin);
-    this.#refresh(where(pin).port);
+    this.#refresh(port);
   }
 
   /** Whether `pin`'s internal pull-up is on: an input (DDR bit clear) with its PORT bit set. */
@@ -245,9 +244,9 @@ export class AvrUno extends EventEmitter {
     this.adc.channelValues[channel] = volts;
   }
 
-  /** The ADC's reference in volts as the firmware has selected it. */
+  /** The ADC's reference in volts as the firmware has selected it (ADMUX): AVcc is 5 V. */
   get adcReference(): number {
-    return this.adc.referenceVoltageType === ADCReference.AVCC ? this.adc.avcc : this.adc.referenceVoltage;
+    return this.adc.referenceVoltage;
   }
 
   /** Pulls a door open: only while its lock is released, unless forced. */
