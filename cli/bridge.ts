@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { BOARDS } from '../devices/profiles/schema.ts';
 import { parseLockerKey } from '../devices/topics.ts';
+import { type BuzzerSpec, parseBuzzer } from '../firmware-bridge/kiosk/buzzer.ts';
 import { type CommandSpec, type ParsedArgs, UsageError } from './args.ts';
 import { json, table, untilSignal } from './output.ts';
 
@@ -118,6 +119,28 @@ const bridgeFlags = {
       .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
       .transform((x) => x === true || x === 'true' || x === '1'),
   },
+  kiosk: {
+    type: 'string',
+    env: 'CASIER_BRIDGE_KIOSK',
+    help: "serve a screen and keypad page for the Pi's touchscreen on this loopback address, e.g. 127.0.0.1:8089",
+    schema: z
+      .string()
+      .regex(/^(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}$/, 'a loopback host:port, e.g. 127.0.0.1:8089')
+      .transform((s) => {
+        const at = s.lastIndexOf(':');
+        return { host: s.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(s.slice(at + 1)) };
+      }),
+  },
+  buzzer: {
+    type: 'string',
+    env: 'CASIER_BRIDGE_BUZZER',
+    help: "a buzzer on the Pi's GPIO, driven with gpioset: <chip>:<line>, e.g. gpiochip0:18",
+    schema: z.string().transform((s, ctx) => {
+      const spec = parseBuzzer(s);
+      if (!spec) ctx.addIssue({ code: 'custom', message: 'expected <chip>:<line>, e.g. gpiochip0:18' });
+      return spec as BuzzerSpec;
+    }),
+  },
   config: {
     type: 'string',
     env: 'CASIER_BRIDGE_CONFIG',
@@ -158,6 +181,8 @@ function bridgeConfig(args: ParsedArgs) {
     inputs: v.input as
       | Array<{ kind: 'keypad' | 'scanner'; source: 'evdev' | 'lines'; path: string }>
       | undefined,
+    kiosk: v.kiosk as { host: string; port: number } | undefined,
+    buzzer: v.buzzer as BuzzerSpec | undefined,
     logLevel: v['log-level'] as string,
   };
 }

@@ -122,7 +122,13 @@ const commandBase = { id: messageId, expiresAt: epochMs };
 
 export const command = z.discriminatedUnion('type', [
   z.object({ ...commandBase, type: z.literal('unlock'), door }),
-  z.object({ ...commandBase, type: z.literal('display'), text: z.string().max(64) }),
+  z.object({
+    ...commandBase,
+    type: z.literal('display'),
+    text: z.string().max(64),
+    /** Sounded with the text: the keypad's verdict heard as well as read. */
+    beep: z.enum(['ok', 'error']).optional(),
+  }),
   z.object({ ...commandBase, type: z.literal('beep'), pattern: z.enum(['ok', 'error']).default('ok') }),
   z.object({ ...commandBase, type: z.literal('codes.sync'), version: z.number().int().min(0) }),
   z.object({ ...commandBase, type: z.literal('reboot') }),

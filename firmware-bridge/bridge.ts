@@ -33,6 +33,8 @@ import {
 } from '../devices/index.ts';
 import type { BoardDriver } from './drivers/types.ts';
 import { PiInput, splitSymbology } from './inputs.ts';
+import type { GpioBuzzer } from './kiosk/buzzer.ts';
+import type { Kiosk } from './kiosk/kiosk.ts';
 import type { Outbox } from './outbox.ts';
 
 type DistributiveOmit<T, K extends keyof never> = T extends unknown ? Omit<T, K> : never;
@@ -74,6 +76,14 @@ export interface BridgeOptions {
    * whether that line is up (`siteLinkTopic`) and uses its offline codes while it is down.
    */
   siteBroker?: boolean;
+  /**
+   * A screen and keypad page for the Pi's own touchscreen, where the lock board has neither
+   * (firmware-bridge/kiosk): what the hub says is shown there too, and codes typed on it count as
+   * the keypad's.
+   */
+  kiosk?: Kiosk;
+  /** A buzzer on the Pi's GPIO, where the lock board has none. */
+  buzzer?: GpioBuzzer;
 }
 
 /** How long a stopping bridge waits for the hub to take its `offline` state. */
@@ -143,6 +153,11 @@ export class Bridge extends EventEmitter {
     driver.on('board', (detail: string) => log.info({ detail }, 'board connected'));
     // The board first: the hub sees the cabinet online only once it can act on a command.
     await driver.start();
+    if (this.opts.kiosk) {
+      this.opts.kiosk.on('code', (code: string) => this.#keypad(code));
+      await this.opts.kiosk.start();
+      log.info({ port: this.opts.kiosk.port }, 'kiosk screen served');
+    }
     for (const spec of this.opts.inputs ?? this.opts.profile.inputs) {
       const input = new PiInput(spec);
       input.on('line', (kind: string, text: string) => {
@@ -183,6 +198,7 @@ export class Bridge extends EventEmitter {
     // Forced: what is still in flight is in the outbox, and goes again at the next start.
     await client?.endAsync(true);
     await Promise.all(this.#inputs.map((i) => i.stop()));
+    await this.opts.kiosk?.stop();
     await this.opts.driver.stop();
     this.opts.outbox.close();
   }
@@ -349,7 +365,7 @@ export class Bridge extends EventEmitter {
     if (!check.ok) {
       this.#throttle.fail('offline', now);
       this.record({ type: 'offline.refused', reason: check.reason });
-      driver.display(check.reason === 'expired' ? 'Code expired' : 'Invalid code');
+      this.#display(check.reason === 'expired' ? 'Code expired' : 'Invalid code', 'error');
       return;
     }
     this.#throttle.succeed('offline');
@@ -358,7 +374,7 @@ export class Bridge extends EventEmitter {
     this.record({ type: 'offline.unlock', door, h: check.entry.h, kind: check.entry.kind });
     try {
       await driver.unlock(door);
-      driver.display(`Door ${door} open`);
+      this.#display(`Door ${door} open`, 'ok');
     } catch (err) {
       // The door did not open: the code may be typed again.
       outbox.forgetUsedOffline(check.entry.h);
@@ -466,10 +482,10 @@ export class Bridge extends EventEmitter {
           this.record({ type: 'lock.released', door: cmd.door, commandId: cmd.id });
           break;
         case 'display':
-          driver.display(cmd.text);
+          this.#display(cmd.text, cmd.beep);
           break;
         case 'beep':
-          driver.beep(cmd.pattern);
+          this.#beep(cmd.pattern);
           break;
         case 'codes.sync':
           break; // the retained code table arrives on its own topic
@@ -485,6 +501,19 @@ export class Bridge extends EventEmitter {
     outbox.finish(result);
     this.#reply(result);
     this.emit('result', cmd, result);
+  }
+
+  /** Shows a text to the person at the cabinet, on the board's display and the kiosk screen. */
+  #display(text: string, beep?: 'ok' | 'error'): void {
+    this.opts.driver.display(text);
+    this.opts.kiosk?.display(text);
+    if (beep) this.#beep(beep);
+  }
+
+  #beep(pattern: 'ok' | 'error'): void {
+    this.opts.driver.beep(pattern);
+    this.opts.kiosk?.beep(pattern);
+    void this.opts.buzzer?.beep(pattern);
   }
 
   #reply(result: CommandResult): void {

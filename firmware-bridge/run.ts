@@ -8,6 +8,8 @@ import { Bridge } from './bridge.ts';
 import { CasierDriver } from './drivers/casier.ts';
 import { KrCu16Driver, type Polarity } from './drivers/kr-cu16.ts';
 import type { BoardDriver, SelftestRow } from './drivers/types.ts';
+import { type BuzzerSpec, GpioBuzzer } from './kiosk/buzzer.ts';
+import { Kiosk } from './kiosk/kiosk.ts';
 import { openLine } from './line.ts';
 import { Outbox } from './outbox.ts';
 
@@ -24,6 +26,10 @@ export interface BridgeConfig {
   telemetryBuffer?: number;
   inputs?: InputSpec[];
   siteBroker?: boolean;
+  /** Serve the kiosk screen on this loopback address (firmware-bridge/kiosk). */
+  kiosk?: { host: string; port: number };
+  /** A buzzer on the Pi's GPIO (firmware-bridge/kiosk/buzzer.ts). */
+  buzzer?: BuzzerSpec;
   logLevel: string;
 }
 
@@ -62,6 +68,10 @@ export async function runBridge(c: BridgeConfig, until: Promise<void>): Promise<
     telemetryBuffer: c.telemetryBuffer,
     inputs: c.inputs,
     siteBroker: c.siteBroker,
+    kiosk: c.kiosk ? new Kiosk(c.kiosk) : undefined,
+    buzzer: c.buzzer
+      ? new GpioBuzzer(c.buzzer, { onError: (err) => log.warn({ err }, 'buzzer: gpioset failed') })
+      : undefined,
   });
   await bridge.start();
   log.info(

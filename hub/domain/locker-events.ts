@@ -181,7 +181,14 @@ export class LockerEvents {
       },
     });
     if (d.display === null) return [];
-    return [this.commands.create(lockerId, { type: 'display', text: d.display }, { kind: 'keypad' }, now)];
+    return [
+      this.commands.create(
+        lockerId,
+        { type: 'display', text: d.display, beep: 'error' },
+        { kind: 'keypad' },
+        now,
+      ),
+    ];
   }
 
   #open(
@@ -214,7 +221,7 @@ export class LockerEvents {
     });
     const display = this.commands.create(
       lockerId,
-      { type: 'display', text: d.display },
+      { type: 'display', text: d.display, beep: 'ok' },
       { kind: 'keypad' },
       now,
     );
