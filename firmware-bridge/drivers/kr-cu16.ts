@@ -36,12 +36,16 @@ interface Transaction {
   reject: (e: Error) => void;
   /** Whether a reply is expected: an unlock is answered by few boards, and by none reliably. */
   answered: boolean;
+  /** An unlock and the reads that confirm it go before the polling. */
+  urgent: boolean;
 }
 
 /** How long the bus stays ours after an unlock, in case the board answers it after all. */
 const UNLOCK_QUIET_MS = 30;
 /** Unlocks sent for one request at most: a second one only when the first left the latch closed. */
 const UNLOCK_ATTEMPTS = 2;
+/** An unlock's outcome is known within this, whatever the bus (docs/protocol.md §2.5, §5.3). */
+export const UNLOCK_BUDGET_MS = 2500;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -53,7 +57,12 @@ export class KrCu16Driver extends EventEmitter implements BoardDriver {
   readonly #boards: number[];
   readonly #open = new Map<number, boolean>();
   readonly #present = new Map<number, boolean>();
-  #current: (Transaction & { timer: NodeJS.Timeout; received: number }) | undefined;
+  /** Polarities learnt from unlocks, where the configured one proved wrong. */
+  readonly #learned = new Map<number, Polarity>();
+  /** The bytes of the request on the bus, as an RS485 adapter with local echo sends them back. */
+  #echo: Uint8Array | undefined;
+  #echoAt = 0;
+  #current: (Transaction & { timer: NodeJS.Timeout }) | undefined;
   #busy = false;
   #poller: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -73,21 +82,7 @@ export class KrCu16Driver extends EventEmitter implements BoardDriver {
   }
 
   async start(): Promise<void> {
-    this.line.onData((chunk) => {
-      const { frames, dropped } = this.#framer.push(chunk);
-      const n = dropped.reduce((s, d) => s + d.bytes, 0);
-      if (n) this.emit('lineDrops', n);
-      for (const f of frames) this.#reply(f);
-      // A reply's worth of bytes came and none of it made a reply: garbled on the line. Say so
-      // now rather than at the timeout, so the caller reads again at once.
-      const current = this.#current;
-      if (current) current.received += chunk.length;
-      if (current && current.received >= krcu16.REPLY_LENGTH) {
-        if (current.answered)
-          current.reject(new DriverError('timeout', `board ${current.board}: garbled reply`));
-        else current.resolve(null);
-      }
-    });
+    this.line.onData((chunk) => this.#receive(chunk));
     const poll = async () => {
       for (const b of this.#boards) await this.#status(b).catch(() => undefined);
       if (!this.#stopped) this.#poller = setTimeout(() => void poll(), this.opts.pollMs ?? 250);
@@ -96,11 +91,12 @@ export class KrCu16Driver extends EventEmitter implements BoardDriver {
     this.emit('board', `KR-CU16 bus, boards ${this.#boards.join(', ')}`);
     for (const b of this.#boards) {
       const doors = this.profile.compartments.filter((c) => c.lock.board === b).map((c) => c.door);
-      if (doors.length > 1 && doors.every((d) => this.#open.get(d)))
+      const open = doors.filter((d) => this.#open.get(d)).length;
+      if (doors.length > 1 && open > doors.length / 2)
         this.emit(
           'fault',
           'polarity_suspect',
-          `board ${b} reports all ${doors.length} doors open: is its polarity right? (casier bridge selftest)`,
+          `board ${b} reports ${open} of ${doors.length} doors open: is its polarity right? (casier bridge selftest)`,
         );
     }
   }
@@ -108,32 +104,48 @@ export class KrCu16Driver extends EventEmitter implements BoardDriver {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#poller);
+    // Nothing waits forever on a bus nobody drives any more.
+    const stopped = () => new DriverError('link_failed', 'the driver stopped');
+    for (const t of this.#queue.splice(0)) t.reject(stopped());
+    this.#current?.reject(stopped());
     await this.line.close();
   }
 
   /**
-   * Releases a door and resolves once the board's status shows its latch open. A status read
-   * garbled or unanswered is read again; an unlock after which the latch stayed closed for
-   * `confirmMs` is sent once more (it was lost on the line: the door did not open, so a second
-   * one cannot open it twice).
+   * Releases a door and resolves once the board's status shows its latch open, within
+   * UNLOCK_BUDGET_MS. The lock bit is read before the unlock and watched after it: a bit that
+   * changed is the latch released, and the value it took is what "open" reads like on this board
+   * (a board set up with the wrong polarity is corrected so, and says so). A bit that did not
+   * change on a door that already read open is a door open already. A status read garbled or
+   * unanswered is read again; an unlock after which the latch stayed closed for `confirmMs` is sent
+   * once more (it was lost on the line: the door did not open, so a second one cannot open it twice).
    */
   async unlock(door: number): Promise<void> {
     const at = this.#at.get(door);
     if (!at) throw new DriverError('no_such_door', `no door ${door} in profile ${this.profile.name}`);
-    const before = await this.#status(at.board).catch(() => undefined);
-    if (before && this.#open.get(door)) {
-      this.emit('lockReleased', door);
-      return; // already open: a pulse would do nothing a person could see
-    }
-    for (let attempt = 1; attempt <= UNLOCK_ATTEMPTS; attempt++) {
-      const r = await this.#unlockAndWatch(at, () => this.#open.get(door) === true);
-      if (r.moved) {
+    const deadline = Date.now() + UNLOCK_BUDGET_MS;
+    const mask = 1 << (at.lock - 1);
+    const before = await this.#status(at.board, true).catch(() => undefined);
+    const moved = (s: krcu16.BoardStatus) =>
+      before ? (s.lockBits & mask) !== (before.lockBits & mask) : this.#open.get(door) === true;
+    let heard = before !== undefined;
+    for (let attempt = 1; attempt <= UNLOCK_ATTEMPTS && Date.now() < deadline; attempt++) {
+      const r = await this.#unlockAndWatch(at, moved, deadline);
+      heard ||= r.heard;
+      if (r.status) {
+        if (before) this.#learn(at.board, (r.status.lockBits & mask) !== 0, r.status);
         this.emit('lockReleased', door);
         return;
       }
-      if (!r.heard)
-        throw new DriverError('timeout', `board ${at.board} did not answer a status read after the unlock`);
+      // Pulsed and unchanged, on a door that read open before: it is open.
+      if (before && r.heard && this.#open.get(door)) {
+        this.emit('lockReleased', door);
+        return;
+      }
+      if (!r.heard) break;
     }
+    if (!heard)
+      throw new DriverError('timeout', `board ${at.board} did not answer a status read around the unlock`);
     throw new DriverError(
       'refused',
       `board ${at.board} lock ${at.lock} stayed locked after ${UNLOCK_ATTEMPTS} unlocks`,
@@ -141,32 +153,56 @@ export class KrCu16Driver extends EventEmitter implements BoardDriver {
   }
 
   /**
-   * Sends one unlock, then reads the board's status until `moved` holds of a reading or the latch
-   * has had `confirmMs` to move. A read garbled or unanswered is read again; three in a row and
-   * the board is taken for silent (`heard` false: the outcome is unknown).
+   * A lock bit seen changing at an unlock took the value "open" has on this board. If the board was
+   * set up the other way, its polarity is corrected for the rest of this run, its doors read again
+   * from `status`, and the installer told (`polarity_corrected`: set `--kr-polarity` for good).
+   */
+  #learn(board: number, openBit: boolean, status: krcu16.BoardStatus): void {
+    const found: Polarity = openBit ? 'open-high' : 'open-low';
+    if (found === this.#polarity(board)) return;
+    this.#learned.set(board, found);
+    this.emit(
+      'fault',
+      'polarity_corrected',
+      `board ${board}: a lock released reads ${openBit ? 'set' : 'clear'}, so the board is ${found}; start the bridge with --kr-polarity ${this.#polaritySetting()}`,
+    );
+    this.#apply(status);
+  }
+
+  /** The `--kr-polarity` value for every board as this driver now reads them. */
+  #polaritySetting(found?: Map<number, Polarity>): string {
+    return this.#boards.map((b) => `${b}:${found?.get(b) ?? this.#polarity(b)}`).join(',');
+  }
+
+  /**
+   * Sends one unlock, then reads the board's status (ahead of the polling) until `moved` holds of
+   * a reading, the latch has had `confirmMs` to move, or `deadline` passes. A read garbled or
+   * unanswered is read again; three in a row and the board is taken for silent (`heard` false:
+   * the outcome is unknown). `status` is the reading that moved, if one did.
    */
   async #unlockAndWatch(
     at: { board: number; lock: number },
     moved: (s: krcu16.BoardStatus) => boolean,
-  ): Promise<{ moved: boolean; heard: boolean; status?: krcu16.BoardStatus }> {
+    deadline: number,
+  ): Promise<{ heard: boolean; status?: krcu16.BoardStatus }> {
     const request = krcu16.encodeRequest(at.board, krcu16.CMD.unlock, at.lock);
-    const reply = await this.#transact(at.board, request, false).catch(() => null);
+    const reply = await this.#transact(at.board, request, false, true).catch(() => null);
     if (reply) this.#apply(reply); // a board that answers at all does so before its latch moves
-    const until = Date.now() + (this.opts.confirmMs ?? 600);
+    const until = Math.min(deadline, Date.now() + (this.opts.confirmMs ?? 600));
     let heard = false;
-    for (let misses = 0; misses < 3 && !this.#stopped; ) {
+    for (let misses = 0; misses < 3 && !this.#stopped && Date.now() < deadline; ) {
       await sleep(this.opts.rereadMs ?? 40);
-      const status = await this.#status(at.board).catch(() => undefined);
+      const status = await this.#status(at.board, true).catch(() => undefined);
       if (!status) {
         misses++;
         continue;
       }
       heard = true;
       misses = 0;
-      if (moved(status)) return { moved: true, heard, status };
+      if (moved(status)) return { heard, status };
       if (Date.now() >= until) break;
     }
-    return { moved: false, heard };
+    return { heard };
   }
 
   // KR-CU16 boards drive locks only: no display, no buzzer.
@@ -209,29 +245,23 @@ export class KrCu16Driver extends EventEmitter implements BoardDriver {
             : 'released, lock bit changed'),
       });
     }
+    const found = new Map<number, Polarity>();
+    for (const [b, n] of seen) if (n.high !== n.low) found.set(b, n.high > n.low ? 'open-high' : 'open-low');
     for (const b of this.#boards) {
-      const n = seen.get(b);
       const configured = this.#polarity(b);
-      if (!n) {
-        rows.push({
-          part: `board ${b} polarity`,
-          channel: `address ${b}`,
-          result: 'failed',
-          detail: `no lock of this board moved: polarity unknown (configured ${configured})`,
-        });
-        continue;
-      }
-      const found: Polarity = n.high > n.low ? 'open-high' : 'open-low';
-      const said =
-        found === 'open-high' ? 'set lock bit = open (open-high)' : 'set lock bit = locked (open-low)';
+      const f = found.get(b);
+      const said = f === 'open-high' ? 'set lock bit = open (open-high)' : 'set lock bit = locked (open-low)';
       rows.push({
         part: `board ${b} polarity`,
         channel: `address ${b}`,
-        result: found === configured ? 'ok' : 'failed',
-        detail:
-          found === configured
+        result: f === configured ? 'ok' : 'failed',
+        detail: !f
+          ? seen.has(b)
+            ? `as many locks read open set as clear: polarity unknown (configured ${configured}); check the wiring`
+            : `no lock of this board moved: polarity unknown (configured ${configured})`
+          : f === configured
             ? said
-            : `${said}, configured ${configured}: run the bridge with --kr-polarity ${b}:${found}`,
+            : `${said}, configured ${configured}: run the bridge with --kr-polarity ${this.#polaritySetting(found)}`,
       });
     }
     return rows;
@@ -240,11 +270,12 @@ export class KrCu16Driver extends EventEmitter implements BoardDriver {
   /** One unlock watched on the raw lock bit (self-test): which value the bit took, if it moved. */
   async #pulse(at: { board: number; lock: number }): Promise<{ openBit?: boolean; error?: string }> {
     const mask = 1 << (at.lock - 1);
-    const before = await this.#status(at.board).catch((e: Error) => e);
+    const before = await this.#status(at.board, true).catch((e: Error) => e);
     if (before instanceof Error) return { error: before.message };
     const bit = (s: krcu16.BoardStatus) => (s.lockBits & mask) !== 0;
+    const deadline = Date.now() + UNLOCK_BUDGET_MS;
     for (let attempt = 1; attempt <= UNLOCK_ATTEMPTS; attempt++) {
-      const r = await this.#unlockAndWatch(at, (s) => bit(s) !== bit(before));
+      const r = await this.#unlockAndWatch(at, (s) => bit(s) !== bit(before), deadline);
       if (r.status) return { openBit: bit(r.status) };
       if (!r.heard) return { error: `board ${at.board} did not answer a status read after the unlock` };
     }
@@ -252,11 +283,13 @@ export class KrCu16Driver extends EventEmitter implements BoardDriver {
   }
 
   #polarity(board: number): Polarity {
-    return this.opts.polarity?.[board] ?? DEFAULT_POLARITY;
+    return this.#learned.get(board) ?? this.opts.polarity?.[board] ?? DEFAULT_POLARITY;
   }
 
-  #status(board: number): Promise<krcu16.BoardStatus> {
-    return this.#transact(board, krcu16.encodeRequest(board, krcu16.CMD.status), true).then((s) => {
+  /** Reads a board's status; `urgent`: ahead of the polling (an unlock waits on it). */
+  #status(board: number, urgent = false): Promise<krcu16.BoardStatus> {
+    const request = krcu16.encodeRequest(board, krcu16.CMD.status);
+    return this.#transact(board, request, true, urgent).then((s) => {
       const status = s as krcu16.BoardStatus;
       this.#apply(status);
       return status;
@@ -282,12 +315,60 @@ export class KrCu16Driver extends EventEmitter implements BoardDriver {
     }
   }
 
-  /** Queues a request; the bus carries one at a time. */
-  #transact(board: number, bytes: Uint8Array, answered: boolean): Promise<krcu16.BoardStatus | null> {
+  /** Queues a request (`urgent`: ahead of those not urgent); the bus carries one at a time. */
+  #transact(
+    board: number,
+    bytes: Uint8Array,
+    answered: boolean,
+    urgent = false,
+  ): Promise<krcu16.BoardStatus | null> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ board, bytes, resolve, reject, answered });
+      if (this.#stopped) return reject(new DriverError('link_failed', 'the driver stopped'));
+      const t = { board, bytes, resolve, reject, answered, urgent };
+      if (!urgent) this.#queue.push(t);
+      else {
+        const at = this.#queue.findIndex((q) => !q.urgent);
+        this.#queue.splice(at < 0 ? this.#queue.length : at, 0, t);
+      }
       void this.#pump();
     });
+  }
+
+  /**
+   * Bytes from the bus. An RS485 adapter with local echo sends our request back first: skipped.
+   * Garbage (a transceiver turning around) is dropped; a frame from another board is ignored; a
+   * reply that fails its checksum ends the read at once, as failed, so the caller reads again
+   * rather than wait for the timeout.
+   */
+  #receive(chunk: Uint8Array): void {
+    let bytes = chunk;
+    const echo = this.#echo;
+    if (echo) {
+      // Held while they match the start of our request; dropped once all of it came back, handed
+      // on as they were if they part from it (a reply also starts 02, with the same address).
+      let i = 0;
+      while (i < bytes.length && this.#echoAt < echo.length && bytes[i] === echo[this.#echoAt]) {
+        i++;
+        this.#echoAt++;
+      }
+      if (this.#echoAt === echo.length) {
+        this.#echo = undefined;
+        bytes = bytes.subarray(i);
+      } else if (i < bytes.length) {
+        bytes = Uint8Array.from([...echo.subarray(0, this.#echoAt - i), ...bytes]);
+        this.#echo = undefined;
+      } else return; // all of it may still be the echo
+    }
+    const { frames, dropped } = this.#framer.push(bytes);
+    const n = dropped.reduce((sum, d) => sum + d.bytes, 0);
+    if (n) this.emit('lineDrops', n);
+    for (const f of frames) this.#reply(f);
+    const current = this.#current;
+    if (current && dropped.some((d) => d.reason === 'bad_checksum')) {
+      if (current.answered)
+        current.reject(new DriverError('timeout', `board ${current.board}: garbled reply`));
+      else current.resolve(null);
+    }
   }
 
   async #pump(): Promise<void> {
@@ -304,7 +385,6 @@ export class KrCu16Driver extends EventEmitter implements BoardDriver {
         };
         const current = {
           ...t,
-          received: 0,
           timer: setTimeout(() => {
             if (!t.answered) current.resolve(null);
             else
@@ -321,6 +401,8 @@ export class KrCu16Driver extends EventEmitter implements BoardDriver {
         };
         this.#current = current;
         this.#framer.reset(); // whatever came before belongs to no one
+        this.#echo = t.bytes;
+        this.#echoAt = 0;
         this.line.write(t.bytes);
       });
       await sleep(this.opts.gapMs ?? 15);

@@ -30,6 +30,12 @@ export interface KrBusOptions {
   /** How long the latch takes to move after an unlock before the lock bit shows it. Default 20 ms. */
   latchMs?: number;
   flipRate?: number;
+  /** The RS485 adapter echoes each request back before the board answers (local echo on). */
+  echo?: boolean;
+  /** A byte of noise as the transceiver turns around before each reply, and the reply in two pieces. */
+  turnaroundNoise?: boolean;
+  /** Another board, at this address, answers every request too (a bus with two boards set alike). */
+  chatter?: number;
 }
 
 export class KrCu16BusSim extends EventEmitter {
@@ -92,6 +98,7 @@ export class KrCu16BusSim extends EventEmitter {
 
   #request(f: Uint8Array): void {
     const r = krcu16.decodeRequest(f);
+    if (this.opts.echo) this.#line?.write(f);
     if (!r || r.board >= this.opts.boards.length) return; // nobody at that address: silence
     if (this.#lose > 0 && (this.#loseCmd === undefined || this.#loseCmd === r.cmd)) {
       this.#lose--;
@@ -120,7 +127,12 @@ export class KrCu16BusSim extends EventEmitter {
       this.#corrupt--;
       reply[4] = (reply[4] as number) ^ 0x10;
     }
-    this.#line?.write(reply);
+    if (this.opts.chatter !== undefined)
+      this.#line?.write(krcu16.encodeStatusReply({ board: this.opts.chatter, lockBits: 0xffff, presentBits: 0 }));
+    if (this.opts.turnaroundNoise) {
+      this.#line?.write(Uint8Array.of(0x00, ...reply.subarray(0, 8)));
+      this.#line?.write(reply.subarray(8));
+    } else this.#line?.write(reply);
   }
 
   #status(board: number): krcu16.BoardStatus {
