@@ -128,7 +128,9 @@ export class KrCu16BusSim extends EventEmitter {
       reply[4] = (reply[4] as number) ^ 0x10;
     }
     if (this.opts.chatter !== undefined)
-      this.#line?.write(krcu16.encodeStatusReply({ board: this.opts.chatter, lockBits: 0xffff, presentBits: 0 }));
+      this.#line?.write(
+        krcu16.encodeStatusReply({ board: this.opts.chatter, lockBits: 0xffff, presentBits: 0 }),
+      );
     if (this.opts.turnaroundNoise) {
       this.#line?.write(Uint8Array.of(0x00, ...reply.subarray(0, 8)));
       this.#line?.write(reply.subarray(8));
