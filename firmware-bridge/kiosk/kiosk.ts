@@ -18,6 +18,7 @@ export const KIOSK_HEADER = 'x-casier-kiosk';
 export const IDLE_TEXT = 'Enter your code';
 /** How long a message stays before the screen returns to its idle text. */
 const MESSAGE_MS = 10_000;
+const MAX_SCREENS = 8;
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 const asset = (name: string) => readFileSync(new URL(name, import.meta.url), 'utf8');
@@ -47,7 +48,15 @@ export class Kiosk extends EventEmitter {
   }
 
   async start(): Promise<void> {
-    const server = createServer((req, res) => this.#serve(req, res));
+    const server = createServer((req, res) => {
+      // Whatever a request holds, it costs a 400, never the bridge.
+      try {
+        this.#serve(req, res);
+      } catch {
+        if (!res.headersSent) res.writeHead(400);
+        res.end();
+      }
+    });
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -114,6 +123,11 @@ export class Kiosk extends EventEmitter {
   }
 
   #events(res: ServerResponse): void {
+    // One touchscreen, perhaps a second look from an installer's laptop over SSH: not a crowd.
+    if (this.#screens.size >= MAX_SCREENS) {
+      res.writeHead(503).end();
+      return;
+    }
     res.writeHead(200, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',

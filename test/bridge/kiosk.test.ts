@@ -5,6 +5,7 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -144,6 +145,20 @@ describe('the kiosk screen on the Pi', () => {
     );
     await other.close();
     expect(blocked).toBe('blocked');
+    // A request line no URL parser takes: answered 400, and the kiosk (and the bridge) go on.
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(kiosk.port, '127.0.0.1', () =>
+        socket.end('GET http://[ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'),
+      );
+      let got = '';
+      socket.on('data', (d) => {
+        got += d;
+      });
+      socket.on('close', () => resolve(got));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400/);
+    expect((await fetch(`http://127.0.0.1:${kiosk.port}/kiosk.css`)).status).toBe(200);
     await t.hub.tick();
     expect((await t.api('GET', '/api/v1/events?type=code.rejected')).body.events).toEqual([]);
   });
