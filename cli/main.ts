@@ -212,11 +212,12 @@ export const COMMANDS: CommandSpec[] = [
         throw new UsageError(`--profile: ${(err as Error).message}`);
       }
       const s = await store(args, { create: true });
-      if (isProfileFile(spec)) {
-        const { addProfile } = await import('../hub/domain/profiles.ts');
-        addProfile(s.db, s.ledger, profile, 'cli', Date.now());
-      }
-      const dev = s.provisioning.addDevice(ref, profile.name, 'cli');
+      const { addProfile } = await import('../hub/domain/profiles.ts');
+      // One transaction: a cabinet refused (it exists already) leaves no profile behind.
+      const dev = s.db.transaction(() => {
+        if (isProfileFile(spec)) addProfile(s.db, s.ledger, profile, 'cli', Date.now());
+        return s.provisioning.addDevice(ref, profile.name, 'cli');
+      })();
       s.db.close();
       if (args.values.json) return json(dev);
       out(`provisioned ${dev.username} (${dev.profile}, ${dev.compartments} compartments)`);

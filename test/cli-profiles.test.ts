@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseProfile } from '../devices/index.ts';
 import { startTestHub, type TestHub } from './helpers/hub.ts';
@@ -165,6 +166,28 @@ describe('a profile file', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('keypad: Invalid input');
 
+    // A cabinet refused (it exists already) leaves no profile behind: a corrected file may follow.
+    const twice = casier([
+      'device',
+      'add',
+      'farm/shed-1',
+      '--profile',
+      write('other.json', { ...shed, name: 'other-box' }),
+      '--data-dir',
+      data,
+    ]);
+    expect(twice.code).not.toBe(0);
+    const again = casier([
+      'device',
+      'add',
+      'farm/shed-5',
+      '--profile',
+      write('other.json', { ...shed, name: 'other-box', description: 'corrected' }),
+      '--data-dir',
+      data,
+    ]);
+    expect(again.code, again.stderr).toBe(0);
+
     t = await startTestHub({ dataDir: data });
     const locker = (await t.api('GET', '/api/v1/lockers/shed-1')).body;
     expect(locker.compartments.map((c: { door: number; layout: unknown }) => [c.door, c.layout])).toEqual([
@@ -203,5 +226,22 @@ describe('a profile file', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('compartments: doors must be numbered 1..1 without gaps');
     expect(r.stderr).not.toContain('cannot open serial port');
+  });
+});
+
+describe('a stored profile that no longer reads', () => {
+  it('leaves its cabinet drawn without a layout, not failing', async () => {
+    const data = join(dir, 'hub');
+    expect(
+      casier(['device', 'add', 'farm/shed-1', '--profile', write('shed.json', shed), '--data-dir', data])
+        .code,
+    ).toBe(0);
+    const db = new Database(join(data, 'casier.db'));
+    db.prepare('UPDATE profiles SET body = \'{"name": "shed-box-3"}\'').run();
+    db.close();
+    t = await startTestHub({ dataDir: data });
+    const res = await t.api('GET', '/api/v1/lockers/shed-1');
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.compartments).toHaveLength(3);
   });
 });
