@@ -360,6 +360,16 @@ export class LockerEvents {
         'HUB_ERR_CONFLICT',
         `door ${door} is open: its ${comp.pending_action} completes when it closes`,
       );
+    // A copy of the unlock on its way may still release the door: given up now, the door would
+    // open for nothing, its code typed again meanwhile. Its answer, or its expiry, comes first.
+    const command = comp.pending_command ? this.commands.get(lockerId, comp.pending_command) : undefined;
+    if (command && (command.state === 'pending' || command.state === 'sent'))
+      throw new HubError(
+        'HUB_ERR_CONFLICT',
+        `the cabinet has not answered the unlock yet: try again once it has (at most ${Math.ceil(
+          Math.max(0, command.expires_at - now) / 1000,
+        )} s)`,
+      );
     this.#endUnopened(lockerId, door, comp.pending_action, comp.pending_command, comp.parcel_id, now, {
       type: 'compartment.open_cancelled',
       actor: `token:${op.tokenId}`,

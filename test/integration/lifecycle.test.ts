@@ -179,10 +179,23 @@ describe('a door released that nobody opens', () => {
   });
 
   it('can be opened again or cancelled by an operator before that', async () => {
+    const unlock = t.hub.db
+      .prepare(`SELECT state FROM commands WHERE type = 'unlock' ORDER BY rowid DESC LIMIT 1`)
+      .pluck();
     expect((await remoteOpen(4)).status).toBe(202);
     await t.ticked(async () => (await opening(4)) === 'operator');
-    // Nobody there: the operator tries again, then gives up.
+    // Nobody there: the operator tries again, then gives up. Not before the cabinet has answered
+    // the unlock: a copy on its way may still release the door.
+    box.faults.ignoreCommands = true;
     expect((await remoteOpen(4)).status).toBe(202);
+    const early = await remoteOpen(4, 'open/cancel');
+    expect(early.status).toBe(409);
+    expect(early.body.error.message).toMatch(/has not answered the unlock yet/);
+    box.faults.ignoreCommands = false;
+    await t.ticked(() => unlock.get() === 'failed', 5000, 'the unlock the board ignored failed');
+    expect(await opening(4)).toBeNull(); // a failed open undoes itself
+    expect((await remoteOpen(4)).status).toBe(202);
+    await t.ticked(() => unlock.get() === 'done', 5000, 'released');
     const cancelled = await remoteOpen(4, 'open/cancel');
     expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
     expect(await opening(4)).toBeNull();

@@ -238,8 +238,9 @@ function CancelOpen(props: { locker: LockerView; c: CompartmentView; onClose: ()
     <Dialog title={`Give up opening door ${c.door} of ${locker.id}`} onClose={props.onClose}>
       <form onSubmit={submit}>
         <p>
-          Door {c.door} was released for a {c.opening} opening and has not opened. Giving it up puts the
-          compartment back in service; a code it was released for can be typed again.
+          Door {c.door} is held for a {c.opening} opening that has not happened. Giving it up puts the
+          compartment back in service; a code it was for can be typed again. The hub refuses while the cabinet
+          has not answered the unlock: a copy on its way may still release the door.
         </p>
         <label for="cancel-reason">Reason (recorded in the audit trail)</label>
         <textarea
