@@ -24,6 +24,7 @@ import {
   type LockerProfile,
   type LockerRef,
   MAX_EVENTS_PER_MESSAGE,
+  OFFLINE_BRAKE,
   offlineHash,
   offlineKey,
   parseTopic,
@@ -99,7 +100,7 @@ export class Bridge extends EventEmitter {
   #pruneTimer: NodeJS.Timeout | undefined;
   readonly #sentAt = new Map<string, number>();
   readonly #offlineKey: Buffer;
-  readonly #throttle = new KeypadThrottle();
+  readonly #throttle: KeypadThrottle;
   readonly #inputs: PiInput[] = [];
   readonly #counters = { lineDrops: 0, events: 0, commands: 0, duplicateCommands: 0 };
   /** Whether the site's broker reaches the central one (always, without a site broker). */
@@ -112,6 +113,8 @@ export class Bridge extends EventEmitter {
     super();
     this.#offlineKey = offlineKey(opts.password);
     this.#now = opts.now ?? Date.now;
+    // Offline, this cabinet decides alone: the offline policy, kept in the outbox across restarts.
+    this.#throttle = new KeypadThrottle(OFFLINE_BRAKE, opts.outbox.brakes);
   }
 
   get counters() {
@@ -368,7 +371,7 @@ export class Bridge extends EventEmitter {
       this.#display(check.reason === 'expired' ? 'Code expired' : 'Invalid code', 'error');
       return;
     }
-    this.#throttle.succeed('offline');
+    this.#throttle.succeed('offline', now);
     const door = check.entry.doors[0] as number;
     outbox.markUsedOffline(check.entry.h);
     this.record({ type: 'offline.unlock', door, h: check.entry.h, kind: check.entry.kind });

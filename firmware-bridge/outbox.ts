@@ -6,7 +6,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { CodesTable, CommandResult, DeviceEvent, TelemetryMessage } from '../devices/index.ts';
+import type {
+  Brake,
+  BrakeStore,
+  CodesTable,
+  CommandResult,
+  DeviceEvent,
+  TelemetryMessage,
+} from '../devices/index.ts';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS outbox (
@@ -22,6 +29,7 @@ const SCHEMA = `
   -- telemetry waiting for the link, bounded: the oldest go first, and how many went is remembered
   CREATE TABLE IF NOT EXISTS telemetry (n INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL) STRICT;
   CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
+  CREATE TABLE IF NOT EXISTS brakes (key TEXT PRIMARY KEY, failures REAL NOT NULL, at INTEGER NOT NULL, blocked_until INTEGER NOT NULL) STRICT;
   CREATE TABLE IF NOT EXISTS executed (
     id TEXT PRIMARY KEY,
     -- NULL while executing: a crash then leaves the command marked, never run twice
@@ -198,6 +206,24 @@ export class Outbox {
     this.#db.prepare('DELETE FROM executed WHERE at < ?').run(this.#now() - ms);
     this.#db.prepare('DELETE FROM offline_used WHERE at < ?').run(this.#now() - ms);
   }
+
+  /** The offline keypad brakes (devices/throttle.ts), kept so a restart gives no fresh guesses. */
+  readonly brakes: BrakeStore = {
+    load: (key) =>
+      this.#db
+        .prepare('SELECT failures, at, blocked_until AS blockedUntil FROM brakes WHERE key = ?')
+        .get(key) as Brake | undefined,
+    save: (key, brake) => {
+      if (!brake) this.#db.prepare('DELETE FROM brakes WHERE key = ?').run(key);
+      else
+        this.#db
+          .prepare(
+            `INSERT INTO brakes (key, failures, at, blocked_until) VALUES (?, ?, ?, ?)
+             ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, at = excluded.at, blocked_until = excluded.blocked_until`,
+          )
+          .run(key, brake.failures, brake.at, brake.blockedUntil);
+    },
+  };
 
   close(): void {
     this.#db.close();

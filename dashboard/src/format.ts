@@ -38,6 +38,7 @@ export const ALARM_LABELS: Record<string, string> = {
   controller_offline: 'Controller offline',
   on_battery: 'On battery',
   clock_skew: 'Clock wrong',
+  keypad_guessing: 'Codes being guessed',
 };
 
 export const alarmLabel = (kind: string) => ALARM_LABELS[kind] ?? kind.replace(/_/g, ' ');

@@ -409,4 +409,16 @@ export const MIGRATIONS: readonly string[] = [
     added_at INTEGER NOT NULL
   ) STRICT, WITHOUT ROWID;
   `,
+  /* 34: keypad brakes per cabinet ('locker:<id>') and per site ('site:<id>'), their failure score
+     decaying with time (devices/throttle.ts): a score as of `at`, fractional */ `
+  CREATE TABLE brakes (
+    key TEXT PRIMARY KEY,
+    failures REAL NOT NULL,
+    at INTEGER NOT NULL,
+    blocked_until INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  INSERT INTO brakes (key, failures, at, blocked_until)
+    SELECT 'locker:' || locker_id, failures, blocked_until, blocked_until FROM keypad_brakes;
+  DROP TABLE keypad_brakes;
+  `,
 ];

@@ -4,7 +4,15 @@
  * the keypad's brake, the hub's clock). No store, no clock, no I/O: `LockerEvents` applies the
  * decision. docs/protocol.md §3 is the contract; test/hub/keypad.test.ts its truth table.
  */
-import { afterFailure, type Brake, lockedFor } from '../../devices/index.ts';
+import {
+  afterFailure,
+  afterSuccess,
+  type Brake,
+  CABINET_BRAKE,
+  FORGIVEN_BY_A_CODE,
+  lockedFor,
+  SITE_BRAKE,
+} from '../../devices/index.ts';
 import type { CodeKind, CodeRow } from './codes.ts';
 
 /** A keypad entry older than this when it reaches the hub opens nothing. */
@@ -32,6 +40,8 @@ export interface KeypadFacts {
   typedAt: number;
   /** This cabinet's keypad brake; none while no wrong code is counted. */
   brake: Brake | undefined;
+  /** The brake of the cabinet's site, all its keypads together. */
+  siteBrake: Brake | undefined;
   /** The code row the typed code's hash names (a live one first), if any. */
   code: CodeRow | undefined;
   /** The active driver whose code it is, if any. */
@@ -42,21 +52,28 @@ export interface KeypadFacts {
   parcelState: string | undefined;
 }
 
+/** The brakes after a decision (the same objects when unchanged). */
+interface Brakes {
+  brake: Brake | undefined;
+  siteBrake: Brake | undefined;
+}
+
 export type KeypadDecision =
   /** Release the code's door; `again`: the code is already used, for this door that never opened. */
-  | { kind: 'open'; code: CodeRow; again: boolean; display: string; brake: undefined }
+  | ({ kind: 'open'; code: CodeRow; again: boolean; display: string } & Brakes)
   /** A driver is at the cabinet (transit.ts opens their doors). */
-  | { kind: 'driver'; driver: { id: string; name: string }; brake: undefined }
+  | ({ kind: 'driver'; driver: { id: string; name: string } } & Brakes)
   /** Nothing opens; `display` is what the keypad shows (none: nobody is there to read it). */
-  | {
+  | ({
       kind: 'refuse';
       reason: RefuseReason;
       code: CodeRow | undefined;
       display: string | null;
-      brake: Brake | undefined;
-      /** The lockout this refusal started. */
+      /** The lockout this refusal started (the longer of the cabinet's and the site's). */
       lockoutMs: number;
-    };
+      /** The site's brake started a lockout: someone is going from keypad to keypad. */
+      siteLockout: boolean;
+    } & Brakes);
 
 /** The parcel states in which each kind of code opens its door. */
 const OPENS_IN: Record<CodeKind, readonly string[]> = {
@@ -74,20 +91,39 @@ const DISPLAY: Partial<Record<RefuseReason, string>> = {
 };
 
 export function decide(f: KeypadFacts): KeypadDecision {
+  const kept: Brakes = { brake: f.brake, siteBrake: f.siteBrake };
   if (f.now - f.typedAt > STALE_KEYPAD_MS) {
     // Typed long ago and delivered late (a backlog after an outage): whoever typed it has left,
     // and a door must not open for nobody. Nobody guessed anything now: the brake stays as it is.
-    return { kind: 'refuse', reason: 'stale', code: f.code, display: null, brake: f.brake, lockoutMs: 0 };
+    return {
+      kind: 'refuse',
+      reason: 'stale',
+      code: f.code,
+      display: null,
+      ...kept,
+      lockoutMs: 0,
+      siteLockout: false,
+    };
   }
   const refuse = (reason: RefuseReason): KeypadDecision => {
     // Every refusal counts, one typed while locked too: hammering the keypad lengthens the lockout.
-    const { brake, wait } = afterFailure(f.brake, f.now);
+    const cabinet = afterFailure(f.brake, f.now, CABINET_BRAKE);
+    const site = afterFailure(f.siteBrake, f.now, SITE_BRAKE);
     const display = DISPLAY[reason] ?? 'Invalid code';
-    return { kind: 'refuse', reason, code: f.code, display, brake, lockoutMs: wait };
+    return {
+      kind: 'refuse',
+      reason,
+      code: f.code,
+      display,
+      brake: cabinet.brake,
+      siteBrake: site.brake,
+      lockoutMs: Math.max(cabinet.wait, site.wait),
+      siteLockout: site.wait > 0,
+    };
   };
-  if (lockedFor(f.brake, f.now) > 0) return refuse('throttled');
+  if (lockedFor(f.brake, f.now) > 0 || lockedFor(f.siteBrake, f.now) > 0) return refuse('throttled');
   // No live code shares a driver's value (codes.ts, transit.ts): a row beside it is a dead code.
-  if (f.driver) return { kind: 'driver', driver: f.driver, brake: undefined };
+  if (f.driver) return { kind: 'driver', driver: f.driver, ...kept };
   const c = f.code;
   if (!c) return refuse('unknown');
   if (c.locker_id !== f.lockerId) return refuse('wrong_locker');
@@ -119,9 +155,20 @@ export function decide(f: KeypadFacts): KeypadDecision {
       reason: 'busy',
       code: c,
       display: 'Door in use, try again',
-      brake: f.brake,
+      ...kept,
       lockoutMs: 0,
+      siteLockout: false,
     };
   }
-  return { kind: 'open', code: c, again, display: `Door ${c.door} open`, brake: undefined };
+  // A valid code does not wipe the count: its first use forgives the holder's few mistypes; a
+  // code opening its door again (it never opened) forgives nothing, or it would be a reset key.
+  const forgive = again ? 0 : FORGIVEN_BY_A_CODE;
+  return {
+    kind: 'open',
+    code: c,
+    again,
+    display: `Door ${c.door} open`,
+    brake: forgive ? afterSuccess(f.brake, f.now, forgive, CABINET_BRAKE) : f.brake,
+    siteBrake: forgive ? afterSuccess(f.siteBrake, f.now, forgive, SITE_BRAKE) : f.siteBrake,
+  };
 }

@@ -5,10 +5,13 @@
  */
 import {
   type Brake,
+  CABINET_BRAKE,
   type Command,
   type CommandResult,
   type DeviceEvent,
   parseGs1,
+  SITE_BRAKE,
+  score,
 } from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
 import { cached, type Db } from '../db/open.ts';
@@ -45,13 +48,14 @@ export class LockerEvents {
     // The keypad brakes live in the store: they change inside the ingest's transaction, so they
     // roll back with it, and a restart does not give an attacker fresh guesses.
     this.#brake = db.prepare<[string], Brake>(
-      'SELECT failures, blocked_until AS blockedUntil FROM keypad_brakes WHERE locker_id = ?',
+      'SELECT failures, at, blocked_until AS blockedUntil FROM brakes WHERE key = ?',
     );
     this.#setBrake = db.prepare(
-      `INSERT INTO keypad_brakes (locker_id, failures, blocked_until) VALUES (?, ?, ?)
-       ON CONFLICT (locker_id) DO UPDATE SET failures = excluded.failures, blocked_until = excluded.blocked_until`,
+      `INSERT INTO brakes (key, failures, at, blocked_until) VALUES (?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, at = excluded.at,
+         blocked_until = excluded.blocked_until`,
     );
-    this.#releaseBrake = db.prepare('DELETE FROM keypad_brakes WHERE locker_id = ?');
+    this.#releaseBrake = db.prepare('DELETE FROM brakes WHERE key = ?');
     this.#offline = new OfflineReconciler(db, ledger, codes);
     this.#states = new ParcelStates(db, ledger);
   }
@@ -117,6 +121,26 @@ export class LockerEvents {
     }
   }
 
+  /**
+   * Someone guessing codes: a warning once a cabinet's keypad is locked for the third time in a
+   * row, critical once the site's brake locks (codes tried from keypad to keypad). Cleared once
+   * both brakes have forgotten every failure.
+   */
+  #guessing(lockerId: string, d: KeypadDecision, now: number): void {
+    const alarm = (level: 'warning' | 'critical', details: Record<string, unknown>) =>
+      this.alarms.raise({ lockerId, sensor: 'keypad', kind: 'keypad_guessing', level, at: now, details });
+    if (d.kind === 'refuse' && d.lockoutMs > 0) {
+      const failures = Math.round((d.brake?.failures ?? 0) * 10) / 10;
+      if (d.siteLockout)
+        alarm('critical', { failures, siteFailures: Math.round((d.siteBrake?.failures ?? 0) * 10) / 10 });
+      else if (d.lockoutMs >= 4 * CABINET_BRAKE.baseMs) alarm('warning', { failures });
+      return;
+    }
+    if (score(d.brake, now, CABINET_BRAKE) < 1 && score(d.siteBrake, now, SITE_BRAKE) < 1)
+      for (const level of ['warning', 'critical'] as const)
+        this.alarms.clear(lockerId, 'keypad', 'keypad_guessing', level, now);
+  }
+
   /** A code typed at the keypad: the facts from the store, keypad.ts's decision, its effects. */
   #keypad(
     lockerId: string,
@@ -127,13 +151,17 @@ export class LockerEvents {
     now: number,
   ): Command[] {
     const row = this.codes.findHash(hash);
-    const brake = this.#brake.get(lockerId);
+    const site = cached(this.db, 'SELECT site_id FROM lockers WHERE id = ?', 'pluck').get(lockerId) as string;
+    const keys = { brake: `locker:${lockerId}`, siteBrake: `site:${site}` } as const;
+    const brake = this.#brake.get(keys.brake);
+    const siteBrake = this.#brake.get(keys.siteBrake);
     const comp = row ? this.#compartments.get(row.locker_id, row.door) : undefined;
     const decision = decide({
       now,
       lockerId,
       typedAt,
       brake,
+      siteBrake,
       code: row,
       driver: this.transit.driverByHash(hash),
       door: comp && {
@@ -145,10 +173,16 @@ export class LockerEvents {
         ? (cached(this.db, 'SELECT state FROM parcels WHERE id = ?', 'pluck').get(row.parcel_id) as string)
         : undefined,
     });
-    if (decision.brake !== brake) {
-      if (decision.brake) this.#setBrake.run(lockerId, decision.brake.failures, decision.brake.blockedUntil);
-      else this.#releaseBrake.run(lockerId);
+    for (const [which, before] of [
+      ['brake', brake],
+      ['siteBrake', siteBrake],
+    ] as const) {
+      const after = decision[which];
+      if (after === before) continue;
+      if (after) this.#setBrake.run(keys[which], after.failures, after.at, after.blockedUntil);
+      else this.#releaseBrake.run(keys[which]);
     }
+    this.#guessing(lockerId, decision, now);
     switch (decision.kind) {
       case 'driver':
         return this.transit.driverArrived(lockerId, decision.driver, now);

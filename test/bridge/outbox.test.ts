@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DeviceEvent } from '../../devices/index.ts';
+import { type DeviceEvent, KeypadThrottle, OFFLINE_BRAKE } from '../../devices/index.ts';
 import { Outbox } from '../../firmware-bridge/outbox.ts';
 
 let dir: string;
@@ -69,5 +69,20 @@ describe('bridge outbox housekeeping', () => {
     outbox.prune(-60_000); // a horizon in the future: everything is older
     expect(outbox.begin('C-9')).toBe(true);
     expect(outbox.usedOffline().size).toBe(0);
+  });
+});
+
+describe('the offline keypad brake', () => {
+  it('is kept on disk: a bridge restarted gives no fresh guesses', () => {
+    const now = 1_700_000_000_000;
+    const throttle = new KeypadThrottle(OFFLINE_BRAKE, outbox.brakes);
+    for (let i = 0; i <= OFFLINE_BRAKE.free; i++) throttle.fail('offline', now);
+    expect(throttle.blockedFor('offline', now)).toBe(OFFLINE_BRAKE.baseMs);
+    outbox.close();
+    outbox = new Outbox(dir);
+    const again = new KeypadThrottle(OFFLINE_BRAKE, outbox.brakes);
+    expect(again.blockedFor('offline', now)).toBe(OFFLINE_BRAKE.baseMs);
+    // Two days later one failure is forgotten, not all of them.
+    expect(again.fail('offline', now + 2 * 24 * 3_600_000)).toBeGreaterThan(0);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BASE_MS, type Brake, FREE_FAILURES } from '../../devices/index.ts';
+import { BASE_MS, type Brake, FORGIVEN_BY_A_CODE, FREE_FAILURES } from '../../devices/index.ts';
 import type { CodeRow } from '../../hub/domain/codes.ts';
 import { decide, type KeypadFacts, STALE_KEYPAD_MS } from '../../hub/domain/keypad.ts';
 
@@ -23,14 +23,15 @@ const yann = { id: 'DR-1', name: 'Yann' };
 /** The door of the code, released for it and not opened yet. */
 const releasedFor = (kind: string, parcelId = 'P-1') => ({ pendingAction: kind, parcelId, opened: false });
 const free = { pendingAction: null, parcelId: 'P-1', opened: false };
-const locked: Brake = { failures: FREE_FAILURES + 1, blockedUntil: now + 1 };
-const spent: Brake = { failures: FREE_FAILURES + 1, blockedUntil: now };
+const locked: Brake = { failures: FREE_FAILURES + 1, at: now, blockedUntil: now + 1 };
+const spent: Brake = { failures: FREE_FAILURES + 1, at: now, blockedUntil: now };
 
 const facts = (over: Partial<KeypadFacts>): KeypadFacts => ({
   now,
   lockerId: 'box-1',
   typedAt: now - 1_000,
   brake: undefined,
+  siteBrake: undefined,
   code: undefined,
   driver: undefined,
   door: free,
@@ -124,7 +125,7 @@ describe('the keypad decision', () => {
     ['a valid code typed just within the delay', { code: code(), typedAt: now - STALE_KEYPAD_MS }, false],
   ])('opens the door for %s', (_, f, again) => {
     const d = decide(facts(f));
-    expect(d).toMatchObject({ kind: 'open', again, display: 'Door 3 open', brake: undefined });
+    expect(d).toMatchObject({ kind: 'open', again, display: 'Door 3 open' });
     expect(d.kind === 'open' && d.code).toBe(f.code);
   });
 
@@ -132,7 +133,7 @@ describe('the keypad decision', () => {
     ['a driver’s code', { driver: yann }],
     [
       'a driver’s code after wrong ones',
-      { driver: yann, brake: { failures: FREE_FAILURES, blockedUntil: 0 } },
+      { driver: yann, brake: { failures: FREE_FAILURES, at: now, blockedUntil: 0 } },
     ],
     // A dead code that happened to have the same value does not lock the driver out.
     ['a driver’s code that a used code once had', { driver: yann, code: used() }],
@@ -141,7 +142,7 @@ describe('the keypad decision', () => {
       { driver: yann, code: code({ locker_id: 'town-1', state: 'expired' }) },
     ],
   ])('lets the driver in for %s', (_, f) => {
-    expect(decide(facts(f))).toEqual({ kind: 'driver', driver: yann, brake: undefined });
+    expect(decide(facts(f))).toMatchObject({ kind: 'driver', driver: yann, brake: f.brake });
   });
 });
 
@@ -159,7 +160,9 @@ describe('the keypad brake, as the decision applies it', () => {
       t += d.lockoutMs;
     }
     expect(lockouts).toEqual([0, 0, 0, 0, 0, BASE_MS, 2 * BASE_MS, 4 * BASE_MS]);
-    expect(brake).toEqual({ failures: FREE_FAILURES + 3, blockedUntil: t });
+    // The lockouts let the score decay a little: 3.5 min at one failure per 10 min.
+    expect(brake?.failures).toBeCloseTo(FREE_FAILURES + 3 - (t - now - 4 * BASE_MS) / 600_000, 6);
+    expect(brake?.blockedUntil).toBe(t);
   });
 
   it('counts a code typed while locked, lengthening the lockout', () => {
@@ -168,15 +171,32 @@ describe('the keypad brake, as the decision applies it', () => {
       kind: 'refuse',
       reason: 'throttled',
       display: 'Too many attempts, wait',
-      brake: { failures: FREE_FAILURES + 2, blockedUntil: now + 2 * BASE_MS },
+      brake: { failures: FREE_FAILURES + 2, at: now, blockedUntil: now + 2 * BASE_MS },
       lockoutMs: 2 * BASE_MS,
     });
   });
 
-  it('releases the brake when a door opens or a driver comes', () => {
-    const brake = { failures: 3, blockedUntil: 0 };
+  it('forgives the mistypes just before a code’s first use, not more; a code opening again forgives nothing', () => {
+    const brake = { failures: 3, at: now, blockedUntil: 0 };
     expect(decide(facts({ code: code(), brake })).brake).toBeUndefined();
-    expect(decide(facts({ driver: yann, brake })).brake).toBeUndefined();
+    const many = { failures: FREE_FAILURES + 2, at: now, blockedUntil: 0 };
+    expect(decide(facts({ code: code(), brake: many })).brake?.failures).toBe(
+      FREE_FAILURES + 2 - FORGIVEN_BY_A_CODE,
+    );
+    // The bypass: a code whose door never opened opens it again, and used to wipe the count.
+    const again = decide(facts({ code: used(), door: releasedFor('deposit'), brake: many, siteBrake: many }));
+    expect(again).toMatchObject({ kind: 'open', again: true });
+    expect(again.brake).toBe(many);
+    expect(again.siteBrake).toBe(many);
+    expect(decide(facts({ driver: yann, brake })).brake).toBe(brake);
+  });
+
+  it('locks every keypad of the site once the site’s brake locks, whatever the cabinet’s says', () => {
+    const site: Brake = { failures: 30, at: now, blockedUntil: now + 60_000 };
+    expect(decide(facts({ code: code(), siteBrake: site }))).toMatchObject({
+      kind: 'refuse',
+      reason: 'throttled',
+    });
   });
 
   it('leaves the brake as it was for an entry typed long ago, and shows nothing: nobody is there', () => {
@@ -187,7 +207,11 @@ describe('the keypad brake, as the decision applies it', () => {
 
   it('counts no failure for a valid code whose door is busy: nobody guessed anything', () => {
     const d = decide(
-      facts({ code: code(), door: releasedFor('operator'), brake: { failures: 4, blockedUntil: 0 } }),
+      facts({
+        code: code(),
+        door: releasedFor('operator'),
+        brake: { failures: 4, at: now, blockedUntil: 0 },
+      }),
     );
     expect(d).toMatchObject({ kind: 'refuse', reason: 'busy', lockoutMs: 0, brake: { failures: 4 } });
   });

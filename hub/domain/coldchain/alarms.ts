@@ -16,6 +16,7 @@ export const ALARM_KINDS = [
   'on_battery',
   'sensor_fault',
   'clock_skew',
+  'keypad_guessing',
 ] as const;
 export type AlarmKind = (typeof ALARM_KINDS)[number];
 export type AlarmLevel = 'warning' | 'critical';
