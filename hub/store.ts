@@ -12,11 +12,12 @@ export function openStore(dataDir: string, codeDigits = 8, now: () => number = D
   const db = openDb(dataDir);
   const ledger = new Ledger(db);
   const codes = new Codes(db, loadOrCreateKey(dataDir), codeDigits);
+  codes.sealLegacyOfflineKeys();
   return {
     db,
     ledger,
     codes,
-    provisioning: new Provisioning(db, ledger, now),
+    provisioning: new Provisioning(db, ledger, now, (locker, key) => codes.sealOfflineKey(locker, key)),
     parcels: new Parcels(db, ledger, codes, now),
     fleet: new Fleet(db, ledger),
   };

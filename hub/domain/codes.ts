@@ -5,7 +5,7 @@
 
 import { offlineHash } from '../../devices/index.ts';
 import { cached, type Db } from '../db/open.ts';
-import { hashCode, newCode } from './secrets.ts';
+import { hashCode, isSealed, newCode, openOfflineKey, sealOfflineKey } from './secrets.ts';
 
 export type CodeKind = 'deposit' | 'pickup';
 export type CodeState = 'pending' | 'active' | 'used' | 'expired' | 'revoked';
@@ -35,7 +35,7 @@ export class Codes {
   readonly #revokeLive;
 
   constructor(
-    db: Db,
+    private readonly db: Db,
     private readonly key: Buffer,
     private readonly digits: number,
   ) {
@@ -67,6 +67,33 @@ export class Codes {
         `SELECT id FROM codes WHERE parcel_id = ? AND kind = 'pickup' AND state = 'pending'`,
       )
       .pluck();
+  }
+  /** A cabinet's offline-code key, unsealed with the hub's key; null for a cabinet without one. */
+  offlineKeyOf(lockerId: string): Buffer | null {
+    const stored = cached(this.db, 'SELECT offline_key FROM lockers WHERE id = ?', 'pluck').get(lockerId) as
+      | string
+      | null
+      | undefined;
+    return stored ? openOfflineKey(this.key, lockerId, stored) : null;
+  }
+
+  /** What the store keeps of a cabinet's offline-code key (docs/security.md §2). */
+  sealOfflineKey(lockerId: string, key: Buffer): string {
+    return sealOfflineKey(this.key, lockerId, key);
+  }
+
+  /** Seals the offline keys an older hub kept in clear; returns how many. At start. */
+  sealLegacyOfflineKeys(): number {
+    const rows = this.db
+      .prepare('SELECT id, offline_key AS k FROM lockers WHERE offline_key IS NOT NULL')
+      .all() as Array<{ id: string; k: string }>;
+    const legacy = rows.filter((r) => !isSealed(r.k));
+    if (legacy.length === 0) return 0;
+    const update = this.db.prepare('UPDATE lockers SET offline_key = ? WHERE id = ?');
+    this.db.transaction(() => {
+      for (const r of legacy) update.run(this.sealOfflineKey(r.id, Buffer.from(r.k, 'hex')), r.id);
+    })();
+    return legacy.length;
   }
 
   /** A parcel's pickup code still waiting for the goods to be in (or to arrive), if any. */

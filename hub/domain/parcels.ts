@@ -189,10 +189,7 @@ export class Parcels {
           input.category ?? null,
         );
         new Compartments(this.db).claim(slot.locker_id, slot.door, id);
-        const key = cached(this.db, 'SELECT offline_key FROM lockers WHERE id = ?', 'pluck').get(
-          slot.locker_id,
-        ) as string | null;
-        const offlineKey = key ? Buffer.from(key, 'hex') : null;
+        const offlineKey = this.codes.offlineKeyOf(slot.locker_id);
         const base = { parcelId: id, lockerId: slot.locker_id, door: slot.door, offlineKey };
         const deposit = this.codes.issue({
           ...base,
@@ -276,9 +273,7 @@ export class Parcels {
         if (p.state !== 'returned')
           throw new HubError('HUB_ERR_INVALID_STATE', `parcel ${id} is ${p.state}, not returned`);
         this.codes.revokeLive(id, 'pickup');
-        const key = cached(this.db, 'SELECT offline_key FROM lockers WHERE id = ?', 'pluck').get(
-          p.lockerId,
-        ) as string | null;
+
         const { code } = this.codes.issue({
           parcelId: id,
           lockerId: p.lockerId,
@@ -286,7 +281,7 @@ export class Parcels {
           kind: 'pickup',
           state: 'active',
           expiresAt,
-          offlineKey: key ? Buffer.from(key, 'hex') : null,
+          offlineKey: this.codes.offlineKeyOf(p.lockerId),
         });
         this.ledger.append({
           ts: now,

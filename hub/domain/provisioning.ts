@@ -37,6 +37,8 @@ export class Provisioning {
     private readonly db: Db,
     private readonly ledger: Ledger,
     private readonly now: () => number,
+    /** Seals a cabinet's offline-code key for the store (Codes.sealOfflineKey). */
+    private readonly seal: (lockerId: string, key: Buffer) => string,
   ) {}
 
   /** Creates the site if needed and the locker with its compartments from the profile. */
@@ -69,7 +71,7 @@ export class Provisioning {
             ref.site,
             profile.name,
             hashSecret(password),
-            offlineKey(password).toString('hex'),
+            this.seal(ref.locker, offlineKey(password)),
             ts,
           );
         this.#insertCompartments(ref.locker, profile);

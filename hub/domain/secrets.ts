@@ -2,7 +2,16 @@
  * Random ids, codes and secrets, and how they are hashed. Everything random comes from the
  * CSPRNG (node:crypto); nothing secret is stored in clear.
  */
-import { createHash, createHmac, randomBytes, randomFillSync, randomInt, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  randomBytes,
+  randomFillSync,
+  randomInt,
+  timingSafeEqual,
+} from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -63,6 +72,36 @@ export function secretMatches(secret: string, storedHash: string): boolean {
   const b = Buffer.from(storedHash, 'hex');
   return a.length === b.length && timingSafeEqual(a, b);
 }
+
+const SEALED = 's1:';
+
+/** The key that seals the cabinets' offline keys: derived from the hub's key, never stored. */
+const sealKey = (hubKey: Buffer) =>
+  createHmac('sha256', hubKey).update('casier offline-key seal v1').digest();
+
+/**
+ * A cabinet's offline-code key as the store keeps it: AES-256-GCM under a key derived from the
+ * hub's key (hub.key, outside the database), bound to the locker id. The offline hashes of the
+ * codes are HMACs under this key: with the database alone, they cannot be tested (docs/security.md §2).
+ */
+export function sealOfflineKey(hubKey: Buffer, lockerId: string, key: Buffer): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', sealKey(hubKey), iv).setAAD(Buffer.from(lockerId));
+  const body = Buffer.concat([cipher.update(key), cipher.final()]);
+  return SEALED + Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
+}
+
+/** The offline key from what the store keeps; a key kept in clear by an older hub is read as it is. */
+export function openOfflineKey(hubKey: Buffer, lockerId: string, stored: string): Buffer {
+  if (!stored.startsWith(SEALED)) return Buffer.from(stored, 'hex');
+  const raw = Buffer.from(stored.slice(SEALED.length), 'base64');
+  const decipher = createDecipheriv('aes-256-gcm', sealKey(hubKey), raw.subarray(0, 12))
+    .setAAD(Buffer.from(lockerId))
+    .setAuthTag(raw.subarray(12, 28));
+  return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]);
+}
+
+export const isSealed = (stored: string) => stored.startsWith(SEALED);
 
 /** The hub's code key, created on first start in the data directory (mode 0600). */
 export function loadOrCreateKey(dataDir: string): Buffer {
