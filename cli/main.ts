@@ -114,6 +114,32 @@ export const COMMANDS: CommandSpec[] = [
           )
           .pipe(z.array(z.string().regex(ID_PATTERN, 'not a site id')).min(1)),
       },
+      'metrics-token': {
+        type: 'string',
+        env: 'CASIER_METRICS_TOKEN',
+        help: '/metrics answers only requests with this bearer token (a scraper keeps it)',
+        schema: z.string().min(16, 'at least 16 characters'),
+      },
+      'source-maps': {
+        type: 'boolean',
+        env: 'CASIER_SOURCE_MAPS',
+        help: "serve the dashboard's source maps (development only)",
+        // From CASIER_SOURCE_MAPS it comes as text.
+        schema: z
+          .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+          .transform((x) => x === true || x === 'true' || x === '1'),
+      },
+      'outbound-allow': {
+        type: 'string',
+        env: 'CASIER_OUTBOUND_ALLOW',
+        help: 'private or loopback hosts and addresses webhooks may go to, comma-separated (none by default)',
+        schema: z.string().transform((s) =>
+          s
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean),
+        ),
+      },
       'code-digits': {
         type: 'string',
         env: 'CASIER_CODE_DIGITS',
@@ -169,6 +195,9 @@ export const COMMANDS: CommandSpec[] = [
         mqttCa: v['mqtt-ca'] ? readFileSync(v['mqtt-ca'] as string, 'utf8') : undefined,
         sites: v.sites as string[] | undefined,
         codeDigits: v['code-digits'] as number,
+        outboundAllow: v['outbound-allow'] as string[] | undefined,
+        metricsToken: v['metrics-token'] as string | undefined,
+        sourceMaps: v['source-maps'] === true,
         logLevel: v['log-level'] as string,
         retention: {
           rawDays: v['retention-raw-days'] as number,

@@ -29,6 +29,7 @@ import { Commands } from './domain/commands.ts';
 import { ParcelLifecycle } from './domain/lifecycle.ts';
 import { LockerEvents } from './domain/locker-events.ts';
 import { AlarmMail, type MailConfig } from './domain/notify/mail.ts';
+import { OutboundPolicy } from './domain/notify/outbound.ts';
 import { Webhooks } from './domain/notify/webhooks.ts';
 import type { Parcels } from './domain/parcels.ts';
 import type { Provisioning } from './domain/provisioning.ts';
@@ -58,6 +59,15 @@ export interface HubConfig {
    */
   sites?: string[];
   codeDigits: number;
+  /**
+   * Private or loopback addresses (or host names) webhooks may go to: a platform inside the
+   * operator's network. None by default (hub/domain/notify/outbound.ts).
+   */
+  outboundAllow?: string[];
+  /** `/metrics` requires this bearer token; none: open (a hub on a private network). */
+  metricsToken?: string;
+  /** Serve the dashboard's source maps (development only). */
+  sourceMaps?: boolean;
   logLevel: string;
   log?: Logger;
   /** The hub's clock; tests pass a controllable one. */
@@ -160,7 +170,14 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     (lockerId, at) => fleet.seen(lockerId, at),
   );
   const watchdog = new Watchdog(db, alarms, now);
-  const webhooks = new Webhooks(db, ledger, parcels, log.child({ mod: 'webhooks' }), now);
+  const webhooks = new Webhooks(
+    db,
+    ledger,
+    parcels,
+    log.child({ mod: 'webhooks' }),
+    now,
+    new OutboundPolicy(config.outboundAllow),
+  );
   new Gauge({
     name: 'casier_readings_total',
     help: 'Sensor readings since the hub started: stored, or refused for a timestamp in the future or before the boot that sent them, out of order, from a sensor not in the cabinet profile (unknownSensor), a probe fault code (fault), or dropped with a message the hub failed to store (failed)',
@@ -366,6 +383,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     log: log.child({ mod: 'api' }),
     version: VERSION,
     dashboardDir: config.dashboardDir ?? DASHBOARD_DIR,
+    metricsToken: config.metricsToken,
+    sourceMaps: config.sourceMaps,
     durable: () => walSync.durable(),
   });
   const live = new LiveFeed({

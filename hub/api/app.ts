@@ -1,4 +1,6 @@
 /** The fastify app factory: built apart from `listen` so tests can `inject()` or listen on port 0. */
+
+import { timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import fastifyStatic from '@fastify/static';
@@ -30,6 +32,17 @@ export interface AppDeps {
    * vitest.config.ts), off in production.
    */
   checkResponses?: boolean;
+  /** `/metrics` answers only a request carrying this bearer token (none: open, as on a private network). */
+  metricsToken?: string;
+  /** Serve the dashboard's source maps (development); production serves none. */
+  sourceMaps?: boolean;
+}
+
+/** Whether an Authorization header carries exactly `token`, compared in constant time. */
+function bearerIs(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
 }
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -114,6 +127,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       // index.html is read again on every visit; the hashed assets it names never change.
       cacheControl: false,
       preCompressed: true,
+      // The maps give the dashboard's source away, comments and all: served only when asked for.
+      allowedPath: (path: string) => !!deps.sourceMaps || !path.endsWith('.map'),
       setHeaders: (res, path) =>
         res.setHeader(
           'cache-control',
@@ -138,7 +153,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   }));
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/api/v1/openapi.json', async () => openapi);
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', async (req, reply) => {
+    if (deps.metricsToken && !bearerIs(req.headers.authorization, deps.metricsToken))
+      return reply
+        .code(401)
+        .send({ error: { code: 'HUB_ERR_UNAUTHENTICATED', message: '/metrics needs its bearer token' } });
     reply.header('content-type', deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });

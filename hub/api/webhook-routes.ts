@@ -17,8 +17,14 @@ export function webhookRoutes(webhooks: Webhooks): RouteDef[] {
       roles: ['integration', 'operator'],
       body: z.object({ url: z.url({ protocol: /^https?$/ }).max(500) }).strict(),
       response: { 201: api.webhookCreated },
-      handler: ({ body, principal }) =>
-        webhooks.register(principal.id, body.url, principal.role === 'operator' ? 'alarms' : 'parcels'),
+      handler: async ({ body, principal }) => {
+        await webhooks.checkTarget(body.url);
+        return webhooks.register(
+          principal.id,
+          body.url,
+          principal.role === 'operator' ? 'alarms' : 'parcels',
+        );
+      },
     }),
     defineRoute({
       method: 'GET',

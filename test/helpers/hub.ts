@@ -64,6 +64,8 @@ export async function startTestHub(
     httpPort: 0,
     mqttPort: 0,
     codeDigits: 8,
+    // The tests' webhook receivers listen on loopback, which a hub refuses by default.
+    outboundAllow: ['127.0.0.1'],
     logLevel: process.env.CASIER_TEST_LOG ?? 'silent',
     ...overrides,
   };

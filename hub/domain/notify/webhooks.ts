@@ -17,6 +17,7 @@ import { HubError } from '../../errors.ts';
 import { type AlarmRow, alarmView } from '../coldchain/alarms.ts';
 import type { Parcels } from '../parcels.ts';
 import { newId, newSecret } from '../secrets.ts';
+import { OutboundPolicy, OutboundRefused } from './outbound.ts';
 
 const GIVE_UP_MS = 24 * 3_600_000;
 const MAX_BACKOFF_MS = 3_600_000;
@@ -48,7 +49,23 @@ export class Webhooks {
     private readonly parcels: Parcels,
     private readonly log: Logger,
     private readonly now: () => number,
+    /** Where deliveries may go (hub/domain/notify/outbound.ts). */
+    private readonly outbound: OutboundPolicy = new OutboundPolicy(),
   ) {}
+
+  /** Refuses a URL whose host is, or resolves to, an address the hub does not send to. */
+  async checkTarget(url: string): Promise<void> {
+    try {
+      await this.outbound.check(url);
+    } catch (err) {
+      throw new HubError(
+        'HUB_ERR_VALIDATION',
+        err instanceof OutboundRefused
+          ? err.message
+          : `${new URL(url).hostname} does not resolve: ${(err as Error).message}`,
+      );
+    }
+  }
 
   register(
     tokenId: string,
@@ -253,9 +270,9 @@ export class Webhooks {
     let error: string | null = null;
     let thrown: unknown;
     try {
-      const res = await fetch(d.url, {
-        method: 'POST',
-        headers: {
+      const status = await this.outbound.post(
+        d.url,
+        {
           'content-type': 'application/json',
           'x-casier-event': d.type,
           // The idempotency key: the same for every attempt of this delivery.
@@ -263,11 +280,12 @@ export class Webhooks {
           'x-casier-timestamp': String(ts),
           'x-casier-signature': sign(d.secret, ts, d.payload),
         },
-        body: d.payload,
-        signal: AbortSignal.timeout(10_000),
-      });
-      await res.arrayBuffer().catch(() => undefined);
-      if (!res.ok) error = `HTTP ${res.status}`;
+        d.payload,
+        10_000,
+      );
+      // A redirect is not followed: the signed body would go where the hub was never told to send it.
+      if (status >= 300 && status < 400) error = `HTTP ${status}: redirects are not followed`;
+      else if (status < 200 || status >= 300) error = `HTTP ${status}`;
     } catch (err) {
       thrown = err; // logged whole: fetch's own message is only "fetch failed", the reason is its cause
       error = (err as Error).message;
