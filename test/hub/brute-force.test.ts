@@ -14,7 +14,6 @@ import {
   afterFailure,
   type Brake,
   CABINET_BRAKE,
-  type DeviceEvent,
   lockedFor,
   SITE_BRAKE,
 } from '../../devices/index.ts';
