@@ -10,13 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  afterFailure,
-  type Brake,
-  CABINET_BRAKE,
-  lockedFor,
-  SITE_BRAKE,
-} from '../../devices/index.ts';
+import { afterFailure, type Brake, CABINET_BRAKE, lockedFor, SITE_BRAKE } from '../../devices/index.ts';
 import type { CodeRow } from '../../hub/domain/codes.ts';
 import { Alarms } from '../../hub/domain/coldchain/alarms.ts';
 import { Commands } from '../../hub/domain/commands.ts';
