@@ -33,6 +33,7 @@ import { OutboundPolicy } from './domain/notify/outbound.ts';
 import { Webhooks } from './domain/notify/webhooks.ts';
 import type { Parcels } from './domain/parcels.ts';
 import type { Provisioning } from './domain/provisioning.ts';
+import { DEFAULT_REMOTE_OPEN_BUDGET, type RemoteOpenBudget, RemoteOpens } from './domain/remote-opens.ts';
 import { Transit } from './domain/transit.ts';
 import { Ingest } from './ingest.ts';
 import { DeviceLink, type Link, LocalLink } from './link.ts';
@@ -64,6 +65,8 @@ export interface HubConfig {
    * operator's network. None by default (hub/domain/notify/outbound.ts).
    */
   outboundAllow?: string[];
+  /** How many remote opens a token and a site may make (hub/domain/remote-opens.ts). */
+  remoteOpenBudget?: Partial<RemoteOpenBudget>;
   /** `/metrics` requires this bearer token; none: open (a hub on a private network). */
   metricsToken?: string;
   /** Serve the dashboard's source maps (development only). */
@@ -353,6 +356,10 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
         fleet,
         lockerEvents,
         commands,
+        remoteOpens: new RemoteOpens(db, ledger, alarms, {
+          ...DEFAULT_REMOTE_OPEN_BUDGET,
+          ...config.remoteOpenBudget,
+        }),
         // An operator's command leaves once what the route committed with it is on disk.
         send: (l, c) => walSync.after(() => dispatcher.send(l, c)),
         now,

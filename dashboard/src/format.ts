@@ -39,6 +39,7 @@ export const ALARM_LABELS: Record<string, string> = {
   on_battery: 'On battery',
   clock_skew: 'Clock wrong',
   keypad_guessing: 'Codes being guessed',
+  remote_open_abuse: 'Remote opens suspended',
 };
 
 export const alarmLabel = (kind: string) => ALARM_LABELS[kind] ?? kind.replace(/_/g, ' ');

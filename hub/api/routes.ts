@@ -10,6 +10,7 @@ import type { ParcelLifecycle } from '../domain/lifecycle.ts';
 import type { LockerEvents } from '../domain/locker-events.ts';
 import { createParcelInput, PARCEL_STATES, type Parcels } from '../domain/parcels.ts';
 import type { Provisioning } from '../domain/provisioning.ts';
+import type { RemoteOpens } from '../domain/remote-opens.ts';
 import type { Transit } from '../domain/transit.ts';
 import { HubError } from '../errors.ts';
 import { defineRoute, type RouteDef } from './route.ts';
@@ -23,6 +24,7 @@ export interface ApiDeps {
   commands: Commands;
   transit: Transit;
   provisioning: Provisioning;
+  remoteOpens: RemoteOpens;
   send: (lockerId: string, commands: ReturnType<LockerEvents['remoteOpen']>[]) => void;
   now: () => number;
 }
@@ -268,18 +270,39 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
             `locker ${params.id} is offline: the door cannot be opened now`,
           );
         const now = d.now();
+        // Past its budget an open is refused, and the site's remote opening suspended (committed).
+        d.remoteOpens.admit(params.id, principal.id, now);
         const command = d.db
-          .transaction(() =>
-            d.lockerEvents.remoteOpen(
+          .transaction(() => {
+            const c = d.lockerEvents.remoteOpen(
               params.id,
               params.door,
               { tokenId: principal.id, name: principal.name, ...body },
               now,
-            ),
-          )
+            );
+            d.remoteOpens.record(params.id, principal.id, now);
+            return c;
+          })
           .immediate();
         d.send(params.id, [command]);
         return { commandId: command.id, expiresAt: command.expiresAt };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/v1/sites/:id/remote-opens/resume',
+      summary:
+        'Lift the suspension of remote opening at a site, which a token past its budget tripped: by another operator, with a reason (audited)',
+      roles: ['operator'],
+      params: z.object({ id: z.string().refine(isId, 'not a site id') }),
+      body: z.object({ reason: z.string().trim().min(3).max(500) }).strict(),
+      response: { 200: z.object({ resumed: z.literal(true) }) },
+      handler: ({ params, body, principal }) => {
+        const now = d.now();
+        d.db
+          .transaction(() => d.remoteOpens.resume(params.id, { tokenId: principal.id, ...body }, now))
+          .immediate();
+        return { resumed: true as const };
       },
     }),
     defineRoute({

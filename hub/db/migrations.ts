@@ -421,4 +421,21 @@ export const MIGRATIONS: readonly string[] = [
     SELECT 'locker:' || locker_id, failures, blocked_until, blocked_until FROM keypad_brakes;
   DROP TABLE keypad_brakes;
   `,
+  /* 35: remote opens counted per token and per site against their budget, and the sites where
+     remote opening is suspended (hub/domain/remote-opens.ts) */ `
+  CREATE TABLE remote_opens (
+    n INTEGER PRIMARY KEY,
+    token_id TEXT NOT NULL,
+    site_id TEXT NOT NULL,
+    at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX remote_opens_token ON remote_opens(token_id, at);
+  CREATE INDEX remote_opens_site ON remote_opens(site_id, at);
+  CREATE TABLE remote_open_suspensions (
+    site_id TEXT PRIMARY KEY,
+    since INTEGER NOT NULL,
+    token_id TEXT NOT NULL,
+    reason TEXT NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];

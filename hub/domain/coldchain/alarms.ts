@@ -17,6 +17,7 @@ export const ALARM_KINDS = [
   'sensor_fault',
   'clock_skew',
   'keypad_guessing',
+  'remote_open_abuse',
 ] as const;
 export type AlarmKind = (typeof ALARM_KINDS)[number];
 export type AlarmLevel = 'warning' | 'critical';

@@ -1,0 +1,135 @@
+/**
+ * Remote opens have a budget (docs/security.md §5): per operator token and per site, per minute and
+ * per day. A stolen operator token opened 18,374 doors a minute against the first wave; past the
+ * budget the request is refused, remote opening is suspended for the whole site, and a critical
+ * alarm is raised at once. Another operator lifts the suspension (not the token that tripped it).
+ */
+import type { Ledger } from '../db/ledger.ts';
+import { cached, type Db } from '../db/open.ts';
+import { HubError } from '../errors.ts';
+import type { Alarms } from './coldchain/alarms.ts';
+
+export interface RemoteOpenBudget {
+  perTokenPerMinute: number;
+  perTokenPerDay: number;
+  perSitePerMinute: number;
+  perSitePerDay: number;
+}
+
+/** A handful a minute, a few dozen a day: what a support desk does, far from emptying a site. */
+export const DEFAULT_REMOTE_OPEN_BUDGET: RemoteOpenBudget = {
+  perTokenPerMinute: 5,
+  perTokenPerDay: 30,
+  perSitePerMinute: 10,
+  perSitePerDay: 60,
+};
+
+const MINUTE = 60_000;
+const DAY = 24 * 3_600_000;
+
+export class RemoteOpens {
+  constructor(
+    private readonly db: Db,
+    private readonly ledger: Ledger,
+    private readonly alarms: Alarms,
+    private readonly budget: RemoteOpenBudget = DEFAULT_REMOTE_OPEN_BUDGET,
+  ) {}
+
+  #site(lockerId: string): string {
+    return cached(this.db, 'SELECT site_id FROM lockers WHERE id = ?', 'pluck').get(lockerId) as string;
+  }
+
+  /**
+   * Checks an open against the suspension and the budget, in its own transaction: a refusal that
+   * trips the budget suspends the site and raises the alarm durably, then throws.
+   */
+  admit(lockerId: string, tokenId: string, now: number): void {
+    const site = this.#site(lockerId);
+    const suspended = cached(
+      this.db,
+      'SELECT since FROM remote_open_suspensions WHERE site_id = ?',
+      'pluck',
+    ).get(site) as number | undefined;
+    if (suspended !== undefined)
+      throw new HubError(
+        'HUB_ERR_SUSPENDED',
+        `remote opening is suspended at site ${site} since ${new Date(suspended).toISOString()}: another operator lifts it (POST /api/v1/sites/${site}/remote-opens/resume)`,
+      );
+    const count = (column: 'token_id' | 'site_id', value: string, since: number) =>
+      cached(this.db, `SELECT count(*) FROM remote_opens WHERE ${column} = ? AND at > ?`, 'pluck').get(
+        value,
+        since,
+      ) as number;
+    const b = this.budget;
+    const over =
+      count('token_id', tokenId, now - MINUTE) >= b.perTokenPerMinute
+        ? `${b.perTokenPerMinute} a minute for one token`
+        : count('token_id', tokenId, now - DAY) >= b.perTokenPerDay
+          ? `${b.perTokenPerDay} a day for one token`
+          : count('site_id', site, now - MINUTE) >= b.perSitePerMinute
+            ? `${b.perSitePerMinute} a minute at the site`
+            : count('site_id', site, now - DAY) >= b.perSitePerDay
+              ? `${b.perSitePerDay} a day at the site`
+              : null;
+    if (!over) return;
+    this.db
+      .transaction(() => {
+        this.db
+          .prepare(
+            'INSERT OR IGNORE INTO remote_open_suspensions (site_id, since, token_id, reason) VALUES (?, ?, ?, ?)',
+          )
+          .run(site, now, tokenId, over);
+        this.alarms.raise({
+          lockerId,
+          sensor: 'remote-open',
+          kind: 'remote_open_abuse',
+          level: 'critical',
+          at: now,
+          details: { site, tokenId, budget: over },
+        });
+        this.ledger.append({
+          ts: now,
+          type: 'site.remote_opens_suspended',
+          actor: `token:${tokenId}`,
+          lockerId,
+          data: { site, budget: over },
+        });
+      })
+      .immediate();
+    throw new HubError(
+      'HUB_ERR_RATE_LIMITED',
+      `remote opens are limited to ${over}: refused, and remote opening is suspended at site ${site} until another operator lifts it`,
+    );
+  }
+
+  /** Counts an open made (inside the transaction that made it). */
+  record(lockerId: string, tokenId: string, now: number): void {
+    cached(this.db, 'INSERT INTO remote_opens (token_id, site_id, at) VALUES (?, ?, ?)').run(
+      tokenId,
+      this.#site(lockerId),
+      now,
+    );
+  }
+
+  /** Lifts a site's suspension: by an operator other than the one whose token tripped it. */
+  resume(site: string, op: { tokenId: string; reason: string }, now: number): void {
+    const row = cached(this.db, 'SELECT token_id FROM remote_open_suspensions WHERE site_id = ?').get(site) as
+      | { token_id: string }
+      | undefined;
+    if (!row) throw new HubError('HUB_ERR_CONFLICT', `remote opening is not suspended at site ${site}`);
+    if (row.token_id === op.tokenId)
+      throw new HubError(
+        'HUB_ERR_FORBIDDEN',
+        'the token that tripped the suspension cannot lift it: another operator must (stolen tokens are why it exists)',
+      );
+    this.db.prepare('DELETE FROM remote_open_suspensions WHERE site_id = ?').run(site);
+    for (const l of this.db.prepare('SELECT id FROM lockers WHERE site_id = ?').pluck().all(site) as string[])
+      this.alarms.clear(l, 'remote-open', 'remote_open_abuse', 'critical', now);
+    this.ledger.append({
+      ts: now,
+      type: 'site.remote_opens_resumed',
+      actor: `token:${op.tokenId}`,
+      data: { site, reason: op.reason },
+    });
+  }
+}
