@@ -7,7 +7,7 @@ import { Aedes, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { BROKER_MAX_PAYLOAD_BYTES } from '../../devices/index.ts';
 import type { Metrics } from '../metrics.ts';
-import { capPackets } from './packet-cap.ts';
+import { capPackets, PRE_LOGIN_MAX_BYTES } from './packet-cap.ts';
 import { canPublish, canSubscribe, clientIdAllowed, type Principal, principalFor } from './policy.ts';
 
 export interface BrokerDeps {
@@ -33,6 +33,8 @@ export interface EmbeddedBroker {
 }
 
 const principals = new WeakMap<Client, Principal>();
+/** The sockets whose client has logged in: only they may send packets larger than a CONNECT. */
+const loggedIn = new WeakSet<object>();
 
 function refused(code: number, message: string) {
   return Object.assign(new Error(message), { returnCode: code });
@@ -65,6 +67,7 @@ export async function startEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBro
       return done(refused(2, 'client id must equal the username'), false);
     }
     principals.set(client, p);
+    loggedIn.add((client as unknown as { conn: object }).conn);
     done(null, true);
   };
 
@@ -104,13 +107,18 @@ export async function startEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBro
   const server: Server = createServer({ noDelay: true }, (socket) => {
     // A packet larger than the largest payload allowed, with room for its topic and headers, is
     // cut before aedes gathers it (packet-cap.ts); the payload check below answers the rest.
-    capPackets(socket, BROKER_MAX_PAYLOAD_BYTES + 64 * 1024, (why) => {
-      metrics.connectionsCut.inc({ reason: why });
-      log.warn(
-        { remote: socket.remoteAddress, reason: why },
-        'mqtt connection cut: packet too large or malformed',
-      );
-    });
+    const max = BROKER_MAX_PAYLOAD_BYTES + 64 * 1024;
+    capPackets(
+      socket,
+      () => (loggedIn.has(socket) ? max : PRE_LOGIN_MAX_BYTES),
+      (why) => {
+        metrics.connectionsCut.inc({ reason: why });
+        log.warn(
+          { remote: socket.remoteAddress, reason: why },
+          'mqtt connection cut: packet too large or malformed',
+        );
+      },
+    );
     aedes.handle(socket as never);
   });
   // Every socket, even one that has not sent CONNECT yet (aedes does not know it): closing the
