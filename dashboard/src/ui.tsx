@@ -1,6 +1,6 @@
 /** Shared pieces: a modal dialog, badges, an error line. */
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ApiError } from './api.ts';
 
 /** A native modal <dialog>: focus stays inside, Escape closes it. */
@@ -45,4 +45,60 @@ export function ErrorLine(props: { error: ApiError | Error | undefined | null })
 
 export function Loading(props: { what: string }) {
   return <p class="muted">Loading {props.what}…</p>;
+}
+
+/**
+ * An audited action that needs a reason: what it does (`children`), a reason of 3 to 500
+ * characters, and `send(reason)`, whose error is shown in place; closes once it succeeds.
+ */
+export function ReasonDialog(props: {
+  title: string;
+  id: string;
+  submit: string;
+  danger?: boolean;
+  cancel?: string;
+  send: (reason: string) => Promise<unknown>;
+  onClose: () => void;
+  children: ComponentChildren;
+}) {
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<ApiError | null>(null);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    try {
+      await props.send(reason.trim());
+      props.onClose();
+    } catch (err) {
+      setError(err as ApiError);
+    }
+  };
+  return (
+    <Dialog title={props.title} onClose={props.onClose}>
+      <form onSubmit={submit}>
+        <p>{props.children}</p>
+        <label for={props.id}>Reason (recorded in the audit trail)</label>
+        <textarea
+          id={props.id}
+          required
+          minLength={3}
+          maxLength={500}
+          value={reason}
+          onInput={(e) => setReason(e.currentTarget.value)}
+        />
+        <ErrorLine error={error} />
+        <div class="actions">
+          <button type="button" onClick={props.onClose}>
+            {props.cancel ?? 'Cancel'}
+          </button>
+          <button
+            type="submit"
+            class={props.danger ? 'danger' : 'primary'}
+            disabled={reason.trim().length < 3}
+          >
+            {props.submit}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
 }

@@ -4,7 +4,7 @@ import type { AlarmView, CompartmentView, LockerView } from '../../../devices/li
 import { type ApiError, api, type CommandAccepted, type CommandStatus, type CommandView } from '../api.ts';
 import { ago, alarmLabel, alarmPlace, celsius, stateLabel, time } from '../format.ts';
 import { href, useLive, useStore } from '../hooks.ts';
-import { Badge, Dialog, ErrorLine, Loading } from '../ui.tsx';
+import { Badge, Dialog, ErrorLine, Loading, ReasonDialog } from '../ui.tsx';
 import { TemperatureChart } from './chart.tsx';
 import { alarmOrder } from './overview.tsx';
 
@@ -219,49 +219,23 @@ function CompartmentPanel(props: { locker: LockerView; c: CompartmentView; alarm
  */
 function CancelOpen(props: { locker: LockerView; c: CompartmentView; onClose: () => void }) {
   const { locker, c } = props;
-  const [reason, setReason] = useState('');
-  const [error, setError] = useState<ApiError | null>(null);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    try {
-      await api(
-        'POST',
-        `/api/v1/lockers/${encodeURIComponent(locker.id)}/compartments/${c.door}/open/cancel`,
-        { reason: reason.trim() },
-      );
-      props.onClose();
-    } catch (err) {
-      setError(err as ApiError);
-    }
-  };
   return (
-    <Dialog title={`Give up opening door ${c.door} of ${locker.id}`} onClose={props.onClose}>
-      <form onSubmit={submit}>
-        <p>
-          Door {c.door} is held for a {c.opening} opening that has not happened. Giving it up puts the
-          compartment back in service; a code it was for can be typed again. The hub refuses while the cabinet
-          has not answered the unlock: a copy on its way may still release the door.
-        </p>
-        <label for="cancel-reason">Reason (recorded in the audit trail)</label>
-        <textarea
-          id="cancel-reason"
-          required
-          minLength={3}
-          maxLength={500}
-          value={reason}
-          onInput={(e) => setReason(e.currentTarget.value)}
-        />
-        <ErrorLine error={error} />
-        <div class="actions">
-          <button type="button" onClick={props.onClose}>
-            Back
-          </button>
-          <button type="submit" class="primary" disabled={reason.trim().length < 3}>
-            Give up the opening
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <ReasonDialog
+      title={`Give up opening door ${c.door} of ${locker.id}`}
+      id="cancel-reason"
+      submit="Give up the opening"
+      cancel="Back"
+      send={(reason) =>
+        api('POST', `/api/v1/lockers/${encodeURIComponent(locker.id)}/compartments/${c.door}/open/cancel`, {
+          reason,
+        })
+      }
+      onClose={props.onClose}
+    >
+      Door {c.door} is held for a {c.opening} opening that has not happened. Giving it up puts the compartment
+      back in service; a code it was for can be typed again. The hub refuses while the cabinet has not
+      answered the unlock: a copy on its way may still release the door.
+    </ReasonDialog>
   );
 }
 

@@ -11,7 +11,7 @@ import {
 } from '../api.ts';
 import { actorLabel, celsius, dateTime, eventLabel, stateLabel, time } from '../format.ts';
 import { href, useApi, useStore } from '../hooks.ts';
-import { Badge, Dialog, ErrorLine, Loading } from '../ui.tsx';
+import { Badge, ErrorLine, Loading, ReasonDialog } from '../ui.tsx';
 import { RecordChart } from './chart.tsx';
 
 /** The events where the goods changed hands or place, and who or what held them after. */
@@ -240,48 +240,24 @@ function Decide(props: {
   onClose: () => void;
   onDone: () => void;
 }) {
-  const [reason, setReason] = useState('');
-  const [error, setError] = useState<ApiError | null>(null);
   const release = props.action === 'release';
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    try {
-      await api('POST', `/api/v1/parcels/${encodeURIComponent(props.parcel.id)}/${props.action}`, {
-        reason: reason.trim(),
-      });
-      props.onDone();
-      props.onClose();
-    } catch (err) {
-      setError(err as ApiError);
-    }
-  };
   return (
-    <Dialog title={`${release ? 'Release' : 'Discard'} ${props.parcel.id}`} onClose={props.onClose}>
-      <form onSubmit={submit}>
-        <p>
-          {release
-            ? 'The pickup code will work again and the customer can collect the goods.'
-            : 'The goods will never be collected: the pickup code stops working for good.'}
-        </p>
-        <label for="decide-reason">Reason (recorded in the audit trail)</label>
-        <textarea
-          id="decide-reason"
-          required
-          minLength={3}
-          maxLength={500}
-          value={reason}
-          onInput={(e) => setReason(e.currentTarget.value)}
-        />
-        <ErrorLine error={error} />
-        <div class="actions">
-          <button type="button" onClick={props.onClose}>
-            Cancel
-          </button>
-          <button type="submit" class={release ? 'primary' : 'danger'} disabled={reason.trim().length < 3}>
-            {release ? 'Release' : 'Discard'}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <ReasonDialog
+      title={`${release ? 'Release' : 'Discard'} ${props.parcel.id}`}
+      id="decide-reason"
+      submit={release ? 'Release' : 'Discard'}
+      danger={!release}
+      send={async (reason) => {
+        await api('POST', `/api/v1/parcels/${encodeURIComponent(props.parcel.id)}/${props.action}`, {
+          reason,
+        });
+        props.onDone();
+      }}
+      onClose={props.onClose}
+    >
+      {release
+        ? 'The pickup code will work again and the customer can collect the goods.'
+        : 'The goods will never be collected: the pickup code stops working for good.'}
+    </ReasonDialog>
   );
 }
