@@ -287,7 +287,7 @@ export class Webhooks {
       if (status >= 300 && status < 400) error = `HTTP ${status}: redirects are not followed`;
       else if (status < 200 || status >= 300) error = `HTTP ${status}`;
     } catch (err) {
-      thrown = err; // logged whole: fetch's own message is only "fetch failed", the reason is its cause
+      thrown = err; // logged whole: a refused address, a reset, a timeout each say why in their own way
       error = (err as Error).message;
     }
     const attempts = d.attempts + 1;
