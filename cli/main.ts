@@ -46,6 +46,22 @@ const SITE_LINK = new RegExp(`^${USER}:${ID_SOURCE}$`);
 /** `--hub <user>[:<site>,<site>…]` */
 const HUB_ACCOUNT = new RegExp(`^${USER}(:${ID_SOURCE}(,${ID_SOURCE})*)?$`);
 
+/** Private or loopback hosts the hub may still send to, shared by `hub` and `audit anchor`. */
+const outboundAllow = {
+  type: 'string',
+  env: 'CASIER_OUTBOUND_ALLOW',
+  help: 'private or loopback hosts and addresses webhooks and anchors may go to, comma-separated (none by default)',
+  schema: z.string().transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  ),
+} as const satisfies CommandSpec['flags'][string];
+
+/** Where an anchor of the ledger goes (hub/domain/audit-anchor.ts checks it whole). */
+const anchorTarget = z.string().regex(/^(file:\/|https?:\/\/)/, 'expected file:/path or an http(s):// URL');
+
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 /**
@@ -129,16 +145,12 @@ export const COMMANDS: CommandSpec[] = [
           .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
           .transform((x) => x === true || x === 'true' || x === '1'),
       },
-      'outbound-allow': {
+      'outbound-allow': outboundAllow,
+      'audit-anchor': {
         type: 'string',
-        env: 'CASIER_OUTBOUND_ALLOW',
-        help: 'private or loopback hosts and addresses webhooks may go to, comma-separated (none by default)',
-        schema: z.string().transform((s) =>
-          s
-            .split(',')
-            .map((x) => x.trim())
-            .filter(Boolean),
-        ),
+        env: 'CASIER_AUDIT_ANCHOR',
+        help: "anchor the ledger's head every hour: file:/path (appended, JSON Lines) or an http(s) URL (POST)",
+        schema: anchorTarget,
       },
       'code-digits': {
         type: 'string',
@@ -196,6 +208,7 @@ export const COMMANDS: CommandSpec[] = [
         sites: v.sites as string[] | undefined,
         codeDigits: v['code-digits'] as number,
         outboundAllow: v['outbound-allow'] as string[] | undefined,
+        auditAnchor: v['audit-anchor'] as string | undefined,
         metricsToken: v['metrics-token'] as string | undefined,
         sourceMaps: v['source-maps'] === true,
         logLevel: v['log-level'] as string,
@@ -526,22 +539,92 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'audit verify',
-    usage: 'audit verify [options]',
-    summary: "Recompute the event ledger's hash chain; exit 1 if it is broken.",
-    flags: { ...common },
+    usage: 'audit verify [--anchor <file>] [options]',
+    summary:
+      "Verify the event ledger's chain with the hub's key and, with --anchor, against the file's last anchor; exit 1 if anything does not hold.",
+    flags: {
+      anchor: {
+        type: 'string',
+        help: 'a file `audit anchor --to file:…` or the hub wrote: the ledger must still hold its last anchor',
+        schema: z.string().refine(existsSync, 'no such file'),
+      },
+      ...common,
+    },
     async run(args) {
-      const { verifyLedger } = await import('../hub/db/ledger.ts');
+      const { lastAnchorIn, verifyAgainst } = await import('../hub/domain/audit-anchor.ts');
+      const file = args.values.anchor as string | undefined;
+      const anchor = file ? lastAnchorIn(file) : undefined;
+      if (file && !anchor) throw new UsageError(`--anchor: ${file} holds no anchor`);
       const s = await store(args);
-      const r = verifyLedger(s.db);
+      const r = verifyAgainst(s.db, s.hubKey, anchor);
       s.db.close();
       if (args.values.json) json(r);
-      else
+      else if (r.ok)
         out(
-          r.ok
-            ? `ledger ok: ${r.events} events, last hash ${r.lastHash}`
-            : `ledger BROKEN at event ${r.brokenAt} (after ${r.events} good events)`,
+          `ledger ok: ${r.events} events, last hash ${r.lastHash}` +
+            (r.keyedFrom
+              ? `; keyed from event ${r.keyedFrom}, the events before it chained by an older casier`
+              : '') +
+            (r.anchor ? `; the anchor at event ${r.anchor.seq} holds` : ''),
         );
+      else out(`ledger BROKEN at event ${r.brokenAt ?? '?'}: ${r.problem} (after ${r.events} good events)`);
       return r.ok ? 0 : 1;
+    },
+  },
+  {
+    name: 'audit anchor',
+    usage: 'audit anchor --to <file:/path|https://…> [options]',
+    summary:
+      "Sign the ledger's head (event, hash, count, time) and append it to a file or POST it to a URL, once the ledger verifies, against the file's last anchor too; exit 1 if it does not (docs/operations.md §7).",
+    flags: {
+      to: {
+        type: 'string',
+        help: 'file:/path (JSON Lines, appended) or an http(s) URL (POST)',
+        schema: anchorTarget,
+      },
+      'outbound-allow': outboundAllow,
+      ...common,
+    },
+    async run(args) {
+      const v = args.values;
+      if (!v.to) throw new UsageError('--to <file:/path|https://…> is required');
+      const { anchorLedger, lastAnchorIn, parseTarget } = await import('../hub/domain/audit-anchor.ts');
+      const { OutboundPolicy } = await import('../hub/domain/notify/outbound.ts');
+      let target: ReturnType<typeof parseTarget>;
+      try {
+        target = parseTarget(v.to as string);
+      } catch (err) {
+        throw new UsageError(`--to: ${(err as Error).message}`);
+      }
+      const previous = 'file' in target ? lastAnchorIn(target.file) : undefined;
+      const s = await store(args);
+      const policy = new OutboundPolicy(v['outbound-allow'] as string[] | undefined);
+      const r = await anchorLedger(s.db, s.hubKey, target, policy, Date.now(), previous).finally(() =>
+        s.db.close(),
+      );
+      if (v.json) json(r);
+      else if (r.anchor)
+        out(
+          `anchored event ${r.anchor.seq} (${r.anchor.count} events, hash ${r.anchor.hash}) to ${v.to as string}`,
+        );
+      else if (r.check.ok) out('nothing to anchor: the ledger is empty');
+      else out(`not anchored: ledger BROKEN at event ${r.check.brokenAt ?? '?'}: ${r.check.problem}`);
+      return r.check.ok ? 0 : 1;
+    },
+  },
+  {
+    name: 'audit key',
+    usage: 'audit key [options]',
+    summary:
+      "Print the public key that checks this hub's anchors (Ed25519, PEM): publish it where the anchors are kept.",
+    flags: { ...common },
+    async run(args) {
+      const { anchorPublicKey, anchorPublicKeyPem } = await import('../hub/domain/audit-anchor.ts');
+      const s = await store(args);
+      s.db.close();
+      if (args.values.json) json({ key: anchorPublicKey(s.hubKey), pem: anchorPublicKeyPem(s.hubKey) });
+      else process.stdout.write(anchorPublicKeyPem(s.hubKey));
+      return 0;
     },
   },
   {

@@ -283,15 +283,27 @@ export const commandView = z.strictObject({
 export type CommandView = z.infer<typeof commandView>;
 
 export const eventList = z.strictObject({
-  events: z.array(ledgerEvent.extend({ hash: z.string().describe('SHA-256, chained to the previous row') })),
+  events: z.array(
+    ledgerEvent.extend({
+      hash: z
+        .string()
+        .describe("HMAC-SHA-256 under a key derived from the hub's key, chained to the previous row"),
+    }),
+  ),
 });
 
 export const ledgerCheck = z.strictObject({
   ok: z.boolean(),
   events: int,
-  /** The first row whose hash or link does not match, if any. */
+  /** The first row that does not hold (edited, forged, out of place or missing), if any. */
   brokenAt: int.optional(),
+  /** What was found, in words: `event 7 does not match its hash`, `anchor mismatch: …`. */
+  problem: z.string().optional(),
   lastHash: z.string(),
+  /** The `ledger.keyed` event of a store an older casier chained without a key. */
+  keyedFrom: int.optional(),
+  /** The last anchor (`--audit-anchor`) and whether the ledger still holds it. */
+  anchor: z.strictObject({ seq: int, ok: z.boolean() }).optional(),
 });
 
 // --- Cold chain ---

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import { buildApp } from './api/app.ts';
+import { auditRoutes } from './api/audit-routes.ts';
 import { coldChainRoutes } from './api/coldchain-routes.ts';
 import { apiRoutes } from './api/routes.ts';
 import { webhookRoutes } from './api/webhook-routes.ts';
@@ -18,6 +19,7 @@ import { Checkpointer } from './db/checkpointer.ts';
 import type { Db } from './db/open.ts';
 import { type SyncFile, WalSync } from './db/wal-sync.ts';
 import { Dispatcher } from './dispatcher.ts';
+import { AuditAnchors, auditCheck, parseTarget } from './domain/audit-anchor.ts';
 import { Clocks } from './domain/clocks.ts';
 import { Alarms } from './domain/coldchain/alarms.ts';
 import { ColdChain } from './domain/coldchain/coldchain.ts';
@@ -67,6 +69,11 @@ export interface HubConfig {
   outboundAllow?: string[];
   /** How many remote opens a token and a site may make (hub/domain/remote-opens.ts). */
   remoteOpenBudget?: Partial<RemoteOpenBudget>;
+  /**
+   * Where the hub anchors its ledger's head every hour (`file:/path` or an http(s) URL,
+   * hub/domain/audit-anchor.ts); none: only `casier audit anchor` does.
+   */
+  auditAnchor?: string;
   /** `/metrics` requires this bearer token; none: open (a hub on a private network). */
   metricsToken?: string;
   /** Serve the dashboard's source maps (development only). */
@@ -124,8 +131,10 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const log = config.log ?? pino({ level: config.logLevel, base: { svc: 'hub' } });
   let stopped = false;
   const metrics = createMetrics();
+  // A mistyped anchor target stops the start before anything is opened.
+  const anchorTarget = config.auditAnchor ? parseTarget(config.auditAnchor) : undefined;
   const store = openStore(config.dataDir, config.codeDigits, now);
-  const { db, ledger, codes, provisioning, parcels, fleet } = store;
+  const { db, hubKey, ledger, codes, provisioning, parcels, fleet } = store;
   // Commits do not wait for the disk; what the hub promises waits for the next sync (wal-sync.ts),
   // and the rest is synced within a tenth of a second.
   const walSync = new WalSync(db.name, config.syncWal).attach(db).keepUp(db, 100);
@@ -173,14 +182,10 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     (lockerId, at) => fleet.seen(lockerId, at),
   );
   const watchdog = new Watchdog(db, alarms, now);
-  const webhooks = new Webhooks(
-    db,
-    ledger,
-    parcels,
-    log.child({ mod: 'webhooks' }),
-    now,
-    new OutboundPolicy(config.outboundAllow),
-  );
+  const outbound = new OutboundPolicy(config.outboundAllow);
+  const webhooks = new Webhooks(db, ledger, parcels, log.child({ mod: 'webhooks' }), now, outbound);
+  const anchors =
+    anchorTarget && new AuditAnchors(db, hubKey, anchorTarget, outbound, log.child({ mod: 'audit' }));
   new Gauge({
     name: 'casier_readings_total',
     help: 'Sensor readings since the hub started: stored, or refused for a timestamp in the future or before the boot that sent them, out of order, from a sensor not in the cabinet profile (unknownSensor), a probe fault code (fault), or dropped with a message the hub failed to store (failed)',
@@ -338,6 +343,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
           await webhooks.send();
         },
       },
+      ...(anchors ? [anchors] : []),
     ],
     now,
     log,
@@ -384,6 +390,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
             .immediate(),
       }),
       ...webhookRoutes(webhooks),
+      ...auditRoutes(() => auditCheck(db, hubKey, anchors)),
     ],
     provisioning,
     metrics,

@@ -10,11 +10,15 @@ import { loadOrCreateKey } from './domain/secrets.ts';
 /** Opens (creating and migrating if needed) the store in `dataDir`. */
 export function openStore(dataDir: string, codeDigits = 8, now: () => number = Date.now) {
   const db = openDb(dataDir);
-  const ledger = new Ledger(db);
-  const codes = new Codes(db, loadOrCreateKey(dataDir), codeDigits);
+  const hubKey = loadOrCreateKey(dataDir);
+  const ledger = new Ledger(db, hubKey);
+  ledger.keyLegacy(now());
+  const codes = new Codes(db, hubKey, codeDigits);
   codes.sealLegacyOfflineKeys();
   return {
     db,
+    /** The hub's key (hub.key): the chain and the anchors are checked with keys derived from it. */
+    hubKey,
     ledger,
     codes,
     provisioning: new Provisioning(db, ledger, now, (locker, key) => codes.sealOfflineKey(locker, key)),

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import * as api from '../../devices/api.ts';
 import { isId, parseGs1 } from '../../devices/index.ts';
-import { listEvents, verifyLedger } from '../db/ledger.ts';
+import { listEvents } from '../db/ledger.ts';
 import type { Db } from '../db/open.ts';
 import type { Commands } from '../domain/commands.ts';
 import type { Fleet } from '../domain/fleet.ts';
@@ -352,14 +352,6 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       }),
       response: { 200: api.eventList },
       handler: ({ query }) => ({ events: listEvents(d.db, query) }),
-    }),
-    defineRoute({
-      method: 'GET',
-      url: '/api/v1/audit/verify',
-      summary: 'Recompute the event ledger hash chain',
-      roles: ['operator'],
-      response: { 200: api.ledgerCheck },
-      handler: () => verifyLedger(d.db),
     }),
   ];
 }

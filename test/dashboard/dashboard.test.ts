@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimLocker } from '../../cli/sim-locker.ts';
 import { Ledger } from '../../hub/db/ledger.ts';
 import { Fleet } from '../../hub/domain/fleet.ts';
+import { loadOrCreateKey } from '../../hub/domain/secrets.ts';
 import { CHILLED, ThermalCompartment } from '../../simulators/thermal.ts';
 import { launchBrowser, operatorPage, screenshot, signIn } from '../helpers/browser.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
@@ -275,7 +276,7 @@ describe('dashboard', () => {
   it("shows a site's line to the hub down, and why its cabinets count as offline", async () => {
     // What the hub makes of `casier/v1/ferme/link` from the site's own broker (tested against real
     // Mosquittos in test/integration/external-broker.test.ts), applied to its store.
-    const fleet = new Fleet(t.hub.db, new Ledger(t.hub.db));
+    const fleet = new Fleet(t.hub.db, new Ledger(t.hub.db, loadOrCreateKey(t.dataDir)));
     const line = (up: boolean) => t.hub.db.transaction(() => fleet.onSiteLine('ferme', up, clock))();
     await a.goto(`${base}/#/`);
     const site = a.locator('section.site', { has: a.locator('#site-ferme') });
