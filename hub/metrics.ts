@@ -10,8 +10,13 @@ export function createMetrics() {
     registry,
     connectRefused: new Counter({
       name: 'casier_mqtt_connect_refused_total',
-      help: 'MQTT connections refused, by reason',
+      help: 'MQTT connections refused, by reason: credentials, client id, or before login (banned address, connect_rate, address_pending, pending_full)',
       labelNames: ['reason'],
+      registers: [registry],
+    }),
+    mqttPending: new Gauge({
+      name: 'casier_mqtt_pending_connections',
+      help: 'MQTT connections not logged in yet (bounded per address and in all)',
       registers: [registry],
     }),
     publishRefused: new Counter({

@@ -13,6 +13,7 @@ import { apiRoutes } from './api/routes.ts';
 import { webhookRoutes } from './api/webhook-routes.ts';
 import { type EmbeddedBroker, startEmbeddedBroker } from './broker/embedded.ts';
 import { HUB_USERNAME } from './broker/policy.ts';
+import type { PreLoginLimits } from './broker/pre-login.ts';
 import { CodeTables } from './code-tables.ts';
 import { Components } from './components.ts';
 import { Checkpointer } from './db/checkpointer.ts';
@@ -74,6 +75,8 @@ export interface HubConfig {
    * hub/domain/audit-anchor.ts); none: only `casier audit anchor` does.
    */
   auditAnchor?: string;
+  /** Bounds on MQTT connections not logged in yet (hub/broker/pre-login.ts); defaults otherwise. */
+  mqttPreLogin?: Partial<PreLoginLimits>;
   /** `/metrics` requires this bearer token; none: open (a hub on a private network). */
   metricsToken?: string;
   /** Serve the dashboard's source maps (development only). */
@@ -223,6 +226,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       authenticateDevice: (ref, password) => provisioning.authenticateDevice(ref, password),
       metrics,
       log: log.child({ mod: 'broker' }),
+      now,
+      preLogin: config.mqttPreLogin,
     });
     mqttUrl = `mqtt://${config.host}:${broker.port}`;
     link = new LocalLink(broker.local, onMessage);
@@ -305,6 +310,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     [
       dispatcher,
       codeTables,
+      ...(broker ? [broker.strangers] : []),
       { name: 'readings', everyMs: config.flushMs ?? 1000, tick: queueReadings },
       {
         name: 'cold-chain',
