@@ -51,7 +51,8 @@ async function createDriver(api: string, operator: string): Promise<string> {
   const res = await fetch(`${api}/api/v1/drivers`, {
     method: 'POST',
     headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'Yann (driver)' }),
+    // Yann's round: every site of the demo.
+    body: JSON.stringify({ name: 'Yann (driver)', sites: [...new Set(LOCKERS.map((c) => c.site))] }),
   });
   return ((await res.json()) as { code: string }).code;
 }

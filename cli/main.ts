@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ID_PATTERN, ID_SOURCE, parseLockerKey } from '../devices/topics.ts';
 import { PARCEL_STATES } from '../hub/domain/parcels.ts';
+import { accessCommands } from './access.ts';
 import { type CommandSpec, helpText, type ParsedArgs, parseCommandArgs, port, UsageError } from './args.ts';
 import { bridgeCommands } from './bridge.ts';
 import { columns, json, out, table, untilSignal } from './output.ts';
@@ -267,30 +268,6 @@ export const COMMANDS: CommandSpec[] = [
       out(`MQTT client id: ${dev.username}`);
       out(`MQTT password: ${dev.password}`);
       out('The password is shown once; only its hash is stored.');
-      return 0;
-    },
-  },
-  {
-    name: 'token create',
-    usage: 'token create --role <role> [--name <name>] [options]',
-    summary: 'Create an API token (shown once).',
-    flags: {
-      role: {
-        type: 'string',
-        help: 'operator, integration, driver or producer',
-        schema: z.enum(['operator', 'integration', 'driver', 'producer']),
-      },
-      name: { type: 'string', help: 'who or what holds it', default: 'cli' },
-      ...common,
-    },
-    async run(args) {
-      if (!args.values.role)
-        throw new UsageError('--role is required: operator, integration, driver or producer');
-      const s = await store(args, { create: true });
-      const t = s.provisioning.createToken(args.values.role as never, args.values.name as string, 'cli');
-      s.db.close();
-      if (args.values.json) return json(t);
-      out(t.token);
       return 0;
     },
   },
@@ -656,6 +633,7 @@ export const COMMANDS: CommandSpec[] = [
       return 0;
     },
   },
+  ...accessCommands(common, store),
   ...bridgeCommands,
   {
     name: 'demo',

@@ -229,6 +229,68 @@ export const driverCreated = z.strictObject({
   name: z.string(),
   code: z.string(),
   token: z.string(),
+  /** Their round: the sites where their code and their token open anything. */
+  sites: z.array(z.string()),
+  expiresAt: ms.nullable(),
+});
+
+/** A driver as listed: `active` is false once revoked or expired. */
+export const driverList = z.strictObject({
+  drivers: z.array(
+    z.strictObject({
+      id: z.string(),
+      name: z.string(),
+      sites: z.array(z.string()).nullable(),
+      createdAt: ms,
+      expiresAt: ms.nullable(),
+      active: z.boolean(),
+    }),
+  ),
+});
+
+/** A request to open several doors at once, and what became of it (a second operator decides). */
+export const openRequest = z.strictObject({
+  id: z.string(),
+  lockerId: z.string(),
+  doors: z.array(int),
+  reason: z.string(),
+  retrieve: z.boolean(),
+  /** The token that asked. */
+  requestedBy: z.string(),
+  requestedAt: ms,
+  expiresAt: ms,
+  state: z.enum(['pending', 'approved', 'rejected', 'expired']),
+  decidedBy: z.string().nullable(),
+  decidedAt: ms.nullable(),
+});
+export const openRequestList = z.strictObject({ requests: z.array(openRequest) });
+/** A decided request; on approval, the unlock command of each door. */
+export const openRequestDecided = openRequest.extend({ commandIds: z.array(z.string()) });
+
+export const TOKEN_ROLES = ['operator', 'integration', 'driver', 'producer'] as const;
+
+/**
+ * An API token as listed, never its secret. `subject`: the producer or driver it speaks for, or an
+ * integration's platform; `sites`: where it may act (null: everywhere).
+ */
+export const tokenView = z.strictObject({
+  id: z.string(),
+  role: z.enum(TOKEN_ROLES),
+  name: z.string(),
+  subject: z.string().nullable(),
+  sites: z.array(z.string()).nullable(),
+  createdAt: ms,
+  expiresAt: ms.nullable(),
+  revokedAt: ms.nullable(),
+  maxReservations: int.nullable(),
+});
+export const tokenList = z.strictObject({ tokens: z.array(tokenView) });
+/** A new token: the secret is shown once. */
+export const tokenCreated = z.strictObject({
+  id: z.string(),
+  token: z.string(),
+  role: z.enum(TOKEN_ROLES),
+  name: z.string(),
 });
 
 /** A producer and their API token, shown once. */

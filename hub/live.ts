@@ -63,6 +63,11 @@ const TAIL_LIMIT = 2000;
  * late, and every stored reading still reaches the dashboards, in messages of bounded size.
  */
 const SEND_AT = 4000;
+/**
+ * How often every client's token is checked again (ms): revoking or expiring a token cuts its
+ * feeds within this, even when the command line revoked it (the store memo sees that commit).
+ */
+const REAUTH_MS = 500;
 /** Ledger events a new client gets with its snapshot. */
 const RECENT = 30;
 /** Readings messages kept to bring a shared snapshot up to date; past that, a new one is built. */
@@ -71,6 +76,8 @@ const SHARE_READINGS = 32;
 interface Client {
   ws: WebSocket;
   alive: boolean;
+  /** What it signed in with, checked again every REAUTH_MS: a revoked token is cut. */
+  token: string;
   /** Bytes of its snapshot still queued: its way in, not a backlog (its dashboard reads it meanwhile). */
   snapshot: number;
 }
@@ -146,9 +153,11 @@ export class LiveFeed {
     });
     const tick = setInterval(() => this.#safely(() => this.tick()), this.#o.tickMs);
     const beat = setInterval(() => this.#safely(() => this.#heartbeat()), this.#o.heartbeatMs);
+    const reauth = setInterval(() => this.#safely(() => this.#reauthenticate()), REAUTH_MS);
     tick.unref();
     beat.unref();
-    this.#timers.push(tick, beat);
+    reauth.unref();
+    this.#timers.push(tick, beat, reauth);
   }
 
   /** Whether anyone is shown readings: with no dashboard open, the cold chain keeps none for it. */
@@ -250,7 +259,7 @@ export class LiveFeed {
   }
 
   #connected(ws: WebSocket): void {
-    const client: Client = { ws, alive: true, snapshot: 0 };
+    const client: Client = { ws, alive: true, snapshot: 0, token: '' };
     const deadline = setTimeout(
       () => this.#refuse(ws, LIVE_CLOSE.unauthenticated, 'no auth message'),
       this.#o.authMs,
@@ -285,6 +294,14 @@ export class LiveFeed {
       if (!principal) return this.#refuse(ws, LIVE_CLOSE.unauthenticated, 'unknown or revoked token');
       if (principal.role !== 'operator')
         return this.#refuse(ws, LIVE_CLOSE.forbidden, 'the live feed is for operator tokens');
+      // The feed is one stream for the whole network: a token limited to sites would see them all.
+      if (principal.sites !== null)
+        return this.#refuse(
+          ws,
+          LIVE_CLOSE.forbidden,
+          'the live feed spans the network: not for a token limited to sites',
+        );
+      client.token = parsed.data.token;
       // Anything the client says after signing in is ignored: the feed only talks.
       ws.on('message', () => {});
       this.#joining.push(client);
@@ -359,6 +376,14 @@ export class LiveFeed {
     const error: LiveServerMessage = { type: 'error', code: String(code), message };
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(error));
     ws.close(code, message.slice(0, 120));
+  }
+
+  #reauthenticate(): void {
+    for (const c of [...this.#clients, ...this.#joining]) {
+      if (this.#o.provisioning.authenticateToken(c.token)) continue;
+      this.#clients.delete(c);
+      this.#refuse(c.ws, LIVE_CLOSE.unauthenticated, 'token revoked or expired');
+    }
   }
 
   #heartbeat(): void {

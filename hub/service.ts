@@ -20,6 +20,7 @@ import { Checkpointer } from './db/checkpointer.ts';
 import type { Db } from './db/open.ts';
 import { type SyncFile, WalSync } from './db/wal-sync.ts';
 import { Dispatcher } from './dispatcher.ts';
+import { Access } from './domain/access.ts';
 import { AuditAnchors, auditCheck, parseTarget } from './domain/audit-anchor.ts';
 import { Clocks } from './domain/clocks.ts';
 import { Alarms } from './domain/coldchain/alarms.ts';
@@ -357,9 +358,11 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   );
   components.start();
 
+  const access = new Access(db);
   const app = buildApp({
     routes: [
       ...apiRoutes({
+        access,
         transit,
         provisioning,
         db,
@@ -378,6 +381,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       }),
       ...coldChainRoutes({
         db,
+        access,
         alarms,
         parcels,
         lifecycle,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import * as api from '../../devices/api.ts';
 import { isId, temperatureClass } from '../../devices/index.ts';
 import type { Db } from '../db/open.ts';
+import type { Access } from '../domain/access.ts';
 import { ALARM_KINDS, type Alarms } from '../domain/coldchain/alarms.ts';
 import { dailySheet, dailySheetCsv, sensorReadings } from '../domain/coldchain/history.ts';
 import { recordCsv, temperatureRecord } from '../domain/coldchain/record.ts';
@@ -14,6 +15,7 @@ import { Csv, defineRoute, type RouteDef } from './route.ts';
 
 export interface ColdChainDeps {
   db: Db;
+  access: Access;
   alarms: Alarms;
   parcels: Parcels;
   lifecycle: ParcelLifecycle;
@@ -97,6 +99,7 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       url: '/api/v1/lockers/:id/sensors/:sensor/readings',
       summary: 'A sensor’s readings over a window: raw, or 5-minute min/max/mean',
       roles: ['operator', 'integration'],
+      scoped: true,
       params: z.object({ id: lockerId, sensor: z.string().max(64) }),
       query: z.object({
         from: z.coerce.number().int().optional(),
@@ -104,7 +107,8 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
         resolution: z.enum(['raw', '5m']).default('raw'),
       }),
       response: { 200: api.readings },
-      handler: ({ params, query }) => {
+      handler: ({ params, query, principal }) => {
+        d.access.locker(principal, params.id);
         const to = query.to ?? d.now();
         const from = query.from ?? to - 86_400_000;
         if (query.resolution === '5m') d.persist(params.id);
@@ -192,13 +196,16 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
     defineRoute({
       method: 'GET',
       url: '/api/v1/parcels/:id/temperature',
-      summary: 'The parcel’s temperature record from deposit to pickup, as JSON or CSV (?format=csv)',
+      summary:
+        'The parcel’s temperature record from deposit to pickup, as JSON or CSV (?format=csv); an integration sees its platform’s parcels only',
       roles: ['operator', 'integration'],
+      scoped: true,
       params: z.object({ id: z.string().max(64) }),
       query: z.object({ format: z.enum(['json', 'csv']).default('json') }),
       response: { 200: api.temperatureRecord },
       csv: true,
-      handler: ({ params, query, reply }) => {
+      handler: ({ params, query, reply, principal }) => {
+        d.access.parcel(principal, d.parcels.get(params.id));
         const record = temperatureRecord(d.db, params.id, d.now(), (l, cls) => d.siteRules.forLocker(l, cls));
         if (query.format === 'json') return record;
         reply.header('content-disposition', `attachment; filename="${params.id}-temperature.csv"`);

@@ -46,6 +46,11 @@ export interface RouteDef<
   url: string;
   summary: string;
   roles: readonly Role[];
+  /**
+   * The handler keeps to the token's sites and platform itself (hub/domain/access.ts). A route
+   * without it spans the network, and a token limited to sites is refused there.
+   */
+  scoped?: true;
   body?: z.ZodType<B>;
   query?: z.ZodType<Q>;
   params?: z.ZodType<P>;
@@ -118,6 +123,12 @@ export function registerRoutes(
         if (!r.roles.includes(principal.role)) {
           throw new HubError('HUB_ERR_FORBIDDEN', `role ${principal.role} may not ${r.method} ${r.url}`);
         }
+        if (principal.sites !== null && !r.scoped) {
+          throw new HubError(
+            'HUB_ERR_FORBIDDEN',
+            `this token is limited to sites ${principal.sites.join(', ')}; ${r.method} ${r.url} spans the network`,
+          );
+        }
         const ctx = {
           params: parse(r.params, request.params, 'params'),
           query: parse(r.query, request.query, 'query'),
@@ -169,7 +180,7 @@ export function openApiDocument(routes: readonly RouteDef[], version: string) {
     paths[path] ??= {};
     paths[path][r.method.toLowerCase()] = {
       summary: r.summary,
-      description: `Roles: ${r.roles.join(', ')}.`,
+      description: `Roles: ${r.roles.join(', ')}.${r.scoped ? ' Kept to the token’s sites and platform.' : ' Not for tokens limited to sites.'}`,
       security: [{ bearer: [] }],
       parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
       ...(r.body

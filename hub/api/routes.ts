@@ -4,6 +4,7 @@ import * as api from '../../devices/api.ts';
 import { isId, parseGs1 } from '../../devices/index.ts';
 import { listEvents } from '../db/ledger.ts';
 import type { Db } from '../db/open.ts';
+import type { Access } from '../domain/access.ts';
 import type { Commands } from '../domain/commands.ts';
 import type { Fleet } from '../domain/fleet.ts';
 import type { ParcelLifecycle } from '../domain/lifecycle.ts';
@@ -17,6 +18,7 @@ import { defineRoute, type RouteDef } from './route.ts';
 
 export interface ApiDeps {
   db: Db;
+  access: Access;
   parcels: Parcels;
   lifecycle: ParcelLifecycle;
   fleet: Fleet;
@@ -30,6 +32,7 @@ export interface ApiDeps {
 }
 
 const id = z.string().min(1).max(64);
+const siteId = z.string().refine(isId, 'not a site id');
 const lockerId = z.string().refine(isId, 'not a locker id');
 const limit = z.coerce.number().int().min(1).max(1000).default(100);
 
@@ -48,15 +51,29 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       summary:
         'Create a parcel: reserves a compartment and returns the deposit and pickup codes (shown once)',
       roles: ['integration', 'operator'],
+      scoped: true,
       body: createParcelInput,
       response: { 201: api.parcelCreated },
-      handler: ({ body, principal }) => d.parcels.create(body, `token:${principal.id}`),
+      handler: ({ body, principal }) => {
+        if (body.lockerId) d.access.locker(principal, body.lockerId);
+        if (body.siteId) d.access.site(principal, body.siteId);
+        if (body.destinationLockerId) d.access.locker(principal, body.destinationLockerId);
+        if (body.destinationSiteId) d.access.site(principal, body.destinationSiteId);
+        if (body.producerId) d.access.producer(principal, body.producerId);
+        const now = d.now();
+        return d.parcels.create(body, `token:${principal.id}`, {
+          tenant: d.access.tenant(principal),
+          admit: (site, depositExpiresAt) => d.access.reservation(principal, site, depositExpiresAt, now),
+        });
+      },
     }),
     defineRoute({
       method: 'GET',
       url: '/api/v1/parcels',
-      summary: 'List parcels, newest first (a producer sees only their own)',
+      summary:
+        'List parcels, newest first (a producer sees only their own, an integration its platform’s, a token limited to sites those sites’)',
       roles: ['integration', 'operator', 'producer'],
+      scoped: true,
       query: z.object({
         state: z.enum(PARCEL_STATES).optional(),
         lockerId: lockerId.optional(),
@@ -73,26 +90,21 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       response: { 200: api.parcelList },
       handler: ({ query, principal }) => {
         const filter = { ...query, q: query.q && searchTerm(query.q) };
-        return {
-          parcels: d.parcels.list(
-            principal.role === 'producer' ? { ...filter, producerId: principal.subject ?? '-' } : filter,
-          ),
-        };
+        return { parcels: d.parcels.list({ ...filter, ...d.access.parcelFilter(principal) }) };
       },
     }),
     defineRoute({
       method: 'GET',
       url: '/api/v1/parcels/:id',
-      summary: 'A parcel with its timeline (every event that concerns it); a producer sees only their own',
+      summary:
+        'A parcel with its timeline (every event that concerns it); a producer sees only their own, an integration its platform’s',
       roles: ['integration', 'operator', 'producer'],
+      scoped: true,
       params: z.object({ id }),
       response: { 200: api.parcelWithTimeline },
       handler: ({ params, principal }) => {
-        const parcel = d.parcels.get(params.id);
-        // Another producer's parcel does not exist, as far as this token can tell.
-        if (principal.role === 'producer' && parcel.producerId !== principal.subject) {
-          throw new HubError('HUB_ERR_PARCEL_NOT_FOUND', `no parcel ${params.id}`);
-        }
+        // Another's parcel does not exist, as far as this token can tell.
+        const parcel = d.access.parcel(principal, d.parcels.get(params.id));
         return { ...parcel, timeline: d.parcels.timeline(params.id) };
       },
     }),
@@ -101,10 +113,12 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       url: '/api/v1/parcels/:id/cancel',
       summary: 'Cancel a parcel whose goods are not in yet: its codes stop working, its compartment is freed',
       roles: ['integration', 'operator'],
+      scoped: true,
       params: z.object({ id }),
       body: z.object({ reason: z.string().trim().min(3).max(500) }).strict(),
       response: { 200: api.parcel },
       handler: ({ params, body, principal }) => {
+        d.access.parcel(principal, d.parcels.get(params.id));
         d.lifecycle.cancel(params.id, body.reason, `token:${principal.id}`, d.now());
         return d.parcels.get(params.id);
       },
@@ -115,22 +129,51 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       summary:
         'Create a driver; their keypad code (shown once) opens the doors of parcels waiting for collection',
       roles: ['operator'],
-      body: z.object({ name: z.string().trim().min(1).max(120) }).strict(),
+      scoped: true,
+      body: z
+        .object({
+          name: z.string().trim().min(1).max(120),
+          /** Their round: their code and their app open doors at these sites only. */
+          sites: z.array(siteId).min(1).max(100),
+          expiresAt: z.number().int().positive().optional(),
+        })
+        .strict(),
       response: { 201: api.driverCreated },
-      handler: ({ body, principal }) =>
+      handler: ({ body, principal }) => {
+        for (const site of body.sites) d.access.site(principal, site);
         // The driver and their app's token (it sees this driver's round and nothing else) commit together.
-        d.db
+        return d.db
           .transaction(() => {
-            const driver = d.transit.createDriver(body.name, `token:${principal.id}`, d.now());
-            const { token } = d.provisioning.createToken(
-              'driver',
-              body.name,
-              `token:${principal.id}`,
-              driver.id,
-            );
+            const actor = `token:${principal.id}`;
+            const driver = d.transit.createDriver(body.name, actor, d.now(), body);
+            const { token } = d.provisioning.createToken('driver', body.name, actor, { subject: driver.id });
             return { ...driver, token };
           })
-          .immediate(),
+          .immediate();
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/v1/drivers',
+      summary: 'Every driver: their round, when their code expires, whether it still works',
+      roles: ['operator'],
+      response: { 200: api.driverList },
+      handler: () => ({ drivers: d.transit.drivers(d.now()) }),
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/v1/drivers/:id/revoke',
+      summary: 'Deactivate a driver: their code and their tokens stop working at once (audited)',
+      roles: ['operator'],
+      params: z.object({ id }),
+      body: z.object({ reason: z.string().trim().min(3).max(500) }).strict(),
+      response: { 204: null },
+      handler: ({ params, body, principal }) => {
+        d.db
+          .transaction(() => d.transit.revokeDriver(params.id, body.reason, `token:${principal.id}`, d.now()))
+          .immediate();
+        return null;
+      },
     }),
     defineRoute({
       method: 'POST',
@@ -138,27 +181,32 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       summary:
         'Create a producer and their token (shown once): it lists their parcels and receipts, nothing else',
       roles: ['operator', 'integration'],
+      scoped: true,
       body: z.object({ name: z.string().trim().min(1).max(120) }).strict(),
       response: { 201: api.producerCreated },
-      handler: ({ body, principal }) => d.provisioning.createProducer(body.name, `token:${principal.id}`),
+      handler: ({ body, principal }) =>
+        d.provisioning.createProducer(body.name, `token:${principal.id}`, d.access.tenant(principal)),
     }),
     defineRoute({
       method: 'GET',
       url: '/api/v1/round',
       summary: "The driver's round: parcels waiting at each box, and those in their custody by destination",
       roles: ['driver'],
+      scoped: true,
       response: { 200: api.round },
-      handler: ({ principal }) => d.transit.round(principal.subject ?? '-'),
+      handler: ({ principal }) => d.transit.round(principal.subject ?? '-', principal.sites),
     }),
     defineRoute({
       method: 'POST',
       url: '/api/v1/round/arrive',
       summary: 'The driver app at a cabinet: as if the driver typed their code there',
       roles: ['driver'],
+      scoped: true,
       body: z.object({ lockerId }).strict(),
       response: { 200: api.doorsOpened },
       handler: ({ body, principal }) => {
-        d.fleet.locker(body.lockerId);
+        // A cabinet off the driver's round does not exist for their app.
+        d.access.locker(principal, body.lockerId);
         const driver = d.transit.driver(principal.subject ?? '-');
         const commands = d.db
           .transaction(() => d.transit.driverArrived(body.lockerId, driver, d.now()))
@@ -174,9 +222,11 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       url: '/api/v1/round/scan',
       summary: "The driver app's scanner at a cabinet: a parcel label, as if read by the cabinet's scanner",
       roles: ['driver'],
+      scoped: true,
       body: z.object({ lockerId, data: z.string().min(1).max(256) }).strict(),
       response: { 200: api.labelScanned },
       handler: ({ body, principal }) => {
+        d.access.locker(principal, body.lockerId);
         const gs1 = parseGs1(body.data);
         const sscc = gs1.ok ? (gs1.fields.sscc as string | undefined) : undefined;
         if (!sscc)
@@ -200,12 +250,11 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       url: '/api/v1/parcels/:id/return-code',
       summary: 'A code for the producer to take back a parcel returned to its box (shown once, valid 7 days)',
       roles: ['producer', 'operator'],
+      scoped: true,
       params: z.object({ id }),
       response: { 201: api.returnCode },
       handler: ({ params, principal }) => {
-        const p = d.parcels.get(params.id);
-        if (principal.role === 'producer' && p.producerId !== principal.subject)
-          throw new HubError('HUB_ERR_PARCEL_NOT_FOUND', `no parcel ${params.id}`);
+        d.access.parcel(principal, d.parcels.get(params.id));
         return d.parcels.issueReturnCode(params.id, `token:${principal.id}`, d.now());
       },
     }),
@@ -215,11 +264,14 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       summary:
         "A site's settings: whether a driver's code opens the collection doors one after another (default) or all at once",
       roles: ['operator'],
+      scoped: true,
       params: z.object({ id: lockerId }),
       body: z.object({ driverDoors: z.enum(api.DRIVER_DOORS) }).strict(),
       response: { 200: api.siteSettings },
-      handler: ({ params, body, principal }) =>
-        d.fleet.setSiteSettings(params.id, body, `token:${principal.id}`, d.now()),
+      handler: ({ params, body, principal }) => {
+        d.access.site(principal, params.id);
+        return d.fleet.setSiteSettings(params.id, body, `token:${principal.id}`, d.now());
+      },
     }),
     defineRoute({
       method: 'GET',
@@ -227,26 +279,36 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       summary:
         'Sites with their number of lockers, how many are online, and the line of a site broker to the hub',
       roles: ['operator', 'integration'],
+      scoped: true,
       response: { 200: api.siteList },
-      handler: () => ({ sites: d.fleet.sites() }),
+      handler: ({ principal }) => ({
+        sites: d.fleet.sites().filter((s) => d.access.mayUseSite(principal, s.id)),
+      }),
     }),
     defineRoute({
       method: 'GET',
       url: '/api/v1/lockers',
       summary: 'Lockers and their connection state',
       roles: ['operator', 'integration'],
+      scoped: true,
       query: z.object({ siteId: lockerId.optional() }),
       response: { 200: api.lockerList },
-      handler: ({ query }) => ({ lockers: d.fleet.lockers(query.siteId) }),
+      handler: ({ query, principal }) => ({
+        lockers: d.fleet.lockers(query.siteId).filter((l) => d.access.mayUseSite(principal, l.siteId)),
+      }),
     }),
     defineRoute({
       method: 'GET',
       url: '/api/v1/lockers/:id',
       summary: 'One locker with its compartments: door state, occupancy, parcel',
       roles: ['operator', 'integration'],
+      scoped: true,
       params: z.object({ id: lockerId }),
       response: { 200: api.lockerView },
-      handler: ({ params }) => d.fleet.locker(params.id),
+      handler: ({ params, principal }) => {
+        d.access.locker(principal, params.id);
+        return d.fleet.locker(params.id);
+      },
     }),
     defineRoute({
       method: 'POST',
@@ -261,8 +323,10 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
           retrieve: z.boolean().optional(),
         })
         .strict(),
+      scoped: true,
       response: { 202: api.commandAccepted },
       handler: ({ params, body, principal }) => {
+        d.access.locker(principal, params.id);
         const locker = d.fleet.locker(params.id);
         if (!locker.online)
           throw new HubError(
@@ -290,14 +354,129 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
     }),
     defineRoute({
       method: 'POST',
+      url: '/api/v1/lockers/:id/open-requests',
+      summary:
+        'Ask to open several doors at once (emptying a broken cabinet): they open when another operator approves, within 15 minutes (audited)',
+      roles: ['operator'],
+      scoped: true,
+      params: z.object({ id: lockerId }),
+      body: z
+        .object({
+          doors: z.array(z.number().int().min(1).max(255)).min(2).max(255),
+          reason: z.string().trim().min(3).max(500),
+          retrieve: z.boolean().optional(),
+        })
+        .strict(),
+      response: { 201: api.openRequest },
+      handler: ({ params, body, principal }) => {
+        d.access.locker(principal, params.id);
+        const doors = new Set(d.fleet.locker(params.id).compartments.map((c) => c.door));
+        const unknown = body.doors.filter((door) => !doors.has(door));
+        if (unknown.length)
+          throw new HubError(
+            'HUB_ERR_COMPARTMENT_NOT_FOUND',
+            `locker ${params.id} has no door ${unknown.join(', ')}`,
+          );
+        return d.db
+          .transaction(() =>
+            d.remoteOpens.requestBulk(params.id, { tokenId: principal.id, ...body }, d.now()),
+          )
+          .immediate();
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/v1/open-requests',
+      summary:
+        'Requests to open several doors at once, newest first: pending ones wait for a second operator',
+      roles: ['operator'],
+      scoped: true,
+      query: z.object({ state: z.enum(['pending', 'approved', 'rejected', 'expired']).optional() }),
+      response: { 200: api.openRequestList },
+      handler: ({ query, principal }) => ({
+        requests: d.remoteOpens
+          .bulks(d.now(), query.state)
+          .filter((r) => d.access.mayUseSite(principal, d.access.siteOf(r.lockerId) ?? '')),
+      }),
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/v1/open-requests/:id/approve',
+      summary: 'Approve another operator’s request to open several doors: they open now (audited)',
+      roles: ['operator'],
+      scoped: true,
+      params: z.object({ id }),
+      body: z.object({ reason: z.string().trim().max(500).optional() }).strict(),
+      response: { 200: api.openRequestDecided },
+      handler: ({ params, body, principal }) => {
+        const now = d.now();
+        const request = d.remoteOpens.bulk(params.id, now);
+        d.access.locker(principal, request.lockerId);
+        if (!d.fleet.locker(request.lockerId).online)
+          throw new HubError(
+            'HUB_ERR_LOCKER_OFFLINE',
+            `locker ${request.lockerId} is offline: its doors cannot be opened now`,
+          );
+        const { decided, commands } = d.db
+          .transaction(() => {
+            const decided = d.remoteOpens.decideBulk(
+              params.id,
+              'approved',
+              { tokenId: principal.id, ...body },
+              now,
+            );
+            const commands = decided.doors.map((door) =>
+              d.lockerEvents.remoteOpen(
+                request.lockerId,
+                door,
+                {
+                  tokenId: principal.id,
+                  name: principal.name,
+                  reason: `${request.reason} (asked by token ${request.requestedBy}, request ${request.id})`,
+                  retrieve: request.retrieve,
+                },
+                now,
+              ),
+            );
+            return { decided, commands };
+          })
+          .immediate();
+        d.send(request.lockerId, commands);
+        return { ...decided, commandIds: commands.map((c) => c.id) };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/v1/open-requests/:id/reject',
+      summary: 'Reject another operator’s request to open several doors (audited)',
+      roles: ['operator'],
+      scoped: true,
+      params: z.object({ id }),
+      body: z.object({ reason: z.string().trim().min(3).max(500) }).strict(),
+      response: { 200: api.openRequestDecided },
+      handler: ({ params, body, principal }) => {
+        const now = d.now();
+        d.access.locker(principal, d.remoteOpens.bulk(params.id, now).lockerId);
+        const decided = d.db
+          .transaction(() =>
+            d.remoteOpens.decideBulk(params.id, 'rejected', { tokenId: principal.id, ...body }, now),
+          )
+          .immediate();
+        return { ...decided, commandIds: [] };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
       url: '/api/v1/sites/:id/remote-opens/resume',
       summary:
         'Lift the suspension of remote opening at a site, which a token past its budget tripped: by another operator, with a reason (audited)',
       roles: ['operator'],
-      params: z.object({ id: z.string().refine(isId, 'not a site id') }),
+      scoped: true,
+      params: z.object({ id: siteId }),
       body: z.object({ reason: z.string().trim().min(3).max(500) }).strict(),
       response: { 200: z.object({ resumed: z.literal(true) }) },
       handler: ({ params, body, principal }) => {
+        d.access.site(principal, params.id);
         const now = d.now();
         d.db
           .transaction(() => d.remoteOpens.resume(params.id, { tokenId: principal.id, ...body }, now))
@@ -312,9 +491,10 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       roles: ['operator'],
       params: z.object({ id: lockerId, door: z.coerce.number().int().min(1).max(255) }),
       body: z.object({ reason: z.string().trim().min(3).max(500) }).strict(),
+      scoped: true,
       response: { 200: z.object({ cancelled: z.literal(true) }) },
       handler: ({ params, body, principal }) => {
-        d.fleet.locker(params.id);
+        d.access.locker(principal, params.id);
         const now = d.now();
         d.db
           .transaction(() =>
@@ -337,6 +517,59 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
         if (!command) throw new HubError('HUB_ERR_NOT_FOUND', `no command ${params.id}`);
         return command;
       },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/v1/tokens',
+      summary: 'Every API token (never its secret), revoked and expired ones included',
+      roles: ['operator'],
+      query: z.object({ role: z.enum(api.TOKEN_ROLES).optional() }),
+      response: { 200: api.tokenList },
+      handler: ({ query }) => ({ tokens: d.provisioning.listTokens(query) }),
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/v1/tokens',
+      summary:
+        'Create an operator or integration token (shown once), limited to sites, expiring, with a reservation quota (audited)',
+      roles: ['operator'],
+      body: z
+        .object({
+          role: z.enum(['operator', 'integration']),
+          name: z.string().trim().min(1).max(120),
+          sites: z.array(siteId).min(1).max(100).optional(),
+          expiresAt: z.number().int().positive().optional(),
+          /** An integration's platform: a second token of the same platform sees what the first created. */
+          platform: z.string().trim().min(1).max(64).optional(),
+          maxReservations: z.number().int().min(0).max(100_000).optional(),
+        })
+        .strict()
+        .refine(
+          (b) => b.role === 'integration' || (b.platform === undefined && b.maxReservations === undefined),
+          {
+            message: 'platform and maxReservations are for integration tokens',
+            path: ['platform'],
+          },
+        ),
+      response: { 201: api.tokenCreated },
+      handler: ({ body, principal }) =>
+        d.provisioning.createToken(body.role, body.name, `token:${principal.id}`, {
+          sites: body.sites,
+          expiresAt: body.expiresAt,
+          subject: body.platform,
+          maxReservations: body.maxReservations,
+        }),
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/v1/tokens/:id/revoke',
+      summary: 'Revoke a token: refused from now on, its live feeds closed within a second (audited)',
+      roles: ['operator'],
+      params: z.object({ id }),
+      body: z.object({ reason: z.string().trim().min(3).max(500) }).strict(),
+      response: { 200: api.tokenView },
+      handler: ({ params, body, principal }) =>
+        d.provisioning.revokeToken(params.id, body.reason, `token:${principal.id}`),
     }),
     defineRoute({
       method: 'GET',

@@ -438,4 +438,38 @@ export const MIGRATIONS: readonly string[] = [
     reason TEXT NOT NULL
   ) STRICT, WITHOUT ROWID;
   `,
+  /* 36: scopes (hub/domain/access.ts): the sites a token or a driver may act at (JSON array; NULL:
+     every site), when it stops working, how many reservations an integration may hold at a site;
+     the tenant (an integration's platform) that owns a parcel or a producer. Parcels and producers
+     an integration created before are given to its platform. */ `
+  ALTER TABLE api_tokens ADD COLUMN sites TEXT;
+  ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;
+  ALTER TABLE api_tokens ADD COLUMN max_reservations INTEGER;
+  ALTER TABLE drivers ADD COLUMN sites TEXT;
+  ALTER TABLE drivers ADD COLUMN expires_at INTEGER;
+  ALTER TABLE parcels ADD COLUMN tenant TEXT;
+  ALTER TABLE producers ADD COLUMN tenant TEXT;
+  UPDATE api_tokens SET subject = id WHERE role = 'integration' AND subject IS NULL;
+  UPDATE parcels SET tenant = (SELECT t.subject FROM api_tokens t
+    WHERE t.role = 'integration' AND parcels.created_by = 'token:' || t.id);
+  UPDATE producers SET tenant = (SELECT t.subject FROM events e JOIN api_tokens t ON e.actor = 'token:' || t.id
+    WHERE e.type = 'producer.created' AND json_extract(e.data, '$.id') = producers.id AND t.role = 'integration');
+  CREATE INDEX parcels_tenant ON parcels(tenant, state) WHERE tenant IS NOT NULL;
+  `,
+  /* 38: requests to open several doors at once, waiting for a second operator (remote-opens.ts) */ `
+  CREATE TABLE bulk_opens (
+    id TEXT PRIMARY KEY,
+    locker_id TEXT NOT NULL,
+    doors TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    retrieve INTEGER NOT NULL,
+    requested_by TEXT NOT NULL,
+    requested_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    decided_by TEXT,
+    decided_at INTEGER
+  ) STRICT;
+  CREATE INDEX bulk_opens_recent ON bulk_opens(requested_at);
+  `,
 ];

@@ -163,7 +163,7 @@ export class LockerEvents {
       brake,
       siteBrake,
       code: row,
-      driver: this.transit.driverByHash(hash),
+      driver: this.transit.driverByHash(hash, site, now),
       door: comp && {
         pendingAction: comp.pending_action,
         parcelId: comp.parcel_id,

@@ -149,7 +149,16 @@ export class Parcels {
    * Reserves the smallest free compartment of the right class that fits, and issues the deposit
    * code (valid now) and the pickup code (valid only once the goods are in).
    */
-  create(input: CreateParcelInput, actor: string) {
+  create(
+    input: CreateParcelInput,
+    actor: string,
+    owner: {
+      /** The platform it belongs to (access.ts), null for an operator's. */
+      tenant: string | null;
+      /** Checks the reservation against the creator's quotas, in the transaction, once its site is known. */
+      admit?: (siteId: string, depositExpiresAt: number) => void;
+    } = { tenant: null },
+  ) {
     const now = this.now();
     const depositExpiresAt = input.depositExpiresAt ?? now + 7 * DAY;
     if (depositExpiresAt <= now) throw new HubError('HUB_ERR_VALIDATION', 'depositExpiresAt is in the past');
@@ -160,14 +169,21 @@ export class Parcels {
     }
     return this.db
       .transaction(() => {
+        const site =
+          input.siteId ??
+          (cached(this.db, 'SELECT site_id FROM lockers WHERE id = ?', 'pluck').get(input.lockerId) as
+            | string
+            | undefined);
+        // Quotas first: a platform past its quota learns so whether or not a door is free.
+        if (site !== undefined) owner.admit?.(site, depositExpiresAt);
         const slot = this.#allocate(input);
         const id = newId('P');
         cached(
           this.db,
           `INSERT INTO parcels (id, locker_id, door, size, temperature_class, state, recipient, sscc, reference,
                created_by, created_at, updated_at, deposit_expires_at, pickup_window_ms, destination_locker_id, destination_site_id, producer_id,
-               origin_locker_id, category)
-             VALUES (?, ?, ?, ?, ?, 'reserved', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+               origin_locker_id, category, tenant)
+             VALUES (?, ?, ?, ?, ?, 'reserved', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ).run(
           id,
           slot.locker_id,
@@ -187,6 +203,7 @@ export class Parcels {
           input.producerId ?? null,
           slot.locker_id,
           input.category ?? null,
+          owner.tenant,
         );
         new Compartments(this.db).claim(slot.locker_id, slot.door, id);
         const offlineKey = this.codes.offlineKeyOf(slot.locker_id);
@@ -311,6 +328,10 @@ export class Parcels {
     lockerId?: string;
     sscc?: string;
     producerId?: string;
+    /** The platform's parcels only (access.ts). */
+    tenant?: string;
+    /** At these sites only. */
+    sites?: readonly string[];
     reference?: string;
     /** Free search: the parcel id, its SSCC or reference exactly, or part of the recipient's name, email or phone. */
     q?: string;
@@ -323,6 +344,11 @@ export class Parcels {
     if (filter.lockerId) clauses.push('p.locker_id = ?') && args.push(filter.lockerId);
     if (filter.sscc) clauses.push('p.sscc = ?') && args.push(filter.sscc);
     if (filter.producerId) clauses.push('p.producer_id = ?') && args.push(filter.producerId);
+    if (filter.tenant) clauses.push('p.tenant = ?') && args.push(filter.tenant);
+    if (filter.sites) {
+      clauses.push(`l.site_id IN (SELECT value FROM json_each(?))`);
+      args.push(JSON.stringify(filter.sites));
+    }
     if (filter.reference) clauses.push('p.reference = ?') && args.push(filter.reference);
     if (filter.before) clauses.push('p.created_at < ?') && args.push(filter.before);
     if (filter.q) {

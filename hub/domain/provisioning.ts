@@ -28,8 +28,38 @@ export interface TokenPrincipal {
   id: string;
   role: Role;
   name: string;
-  /** The producer or driver a scoped token speaks for. */
+  /**
+   * The producer or driver the token speaks for; for an integration, its platform (the tenant
+   * that owns the parcels and producers it creates, shared by the platform's tokens).
+   */
   subject: string | null;
+  /** The sites it may see and act at; null: every site. A driver's are their round's. */
+  sites: readonly string[] | null;
+  /** When it stops working (epoch ms); null: until revoked. */
+  expiresAt: number | null;
+  /** Reservations an integration may hold at one site; null: the default (access.ts). */
+  maxReservations: number | null;
+}
+
+export interface TokenOptions {
+  /** The producer or driver it speaks for, or an integration's platform (default: its own id). */
+  subject?: string | null;
+  sites?: readonly string[] | null;
+  expiresAt?: number | null;
+  maxReservations?: number | null;
+}
+
+/** A token as listed: never its secret. */
+export interface TokenView {
+  id: string;
+  role: Role;
+  name: string;
+  subject: string | null;
+  sites: string[] | null;
+  createdAt: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  maxReservations: number | null;
 }
 
 export class Provisioning {
@@ -111,53 +141,177 @@ export class Provisioning {
   }
 
   /**
-   * `subject`: the producer or driver a token speaks for; such a token sees only that person's
-   * parcels or round. Must be called inside or outside a transaction alike.
+   * A token (shown once). A producer's or driver's speaks for its `subject`; an integration's
+   * platform is its `subject`, its own id unless given, so a platform's second token sees what
+   * the first created. Must be called inside or outside a transaction alike.
    */
   createToken(
     role: Role,
     name: string,
     actor: string,
-    subject: string | null = null,
+    opts: TokenOptions = {},
   ): { id: string; token: string; role: Role; name: string } {
     const id = newId('T');
     const token = `casier_${newSecret()}`;
+    const subject = opts.subject ?? (role === 'integration' ? id : null);
+    const sites = opts.sites ? [...new Set(opts.sites)].sort() : null;
+    const now = this.now();
+    if (opts.expiresAt != null && opts.expiresAt <= now)
+      throw new HubError('HUB_ERR_VALIDATION', 'expiresAt is in the past');
     this.db.transaction(() => {
+      for (const site of sites ?? [])
+        if (!cached(this.db, 'SELECT 1 FROM sites WHERE id = ?').get(site))
+          throw new HubError('HUB_ERR_SITE_NOT_FOUND', `no site ${site}`);
       this.db
         .prepare(
-          'INSERT INTO api_tokens (id, hash, role, name, created_at, subject) VALUES (?, ?, ?, ?, ?, ?)',
+          `INSERT INTO api_tokens (id, hash, role, name, created_at, subject, sites, expires_at, max_reservations)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(id, hashSecret(token), role, name, this.now(), subject);
-      this.ledger.append({ ts: this.now(), type: 'token.created', actor, data: { id, role, name, subject } });
+        .run(
+          id,
+          hashSecret(token),
+          role,
+          name,
+          now,
+          subject,
+          sites && JSON.stringify(sites),
+          opts.expiresAt ?? null,
+          opts.maxReservations ?? null,
+        );
+      this.ledger.append({
+        ts: now,
+        type: 'token.created',
+        actor,
+        data: {
+          id,
+          role,
+          name,
+          subject,
+          sites,
+          expiresAt: opts.expiresAt ?? null,
+          maxReservations: opts.maxReservations ?? null,
+        },
+      });
     })();
     return { id, token, role, name };
   }
 
-  /** A producer and their token (shown once), which lists their parcels and receipts, nothing else. */
-  createProducer(name: string, actor: string): { id: string; name: string; token: string } {
+  /** Every token, newest first, revoked and expired ones included (the audit needs them). */
+  listTokens(filter: { role?: Role; subject?: string } = {}): TokenView[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM api_tokens WHERE (@role IS NULL OR role = @role) AND (@subject IS NULL OR subject = @subject)
+           ORDER BY created_at DESC, id DESC`,
+      )
+      .all({ role: filter.role ?? null, subject: filter.subject ?? null }) as TokenRow[];
+    return rows.map(tokenView);
+  }
+
+  /**
+   * Revokes a token: every request after this commit is refused, and the live feed closes its
+   * connections within a second (live.ts checks them). Revoking a revoked token is a no-op.
+   */
+  revokeToken(id: string, reason: string, actor: string): TokenView {
+    return this.db
+      .transaction(() => {
+        const row = cached(this.db, 'SELECT * FROM api_tokens WHERE id = ?').get(id) as TokenRow | undefined;
+        if (!row) throw new HubError('HUB_ERR_NOT_FOUND', `no token ${id}`);
+        if (row.revoked_at !== null) return tokenView(row);
+        const now = this.now();
+        cached(this.db, 'UPDATE api_tokens SET revoked_at = ? WHERE id = ?').run(now, id);
+        this.ledger.append({ ts: now, type: 'token.revoked', actor, data: { id, role: row.role, reason } });
+        return tokenView({ ...row, revoked_at: now });
+      })
+      .immediate();
+  }
+
+  /**
+   * A producer and their token (shown once), which lists their parcels and receipts, nothing else.
+   * `tenant`: the platform that created them, the only integration that may order parcels for them.
+   */
+  createProducer(
+    name: string,
+    actor: string,
+    tenant: string | null = null,
+  ): { id: string; name: string; token: string } {
     const id = newId('PR');
     return this.db
       .transaction(() => {
         const now = this.now();
-        this.db.prepare('INSERT INTO producers (id, name, created_at) VALUES (?, ?, ?)').run(id, name, now);
-        this.ledger.append({ ts: now, type: 'producer.created', actor, data: { id, name } });
-        const { token } = this.createToken('producer', name, actor, id);
+        this.db
+          .prepare('INSERT INTO producers (id, name, created_at, tenant) VALUES (?, ?, ?, ?)')
+          .run(id, name, now, tenant);
+        this.ledger.append({ ts: now, type: 'producer.created', actor, data: { id, name, tenant } });
+        const { token } = this.createToken('producer', name, actor, { subject: id });
         return { id, name, token };
       })
       .immediate();
   }
 
+  /**
+   * The principal behind a token, or null: unknown, revoked, expired, or a driver's whose driver
+   * was deactivated or expired. A driver's token acts at its driver's sites.
+   */
   authenticateToken(token: string): TokenPrincipal | null {
-    // Revoking a token is a write: the memo forgets every answer then.
+    // Revoking a token is a write: the memo forgets every answer then. Expiry is checked on each use.
     this.#tokens ??= new StoreMemo<TokenPrincipal | null>(this.db, 1000);
-    return this.#tokens.get(token, () => {
+    const p = this.#tokens.get(token, () => {
       const row = cached(
         this.db,
-        'SELECT id, role, name, subject FROM api_tokens WHERE hash = ? AND revoked_at IS NULL',
-      ).get(hashSecret(token)) as TokenPrincipal | undefined;
-      return row ?? null;
+        `SELECT t.*, d.sites AS driver_sites, d.expires_at AS driver_expires_at, d.active AS driver_active
+           FROM api_tokens t LEFT JOIN drivers d ON t.role = 'driver' AND d.id = t.subject
+           WHERE t.hash = ? AND t.revoked_at IS NULL`,
+      ).get(hashSecret(token)) as
+        | (TokenRow & {
+            driver_sites: string | null;
+            driver_expires_at: number | null;
+            driver_active: number | null;
+          })
+        | undefined;
+      if (!row) return null;
+      if (row.role !== 'driver') return principalOf(row, row.sites, row.expires_at);
+      if (row.driver_active !== 1) return null;
+      return principalOf(row, row.driver_sites, earliest(row.expires_at, row.driver_expires_at));
     });
+    return p && (p.expiresAt === null || this.now() < p.expiresAt) ? p : null;
   }
 
   #tokens: StoreMemo<TokenPrincipal | null> | undefined;
 }
+
+interface TokenRow {
+  id: string;
+  role: Role;
+  name: string;
+  subject: string | null;
+  sites: string | null;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  max_reservations: number | null;
+}
+
+const tokenView = (r: TokenRow): TokenView => ({
+  id: r.id,
+  role: r.role,
+  name: r.name,
+  subject: r.subject,
+  sites: r.sites === null ? null : (JSON.parse(r.sites) as string[]),
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  revokedAt: r.revoked_at,
+  maxReservations: r.max_reservations,
+});
+
+const principalOf = (r: TokenRow, sites: string | null, expiresAt: number | null): TokenPrincipal => ({
+  id: r.id,
+  role: r.role,
+  name: r.name,
+  subject: r.subject,
+  sites: sites === null ? null : Object.freeze(JSON.parse(sites) as string[]),
+  expiresAt,
+  maxReservations: r.max_reservations,
+});
+
+const earliest = (a: number | null, b: number | null): number | null =>
+  a === null ? b : b === null ? a : Math.min(a, b);

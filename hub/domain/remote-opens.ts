@@ -8,6 +8,7 @@ import type { Ledger } from '../db/ledger.ts';
 import { cached, type Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
 import type { Alarms } from './coldchain/alarms.ts';
+import { newId } from './secrets.ts';
 
 export interface RemoteOpenBudget {
   perTokenPerMinute: number;
@@ -26,6 +27,50 @@ export const DEFAULT_REMOTE_OPEN_BUDGET: RemoteOpenBudget = {
 
 const MINUTE = 60_000;
 const DAY = 24 * 3_600_000;
+/** How long a request to open several doors waits for a second operator. */
+export const BULK_OPEN_TTL_MS = 15 * MINUTE;
+
+export interface BulkOpenView {
+  id: string;
+  lockerId: string;
+  doors: number[];
+  reason: string;
+  retrieve: boolean;
+  requestedBy: string;
+  requestedAt: number;
+  expiresAt: number;
+  state: 'pending' | 'approved' | 'rejected' | 'expired';
+  decidedBy: string | null;
+  decidedAt: number | null;
+}
+
+interface BulkOpenRow {
+  id: string;
+  locker_id: string;
+  doors: string;
+  reason: string;
+  retrieve: number;
+  requested_by: string;
+  requested_at: number;
+  expires_at: number;
+  state: 'pending' | 'approved' | 'rejected';
+  decided_by: string | null;
+  decided_at: number | null;
+}
+
+const bulkView = (r: BulkOpenRow, now: number): BulkOpenView => ({
+  id: r.id,
+  lockerId: r.locker_id,
+  doors: JSON.parse(r.doors) as number[],
+  reason: r.reason,
+  retrieve: r.retrieve === 1,
+  requestedBy: r.requested_by,
+  requestedAt: r.requested_at,
+  expiresAt: r.expires_at,
+  state: r.state === 'pending' && r.expires_at <= now ? 'expired' : r.state,
+  decidedBy: r.decided_by,
+  decidedAt: r.decided_at,
+});
 
 export class RemoteOpens {
   constructor(
@@ -45,16 +90,7 @@ export class RemoteOpens {
    */
   admit(lockerId: string, tokenId: string, now: number): void {
     const site = this.#site(lockerId);
-    const suspended = cached(
-      this.db,
-      'SELECT since FROM remote_open_suspensions WHERE site_id = ?',
-      'pluck',
-    ).get(site) as number | undefined;
-    if (suspended !== undefined)
-      throw new HubError(
-        'HUB_ERR_SUSPENDED',
-        `remote opening is suspended at site ${site} since ${new Date(suspended).toISOString()}: another operator lifts it (POST /api/v1/sites/${site}/remote-opens/resume)`,
-      );
+    this.#refuseIfSuspended(site);
     const count = (column: 'token_id' | 'site_id', value: string, since: number) =>
       cached(this.db, `SELECT count(*) FROM remote_opens WHERE ${column} = ? AND at > ?`, 'pluck').get(
         value,
@@ -102,6 +138,19 @@ export class RemoteOpens {
     );
   }
 
+  #refuseIfSuspended(site: string): void {
+    const suspended = cached(
+      this.db,
+      'SELECT since FROM remote_open_suspensions WHERE site_id = ?',
+      'pluck',
+    ).get(site) as number | undefined;
+    if (suspended !== undefined)
+      throw new HubError(
+        'HUB_ERR_SUSPENDED',
+        `remote opening is suspended at site ${site} since ${new Date(suspended).toISOString()}: another operator lifts it (POST /api/v1/sites/${site}/remote-opens/resume)`,
+      );
+  }
+
   /** Counts an open made (inside the transaction that made it). */
   record(lockerId: string, tokenId: string, now: number): void {
     cached(this.db, 'INSERT INTO remote_opens (token_id, site_id, at) VALUES (?, ?, ?)').run(
@@ -131,5 +180,90 @@ export class RemoteOpens {
       actor: `token:${op.tokenId}`,
       data: { site, reason: op.reason },
     });
+  }
+
+  /**
+   * Several doors at once need two people: one operator asks (this), another approves within
+   * BULK_OPEN_TTL_MS. A stolen token alone opens no more than its budget of single doors.
+   */
+  requestBulk(
+    lockerId: string,
+    op: { tokenId: string; doors: number[]; reason: string; retrieve?: boolean },
+    now: number,
+  ): BulkOpenView {
+    const id = newId('BO');
+    const doors = [...new Set(op.doors)].sort((a, b) => a - b);
+    cached(
+      this.db,
+      `INSERT INTO bulk_opens (id, locker_id, doors, reason, retrieve, requested_by, requested_at, expires_at, state)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending')`,
+    ).run(
+      id,
+      lockerId,
+      JSON.stringify(doors),
+      op.reason,
+      op.retrieve ? 1 : 0,
+      op.tokenId,
+      now,
+      now + BULK_OPEN_TTL_MS,
+    );
+    this.ledger.append({
+      ts: now,
+      type: 'remote_open.requested',
+      actor: `token:${op.tokenId}`,
+      lockerId,
+      data: { id, doors, reason: op.reason, retrieve: !!op.retrieve, expiresAt: now + BULK_OPEN_TTL_MS },
+    });
+    return this.bulk(id, now);
+  }
+
+  bulk(id: string, now: number): BulkOpenView {
+    const row = cached(this.db, 'SELECT * FROM bulk_opens WHERE id = ?').get(id) as BulkOpenRow | undefined;
+    if (!row) throw new HubError('HUB_ERR_NOT_FOUND', `no open request ${id}`);
+    return bulkView(row, now);
+  }
+
+  bulks(now: number, state?: BulkOpenView['state']): BulkOpenView[] {
+    const rows = cached(
+      this.db,
+      'SELECT * FROM bulk_opens ORDER BY requested_at DESC, id DESC LIMIT 200',
+    ).all() as BulkOpenRow[];
+    return rows.map((r) => bulkView(r, now)).filter((v) => !state || v.state === state);
+  }
+
+  /**
+   * Approves or rejects a pending request, by an operator other than the one who asked. Inside
+   * the caller's transaction, which opens the doors on approval: the site's suspension applies,
+   * the per-token budget does not (two people decided).
+   */
+  decideBulk(
+    id: string,
+    decision: 'approved' | 'rejected',
+    op: { tokenId: string; reason?: string },
+    now: number,
+  ) {
+    const request = this.bulk(id, now);
+    if (request.state !== 'pending')
+      throw new HubError('HUB_ERR_INVALID_STATE', `open request ${id} is ${request.state}, not pending`);
+    if (request.requestedBy === op.tokenId)
+      throw new HubError(
+        'HUB_ERR_FORBIDDEN',
+        'the operator who asked cannot decide: another operator must (a stolen token alone opens no doors at once)',
+      );
+    if (decision === 'approved') this.#refuseIfSuspended(this.#site(request.lockerId));
+    cached(this.db, 'UPDATE bulk_opens SET state = ?, decided_by = ?, decided_at = ? WHERE id = ?').run(
+      decision,
+      op.tokenId,
+      now,
+      id,
+    );
+    this.ledger.append({
+      ts: now,
+      type: `remote_open.${decision}`,
+      actor: `token:${op.tokenId}`,
+      lockerId: request.lockerId,
+      data: { id, doors: request.doors, requestedBy: request.requestedBy, reason: op.reason ?? null },
+    });
+    return { ...request, state: decision, decidedBy: op.tokenId, decidedAt: now };
   }
 }

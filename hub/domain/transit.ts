@@ -56,10 +56,27 @@ export class Transit {
     this.#compartments = new Compartments(db);
   }
 
-  createDriver(name: string, actor: string, now: number): { id: string; name: string; code: string } {
+  /**
+   * A driver and their keypad code (shown once). `sites`: their round, the only sites where their
+   * code and their app's token open anything; `expiresAt`: when both stop working.
+   */
+  createDriver(
+    name: string,
+    actor: string,
+    now: number,
+    scope: { sites: readonly string[]; expiresAt?: number | null },
+  ): { id: string; name: string; code: string; sites: string[]; expiresAt: number | null } {
     const id = newId('DR');
+    const sites = [...new Set(scope.sites)].sort();
+    const expiresAt = scope.expiresAt ?? null;
+    if (!sites.length) throw new HubError('HUB_ERR_VALIDATION', 'a driver needs the sites of their round');
+    if (expiresAt !== null && expiresAt <= now)
+      throw new HubError('HUB_ERR_VALIDATION', 'expiresAt is in the past');
     return this.db
       .transaction(() => {
+        for (const site of sites)
+          if (!cached(this.db, 'SELECT 1 FROM sites WHERE id = ?').get(site))
+            throw new HubError('HUB_ERR_SITE_NOT_FOUND', `no site ${site}`);
         for (;;) {
           const code = this.codes.fresh();
           const hash = this.codes.hash(code);
@@ -68,14 +85,17 @@ export class Transit {
             `SELECT 1 FROM drivers WHERE code_hash = ? UNION ALL SELECT 1 FROM codes WHERE hash = ? AND state IN ('pending', 'active')`,
           );
           if (taken.get(hash, hash)) continue;
-          cached(this.db, 'INSERT INTO drivers (id, name, code_hash, created_at) VALUES (?, ?, ?, ?)').run(
-            id,
-            name,
-            hash,
-            now,
-          );
-          this.ledger.append({ ts: now, type: 'driver.created', actor, data: { id, name } });
-          return { id, name, code };
+          cached(
+            this.db,
+            'INSERT INTO drivers (id, name, code_hash, created_at, sites, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+          ).run(id, name, hash, now, JSON.stringify(sites), expiresAt);
+          this.ledger.append({
+            ts: now,
+            type: 'driver.created',
+            actor,
+            data: { id, name, sites, expiresAt },
+          });
+          return { id, name, code, sites, expiresAt };
         }
       })
       .immediate();
@@ -89,11 +109,51 @@ export class Transit {
     return d;
   }
 
-  /** The active driver whose code has this keyed hash (`Codes.hash`). */
-  driverByHash(hash: string): { id: string; name: string } | undefined {
-    return cached(this.db, 'SELECT id, name FROM drivers WHERE code_hash = ? AND active = 1').get(hash) as
-      | { id: string; name: string }
+  /**
+   * The active driver whose code has this keyed hash (`Codes.hash`), if `siteId` is on their
+   * round and their code has not expired: elsewhere their code is no code at all.
+   */
+  driverByHash(hash: string, siteId: string, now: number): { id: string; name: string } | undefined {
+    return cached(
+      this.db,
+      `SELECT id, name FROM drivers WHERE code_hash = ? AND active = 1 AND (expires_at IS NULL OR expires_at > ?)
+         AND (sites IS NULL OR EXISTS (SELECT 1 FROM json_each(sites) WHERE value = ?))`,
+    ).get(hash, now, siteId) as { id: string; name: string } | undefined;
+  }
+
+  /** Every driver, newest first, with their round and whether their code still works. */
+  drivers(now: number) {
+    const rows = cached(
+      this.db,
+      'SELECT * FROM drivers ORDER BY created_at DESC, id DESC',
+    ).all() as DriverRow[];
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      sites: r.sites === null ? null : (JSON.parse(r.sites) as string[]),
+      createdAt: r.created_at,
+      expiresAt: r.expires_at,
+      active: r.active === 1 && (r.expires_at === null || r.expires_at > now),
+    }));
+  }
+
+  /**
+   * Deactivates a driver: their code opens nothing from this commit on (the offline tables never
+   * held it: a driver's code works online only), and every token of theirs is refused.
+   */
+  revokeDriver(id: string, reason: string, actor: string, now: number): void {
+    const row = cached(this.db, 'SELECT active FROM drivers WHERE id = ?').get(id) as
+      | { active: number }
       | undefined;
+    if (!row) throw new HubError('HUB_ERR_NOT_FOUND', `no driver ${id}`);
+    if (row.active === 0) return;
+    cached(this.db, 'UPDATE drivers SET active = 0 WHERE id = ?').run(id);
+    cached(
+      this.db,
+      "UPDATE api_tokens SET revoked_at = ? WHERE role = 'driver' AND subject = ? AND revoked_at IS NULL",
+    ).run(now, id);
+    cached(this.db, 'DELETE FROM driver_sessions WHERE driver_id = ?').run(id);
+    this.ledger.append({ ts: now, type: 'driver.revoked', actor, data: { id, reason } });
   }
 
   /** A driver typed their code at a cabinet: open the doors of the parcels waiting to leave. */
@@ -198,7 +258,7 @@ export class Transit {
   }
 
   /** What a driver has to do: parcels waiting at each box, and those they carry, by destination. */
-  round(driverId: string) {
+  round(driverId: string, sites: readonly string[] | null) {
     const driver = cached(this.db, 'SELECT id, name FROM drivers WHERE id = ?').get(driverId) as
       | { id: string; name: string }
       | undefined;
@@ -219,11 +279,16 @@ export class Transit {
       for (const p of rows) out.set(key(p), [...(out.get(key(p)) ?? []), view(p)]);
       return [...out].map(([at, parcels]) => ({ at, parcels }));
     };
+    // Only at the sites of their round: a driver learns nothing of the others' parcels.
     const waiting = cached(
       this.db,
       `SELECT p.*, l.site_id FROM parcels p JOIN lockers l ON l.id = p.locker_id
-         WHERE p.state = 'stored' AND (p.destination_locker_id IS NOT NULL OR p.destination_site_id IS NOT NULL) ORDER BY p.locker_id, p.door`,
-    ).all() as Array<TransitParcel & { sscc: string | null; site_id: string }>;
+         WHERE p.state = 'stored' AND (p.destination_locker_id IS NOT NULL OR p.destination_site_id IS NOT NULL)
+           AND (@sites IS NULL OR l.site_id IN (SELECT value FROM json_each(@sites)))
+         ORDER BY p.locker_id, p.door`,
+    ).all({ sites: sites && JSON.stringify(sites) }) as Array<
+      TransitParcel & { sscc: string | null; site_id: string }
+    >;
     const carried = cached(
       this.db,
       `SELECT p.*, l.site_id FROM parcels p JOIN lockers l ON l.id = p.locker_id WHERE p.state = 'in_transit' AND p.custody = ? ORDER BY p.id`,
@@ -429,4 +494,13 @@ export class Transit {
     if (code !== undefined) this.codes.activate(code, now + p.pickup_window_ms, { lockerId, door });
     this.#states.move(parcelId, 'deliver', { ...move, data: { pickupExpiresAt: now + p.pickup_window_ms } });
   }
+}
+
+interface DriverRow {
+  id: string;
+  name: string;
+  sites: string | null;
+  created_at: number;
+  expires_at: number | null;
+  active: number;
 }

@@ -343,7 +343,8 @@ describe('a critical breach quarantines the goods inside, whatever the parcel’
     const town = await t.locker({ site: 'lyon', locker: 'town-1' }, 'town-locker-16');
     const body = `3761234567${'1'.padStart(7, '0')}`;
     const sscc = `${body}${gs1CheckDigit(body)}`;
-    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as { code: string };
+    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann', sites: ['ferme', 'lyon'] }))
+      .body as { code: string };
     const p = await orderParcel(t, { destinationLockerId: 'town-1', sscc });
     await useCode(box, p.depositCode, p.parcel.door);
     await t.ticked(async () => (await parcel(p.parcel.id)).state === 'stored');
@@ -382,7 +383,8 @@ describe('the temperature record follows the parcel', () => {
     const town = await t.locker({ site: 'lyon', locker: 'town-1' }, 'town-locker-16');
     const body = `3761234567${'2'.padStart(7, '0')}`;
     const sscc = `${body}${gs1CheckDigit(body)}`;
-    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as { code: string };
+    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann', sites: ['ferme', 'lyon'] }))
+      .body as { code: string };
     const p = await orderParcel(t, { destinationLockerId: 'town-1', sscc });
     const townSensors = town.opts.profile.compartments.filter((c) => c.temperatureClass === 'chilled');
     // Town's chilled doors are warm before the parcel comes: none of it is the parcel's.

@@ -82,8 +82,8 @@ describe('the driver at a cabinet, in the store', () => {
     type(depositCode);
     apply(door('door.opened', parcel.door));
     apply(door('door.closed', parcel.door));
-    const yann = transit.createDriver('Yann', 'test', now);
-    const zoe = transit.createDriver('Zoé', 'test', now);
+    const yann = transit.createDriver('Yann', 'test', now, { sites: ['ferme', 'lyon'] });
+    const zoe = transit.createDriver('Zoé', 'test', now, { sites: ['ferme'] });
     expect(type(yann.code)).toContainEqual(expect.objectContaining({ type: 'unlock', door: parcel.door }));
     // Another driver's code, in a transaction that then fails: Yann is still the one at the cabinet.
     expect(() =>

@@ -78,7 +78,9 @@ describe('a day of the short supply chain', () => {
         async (name) => (await t.api('POST', '/api/v1/producers', { name }, t.integration)).body,
       ),
     );
-    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as { code: string };
+    const driver = (
+      await t.api('POST', '/api/v1/drivers', { name: 'Yann', sites: ['pic', 'saules', 'lyon'] })
+    ).body as { code: string };
     for (const site of ['pic', 'saules'])
       await t.api('PUT', `/api/v1/sites/${site}/settings`, { driverDoors: 'all' });
 

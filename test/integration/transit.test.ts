@@ -46,7 +46,8 @@ async function order(body: Record<string, unknown>) {
 
 describe('a parcel that travels from a rural box to a town locker', () => {
   it('is deposited, collected by a driver with scans, delivered by scan to a door allocated on arrival, and picked up', async () => {
-    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as {
+    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann', sites: ['ferme', 'lyon'] }))
+      .body as {
       id: string;
       code: string;
     };
@@ -122,7 +123,8 @@ describe('a parcel that travels from a rural box to a town locker', () => {
 
   it('tells the driver when the destination is full, with the nearest alternative at the site', async () => {
     await t.hub.provisioning.addDevice({ site: 'lyon', locker: 'town-2' }, 'town-locker-16', 'test');
-    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as { code: string };
+    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann', sites: ['ferme', 'lyon'] }))
+      .body as { code: string };
     const a = await order({ temperatureClass: 'frozen', destinationSiteId: 'lyon', sscc: sscc(7) });
     await useCode(box, a.depositCode, a.parcel.door);
     await eventually(async () => (await state(a.parcel.id)) === 'stored');
@@ -174,7 +176,8 @@ describe('tokens scoped to a producer or a driver', () => {
     expect((await t.api('GET', `/api/v1/parcels/${mine.parcel.id}`, undefined, farm.token)).status).toBe(200);
     expect((await t.api('GET', '/api/v1/lockers', undefined, farm.token)).status).toBe(403);
 
-    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as {
+    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann', sites: ['ferme', 'lyon'] }))
+      .body as {
       code: string;
       token: string;
     };
@@ -201,7 +204,8 @@ describe('tokens scoped to a producer or a driver', () => {
 
 describe('the driver app', () => {
   it('collects and delivers through the API, with the phone as scanner', async () => {
-    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as { token: string };
+    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann', sites: ['ferme', 'lyon'] }))
+      .body as { token: string };
     const a = await order({ temperatureClass: 'chilled', destinationLockerId: 'town-1', sscc: sscc(21) });
     await useCode(box, a.depositCode, a.parcel.door);
     await eventually(async () => (await state(a.parcel.id)) === 'stored');
@@ -251,7 +255,8 @@ describe('a parcel nobody collects in town', () => {
       id: string;
       token: string;
     };
-    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as { code: string };
+    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann', sites: ['ferme', 'lyon'] }))
+      .body as { code: string };
     const a = await order({
       temperatureClass: 'chilled',
       destinationLockerId: 'town-1',
@@ -335,7 +340,8 @@ describe('a parcel nobody collects in town', () => {
 describe('collection one door after another', () => {
   it('opens the next door when the previous one closes, at a site that asks for it', async () => {
     await t.api('PUT', '/api/v1/sites/ferme/settings', { driverDoors: 'sequential' });
-    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as { code: string };
+    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann', sites: ['ferme', 'lyon'] }))
+      .body as { code: string };
     const a = await order({ temperatureClass: 'chilled', destinationLockerId: 'town-1', sscc: sscc(41) });
     const b = await order({ temperatureClass: 'frozen', destinationLockerId: 'town-1', sscc: sscc(42) });
     for (const p of [a, b]) await useCode(box, p.depositCode, p.parcel.door);
@@ -363,7 +369,8 @@ describe('collection one door after another', () => {
 describe('a driver at a cabinet when the hub restarts', () => {
   it('is still there: their scan counts and the next door opens when the previous one closes', async () => {
     await t.api('PUT', '/api/v1/sites/ferme/settings', { driverDoors: 'sequential' });
-    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann' })).body as { code: string };
+    const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann', sites: ['ferme', 'lyon'] }))
+      .body as { code: string };
     const a = await order({ temperatureClass: 'chilled', destinationLockerId: 'town-1', sscc: sscc(51) });
     const b = await order({ temperatureClass: 'frozen', destinationLockerId: 'town-1', sscc: sscc(52) });
     for (const p of [a, b]) await useCode(box, p.depositCode, p.parcel.door);
