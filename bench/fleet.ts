@@ -13,6 +13,7 @@
  */
 import type { MqttClient } from 'mqtt';
 import { findProfile, topic } from '../devices/index.ts';
+import { DEFAULT_PRE_LOGIN_LIMITS } from '../hub/broker/pre-login.ts';
 import {
   announce,
   connect,
@@ -38,7 +39,10 @@ const SITE = 'fleet';
 const READINGS = (findProfile('town-locker-16')?.sensors ?? []).map((x) => x.id);
 const ref = (i: number) => ({ site: SITE, locker: `box-${i}` });
 
-/** Connects cabinets `from`..`to`, 50 at a time; returns their clients in order. */
+/**
+ * Connects cabinets `from`..`to`, as many at a time as the hub lets one address have connections
+ * not logged in (they all come from loopback); returns their clients in order.
+ */
 async function fleet(
   url: string,
   passwords?: Map<string, string>,
@@ -46,9 +50,10 @@ async function fleet(
   to = LOCKERS,
 ): Promise<MqttClient[]> {
   const clients: MqttClient[] = new Array(to - from + 1);
-  for (let start = from; start <= to; start += 50) {
+  const batch = DEFAULT_PRE_LOGIN_LIMITS.perAddress;
+  for (let start = from; start <= to; start += batch) {
     await Promise.all(
-      Array.from({ length: Math.min(50, to - start + 1) }, async (_, k) => {
+      Array.from({ length: Math.min(batch, to - start + 1) }, async (_, k) => {
         const i = start + k;
         const c = await connect(url, {
           clientId: `${SITE}/box-${i}`,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { type GoalRow, printRows } from './lib.ts';
 import { machine, writeResult } from './stats.ts';
 
-const BENCHES = ['unlock-latency', 'ingest', 'events', 'fleet', 'api', 'live-storm'];
+const BENCHES = ['unlock-latency', 'ingest', 'events', 'fleet', 'api', 'live-storm', 'prelogin-flood'];
 const args = process.argv.slice(2);
 const only = args.filter((a) => !a.startsWith('--'));
 const started = Date.now();
