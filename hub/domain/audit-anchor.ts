@@ -166,15 +166,10 @@ export class AuditAnchors implements Component {
 
   async tick(at: number): Promise<void> {
     if (at < this.#due) return;
-    const r = await anchorLedger(
-      this.db,
-      this.hubKey,
-      this.target,
-      this.outbound,
-      at,
-      this.last(),
-      this.#last,
-    );
+    // Only the rows after the previous anchor are read again: those before it were checked when it
+    // was taken, and an edit among them cannot be anchored over (the hashes anchored stay the same).
+    const previous = this.last();
+    const r = await anchorLedger(this.db, this.hubKey, this.target, this.outbound, at, previous, previous);
     this.#due = at + this.periodMs;
     if (r.anchor) {
       this.#last = r.anchor;
