@@ -25,6 +25,7 @@ import {
 } from '../../hub/domain/audit-anchor.ts';
 import { OutboundPolicy } from '../../hub/domain/notify/outbound.ts';
 import { openStore } from '../../hub/store.ts';
+import { startTestHub } from '../helpers/hub.ts';
 import { casier } from '../helpers/process.ts';
 
 const HOUR = 3_600_000;
@@ -33,7 +34,7 @@ const T0 = 1_750_000_000_000;
 let dir: string;
 let store: ReturnType<typeof openStore>;
 afterEach(() => {
-  store.db.close();
+  if (store?.db.open) store.db.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -176,6 +177,29 @@ describe('ledger anchors', () => {
     expect(parseTarget('https://audit.example/anchors')).toEqual({ url: 'https://audit.example/anchors' });
     expect(() => parseTarget('file:relative.jsonl')).toThrow(/absolute/);
     expect(() => parseTarget('ftp://x')).toThrow(/expected/);
+  });
+});
+
+describe('a hub started with --audit-anchor', () => {
+  it('anchors its ledger at its first tick, and GET /api/v1/audit/verify checks against that anchor', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'casier-anchor-'));
+    const file = join(dir, 'anchors.jsonl');
+    const t = await startTestHub({ auditAnchor: `file:${file}`, manualTicks: true, now: () => T0 });
+    try {
+      await t.hub.tick();
+      const anchor = lastAnchorIn(file) as Anchor;
+      expect(anchor.seq).toBeGreaterThan(0);
+      expect((await t.api('GET', '/api/v1/audit/verify')).body).toMatchObject({
+        ok: true,
+        anchor: { seq: anchor.seq, ok: true },
+      });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('does not start with a target that is neither a file nor a URL', async () => {
+    await expect(startTestHub({ auditAnchor: 'anchors.jsonl' })).rejects.toThrow(/expected file:\/path/);
   });
 });
 
