@@ -11,6 +11,7 @@ import { classRulesInput, type SiteRules, toInput } from '../domain/coldchain/si
 import type { ParcelLifecycle } from '../domain/lifecycle.ts';
 import type { AlarmMail } from '../domain/notify/mail.ts';
 import type { Parcels } from '../domain/parcels.ts';
+import { HubError } from '../errors.ts';
 import { Csv, defineRoute, type RouteDef } from './route.ts';
 
 export interface ColdChainDeps {
@@ -49,26 +50,37 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       url: '/api/v1/sites/:id/rules',
       summary: 'The cold-chain thresholds in force at a site, per temperature class',
       roles: ['operator'],
+      scoped: true,
       params: z.object({ id: lockerId }),
       response: { 200: api.siteRules },
-      handler: ({ params }) => d.siteRules.ofSite(params.id),
+      handler: ({ params, principal }) => d.siteRules.ofSite(d.access.site(principal, params.id)),
     }),
     defineRoute({
       method: 'PUT',
       url: '/api/v1/sites/:id/rules/:class',
       summary: 'Set the cold-chain thresholds of one temperature class at a site (audited)',
       roles: ['operator'],
+      scoped: true,
       params: z.object({ id: lockerId, class: temperatureClass }),
       body: classRulesInput,
       response: { 200: api.classRules },
       handler: ({ params, body, principal }) =>
-        toInput(d.siteRules.set(params.id, params.class, body, `token:${principal.id}`, d.now())),
+        toInput(
+          d.siteRules.set(
+            d.access.site(principal, params.id),
+            params.class,
+            body,
+            `token:${principal.id}`,
+            d.now(),
+          ),
+        ),
     }),
     defineRoute({
       method: 'GET',
       url: '/api/v1/alarms',
       summary: 'Alarms, newest first: open ones by default',
       roles: ['operator'],
+      scoped: true,
       query: z.object({
         state: z.enum(['open', 'all']).default('open'),
         siteId: lockerId.optional(),
@@ -81,18 +93,25 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
         limit: z.coerce.number().int().min(1).max(1000).default(100),
       }),
       response: { 200: api.alarmList },
-      handler: ({ query }) => ({ alarms: d.alarms.list(query) }),
+      handler: ({ query, principal }) => ({
+        alarms: d.alarms.list({ ...query, sites: principal.sites ?? undefined }),
+      }),
     }),
     defineRoute({
       method: 'POST',
       url: '/api/v1/alarms/:id/ack',
       summary: 'Acknowledge an alarm, with a comment',
       roles: ['operator'],
+      scoped: true,
       params: z.object({ id: z.string().max(64) }),
       body: z.object({ comment: z.string().trim().min(1).max(500) }).strict(),
       response: { 200: api.alarmView },
-      handler: ({ params, body, principal }) =>
-        d.alarms.acknowledge(params.id, principal, body.comment, d.now()),
+      handler: ({ params, body, principal }) => {
+        const alarm = d.alarms.get(params.id);
+        if (!alarm || !d.access.mayUseSite(principal, d.access.siteOf(alarm.lockerId) ?? ''))
+          throw new HubError('HUB_ERR_NOT_FOUND', `no alarm ${params.id}`);
+        return d.alarms.acknowledge(params.id, principal, body.comment, d.now());
+      },
     }),
     defineRoute({
       method: 'GET',
@@ -120,9 +139,12 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       url: '/api/v1/sites/:id/alarm-contacts',
       summary: 'Who a site’s alarms are e-mailed to, and after how many minutes unacknowledged',
       roles: ['operator'],
+      scoped: true,
       params: z.object({ id: lockerId }),
       response: { 200: api.alarmContacts },
-      handler: ({ params }) => ({ contacts: d.mail.contacts(params.id) }),
+      handler: ({ params, principal }) => ({
+        contacts: d.mail.contacts(d.access.site(principal, params.id)),
+      }),
     }),
     defineRoute({
       method: 'PUT',
@@ -130,6 +152,7 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       summary:
         'Set who a site’s alarms are e-mailed to: each contact gets an alarm still unacknowledged after its delay (0: at once); audited',
       roles: ['operator'],
+      scoped: true,
       params: z.object({ id: lockerId }),
       body: z
         .object({
@@ -151,7 +174,12 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
         .strict(),
       response: { 200: api.alarmContacts },
       handler: ({ params, body, principal }) => ({
-        contacts: d.mail.setContacts(params.id, body.contacts, `token:${principal.id}`, d.now()),
+        contacts: d.mail.setContacts(
+          d.access.site(principal, params.id),
+          body.contacts,
+          `token:${principal.id}`,
+          d.now(),
+        ),
       }),
     }),
     defineRoute({
@@ -160,6 +188,7 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       summary:
         'Record a sensor’s calibration against a reference thermometer: the offset (°C) is added to its readings from now on; audited, and shown on the daily sheet',
       roles: ['operator'],
+      scoped: true,
       params: z.object({ id: lockerId, sensor: z.string().max(64) }),
       body: z
         .object({
@@ -169,13 +198,15 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
         })
         .strict(),
       response: { 200: api.calibration },
-      handler: ({ params, body, principal }) =>
-        d.calibrate(
+      handler: ({ params, body, principal }) => {
+        d.access.locker(principal, params.id);
+        return d.calibrate(
           params.id,
           params.sensor,
           { offsetC: body.offsetC, reference: body.reference ?? null },
           `token:${principal.id}`,
-        ),
+        );
+      },
     }),
     defineRoute({
       method: 'GET',
@@ -183,11 +214,13 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       summary:
         'The daily min/max sheet of a cabinet for inspectors: each sensor, the doors it watches, min, max, mean (UTC day), as JSON or CSV',
       roles: ['operator'],
+      scoped: true,
       params: z.object({ id: lockerId }),
       query: z.object({ date: z.iso.date(), format: z.enum(['json', 'csv']).default('json') }),
       response: { 200: api.dailySheet },
       csv: true,
-      handler: ({ params, query }) => {
+      handler: ({ params, query, principal }) => {
+        d.access.locker(principal, params.id);
         d.persist(params.id);
         const sheet = dailySheet(d.db, params.id, query.date);
         return query.format === 'json' ? sheet : new Csv(dailySheetCsv(sheet));
@@ -217,22 +250,34 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       url: '/api/v1/parcels/:id/release',
       summary: 'Release a quarantined parcel (its pickup code works again), with a reason',
       roles: ['operator'],
+      scoped: true,
       params: z.object({ id: z.string().max(64) }),
       body: reason,
       response: { 200: api.parcel },
       handler: ({ params, body, principal }) =>
-        decide(params.id, 'release', body.reason, `token:${principal.id}`),
+        decide(
+          d.access.parcel(principal, d.parcels.get(params.id)).id,
+          'release',
+          body.reason,
+          `token:${principal.id}`,
+        ),
     }),
     defineRoute({
       method: 'POST',
       url: '/api/v1/parcels/:id/discard',
       summary: 'Discard a quarantined parcel (never to be collected), with a reason',
       roles: ['operator'],
+      scoped: true,
       params: z.object({ id: z.string().max(64) }),
       body: reason,
       response: { 200: api.parcel },
       handler: ({ params, body, principal }) =>
-        decide(params.id, 'discard', body.reason, `token:${principal.id}`),
+        decide(
+          d.access.parcel(principal, d.parcels.get(params.id)).id,
+          'discard',
+          body.reason,
+          `token:${principal.id}`,
+        ),
     }),
   ];
 }

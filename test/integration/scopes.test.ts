@@ -270,6 +270,23 @@ describe('an operator token limited to sites', () => {
     expect(events.status).toBe(403);
     expect(events.body.error.message).toMatch(/limited to sites lyon/);
     expect((await as('POST', '/api/v1/tokens', { role: 'operator', name: 'escalate' })).status).toBe(403);
+    // The cold chain of its sites only: rules, contacts, sheets and alarms elsewhere do not exist.
+    expect((await as('GET', '/api/v1/sites/lyon/rules')).status).toBe(200);
+    expect((await as('GET', '/api/v1/sites/ferme/rules')).status).toBe(404);
+    expect((await as('PUT', '/api/v1/sites/ferme/alarm-contacts', { contacts: [] })).status).toBe(404);
+    expect((await as('GET', '/api/v1/lockers/box-1/daily-sheet?date=2026-01-01')).status).toBe(404);
+    // An alarm at the other site, as the cold chain would raise it.
+    t.hub.db
+      .prepare(
+        `INSERT INTO alarms (id, locker_id, sensor, kind, level, state, raised_at, details)
+           VALUES ('A-ferme', 'box-1', 't1', 'temperature_high', 'critical', 'raised', ?, '{}')`,
+      )
+      .run(clock);
+    expect((await as('GET', '/api/v1/alarms')).body.alarms).toEqual([]);
+    const all = await t.api('GET', '/api/v1/alarms');
+    expect(all.body.alarms, JSON.stringify(all.body)).toHaveLength(1);
+    expect((await as('POST', '/api/v1/alarms/A-ferme/ack', { comment: 'seen' })).status).toBe(404);
+    expect((await as('POST', '/api/v1/webhooks', { url: 'https://example.org/hook' })).status).toBe(403);
     expect((await as('POST', '/api/v1/drivers', { name: 'Yann', sites: ['ferme'] })).status).toBe(404);
   });
 });

@@ -240,6 +240,8 @@ export class Alarms {
   list(f: {
     state?: 'open' | 'all';
     siteId?: string;
+    /** At these sites only (a token limited to sites). */
+    sites?: readonly string[];
     lockerId?: string;
     sensor?: string;
     kind?: string;
@@ -253,6 +255,10 @@ export class Alarms {
     if (f.state !== 'all') clauses.push(`state <> 'cleared'`);
     if (f.siteId)
       clauses.push('locker_id IN (SELECT id FROM lockers WHERE site_id = ?)') && args.push(f.siteId);
+    if (f.sites)
+      clauses.push(
+        'locker_id IN (SELECT id FROM lockers WHERE site_id IN (SELECT value FROM json_each(?)))',
+      ) && args.push(JSON.stringify(f.sites));
     if (f.lockerId) clauses.push('locker_id = ?') && args.push(f.lockerId);
     if (f.sensor) clauses.push('sensor = ?') && args.push(f.sensor);
     if (f.from !== undefined) clauses.push('(cleared_at IS NULL OR cleared_at >= ?)') && args.push(f.from);
