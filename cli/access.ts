@@ -115,6 +115,7 @@ export function accessCommands(common: CommandSpec['flags'], store: OpenStore): 
             name: t.name,
             sites: t.sites?.join(',') ?? '*',
             created: iso(t.createdAt),
+            by: t.createdBy ?? '',
             expires: iso(t.expiresAt),
             state: t.revokedAt
               ? 'revoked'
@@ -122,24 +123,33 @@ export function accessCommands(common: CommandSpec['flags'], store: OpenStore): 
                 ? 'expired'
                 : 'active',
           })),
-          ['id', 'role', 'name', 'sites', 'created', 'expires', 'state'],
+          ['id', 'role', 'name', 'sites', 'created', 'by', 'expires', 'state'],
         );
         return 0;
       },
     },
     {
       name: 'token revoke',
-      usage: 'token revoke <id> --reason <why> [options]',
+      usage: 'token revoke <id> --reason <why> [--cascade] [options]',
       summary: 'Revoke an API token: refused at once, its live feeds cut within a second.',
       positionals: [{ name: 'id', help: 'the token id (T…), as `token list` shows it' }],
-      flags: { reason, ...common },
+      flags: {
+        reason,
+        cascade: {
+          type: 'boolean',
+          help: 'the tokens it created through the API too, and theirs (a stolen token)',
+        },
+        ...common,
+      },
       async run(args) {
         const [id] = args.positionals;
         if (!id) throw new UsageError('give the token id (see casier token list)');
         if (!args.values.reason) throw new UsageError('--reason is required: the audit trail keeps it');
         const s = await store(args);
         try {
-          const t = s.provisioning.revokeToken(id, args.values.reason as string, 'cli');
+          const t = s.provisioning.revokeToken(id, args.values.reason as string, 'cli', {
+            cascade: args.values.cascade === true,
+          });
           if (args.values.json) return json(t);
           out(`token ${t.id} (${t.role}, ${t.name}) revoked`);
           return 0;
@@ -162,13 +172,38 @@ export function accessCommands(common: CommandSpec['flags'], store: OpenStore): 
           drivers.map((d) => ({
             id: d.id,
             name: d.name,
-            sites: d.sites?.join(',') ?? '*',
+            // A driver from before rounds existed has none: their code opens nothing until given one.
+            sites: d.sites?.join(',') ?? '(no round)',
             expires: iso(d.expiresAt),
             state: d.active ? 'active' : 'revoked or expired',
           })),
           ['id', 'name', 'sites', 'expires', 'state'],
         );
         return 0;
+      },
+    },
+    {
+      name: 'driver round',
+      usage: 'driver round <id> --sites a,b [options]',
+      summary: "Set a driver's round: the sites where their code and their app open doors.",
+      positionals: [{ name: 'id', help: 'the driver id (DR…), as `driver list` shows it' }],
+      flags: { sites: { ...sites, help: 'the sites of their round, comma-separated' }, ...common },
+      async run(args) {
+        const [id] = args.positionals;
+        if (!id) throw new UsageError('give the driver id (see casier driver list)');
+        if (!args.values.sites) throw new UsageError('--sites is required: the sites of their round');
+        const s = await store(args);
+        try {
+          const transit = await transitOf(s);
+          const driver = s.db
+            .transaction(() => transit.setRound(id, args.values.sites as string[], 'cli', Date.now()))
+            .immediate();
+          if (args.values.json) return json(driver);
+          out(`driver ${id} (${driver.name}): round ${driver.sites?.join(', ')}`);
+          return 0;
+        } finally {
+          s.db.close();
+        }
       },
     },
     {

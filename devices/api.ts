@@ -283,6 +283,8 @@ export const tokenView = z.strictObject({
   expiresAt: ms.nullable(),
   revokedAt: ms.nullable(),
   maxReservations: int.nullable(),
+  /** Who created it: `token:<id>` through the API, `cli` on the hub's machine. */
+  createdBy: z.string().nullable(),
 });
 export const tokenList = z.strictObject({ tokens: z.array(tokenView) });
 /** A new token: the secret is shown once. */

@@ -24,6 +24,7 @@ const ok = (args: string[]) => {
 describe('casier token and driver', () => {
   it('creates a limited, expiring token, lists it without its secret, and revokes it', () => {
     ok(['device', 'add', 'ferme/box-1', '--profile', 'rural-box-8']);
+    ok(['device', 'add', 'nord/box-2', '--profile', 'rural-box-8']);
     const created = JSON.parse(
       ok([
         'token',
@@ -73,6 +74,8 @@ describe('casier token and driver', () => {
     const { token } = s.provisioning.createToken('driver', 'Yann', 'test', { subject: yann.id });
     s.db.close();
     expect(ok(['driver', 'list'])).toMatch(new RegExp(`${yann.id}\\s+Yann\\s+ferme\\s+active`));
+    expect(ok(['driver', 'round', yann.id, '--sites', 'ferme,nord', '--json']).length).toBeGreaterThan(0);
+    expect(ok(['driver', 'list'])).toMatch(new RegExp(`${yann.id}\\s+Yann\\s+ferme,nord\\s`));
     expect(ok(['driver', 'revoke', yann.id, '--reason', 'left the company'])).toMatch(/revoked/);
     s = openStore(dir);
     expect(transit().driverByHash(s.codes.hash(yann.code), 'ferme', Date.now())).toBeUndefined();

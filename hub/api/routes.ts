@@ -146,7 +146,11 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
           .transaction(() => {
             const actor = `token:${principal.id}`;
             const driver = d.transit.createDriver(body.name, actor, d.now(), body);
-            const { token } = d.provisioning.createToken('driver', body.name, actor, { subject: driver.id });
+            const { token } = d.provisioning.createToken('driver', body.name, actor, {
+              subject: driver.id,
+              // The driver's round is their token's scope; it expires no later than its creator.
+              expiresAt: driver.expiresAt ?? principal.expiresAt,
+            });
             return { ...driver, token };
           })
           .immediate();
@@ -159,6 +163,20 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       roles: ['operator'],
       response: { 200: api.driverList },
       handler: () => ({ drivers: d.transit.drivers(d.now()) }),
+    }),
+    defineRoute({
+      method: 'PUT',
+      url: '/api/v1/drivers/:id/round',
+      summary:
+        "Set a driver's round: the sites where their code and their app open doors (a driver from before rounds existed has none); audited",
+      roles: ['operator'],
+      params: z.object({ id }),
+      body: z.object({ sites: z.array(siteId).min(1).max(100) }).strict(),
+      response: { 200: api.driverList.shape.drivers.element },
+      handler: ({ params, body, principal }) =>
+        d.db
+          .transaction(() => d.transit.setRound(params.id, body.sites, `token:${principal.id}`, d.now()))
+          .immediate(),
     }),
     defineRoute({
       method: 'POST',
@@ -185,7 +203,12 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       body: z.object({ name: z.string().trim().min(1).max(120) }).strict(),
       response: { 201: api.producerCreated },
       handler: ({ body, principal }) =>
-        d.provisioning.createProducer(body.name, `token:${principal.id}`, d.access.tenant(principal)),
+        d.provisioning.createProducer(
+          body.name,
+          `token:${principal.id}`,
+          d.access.tenant(principal),
+          principal,
+        ),
     }),
     defineRoute({
       method: 'GET',
@@ -307,7 +330,16 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       response: { 200: api.lockerView },
       handler: ({ params, principal }) => {
         d.access.locker(principal, params.id);
-        return d.fleet.locker(params.id);
+        const locker = d.fleet.locker(params.id);
+        if (principal.role !== 'integration') return locker;
+        // A platform sees that a door is taken, not whose parcel took it.
+        const mine = (id: string) => d.access.tenantOf(id) === principal.subject;
+        return {
+          ...locker,
+          compartments: locker.compartments.map((c) =>
+            c.parcel && !mine(c.parcel.id) ? { ...c, parcel: null } : c,
+          ),
+        };
       },
     }),
     defineRoute({
@@ -411,7 +443,9 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       handler: ({ params, body, principal }) => {
         const now = d.now();
         const request = d.remoteOpens.bulk(params.id, now);
-        d.access.locker(principal, request.lockerId);
+        // A request at another site does not exist for this token, as an unknown id.
+        if (!d.access.mayUseSite(principal, d.access.siteOf(request.lockerId) ?? ''))
+          throw new HubError('HUB_ERR_NOT_FOUND', `no open request ${params.id}`);
         if (!d.fleet.locker(request.lockerId).online)
           throw new HubError(
             'HUB_ERR_LOCKER_OFFLINE',
@@ -456,7 +490,9 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       response: { 200: api.openRequestDecided },
       handler: ({ params, body, principal }) => {
         const now = d.now();
-        d.access.locker(principal, d.remoteOpens.bulk(params.id, now).lockerId);
+        const { lockerId } = d.remoteOpens.bulk(params.id, now);
+        if (!d.access.mayUseSite(principal, d.access.siteOf(lockerId) ?? ''))
+          throw new HubError('HUB_ERR_NOT_FOUND', `no open request ${params.id}`);
         const decided = d.db
           .transaction(() =>
             d.remoteOpens.decideBulk(params.id, 'rejected', { tokenId: principal.id, ...body }, now),
@@ -531,11 +567,11 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       method: 'POST',
       url: '/api/v1/tokens',
       summary:
-        'Create an operator or integration token (shown once), limited to sites, expiring, with a reservation quota (audited)',
+        'Create an integration token (shown once), limited to sites, expiring no later than the token creating it, with a reservation quota (audited). Operator tokens are created on the hub’s machine only (casier token create): a stolen operator token cannot make itself a second operator',
       roles: ['operator'],
       body: z
         .object({
-          role: z.enum(['operator', 'integration']),
+          role: z.literal('integration'),
           name: z.string().trim().min(1).max(120),
           sites: z.array(siteId).min(1).max(100).optional(),
           expiresAt: z.number().int().positive().optional(),
@@ -543,14 +579,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
           platform: z.string().trim().min(1).max(64).optional(),
           maxReservations: z.number().int().min(0).max(100_000).optional(),
         })
-        .strict()
-        .refine(
-          (b) => b.role === 'integration' || (b.platform === undefined && b.maxReservations === undefined),
-          {
-            message: 'platform and maxReservations are for integration tokens',
-            path: ['platform'],
-          },
-        ),
+        .strict(),
       response: { 201: api.tokenCreated },
       handler: ({ body, principal }) =>
         d.provisioning.createToken(body.role, body.name, `token:${principal.id}`, {
@@ -558,18 +587,22 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
           expiresAt: body.expiresAt,
           subject: body.platform,
           maxReservations: body.maxReservations,
+          parent: principal,
         }),
     }),
     defineRoute({
       method: 'POST',
       url: '/api/v1/tokens/:id/revoke',
-      summary: 'Revoke a token: refused from now on, its live feeds closed within a second (audited)',
+      summary:
+        'Revoke a token: refused from now on, its live feeds closed within a second (audited); `cascade`: the tokens it created too, and theirs',
       roles: ['operator'],
       params: z.object({ id }),
-      body: z.object({ reason: z.string().trim().min(3).max(500) }).strict(),
+      body: z.object({ reason: z.string().trim().min(3).max(500), cascade: z.boolean().optional() }).strict(),
       response: { 200: api.tokenView },
       handler: ({ params, body, principal }) =>
-        d.provisioning.revokeToken(params.id, body.reason, `token:${principal.id}`),
+        d.provisioning.revokeToken(params.id, body.reason, `token:${principal.id}`, {
+          cascade: body.cascade,
+        }),
     }),
     defineRoute({
       method: 'GET',

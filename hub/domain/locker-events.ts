@@ -76,12 +76,18 @@ export class LockerEvents {
         // A label read at the cabinet: its GS1 content, and the parcel it names if its SSCC is known.
         const gs1 = parseGs1(ev.data);
         const sscc = gs1.ok ? (gs1.fields.sscc as string | undefined) : undefined;
+        // Only a parcel this cabinet holds or awaits: any platform may reuse another's SSCC, and
+        // the newest parcel carrying it anywhere would put this scan in a rival's timeline.
         const parcelId = sscc
           ? (cached(
               this.db,
-              'SELECT id FROM parcels WHERE sscc = ? ORDER BY created_at DESC LIMIT 1',
+              `SELECT p.id FROM parcels p WHERE p.sscc = ? AND (
+                 (p.locker_id = ? AND p.state IN ('reserved', 'stored', 'expired', 'quarantined', 'returned'))
+                 OR (p.state = 'in_transit' AND (p.destination_locker_id = ?
+                   OR p.destination_site_id = (SELECT site_id FROM lockers WHERE id = ?))))
+               ORDER BY p.created_at DESC LIMIT 1`,
               'pluck',
-            ).get(sscc) as string | undefined)
+            ).get(sscc, lockerId, lockerId, lockerId) as string | undefined)
           : undefined;
         this.ledger.append({
           ts: now,

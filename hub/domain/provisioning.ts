@@ -44,6 +44,11 @@ export interface TokenPrincipal {
 export interface TokenOptions {
   /** The producer or driver it speaks for, or an integration's platform (default: its own id). */
   subject?: string | null;
+  /**
+   * The token creating it, through the API: the new one cannot outlive it (it expires no later,
+   * by default when it does) nor reach sites it cannot.
+   */
+  parent?: TokenPrincipal;
   sites?: readonly string[] | null;
   expiresAt?: number | null;
   maxReservations?: number | null;
@@ -60,6 +65,8 @@ export interface TokenView {
   expiresAt: number | null;
   revokedAt: number | null;
   maxReservations: number | null;
+  /** Who created it: `token:<id>` (through the API), `cli`, … */
+  createdBy: string | null;
 }
 
 export class Provisioning {
@@ -154,18 +161,28 @@ export class Provisioning {
     const id = newId('T');
     const token = `casier_${newSecret()}`;
     const subject = opts.subject ?? (role === 'integration' ? id : null);
-    const sites = opts.sites ? [...new Set(opts.sites)].sort() : null;
+    const { parent } = opts;
+    const sites = opts.sites ? [...new Set(opts.sites)].sort() : (parent?.sites ?? null);
+    const expiresAt = opts.expiresAt ?? parent?.expiresAt ?? null;
     const now = this.now();
-    if (opts.expiresAt != null && opts.expiresAt <= now)
+    if (expiresAt !== null && expiresAt <= now)
       throw new HubError('HUB_ERR_VALIDATION', 'expiresAt is in the past');
+    // A stolen token must not leave behind a token that outlives it or reaches further.
+    if (parent?.expiresAt != null && (expiresAt === null || expiresAt > parent.expiresAt))
+      throw new HubError(
+        'HUB_ERR_VALIDATION',
+        `a token cannot outlive the token creating it (which expires ${new Date(parent.expiresAt).toISOString()})`,
+      );
+    if (parent?.sites && sites?.some((site) => !parent.sites?.includes(site)))
+      throw new HubError('HUB_ERR_FORBIDDEN', 'a token cannot reach sites the token creating it cannot');
     this.db.transaction(() => {
       for (const site of sites ?? [])
         if (!cached(this.db, 'SELECT 1 FROM sites WHERE id = ?').get(site))
           throw new HubError('HUB_ERR_SITE_NOT_FOUND', `no site ${site}`);
       this.db
         .prepare(
-          `INSERT INTO api_tokens (id, hash, role, name, created_at, subject, sites, expires_at, max_reservations)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO api_tokens (id, hash, role, name, created_at, subject, sites, expires_at, max_reservations, created_by)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           id,
@@ -175,8 +192,9 @@ export class Provisioning {
           now,
           subject,
           sites && JSON.stringify(sites),
-          opts.expiresAt ?? null,
+          expiresAt,
           opts.maxReservations ?? null,
+          actor,
         );
       this.ledger.append({
         ts: now,
@@ -188,7 +206,7 @@ export class Provisioning {
           name,
           subject,
           sites,
-          expiresAt: opts.expiresAt ?? null,
+          expiresAt,
           maxReservations: opts.maxReservations ?? null,
         },
       });
@@ -209,18 +227,38 @@ export class Provisioning {
 
   /**
    * Revokes a token: every request after this commit is refused, and the live feed closes its
-   * connections within a second (live.ts checks them). Revoking a revoked token is a no-op.
+   * connections within a second (live.ts checks them). `cascade`: the tokens it created through
+   * the API too, and theirs (a stolen token's backdoors; a rotated one's are kept without it).
+   * Revoking a revoked token revokes nothing more.
    */
-  revokeToken(id: string, reason: string, actor: string): TokenView {
+  revokeToken(id: string, reason: string, actor: string, opts: { cascade?: boolean } = {}): TokenView {
     return this.db
       .transaction(() => {
         const row = cached(this.db, 'SELECT * FROM api_tokens WHERE id = ?').get(id) as TokenRow | undefined;
         if (!row) throw new HubError('HUB_ERR_NOT_FOUND', `no token ${id}`);
-        if (row.revoked_at !== null) return tokenView(row);
         const now = this.now();
-        cached(this.db, 'UPDATE api_tokens SET revoked_at = ? WHERE id = ?').run(now, id);
-        this.ledger.append({ ts: now, type: 'token.revoked', actor, data: { id, role: row.role, reason } });
-        return tokenView({ ...row, revoked_at: now });
+        const ids = opts.cascade
+          ? (cached(
+              this.db,
+              `WITH RECURSIVE tree(id) AS (SELECT ? UNION SELECT t.id FROM api_tokens t JOIN tree ON t.created_by = 'token:' || tree.id)
+                 SELECT id FROM tree`,
+              'pluck',
+            ).all(id) as string[])
+          : [id];
+        for (const each of ids) {
+          const changed = cached(
+            this.db,
+            'UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
+          ).run(now, each).changes;
+          if (changed)
+            this.ledger.append({
+              ts: now,
+              type: 'token.revoked',
+              actor,
+              data: { id: each, reason, ...(each === id ? {} : { with: id }) },
+            });
+        }
+        return tokenView(cached(this.db, 'SELECT * FROM api_tokens WHERE id = ?').get(id) as TokenRow);
       })
       .immediate();
   }
@@ -233,6 +271,8 @@ export class Provisioning {
     name: string,
     actor: string,
     tenant: string | null = null,
+    /** The token creating them, whose expiry theirs cannot pass. */
+    parent?: TokenPrincipal,
   ): { id: string; name: string; token: string } {
     const id = newId('PR');
     return this.db
@@ -242,7 +282,10 @@ export class Provisioning {
           .prepare('INSERT INTO producers (id, name, created_at, tenant) VALUES (?, ?, ?, ?)')
           .run(id, name, now, tenant);
         this.ledger.append({ ts: now, type: 'producer.created', actor, data: { id, name, tenant } });
-        const { token } = this.createToken('producer', name, actor, { subject: id });
+        const { token } = this.createToken('producer', name, actor, {
+          subject: id,
+          expiresAt: parent?.expiresAt ?? null,
+        });
         return { id, name, token };
       })
       .immediate();
@@ -271,7 +314,8 @@ export class Provisioning {
       if (!row) return null;
       if (row.role !== 'driver') return principalOf(row, row.sites, row.expires_at);
       if (row.driver_active !== 1) return null;
-      return principalOf(row, row.driver_sites, earliest(row.expires_at, row.driver_expires_at));
+      // A driver from before rounds existed has none until an operator gives one: no site at all.
+      return principalOf(row, row.driver_sites ?? '[]', earliest(row.expires_at, row.driver_expires_at));
     });
     return p && (p.expiresAt === null || this.now() < p.expiresAt) ? p : null;
   }
@@ -289,6 +333,7 @@ interface TokenRow {
   expires_at: number | null;
   revoked_at: number | null;
   max_reservations: number | null;
+  created_by: string | null;
 }
 
 const tokenView = (r: TokenRow): TokenView => ({
@@ -301,6 +346,7 @@ const tokenView = (r: TokenRow): TokenView => ({
   expiresAt: r.expires_at,
   revokedAt: r.revoked_at,
   maxReservations: r.max_reservations,
+  createdBy: r.created_by,
 });
 
 const principalOf = (r: TokenRow, sites: string | null, expiresAt: number | null): TokenPrincipal => ({

@@ -111,13 +111,14 @@ export class Transit {
 
   /**
    * The active driver whose code has this keyed hash (`Codes.hash`), if `siteId` is on their
-   * round and their code has not expired: elsewhere their code is no code at all.
+   * round and their code has not expired: elsewhere their code is no code at all. A driver from
+   * before rounds existed has none until an operator gives one (`setRound`).
    */
   driverByHash(hash: string, siteId: string, now: number): { id: string; name: string } | undefined {
     return cached(
       this.db,
       `SELECT id, name FROM drivers WHERE code_hash = ? AND active = 1 AND (expires_at IS NULL OR expires_at > ?)
-         AND (sites IS NULL OR EXISTS (SELECT 1 FROM json_each(sites) WHERE value = ?))`,
+         AND EXISTS (SELECT 1 FROM json_each(sites) WHERE value = ?)`,
     ).get(hash, now, siteId) as { id: string; name: string } | undefined;
   }
 
@@ -135,6 +136,21 @@ export class Transit {
       expiresAt: r.expires_at,
       active: r.active === 1 && (r.expires_at === null || r.expires_at > now),
     }));
+  }
+
+  /** Gives a driver their round (the sites where their code and app open doors), audited. */
+  setRound(id: string, sites: readonly string[], actor: string, now: number) {
+    const round = [...new Set(sites)].sort();
+    for (const site of round)
+      if (!cached(this.db, 'SELECT 1 FROM sites WHERE id = ?').get(site))
+        throw new HubError('HUB_ERR_SITE_NOT_FOUND', `no site ${site}`);
+    const changed = cached(this.db, 'UPDATE drivers SET sites = ? WHERE id = ?').run(
+      JSON.stringify(round),
+      id,
+    ).changes;
+    if (!changed) throw new HubError('HUB_ERR_NOT_FOUND', `no driver ${id}`);
+    this.ledger.append({ ts: now, type: 'driver.round_set', actor, data: { id, sites: round } });
+    return this.drivers(now).find((d) => d.id === id) as ReturnType<Transit['drivers']>[number];
   }
 
   /**
@@ -305,18 +321,22 @@ export class Transit {
     // From the driver app, the driver is known; from the cabinet's scanner, by their code typed there.
     if (app) this.#startSession(lockerId, app.id, now);
     const session = this.#session(lockerId);
-    if (!session || session.until < now) return [];
+    // A driver revoked or expired since they arrived: their session scans nothing more.
+    const valid = cached(
+      this.db,
+      'SELECT 1 FROM drivers WHERE id = ? AND active = 1 AND (expires_at IS NULL OR expires_at > ?)',
+    );
+    if (!session || session.until < now || !valid.get(session.driverId, now)) return [];
     const actor = `driver:${session.driverId}`;
-    const p = cached(this.db, 'SELECT * FROM parcels WHERE sscc = ? ORDER BY created_at DESC LIMIT 1').get(
-      sscc,
-    ) as TransitParcel | undefined;
+    const p = this.#byLabel(sscc, lockerId, session.driverId);
     const flag = (reason: string, extra: Record<string, unknown> = {}) => {
       this.ledger.append({
         ts: now,
         type: 'transit.flag',
         actor,
         lockerId,
-        parcelId: p?.id ?? null,
+        // In the timeline of a parcel here or in this driver's hands only, not of any that carries the label.
+        parcelId: p && (p.locker_id === lockerId || p.custody === session.driverId) ? p.id : null,
         data: { reason, sscc, driver: session.name, ...extra },
       });
       return [
@@ -354,6 +374,22 @@ export class Transit {
     if (p.state === 'in_transit' && p.custody === session.driverId && this.#destinedHere(p, lockerId))
       return this.#deliver(p, lockerId, session.driverId, now);
     return flag('not_in_round', { parcelState: p.state, parcelLocker: p.locker_id });
+  }
+
+  /**
+   * The parcel a label names here: one waiting at this cabinet, or one in this driver's custody.
+   * An SSCC is whatever a platform says, so any platform can reuse another's: the newest parcel
+   * carrying it anywhere would let a rival's cancelled parcel take the scans of the real one.
+   * Failing those, a live parcel elsewhere, only to say why the label is not in the round.
+   */
+  #byLabel(sscc: string, lockerId: string, driverId: string): TransitParcel | undefined {
+    return cached(
+      this.db,
+      `SELECT * FROM parcels WHERE sscc = ? AND state NOT IN ('cancelled', 'discarded')
+         ORDER BY (locker_id = ? AND state IN ('stored', 'expired')) DESC,
+                  (state = 'in_transit' AND custody = ?) DESC, created_at DESC
+         LIMIT 1`,
+    ).get(sscc, lockerId, driverId) as TransitParcel | undefined;
   }
 
   #destinedHere(p: TransitParcel, lockerId: string): boolean {

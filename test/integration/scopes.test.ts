@@ -125,7 +125,7 @@ describe('tokens are listed, expire and are revoked', () => {
     clock += 3_600_000;
     expect((await t.api('GET', '/api/v1/sites', undefined, partner.token)).status).toBe(401);
 
-    const other = (await t.api('POST', '/api/v1/tokens', { role: 'operator', name: 'night shift' })).body;
+    const other = t.hub.provisioning.createToken('operator', 'night shift', 'cli');
     const revoked = await t.api('POST', `/api/v1/tokens/${other.id}/revoke`, { reason: 'laptop stolen' });
     expect(revoked.status).toBe(200);
     expect(revoked.body.revokedAt).toBe(clock);
@@ -138,7 +138,7 @@ describe('tokens are listed, expire and are revoked', () => {
 
   it('a revoked token’s live feed is cut within a second, revoked by the API or by another process', async () => {
     for (const by of ['api', 'store'] as const) {
-      const tok = (await t.api('POST', '/api/v1/tokens', { role: 'operator', name: `watcher ${by}` })).body;
+      const tok = t.hub.provisioning.createToken('operator', `watcher ${by}`, 'cli');
       const ws = new WebSocket(`ws://127.0.0.1:${t.hub.httpPort}${LIVE_PATH}`);
       const snapshot = new Promise<void>((resolve) =>
         ws.on('message', (m) => JSON.parse(m.toString()).type === 'snapshot' && resolve()),
@@ -248,9 +248,9 @@ describe('an integration sees and acts on its own platform only', () => {
 
 describe('an operator token limited to sites', () => {
   it('sees and opens its sites only, and is refused where a route spans the network', async () => {
-    const regional = (
-      await t.api('POST', '/api/v1/tokens', { role: 'operator', name: 'Lyon desk', sites: ['lyon'] })
-    ).body.token as string;
+    const regional = t.hub.provisioning.createToken('operator', 'Lyon desk', 'cli', {
+      sites: ['lyon'],
+    }).token;
     const as = (method: string, path: string, body?: unknown) => t.api(method, path, body, regional);
     expect((await as('GET', '/api/v1/lockers')).body.lockers.map((l: { id: string }) => l.id)).toEqual([
       'town-1',
@@ -269,7 +269,7 @@ describe('an operator token limited to sites', () => {
     const events = await as('GET', '/api/v1/events');
     expect(events.status).toBe(403);
     expect(events.body.error.message).toMatch(/limited to sites lyon/);
-    expect((await as('POST', '/api/v1/tokens', { role: 'operator', name: 'escalate' })).status).toBe(403);
+    expect((await as('POST', '/api/v1/tokens', { role: 'integration', name: 'escalate' })).status).toBe(403);
     // The cold chain of its sites only: rules, contacts, sheets and alarms elsewhere do not exist.
     expect((await as('GET', '/api/v1/sites/lyon/rules')).status).toBe(200);
     expect((await as('GET', '/api/v1/sites/ferme/rules')).status).toBe(404);
