@@ -35,7 +35,7 @@ export const messageId = z.string().regex(MESSAGE_ID);
 export const bootId = z.string().regex(BOOT_ID);
 /** A code as typed on a keypad. */
 export const keypadCode = z.string().regex(KEYPAD_CODE);
-/** A keyed hash of a code (hex HMAC-SHA-256), as carried in the offline code table. */
+/** A keyed hash of a code (32 bytes in hex), as carried in the offline code table. */
 export const codeHash = z.string().regex(/^[0-9a-f]{64}$/);
 
 export const stateMessage = z.discriminatedUnion('online', [
@@ -47,6 +47,8 @@ export const stateMessage = z.discriminatedUnion('online', [
     ts: epochMs,
     /** Doors its board found closed since it started and not opened since (docs/protocol.md §2.1). */
     doors: z.object({ closed: z.array(door).max(MAX_DOOR) }).optional(),
+    /** The code-table format it checks codes against (§3.2); absent: format 1, an older bridge. */
+    codes: z.number().int().min(1).max(255).optional(),
   }),
   z.object({ online: z.literal(false), ts: epochMs.optional() }),
 ]);
@@ -141,8 +143,31 @@ export const commandResult = z.object({
   ts: epochMs,
 });
 
+/** What a cabinet may be asked to spend on one scrypt, in memory (128·N·r bytes). */
+export const MAX_OFFLINE_MEMORY = 64 * 1024 * 1024;
+
+/** The scrypt cost of a table's hashes (docs/protocol.md §3.2): N a power of two. */
+export const offlineCost = z
+  .object({
+    N: z
+      .number()
+      .int()
+      .min(2)
+      .max(2 ** 20)
+      .refine((n) => (n & (n - 1)) === 0, 'a power of two'),
+    r: z.number().int().min(1).max(32),
+    p: z.number().int().min(1).max(16),
+  })
+  .refine((c) => 128 * c.N * c.r <= MAX_OFFLINE_MEMORY, 'more memory than a cabinet gives one hash');
+
 export const codesTable = z.object({
   version: z.number().int().min(0),
+  /**
+   * How `h` is computed: 2 = scrypt of the keyed HMAC under `cost`. Required, so that a bridge never
+   * compares its hashes against a table of another kind: it refuses the table, and says so.
+   */
+  format: z.literal(2),
+  cost: offlineCost,
   entries: z.array(
     z.object({
       h: codeHash,
@@ -166,6 +191,7 @@ export type Command = z.infer<typeof command>;
 export type CommandInput = z.input<typeof command>;
 export type CommandResult = z.infer<typeof commandResult>;
 export type CodesTable = z.infer<typeof codesTable>;
+export type OfflineCost = z.infer<typeof offlineCost>;
 
 /** The schema for each topic suffix. */
 export const schemaFor = {

@@ -14,6 +14,7 @@ import { EventEmitter } from 'node:events';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import {
+  type CodeTableEntry,
   type Command,
   type CommandResult,
   checkOffline,
@@ -25,6 +26,8 @@ import {
   type LockerRef,
   MAX_EVENTS_PER_MESSAGE,
   OFFLINE_BRAKE,
+  OFFLINE_FORMAT,
+  type OfflineCheck,
   offlineHash,
   offlineKey,
   parseTopic,
@@ -100,6 +103,8 @@ export class Bridge extends EventEmitter {
   #pruneTimer: NodeJS.Timeout | undefined;
   readonly #sentAt = new Map<string, number>();
   readonly #offlineKey: Buffer;
+  /** Offline checks one at a time: each reads the brake the previous one left (a slow hash apart). */
+  #offlineQueue: Promise<void> = Promise.resolve();
   readonly #throttle: KeypadThrottle;
   readonly #inputs: PiInput[] = [];
   readonly #counters = { lineDrops: 0, events: 0, commands: 0, duplicateCommands: 0 };
@@ -263,7 +268,7 @@ export class Bridge extends EventEmitter {
   readonly #closedAtStart = new Set<number>();
   #reannounce: NodeJS.Immediate | undefined;
 
-  /** The cabinet's `state`: online, its boot, profile, clock, and the doors known closed. */
+  /** The cabinet's `state`: online, its boot, profile, clock, table format, and the doors known closed. */
   async #publishState(client: MqttClient): Promise<void> {
     const state = {
       online: true,
@@ -271,6 +276,7 @@ export class Bridge extends EventEmitter {
       fw: this.opts.fw ?? 'casier-bridge 0.1.0',
       profile: this.opts.profile.name,
       ts: this.#now(),
+      codes: OFFLINE_FORMAT,
       ...(this.#closedAtStart.size
         ? { doors: { closed: [...this.#closedAtStart].sort((a, b) => a - b) } }
         : {}),
@@ -354,33 +360,29 @@ export class Bridge extends EventEmitter {
   /**
    * The hub is unreachable: check the code against the retained table (docs/protocol.md §3.2).
    * The decision is journalled before the door is released; the hub reconciles when it is back.
+   * Decisions are taken one after the other (`#offlineQueue`): a code typed during the slow hash of
+   * another waits for its verdict, so a burst of guesses cannot all pass the brake before one
+   * failure counts. The door is released outside the queue.
    */
   async #offlineCode(code: string): Promise<void> {
     const { outbox, driver, log } = this.opts;
-    const now = this.#now();
-    const table = outbox.codeTable();
-    const check =
-      this.#throttle.blockedFor('offline', now) > 0
-        ? ({ ok: false, reason: 'throttled' } as const)
-        : table
-          ? checkOffline(table, offlineHash(this.#offlineKey, code), now, outbox.usedOffline())
-          : ({ ok: false, reason: 'no_table' } as const);
-    if (!check.ok) {
-      this.#throttle.fail('offline', now);
-      this.record({ type: 'offline.refused', reason: check.reason });
-      this.#display(check.reason === 'expired' ? 'Code expired' : 'Invalid code', 'error');
-      return;
-    }
-    this.#throttle.succeed('offline', now);
-    const door = check.entry.doors[0] as number;
-    outbox.markUsedOffline(check.entry.h);
-    this.record({ type: 'offline.unlock', door, h: check.entry.h, kind: check.entry.kind });
+    const turn = this.#offlineQueue.then(() => this.#decideOffline(code));
+    this.#offlineQueue = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    const entry = await turn.catch((err: unknown) => {
+      log.error({ err }, 'offline code check failed');
+      this.#display('Invalid code', 'error');
+    });
+    if (!entry) return;
+    const door = entry.doors[0] as number;
     try {
       await driver.unlock(door);
       this.#display(`Door ${door} open`, 'ok');
     } catch (err) {
       // The door did not open: the code may be typed again.
-      outbox.forgetUsedOffline(check.entry.h);
+      outbox.forgetUsedOffline(entry.h);
       log.warn({ door, err }, 'offline unlock failed');
       this.record({
         type: 'board.fault',
@@ -388,6 +390,33 @@ export class Bridge extends EventEmitter {
         detail: `door ${door}: ${(err as Error).message}`.slice(0, 256),
       });
     }
+  }
+
+  /** Journals the verdict on a typed code; the entry it opens, if any. */
+  async #decideOffline(code: string): Promise<CodeTableEntry | undefined> {
+    const check = await this.#checkOffline(code);
+    const now = this.#now();
+    if (!check.ok) {
+      this.#throttle.fail('offline', now);
+      this.record({ type: 'offline.refused', reason: check.reason });
+      this.#display(check.reason === 'expired' ? 'Code expired' : 'Invalid code', 'error');
+      return undefined;
+    }
+    this.#throttle.succeed('offline', now);
+    this.opts.outbox.markUsedOffline(check.entry.h);
+    const door = check.entry.doors[0] as number;
+    this.record({ type: 'offline.unlock', door, h: check.entry.h, kind: check.entry.kind });
+    return check.entry;
+  }
+
+  /** The brake first: a locked keypad spends no slow hash. One scrypt per typed code, whatever the table. */
+  async #checkOffline(code: string): Promise<OfflineCheck | { ok: false; reason: 'throttled' | 'no_table' }> {
+    const { outbox, locker } = this.opts;
+    if (this.#throttle.blockedFor('offline', this.#now()) > 0) return { ok: false, reason: 'throttled' };
+    const table = outbox.codeTable();
+    if (!table) return { ok: false, reason: 'no_table' };
+    const h = await offlineHash(this.#offlineKey, locker.locker, code, table.cost);
+    return checkOffline(table, h, this.#now(), outbox.usedOffline());
   }
 
   #telemetry(readings: Array<{ sensor: string; c: number }>, power?: TelemetryMessage['power']): void {
@@ -451,7 +480,13 @@ export class Bridge extends EventEmitter {
       this.emit('acked', m.value.ids);
     } else if (parsed?.suffix === 'codes') {
       const m = decodePayload('codes', payload);
-      if (m.ok && this.opts.outbox.saveCodeTable(m.value))
+      // A table of another format (an older hub's HMACs) would refuse every code: say why, keep none.
+      if (!m.ok)
+        this.opts.log.error(
+          { reason: m.reason, detail: m.detail },
+          'code table refused: offline codes need a table of format 2 (is the hub older than this bridge?)',
+        );
+      else if (this.opts.outbox.saveCodeTable(m.value))
         this.opts.log.debug({ version: m.value.version, entries: m.value.entries.length }, 'code table');
     } else if (parsed?.suffix === 'commands') {
       const m = decodePayload('commands', payload);

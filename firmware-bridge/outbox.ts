@@ -6,13 +6,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type {
-  Brake,
-  BrakeStore,
-  CodesTable,
-  CommandResult,
-  DeviceEvent,
-  TelemetryMessage,
+import {
+  type Brake,
+  type BrakeStore,
+  type CodesTable,
+  type CommandResult,
+  type DeviceEvent,
+  OFFLINE_FORMAT,
+  type TelemetryMessage,
 } from '../devices/index.ts';
 
 const SCHEMA = `
@@ -60,6 +61,7 @@ export class Outbox {
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = FULL');
     this.#db.exec(SCHEMA);
+    this.#forgetOtherFormats();
     this.#insert = this.#db.prepare('INSERT INTO outbox (id, boot_id, body, created_at) VALUES (?, ?, ?, ?)');
     this.#oldest = this.#db.prepare<[number], { id: string; boot_id: string; body: string }>(
       'SELECT id, boot_id, body FROM outbox ORDER BY n LIMIT ?',
@@ -180,6 +182,19 @@ export class Outbox {
       .prepare('INSERT OR REPLACE INTO code_table (k, version, body) VALUES (1, ?, ?)')
       .run(table.version, JSON.stringify(table));
     return true;
+  }
+
+  /**
+   * A table of another format, held from before an upgrade, is never checked against (its hashes
+   * are not ours) and is erased from the card: its HMACs gave a thief the codes in seconds.
+   */
+  #forgetOtherFormats(): void {
+    // Overwritten, not only unlinked; only here: the outbox deletes too often to zero every page.
+    this.#db.pragma('secure_delete = ON');
+    this.#db
+      .prepare("DELETE FROM code_table WHERE json_extract(body, '$.format') IS NOT ?")
+      .run(OFFLINE_FORMAT);
+    this.#db.pragma('secure_delete = OFF');
   }
 
   codeTable(): CodesTable | undefined {

@@ -4,7 +4,7 @@
  * path made it; this loop publishes the lockers whose version moved past what was published.
  */
 import type { Logger } from 'pino';
-import type { CodesTable } from '../devices/index.ts';
+import { type CodesTable, OFFLINE_FORMAT, type OfflineCost } from '../devices/index.ts';
 import type { Component } from './components.ts';
 import type { Db } from './db/open.ts';
 import type { Clocks } from './domain/clocks.ts';
@@ -36,6 +36,8 @@ export class CodeTables implements Component {
     db: Db,
     private readonly link: Link,
     private readonly log: Logger,
+    /** The scrypt cost the hashes were computed with (hub/offline-hashes.ts): the cabinet uses it too. */
+    private readonly cost: OfflineCost,
     /** The cabinet checks a code's validity on its own clock: the table is on that clock. */
     private readonly clocks?: Clocks,
   ) {
@@ -44,6 +46,7 @@ export class CodeTables implements Component {
     );
     // Live codes, and pickup codes waiting for their deposit (valid offline once the deposit was
     // made there); none of a parcel held for temperature: offline, the bridge cannot tell it is held.
+    // A code whose slow hash is not computed yet has no `offline_hash`: online only, for now.
     this.#codes = db.prepare<[string], CodeRow>(
       `SELECT c.offline_hash, c.door, c.kind, c.state, c.not_before, c.expires_at,
               p.deposit_expires_at + p.pickup_window_ms AS parcel_expires,
@@ -109,6 +112,6 @@ export class CodeTables implements Component {
         });
       }
     }
-    return { version, entries };
+    return { version, format: OFFLINE_FORMAT, cost: this.cost, entries };
   }
 }

@@ -10,6 +10,7 @@ import {
   decodePayload,
   type EventsMessage,
   type LockerRef,
+  OFFLINE_FORMAT,
   parseSiteLinkTopic,
   parseTopic,
   type TelemetryMessage,
@@ -107,6 +108,12 @@ export class Ingest {
           this.metrics.lockersOnline.set(this.fleet.onlineCount());
           if (online) this.out.cameOnline(t.locker);
           if (m.value.online) this.out.announced(t.locker);
+          // Its table's hashes are not the ones it computes: it would refuse every code offline.
+          if (m.value.online && m.value.codes !== OFFLINE_FORMAT)
+            this.log.error(
+              { locker: t.locker, fw: m.value.fw, format: m.value.codes ?? 1 },
+              'this bridge checks offline codes of another format: offline, it refuses every code; update it',
+            );
           break;
         }
         case 'events': {

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { Gauge } from 'prom-client';
+import { OFFLINE_COST, type OfflineCost } from '../devices/index.ts';
 import { buildApp } from './api/app.ts';
 import { auditRoutes } from './api/audit-routes.ts';
 import { coldChainRoutes } from './api/coldchain-routes.ts';
@@ -43,6 +44,7 @@ import { Ingest } from './ingest.ts';
 import { DeviceLink, type Link, LocalLink } from './link.ts';
 import { LiveFeed } from './live.ts';
 import { createMetrics } from './metrics.ts';
+import { OfflineHashes } from './offline-hashes.ts';
 import { openStore } from './store.ts';
 
 export const VERSION = '0.1.0';
@@ -78,6 +80,11 @@ export interface HubConfig {
   auditAnchor?: string;
   /** Bounds on MQTT connections not logged in yet (hub/broker/pre-login.ts); defaults otherwise. */
   mqttPreLogin?: Partial<PreLoginLimits>;
+  /**
+   * The scrypt cost of the offline codes' hashes (docs/security.md §9); `OFFLINE_COST` unless a test
+   * wants them cheap. Hashes already stored are not recomputed when it changes.
+   */
+  offlineCost?: OfflineCost;
   /** `/metrics` requires this bearer token; none: open (a hub on a private network). */
   metricsToken?: string;
   /** Serve the dashboard's source maps (development only). */
@@ -246,7 +253,11 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     now,
     clocks,
   );
-  const codeTables = new CodeTables(db, link, log.child({ mod: 'codes' }), clocks);
+  const offlineCost = config.offlineCost ?? OFFLINE_COST;
+  const codeTables = new CodeTables(db, link, log.child({ mod: 'codes' }), offlineCost, clocks);
+  const offlineHashes = new OfflineHashes(codes, offlineCost, log.child({ mod: 'offline-hashes' }), () =>
+    codeTables.publishDue(),
+  );
   ingest = new Ingest(
     db,
     ledger,
@@ -310,6 +321,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const components = new Components(
     [
       dispatcher,
+      offlineHashes,
       codeTables,
       ...(broker ? [broker.strangers] : []),
       { name: 'readings', everyMs: config.flushMs ?? 1000, tick: queueReadings },

@@ -472,11 +472,19 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX bulk_opens_recent ON bulk_opens(requested_at);
   `,
-  /* 40: who created each token (`token:<id>`, `cli`): a token's tokens are listed with it, and can
-     be revoked with it; filled from the ledger for the tokens before */ `
-  ALTER TABLE api_tokens ADD COLUMN created_by TEXT;
-  UPDATE api_tokens SET created_by = (SELECT e.actor FROM events e
-    WHERE e.type = 'token.created' AND json_extract(e.data, '$.id') = api_tokens.id);
-  CREATE INDEX api_tokens_created_by ON api_tokens(created_by) WHERE created_by IS NOT NULL;
+  /* 39: offline hashes of format 2 (docs/protocol.md §3.2): a code's table hash is scrypt of its
+     keyed HMAC, computed after the code is created (hub/offline-hashes.ts) from `offline_mac`, the
+     HMAC the table carried until now. Tables go out again once the hashes are ready: the update
+     trigger fires on them too. */ `
+  ALTER TABLE codes ADD COLUMN offline_mac TEXT;
+  UPDATE codes SET offline_mac = offline_hash, offline_hash = NULL WHERE offline_hash IS NOT NULL;
+  CREATE INDEX codes_offline_mac ON codes(locker_id, offline_mac) WHERE offline_mac IS NOT NULL;
+  CREATE INDEX codes_offline_due ON codes(id)
+    WHERE offline_mac IS NOT NULL AND offline_hash IS NULL AND state IN ('pending', 'active');
+  DROP TRIGGER codes_changed_update;
+  CREATE TRIGGER codes_changed_update AFTER UPDATE OF state, expires_at, not_before, offline_hash ON codes BEGIN
+    UPDATE lockers SET codes_version = codes_version + 1 WHERE id = NEW.locker_id;
+  END;
+  UPDATE lockers SET codes_version = codes_version + 1 WHERE offline_key IS NOT NULL;
   `,
 ];

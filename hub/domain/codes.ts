@@ -3,7 +3,7 @@
  * door, one-time, expiring. What a typed code may do is decided in keypad.ts.
  */
 
-import { offlineHash } from '../../devices/index.ts';
+import { offlineMac } from '../../devices/index.ts';
 import { cached, type Db } from '../db/open.ts';
 import { hashCode, isSealed, newCode, openOfflineKey, sealOfflineKey } from './secrets.ts';
 
@@ -49,7 +49,7 @@ export class Codes {
     );
     this.#driver = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM drivers WHERE code_hash = ?');
     this.#insert = db.prepare(
-      `INSERT INTO codes (hash, offline_hash, parcel_id, locker_id, door, kind, state, not_before, expires_at)
+      `INSERT INTO codes (hash, offline_mac, parcel_id, locker_id, door, kind, state, not_before, expires_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#rebind = db.prepare('UPDATE codes SET locker_id = ?, door = ? WHERE id = ?');
@@ -96,6 +96,27 @@ export class Codes {
     return legacy.length;
   }
 
+  /**
+   * Live codes whose offline hash is still to compute from their HMAC (hub/offline-hashes.ts),
+   * oldest first: under a burst, each waits for those created before it, no longer.
+   */
+  offlineDue(limit: number): Array<{ id: number; lockerId: string; mac: string }> {
+    return cached(
+      this.db,
+      `SELECT id, locker_id AS lockerId, offline_mac AS mac FROM codes
+       WHERE offline_mac IS NOT NULL AND offline_hash IS NULL AND state IN ('pending', 'active')
+       ORDER BY id LIMIT ?`,
+    ).all(limit) as Array<{ id: number; lockerId: string; mac: string }>;
+  }
+
+  /** Puts a code in its cabinet's offline table (the update trigger makes the table go again). */
+  setOfflineHash(id: number, mac: string, h: string): void {
+    cached(
+      this.db,
+      'UPDATE codes SET offline_hash = ? WHERE id = ? AND offline_mac = ? AND offline_hash IS NULL',
+    ).run(h, id, mac);
+  }
+
   /** A parcel's pickup code still waiting for the goods to be in (or to arrive), if any. */
   pendingPickup(parcelId: string): number | undefined {
     return this.#pendingPickup.get(parcelId);
@@ -113,7 +134,10 @@ export class Codes {
     state: 'pending' | 'active';
     expiresAt: number | null;
     notBefore?: number;
-    /** The locker's offline-code key: the code then also appears in its offline table. */
+    /**
+     * The locker's offline-code key: the code then also appears in its offline table, once its slow
+     * hash is computed from the HMAC kept here (hub/offline-hashes.ts), off the request's path.
+     */
     offlineKey?: Buffer | null;
   }): { code: string; id: number } {
     for (;;) {
@@ -123,7 +147,7 @@ export class Codes {
       if ((this.#live.get(hash)?.n ?? 0) > 0 || this.#driver.get(hash)) continue;
       const info = this.#insert.run(
         hash,
-        p.offlineKey ? offlineHash(p.offlineKey, code) : null,
+        p.offlineKey ? offlineMac(p.offlineKey, code) : null,
         p.parcelId,
         p.lockerId,
         p.door,

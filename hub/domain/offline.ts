@@ -15,6 +15,7 @@ type OfflineUnlock = Extract<DeviceEvent, { type: 'offline.unlock' }>;
 
 export class OfflineReconciler {
   readonly #byOfflineHash;
+  readonly #byOfflineMac;
 
   constructor(
     private readonly db: Db,
@@ -25,13 +26,18 @@ export class OfflineReconciler {
       `SELECT * FROM codes WHERE locker_id = ? AND offline_hash = ?
        ORDER BY CASE state WHEN 'active' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END, id DESC LIMIT 1`,
     );
+    // A bridge of format 1 journalled the HMAC itself: its outbox may still hold such unlocks.
+    this.#byOfflineMac = db.prepare<[string, string], CodeRow>(
+      `SELECT * FROM codes WHERE locker_id = ? AND offline_mac = ?
+       ORDER BY CASE state WHEN 'active' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END, id DESC LIMIT 1`,
+    );
   }
 
   /** Returns true when the code was accepted, false when a conflict was recorded. */
   reconcile(lockerId: string, ev: OfflineUnlock, now: number): boolean {
     const base = { ts: now, actor: `device:${lockerId}`, lockerId, door: ev.door };
     const when = { eventId: ev.id, unlockedAt: ev.ts, kind: ev.kind };
-    const code = this.#byOfflineHash.get(lockerId, ev.h);
+    const code = this.#byOfflineHash.get(lockerId, ev.h) ?? this.#byOfflineMac.get(lockerId, ev.h);
     const conflict = (reason: string, extra: Record<string, unknown> = {}) =>
       this.ledger.append({
         ...base,

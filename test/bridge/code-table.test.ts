@@ -70,7 +70,8 @@ describe('the offline code table on the bridge', () => {
     const published = t.hub.db.prepare(
       `SELECT codes_published, codes_version FROM lockers WHERE id = 'box-1'`,
     );
-    expect(published.get()).toEqual({ codes_published: 2, codes_version: 2 });
+    // Two codes created, then their two offline hashes stored: four changes, all published.
+    expect(published.get()).toEqual({ codes_published: 4, codes_version: 4 });
     // A new Pi in the cabinet (an empty store), on a broker that kept nothing: it announces itself…
     await box.stop();
     const fresh = new SimLocker({ ...box.opts, dataDir: undefined });

@@ -15,7 +15,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LockerRef, offlineHash, offlineKey, topic } from '../../devices/index.ts';
-import { startTestHub, type TestHub } from '../helpers/hub.ts';
+import { LIGHT_OFFLINE_COST, startTestHub, type TestHub } from '../helpers/hub.ts';
 import { Rng } from '../soak/rng.ts';
 
 const MIN = 60_000;
@@ -161,11 +161,11 @@ async function run(
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     expect(res.body.parcel.door).toBe(parcel.door);
     ids.push(res.body.parcel.id);
-    hashes.set(parcel.door, {
-      deposit: offlineHash(key, res.body.depositCode),
-      pickup: offlineHash(key, res.body.pickupCode),
-    });
+    const h = (code: string) => offlineHash(key, REF.locker, code, LIGHT_OFFLINE_COST);
+    hashes.set(parcel.door, { deposit: await h(res.body.depositCode), pickup: await h(res.body.pickupCode) });
   }
+  // The hub learns the hashes the cabinet will journal as it computes them for the table.
+  await hub.hub.tick();
   const rng = new Rng(seed);
   const all = order(facts(p, hashes), rng);
   const last = Math.max(...all.map((f) => f.ts));

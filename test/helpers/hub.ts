@@ -3,8 +3,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SimLocker } from '../../cli/sim-locker.ts';
-import { findProfile, type LockerRef } from '../../devices/index.ts';
+import { findProfile, type LockerRef, type OfflineCost } from '../../devices/index.ts';
 import { type HubConfig, type RunningHub, startHub } from '../../hub/service.ts';
+
+/**
+ * The offline hashes' scrypt cost in tests: microseconds, where the production cost is 120 ms of a
+ * core for each code created and each code typed offline. test/bridge/stolen-bridge.test.ts runs
+ * the production cost end to end.
+ */
+export const LIGHT_OFFLINE_COST: OfflineCost = { N: 16, r: 1, p: 1 };
 
 // biome-ignore lint/suspicious/noExplicitAny: tests check API responses field by field
 type Json = any;
@@ -66,6 +73,7 @@ export async function startTestHub(
     codeDigits: 8,
     // The tests' webhook receivers listen on loopback, which a hub refuses by default.
     outboundAllow: ['127.0.0.1'],
+    offlineCost: LIGHT_OFFLINE_COST,
     logLevel: process.env.CASIER_TEST_LOG ?? 'silent',
     ...overrides,
   };

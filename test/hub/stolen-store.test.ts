@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { offlineHash, offlineKey } from '../../devices/index.ts';
+import { offlineKey, offlineMac } from '../../devices/index.ts';
 import { openStore } from '../../hub/store.ts';
 
 let dir: string;
@@ -52,15 +52,16 @@ describe('a stolen copy of the database', () => {
       .prepare("SELECT offline_key FROM lockers WHERE id = 'box-1'")
       .pluck()
       .get() as string;
+    // The HMAC the table's slow hash is computed from (hub/offline-hashes.ts): the weaker of the two.
     const hash = stolen
-      .prepare("SELECT offline_hash FROM codes WHERE kind = 'deposit'")
+      .prepare("SELECT offline_mac FROM codes WHERE kind = 'deposit'")
       .pluck()
       .get() as string;
     stolen.close();
-    // The offline hash is the one the cabinet checks against, unchanged.
-    expect(hash).toBe(offlineHash(offlineKey(password), depositCode));
+    // The HMAC is the one the cabinet computes, unchanged.
+    expect(hash).toBe(offlineMac(offlineKey(password), depositCode));
     expect(stored).not.toContain(offlineKey(password).toString('hex'));
-    for (const key of asKeys(stored)) expect(offlineHash(key, depositCode)).not.toBe(hash);
+    for (const key of asKeys(stored)) expect(offlineMac(key, depositCode)).not.toBe(hash);
   });
 
   it('is sealed at the first start of the new hub when an older one kept the keys in clear', () => {
@@ -75,16 +76,16 @@ describe('a stolen copy of the database', () => {
       .pluck()
       .get() as string;
     expect(stored.startsWith('s1:')).toBe(true);
-    // New codes still carry the offline hash the cabinet computes from its password.
+    // New codes still carry the HMAC the cabinet computes from its password.
     const { pickupCode, parcel } = again.parcels.create(
       { lockerId: 'box-1', size: 'S', temperatureClass: 'ambient', recipient: { name: 'Bob' } },
       'test',
     );
     const hash = again.db
-      .prepare("SELECT offline_hash FROM codes WHERE parcel_id = ? AND kind = 'pickup'")
+      .prepare("SELECT offline_mac FROM codes WHERE parcel_id = ? AND kind = 'pickup'")
       .pluck()
       .get(parcel.id) as string;
-    expect(hash).toBe(offlineHash(offlineKey(password), pickupCode));
+    expect(hash).toBe(offlineMac(offlineKey(password), pickupCode));
     again.db.close();
   });
 });

@@ -1,7 +1,15 @@
 import mqtt from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type CodesTable, decodePayload, offlineHash, offlineKey, topic } from '../../devices/index.ts';
-import { eventually, startTestHub, type TestHub } from '../helpers/hub.ts';
+import {
+  type CodesTable,
+  decodePayload,
+  OFFLINE_FORMAT,
+  offlineHash,
+  offlineKey,
+  offlineMac,
+  topic,
+} from '../../devices/index.ts';
+import { eventually, LIGHT_OFFLINE_COST, startTestHub, type TestHub } from '../helpers/hub.ts';
 
 let t: TestHub;
 let device: mqtt.MqttClient;
@@ -30,7 +38,14 @@ beforeEach(async () => {
   await device.subscribeAsync([topic(ref, 'codes'), topic(ref, 'events/ack')], { qos: 1 });
   await device.publishAsync(
     topic(ref, 'state'),
-    JSON.stringify({ online: true, bootId: 'b', fw: 't', profile: 'rural-box-8', ts: Date.now() }),
+    JSON.stringify({
+      online: true,
+      bootId: 'b',
+      fw: 't',
+      profile: 'rural-box-8',
+      ts: Date.now(),
+      codes: OFFLINE_FORMAT,
+    }),
     { qos: 1, retain: true },
   );
 });
@@ -47,6 +62,8 @@ const send = (events: object[], ts = Date.now()) =>
     { qos: 1 },
   );
 
+/** The hash a code has in this cabinet's table (the tests' hub hashes at a light cost). */
+const h = (code: string) => offlineHash(key, ref.locker, code, LIGHT_OFFLINE_COST);
 async function parcel() {
   const res = await t.api(
     'POST',
@@ -54,7 +71,15 @@ async function parcel() {
     { lockerId: 'box-1', size: 'M', temperatureClass: 'chilled', recipient: { name: 'Ada' } },
     t.integration,
   );
-  return res.body as { parcel: { id: string; door: number }; depositCode: string; pickupCode: string };
+  const p = res.body as { parcel: { id: string; door: number }; depositCode: string; pickupCode: string };
+  // A cabinet journals only hashes it was sent: both codes in the table, as the hub computed them.
+  const both = [await h(p.depositCode), await h(p.pickupCode)];
+  await eventually(
+    () => both.every((x) => table?.entries.some((e) => e.h === x)),
+    5000,
+    'both codes offline',
+  );
+  return p;
 }
 const state = async (id: string) => (await t.api('GET', `/api/v1/parcels/${id}`)).body.state;
 const ledger = (type: string) =>
@@ -67,12 +92,14 @@ const ledger = (type: string) =>
 describe('offline code table', () => {
   it('publishes keyed hashes of the live codes, never the codes, and the pickup code bound to its deposit', async () => {
     const p = await parcel();
-    await eventually(() => table?.entries.length === 2, 5000, 'a table with both codes');
     const deposit = table?.entries.find((e) => e.kind === 'deposit');
     const pickup = table?.entries.find((e) => e.kind === 'pickup');
-    expect(deposit).toMatchObject({ h: offlineHash(key, p.depositCode), doors: [p.parcel.door] });
-    expect(pickup).toMatchObject({ h: offlineHash(key, p.pickupCode), after: deposit?.h });
+    expect(deposit).toMatchObject({ h: await h(p.depositCode), doors: [p.parcel.door] });
+    expect(pickup).toMatchObject({ h: await h(p.pickupCode), after: deposit?.h });
     expect(JSON.stringify(table)).not.toContain(p.depositCode);
+    // Slow hashes of the HMAC (format 2), at the cost the table states: never the HMAC itself.
+    expect(table).toMatchObject({ format: 2, cost: LIGHT_OFFLINE_COST });
+    expect(JSON.stringify(table)).not.toContain(offlineMac(key, p.depositCode));
   });
 });
 
@@ -81,10 +108,10 @@ describe('reconciling what a cabinet did offline', () => {
     const p = await parcel();
     const door = p.parcel.door;
     await send([
-      { type: 'offline.unlock', door, h: offlineHash(key, p.depositCode), kind: 'deposit' },
+      { type: 'offline.unlock', door, h: await h(p.depositCode), kind: 'deposit' },
       { type: 'door.opened', door },
       { type: 'door.closed', door },
-      { type: 'offline.unlock', door, h: offlineHash(key, p.pickupCode), kind: 'pickup' },
+      { type: 'offline.unlock', door, h: await h(p.pickupCode), kind: 'pickup' },
       { type: 'door.opened', door },
       { type: 'door.closed', door },
     ]);
@@ -100,7 +127,7 @@ describe('reconciling what a cabinet did offline', () => {
     const t0 = Date.now() - 30 * MIN;
     await send(
       [
-        { type: 'offline.unlock', door, h: offlineHash(key, p.depositCode), kind: 'deposit' },
+        { type: 'offline.unlock', door, h: await h(p.depositCode), kind: 'deposit' },
         { type: 'door.opened', door },
         { type: 'door.closed', door },
       ],
@@ -118,7 +145,7 @@ describe('reconciling what a cabinet did offline', () => {
       );
     await eventually(async () => (await state(p.parcel.id)) === 'quarantined', 5000, 'held');
     await send([
-      { type: 'offline.unlock', door, h: offlineHash(key, p.pickupCode), kind: 'pickup' },
+      { type: 'offline.unlock', door, h: await h(p.pickupCode), kind: 'pickup' },
       { type: 'door.opened', door },
       { type: 'door.closed', door },
     ]);
@@ -126,6 +153,18 @@ describe('reconciling what a cabinet did offline', () => {
     expect(ledger('offline.conflict')).toEqual([]);
     expect(ledger('code.used_offline').at(-1)).toMatchObject({ kind: 'pickup', held: true });
     expect(ledger('parcel.picked_up')).toMatchObject([{ held: true }]);
+  });
+
+  it('completes a deposit made offline by a bridge of format 1, journalled under its HMAC before an upgrade', async () => {
+    const p = await parcel();
+    const door = p.parcel.door;
+    await send([
+      { type: 'offline.unlock', door, h: offlineMac(key, p.depositCode), kind: 'deposit' },
+      { type: 'door.opened', door },
+      { type: 'door.closed', door },
+    ]);
+    await eventually(async () => (await state(p.parcel.id)) === 'stored', 5000, 'stored');
+    expect(ledger('offline.conflict')).toEqual([]);
   });
 
   it('flags a code used offline after the hub cancelled its parcel', async () => {
@@ -136,9 +175,7 @@ describe('reconciling what a cabinet did offline', () => {
       { reason: 'order cancelled' },
       t.integration,
     );
-    await send([
-      { type: 'offline.unlock', door: p.parcel.door, h: offlineHash(key, p.depositCode), kind: 'deposit' },
-    ]);
+    await send([{ type: 'offline.unlock', door: p.parcel.door, h: await h(p.depositCode), kind: 'deposit' }]);
     await eventually(() => ledger('offline.conflict').length === 1, 5000, 'a conflict');
     expect(ledger('offline.conflict')[0]).toMatchObject({ reason: 'code_revoked', kind: 'deposit' });
   });
