@@ -38,6 +38,9 @@ export interface IngestOutput {
   telemetry(lockerId: string, msg: TelemetryMessage): void;
 }
 
+/** A cabinet's dropped messages are logged at most this often (each is counted in /metrics). */
+const DROP_LOG_EVERY_MS = 60_000;
+
 export class Ingest {
   readonly #order: EventOrder;
   readonly #compartments: Compartments;
@@ -304,8 +307,31 @@ export class Ingest {
     });
   }
 
+  /**
+   * Every drop is counted; a line is logged for a cabinet at most once a minute, saying how many
+   * were left out since. A cabinet (or whoever holds its password) sending garbage in a loop
+   * otherwise wrote a line per message: thousands a second on a Pi's SD card.
+   */
   #drop(suffix: string, reason: string, topicName: string, detail?: string): void {
     this.metrics.dropped.inc({ suffix, reason });
-    this.log.warn({ topic: topicName, reason, detail }, 'device message dropped');
+    const locker = parseTopic(topicName)?.locker;
+    const key = locker ? `locker:${locker}` : `site:${parseSiteLinkTopic(topicName) ?? '?'}`;
+    const now = this.now();
+    const last = this.#dropLogged.get(key);
+    if (last && now - last.at < DROP_LOG_EVERY_MS) {
+      last.suppressed++;
+      return;
+    }
+    const suppressed = last?.suppressed ?? 0;
+    // Keys are the fleet's cabinets and sites (the broker's ACL admits no others); bounded anyway.
+    if (this.#dropLogged.size >= 10_000) this.#dropLogged.clear();
+    this.#dropLogged.set(key, { at: now, suppressed: 0 });
+    this.log.warn(
+      { topic: topicName, reason, detail, ...(suppressed ? { suppressed } : {}) },
+      'device message dropped',
+    );
   }
+
+  /** Per cabinet (or site): when a drop was last logged, and how many since were not. */
+  readonly #dropLogged = new Map<string, { at: number; suppressed: number }>();
 }
