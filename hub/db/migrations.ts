@@ -456,7 +456,7 @@ export const MIGRATIONS: readonly string[] = [
     WHERE e.type = 'producer.created' AND json_extract(e.data, '$.id') = producers.id AND t.role = 'integration');
   CREATE INDEX parcels_tenant ON parcels(tenant, state) WHERE tenant IS NOT NULL;
   `,
-  /* 38: requests to open several doors at once, waiting for a second operator (remote-opens.ts) */ `
+  /* 37: requests to open several doors at once, waiting for a second operator (remote-opens.ts) */ `
   CREATE TABLE bulk_opens (
     id TEXT PRIMARY KEY,
     locker_id TEXT NOT NULL,
@@ -472,14 +472,14 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX bulk_opens_recent ON bulk_opens(requested_at);
   `,
-  /* 40: who created each token (`token:<id>`, `cli`): a token's tokens are listed with it, and can
+  /* 38: who created each token (`token:<id>`, `cli`): a token's tokens are listed with it, and can
      be revoked with it; filled from the ledger for the tokens before */ `
   ALTER TABLE api_tokens ADD COLUMN created_by TEXT;
   UPDATE api_tokens SET created_by = (SELECT e.actor FROM events e
     WHERE e.type = 'token.created' AND json_extract(e.data, '$.id') = api_tokens.id);
   CREATE INDEX api_tokens_created_by ON api_tokens(created_by) WHERE created_by IS NOT NULL;
   `,
-  /* 41: offline hashes of format 2 (docs/protocol.md §3.2): a code's table hash is scrypt of its
+  /* 39: offline hashes of format 2 (docs/protocol.md §3.2): a code's table hash is scrypt of its
      keyed HMAC, computed after the code is created (hub/offline-hashes.ts) from `offline_mac`, the
      HMAC the table carried until now. Tables go out again once the hashes are ready: the update
      trigger fires on them too. */ `
