@@ -22,7 +22,15 @@ const route = (body: unknown, extra: Partial<RouteDef> = {}) =>
 
 function app(routes: RouteDef[], checkResponses: boolean) {
   const provisioning = {
-    authenticateToken: () => ({ id: 'T-1', role: 'operator', name: 'test', subject: null }),
+    authenticateToken: () => ({
+      id: 'T-1',
+      role: 'operator',
+      name: 'test',
+      subject: null,
+      sites: null,
+      expiresAt: null,
+      maxReservations: null,
+    }),
   } as unknown as Provisioning;
   return buildApp({
     routes,

@@ -7,6 +7,7 @@ import { buildApp } from '../../hub/api/app.ts';
 import { type ColdChainDeps, coldChainRoutes } from '../../hub/api/coldchain-routes.ts';
 import { type ApiDeps, apiRoutes } from '../../hub/api/routes.ts';
 import type { Ledger, LedgerEntry } from '../../hub/db/ledger.ts';
+import { Access } from '../../hub/domain/access.ts';
 import { SiteRules } from '../../hub/domain/coldchain/site-rules.ts';
 import { Fleet } from '../../hub/domain/fleet.ts';
 import { createMetrics } from '../../hub/metrics.ts';
@@ -37,6 +38,7 @@ function api(failing?: string) {
     ...store,
     ledger,
     fleet: new Fleet(store.db, ledger),
+    access: new Access(store.db),
     send: () => {},
     now: () => 1_800_000_000_000,
   } as unknown as ApiDeps;
