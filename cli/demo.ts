@@ -71,6 +71,8 @@ export async function runDemo(v: {
     httpPort: v['http-port'],
     mqttPort: v['mqtt-port'],
     codeDigits: 8,
+    // The farmers and customers of the demo are French.
+    language: 'fr',
     logLevel: process.env.CASIER_LOG_LEVEL ?? 'warn',
   });
   const operator = hub.provisioning.createToken('operator', 'demo operator', 'demo').token;

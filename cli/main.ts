@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { LANGUAGES, type Language } from '../devices/i18n.ts';
 import { ID_PATTERN, ID_SOURCE, parseLockerKey } from '../devices/topics.ts';
 import { PARCEL_STATES } from '../hub/domain/parcels.ts';
 import { accessCommands } from './access.ts';
@@ -131,6 +132,13 @@ export const COMMANDS: CommandSpec[] = [
           )
           .pipe(z.array(z.string().regex(ID_PATTERN, 'not a site id')).min(1)),
       },
+      language: {
+        type: 'string',
+        env: 'CASIER_LANGUAGE',
+        default: 'en',
+        help: "what keypads say where their site has none of its own: fr or en (a site's: PUT /api/v1/sites/{id}/settings)",
+        schema: z.enum(LANGUAGES),
+      },
       'metrics-token': {
         type: 'string',
         env: 'CASIER_METRICS_TOKEN',
@@ -208,6 +216,7 @@ export const COMMANDS: CommandSpec[] = [
         mqttCa: v['mqtt-ca'] ? readFileSync(v['mqtt-ca'] as string, 'utf8') : undefined,
         sites: v.sites as string[] | undefined,
         codeDigits: v['code-digits'] as number,
+        language: v.language as Language,
         outboundAllow: v['outbound-allow'] as string[] | undefined,
         auditAnchor: v['audit-anchor'] as string | undefined,
         metricsToken: v['metrics-token'] as string | undefined,

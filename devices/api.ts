@@ -8,6 +8,7 @@
  * the bodies (`parcel`, `lockerView`), short where they are read.
  */
 import { z } from 'zod';
+import { LANGUAGES } from './i18n.ts';
 import { productCategory, size, temperatureClass } from './profiles/schema.ts';
 
 const int = z.number().int();
@@ -320,7 +321,12 @@ export const doorsOpened = z.strictObject({ doors: z.array(int) });
 export const labelScanned = z.strictObject({ sscc: z.string(), doors: z.array(int) });
 
 export const DRIVER_DOORS = ['sequential', 'all'] as const;
-export const siteSettings = z.strictObject({ siteId: z.string(), driverDoors: z.enum(DRIVER_DOORS) });
+/** `language`: what the site's keypads say; null: the hub's language. */
+export const siteSettings = z.strictObject({
+  siteId: z.string(),
+  driverDoors: z.enum(DRIVER_DOORS),
+  language: z.enum(LANGUAGES).nullable(),
+});
 
 export const siteList = z.strictObject({ sites: z.array(siteView) });
 export const lockerList = z.strictObject({ lockers: z.array(lockerSummary) });

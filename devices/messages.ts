@@ -3,6 +3,7 @@
  * milliseconds; every side derives its types from these schemas.
  */
 import { z } from 'zod';
+import { LANGUAGES } from './i18n.ts';
 
 /** Payloads above this size are dropped (and counted) by every consumer. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
@@ -168,6 +169,8 @@ export const codesTable = z.object({
    */
   format: z.literal(2),
   cost: offlineCost,
+  /** What the cabinet's keypad says when it decides offline (its site's language). */
+  language: z.enum(LANGUAGES).optional(),
   entries: z.array(
     z.object({
       h: codeHash,

@@ -25,12 +25,14 @@ import {
   type LockerProfile,
   type LockerRef,
   MAX_EVENTS_PER_MESSAGE,
+  type MessageKey,
   OFFLINE_BRAKE,
   OFFLINE_FORMAT,
   type OfflineCheck,
   offlineHash,
   offlineKey,
   parseTopic,
+  say,
   siteLinkTopic,
   type TelemetryMessage,
   topic,
@@ -373,13 +375,13 @@ export class Bridge extends EventEmitter {
     );
     const entry = await turn.catch((err: unknown) => {
       log.error({ err }, 'offline code check failed');
-      this.#display('Invalid code', 'error');
+      this.#say('keypad.invalid', {}, 'error');
     });
     if (!entry) return;
     const door = entry.doors[0] as number;
     try {
       await driver.unlock(door);
-      this.#display(`Door ${door} open`, 'ok');
+      this.#say('keypad.door_open', { door }, 'ok');
     } catch (err) {
       // The door did not open: the code may be typed again.
       outbox.forgetUsedOffline(entry.h);
@@ -399,7 +401,7 @@ export class Bridge extends EventEmitter {
     if (!check.ok) {
       this.#throttle.fail('offline', now);
       this.record({ type: 'offline.refused', reason: check.reason });
-      this.#display(check.reason === 'expired' ? 'Code expired' : 'Invalid code', 'error');
+      this.#say(check.reason === 'expired' ? 'keypad.expired' : 'keypad.invalid', {}, 'error');
       return undefined;
     }
     this.#throttle.succeed('offline', now);
@@ -542,6 +544,11 @@ export class Bridge extends EventEmitter {
   }
 
   /** Shows a text to the person at the cabinet, on the board's display and the kiosk screen. */
+  /** Offline, the keypad speaks the language of the hub's last table (its site's), else English. */
+  #say(key: MessageKey, values: Record<string, number | string>, beep: 'ok' | 'error'): void {
+    this.#display(say(this.opts.outbox.codeTable()?.language ?? 'en', key, values), beep);
+  }
+
   #display(text: string, beep?: 'ok' | 'error'): void {
     this.opts.driver.display(text);
     this.opts.kiosk?.display(text);

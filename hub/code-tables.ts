@@ -8,6 +8,7 @@ import { type CodesTable, OFFLINE_FORMAT, type OfflineCost } from '../devices/in
 import type { Component } from './components.ts';
 import type { Db } from './db/open.ts';
 import type { Clocks } from './domain/clocks.ts';
+import type { Voice } from './domain/voice.ts';
 import type { Link } from './link.ts';
 
 const EVERY_MS = 250;
@@ -40,6 +41,8 @@ export class CodeTables implements Component {
     private readonly cost: OfflineCost,
     /** The cabinet checks a code's validity on its own clock: the table is on that clock. */
     private readonly clocks?: Clocks,
+    /** The table says which language the keypad speaks offline: its site's. */
+    private readonly voice?: Voice,
   ) {
     this.#due = db.prepare<[], { id: string; site_id: string; codes_version: number }>(
       'SELECT id, site_id, codes_version FROM lockers WHERE offline_key IS NOT NULL AND codes_version <> codes_published',
@@ -112,6 +115,12 @@ export class CodeTables implements Component {
         });
       }
     }
-    return { version, format: OFFLINE_FORMAT, cost: this.cost, entries };
+    return {
+      version,
+      format: OFFLINE_FORMAT,
+      cost: this.cost,
+      language: this.voice?.languageOf(lockerId),
+      entries,
+    };
   }
 }

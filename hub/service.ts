@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { Gauge } from 'prom-client';
-import { OFFLINE_COST, type OfflineCost } from '../devices/index.ts';
+import { type Language, OFFLINE_COST, type OfflineCost } from '../devices/index.ts';
 import { buildApp } from './api/app.ts';
 import { auditRoutes } from './api/audit-routes.ts';
 import { coldChainRoutes } from './api/coldchain-routes.ts';
@@ -40,6 +40,7 @@ import type { Parcels } from './domain/parcels.ts';
 import type { Provisioning } from './domain/provisioning.ts';
 import { DEFAULT_REMOTE_OPEN_BUDGET, type RemoteOpenBudget, RemoteOpens } from './domain/remote-opens.ts';
 import { Transit } from './domain/transit.ts';
+import { Voice } from './domain/voice.ts';
 import { Ingest } from './ingest.ts';
 import { DeviceLink, type Link, LocalLink } from './link.ts';
 import { LiveFeed } from './live.ts';
@@ -71,6 +72,8 @@ export interface HubConfig {
    * operator's network. None by default (hub/domain/notify/outbound.ts).
    */
   outboundAllow?: string[];
+  /** What keypads say where their site has no language of its own (devices/i18n.ts); default English. */
+  language?: Language;
   /** How many remote opens a token and a site may make (hub/domain/remote-opens.ts). */
   remoteOpenBudget?: Partial<RemoteOpenBudget>;
   /**
@@ -181,8 +184,10 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   });
   const commands = new Commands(db);
   const alarms = new Alarms(db, ledger);
-  const transit = new Transit(db, ledger, codes, commands);
-  const lockerEvents = new LockerEvents(db, ledger, codes, commands, alarms, transit);
+  // What keypads say, in their site's language or the hub's.
+  const voice = new Voice(db, config.language ?? 'en');
+  const transit = new Transit(db, ledger, codes, commands, voice);
+  const lockerEvents = new LockerEvents(db, ledger, codes, commands, alarms, transit, voice);
   const siteRules = new SiteRules(db, ledger);
   const coldChain = new ColdChain(
     db,
@@ -254,7 +259,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     clocks,
   );
   const offlineCost = config.offlineCost ?? OFFLINE_COST;
-  const codeTables = new CodeTables(db, link, log.child({ mod: 'codes' }), offlineCost, clocks);
+  const codeTables = new CodeTables(db, link, log.child({ mod: 'codes' }), offlineCost, clocks, voice);
   const offlineHashes = new OfflineHashes(codes, offlineCost, log.child({ mod: 'offline-hashes' }), () =>
     codeTables.publishDue(),
   );

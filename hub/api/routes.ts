@@ -1,7 +1,7 @@
 /** The HTTP API's routes (docs: the OpenAPI document at /api/v1/openapi.json). */
 import { z } from 'zod';
 import * as api from '../../devices/api.ts';
-import { isId, parseGs1 } from '../../devices/index.ts';
+import { isId, LANGUAGES, parseGs1 } from '../../devices/index.ts';
 import { listEvents } from '../db/ledger.ts';
 import type { Db } from '../db/open.ts';
 import type { Access } from '../domain/access.ts';
@@ -285,11 +285,18 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       method: 'PUT',
       url: '/api/v1/sites/:id/settings',
       summary:
-        "A site's settings: whether a driver's code opens the collection doors one after another (default) or all at once",
+        "A site's settings: whether a driver's code opens the collection doors one after another (default) or all at once, and the language of its keypads",
       roles: ['operator'],
       scoped: true,
       params: z.object({ id: lockerId }),
-      body: z.object({ driverDoors: z.enum(api.DRIVER_DOORS) }).strict(),
+      body: z
+        .object({
+          driverDoors: z.enum(api.DRIVER_DOORS).optional(),
+          /** What its keypads say; null: the hub's language (`--language`). */
+          language: z.enum(LANGUAGES).nullable().optional(),
+        })
+        .strict()
+        .refine((b) => b.driverDoors !== undefined || b.language !== undefined, 'give a setting to change'),
       response: { 200: api.siteSettings },
       handler: ({ params, body, principal }) => {
         d.access.site(principal, params.id);

@@ -494,4 +494,7 @@ export const MIGRATIONS: readonly string[] = [
   END;
   UPDATE lockers SET codes_version = codes_version + 1 WHERE offline_key IS NOT NULL;
   `,
+  /* 40: the language a site's keypads speak (devices/i18n.ts); NULL: the hub's (--language) */ `
+  ALTER TABLE sites ADD COLUMN language TEXT;
+  `,
 ];

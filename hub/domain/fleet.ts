@@ -1,6 +1,7 @@
 /** Sites and lockers as the API and the ingest see them: connection state and compartments. */
 import type {
   CompartmentView,
+  Language,
   LockerRef,
   LockerSummary,
   LockerView,
@@ -218,23 +219,40 @@ export class Fleet {
     return row && siteView(row);
   }
 
-  /** Changes a site's settings; the change and its ledger entry commit together. */
+  /**
+   * Changes a site's settings, those given; the change and its ledger entry commit together.
+   * `language`: what its keypads say (null: the hub's language).
+   */
   setSiteSettings(
     siteId: string,
-    settings: { driverDoors: 'sequential' | 'all' },
+    settings: { driverDoors?: 'sequential' | 'all'; language?: Language | null },
     actor: string,
     now: number,
-  ): { siteId: string; driverDoors: 'sequential' | 'all' } {
-    this.db
+  ): { siteId: string; driverDoors: 'sequential' | 'all'; language: Language | null } {
+    return this.db
       .transaction(() => {
-        const n = this.db
-          .prepare('UPDATE sites SET driver_doors = ? WHERE id = ?')
-          .run(settings.driverDoors, siteId).changes;
-        if (!n) throw new HubError('HUB_ERR_SITE_NOT_FOUND', `no site ${siteId}`);
+        const row = this.db
+          .prepare(
+            `UPDATE sites SET driver_doors = coalesce(@driverDoors, driver_doors),
+               language = CASE WHEN @setLanguage THEN @language ELSE language END
+             WHERE id = @siteId RETURNING driver_doors, language`,
+          )
+          .get({
+            siteId,
+            driverDoors: settings.driverDoors ?? null,
+            setLanguage: settings.language === undefined ? 0 : 1,
+            language: settings.language ?? null,
+          }) as { driver_doors: 'sequential' | 'all'; language: Language | null } | undefined;
+        if (!row) throw new HubError('HUB_ERR_SITE_NOT_FOUND', `no site ${siteId}`);
+        // The cabinets' offline tables say the language: they go out again.
+        if (settings.language !== undefined)
+          this.db
+            .prepare('UPDATE lockers SET codes_version = codes_version + 1 WHERE site_id = ?')
+            .run(siteId);
         this.ledger.append({ ts: now, type: 'site.settings_changed', actor, data: { siteId, ...settings } });
+        return { siteId, driverDoors: row.driver_doors, language: row.language };
       })
       .immediate();
-    return { siteId, driverDoors: settings.driverDoors };
   }
 
   #sites(id?: string) {

@@ -11,6 +11,8 @@ import {
   CABINET_BRAKE,
   FORGIVEN_BY_A_CODE,
   lockedFor,
+  type MessageKey,
+  type Phrase,
   SITE_BRAKE,
 } from '../../devices/index.ts';
 import type { CodeKind, CodeRow } from './codes.ts';
@@ -60,7 +62,7 @@ interface Brakes {
 
 export type KeypadDecision =
   /** Release the code's door; `again`: the code is already used, for this door that never opened. */
-  | ({ kind: 'open'; code: CodeRow; again: boolean; display: string } & Brakes)
+  | ({ kind: 'open'; code: CodeRow; again: boolean; display: Phrase } & Brakes)
   /** A driver is at the cabinet (transit.ts opens their doors). */
   | ({ kind: 'driver'; driver: { id: string; name: string } } & Brakes)
   /** Nothing opens; `display` is what the keypad shows (none: nobody is there to read it). */
@@ -68,7 +70,7 @@ export type KeypadDecision =
       kind: 'refuse';
       reason: RefuseReason;
       code: CodeRow | undefined;
-      display: string | null;
+      display: Phrase | null;
       /** The lockout this refusal started (the longer of the cabinet's and the site's). */
       lockoutMs: number;
       /** The site's brake started a lockout: someone is going from keypad to keypad. */
@@ -82,12 +84,12 @@ const OPENS_IN: Record<CodeKind, readonly string[]> = {
 };
 
 /** The keypad tells why only where the person can do something about it. */
-const DISPLAY: Partial<Record<RefuseReason, string>> = {
-  throttled: 'Too many attempts, wait',
-  expired: 'Code expired',
-  not_yet_valid: 'Code not valid yet',
+const DISPLAY: Partial<Record<RefuseReason, MessageKey>> = {
+  throttled: 'keypad.throttled',
+  expired: 'keypad.expired',
+  not_yet_valid: 'keypad.not_yet_valid',
   // The customer is told why, without details: the operator has them.
-  quarantined: 'Parcel held: temperature',
+  quarantined: 'keypad.quarantined',
 };
 
 export function decide(f: KeypadFacts): KeypadDecision {
@@ -109,7 +111,7 @@ export function decide(f: KeypadFacts): KeypadDecision {
     // Every refusal counts, one typed while locked too: hammering the keypad lengthens the lockout.
     const cabinet = afterFailure(f.brake, f.now, CABINET_BRAKE);
     const site = afterFailure(f.siteBrake, f.now, SITE_BRAKE);
-    const display = DISPLAY[reason] ?? 'Invalid code';
+    const display: Phrase = { key: DISPLAY[reason] ?? 'keypad.invalid' };
     return {
       kind: 'refuse',
       reason,
@@ -154,7 +156,7 @@ export function decide(f: KeypadFacts): KeypadDecision {
       kind: 'refuse',
       reason: 'busy',
       code: c,
-      display: 'Door in use, try again',
+      display: { key: 'keypad.busy' },
       ...kept,
       lockoutMs: 0,
       siteLockout: false,
@@ -167,7 +169,7 @@ export function decide(f: KeypadFacts): KeypadDecision {
     kind: 'open',
     code: c,
     again,
-    display: `Door ${c.door} open`,
+    display: { key: 'keypad.door_open', values: { door: c.door } },
     brake: forgive ? afterSuccess(f.brake, f.now, forgive, CABINET_BRAKE) : f.brake,
     siteBrake: forgive ? afterSuccess(f.siteBrake, f.now, forgive, SITE_BRAKE) : f.siteBrake,
   };

@@ -24,6 +24,7 @@ import { decide, type KeypadDecision } from './keypad.ts';
 import { OfflineReconciler } from './offline.ts';
 import { ParcelStates } from './parcel-states.ts';
 import type { Transit } from './transit.ts';
+import { Voice } from './voice.ts';
 
 /** How long a released door may stay unopened before the hub takes it back into service (ms). */
 export const NOT_OPENED_MS = 60_000;
@@ -43,6 +44,8 @@ export class LockerEvents {
     private readonly commands: Commands,
     private readonly alarms: Alarms,
     private readonly transit: Transit,
+    /** The keypad's words, in the site's language. */
+    private readonly voice = new Voice(db),
   ) {
     this.#compartments = new Compartments(db);
     // The keypad brakes live in the store: they change inside the ingest's transaction, so they
@@ -224,7 +227,7 @@ export class LockerEvents {
     return [
       this.commands.create(
         lockerId,
-        { type: 'display', text: d.display, beep: 'error' },
+        { type: 'display', text: this.voice.say(lockerId, d.display), beep: 'error' },
         { kind: 'keypad' },
         now,
       ),
@@ -261,7 +264,7 @@ export class LockerEvents {
     });
     const display = this.commands.create(
       lockerId,
-      { type: 'display', text: d.display, beep: 'ok' },
+      { type: 'display', text: this.voice.say(lockerId, d.display), beep: 'ok' },
       { kind: 'keypad' },
       now,
     );

@@ -15,6 +15,7 @@ import type { Commands } from './commands.ts';
 import { Compartments } from './compartments.ts';
 import { ParcelStates } from './parcel-states.ts';
 import { newId } from './secrets.ts';
+import { Voice } from './voice.ts';
 
 /** How long after a driver's code the scans at that cabinet are theirs. */
 const SESSION_MS = 15 * 60_000;
@@ -51,6 +52,8 @@ export class Transit {
     private readonly ledger: Ledger,
     private readonly codes: Codes,
     private readonly commands: Commands,
+    /** The keypad's words to the driver, in the site's language. */
+    private readonly voice = new Voice(db),
   ) {
     this.#states = new ParcelStates(db, ledger);
     this.#compartments = new Compartments(db);
@@ -207,10 +210,10 @@ export class Transit {
       'pluck',
     ).get(driver.id, lockerId, lockerId) as number;
     const text = waiting.length
-      ? `Collect: ${waiting.length} door(s) open`
+      ? this.voice.say(lockerId, 'driver.collect', { doors: waiting.length })
       : deliver
-        ? `Scan ${deliver} parcel(s) to deliver`
-        : 'Nothing for you here';
+        ? this.voice.say(lockerId, 'driver.deliver', { parcels: deliver })
+        : this.voice.say(lockerId, 'driver.nothing');
     out.push(this.commands.create(lockerId, { type: 'display', text }, { kind: 'keypad' }, now));
     return out;
   }
@@ -342,7 +345,7 @@ export class Transit {
       return [
         this.commands.create(
           lockerId,
-          { type: 'display', text: 'Check this parcel' },
+          { type: 'display', text: this.voice.say(lockerId, 'driver.check_parcel') },
           { kind: 'keypad' },
           now,
         ),
@@ -422,7 +425,9 @@ export class Transit {
         parcelId: p.id,
         data: { reason: 'destination_full', alternative: other ?? null },
       });
-      const text = other ? `Full: use locker ${other}` : 'Full: call the operator';
+      const text = other
+        ? this.voice.say(lockerId, 'driver.full_use', { locker: other })
+        : this.voice.say(lockerId, 'driver.full_call');
       return [this.commands.create(lockerId, { type: 'display', text }, { kind: 'keypad' }, now)];
     }
     cached(this.db, 'UPDATE parcels SET locker_id = ?, door = ?, updated_at = ? WHERE id = ?').run(
@@ -452,7 +457,7 @@ export class Transit {
       unlock,
       this.commands.create(
         lockerId,
-        { type: 'display', text: `Door ${slot.door} open` },
+        { type: 'display', text: this.voice.say(lockerId, 'keypad.door_open', { door: slot.door }) },
         { kind: 'keypad' },
         now,
       ),

@@ -71,7 +71,7 @@ describe("a site's settings", () => {
     const { app, put } = api();
     const res = await put('ferme', { driverDoors: 'all' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ siteId: 'ferme', driverDoors: 'all' });
+    expect(res.json()).toEqual({ siteId: 'ferme', driverDoors: 'all', language: null });
     expect(driverDoors()).toBe('all');
     expect(settingsEvents()).toBe(1);
     await app.close();

@@ -94,7 +94,7 @@ describe('a parcel that travels from a rural box to a town locker', () => {
     // In town: the driver scans the parcel, the hub allocates a chilled door now and opens it.
     const display = waitFor<[{ type: string; text?: string }]>(town, 'command', (c) => c.type === 'display');
     town.pressCode(driver.code);
-    expect((await display)[0].text).toBe('Scan 1 parcel(s) to deliver');
+    expect((await display)[0].text).toBe('Scan 1 parcel to deliver');
     const unlocked = waitFor<[number]>(town, 'unlocked');
     scan(town, sscc(1));
     const [door] = await unlocked;

@@ -1,0 +1,46 @@
+/**
+ * The catalogue is complete in every language: each key everywhere, each message parses, and
+ * every message takes the same arguments in every language (a translation that drops `{door}`
+ * would show a door-less sentence on one site only).
+ */
+import { type MessageFormatElement, parse, TYPE } from '@formatjs/icu-messageformat-parser';
+import { describe, expect, it } from 'vitest';
+import { CATALOGUE, LANGUAGES, type MessageKey, say } from '../../devices/i18n.ts';
+
+function argumentsOf(elements: MessageFormatElement[], into = new Set<string>()): Set<string> {
+  for (const e of elements) {
+    if (e.type === TYPE.argument || e.type === TYPE.number || e.type === TYPE.date || e.type === TYPE.time)
+      into.add(e.value);
+    if (e.type === TYPE.plural || e.type === TYPE.select) {
+      into.add(e.value);
+      for (const option of Object.values(e.options)) argumentsOf(option.value, into);
+    }
+    if (e.type === TYPE.tag) argumentsOf(e.children, into);
+  }
+  return into;
+}
+
+describe('the message catalogue', () => {
+  const keys = Object.keys(CATALOGUE.en) as MessageKey[];
+
+  it.each(LANGUAGES)('has every key in %s, and nothing else', (language) => {
+    expect(Object.keys(CATALOGUE[language]).sort()).toEqual([...keys].sort());
+  });
+
+  it.each(keys)('%s parses and takes the same arguments in every language', (key) => {
+    const [first, ...others] = LANGUAGES.map((l) => [...argumentsOf(parse(CATALOGUE[l][key]))].sort());
+    for (const other of others) expect(other).toEqual(first);
+  });
+
+  it('fills arguments and follows each language’s plural rules', () => {
+    expect(say('en', 'keypad.door_open', { door: 3 })).toBe('Door 3 open');
+    expect(say('fr', 'keypad.door_open', { door: 3 })).toBe('Porte 3 ouverte');
+    expect(say('en', 'driver.collect', { doors: 1 })).toBe('Collect: 1 door open');
+    expect(say('en', 'driver.collect', { doors: 2 })).toBe('Collect: 2 doors open');
+    expect(say('fr', 'driver.collect', { doors: 1 })).toBe('Collecte : 1 porte ouverte');
+    expect(say('fr', 'driver.collect', { doors: 2 })).toBe('Collecte : 2 portes ouvertes');
+    // French counts 0 as singular, English as plural.
+    expect(say('fr', 'driver.collect', { doors: 0 })).toBe('Collecte : 0 porte ouverte');
+    expect(say('en', 'driver.collect', { doors: 0 })).toBe('Collect: 0 doors open');
+  });
+});
