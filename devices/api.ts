@@ -143,7 +143,32 @@ export type Parcel = z.infer<typeof parcel>;
 export const timelineEvent = ledgerEvent.omit({ parcelId: true });
 export type TimelineEvent = z.infer<typeof timelineEvent>;
 
-export const parcelWithTimeline = parcel.extend({ timeline: z.array(timelineEvent) });
+/** What a code is for: `return` is the producer's code to take back a parcel returned to its box. */
+export const CODE_KINDS = ['deposit', 'pickup', 'return'] as const;
+/**
+ * `pending`: not valid yet (a pickup code until the goods are in); `active`: works until
+ * `expiresAt`; `used`; `expired`; `revoked`: stopped before use (the parcel cancelled, discarded
+ * or taken out, or a newer code issued in its place).
+ */
+export const CODE_STATES = ['pending', 'active', 'used', 'expired', 'revoked'] as const;
+
+/** The state of one of a parcel's codes, never the code: the hub keeps only its keyed hash. */
+export const codeView = z.strictObject({
+  kind: z.enum(CODE_KINDS),
+  state: z.enum(CODE_STATES),
+  lockerId: z.string(),
+  door: int,
+  notBefore: ms.nullable(),
+  expiresAt: ms.nullable(),
+  usedAt: ms.nullable(),
+});
+export type CodeView = z.infer<typeof codeView>;
+
+export const parcelWithTimeline = parcel.extend({
+  /** Its codes, oldest first. */
+  codes: z.array(codeView),
+  timeline: z.array(timelineEvent),
+});
 export type ParcelWithTimeline = z.infer<typeof parcelWithTimeline>;
 
 /** A new parcel and its codes, shown once: the hub keeps only keyed hashes. */

@@ -230,8 +230,8 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       method: 'GET',
       url: '/api/v1/parcels/:id/temperature',
       summary:
-        'The parcel’s temperature record from deposit to pickup, as JSON or CSV (?format=csv); an integration sees its platform’s parcels only',
-      roles: ['operator', 'integration'],
+        'The parcel’s temperature record from deposit to pickup, as JSON or CSV (?format=csv); a producer sees their own parcels’ only, an integration its platform’s',
+      roles: ['operator', 'integration', 'producer'],
       scoped: true,
       params: z.object({ id: z.string().max(64) }),
       query: z.object({ format: z.enum(['json', 'csv']).default('json') }),

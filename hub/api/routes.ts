@@ -97,7 +97,7 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       method: 'GET',
       url: '/api/v1/parcels/:id',
       summary:
-        'A parcel with its timeline (every event that concerns it); a producer sees only their own, an integration its platform’s',
+        'A parcel with the state of its codes (never the codes) and its timeline (every event that concerns it); a producer sees only their own, an integration its platform’s',
       roles: ['integration', 'operator', 'producer'],
       scoped: true,
       params: z.object({ id }),
@@ -105,7 +105,11 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       handler: ({ params, principal }) => {
         // Another's parcel does not exist, as far as this token can tell.
         const parcel = d.access.parcel(principal, d.parcels.get(params.id));
-        return { ...parcel, timeline: d.parcels.timeline(params.id) };
+        return {
+          ...parcel,
+          codes: d.parcels.codesOf(params.id, d.now()),
+          timeline: d.parcels.timeline(params.id),
+        };
       },
     }),
     defineRoute({

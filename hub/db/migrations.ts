@@ -497,4 +497,11 @@ export const MIGRATIONS: readonly string[] = [
   /* 40: the language a site's keypads speak (devices/i18n.ts); NULL: the hub's (--language) */ `
   ALTER TABLE sites ADD COLUMN language TEXT;
   `,
+  /* 41: a code's purpose when its kind does not say it: 'return', the producer's pickup code for a
+     parcel back in their box (shown to them as such). Until now only a return code followed a
+     parcel's first pickup code. */ `
+  ALTER TABLE codes ADD COLUMN purpose TEXT;
+  UPDATE codes SET purpose = 'return' WHERE kind = 'pickup'
+    AND id > (SELECT min(f.id) FROM codes f WHERE f.parcel_id = codes.parcel_id AND f.kind = 'pickup');
+  `,
 ];

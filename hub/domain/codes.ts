@@ -3,6 +3,7 @@
  * door, one-time, expiring. What a typed code may do is decided in keypad.ts.
  */
 
+import type { CodeView } from '../../devices/api.ts';
 import { offlineMac } from '../../devices/index.ts';
 import { cached, type Db } from '../db/open.ts';
 import { hashCode, isSealed, newCode, openOfflineKey, sealOfflineKey } from './secrets.ts';
@@ -21,6 +22,8 @@ export interface CodeRow {
   not_before: number | null;
   expires_at: number | null;
   used_at: number | null;
+  /** 'return': a producer's pickup code for a parcel back in their box; null: as its kind says. */
+  purpose?: 'return' | null;
 }
 
 export class Codes {
@@ -49,8 +52,8 @@ export class Codes {
     );
     this.#driver = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM drivers WHERE code_hash = ?');
     this.#insert = db.prepare(
-      `INSERT INTO codes (hash, offline_mac, parcel_id, locker_id, door, kind, state, not_before, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO codes (hash, offline_mac, parcel_id, locker_id, door, kind, state, not_before, expires_at, purpose)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#rebind = db.prepare('UPDATE codes SET locker_id = ?, door = ? WHERE id = ?');
     this.#setState = db.prepare(
@@ -134,6 +137,8 @@ export class Codes {
     state: 'pending' | 'active';
     expiresAt: number | null;
     notBefore?: number;
+    /** A pickup code for the producer to take back a parcel returned to their box. */
+    purpose?: 'return';
     /**
      * The locker's offline-code key: the code then also appears in its offline table, once its slow
      * hash is computed from the HMAC kept here (hub/offline-hashes.ts), off the request's path.
@@ -155,6 +160,7 @@ export class Codes {
         p.state,
         p.notBefore ?? null,
         p.expiresAt,
+        p.purpose ?? null,
       );
       return { code, id: Number(info.lastInsertRowid) };
     }
@@ -196,6 +202,26 @@ export class Codes {
 
   setState(id: number, state: CodeState): void {
     this.#setState.run(state, null, null, id);
+  }
+
+  /**
+   * The state of a parcel's codes, oldest first, never the codes. A working code past its
+   * deadline reads `expired`: nothing sweeps a code whose parcel stays as it is (a return code).
+   */
+  ofParcel(parcelId: string, now: number): CodeView[] {
+    const rows = cached(
+      this.db,
+      'SELECT kind, purpose, state, locker_id, door, not_before, expires_at, used_at FROM codes WHERE parcel_id = ? ORDER BY id',
+    ).all(parcelId) as Array<Omit<CodeRow, 'id' | 'hash' | 'parcel_id'>>;
+    return rows.map((r) => ({
+      kind: r.purpose ?? r.kind,
+      state: r.state === 'active' && r.expires_at !== null && r.expires_at <= now ? 'expired' : r.state,
+      lockerId: r.locker_id,
+      door: r.door,
+      notBefore: r.not_before,
+      expiresAt: r.expires_at,
+      usedAt: r.used_at,
+    }));
   }
 
   /** Stops a parcel's codes still waiting or working (of one kind, or all); returns how many. */

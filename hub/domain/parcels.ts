@@ -296,6 +296,7 @@ export class Parcels {
           lockerId: p.lockerId,
           door: p.door,
           kind: 'pickup',
+          purpose: 'return',
           state: 'active',
           expiresAt,
           offlineKey: this.codes.offlineKeyOf(p.lockerId),
@@ -367,6 +368,11 @@ export class Parcels {
       )
       .all(...args, filter.limit ?? 100) as Array<ParcelRow & { site_id: string }>;
     return rows.map(parcelView);
+  }
+
+  /** The state of the parcel's codes (codes.ts), never the codes. */
+  codesOf(id: string, now: number) {
+    return this.codes.ofParcel(id, now);
   }
 
   timeline(id: string) {
