@@ -33,6 +33,22 @@ const CONDITION_WORDS: Record<Condition, string> = {
   free: 'free',
 };
 
+/**
+ * What a door is unlocked for while an opening is in progress (a compartment's `opening`, the
+ * hub's `DoorOperation` in hub/domain/compartments.ts), said after "unlocked": "unlocked for the
+ * customer to collect the parcel". Operators read who the door waits for, not the hub's word.
+ */
+const OPENINGS: Record<string, string> = {
+  deposit: 'for the producer to deposit the goods',
+  pickup: 'for the customer to collect the parcel',
+  collect: 'for the driver to collect the parcel',
+  deliver: 'for the driver to deliver the parcel',
+  operator: 'remotely by an operator',
+  retrieve: 'remotely by an operator, to take the goods out',
+};
+
+const openingWords = (op: string) => OPENINGS[op] ?? `for ${op.replace(/_/g, ' ')}`;
+
 export function LockerPage(props: { id: string; door: number | null }) {
   const live = useLive();
   const store = useStore();
@@ -76,7 +92,7 @@ export function LockerPage(props: { id: string; door: number | null }) {
         <div>
           <section
             class="locker"
-            style={{ gridTemplateColumns: `repeat(${cols}, minmax(6.5rem, 1fr))` }}
+            style={{ gridTemplateColumns: `repeat(${cols}, minmax(var(--door-min), 1fr))` }}
             aria-label={`Front of ${l.id}`}
           >
             {l.compartments.map((c) => (
@@ -123,7 +139,7 @@ function Compartment(props: { locker: LockerView; c: CompartmentView; cond: Cond
       {temp && <span class="comp-temp">{temp}</span>}
       <span class="comp-state">
         {door}
-        {c.opening ? ' · released' : ''}
+        {c.opening ? ' · unlocked' : ''}
       </span>
       <span class="comp-parcel">{c.parcel ? `${stateLabel(c.parcel.state)}` : 'Free'}</span>
     </a>
@@ -162,7 +178,7 @@ function CompartmentPanel(props: { locker: LockerView; c: CompartmentView; alarm
         <dt>Door</dt>
         <dd>{c.doorState === 'unknown' ? 'not reported by the cabinet yet' : c.doorState}</dd>
         <dt>Lock</dt>
-        <dd>{c.opening ? `released for a ${c.opening} opening` : 'locked'}</dd>
+        <dd>{c.opening ? `unlocked ${openingWords(c.opening)}` : 'locked'}</dd>
         <dt>Parcel</dt>
         <dd>
           {c.parcel ? (
@@ -232,9 +248,9 @@ function CancelOpen(props: { locker: LockerView; c: CompartmentView; onClose: ()
       }
       onClose={props.onClose}
     >
-      Door {c.door} is held for a {c.opening} opening that has not happened. Giving it up puts the compartment
-      back in service; a code it was for can be typed again. The hub refuses while the cabinet has not
-      answered the unlock: a copy on its way may still release the door.
+      Door {c.door} was unlocked {openingWords(c.opening ?? '')}, and nobody has opened it. Giving it up puts
+      the compartment back in service; a code it was unlocked for can be typed again. The hub refuses while
+      the cabinet has not answered the unlock: a copy on its way may still release the door.
     </ReasonDialog>
   );
 }
