@@ -28,6 +28,12 @@ const en = {
   'driver.check_parcel': 'Check this parcel',
   'driver.full_use': 'Full: use locker {locker}',
   'driver.full_call': 'Full: call the operator',
+  // The kiosk page on the Pi's touchscreen (firmware-bridge/kiosk).
+  'kiosk.idle': 'Enter your code',
+  'kiosk.keypad': 'Keypad',
+  'kiosk.entered': 'Code entered',
+  'kiosk.clear': 'Clear',
+  'kiosk.out_of_order': 'Out of order, sorry',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -46,6 +52,11 @@ const fr: Record<MessageKey, string> = {
   'driver.check_parcel': 'Vérifiez ce colis',
   'driver.full_use': 'Plein : casier {locker}',
   'driver.full_call': 'Plein : appelez l’exploitant',
+  'kiosk.idle': 'Tapez votre code',
+  'kiosk.keypad': 'Clavier',
+  'kiosk.entered': 'Code saisi',
+  'kiosk.clear': 'Effacer',
+  'kiosk.out_of_order': 'Hors service, désolé',
 };
 
 /** A text not yet in a language: what to say, said where the listener's language is known. */

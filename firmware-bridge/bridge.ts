@@ -164,6 +164,7 @@ export class Bridge extends EventEmitter {
     // The board first: the hub sees the cabinet online only once it can act on a command.
     await driver.start();
     if (this.opts.kiosk) {
+      this.opts.kiosk.speak(this.opts.outbox.codeTable()?.language ?? 'en');
       this.opts.kiosk.on('code', (code: string) => this.#keypad(code));
       await this.opts.kiosk.start();
       log.info({ port: this.opts.kiosk.port }, 'kiosk screen served');
@@ -488,8 +489,10 @@ export class Bridge extends EventEmitter {
           { reason: m.reason, detail: m.detail },
           'code table refused: offline codes need a table of format 2 (is the hub older than this bridge?)',
         );
-      else if (this.opts.outbox.saveCodeTable(m.value))
+      else if (this.opts.outbox.saveCodeTable(m.value)) {
         this.opts.log.debug({ version: m.value.version, entries: m.value.entries.length }, 'code table');
+        this.opts.kiosk?.speak(m.value.language ?? 'en');
+      }
     } else if (parsed?.suffix === 'commands') {
       const m = decodePayload('commands', payload);
       if (m.ok) void this.#execute(m.value);

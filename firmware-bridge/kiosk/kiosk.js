@@ -51,7 +51,7 @@ async function submit() {
     headers: { 'content-type': 'application/json', 'x-casier-kiosk': '1' },
     body: JSON.stringify({ code }),
   }).catch(() => undefined);
-  if (!res?.ok) screen.textContent = 'Out of order, sorry';
+  if (!res?.ok) screen.textContent = document.body.dataset.outOfOrder;
 }
 
 document.querySelector('.keys').addEventListener('click', (e) => {

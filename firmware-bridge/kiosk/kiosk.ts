@@ -12,10 +12,10 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { type Language, type MessageKey, say } from '../../devices/index.ts';
 
 export const KIOSK_HEADER = 'x-casier-kiosk';
 /** What the screen shows when nobody is using it. */
-export const IDLE_TEXT = 'Enter your code';
 /** How long a message stays before the screen returns to its idle text. */
 const MESSAGE_MS = 10_000;
 const MAX_SCREENS = 8;
@@ -26,14 +26,16 @@ const asset = (name: string) => readFileSync(new URL(name, import.meta.url), 'ut
 type Push = { type: 'display'; text: string } | { type: 'beep'; pattern: 'ok' | 'error' };
 
 export class Kiosk extends EventEmitter {
+  /** The page, its words filled in at each request: the language may change (`speak`). */
+  readonly #page = asset('./index.html');
+  #language: Language = 'en';
   readonly #assets = {
-    '/': { type: 'text/html; charset=utf-8', body: asset('./index.html') },
     '/kiosk.js': { type: 'text/javascript; charset=utf-8', body: asset('./kiosk.js') },
     '/kiosk.css': { type: 'text/css; charset=utf-8', body: asset('./kiosk.css') },
   } as Record<string, { type: string; body: string }>;
   readonly #screens = new Set<ServerResponse>();
   #server: Server | undefined;
-  #text = IDLE_TEXT;
+  #text: string | undefined;
   #idle: NodeJS.Timeout | undefined;
   #port = 0;
 
@@ -72,13 +74,29 @@ export class Kiosk extends EventEmitter {
     await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
   }
 
+  /** What the screen says while nobody is at it. */
+  #idleText(): string {
+    return say(this.#language, 'kiosk.idle');
+  }
+
+  /** The language of the page's own words (its site's, from the hub's last code table). */
+  speak(language: Language): void {
+    this.#language = language;
+  }
+
+  #render(): string {
+    return this.#page.replace(/\{\{([a-z_.]+)\}\}/g, (_, key: string) =>
+      escapeHtml(key === 'lang' ? this.#language : say(this.#language, key as MessageKey)),
+    );
+  }
+
   display(text: string): void {
     this.#text = text;
     this.#push({ type: 'display', text });
     clearTimeout(this.#idle);
     this.#idle = setTimeout(() => {
-      this.#text = IDLE_TEXT;
-      this.#push({ type: 'display', text: IDLE_TEXT });
+      this.#text = undefined;
+      this.#push({ type: 'display', text: this.#idleText() });
     }, this.opts.messageMs ?? MESSAGE_MS);
     this.#idle.unref();
   }
@@ -108,7 +126,12 @@ export class Kiosk extends EventEmitter {
       this.#code(req, res);
       return;
     }
-    const a = req.method === 'GET' ? this.#assets[url.pathname] : undefined;
+    const a =
+      req.method !== 'GET'
+        ? undefined
+        : url.pathname === '/'
+          ? { type: 'text/html; charset=utf-8', body: this.#render() }
+          : this.#assets[url.pathname];
     if (!a) {
       res.writeHead(404).end();
       return;
@@ -133,7 +156,9 @@ export class Kiosk extends EventEmitter {
       'cache-control': 'no-cache',
       connection: 'keep-alive',
     });
-    res.write(`retry: 1000\ndata: ${JSON.stringify({ type: 'display', text: this.#text })}\n\n`);
+    res.write(
+      `retry: 1000\ndata: ${JSON.stringify({ type: 'display', text: this.#text ?? this.#idleText() })}\n\n`,
+    );
     this.#screens.add(res);
     res.on('close', () => this.#screens.delete(res));
   }
@@ -165,3 +190,6 @@ export class Kiosk extends EventEmitter {
     });
   }
 }
+
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => `&${{ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": '#39' }[c]};`);

@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { findProfile, linePair } from '../../devices/index.ts';
 import { Bridge } from '../../firmware-bridge/bridge.ts';
 import { KrCu16Driver } from '../../firmware-bridge/drivers/kr-cu16.ts';
-import { IDLE_TEXT, KIOSK_HEADER, Kiosk } from '../../firmware-bridge/kiosk/kiosk.ts';
+import { KIOSK_HEADER, Kiosk } from '../../firmware-bridge/kiosk/kiosk.ts';
 import { Outbox } from '../../firmware-bridge/outbox.ts';
 import { KrCu16BusSim } from '../../simulators/boards/kr-cu16-bus.ts';
 import { launchBrowser } from '../helpers/browser.ts';
@@ -78,7 +78,7 @@ const tap = async (code: string) => {
 
 describe('the kiosk screen on the Pi', () => {
   it('takes a code on its keypad, opens the door, and says so on the screen with a beep', async () => {
-    await expect.poll(() => page.locator('#screen').textContent()).toBe(IDLE_TEXT);
+    await expect.poll(() => page.locator('#screen').textContent()).toBe('Enter your code');
     const order = await t.api(
       'POST',
       '/api/v1/parcels',
@@ -103,6 +103,19 @@ describe('the kiosk screen on the Pi', () => {
     expect(await page.locator('body').getAttribute('data-beeps')).toBe('2');
     const rejected = await t.api('GET', '/api/v1/events?type=code.rejected');
     expect(rejected.body.events).toHaveLength(1);
+  });
+
+  it('speaks its site’s language: the page’s own words and what the hub says', async () => {
+    expect((await t.api('PUT', '/api/v1/sites/lyon/settings', { language: 'fr' })).status).toBe(200);
+    // The page takes the language of the next code table the hub sends.
+    await expect
+      .poll(async () => (await fetch(`http://127.0.0.1:${kiosk.port}/`)).text(), { timeout: 5000 })
+      .toContain('<html lang="fr">');
+    await page.reload();
+    await expect.poll(() => page.locator('#screen').textContent()).toBe('Tapez votre code');
+    await page.getByRole('button', { name: 'Effacer' }).tap();
+    await tap('00000000');
+    await page.locator('#screen', { hasText: 'Code invalide' }).waitFor();
   });
 
   it('takes codes from its own page only: no foreign origin, no other host name, no bad code', async () => {
