@@ -25,6 +25,8 @@ export const PARCEL_STATES = [
   'quarantined',
   'discarded',
   'returned',
+  /** A returned parcel its producer took back out of the box with their return code. */
+  'retrieved_by_producer',
 ] as const;
 export type ParcelState = (typeof PARCEL_STATES)[number];
 export const parcelState = z.enum(PARCEL_STATES);

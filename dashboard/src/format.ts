@@ -75,6 +75,7 @@ const EVENT_LABELS: Record<string, string> = {
   'parcel.expired': 'Expired',
   'parcel.cancelled': 'Cancelled',
   'parcel.returned': 'Returned',
+  'parcel.retrieved_by_producer': 'Taken back by the producer',
   'parcel.quarantined': 'Quarantined (temperature)',
   'parcel.released': 'Released from quarantine',
   'parcel.discarded': 'Discarded',
@@ -134,6 +135,7 @@ export const STATE_LABELS: Record<string, string> = {
   quarantined: 'Quarantined',
   discarded: 'Discarded',
   returned: 'Returned',
+  retrieved_by_producer: 'Taken back by the producer',
 };
 
 export const stateLabel = (s: string) => STATE_LABELS[s] ?? s.replace(/_/g, ' ');

@@ -337,8 +337,9 @@ export class LockerEvents {
         at: closedAt,
         data: travels ? { awaitingCollection: true } : { pickupExpiresAt: closedAt + windowMs },
       });
-    } else if (comp.pending_action === 'pickup' && parcelId && this.#states.can(parcelId, 'pickup')) {
-      this.#states.move(parcelId, 'pickup', { ...base, at: closedAt });
+    } else if (comp.pending_action === 'pickup' && parcelId && this.#states.pickupOf(parcelId)) {
+      // A customer's pickup, or a producer's return code taking back goods returned to their box.
+      this.#states.move(parcelId, this.#states.pickupOf(parcelId) ?? 'pickup', { ...base, at: closedAt });
     } else if (comp.pending_action === 'retrieve' && parcelId) {
       // An operator took the goods out: whatever state the parcel was in, it leaves the locker;
       // discarded goods stay discarded, anything else goes back (returned).

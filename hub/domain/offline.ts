@@ -81,7 +81,9 @@ export class OfflineReconciler {
     // fact, completed as online (held, for a quarantined one) for an operator to see.
     if (
       !parcel ||
-      !ParcelStates.allows(code.kind === 'deposit' ? 'deposit' : 'pickup', parcel.state, parcel.held_from)
+      !(code.kind === 'deposit'
+        ? ParcelStates.allows('deposit', parcel.state, parcel.held_from)
+        : ParcelStates.pickupOf(parcel.state, parcel.held_from) !== null)
     ) {
       conflict('parcel_state', { parcelState: parcel?.state });
       return false;

@@ -35,6 +35,8 @@ export const GOODS: Record<ParcelState, 'inside' | 'opened' | 'none'> = {
   discarded: 'inside',
   // Homebound at its origin, or taken out by an operator (which frees the compartment).
   returned: 'inside',
+  // Its producer took it back out of the box.
+  retrieved_by_producer: 'none',
 };
 
 const statesWhere = (goods: 'inside' | 'opened') =>
@@ -86,13 +88,24 @@ export const TRANSITIONS = {
   deliver: { from: ['in_transit'], to: 'ready', by: 'driver', ledger: 'parcel.ready', stamp: 'ready_at' },
   /** A driver brought it back to its origin: the producer takes it out. */
   bringBack: { from: ['in_transit'], to: 'returned', by: 'driver', ledger: 'parcel.returned' },
-  /** The customer (or the producer, for goods brought back) closed the door behind them. */
+  /** The customer closed the door behind them. */
   pickup: {
-    from: ['stored', 'ready', 'returned'],
+    from: ['stored', 'ready'],
     to: 'picked_up',
     by: 'customer',
     ledger: 'parcel.picked_up',
     stamp: 'picked_up_at',
+    free: true,
+  },
+  /**
+   * Its producer closed the door behind them, the goods brought back to their box taken out with
+   * their return code: no customer collected anything.
+   */
+  takeBack: {
+    from: ['returned'],
+    to: 'retrieved_by_producer',
+    by: 'producer',
+    ledger: 'parcel.retrieved_by_producer',
     free: true,
   },
   /** Never deposited by its deadline. */
@@ -172,11 +185,15 @@ export function goodsMoved(type: string, data: { from?: unknown }): 'in' | 'out'
       return data.from === undefined ? 'in' : 'out';
     case 'parcel.in_transit':
     case 'parcel.picked_up':
+    case 'parcel.retrieved_by_producer':
       return 'out';
     default:
       return null;
   }
 }
+
+/** The ledger types `goodsMoved` reads, as an SQL list: for the queries that follow a parcel's goods. */
+export const GOODS_MOVES_SQL = `('parcel.stored', 'parcel.ready', 'parcel.returned', 'parcel.in_transit', 'parcel.picked_up', 'parcel.retrieved_by_producer')`;
 
 /**
  * What a quarantined parcel still goes through: the doors that close after the breach on a move
@@ -192,9 +209,10 @@ const PASSES_HOLD: ReadonlySet<TransitionName> = new Set([
   'bringBack',
   'collect',
   'pickup',
+  'takeBack',
 ]);
 /** Of those, the ones after which there is nothing left to hold. */
-const ENDS_HOLD: ReadonlySet<TransitionName> = new Set(['pickup']);
+const ENDS_HOLD: ReadonlySet<TransitionName> = new Set(['pickup', 'takeBack']);
 
 export interface Move {
   /** Who, as the ledger records it (`device:box-1`, `token:…`, `hub`). */
@@ -264,6 +282,21 @@ export class ParcelStates {
     const t: Transition = TRANSITIONS[name];
     if (t.from.includes(state)) return true;
     return state === 'quarantined' && heldFrom !== null && PASSES_HOLD.has(name) && t.from.includes(heldFrom);
+  }
+
+  /**
+   * What closing a door opened with a pickup code completes: the customer's collection, or, for
+   * a parcel back in its producer's box, the producer taking it back (their return code); null:
+   * neither applies.
+   */
+  static pickupOf(state: ParcelState, heldFrom: ParcelState | null = null): 'pickup' | 'takeBack' | null {
+    if (ParcelStates.allows('pickup', state, heldFrom)) return 'pickup';
+    return ParcelStates.allows('takeBack', state, heldFrom) ? 'takeBack' : null;
+  }
+
+  pickupOf(parcelId: string): 'pickup' | 'takeBack' | null {
+    const p = this.#get(parcelId);
+    return p ? ParcelStates.pickupOf(p.state, p.held_from) : null;
   }
 
   /** Whether transition `name` applies to the parcel as it is now. */

@@ -289,6 +289,14 @@ export class Parcels {
         const p = this.get(id);
         if (p.state !== 'returned')
           throw new HubError('HUB_ERR_INVALID_STATE', `parcel ${id} is ${p.state}, not returned`);
+        // Taken out by an operator (returned too): its door is free, and may hold another parcel by now.
+        if (
+          !cached(
+            this.db,
+            'SELECT 1 FROM compartments WHERE locker_id = ? AND door = ? AND parcel_id = ?',
+          ).get(p.lockerId, p.door, id)
+        )
+          throw new HubError('HUB_ERR_INVALID_STATE', `parcel ${id} was taken out of its box by an operator`);
         this.codes.revokeLive(id, 'pickup');
 
         const { code } = this.codes.issue({

@@ -23,7 +23,8 @@ describe('the parcel state table', () => {
     ['deposit', ['reserved']],
     ['collect', ['stored', 'expired']],
     ['deliver', ['in_transit']],
-    ['pickup', ['stored', 'ready', 'returned']],
+    ['pickup', ['stored', 'ready']],
+    ['takeBack', ['returned']],
     ['expireDeposit', ['reserved']],
     ['expirePickup', ['stored', 'ready']],
     ['cancel', ['reserved']],
@@ -43,6 +44,10 @@ describe('the parcel state table', () => {
     expect(ParcelStates.allows('pickup', 'quarantined', 'stored')).toBe(true);
     expect(ParcelStates.allows('collect', 'quarantined', 'stored')).toBe(true);
     expect(ParcelStates.allows('pickup', 'quarantined', 'reserved')).toBe(false);
+    expect(ParcelStates.pickupOf('quarantined', 'returned')).toBe('takeBack');
+    expect(ParcelStates.pickupOf('returned')).toBe('takeBack');
+    expect(ParcelStates.pickupOf('ready')).toBe('pickup');
+    expect(ParcelStates.pickupOf('retrieved_by_producer')).toBeNull();
     expect(ParcelStates.allows('expirePickup', 'quarantined', 'ready')).toBe(false);
     // An operator may still take held goods out.
     expect(ParcelStates.allows('retrieve', 'quarantined')).toBe(true);
@@ -53,7 +58,7 @@ describe('the parcel state table', () => {
       (n) => (TRANSITIONS[n] as { free?: boolean }).free,
     );
     expect(frees.sort()).toEqual(
-      ['cancel', 'collect', 'expireDeposit', 'pickup', 'retrieve', 'retrieveDiscarded'].sort(),
+      ['cancel', 'collect', 'expireDeposit', 'pickup', 'retrieve', 'retrieveDiscarded', 'takeBack'].sort(),
     );
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The producer, through their own token: their parcels' temperature records, the state of their
- * codes (never the codes). Issue 22.
+ * codes (never the codes), and taking back a parcel returned to their box. Issue 22.
  */
+import { createServer, type Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SimLocker } from '../../cli/sim-locker.ts';
 import { gs1CheckDigit } from '../../devices/index.ts';
@@ -201,5 +202,74 @@ describe('the state of a parcel’s codes', () => {
     expect(codes.filter((c: { kind: string }) => c.kind === 'pickup')).toEqual([
       expect.objectContaining({ state: 'expired' }),
     ]);
+  });
+});
+
+describe('a producer takes back a parcel returned to their box', () => {
+  let receiver: Server;
+  const received: string[] = [];
+  afterEach(() => new Promise((r) => receiver.close(r)));
+
+  it('is recorded as the producer’s retrieval, not a customer’s pickup, and the platform hears no pickup', async () => {
+    receiver = createServer((req, res) => {
+      received.push(String(req.headers['x-casier-event']));
+      req.resume();
+      req.on('end', () => res.writeHead(200).end('ok'));
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/casier`;
+    expect((await t.api('POST', '/api/v1/webhooks', { url }, t.integration)).status).toBe(201);
+
+    const farm = await producer('GAEC du Pic');
+    const back = await returnedHome(farm, 42);
+    const rc = await t.api('POST', `/api/v1/parcels/${back.id}/return-code`, undefined, farm.token);
+    expect(rc.status).toBe(201);
+    await useCode(box, rc.body.code, back.door);
+    await eventually(async () => (await state(back.id)) !== 'returned', 5000, 'taken back');
+
+    const done = await view(back.id, farm.token);
+    expect(done.state).toBe('retrieved_by_producer');
+    expect(done.pickedUpAt).toBeNull();
+    const types = done.timeline.map((e: { type: string }) => e.type);
+    expect(types).toContain('parcel.retrieved_by_producer');
+    expect(types).not.toContain('parcel.picked_up');
+    expect(done.codes.at(-1)).toMatchObject({ kind: 'return', state: 'used' });
+    // The box's door is free again, and the record of the journey is closed.
+    const door = (await t.api('GET', '/api/v1/lockers/box-1')).body.compartments.find(
+      (c: { door: number }) => c.door === back.door,
+    );
+    expect(door).toMatchObject({ parcel: null });
+    expect(
+      (await t.api('GET', '/api/v1/parcels?state=retrieved_by_producer', undefined, farm.token)).body.parcels,
+    ).toEqual([expect.objectContaining({ id: back.id })]);
+    const record = (await t.api('GET', `/api/v1/parcels/${back.id}/temperature`, undefined, farm.token)).body;
+    expect(record.stays.at(-1).to).not.toBeNull();
+
+    await t.ticked(() => received.includes('parcel.retrieved_by_producer'), 10_000, 'retrieval delivered');
+    expect(received).not.toContain('parcel.picked_up');
+  });
+
+  it('gets no return code for goods an operator already took out: the door may hold another parcel by then', async () => {
+    const farm = await producer('GAEC du Pic');
+    // Frozen goods: a lane of their own in the box, so the next frozen parcel gets the same door.
+    const p = await orderParcel(t, { producerId: farm.id, temperatureClass: 'frozen' });
+    await useCode(box, p.depositCode, p.parcel.door);
+    await eventually(async () => (await state(p.parcel.id)) === 'stored');
+    const unlocked = waitFor(box, 'unlocked');
+    const open = await t.api('POST', `/api/v1/lockers/box-1/compartments/${p.parcel.door}/open`, {
+      reason: 'goods out for the farm',
+      retrieve: true,
+    });
+    expect(open.status).toBe(202);
+    await unlocked;
+    box.openDoor(p.parcel.door);
+    box.closeDoor(p.parcel.door);
+    await eventually(async () => (await state(p.parcel.id)) === 'returned');
+    // The door is given to the next parcel.
+    const next = await orderParcel(t, { temperatureClass: 'frozen' });
+    expect(next.parcel.door).toBe(p.parcel.door);
+
+    const rc = await t.api('POST', `/api/v1/parcels/${p.parcel.id}/return-code`, undefined, farm.token);
+    expect(rc.status, JSON.stringify(rc.body)).toBe(409);
   });
 });

@@ -22,6 +22,7 @@ const CUSTODY: Record<string, (e: TimelineEvent) => string> = {
   'parcel.ready': (e) => `In ${e.lockerId}, door ${e.door}, ready for pickup`,
   'parcel.picked_up': () => 'Collected by the recipient',
   'parcel.returned': () => 'Taken back out of the locker',
+  'parcel.retrieved_by_producer': () => 'Taken back by the producer',
   'parcel.discarded': () => 'Discarded',
 };
 

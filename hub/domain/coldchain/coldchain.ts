@@ -16,7 +16,7 @@ import type { Ledger } from '../../db/ledger.ts';
 import { cached, type Db } from '../../db/open.ts';
 import { HubError } from '../../errors.ts';
 import { dueAgain, PERSIST_EVERY_MS, phaseOf } from '../keep-back.ts';
-import { goodsInside, type ParcelState, ParcelStates } from '../parcel-states.ts';
+import { GOODS_MOVES_SQL, goodsInside, type ParcelState, ParcelStates } from '../parcel-states.ts';
 import { lookupProfile } from '../profiles.ts';
 import type { Alarms } from './alarms.ts';
 import { custodyOf, exposureOf, firstBreach } from './exposure.ts';
@@ -1417,7 +1417,11 @@ export class ColdChain {
         : crossed
           ? { at: crossed.at, reason: 'cumulative' as const }
           : null;
-    const gone = end !== null || p.state === 'picked_up' || p.state === 'cancelled';
+    const gone =
+      end !== null ||
+      p.state === 'picked_up' ||
+      p.state === 'retrieved_by_producer' ||
+      p.state === 'cancelled';
     const actor = { actor: 'hub', at: this.now() };
     if (breach === null) {
       if (p.breached_at === null) return;
@@ -1518,7 +1522,7 @@ export class ColdChain {
         }
       >(
         `SELECT parcel_id, seq, type, ts, locker_id, door FROM events WHERE seq > ? AND parcel_id IS NOT NULL
-           AND type IN ('parcel.stored', 'parcel.ready', 'parcel.returned', 'parcel.in_transit', 'parcel.picked_up')
+           AND type IN ${GOODS_MOVES_SQL}
          ORDER BY seq LIMIT 500`,
       )
       .all(this.#movesSeq);

@@ -8,7 +8,7 @@
  */
 import { PRODUCT_CATEGORIES, type ProductCategory, type TemperatureClass } from '../../../devices/index.ts';
 import { cached, type Db } from '../../db/open.ts';
-import { goodsMoved } from '../parcel-states.ts';
+import { GOODS_MOVES_SQL, goodsMoved } from '../parcel-states.ts';
 import { type ClassRules, MAX_STEP_MS } from './rules.ts';
 
 export interface Stay {
@@ -32,7 +32,7 @@ export function custodyOf(db: Db, parcelId: string): Custody {
   const moves = cached(
     db,
     `SELECT ts, type, locker_id AS lockerId, door, data FROM events WHERE parcel_id = ? AND type IN
-       ('parcel.stored', 'parcel.ready', 'parcel.returned', 'parcel.in_transit', 'parcel.picked_up')
+       ${GOODS_MOVES_SQL}
      ORDER BY seq`,
   ).all(parcelId) as Array<{
     ts: number;

@@ -128,7 +128,7 @@ export class RecordSealer {
     const due = this.db
       .prepare<[number], { id: string; seq: number }>(
         `SELECT e.parcel_id AS id, e.seq FROM events e
-         WHERE e.seq > ? AND (e.type = 'parcel.picked_up'
+         WHERE e.seq > ? AND (e.type IN ('parcel.picked_up', 'parcel.retrieved_by_producer')
            -- taken out by an operator (retrieved, discarded goods too), not brought back by a driver
            OR (e.type = 'parcel.returned' AND json_extract(e.data, '$.from') IS NOT NULL))
            AND NOT EXISTS (SELECT 1 FROM parcel_records r WHERE r.parcel_id = e.parcel_id)
