@@ -85,9 +85,9 @@ export class Kiosk extends EventEmitter {
   }
 
   #render(): string {
-    return this.#page.replace(/\{\{([a-z_.]+)\}\}/g, (_, key: string) =>
-      escapeHtml(key === 'lang' ? this.#language : say(this.#language, key as MessageKey)),
-    );
+    return this.#page
+      .replace('<html lang="en">', `<html lang="${this.#language}">`)
+      .replace(/\{\{([a-z_.]+)\}\}/g, (_, key: string) => escapeHtml(say(this.#language, key as MessageKey)));
   }
 
   display(text: string): void {
