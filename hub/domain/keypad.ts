@@ -149,6 +149,9 @@ export function decide(f: KeypadFacts): KeypadDecision {
   }
   if (f.parcelState === 'quarantined') return refuse('quarantined');
   if (!OPENS_IN[c.kind].includes(f.parcelState as string)) return refuse('parcel_state');
+  // A code opens its parcel's door only while that door holds its parcel: goods taken out by an
+  // operator, the door given to another parcel since, and an old code would open someone else's.
+  if (f.door && f.door.parcelId !== c.parcel_id) return refuse('parcel_state');
   if (!again && f.door?.pendingAction) {
     // A valid code, its door opened for something else meanwhile (an operator, a driver): nothing
     // opens until that is over, and nobody guessed anything, so the brake stays as it is.

@@ -170,6 +170,18 @@ describe('the keypad brake, as the decision applies it', () => {
     expect(brake?.blockedUntil).toBe(t);
   });
 
+  it('opens nothing for a live code whose door no longer holds its parcel', () => {
+    // Its goods taken out by an operator and the door given to another parcel since: a code that
+    // outlived that must not open someone else's goods.
+    for (const door of [
+      { ...free, parcelId: 'P-2' },
+      { ...free, parcelId: null },
+    ]) {
+      const d = decide(facts({ code: pickup(), parcelState: 'stored', door }));
+      expect(d).toMatchObject({ kind: 'refuse', reason: 'parcel_state' });
+    }
+  });
+
   it('counts a code typed while locked, lengthening the lockout', () => {
     const d = decide(facts({ code: code(), brake: locked }));
     expect(shown(d)).toBe('Too many attempts, wait');
