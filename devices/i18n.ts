@@ -21,6 +21,8 @@ const en = {
   'keypad.not_yet_valid': 'Code not valid yet',
   'keypad.quarantined': 'Parcel held: temperature',
   'keypad.busy': 'Door in use, try again',
+  'keypad.goods_left': 'Goods still inside',
+  'keypad.nothing_in': 'Nothing deposited',
   // The keypad to a driver (hub/domain/transit.ts).
   'driver.collect': '{doors, plural, one {Collect: # door open} other {Collect: # doors open}}',
   'driver.deliver': '{parcels, plural, one {Scan # parcel to deliver} other {Scan # parcels to deliver}}',
@@ -46,6 +48,8 @@ const fr: Record<MessageKey, string> = {
   'keypad.not_yet_valid': 'Code pas encore valable',
   'keypad.quarantined': 'Colis retenu : température',
   'keypad.busy': 'Porte occupée, réessayez',
+  'keypad.goods_left': 'Colis encore dedans',
+  'keypad.nothing_in': 'Rien n’a été déposé',
   'driver.collect': '{doors, plural, one {Collecte : # porte ouverte} other {Collecte : # portes ouvertes}}',
   'driver.deliver': '{parcels, plural, one {Scannez # colis à livrer} other {Scannez # colis à livrer}}',
   'driver.nothing': 'Rien pour vous ici',

@@ -40,6 +40,7 @@ export const ALARM_LABELS: Record<string, string> = {
   clock_skew: 'Clock wrong',
   keypad_guessing: 'Codes being guessed',
   remote_open_abuse: 'Remote opens suspended',
+  presence_mismatch: 'Goods left, or none deposited',
 };
 
 export const alarmLabel = (kind: string) => ALARM_LABELS[kind] ?? kind.replace(/_/g, ' ');

@@ -55,6 +55,12 @@ export const compartmentSpec = z.object({
   lock: channel,
   /** Door contact input; boards such as the KR-CU16 report the door through the lock channel instead. */
   contact: channel.optional(),
+  /**
+   * The board says whether goods are inside (a KR-CU16's item sensor, the casier board's presence
+   * input): a pickup that leaves goods behind or a deposit that puts nothing in is then caught.
+   * Not set where no sensor is fitted: a missing sensor reads "empty".
+   */
+  presence: z.boolean().optional(),
   /** Position in the cabinet front, for drawing it: column, row (top = 0) and height in rows. */
   layout: z.object({
     col: z.number().int().min(0),

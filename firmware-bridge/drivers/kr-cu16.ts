@@ -53,6 +53,8 @@ export class KrCu16Driver extends EventEmitter implements BoardDriver {
   readonly #framer = new krcu16.FixedFramer(krcu16.REPLY_LENGTH);
   readonly #queue: Transaction[] = [];
   readonly #doorAt = new Map<string, number>();
+  /** Doors whose item sensor is fitted (the profile's `presence`). */
+  readonly #sensed = new Set<number>();
   readonly #at = new Map<number, { board: number; lock: number }>();
   readonly #boards: number[];
   readonly #open = new Map<number, boolean>();
@@ -77,6 +79,7 @@ export class KrCu16Driver extends EventEmitter implements BoardDriver {
       const at = { board: c.lock.board, lock: c.lock.channel + 1 };
       this.#at.set(c.door, at);
       this.#doorAt.set(`${at.board}:${at.lock}`, c.door);
+      if (c.presence) this.#sensed.add(c.door);
     }
     this.#boards = [...new Set([...this.#at.values()].map((a) => a.board))].sort((a, b) => a - b);
   }
@@ -303,15 +306,19 @@ export class KrCu16Driver extends EventEmitter implements BoardDriver {
       if (door === undefined) continue;
       const bit = (s.lockBits & (1 << (lock - 1))) !== 0;
       const open = bit === openHigh;
+      // What is inside before the door: goods taken out and the door shut between two readings
+      // were taken out first, and the hub judges a closing by what is inside then.
+      const present = (s.presentBits & (1 << (lock - 1))) !== 0;
+      const wasPresent = this.#present.get(door);
+      this.#present.set(door, present);
+      // A door with an item sensor (profile) reports what is inside from the first reading on.
+      if (wasPresent === undefined ? this.#sensed.has(door) : wasPresent !== present)
+        this.emit('presence', door, present);
       const wasOpen = this.#open.get(door);
       this.#open.set(door, open);
       // The first reading reports only doors found open; later ones every change.
       if (wasOpen === undefined ? open : wasOpen !== open) this.emit('door', door, open);
       else if (wasOpen === undefined) this.emit('closedAtStart', door);
-      const present = (s.presentBits & (1 << (lock - 1))) !== 0;
-      const wasPresent = this.#present.get(door);
-      this.#present.set(door, present);
-      if (wasPresent !== undefined && wasPresent !== present) this.emit('presence', door, present);
     }
   }
 

@@ -504,4 +504,7 @@ export const MIGRATIONS: readonly string[] = [
   UPDATE codes SET purpose = 'return' WHERE kind = 'pickup'
     AND id > (SELECT min(f.id) FROM codes f WHERE f.parcel_id = codes.parcel_id AND f.kind = 'pickup');
   `,
+  /* 42: what each door's item sensor last said (a profile's presence sensors): 1 goods inside, 0 empty */ `
+  ALTER TABLE compartments ADD COLUMN present INTEGER;
+  `,
 ];

@@ -17,6 +17,8 @@ export interface CompartmentRow {
   pending_action: DoorOperation | null;
   pending_command: string | null;
   pending_opened: number;
+  /** What the door's item sensor last said (1: goods inside); null: no sensor, or not heard yet. */
+  present: number | null;
 }
 
 export class Compartments {

@@ -19,10 +19,11 @@ import { HubError } from '../errors.ts';
 import type { Codes } from './codes.ts';
 import type { Alarms } from './coldchain/alarms.ts';
 import type { CommandCause, CommandRow, Commands } from './commands.ts';
-import { Compartments } from './compartments.ts';
+import { type CompartmentRow, Compartments } from './compartments.ts';
 import { decide, type KeypadDecision } from './keypad.ts';
 import { OfflineReconciler } from './offline.ts';
 import { ParcelStates } from './parcel-states.ts';
+import { lookupProfile } from './profiles.ts';
 import type { Transit } from './transit.ts';
 import { Voice } from './voice.ts';
 
@@ -113,21 +114,32 @@ export class LockerEvents {
         return this.#doorOpened(lockerId, ev.door, ev, now);
       case 'door.closed':
         return this.#doorClosed(lockerId, ev.door, ev, now);
-      default: {
-        // Recorded as they are; cold chain, scanning and offline reconciliation build on them.
-        const { id, seq, ts, type, ...data } = ev;
-        const door = 'door' in ev ? ev.door : null;
-        this.ledger.append({
-          ts: now,
-          type: `device.${type}`,
-          actor,
+      case 'presence.changed':
+        // What is inside now: judged when the door closes (#presenceMismatch). Recorded as well.
+        cached(this.db, 'UPDATE compartments SET present = ? WHERE locker_id = ? AND door = ?').run(
+          ev.present ? 1 : 0,
           lockerId,
-          door,
-          data: { ...data, eventId: id, deviceTs: ts },
-        });
-        return [];
-      }
+          ev.door,
+        );
+        return this.#record(lockerId, ev, actor, now);
+      default:
+        return this.#record(lockerId, ev, actor, now);
     }
+  }
+
+  /** A device event recorded as it is: cold chain, scanning and offline reconciliation build on them. */
+  #record(lockerId: string, ev: DeviceEvent, actor: string, now: number): Command[] {
+    const { id, seq, ts, type, ...data } = ev;
+    const door = 'door' in ev ? ev.door : null;
+    this.ledger.append({
+      ts: now,
+      type: `device.${type}`,
+      actor,
+      lockerId,
+      door,
+      data: { ...data, eventId: id, deviceTs: ts },
+    });
+    return [];
   }
 
   /**
@@ -315,6 +327,8 @@ export class LockerEvents {
     if (!comp?.pending_action || !comp.pending_opened) return [];
     this.#compartments.end(lockerId, door);
     const parcelId = comp.parcel_id;
+    const mismatch = parcelId ? this.#presenceMismatch(lockerId, comp, parcelId, now) : [];
+    if (mismatch.length) return mismatch;
     // When the door closed, on the cabinet's clock (put on the hub's): the time of the facts, as
     // readings have it, whenever the event reached the hub (a backlog after an outage, a hole).
     const closedAt = ev.ts;
@@ -349,6 +363,63 @@ export class LockerEvents {
       if (this.#states.can(parcelId, name)) this.#states.move(parcelId, name, { ...base, at: closedAt });
     }
     return [];
+  }
+
+  /**
+   * Where the door's board says whether goods are inside (the profile's `presence`), a pickup that
+   * leaves goods behind or a deposit that puts nothing in does not complete: the parcel stays as it
+   * was, its code works again for another try, the person is told, the operator alarmed. Without
+   * this, a pickup closed the parcel and freed the compartment with the goods still inside.
+   */
+  #presenceMismatch(lockerId: string, comp: CompartmentRow, parcelId: string, now: number): Command[] {
+    const { door } = comp;
+    const where = `door:${door}`;
+    const goodsLeft = comp.pending_action === 'pickup' && comp.present === 1;
+    const nothingIn = comp.pending_action === 'deposit' && comp.present === 0;
+    if ((!goodsLeft && !nothingIn) || !this.#sensesPresence(lockerId, door)) {
+      this.alarms.clear(lockerId, where, 'presence_mismatch', 'warning', now);
+      return [];
+    }
+    const kind = goodsLeft ? 'pickup' : 'deposit';
+    const reason = goodsLeft ? 'goods_left' : 'nothing_deposited';
+    const code = cached(
+      this.db,
+      `SELECT id, expires_at FROM codes WHERE parcel_id = ? AND kind = ? AND state = 'used' ORDER BY id DESC LIMIT 1`,
+    ).get(parcelId, kind) as { id: number; expires_at: number | null } | undefined;
+    const expiresAt =
+      code?.expires_at ??
+      (cached(this.db, 'SELECT deposit_expires_at FROM parcels WHERE id = ?', 'pluck').get(
+        parcelId,
+      ) as number);
+    if (code) this.codes.activate(code.id, expiresAt);
+    this.alarms.raise({
+      lockerId,
+      sensor: where,
+      kind: 'presence_mismatch',
+      level: 'warning',
+      at: now,
+      details: { parcelId, reason },
+    });
+    this.ledger.append({
+      ts: now,
+      type: 'parcel.presence_mismatch',
+      actor: `device:${lockerId}`,
+      lockerId,
+      door,
+      parcelId,
+      data: { reason, codeAgain: !!code },
+    });
+    const text = this.voice.say(lockerId, goodsLeft ? 'keypad.goods_left' : 'keypad.nothing_in');
+    return [
+      this.commands.create(lockerId, { type: 'display', text, beep: 'error' }, { kind: 'keypad' }, now),
+    ];
+  }
+
+  #sensesPresence(lockerId: string, door: number): boolean {
+    const profile = cached(this.db, 'SELECT profile FROM lockers WHERE id = ?', 'pluck').get(
+      lockerId,
+    ) as string;
+    return !!lookupProfile(this.db, profile)?.compartments.find((c) => c.door === door)?.presence;
   }
 
   /**

@@ -18,6 +18,7 @@ export const ALARM_KINDS = [
   'clock_skew',
   'keypad_guessing',
   'remote_open_abuse',
+  'presence_mismatch',
 ] as const;
 export type AlarmKind = (typeof ALARM_KINDS)[number];
 export type AlarmLevel = 'warning' | 'critical';
