@@ -91,4 +91,13 @@ export class Compartments {
       'UPDATE compartments SET door_state = ?, door_changed_at = ? WHERE locker_id = ? AND door = ?',
     ).run(state, at, lockerId, door);
   }
+
+  /** What the door's item sensor said: goods inside or not (judged when the door closes). */
+  presence(lockerId: string, door: number, present: boolean): void {
+    cached(this.db, 'UPDATE compartments SET present = ? WHERE locker_id = ? AND door = ?').run(
+      present ? 1 : 0,
+      lockerId,
+      door,
+    );
+  }
 }

@@ -116,11 +116,7 @@ export class LockerEvents {
         return this.#doorClosed(lockerId, ev.door, ev, now);
       case 'presence.changed':
         // What is inside now: judged when the door closes (#presenceMismatch). Recorded as well.
-        cached(this.db, 'UPDATE compartments SET present = ? WHERE locker_id = ? AND door = ?').run(
-          ev.present ? 1 : 0,
-          lockerId,
-          ev.door,
-        );
+        this.#compartments.presence(lockerId, ev.door, ev.present);
         return this.#record(lockerId, ev, actor, now);
       default:
         return this.#record(lockerId, ev, actor, now);
