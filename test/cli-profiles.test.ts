@@ -75,7 +75,7 @@ describe('a profile file', () => {
       board: 'firmata',
       sensors: [{ id: 'cold', kind: 'ds18b20', channel: { channel: 7 } }],
       compartments: [
-        { ...shed.compartments[0], lock: { channel: 1 }, contact: { channel: 6 } },
+        { ...shed.compartments[0], lock: { channel: 1 }, contact: { channel: 6 }, presence: true },
         { ...shed.compartments[1], door: 3, lock: { channel: 6 }, contact: { channel: 7 } },
       ],
     };
@@ -84,6 +84,7 @@ describe('a profile file', () => {
     expect(r.ok ? [] : r.problems).toEqual([
       'compartments: doors must be numbered 1..2 without gaps',
       'compartments.1.lock.channel: Arduino pins D2-D13 (D0 and D1 carry the serial line)',
+      'compartments.1.presence: a Firmata board reads no item sensor',
       'compartments.3.lock.channel: pin D6 already used by compartments.1.contact.channel',
       'sensors.cold.kind: a Firmata board reads TMP36 sensors only',
       'sensors.cold.channel: analog inputs A0-A5',

@@ -159,6 +159,9 @@ function boardRules(p: LockerProfile): string[] {
         if (taken) problems.push(`${at}: pin D${ch.channel} already used by ${taken}`);
         pins.set(ch.channel, at);
       }
+      // StandardFirmata reports digital pins and analog inputs, no item sensor: "present" would
+      // always read "empty", and every deposit would be refused.
+      if (c.presence) problems.push(`compartments.${c.door}.presence: a Firmata board reads no item sensor`);
     }
     for (const s of p.sensors) {
       if (s.kind !== 'tmp36') problems.push(`sensors.${s.id}.kind: a Firmata board reads TMP36 sensors only`);
