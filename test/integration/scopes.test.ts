@@ -9,7 +9,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { SimLocker } from '../../cli/sim-locker.ts';
-import { LIVE_PATH } from '../../devices/index.ts';
+import { gs1CheckDigit, LIVE_PATH } from '../../devices/index.ts';
 import { openStore } from '../../hub/store.ts';
 import { bounded, eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 import { orderParcel, useCode } from '../helpers/parcels.ts';
@@ -28,9 +28,7 @@ afterEach(() => t?.close());
 
 const sscc = (n: number) => {
   const body = `3761234567${String(n).padStart(7, '0')}`;
-  let sum = 0;
-  for (let i = 0; i < 17; i++) sum += Number(body[16 - i]) * (i % 2 === 0 ? 3 : 1);
-  return `${body}${(10 - (sum % 10)) % 10}`;
+  return `${body}${gs1CheckDigit(body)}`;
 };
 
 /** A parcel stored at `lockerId`, bound for the other site: what a driver collects. */
