@@ -73,6 +73,7 @@ export async function runDemo(v: {
     codeDigits: 8,
     // The farmers and customers of the demo are French.
     language: 'fr',
+    timeZone: 'Europe/Paris',
     logLevel: process.env.CASIER_LOG_LEVEL ?? 'warn',
   });
   const operator = hub.provisioning.createToken('operator', 'demo operator', 'demo').token;

@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { LANGUAGES, type Language } from '../devices/i18n.ts';
+import { isTimeZone, LANGUAGES, type Language } from '../devices/i18n.ts';
 import { ID_PATTERN, ID_SOURCE, parseLockerKey } from '../devices/topics.ts';
 import { PARCEL_STATES } from '../hub/domain/parcels.ts';
 import { accessCommands } from './access.ts';
@@ -139,6 +139,18 @@ export const COMMANDS: CommandSpec[] = [
         help: "what keypads say where their site has none of its own: fr or en (a site's: PUT /api/v1/sites/{id}/settings)",
         schema: z.enum(LANGUAGES),
       },
+      'public-url': {
+        type: 'string',
+        env: 'CASIER_PUBLIC_URL',
+        help: "where customers reach this hub, the start of their parcel pages' links (https://lockers.example); default: its own address",
+        schema: z.url({ protocol: /^https?$/ }),
+      },
+      'time-zone': {
+        type: 'string',
+        env: 'CASIER_TIME_ZONE',
+        help: "the IANA time zone (Europe/Paris) of sites without one of their own; default: the machine's",
+        schema: z.string().refine(isTimeZone, 'not an IANA time zone such as Europe/Paris'),
+      },
       'metrics-token': {
         type: 'string',
         env: 'CASIER_METRICS_TOKEN',
@@ -217,6 +229,8 @@ export const COMMANDS: CommandSpec[] = [
         sites: v.sites as string[] | undefined,
         codeDigits: v['code-digits'] as number,
         language: v.language as Language,
+        timeZone: v['time-zone'] as string | undefined,
+        publicUrl: v['public-url'] as string | undefined,
         outboundAllow: v['outbound-allow'] as string[] | undefined,
         auditAnchor: v['audit-anchor'] as string | undefined,
         metricsToken: v['metrics-token'] as string | undefined,

@@ -43,6 +43,9 @@ export const siteView = z.strictObject({
    * §9), and since when (hub clock, ms); null when the site has no broker of its own.
    */
   line: z.strictObject({ up: z.boolean(), since: ms }).nullable(),
+  /** What its people read: its language and time zone, its own or the hub's. */
+  language: z.enum(LANGUAGES),
+  timeZone: z.string(),
 });
 export type SiteView = z.infer<typeof siteView>;
 
@@ -122,7 +125,13 @@ export const parcel = z.strictObject({
   temperatureClass,
   /** What it holds (PRODUCT_CATEGORIES): its own legal limits; null: its class's. */
   category: productCategory.nullable(),
-  recipient: z.strictObject({ name: z.string(), phone: z.string().optional(), email: z.string().optional() }),
+  recipient: z.strictObject({
+    name: z.string(),
+    phone: z.string().optional(),
+    email: z.string().optional(),
+    /** Their page's and notices' language; absent: the destination site's. */
+    language: z.enum(LANGUAGES).optional(),
+  }),
   sscc: z.string().nullable(),
   reference: z.string().nullable(),
   createdAt: ms,
@@ -348,11 +357,16 @@ export const doorsOpened = z.strictObject({ doors: z.array(int) });
 export const labelScanned = z.strictObject({ sscc: z.string(), doors: z.array(int) });
 
 export const DRIVER_DOORS = ['sequential', 'all'] as const;
-/** `language`: what the site's keypads say; null: the hub's language. */
+/**
+ * `language` and `timeZone`: what the site's people read (null: the hub's); `extend`: how many
+ * hours a customer may add to their pickup window each time, and how many times (0: never).
+ */
 export const siteSettings = z.strictObject({
   siteId: z.string(),
   driverDoors: z.enum(DRIVER_DOORS),
   language: z.enum(LANGUAGES).nullable(),
+  timeZone: z.string().nullable(),
+  extend: z.strictObject({ hours: int, times: int }),
 });
 
 export const siteList = z.strictObject({ sites: z.array(siteView) });

@@ -4,64 +4,21 @@
  * The hub, the bridge and the dashboard say the same thing the same way; a key missing in one
  * language, or a message whose arguments differ between languages, fails test/devices/i18n.test.ts.
  *
- * Keypad texts are short: a cabinet's character display has 16 to 20 columns, so keep them to
- * about 24 characters (the kiosk page wraps, a two-line LCD scrolls).
+ * The catalogue is kept in one file per audience (devices/messages/): the cabinets, the dashboard,
+ * the customer's page and the notices sent to customers. Keys start with their file's name.
  */
 import { IntlMessageFormat } from 'intl-messageformat';
+import * as dashboard from './messages/dashboard.ts';
+import * as keypad from './messages/keypad.ts';
+import * as notices from './messages/notices.ts';
+import * as page from './messages/page.ts';
 
 export const LANGUAGES = ['fr', 'en'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
-const en = {
-  // The keypad, when a code is typed (hub/domain/keypad.ts; the bridge offline).
-  'keypad.door_open': 'Door {door} open',
-  'keypad.invalid': 'Invalid code',
-  'keypad.throttled': 'Too many attempts, wait',
-  'keypad.expired': 'Code expired',
-  'keypad.not_yet_valid': 'Code not valid yet',
-  'keypad.quarantined': 'Parcel held: temperature',
-  'keypad.busy': 'Door in use, try again',
-  'keypad.goods_left': 'Goods still inside',
-  'keypad.nothing_in': 'Nothing deposited',
-  // The keypad to a driver (hub/domain/transit.ts).
-  'driver.collect': '{doors, plural, one {Collect: # door open} other {Collect: # doors open}}',
-  'driver.deliver': '{parcels, plural, one {Scan # parcel to deliver} other {Scan # parcels to deliver}}',
-  'driver.nothing': 'Nothing for you here',
-  'driver.check_parcel': 'Check this parcel',
-  'driver.full_use': 'Full: use locker {locker}',
-  'driver.full_call': 'Full: call the operator',
-  // The kiosk page on the Pi's touchscreen (firmware-bridge/kiosk).
-  'kiosk.idle': 'Enter your code',
-  'kiosk.keypad': 'Keypad',
-  'kiosk.entered': 'Code entered',
-  'kiosk.clear': 'Clear',
-  'kiosk.out_of_order': 'Out of order, sorry',
-} as const;
-
+const en = { ...keypad.en, ...dashboard.en, ...page.en, ...notices.en };
 export type MessageKey = keyof typeof en;
-
-const fr: Record<MessageKey, string> = {
-  'keypad.door_open': 'Porte {door} ouverte',
-  'keypad.invalid': 'Code invalide',
-  'keypad.throttled': 'Trop d’essais, patientez',
-  'keypad.expired': 'Code expiré',
-  'keypad.not_yet_valid': 'Code pas encore valable',
-  'keypad.quarantined': 'Colis retenu : température',
-  'keypad.busy': 'Porte occupée, réessayez',
-  'keypad.goods_left': 'Colis encore dedans',
-  'keypad.nothing_in': 'Rien n’a été déposé',
-  'driver.collect': '{doors, plural, one {Collecte : # porte ouverte} other {Collecte : # portes ouvertes}}',
-  'driver.deliver': '{parcels, plural, one {Scannez # colis à livrer} other {Scannez # colis à livrer}}',
-  'driver.nothing': 'Rien pour vous ici',
-  'driver.check_parcel': 'Vérifiez ce colis',
-  'driver.full_use': 'Plein : casier {locker}',
-  'driver.full_call': 'Plein : appelez l’exploitant',
-  'kiosk.idle': 'Tapez votre code',
-  'kiosk.keypad': 'Clavier',
-  'kiosk.entered': 'Code saisi',
-  'kiosk.clear': 'Effacer',
-  'kiosk.out_of_order': 'Hors service, désolé',
-};
+const fr: Record<MessageKey, string> = { ...keypad.fr, ...dashboard.fr, ...page.fr, ...notices.fr };
 
 /** A text not yet in a language: what to say, said where the listener's language is known. */
 export interface Phrase {
@@ -90,4 +47,45 @@ export function say(
     compiled.set(id, m);
   }
   return String(m.format(values));
+}
+
+/** The IANA time zone a hub runs in when none is given: the machine's own. */
+export const machineTimeZone = (): string => Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+/** Whether `tz` is a time zone this runtime knows (`Europe/Paris`, `UTC`). */
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * A moment as a person at a site reads it: in the site's time zone and the reader's language.
+ * `short` is the time alone ("14:05"), `day` the date and time ("sam. 5 déc., 14:05"), `full` the
+ * full date and time with the zone's name when it is not obvious from the place.
+ */
+export function when(
+  ms: number,
+  language: Language,
+  timeZone: string,
+  style: 'short' | 'day' | 'full' = 'day',
+): string {
+  const id = `${language}\u0000${timeZone}\u0000${style}`;
+  let f = dateFormats.get(id);
+  if (!f) {
+    const options: Intl.DateTimeFormatOptions =
+      style === 'short'
+        ? { hour: '2-digit', minute: '2-digit' }
+        : style === 'day'
+          ? { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' }
+          : { dateStyle: 'full', timeStyle: 'short' };
+    f = new Intl.DateTimeFormat(language === 'fr' ? 'fr-FR' : 'en-GB', { ...options, timeZone });
+    dateFormats.set(id, f);
+  }
+  return f.format(ms);
 }

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { Gauge } from 'prom-client';
-import { type Language, OFFLINE_COST, type OfflineCost } from '../devices/index.ts';
+import { type Language, machineTimeZone, OFFLINE_COST, type OfflineCost } from '../devices/index.ts';
 import { buildApp } from './api/app.ts';
 import { auditRoutes } from './api/audit-routes.ts';
 import { coldChainRoutes } from './api/coldchain-routes.ts';
@@ -31,6 +31,7 @@ import { pruneReadings, type Retention } from './domain/coldchain/retention.ts';
 import { SiteRules } from './domain/coldchain/site-rules.ts';
 import { Watchdog } from './domain/coldchain/watchdog.ts';
 import { Commands } from './domain/commands.ts';
+import { CustomerLinks } from './domain/customer-links.ts';
 import { ParcelLifecycle } from './domain/lifecycle.ts';
 import { LockerEvents } from './domain/locker-events.ts';
 import { AlarmMail, type MailConfig } from './domain/notify/mail.ts';
@@ -74,6 +75,13 @@ export interface HubConfig {
   outboundAllow?: string[];
   /** What keypads say where their site has no language of its own (devices/i18n.ts); default English. */
   language?: Language;
+  /** The IANA time zone of sites without their own (default: the machine's). */
+  timeZone?: string;
+  /**
+   * Where customers reach the hub: the start of their parcel pages' links (`https://lockers.example`).
+   * Default: this hub's own address and port, right for a demo only.
+   */
+  publicUrl?: string;
   /** How many remote opens a token and a site may make (hub/domain/remote-opens.ts). */
   remoteOpenBudget?: Partial<RemoteOpenBudget>;
   /**
@@ -129,6 +137,8 @@ export interface RunningHub {
   db: Db;
   provisioning: Provisioning;
   parcels: Parcels;
+  /** Customers' parcel page links. */
+  links: CustomerLinks;
   dispatcher: Dispatcher;
   /**
    * One round of all the hub's periodic work at `now` (its clock by default), in start order;
@@ -185,7 +195,9 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const commands = new Commands(db);
   const alarms = new Alarms(db, ledger);
   // What keypads say, in their site's language or the hub's.
-  const voice = new Voice(db, config.language ?? 'en');
+  const locale = { language: config.language ?? 'en', timeZone: config.timeZone ?? machineTimeZone() };
+  const voice = new Voice(db, locale.language, locale.timeZone);
+  fleet.locale = locale;
   const transit = new Transit(db, ledger, codes, commands, voice);
   const lockerEvents = new LockerEvents(db, ledger, codes, commands, alarms, transit, voice);
   const siteRules = new SiteRules(db, ledger);
@@ -301,6 +313,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     throw err;
   }
   const lifecycle = new ParcelLifecycle(db, ledger);
+  // Known once the API listens, unless configured.
+  const links = new CustomerLinks(db, hubKey, config.publicUrl?.replace(/\/+$/, '') ?? '');
   const alarmMail = new AlarmMail(db, ledger, log.child({ mod: 'mail' }), config.smtp);
   // Readings are written in batches every second, about a millisecond per transaction; the rest
   // follows in the next turns of the event loop, after device events and never while a sync is
@@ -468,6 +482,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   }
   const address = app.server.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
+  if (!config.publicUrl) links.baseUrl = `http://${config.host}:${httpPort}`;
   log.info({ httpPort, mqttUrl }, 'hub started');
 
   return {
@@ -477,6 +492,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     db,
     provisioning,
     parcels,
+    links,
     dispatcher,
     tick: (at) => components.tick(at),
     stop,

@@ -1,7 +1,7 @@
 /** The HTTP API's routes (docs: the OpenAPI document at /api/v1/openapi.json). */
 import { z } from 'zod';
 import * as api from '../../devices/api.ts';
-import { isId, LANGUAGES, parseGs1 } from '../../devices/index.ts';
+import { isId, isTimeZone, LANGUAGES, parseGs1 } from '../../devices/index.ts';
 import { listEvents } from '../db/ledger.ts';
 import type { Db } from '../db/open.ts';
 import type { Access } from '../domain/access.ts';
@@ -289,22 +289,49 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       method: 'PUT',
       url: '/api/v1/sites/:id/settings',
       summary:
-        "A site's settings: whether a driver's code opens the collection doors one after another (default) or all at once, and the language of its keypads",
+        "A site's settings: whether a driver's code opens the collection doors one after another (default) or all at once, the language and time zone its people read, and how far a customer may extend their pickup window",
       roles: ['operator'],
       scoped: true,
       params: z.object({ id: lockerId }),
       body: z
         .object({
           driverDoors: z.enum(api.DRIVER_DOORS).optional(),
-          /** What its keypads say; null: the hub's language (`--language`). */
+          /** What its keypads, its customers' pages and notices say; null: the hub's language (`--language`). */
           language: z.enum(LANGUAGES).nullable().optional(),
+          /** The IANA time zone its times are shown in (`Europe/Paris`); null: the hub's (`--time-zone`). */
+          timeZone: z.string().refine(isTimeZone, 'not an IANA time zone').nullable().optional(),
+          /** A customer may add `hours` to their pickup window, up to `times` times (0: never). */
+          extend: z
+            .object({
+              hours: z
+                .number()
+                .int()
+                .min(1)
+                .max(24 * 7),
+              times: z.number().int().min(0).max(5),
+            })
+            .strict()
+            .optional(),
         })
         .strict()
-        .refine((b) => b.driverDoors !== undefined || b.language !== undefined, 'give a setting to change'),
+        .refine((b) => Object.values(b).some((v) => v !== undefined), 'give a setting to change'),
       response: { 200: api.siteSettings },
       handler: ({ params, body, principal }) => {
         d.access.site(principal, params.id);
         return d.fleet.setSiteSettings(params.id, body, `token:${principal.id}`, d.now());
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/v1/sites/:id/settings',
+      summary: "A site's settings as it set them (null: the hub's)",
+      roles: ['operator'],
+      scoped: true,
+      params: z.object({ id: lockerId }),
+      response: { 200: api.siteSettings },
+      handler: ({ params, principal }) => {
+        d.access.site(principal, params.id);
+        return d.fleet.siteSettings(params.id);
       },
     }),
     defineRoute({

@@ -507,4 +507,36 @@ export const MIGRATIONS: readonly string[] = [
   /* 42: what each door's item sensor last said (a profile's presence sensors): 1 goods inside, 0 empty */ `
   ALTER TABLE compartments ADD COLUMN present INTEGER;
   `,
+  /* 43: a site's time zone (what its people read times in; NULL: the hub's, --time-zone) and its
+     pickup policy: how many hours a customer may add to their window each time, and how many times */ `
+  ALTER TABLE sites ADD COLUMN time_zone TEXT;
+  ALTER TABLE sites ADD COLUMN extend_hours INTEGER NOT NULL DEFAULT 24;
+  ALTER TABLE sites ADD COLUMN extend_times INTEGER NOT NULL DEFAULT 1;
+  `,
+  /* 44: the customer's page (hub/customer-page): the hash of the parcel's link, how many times the
+     customer extended their window, and the pickup code sealed (AES-256-GCM under a key derived
+     from hub.key) so the page can show it again on request; wiped when the code ends */ `
+  ALTER TABLE parcels ADD COLUMN link_hash TEXT;
+  CREATE UNIQUE INDEX parcels_link ON parcels(link_hash) WHERE link_hash IS NOT NULL;
+  ALTER TABLE parcels ADD COLUMN extensions INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE codes ADD COLUMN sealed TEXT;
+  `,
+  /* 45: notices to customers (hub/domain/notify/customer.ts): one row per parcel, notice and
+     channel, so a notice is sent once however often its cause is seen; retried with backoff */ `
+  CREATE TABLE customer_notices (
+    parcel_id TEXT NOT NULL REFERENCES parcels(id),
+    notice TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    address TEXT NOT NULL,
+    language TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    sent_at INTEGER,
+    last_error TEXT,
+    PRIMARY KEY (parcel_id, notice, channel)
+  ) STRICT;
+  CREATE INDEX customer_notices_due ON customer_notices(next_attempt_at) WHERE state = 'pending';
+  `,
 ];

@@ -33,12 +33,31 @@ interface SiteRow {
   online: number;
   line_up: number | null;
   line_since: number | null;
+  language: Language;
+  time_zone: string;
 }
 
-const siteView = ({ line_up, line_since, ...s }: SiteRow): SiteView => ({
+const siteView = ({ line_up, line_since, time_zone, ...s }: SiteRow): SiteView => ({
   ...s,
+  timeZone: time_zone,
   line: line_up === null ? null : { up: line_up === 1, since: line_since ?? 0 },
 });
+
+/** A site's settings as it set them (null: the hub's). */
+export interface SiteSettings {
+  siteId: string;
+  driverDoors: 'sequential' | 'all';
+  language: Language | null;
+  timeZone: string | null;
+  /** Hours a customer may add to their pickup window each time, and how many times (0: never). */
+  extend: { hours: number; times: number };
+}
+
+/** What a site's people read when it says nothing of its own: the hub's `--language` and `--time-zone`. */
+export interface HubLocale {
+  language: Language;
+  timeZone: string;
+}
 
 const lockerView = (r: LockerRow): LockerSummary => ({
   id: r.id,
@@ -57,6 +76,9 @@ export class Fleet {
   readonly #seen;
   readonly #views;
   readonly #compartments;
+
+  /** The hub's language and time zone, for sites without their own (set once at start). */
+  locale: HubLocale = { language: 'en', timeZone: 'UTC' };
 
   constructor(
     private readonly db: Db,
@@ -211,38 +233,61 @@ export class Fleet {
   }
 
   sites(): SiteView[] {
-    return this.#sites().all().map(siteView);
+    return this.#sites().all(this.locale).map(siteView);
   }
 
   site(id: string): SiteView | undefined {
-    const row = this.#sites(id).get(id);
+    const row = this.#sites(id).get({ ...this.locale, id });
     return row && siteView(row);
+  }
+
+  /** A site's settings as it set them. */
+  siteSettings(siteId: string): SiteSettings {
+    const row = this.db
+      .prepare<[string], SettingsRow>(
+        'SELECT id, driver_doors, language, time_zone, extend_hours, extend_times FROM sites WHERE id = ?',
+      )
+      .get(siteId);
+    if (!row) throw new HubError('HUB_ERR_SITE_NOT_FOUND', `no site ${siteId}`);
+    return settingsView(row);
   }
 
   /**
    * Changes a site's settings, those given; the change and its ledger entry commit together.
-   * `language`: what its keypads say (null: the hub's language).
+   * `language` and `timeZone`: what its people read (null: the hub's); `extend`: its pickup policy.
    */
   setSiteSettings(
     siteId: string,
-    settings: { driverDoors?: 'sequential' | 'all'; language?: Language | null },
+    settings: {
+      driverDoors?: 'sequential' | 'all';
+      language?: Language | null;
+      timeZone?: string | null;
+      extend?: { hours: number; times: number };
+    },
     actor: string,
     now: number,
-  ): { siteId: string; driverDoors: 'sequential' | 'all'; language: Language | null } {
+  ): SiteSettings {
     return this.db
       .transaction(() => {
         const row = this.db
           .prepare(
             `UPDATE sites SET driver_doors = coalesce(@driverDoors, driver_doors),
-               language = CASE WHEN @setLanguage THEN @language ELSE language END
-             WHERE id = @siteId RETURNING driver_doors, language`,
+               language = CASE WHEN @setLanguage THEN @language ELSE language END,
+               time_zone = CASE WHEN @setTimeZone THEN @timeZone ELSE time_zone END,
+               extend_hours = coalesce(@extendHours, extend_hours),
+               extend_times = coalesce(@extendTimes, extend_times)
+             WHERE id = @siteId RETURNING id, driver_doors, language, time_zone, extend_hours, extend_times`,
           )
           .get({
             siteId,
             driverDoors: settings.driverDoors ?? null,
             setLanguage: settings.language === undefined ? 0 : 1,
             language: settings.language ?? null,
-          }) as { driver_doors: 'sequential' | 'all'; language: Language | null } | undefined;
+            setTimeZone: settings.timeZone === undefined ? 0 : 1,
+            timeZone: settings.timeZone ?? null,
+            extendHours: settings.extend?.hours ?? null,
+            extendTimes: settings.extend?.times ?? null,
+          }) as SettingsRow | undefined;
         if (!row) throw new HubError('HUB_ERR_SITE_NOT_FOUND', `no site ${siteId}`);
         // The cabinets' offline tables say the language: they go out again.
         if (settings.language !== undefined)
@@ -250,15 +295,16 @@ export class Fleet {
             .prepare('UPDATE lockers SET codes_version = codes_version + 1 WHERE site_id = ?')
             .run(siteId);
         this.ledger.append({ ts: now, type: 'site.settings_changed', actor, data: { siteId, ...settings } });
-        return { siteId, driverDoors: row.driver_doors, language: row.language };
+        return settingsView(row);
       })
       .immediate();
   }
 
   #sites(id?: string) {
-    return this.db.prepare<string[], SiteRow>(
-      `SELECT s.id, s.name, s.line_up, s.line_since, count(l.id) AS lockers, coalesce(sum(l.online), 0) AS online
-       FROM sites s LEFT JOIN lockers l ON l.site_id = s.id ${id === undefined ? '' : 'WHERE s.id = ?'}
+    return this.db.prepare<[HubLocale & { id?: string }], SiteRow>(
+      `SELECT s.id, s.name, s.line_up, s.line_since, count(l.id) AS lockers, coalesce(sum(l.online), 0) AS online,
+         coalesce(s.language, @language) AS language, coalesce(s.time_zone, @timeZone) AS time_zone
+       FROM sites s LEFT JOIN lockers l ON l.site_id = s.id ${id === undefined ? '' : 'WHERE s.id = @id'}
        GROUP BY s.id ORDER BY s.id`,
     );
   }
@@ -326,3 +372,20 @@ export class Fleet {
     };
   }
 }
+
+interface SettingsRow {
+  id: string;
+  driver_doors: 'sequential' | 'all';
+  language: Language | null;
+  time_zone: string | null;
+  extend_hours: number;
+  extend_times: number;
+}
+
+const settingsView = (r: SettingsRow): SiteSettings => ({
+  siteId: r.id,
+  driverDoors: r.driver_doors,
+  language: r.language,
+  timeZone: r.time_zone,
+  extend: { hours: r.extend_hours, times: r.extend_times },
+});

@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { PARCEL_STATES, type ParcelState } from '../../devices/api.ts';
 import {
   isValidSscc,
+  LANGUAGES,
+  type Language,
   PRODUCT_CATEGORIES,
   type ProductCategory,
   productCategory,
@@ -39,6 +41,8 @@ export const createParcelInput = z
       name: z.string().min(1).max(120),
       phone: z.string().max(32).optional(),
       email: z.email().optional(),
+      /** The language their page and notices are in; default: the destination site's. */
+      language: z.enum(LANGUAGES).optional(),
     }),
     sscc: z.string().refine(isValidSscc, 'must be 18 digits with a valid GS1 check digit').optional(),
     reference: z.string().max(120).optional(),
@@ -108,7 +112,12 @@ export function parcelView(r: ParcelRow & { site_id: string }) {
     size: r.size as Size,
     temperatureClass: r.temperature_class as TemperatureClass,
     category: r.category as ProductCategory | null,
-    recipient: JSON.parse(r.recipient) as { name: string; phone?: string; email?: string },
+    recipient: JSON.parse(r.recipient) as {
+      name: string;
+      phone?: string;
+      email?: string;
+      language?: Language;
+    },
     sscc: r.sscc,
     reference: r.reference,
     createdAt: r.created_at,

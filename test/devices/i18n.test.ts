@@ -5,7 +5,7 @@
  */
 import { type MessageFormatElement, parse, TYPE } from '@formatjs/icu-messageformat-parser';
 import { describe, expect, it } from 'vitest';
-import { CATALOGUE, LANGUAGES, type MessageKey, say } from '../../devices/i18n.ts';
+import { CATALOGUE, isTimeZone, LANGUAGES, type MessageKey, say, when } from '../../devices/i18n.ts';
 
 function argumentsOf(elements: MessageFormatElement[], into = new Set<string>()): Set<string> {
   for (const e of elements) {
@@ -42,5 +42,15 @@ describe('the message catalogue', () => {
     // French counts 0 as singular, English as plural.
     expect(say('fr', 'driver.collect', { doors: 0 })).toBe('Collecte : 0 porte ouverte');
     expect(say('en', 'driver.collect', { doors: 0 })).toBe('Collect: 0 doors open');
+  });
+
+  it('writes a moment in the reader’s language and the site’s time zone', () => {
+    const at = Date.UTC(2026, 11, 5, 13, 5); // Saturday 5 December 2026, 13:05 UTC
+    expect(when(at, 'fr', 'Europe/Paris', 'short')).toBe('14:05');
+    expect(when(at, 'en', 'UTC', 'short')).toBe('13:05');
+    expect(when(at, 'fr', 'Europe/Paris')).toBe('sam. 5 déc., 14:05');
+    expect(when(at, 'en', 'America/Cayenne')).toBe('Sat 5 Dec, 10:05');
+    expect(isTimeZone('Europe/Paris')).toBe(true);
+    expect(isTimeZone('Europe/Lyon')).toBe(false);
   });
 });

@@ -74,6 +74,8 @@ export async function startTestHub(
     // The tests' webhook receivers listen on loopback, which a hub refuses by default.
     outboundAllow: ['127.0.0.1'],
     offlineCost: LIGHT_OFFLINE_COST,
+    // Whatever the machine's zone, times in tests read the same.
+    timeZone: 'UTC',
     logLevel: process.env.CASIER_TEST_LOG ?? 'silent',
     ...overrides,
   };

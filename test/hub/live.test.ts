@@ -66,7 +66,9 @@ describe('live feed', () => {
     expect(locker).toMatchObject({ siteId: 'ferme', online: true, profile: 'rural-box-8' });
     expect(locker?.compartments).toHaveLength(8);
     expect(locker?.compartments[0]?.layout).toEqual({ col: 0, row: 0, rows: 1 });
-    expect(snap.sites).toEqual([{ id: 'ferme', name: 'ferme', lockers: 1, online: 1, line: null }]);
+    expect(snap.sites).toEqual([
+      { id: 'ferme', name: 'ferme', lockers: 1, online: 1, line: null, language: 'en', timeZone: 'UTC' },
+    ]);
     // Some history comes with it, newest first, none after the snapshot's position.
     expect(snap.recent.map((e) => e.type)).toContain('locker.online');
     expect(snap.recent[0]?.seq).toBe(snap.seq);

@@ -26,7 +26,13 @@ describe("a site's language", () => {
 
     const set = await t.api('PUT', '/api/v1/sites/ferme/settings', { language: 'fr' });
     expect(set.status, JSON.stringify(set.body)).toBe(200);
-    expect(set.body).toEqual({ siteId: 'ferme', driverDoors: 'sequential', language: 'fr' });
+    expect(set.body).toEqual({
+      siteId: 'ferme',
+      driverDoors: 'sequential',
+      language: 'fr',
+      timeZone: null,
+      extend: { hours: 24, times: 1 },
+    });
     expect((await t.api('PUT', '/api/v1/sites/ferme/settings', { language: 'de' })).status).toBe(400);
     expect((await t.api('PUT', '/api/v1/sites/ferme/settings', {})).status).toBe(400);
     const events = (await t.api('GET', '/api/v1/events?type=site.settings_changed')).body.events;
@@ -68,5 +74,39 @@ describe("a site's language", () => {
     expect(await shown(box, '11111111')).toBe('Invalid code');
     await t.api('PUT', '/api/v1/sites/ferme/settings', { language: null });
     expect(await shown(box, '11111111')).toBe('Code invalide');
+  });
+});
+
+describe("a site's time zone and pickup policy", () => {
+  it('are set by an operator, checked, audited, and shown with the site', async () => {
+    t = await startTestHub({ timeZone: 'Europe/Paris' });
+    await t.locker({ site: 'lyon', locker: 'town-1' }, 'town-locker-16');
+    const site = async () =>
+      (await t.api('GET', '/api/v1/sites')).body.sites.find((s: { id: string }) => s.id === 'lyon');
+    expect(await site()).toMatchObject({ language: 'en', timeZone: 'Europe/Paris' });
+
+    const bad = await t.api('PUT', '/api/v1/sites/lyon/settings', { timeZone: 'Europe/Lyon' });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('not an IANA time zone');
+    const tooLong = { extend: { hours: 24 * 8, times: 1 } };
+    expect((await t.api('PUT', '/api/v1/sites/lyon/settings', tooLong)).status).toBe(400);
+
+    const set = await t.api('PUT', '/api/v1/sites/lyon/settings', {
+      timeZone: 'America/Cayenne',
+      extend: { hours: 48, times: 2 },
+    });
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    expect(set.body).toMatchObject({ timeZone: 'America/Cayenne', extend: { hours: 48, times: 2 } });
+    expect((await t.api('GET', '/api/v1/sites/lyon/settings')).body).toEqual(set.body);
+    expect(await site()).toMatchObject({ timeZone: 'America/Cayenne' });
+    const events = (await t.api('GET', '/api/v1/events?type=site.settings_changed')).body.events;
+    expect(events[0].data).toEqual({
+      siteId: 'lyon',
+      timeZone: 'America/Cayenne',
+      extend: { hours: 48, times: 2 },
+    });
+
+    await t.api('PUT', '/api/v1/sites/lyon/settings', { timeZone: null });
+    expect(await site()).toMatchObject({ timeZone: 'Europe/Paris' });
   });
 });
