@@ -20,6 +20,8 @@ export class CasierDriver extends EventEmitter implements BoardDriver {
   /** Reply timers running: cleared at stop, so a stopped driver keeps nothing alive. */
   readonly #replyTimers = new Set<NodeJS.Timeout>();
   #contacts = new Map<number, boolean>();
+  /** What each sensed door's item sensor last said, by lock channel. */
+  #present = new Map<number, boolean>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -134,6 +136,15 @@ export class CasierDriver extends EventEmitter implements BoardDriver {
     this.#send({ type: 'statusRequest' });
     const m = await reply;
     if (m.type !== 'status') return;
+    // Goods first, as the KR driver does: a door found shut on goods is judged with them known.
+    for (const c of this.profile.compartments) {
+      if (!c.presence) continue;
+      const present = (m.present & (1 << c.lock.channel)) !== 0;
+      const before = this.#present.get(c.lock.channel);
+      this.#present.set(c.lock.channel, present);
+      // The first status says what every sensed door holds; later ones, what changed unheard.
+      if (before !== present) this.emit('presence', c.door, present);
+    }
     for (const [channel, door] of this.#doorByContact) {
       const closed = (m.contactsClosed & (1 << channel)) !== 0;
       const before = this.#contacts.get(channel);
@@ -217,7 +228,9 @@ export class CasierDriver extends EventEmitter implements BoardDriver {
         return;
       case 'presence': {
         const door = this.profile.compartments.find((c) => c.lock.channel === m.channel)?.door;
-        if (door !== undefined) this.emit('presence', door, m.present);
+        const before = this.#present.get(m.channel);
+        this.#present.set(m.channel, m.present);
+        if (door !== undefined && before !== m.present) this.emit('presence', door, m.present);
         return;
       }
       case 'lockResult':

@@ -23,6 +23,8 @@ export interface CasierBoardOptions {
 interface Channel {
   closed: boolean;
   released: boolean;
+  /** Goods on the item sensor behind this lock (a profile's `presence` door). */
+  present: boolean;
   latch?: NodeJS.Timeout;
 }
 
@@ -51,7 +53,7 @@ export class CasierBoardSim extends EventEmitter {
   constructor(readonly opts: CasierBoardOptions) {
     super();
     for (const c of opts.profile.compartments)
-      this.#channels.set(c.lock.channel, { closed: true, released: false });
+      this.#channels.set(c.lock.channel, { closed: true, released: false, present: false });
     for (const sensor of opts.profile.sensors) {
       const cls = opts.profile.compartments.find((c) => c.sensor === sensor.id)?.temperatureClass;
       this.readings.set(sensor.channel.channel, cls === 'frozen' ? -19 : cls === 'chilled' ? 3 : 18);
@@ -117,6 +119,19 @@ export class CasierBoardSim extends EventEmitter {
     this.#send({ type: 'contact', channel: this.#lockChannel(door), closed: true });
   }
 
+  /**
+   * Goods are put on or taken off `door`'s item sensor (a door whose profile says `presence`).
+   * The firmware reports the change (PRESENCE) and every STATUS carries the sensors' bits: so
+   * goods left in a door while the bridge was down are known to it from its first status.
+   */
+  setGoods(door: number, present: boolean, opts: { silently?: boolean } = {}): void {
+    const ch = this.#channel(door);
+    if (ch.present === present) return;
+    ch.present = present;
+    if (!opts.silently && this.#line)
+      this.#send({ type: 'presence', channel: this.#lockChannel(door), present });
+  }
+
   /** Someone scans a label on the board's scanner (`symbology`: the scanner's id for the code type). */
   scan(data: string, symbology = 0): void {
     this.#send({ type: 'scan', symbology, data });
@@ -176,8 +191,12 @@ export class CasierBoardSim extends EventEmitter {
       } else this.#unlock(m.channel);
     } else if (m.type === 'statusRequest') {
       let closed = 0;
-      for (const [channel, c] of this.#channels) if (c.closed) closed |= 1 << channel;
-      this.#send({ type: 'status', contactsClosed: closed, present: 0 });
+      let present = 0;
+      for (const [channel, c] of this.#channels) {
+        if (c.closed) closed |= 1 << channel;
+        if (c.present) present |= 1 << channel;
+      }
+      this.#send({ type: 'status', contactsClosed: closed, present });
     } else if (m.type === 'display') {
       this.display = m.text;
       this.emit('display', m.text);
