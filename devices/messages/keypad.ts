@@ -19,7 +19,8 @@ export const en = {
   'driver.deliver': '{parcels, plural, one {Scan # parcel to deliver} other {Scan # parcels to deliver}}',
   'driver.nothing': 'Nothing for you here',
   'driver.check_parcel': 'Check this parcel',
-  'driver.full_use': 'Full: use locker {locker}',
+  // The hub rerouted the parcel to another locker of the site, which expects it now.
+  'driver.full_go': 'Full: go to locker {locker}',
   'driver.full_call': 'Full: call the operator',
   // The kiosk page on the Pi's touchscreen (firmware-bridge/kiosk).
   'kiosk.idle': 'Enter your code',
@@ -43,7 +44,7 @@ export const fr: Record<keyof typeof en, string> = {
   'driver.deliver': '{parcels, plural, one {Scannez # colis à livrer} other {Scannez # colis à livrer}}',
   'driver.nothing': 'Rien pour vous ici',
   'driver.check_parcel': 'Vérifiez ce colis',
-  'driver.full_use': 'Plein : casier {locker}',
+  'driver.full_go': 'Plein : allez au casier {locker}',
   'driver.full_call': 'Plein : appelez l’exploitant',
   'kiosk.idle': 'Tapez votre code',
   'kiosk.keypad': 'Clavier',

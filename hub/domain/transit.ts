@@ -395,6 +395,37 @@ export class Transit {
     ).get(sscc, lockerId, driverId) as TransitParcel | undefined;
   }
 
+  #siteOf(lockerId: string): string {
+    return cached(this.db, 'SELECT site_id FROM lockers WHERE id = ?', 'pluck').get(lockerId) as string;
+  }
+
+  /**
+   * Changes where a parcel goes, and says so in the ledger: `parcel.rerouted` with `from`, `to`
+   * (each `{ lockerId, siteId }`), the reason and who asked. Its data is read by the customer's
+   * notices and goes to the platform's webhooks as it is: keep its shape.
+   */
+  #reroute(
+    parcelId: string,
+    from: { lockerId: string | null; siteId: string | null },
+    to: { lockerId: string | null; siteId: string },
+    now: number,
+    actor: string,
+    why: { reason: 'destination_full' | 'redirected'; by?: string },
+  ): void {
+    cached(
+      this.db,
+      'UPDATE parcels SET destination_locker_id = ?, destination_site_id = ?, updated_at = ? WHERE id = ?',
+    ).run(to.lockerId, to.lockerId ? null : to.siteId, now, parcelId);
+    this.ledger.append({
+      ts: now,
+      type: 'parcel.rerouted',
+      actor,
+      lockerId: from.lockerId,
+      parcelId,
+      data: { from, to, ...why },
+    });
+  }
+
   #destinedHere(p: TransitParcel, lockerId: string): boolean {
     if (p.destination_locker_id) return p.destination_locker_id === lockerId;
     return (
@@ -403,13 +434,19 @@ export class Transit {
     );
   }
 
-  /** Allocates a door at the destination now, and opens it; a full locker is told, with the nearest alternative. */
+  /**
+   * Allocates a door at the destination now, and opens it. A full locker is the hub's to resolve,
+   * not the driver's: the parcel is rerouted to another locker of the same site that takes it
+   * (its destination changes in this transaction, so that locker expects it when the driver scans
+   * there), and `parcel.rerouted` tells the platform and the customer's notices. Another site is
+   * never chosen on its own: a customer in one town is not sent to another without being asked
+   * (the platform may redirect it). Nothing at the site: the operator is flagged, the parcel stays
+   * in the van.
+   */
   #deliver(p: TransitParcel, lockerId: string, driverId: string, now: number): Command[] {
     const slot = freeCompartment(this.db, { lockerId }, p.temperature_class, p.size, p.category);
     if (!slot) {
-      const siteId = cached(this.db, 'SELECT site_id FROM lockers WHERE id = ?', 'pluck').get(
-        lockerId,
-      ) as string;
+      const siteId = this.#siteOf(lockerId);
       const other = freeCompartment(
         this.db,
         { siteId, exceptLocker: lockerId },
@@ -417,17 +454,23 @@ export class Transit {
         p.size,
         p.category,
       )?.locker_id;
-      this.ledger.append({
-        ts: now,
-        type: 'transit.flag',
-        actor: `driver:${driverId}`,
-        lockerId,
-        parcelId: p.id,
-        data: { reason: 'destination_full', alternative: other ?? null },
+      const actor = `driver:${driverId}`;
+      if (!other) {
+        this.ledger.append({
+          ts: now,
+          type: 'transit.flag',
+          actor,
+          lockerId,
+          parcelId: p.id,
+          data: { reason: 'destination_full', alternative: null },
+        });
+        const text = this.voice.say(lockerId, 'driver.full_call');
+        return [this.commands.create(lockerId, { type: 'display', text }, { kind: 'keypad' }, now)];
+      }
+      this.#reroute(p.id, { lockerId, siteId }, { lockerId: other, siteId }, now, actor, {
+        reason: 'destination_full',
       });
-      const text = other
-        ? this.voice.say(lockerId, 'driver.full_use', { locker: other })
-        : this.voice.say(lockerId, 'driver.full_call');
+      const text = this.voice.say(lockerId, 'driver.full_go', { locker: other });
       return [this.commands.create(lockerId, { type: 'display', text }, { kind: 'keypad' }, now)];
     }
     cached(this.db, 'UPDATE parcels SET locker_id = ?, door = ?, updated_at = ? WHERE id = ?').run(

@@ -121,7 +121,7 @@ describe('a parcel that travels from a rural box to a town locker', () => {
     ]);
   });
 
-  it('tells the driver when the destination is full, with the nearest alternative at the site', async () => {
+  it('sends the driver to another locker of the site when the destination is full', async () => {
     await t.hub.provisioning.addDevice({ site: 'lyon', locker: 'town-2' }, 'town-locker-16', 'test');
     const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Yann', sites: ['ferme', 'lyon'] }))
       .body as { code: string };
@@ -146,8 +146,9 @@ describe('a parcel that travels from a rural box to a town locker', () => {
     await waitFor(town, 'command', (c: { type: string }) => c.type === 'display');
     const full = waitFor<[{ type: string; text?: string }]>(town, 'command', (c) => c.type === 'display');
     scan(town, sscc(7));
-    expect((await full)[0].text).toBe('Full: use locker town-2');
-    expect(flags()).toEqual(['destination_full']);
+    expect((await full)[0].text).toBe('Full: go to locker town-2');
+    // Resolved by the hub (the parcel now goes to town-2): nothing for an operator to do.
+    expect(flags()).toEqual([]);
   });
 });
 

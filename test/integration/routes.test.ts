@@ -1,0 +1,185 @@
+/**
+ * Windows and routes (issue 22): a full destination resolved by the hub, a parcel redirected by
+ * its platform, and a customer sending goods back to their producer through the chain. Real hub,
+ * real bridges on simulated cabinets, a real HTTP receiver for the platform's webhooks.
+ */
+import { createServer, type Server } from 'node:http';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SimLocker } from '../../cli/sim-locker.ts';
+import { gs1CheckDigit } from '../../devices/index.ts';
+import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+import { orderParcel, useCode } from '../helpers/parcels.ts';
+
+let t: TestHub;
+let box: SimLocker;
+let town: SimLocker;
+let clock: number;
+let receiver: Server | undefined;
+const received: Array<{ type: string; parcel: { id: string }; data: Record<string, unknown> }> = [];
+
+beforeEach(async () => {
+  clock = Date.UTC(2026, 11, 7, 8, 0);
+  received.length = 0;
+  t = await startTestHub({ now: () => clock, manualTicks: true });
+  box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+  town = await t.locker({ site: 'lyon', locker: 'town-1' }, 'town-locker-16');
+});
+afterEach(async () => {
+  await t.close();
+  if (receiver) await new Promise((r) => receiver?.close(r));
+  receiver = undefined;
+});
+
+const sscc = (n: number) => {
+  const body = `3761234567${String(n).padStart(7, '0')}`;
+  return `${body}${gs1CheckDigit(body)}`;
+};
+const view = async (id: string, token = t.operator) =>
+  (await t.api('GET', `/api/v1/parcels/${id}`, undefined, token)).body;
+const state = async (id: string) => (await view(id)).state;
+const scan = (locker: SimLocker, code: string) => locker.scan(`]C100${code}`);
+const display = (locker: SimLocker) =>
+  waitFor<[{ type: string; text?: string }]>(locker, 'command', (c) => c.type === 'display');
+const flags = () =>
+  t.hub.db
+    .prepare(`SELECT json_extract(data, '$.reason') FROM events WHERE type = 'transit.flag' ORDER BY seq`)
+    .pluck()
+    .all();
+
+/** The platform's webhook receiver, registered with the test platform's token. */
+async function platformHooks() {
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => {
+      body += c;
+    });
+    req.on('end', () => {
+      received.push(JSON.parse(body));
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((r) => receiver?.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/casier`;
+  expect((await t.api('POST', '/api/v1/webhooks', { url }, t.integration)).status).toBe(201);
+}
+
+async function driver(sites = ['ferme', 'lyon']) {
+  const res = await t.api('POST', '/api/v1/drivers', { name: 'Yann', sites });
+  expect(res.status).toBe(201);
+  return res.body as { id: string; code: string; token: string };
+}
+
+/** A frozen parcel for town-1, deposited at box-1 and collected by `d`: in the van. */
+async function inTheVan(d: { code: string }, n: number, body: Record<string, unknown> = {}) {
+  const p = await orderParcel(t, {
+    temperatureClass: 'frozen',
+    destinationLockerId: 'town-1',
+    sscc: sscc(n),
+    ...body,
+  });
+  await useCode(box, p.depositCode, p.parcel.door);
+  await eventually(async () => (await state(p.parcel.id)) === 'stored');
+  const unlocked = waitFor<[number]>(box, 'unlocked', (door) => door === p.parcel.door);
+  box.pressCode(d.code);
+  await unlocked;
+  box.openDoor(p.parcel.door);
+  scan(box, sscc(n));
+  box.closeDoor(p.parcel.door);
+  await eventually(async () => (await state(p.parcel.id)) === 'in_transit', 5000, 'in the van');
+  return p;
+}
+
+/** Takes both frozen doors of town-1 with parcels of its own. */
+async function fillTownFrozen() {
+  for (let i = 0; i < 2; i++)
+    await orderParcel(t, { lockerId: 'town-1', temperatureClass: 'frozen', recipient: { name: 'X' } });
+}
+
+describe('a full destination', () => {
+  it('is resolved by the hub: rerouted to a locker of the same site that takes it, and everyone told', async () => {
+    const town2 = await t.locker({ site: 'lyon', locker: 'town-2' }, 'town-locker-16');
+    await platformHooks();
+    const d = await driver();
+    const p = await inTheVan(d, 1);
+    await fillTownFrozen();
+
+    const hello = display(town);
+    town.pressCode(d.code);
+    await hello;
+    const told = display(town);
+    scan(town, sscc(1));
+    expect((await told)[0].text).toBe('Full: go to locker town-2');
+    const rerouted = await view(p.parcel.id);
+    expect(rerouted.destination).toEqual({ lockerId: 'town-2', siteId: null });
+    const event = rerouted.timeline.find((e: { type: string }) => e.type === 'parcel.rerouted');
+    expect(event.data).toEqual({
+      from: { lockerId: 'town-1', siteId: 'lyon' },
+      to: { lockerId: 'town-2', siteId: 'lyon' },
+      reason: 'destination_full',
+    });
+    // The driver's round says where it now goes.
+    const round = (await t.api('GET', '/api/v1/round', undefined, d.token)).body;
+    expect(round.deliver).toEqual([
+      { at: 'town-2', parcels: [expect.objectContaining({ id: p.parcel.id })] },
+    ]);
+
+    // At town-2, the driver's code and the scan open a door: the parcel is expected there.
+    const there = display(town2);
+    town2.pressCode(d.code);
+    expect((await there)[0].text).toBe('Scan 1 parcel to deliver');
+    const unlocked = waitFor<[number]>(town2, 'unlocked');
+    scan(town2, sscc(1));
+    const [door] = await unlocked;
+    town2.openDoor(door);
+    town2.closeDoor(door);
+    await eventually(async () => (await state(p.parcel.id)) === 'ready', 5000, 'ready at town-2');
+    expect(await view(p.parcel.id)).toMatchObject({ lockerId: 'town-2', door });
+    expect(flags()).toEqual([]);
+
+    // The customer's code, received at ordering time, opens the door at town-2.
+    await useCode(town2, p.pickupCode, door);
+    await eventually(async () => (await state(p.parcel.id)) === 'picked_up', 5000, 'picked up');
+
+    const hook = await t.ticked(
+      () => received.find((e) => e.type === 'parcel.rerouted'),
+      10_000,
+      'the platform told',
+    );
+    expect(hook).toMatchObject({
+      parcel: { id: p.parcel.id },
+      data: { reason: 'destination_full', to: { lockerId: 'town-2', siteId: 'lyon' } },
+    });
+  });
+
+  it('in French where the site speaks French', async () => {
+    await t.hub.provisioning.addDevice({ site: 'lyon', locker: 'town-2' }, 'town-locker-16', 'test');
+    expect((await t.api('PUT', '/api/v1/sites/lyon/settings', { language: 'fr' })).status).toBe(200);
+    const d = await driver();
+    await inTheVan(d, 2);
+    await fillTownFrozen();
+    const hello = display(town);
+    town.pressCode(d.code);
+    await hello;
+    const told = display(town);
+    scan(town, sscc(2));
+    expect((await told)[0].text).toBe('Plein : allez au casier town-2');
+  });
+
+  it('with no locker that takes it at the site: the operator is flagged and the parcel stays in the van', async () => {
+    const d = await driver();
+    const p = await inTheVan(d, 3);
+    await fillTownFrozen();
+    const hello = display(town);
+    town.pressCode(d.code);
+    await hello;
+    const told = display(town);
+    scan(town, sscc(3));
+    expect((await told)[0].text).toBe('Full: call the operator');
+    expect(flags()).toEqual(['destination_full']);
+    expect(await view(p.parcel.id)).toMatchObject({
+      state: 'in_transit',
+      custody: d.id,
+      destination: { lockerId: 'town-1', siteId: null },
+    });
+  });
+});
