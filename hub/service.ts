@@ -211,7 +211,15 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   );
   const watchdog = new Watchdog(db, alarms, now);
   const outbound = new OutboundPolicy(config.outboundAllow);
-  const webhooks = new Webhooks(db, ledger, parcels, log.child({ mod: 'webhooks' }), now, outbound);
+  const webhooks = new Webhooks(
+    db,
+    ledger,
+    parcels,
+    log.child({ mod: 'webhooks' }),
+    now,
+    outbound,
+    (l, cls) => siteRules.forLocker(l, cls),
+  );
   const anchors =
     anchorTarget && new AuditAnchors(db, hubKey, anchorTarget, outbound, log.child({ mod: 'audit' }));
   new Gauge({

@@ -128,6 +128,12 @@ describe('webhooks', () => {
       temperature: { c: 3.25 },
     });
     expect(stored.parcel).toMatchObject({ id: a.parcel.id, recipient: { name: 'Ada' } });
+    // The pickup says what the goods lived through, for the platform to tell its customer.
+    const pickedUp = [...unique().values()]
+      .map((r) => JSON.parse(r.body))
+      .find((p) => p.type === 'parcel.picked_up');
+    expect(pickedUp.temperature).toMatchObject({ minC: 3.25, maxC: 3.25, minutesOutOfRange: 0 });
+    expect(pickedUp.temperature.verdict).toBe('ok');
     expect(failuresLeft).toBeLessThan(0); // the failures did happen, and were retried
     // Everything delivered; one more round of the notifier, known to have run, sends nothing again.
     const undelivered = t.hub.db

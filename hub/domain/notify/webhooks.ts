@@ -10,11 +10,14 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { TemperatureClass } from '../../../devices/index.ts';
 import { cursor, saveCursor } from '../../db/cursors.ts';
 import type { Ledger } from '../../db/ledger.ts';
 import type { Db } from '../../db/open.ts';
 import { HubError } from '../../errors.ts';
 import { type AlarmRow, alarmView } from '../coldchain/alarms.ts';
+import { temperatureRecord } from '../coldchain/record.ts';
+import type { ClassRules } from '../coldchain/rules.ts';
 import type { Parcels } from '../parcels.ts';
 import { newId, newSecret } from '../secrets.ts';
 import { OutboundPolicy, OutboundRefused } from './outbound.ts';
@@ -51,6 +54,8 @@ export class Webhooks {
     private readonly now: () => number,
     /** Where deliveries may go (hub/domain/notify/outbound.ts). */
     private readonly outbound: OutboundPolicy = new OutboundPolicy(),
+    /** The cold-chain rules a cabinet applies, for the verdict a pickup's delivery carries. */
+    private readonly rulesFor?: (lockerId: string, cls: TemperatureClass) => ClassRules,
   ) {}
 
   /** Refuses a URL whose host is, or resolves to, an address the hub does not send to. */
@@ -162,6 +167,7 @@ export class Webhooks {
               ...(e.type === 'parcel.stored'
                 ? { receipt: this.#receipt(parcel.lockerId, parcel.door, e.ts) }
                 : {}),
+              ...(e.type === 'parcel.picked_up' ? { temperature: this.#journey(parcel.id) } : {}),
             };
             this.db
               .prepare(
@@ -186,6 +192,23 @@ export class Webhooks {
         return n;
       })
       .immediate();
+  }
+
+  /**
+   * What the goods lived through, deposit to pickup, in short: the platform tells its customer
+   * their cheese was kept cold (or was not). The whole record is at its temperature-record route.
+   */
+  #journey(parcelId: string) {
+    const r = temperatureRecord(this.db, parcelId, this.now(), this.rulesFor);
+    return {
+      verdict: r.verdict,
+      minC: r.min,
+      maxC: r.max,
+      from: r.from,
+      to: r.to,
+      minutesOutOfRange: r.minutesOutOfRange,
+      minutesUnknown: r.minutesUnknown,
+    };
   }
 
   /** An alarm's ledger event, to every operator's alarm webhook; ordered by the alarm it is about. */
