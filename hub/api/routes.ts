@@ -129,6 +129,30 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
     }),
     defineRoute({
       method: 'POST',
+      url: '/api/v1/parcels/:id/redirect',
+      summary:
+        'Send a parcel to another locker or site: before collection and in the van its destination changes; ready and not collected, its pickup code stops and a driver takes it there (parcel.rerouted)',
+      roles: ['integration', 'operator'],
+      scoped: true,
+      params: z.object({ id }),
+      body: z
+        .object({ lockerId: lockerId.optional(), siteId: siteId.optional() })
+        .strict()
+        .refine((v) => !!v.lockerId !== !!v.siteId, {
+          message: 'give exactly one of lockerId and siteId',
+          path: ['lockerId'],
+        }),
+      response: { 200: api.parcel },
+      handler: ({ params, body, principal }) => {
+        d.access.parcel(principal, d.parcels.get(params.id));
+        if (body.lockerId) d.access.locker(principal, body.lockerId);
+        if (body.siteId) d.access.site(principal, body.siteId);
+        d.transit.redirect(params.id, body, { actor: `token:${principal.id}`, by: principal.role }, d.now());
+        return d.parcels.get(params.id);
+      },
+    }),
+    defineRoute({
+      method: 'POST',
       url: '/api/v1/drivers',
       summary:
         'Create a driver; their keypad code (shown once) opens the doors of parcels waiting for collection',

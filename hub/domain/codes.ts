@@ -219,6 +219,18 @@ export class Codes {
       lockerId: r.locker_id,
       door: r.door,
       notBefore: r.not_before,
+  /**
+   * Puts a parcel's working pickup code back to waiting (its parcel was redirected from where it
+   * was ready): it opens nothing from this commit on, and the next delivery activates it at its
+   * new door. Returns how many codes changed.
+   */
+  suspendPickup(parcelId: string): number {
+    return cached(
+      this.db,
+      `UPDATE codes SET state = 'pending', expires_at = NULL WHERE parcel_id = ? AND kind = 'pickup' AND purpose IS NULL AND state = 'active'`,
+    ).run(parcelId).changes;
+  }
+
       expiresAt: r.expires_at,
       usedAt: r.used_at,
     }));

@@ -88,6 +88,11 @@ export const TRANSITIONS = {
   deliver: { from: ['in_transit'], to: 'ready', by: 'driver', ledger: 'parcel.ready', stamp: 'ready_at' },
   /** A driver brought it back to its origin: the producer takes it out. */
   bringBack: { from: ['in_transit'], to: 'returned', by: 'driver', ledger: 'parcel.returned' },
+  /**
+   * Its platform sent it elsewhere while it waited, ready, for its customer: waiting again for a
+   * driver to collect it (its pickup code waits too, for the new door). The goods stay in.
+   */
+  redirect: { from: ['ready'], to: 'stored', by: 'integration', ledger: 'parcel.rerouted' },
   /** The customer closed the door behind them. */
   pickup: {
     from: ['stored', 'ready'],
@@ -231,7 +236,8 @@ export interface Move {
       | 'excused_ms'
       | 'homebound'
       | 'destination_locker_id'
-      | 'destination_site_id',
+      | 'destination_site_id'
+      | 'ready_at',
       string | number | null
     >
   >;

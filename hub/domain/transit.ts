@@ -5,7 +5,7 @@
  * door allocated to it then (so a late round never holds a compartment for hours). Anything
  * unexpected is flagged at once, as a `transit.flag` event with a reason.
  */
-import type { Command, Size, TemperatureClass } from '../../devices/index.ts';
+import { type Command, SIZES, type Size, type TemperatureClass } from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
 import { cached, type Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
@@ -317,6 +317,102 @@ export class Transit {
       collect: group(waiting, (p) => p.locker_id),
       deliver: group(carried, (p) => p.destination_locker_id ?? `site:${p.destination_site_id}`),
     };
+  }
+
+  /**
+   * Sends a parcel elsewhere at its platform's (or an operator's) request: `to` a locker, or a
+   * site (any of its lockers, chosen when the driver scans there). Before the goods leave, and in
+   * the van, only its destination changes (a parcel for its own locker becomes one that travels);
+   * ready at its destination and not collected, it waits again for a driver, its pickup code
+   * stopped at once and working again at the new door once delivered. The target must have a
+   * compartment of the parcel's class and size (free or not: the door is allocated on arrival).
+   * A parcel collected, expired, held, on its way back to its producer, cannot be redirected.
+   */
+  redirect(
+    parcelId: string,
+    target: { lockerId?: string; siteId?: string },
+    who: { actor: string; by: string },
+    now: number,
+  ): void {
+    this.db
+      .transaction(() => {
+        const p = cached(this.db, 'SELECT * FROM parcels WHERE id = ?').get(parcelId) as
+          | (TransitParcel & { homebound: number })
+          | undefined;
+        if (!p) throw new HubError('HUB_ERR_PARCEL_NOT_FOUND', `no parcel ${parcelId}`);
+        const to = this.#target(target);
+        if (!['reserved', 'stored', 'in_transit', 'ready'].includes(p.state) || p.homebound)
+          throw new HubError(
+            'HUB_ERR_INVALID_STATE',
+            `parcel ${parcelId} is ${p.homebound ? 'on its way back to its producer' : p.state}: it can no longer be redirected`,
+          );
+        const travels = p.destination_locker_id !== null || p.destination_site_id !== null;
+        if (
+          travels &&
+          p.destination_locker_id === to.lockerId &&
+          (to.lockerId || p.destination_site_id === to.siteId)
+        )
+          return; // already going there: a request repeated changes nothing
+        if (
+          p.state !== 'in_transit' &&
+          (to.lockerId ? to.lockerId === p.locker_id : to.siteId === this.#siteOf(p.locker_id))
+        )
+          throw new HubError(
+            'HUB_ERR_INVALID_STATE',
+            `parcel ${parcelId} is at ${to.lockerId ?? to.siteId} already`,
+          );
+        const fitting = SIZES.slice(SIZES.indexOf(p.size));
+        const accepts = cached(
+          this.db,
+          `SELECT 1 FROM compartments c JOIN lockers l ON l.id = c.locker_id
+             WHERE (c.locker_id = @lockerId OR (@lockerId IS NULL AND l.site_id = @siteId))
+               AND c.temperature_class = @cls AND c.size IN (SELECT value FROM json_each(@sizes)) LIMIT 1`,
+        ).get({ ...to, cls: p.temperature_class, sizes: JSON.stringify(fitting) });
+        if (!accepts)
+          throw new HubError(
+            'HUB_ERR_NO_COMPARTMENT',
+            `${to.lockerId ? `locker ${to.lockerId}` : `site ${to.siteId}`} has no ${p.temperature_class} compartment of size ${p.size} or larger`,
+          );
+        const from = travels
+          ? {
+              lockerId: p.destination_locker_id,
+              siteId: p.destination_site_id ?? this.#siteOf(p.destination_locker_id as string),
+            }
+          : { lockerId: p.locker_id, siteId: this.#siteOf(p.locker_id) };
+        const why = { reason: 'redirected' as const, by: who.by };
+        if (p.state === 'ready') {
+          this.codes.suspendPickup(parcelId);
+          this.#states.move(parcelId, 'redirect', {
+            actor: who.actor,
+            at: now,
+            data: { from, to, ...why },
+            set: {
+              destination_locker_id: to.lockerId,
+              destination_site_id: to.lockerId ? null : to.siteId,
+              ready_at: null,
+            },
+          });
+          return;
+        }
+        // Stored for a customer at this locker: its code stops; it opens again at the new door.
+        if (!travels) this.codes.suspendPickup(parcelId);
+        this.#reroute(parcelId, from, to, now, who.actor, why);
+      })
+      .immediate();
+  }
+
+  /** Where a redirect sends a parcel, checked: `{ lockerId, siteId }`, or `{ null, siteId }` for a site. */
+  #target(t: { lockerId?: string; siteId?: string }): { lockerId: string | null; siteId: string } {
+    if (t.lockerId) {
+      const siteId = cached(this.db, 'SELECT site_id FROM lockers WHERE id = ?', 'pluck').get(t.lockerId) as
+        | string
+        | undefined;
+      if (!siteId) throw new HubError('HUB_ERR_LOCKER_NOT_FOUND', `no locker ${t.lockerId}`);
+      return { lockerId: t.lockerId, siteId };
+    }
+    if (!t.siteId || !cached(this.db, 'SELECT 1 FROM lockers WHERE site_id = ?').get(t.siteId))
+      throw new HubError('HUB_ERR_SITE_NOT_FOUND', `no site ${t.siteId} (or it has no lockers)`);
+    return { lockerId: null, siteId: t.siteId };
   }
 
   /** A label scanned at a cabinet while a driver is there. */

@@ -183,3 +183,128 @@ describe('a full destination', () => {
     });
   });
 });
+
+describe('a parcel redirected by its platform', () => {
+  const redirect = (id: string, body: unknown, token = t.integration) =>
+    t.api('POST', `/api/v1/parcels/${id}/redirect`, body, token);
+
+  it('in the van: goes to the new locker, the driver’s round says so, and it is delivered there', async () => {
+    const town2 = await t.locker({ site: 'lyon', locker: 'town-2' }, 'town-locker-16');
+    await platformHooks();
+    const d = await driver();
+    const p = await inTheVan(d, 11);
+    const res = await redirect(p.parcel.id, { lockerId: 'town-2' });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({
+      state: 'in_transit',
+      destination: { lockerId: 'town-2', siteId: null },
+    });
+    const event = (await view(p.parcel.id)).timeline.find(
+      (e: { type: string }) => e.type === 'parcel.rerouted',
+    );
+    expect(event.data).toEqual({
+      from: { lockerId: 'town-1', siteId: 'lyon' },
+      to: { lockerId: 'town-2', siteId: 'lyon' },
+      reason: 'redirected',
+      by: 'integration',
+    });
+    const round = (await t.api('GET', '/api/v1/round', undefined, d.token)).body;
+    expect(round.deliver).toEqual([
+      { at: 'town-2', parcels: [expect.objectContaining({ id: p.parcel.id })] },
+    ]);
+    const unlocked = waitFor<[number]>(town2, 'unlocked');
+    town2.pressCode(d.code);
+    scan(town2, sscc(11));
+    const [door] = await unlocked;
+    town2.openDoor(door);
+    town2.closeDoor(door);
+    await eventually(async () => (await state(p.parcel.id)) === 'ready', 5000, 'ready at town-2');
+    await useCode(town2, p.pickupCode, door);
+    await eventually(async () => (await state(p.parcel.id)) === 'picked_up', 5000, 'picked up');
+    await t.ticked(
+      () => received.find((e) => e.type === 'parcel.rerouted' && e.data.reason === 'redirected'),
+      10_000,
+      'the platform told',
+    );
+  });
+
+  it('ready but not collected: its code stops at once, a driver takes it to the new locker, the same code opens there', async () => {
+    const town2 = await t.locker({ site: 'lyon', locker: 'town-2' }, 'town-locker-16');
+    const d = await driver();
+    const p = await inTheVan(d, 12);
+    const unlocked = waitFor<[number]>(town, 'unlocked');
+    town.pressCode(d.code);
+    scan(town, sscc(12));
+    const [first] = await unlocked;
+    town.openDoor(first);
+    town.closeDoor(first);
+    await eventually(async () => (await state(p.parcel.id)) === 'ready', 5000, 'ready at town-1');
+
+    const res = await redirect(p.parcel.id, { siteId: 'lyon', lockerId: undefined });
+    expect(res.status).toBe(409); // it is at that site already: name a locker
+    const moved = await redirect(p.parcel.id, { lockerId: 'town-2' });
+    expect(moved.status, JSON.stringify(moved.body)).toBe(200);
+    expect(moved.body).toMatchObject({
+      state: 'stored',
+      lockerId: 'town-1',
+      door: first,
+      pickupExpiresAt: null,
+      destination: { lockerId: 'town-2', siteId: null },
+    });
+    // The customer's code opens nothing at town-1 any more.
+    const refused = display(town);
+    town.pressCode(p.pickupCode);
+    expect((await refused)[0].text).toBe('Code not valid yet');
+
+    // The driver's next visit to town-1 collects it, and town-2 expects it.
+    const round = (await t.api('GET', '/api/v1/round', undefined, d.token)).body;
+    expect(round.collect).toEqual([
+      { at: 'town-1', parcels: [expect.objectContaining({ id: p.parcel.id })] },
+    ]);
+    const collect = waitFor<[number]>(town, 'unlocked', (door) => door === first);
+    town.pressCode(d.code);
+    await collect;
+    town.openDoor(first);
+    scan(town, sscc(12));
+    town.closeDoor(first);
+    await eventually(async () => (await state(p.parcel.id)) === 'in_transit', 5000, 'back in the van');
+    const there = waitFor<[number]>(town2, 'unlocked');
+    town2.pressCode(d.code);
+    scan(town2, sscc(12));
+    const [door] = await there;
+    town2.openDoor(door);
+    town2.closeDoor(door);
+    await eventually(async () => (await state(p.parcel.id)) === 'ready', 5000, 'ready at town-2');
+    await useCode(town2, p.pickupCode, door);
+    await eventually(async () => (await state(p.parcel.id)) === 'picked_up', 5000, 'picked up');
+    expect(flags()).toEqual([]);
+  });
+
+  it('refuses what cannot be: a locker without a compartment for it, a parcel collected, another platform’s, bad bodies', async () => {
+    await t.hub.provisioning.addDevice({ site: 'lyon', locker: 'town-2' }, 'town-locker-16', 'test');
+    // A farm-gate box has no frozen door: frozen goods cannot be sent there.
+    await t.hub.provisioning.addDevice({ site: 'gaec', locker: 'farm-1' }, 'farm-box-4', 'test');
+    const frozen = await orderParcel(t, { temperatureClass: 'frozen', destinationLockerId: 'town-1' });
+    const tooBig = await redirect(frozen.parcel.id, { lockerId: 'farm-1' });
+    expect(tooBig.status).toBe(409);
+    expect(tooBig.body.error.code).toBe('HUB_ERR_NO_COMPARTMENT');
+
+    const p = await orderParcel(t, { lockerId: 'town-1' });
+    expect((await redirect(p.parcel.id, { lockerId: 'town-1', siteId: 'lyon' })).status).toBe(400);
+    expect((await redirect(p.parcel.id, {})).status).toBe(400);
+    expect((await redirect(p.parcel.id, { lockerId: 'nowhere' })).status).toBe(404);
+    expect((await redirect('P-NOSUCHPARCEL', { lockerId: 'town-2' })).status).toBe(404);
+    const rival = t.hub.provisioning.createToken('integration', 'rival platform', 'test').token;
+    expect((await redirect(p.parcel.id, { lockerId: 'town-2' }, rival)).status).toBe(404);
+    // Where it already is: nothing to redirect.
+    expect((await redirect(p.parcel.id, { lockerId: 'town-1' })).status).toBe(409);
+
+    await useCode(town, p.depositCode, p.parcel.door);
+    await eventually(async () => (await state(p.parcel.id)) === 'stored');
+    await useCode(town, p.pickupCode, p.parcel.door);
+    await eventually(async () => (await state(p.parcel.id)) === 'picked_up');
+    const late = await redirect(p.parcel.id, { lockerId: 'town-2' });
+    expect(late.status).toBe(409);
+    expect(late.body.error.code).toBe('HUB_ERR_INVALID_STATE');
+  });
+});
