@@ -89,3 +89,51 @@ export function when(
   }
   return f.format(ms);
 }
+
+const offsetFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** How far `timeZone`'s clocks are ahead of UTC at `ms` (ms; negative west of Greenwich). */
+export function zoneOffset(ms: number, timeZone: string): number {
+  let f = offsetFormats.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    offsetFormats.set(timeZone, f);
+  }
+  const part: Record<string, number> = {};
+  for (const p of f.formatToParts(ms)) if (p.type !== 'literal') part[p.type] = Number(p.value);
+  const local = Date.UTC(
+    part.year as number,
+    (part.month as number) - 1,
+    part.day as number,
+    part.hour as number,
+    part.minute as number,
+    part.second as number,
+  );
+  return local - (ms - (((ms % 1000) + 1000) % 1000));
+}
+
+/**
+ * The start of a calendar day (`YYYY-MM-DD`) at a place: midnight there, as UTC ms. A day there
+ * lasts until the next one's start: 23 or 25 hours when the clocks change.
+ */
+export function dayStart(date: string, timeZone: string): number {
+  const naive = Date.parse(`${date}T00:00:00Z`);
+  // The offset at midnight there is the offset at the instant found with a first guess; a second
+  // pass settles a guess that fell on the other side of a change of the clocks.
+  const first = naive - zoneOffset(naive, timeZone);
+  return naive - zoneOffset(first, timeZone);
+}
+
+/** The calendar day (`YYYY-MM-DD`) it is at a place at `ms`. */
+export function dayAt(ms: number, timeZone: string): string {
+  return new Date(ms + zoneOffset(ms, timeZone)).toISOString().slice(0, 10);
+}

@@ -452,6 +452,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   });
   const live = new LiveFeed({
     db,
+        timeZoneOf: (lockerId) => voice.ofLocker(lockerId).timeZone,
     fleet,
     alarms,
     provisioning,

@@ -22,6 +22,8 @@ export interface ColdChainDeps {
   lifecycle: ParcelLifecycle;
   siteRules: SiteRules;
   now: () => number;
+  /** The time zone of a cabinet's site (its own, or the hub's). */
+  timeZoneOf: (lockerId: string) => string;
   /** Writes what the cold chain keeps back for a cabinet (a few seconds' aggregates) before they are read. */
   persist: (lockerId: string) => void;
   /** Alarm e-mails: each site's contacts and their delays. */
@@ -212,7 +214,7 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       method: 'GET',
       url: '/api/v1/lockers/:id/daily-sheet',
       summary:
-        'The daily min/max sheet of a cabinet for inspectors: each sensor, the doors it watches, min, max, mean (UTC day), as JSON or CSV',
+        'The daily min/max sheet of a cabinet for inspectors: each sensor, the doors it watches, min, max, mean over the day at its site (midnight to midnight in the site’s time zone), as JSON or CSV',
       roles: ['operator'],
       scoped: true,
       params: z.object({ id: lockerId }),
@@ -222,7 +224,7 @@ export function coldChainRoutes(d: ColdChainDeps): RouteDef[] {
       handler: ({ params, query, principal }) => {
         d.access.locker(principal, params.id);
         d.persist(params.id);
-        const sheet = dailySheet(d.db, params.id, query.date);
+        const sheet = dailySheet(d.db, params.id, query.date, d.timeZoneOf(params.id));
         return query.format === 'json' ? sheet : new Csv(dailySheetCsv(sheet));
       },
     }),

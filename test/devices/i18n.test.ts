@@ -5,7 +5,17 @@
  */
 import { type MessageFormatElement, parse, TYPE } from '@formatjs/icu-messageformat-parser';
 import { describe, expect, it } from 'vitest';
-import { CATALOGUE, isTimeZone, LANGUAGES, type MessageKey, say, when } from '../../devices/i18n.ts';
+import {
+  CATALOGUE,
+  dayAt,
+  dayStart,
+  isTimeZone,
+  LANGUAGES,
+  type MessageKey,
+  say,
+  when,
+  zoneOffset,
+} from '../../devices/i18n.ts';
 
 function argumentsOf(elements: MessageFormatElement[], into = new Set<string>()): Set<string> {
   for (const e of elements) {
@@ -52,5 +62,22 @@ describe('the message catalogue', () => {
     expect(when(at, 'en', 'America/Cayenne')).toBe('Sat 5 Dec, 10:05');
     expect(isTimeZone('Europe/Paris')).toBe(true);
     expect(isTimeZone('Europe/Lyon')).toBe(false);
+  });
+
+  it('finds where a day starts and ends at a place, across a change of the clocks', () => {
+    expect(dayStart('2026-12-05', 'UTC')).toBe(Date.UTC(2026, 11, 5));
+    expect(dayStart('2026-12-05', 'Europe/Paris')).toBe(Date.UTC(2026, 11, 4, 23));
+    expect(dayStart('2026-07-05', 'Europe/Paris')).toBe(Date.UTC(2026, 6, 4, 22));
+    expect(dayStart('2026-12-05', 'America/Cayenne')).toBe(Date.UTC(2026, 11, 5, 3));
+    // Paris went to summer time on 29 March 2026: a day of 23 hours; back on 25 October: 25 hours.
+    expect(dayStart('2026-03-30', 'Europe/Paris') - dayStart('2026-03-29', 'Europe/Paris')).toBe(
+      23 * 3_600_000,
+    );
+    expect(dayStart('2026-10-26', 'Europe/Paris') - dayStart('2026-10-25', 'Europe/Paris')).toBe(
+      25 * 3_600_000,
+    );
+    expect(dayAt(Date.UTC(2026, 11, 4, 23, 30), 'Europe/Paris')).toBe('2026-12-05');
+    expect(dayAt(Date.UTC(2026, 11, 4, 23, 30), 'UTC')).toBe('2026-12-04');
+    expect(zoneOffset(Date.UTC(2026, 6, 1), 'Asia/Kathmandu')).toBe((5 * 60 + 45) * 60_000);
   });
 });

@@ -2,6 +2,7 @@
  * What a cabinet's sensors read, for operators and inspectors: a sensor's readings over a window
  * (raw, or 5-minute min/max/mean), and the daily min/max sheet of a cabinet.
  */
+import { dayAt, dayStart } from '../../../devices/index.ts';
 import type { Db } from '../../db/open.ts';
 
 const DAY = 86_400_000;
@@ -34,9 +35,15 @@ export function sensorReadings(
   return { sensor, from, to, resolution: 'raw' as const, points };
 }
 
-/** Each sensor of a cabinet on one UTC day (`YYYY-MM-DD`): the doors it watches, min, max, mean. */
-export function dailySheet(db: Db, lockerId: string, date: string) {
-  const from = Date.parse(`${date}T00:00:00Z`);
+/**
+ * Each sensor of a cabinet on one day (`YYYY-MM-DD`) at its site, midnight to midnight in the
+ * site's time zone (an inspector in Lyon reads a Lyon day, 23 or 25 hours when the clocks
+ * change): the doors it watches, min, max, mean. Drawn from the 5-minute aggregates, whose
+ * buckets every zone's midnight falls on.
+ */
+export function dailySheet(db: Db, lockerId: string, date: string, timeZone = 'UTC') {
+  const from = dayStart(date, timeZone);
+  const to = dayStart(new Date(Date.parse(`${date}T00:00:00Z`) + DAY).toISOString().slice(0, 10), timeZone);
   const rows = db
     .prepare(
       `SELECT s.sensor, min(a.min) AS min, max(a.max) AS max, sum(a.sum) / sum(a.n) AS mean, sum(a.n) AS readings,
@@ -47,7 +54,7 @@ export function dailySheet(db: Db, lockerId: string, date: string) {
        LEFT JOIN readings_5m a ON a.locker_id = s.locker_id AND a.sensor = s.sensor AND a.bucket >= ? AND a.bucket < ?
        WHERE s.locker_id = ? GROUP BY s.sensor ORDER BY s.sensor`,
     )
-    .all(from, from + DAY, from, from + DAY, lockerId) as Array<{
+    .all(from, to, from, to, lockerId) as Array<{
     sensor: string;
     doors: string | null;
     min: number | null;
@@ -73,7 +80,7 @@ export function dailySheet(db: Db, lockerId: string, date: string) {
     readings: r.readings ?? 0,
     alarms: r.alarms,
   }));
-  return { lockerId, date, sensors };
+  return { lockerId, date, timeZone, from, to, sensors };
 }
 
 export function dailySheetCsv(sheet: ReturnType<typeof dailySheet>): string {
@@ -87,7 +94,7 @@ export function dailySheetCsv(sheet: ReturnType<typeof dailySheet>): string {
       s.readings,
       s.alarms,
       s.calibration?.offsetC ?? '',
-      s.calibration ? new Date(s.calibration.calibratedAt).toISOString().slice(0, 10) : '',
+      s.calibration ? dayAt(s.calibration.calibratedAt, sheet.timeZone) : '',
     ].join(','),
   );
   return `${['sensor,doors,min,max,mean,readings,alarms,calibration_offset,calibrated_on', ...lines].join('\n')}\n`;
