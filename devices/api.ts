@@ -188,6 +188,9 @@ export const parcelCreated = z.strictObject({ parcel, depositCode: z.string(), p
 export const parcelList = z.strictObject({ parcels: z.array(parcel) });
 export type ParcelList = z.infer<typeof parcelList>;
 
+/** A parcel's page for its customer (docs/api.md): its link, and the link as a QR code for a label. */
+export const customerLink = z.strictObject({ url: z.string(), qrSvg: z.string() });
+
 export const returnCode = z.strictObject({
   code: z.string(),
   lockerId: z.string(),

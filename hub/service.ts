@@ -10,6 +10,8 @@ import { type Language, machineTimeZone, OFFLINE_COST, type OfflineCost } from '
 import { buildApp } from './api/app.ts';
 import { auditRoutes } from './api/audit-routes.ts';
 import { coldChainRoutes } from './api/coldchain-routes.ts';
+import { customerPage } from './api/customer-page.ts';
+import { customerRoutes } from './api/customer-routes.ts';
 import { apiRoutes } from './api/routes.ts';
 import { webhookRoutes } from './api/webhook-routes.ts';
 import { type EmbeddedBroker, startEmbeddedBroker } from './broker/embedded.ts';
@@ -37,7 +39,9 @@ import { LockerEvents } from './domain/locker-events.ts';
 import { AlarmMail, type MailConfig } from './domain/notify/mail.ts';
 import { OutboundPolicy } from './domain/notify/outbound.ts';
 import { Webhooks } from './domain/notify/webhooks.ts';
+import { ParcelPages } from './domain/parcel-page.ts';
 import type { Parcels } from './domain/parcels.ts';
+import { PickupWindows } from './domain/pickup-window.ts';
 import type { Provisioning } from './domain/provisioning.ts';
 import { DEFAULT_REMOTE_OPEN_BUDGET, type RemoteOpenBudget, RemoteOpens } from './domain/remote-opens.ts';
 import { Transit } from './domain/transit.ts';
@@ -323,6 +327,11 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const lifecycle = new ParcelLifecycle(db, ledger);
   // Known once the API listens, unless configured.
   const links = new CustomerLinks(db, hubKey, config.publicUrl?.replace(/\/+$/, '') ?? '');
+  // The customer's page: their pickup window, their code on request, their parcel's journey.
+  const windows = new PickupWindows(db, ledger, codes, parcels);
+  const pages = new ParcelPages(db, ledger, parcels, codes, windows, voice, (l, cls) =>
+    siteRules.forLocker(l, cls),
+  );
   const alarmMail = new AlarmMail(db, ledger, log.child({ mod: 'mail' }), config.smtp);
   // Readings are written in batches every second, about a millisecond per transaction; the rest
   // follows in the next turns of the event loop, after device events and never while a sync is
@@ -381,6 +390,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
         },
       },
       alarmMail,
+      // A sealed code past its deadline is wiped even when nothing ends it (a return code runs out).
+      { name: 'sealed-codes', everyMs: 60_000, tick: (at) => codes.wipeLapsedSeals(at) },
       {
         name: 'notifier',
         everyMs: config.notifyMs ?? 500,
@@ -440,6 +451,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       }),
       ...webhookRoutes(webhooks),
       ...auditRoutes(() => auditCheck(db, hubKey, anchors)),
+      ...customerRoutes({ access, parcels, links, windows, now }),
     ],
     provisioning,
     metrics,
@@ -450,6 +462,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     sourceMaps: config.sourceMaps,
     durable: () => walSync.durable(),
   });
+  void app.register(customerPage({ links, pages, windows, language: locale.language, now }));
   const live = new LiveFeed({
     db,
         timeZoneOf: (lockerId) => voice.ofLocker(lockerId).timeZone,

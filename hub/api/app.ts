@@ -114,7 +114,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     }
     reply.header('x-content-type-options', 'nosniff');
     if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) {
-      reply.header('content-security-policy', CSP);
+      // A page that set its own, stricter policy (the customer's page) keeps it.
+      if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', CSP);
       reply.header('referrer-policy', 'no-referrer');
     }
     return payload;

@@ -520,6 +520,12 @@ export const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX parcels_link ON parcels(link_hash) WHERE link_hash IS NOT NULL;
   ALTER TABLE parcels ADD COLUMN extensions INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE codes ADD COLUMN sealed TEXT;
+  CREATE TRIGGER codes_unseal AFTER UPDATE OF state ON codes
+    WHEN NEW.sealed IS NOT NULL AND NEW.state NOT IN ('pending', 'active')
+  BEGIN
+    UPDATE codes SET sealed = NULL WHERE id = NEW.id;
+  END;
+  CREATE INDEX codes_sealed ON codes(expires_at) WHERE sealed IS NOT NULL;
   `,
   /* 45: notices to customers (hub/domain/notify/customer.ts): one row per parcel, notice and
      channel, so a notice is sent once however often its cause is seen; retried with backoff */ `

@@ -6,7 +6,15 @@
 import type { CodeView } from '../../devices/api.ts';
 import { offlineMac } from '../../devices/index.ts';
 import { cached, type Db } from '../db/open.ts';
-import { hashCode, isSealed, newCode, openOfflineKey, sealOfflineKey } from './secrets.ts';
+import {
+  hashCode,
+  isSealed,
+  newCode,
+  openCode,
+  openOfflineKey,
+  sealCode,
+  sealOfflineKey,
+} from './secrets.ts';
 
 export type CodeKind = 'deposit' | 'pickup';
 export type CodeState = 'pending' | 'active' | 'used' | 'expired' | 'revoked';
@@ -52,8 +60,8 @@ export class Codes {
     );
     this.#driver = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM drivers WHERE code_hash = ?');
     this.#insert = db.prepare(
-      `INSERT INTO codes (hash, offline_mac, parcel_id, locker_id, door, kind, state, not_before, expires_at, purpose)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO codes (hash, offline_mac, parcel_id, locker_id, door, kind, state, not_before, expires_at, purpose, sealed)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#rebind = db.prepare('UPDATE codes SET locker_id = ?, door = ? WHERE id = ?');
     this.#setState = db.prepare(
@@ -144,7 +152,13 @@ export class Codes {
      * hash is computed from the HMAC kept here (hub/offline-hashes.ts), off the request's path.
      */
     offlineKey?: Buffer | null;
+    /**
+     * Keep the code sealed so that it can be shown again on request (the customer's page,
+     * `reveal`); default: a customer's pickup code. Wiped when the code ends (migration 44's trigger).
+     */
+    seal?: boolean;
   }): { code: string; id: number } {
+    const seal = p.seal ?? (p.kind === 'pickup' && p.purpose === undefined);
     for (;;) {
       const code = newCode(this.digits);
       const hash = hashCode(this.key, code);
@@ -161,6 +175,7 @@ export class Codes {
         p.notBefore ?? null,
         p.expiresAt,
         p.purpose ?? null,
+        seal ? sealCode(this.key, sealBinding(p.parcelId, hash), code) : null,
       );
       return { code, id: Number(info.lastInsertRowid) };
     }
@@ -205,6 +220,18 @@ export class Codes {
   }
 
   /**
+   * Puts a parcel's working pickup code back to waiting (its parcel was redirected from where it
+   * was ready): it opens nothing from this commit on, and the next delivery activates it at its
+   * new door. Returns how many codes changed.
+   */
+  suspendPickup(parcelId: string): number {
+    return cached(
+      this.db,
+      `UPDATE codes SET state = 'pending', expires_at = NULL WHERE parcel_id = ? AND kind = 'pickup' AND purpose IS NULL AND state = 'active'`,
+    ).run(parcelId).changes;
+  }
+
+  /**
    * The state of a parcel's codes, oldest first, never the codes. A working code past its
    * deadline reads `expired`: nothing sweeps a code whose parcel stays as it is (a return code).
    */
@@ -219,21 +246,58 @@ export class Codes {
       lockerId: r.locker_id,
       door: r.door,
       notBefore: r.not_before,
-  /**
-   * Puts a parcel's working pickup code back to waiting (its parcel was redirected from where it
-   * was ready): it opens nothing from this commit on, and the next delivery activates it at its
-   * new door. Returns how many codes changed.
-   */
-  suspendPickup(parcelId: string): number {
-    return cached(
-      this.db,
-      `UPDATE codes SET state = 'pending', expires_at = NULL WHERE parcel_id = ? AND kind = 'pickup' AND purpose IS NULL AND state = 'active'`,
-    ).run(parcelId).changes;
-  }
-
       expiresAt: r.expires_at,
       usedAt: r.used_at,
     }));
+  }
+
+  /**
+   * A parcel's latest code of `kind` still working (or waiting for its goods) and kept sealed, in
+   * clear, to show to whoever holds the parcel's link; undefined when there is none, or it is past
+   * its deadline. The caller records that it was shown (never the code).
+   */
+  reveal(
+    parcelId: string,
+    kind: CodeKind,
+    now: number,
+  ): { code: string; lockerId: string; door: number; expiresAt: number | null } | undefined {
+    const row = cached(
+      this.db,
+      `SELECT hash, sealed, locker_id, door, expires_at FROM codes
+       WHERE parcel_id = ? AND kind = ? AND sealed IS NOT NULL AND state IN ('pending', 'active')
+       ORDER BY id DESC LIMIT 1`,
+    ).get(parcelId, kind) as
+      | { hash: string; sealed: string; locker_id: string; door: number; expires_at: number | null }
+      | undefined;
+    if (!row || (row.expires_at !== null && row.expires_at <= now)) return undefined;
+    return {
+      code: openCode(this.key, sealBinding(parcelId, row.hash), row.sealed),
+      lockerId: row.locker_id,
+      door: row.door,
+      expiresAt: row.expires_at,
+    };
+  }
+
+  /**
+   * Moves the deadline of a parcel's working pickup code (its window was extended); the trigger on
+   * `expires_at` sends the cabinet's offline table again. Returns how many codes moved.
+   */
+  extendPickup(parcelId: string, expiresAt: number): number {
+    return cached(
+      this.db,
+      `UPDATE codes SET expires_at = ? WHERE parcel_id = ? AND kind = 'pickup' AND purpose IS NULL AND state = 'active'`,
+    ).run(expiresAt, parcelId).changes;
+  }
+
+  /**
+   * Wipes the sealed copies of codes past their deadline whose state nothing changed (a code ends
+   * with its parcel's transition, and the trigger wipes it then; a return code just runs out).
+   */
+  wipeLapsedSeals(now: number): number {
+    return cached(
+      this.db,
+      'UPDATE codes SET sealed = NULL WHERE sealed IS NOT NULL AND expires_at IS NOT NULL AND expires_at <= ?',
+    ).run(now).changes;
   }
 
   /** Stops a parcel's codes still waiting or working (of one kind, or all); returns how many. */
@@ -241,6 +305,9 @@ export class Codes {
     return this.#revokeLive.run(parcelId, kind ?? null).changes;
   }
 }
+
+/** What a sealed code is bound to: its parcel and its row's keyed hash. */
+const sealBinding = (parcelId: string, hash: string) => `casier code ${parcelId} ${hash}`;
 
 /** Ends every code of a parcel still pending or active: it expired, or stops working (revoked). */
 export function endCodes(db: Db, parcelId: string, state: 'expired' | 'revoked'): void {

@@ -103,6 +103,30 @@ export function openOfflineKey(hubKey: Buffer, lockerId: string, stored: string)
 
 export const isSealed = (stored: string) => stored.startsWith(SEALED);
 
+/** The key that seals codes the customer's page may show again: another derivation than the offline keys'. */
+const codeSealKey = (hubKey: Buffer) => createHmac('sha256', hubKey).update('casier code seal v1').digest();
+
+/**
+ * A code as the store keeps it for showing again (codes.sealed): AES-256-GCM under a key derived
+ * from the hub's key, bound by `bind` (the code's row: its parcel and keyed hash), so a sealed
+ * value copied onto another row does not open. A stolen database alone shows no code.
+ */
+export function sealCode(hubKey: Buffer, bind: string, code: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', codeSealKey(hubKey), iv).setAAD(Buffer.from(bind));
+  const body = Buffer.concat([cipher.update(code, 'utf8'), cipher.final()]);
+  return SEALED + Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
+}
+
+/** The code `sealCode` sealed; throws if the value or its binding was tampered with. */
+export function openCode(hubKey: Buffer, bind: string, sealed: string): string {
+  const raw = Buffer.from(sealed.slice(SEALED.length), 'base64');
+  const decipher = createDecipheriv('aes-256-gcm', codeSealKey(hubKey), raw.subarray(0, 12))
+    .setAAD(Buffer.from(bind))
+    .setAuthTag(raw.subarray(12, 28));
+  return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+}
+
 /** The hub's code key, created on first start in the data directory (mode 0600). */
 export function loadOrCreateKey(dataDir: string): Buffer {
   const path = join(dataDir, 'hub.key');
