@@ -310,6 +310,50 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       },
     }),
     defineRoute({
+      method: 'POST',
+      url: '/api/v1/parcels/:id/customer-return',
+      summary:
+        'A customer sends back goods they collected: a new parcel bound for its producer’s box, reserved at the locker or site given (default: where they collected it), and its deposit code (shown once)',
+      roles: ['integration', 'operator'],
+      scoped: true,
+      params: z.object({ id }),
+      body: z
+        .object({
+          lockerId: lockerId.optional(),
+          siteId: siteId.optional(),
+          depositExpiresAt: z.number().int().positive().optional(),
+        })
+        .strict()
+        .refine((v) => !(v.lockerId && v.siteId), {
+          message: 'give at most one of lockerId and siteId',
+          path: ['lockerId'],
+        }),
+      response: { 201: api.customerReturn },
+      handler: ({ params, body, principal }) => {
+        d.access.parcel(principal, d.parcels.get(params.id));
+        if (body.lockerId) d.access.locker(principal, body.lockerId);
+        if (body.siteId) d.access.site(principal, body.siteId);
+        const now = d.now();
+        if (body.depositExpiresAt !== undefined && body.depositExpiresAt <= now)
+          throw new HubError('HUB_ERR_VALIDATION', 'depositExpiresAt is in the past');
+        const actor = `token:${principal.id}`;
+        const made = d.transit.customerReturn(
+          params.id,
+          body,
+          actor,
+          now,
+          (input) =>
+            d.parcels.create(input, actor, {
+              // The original's platform, whoever asks (an operator for them).
+              tenant: d.access.tenantOf(params.id),
+              admit: (site, depositExpiresAt) => d.access.reservation(principal, site, depositExpiresAt, now),
+            }),
+          body.depositExpiresAt,
+        );
+        return { parcel: d.parcels.get(made.id), depositCode: made.depositCode, returnOf: params.id };
+      },
+    }),
+    defineRoute({
       method: 'PUT',
       url: '/api/v1/sites/:id/settings',
       summary:

@@ -14,6 +14,7 @@ import type { Codes } from './codes.ts';
 import type { Commands } from './commands.ts';
 import { Compartments } from './compartments.ts';
 import { ParcelStates } from './parcel-states.ts';
+import type { CreateParcelInput } from './parcels.ts';
 import { newId } from './secrets.ts';
 import { Voice } from './voice.ts';
 
@@ -346,6 +347,17 @@ export class Transit {
             'HUB_ERR_INVALID_STATE',
             `parcel ${parcelId} is ${p.homebound ? 'on its way back to its producer' : p.state}: it can no longer be redirected`,
           );
+        // A door open for it right now (a delivery, a pickup): that move decides where it is.
+        const busy = cached(
+          this.db,
+          "SELECT pending_action FROM compartments WHERE parcel_id = ? AND pending_action IN ('deliver', 'pickup')",
+          'pluck',
+        ).get(parcelId) as string | undefined;
+        if (busy)
+          throw new HubError(
+            'HUB_ERR_CONFLICT',
+            `parcel ${parcelId} has a door open for its ${busy}: try again`,
+          );
         const travels = p.destination_locker_id !== null || p.destination_site_id !== null;
         if (
           travels &&
@@ -397,6 +409,99 @@ export class Transit {
         // Stored for a customer at this locker: its code stops; it opens again at the new door.
         if (!travels) this.codes.suspendPickup(parcelId);
         this.#reroute(parcelId, from, to, now, who.actor, why);
+      })
+      .immediate();
+  }
+
+  /**
+   * A customer sends back goods they collected: a new parcel, reserved where they deposit it (a
+   * locker or site given, else the site they collected at), bound for its producer's box. It goes
+   * through the chain as a parcel nobody collected does: deposited with the code `create` returns,
+   * collected by a driver, delivered to its origin box (`returned`), taken out there by its
+   * producer with a return code. It belongs to the original's platform and producer, so their
+   * webhooks and token follow it; `parcel.customer_return` on the original names it. One return
+   * at a time; a parcel that never left its producer's site has no chain to go back through.
+   */
+  customerReturn(
+    originalId: string,
+    where: { lockerId?: string; siteId?: string },
+    actor: string,
+    now: number,
+    create: (input: CreateParcelInput) => {
+      parcel: { id: string; lockerId: string; door: number };
+      depositCode: string;
+    },
+    depositExpiresAt?: number,
+  ): { id: string; depositCode: string } {
+    return this.db
+      .transaction(() => {
+        const o = cached(this.db, 'SELECT * FROM parcels WHERE id = ?').get(originalId) as
+          | (TransitParcel & {
+              origin_locker_id: string | null;
+              recipient: string;
+              sscc: string | null;
+              reference: string | null;
+              producer_id: string | null;
+              created_by: string;
+            })
+          | undefined;
+        if (!o) throw new HubError('HUB_ERR_PARCEL_NOT_FOUND', `no parcel ${originalId}`);
+        const at = where.lockerId || where.siteId ? this.#target(where) : undefined;
+        if (o.state !== 'picked_up')
+          throw new HubError(
+            'HUB_ERR_INVALID_STATE',
+            `parcel ${originalId} is ${o.state}: a customer returns goods they collected`,
+          );
+        const under = cached(
+          this.db,
+          `SELECT r.id FROM events e JOIN parcels r ON r.id = json_extract(e.data, '$.returnParcelId')
+             WHERE e.parcel_id = ? AND e.type = 'parcel.customer_return'
+               AND r.state NOT IN ('cancelled', 'expired', 'retrieved_by_producer', 'discarded')`,
+          'pluck',
+        ).get(originalId) as string | undefined;
+        if (under)
+          throw new HubError('HUB_ERR_CONFLICT', `parcel ${originalId} is being returned already (${under})`);
+        const home = o.origin_locker_id ?? o.locker_id;
+        const to = at ?? { lockerId: null, siteId: this.#siteOf(o.locker_id) };
+        if (to.siteId === this.#siteOf(home))
+          throw new HubError(
+            'HUB_ERR_INVALID_STATE',
+            `site ${to.siteId} is its producer's own: no driver takes goods from there to there`,
+          );
+        const created = create({
+          ...(to.lockerId ? { lockerId: to.lockerId } : { siteId: to.siteId }),
+          size: o.size,
+          temperatureClass: o.temperature_class,
+          ...(o.category ? { category: o.category as CreateParcelInput['category'] } : {}),
+          recipient: JSON.parse(o.recipient),
+          ...(o.sscc ? { sscc: o.sscc } : {}),
+          ...(o.reference ? { reference: o.reference } : {}),
+          ...(o.producer_id ? { producerId: o.producer_id } : {}),
+          ...(depositExpiresAt ? { depositExpiresAt } : {}),
+          destinationLockerId: home,
+        });
+        const id = created.parcel.id;
+        // Homebound from the start: at its origin it is `returned`, for its producer, not `ready`.
+        // Created by the original's creator: the platform's webhooks follow it.
+        cached(this.db, 'UPDATE parcels SET homebound = 1, created_by = ? WHERE id = ?').run(
+          o.created_by,
+          id,
+        );
+        this.ledger.append({
+          ts: now,
+          type: 'parcel.customer_return',
+          actor,
+          lockerId: created.parcel.lockerId,
+          door: created.parcel.door,
+          parcelId: originalId,
+          data: {
+            returnParcelId: id,
+            lockerId: created.parcel.lockerId,
+            door: created.parcel.door,
+            to: { lockerId: home, siteId: this.#siteOf(home) },
+          },
+        });
+        return { id, depositCode: created.depositCode };
       })
       .immediate();
   }
@@ -647,7 +752,8 @@ export class Transit {
       data: { driver: session?.name ?? null, returning },
       set: {
         custody: session?.driverId ?? null,
-        homebound: returning ? 1 : 0,
+        // A customer's return is homebound from the start; an expired parcel becomes so now.
+        homebound: returning || (p as TransitParcel & { homebound: number }).homebound ? 1 : 0,
         // An expired parcel goes back to where it started.
         ...(returning ? { destination_locker_id: back.origin_locker_id, destination_site_id: null } : {}),
       },

@@ -221,6 +221,35 @@ describe('the customer’s page on a phone', () => {
   });
 });
 
+describe('a parcel its customer did not collect in time', () => {
+  it('has a page that says so and what happens now, with no code and no extension left to give', async () => {
+    const p = await order({ pickupWindowHours: 1 });
+    await deposit(p);
+    const { url } = await linkOf(p.parcel.id);
+    const end = (await view(p.parcel.id)).pickupExpiresAt as number;
+    clock = end + 1000;
+    // The page knows before the hub's sweep has run.
+    expect(await (await fetch(url)).text()).toContain('data-stage="expired"');
+    await t.hub.tick();
+    expect((await view(p.parcel.id)).state).toBe('expired');
+    const html = await (await fetch(url)).text();
+    expect(html).toContain(
+      `Le délai pour retirer votre colis a pris fin le ${when(end, 'fr', 'Europe/Paris', 'day')}. La boutique où vous avez commandé est prévenue`,
+    );
+    expect(html).not.toContain('name="do"');
+    const code = await post(url, 'code');
+    expect(code.status).toBe(409);
+    expect(await code.text()).not.toContain(p.pickupCode);
+    expect((await post(url, 'extend')).headers.get('location')).toMatch(/not_extended$/);
+    expect(
+      t.hub.db
+        .prepare("SELECT sealed FROM codes WHERE parcel_id = ? AND kind = 'pickup'")
+        .pluck()
+        .get(p.parcel.id),
+    ).toBeNull();
+  });
+});
+
 describe('extending a pickup window over the API', () => {
   it('works whatever the site’s customer policy, within a week a call and 30 days in all; 404 for another platform, 409 unless waiting', async () => {
     await t.api('PUT', '/api/v1/sites/lyon/settings', { extend: { hours: 24, times: 0 } });

@@ -280,6 +280,23 @@ describe('a parcel redirected by its platform', () => {
     expect(flags()).toEqual([]);
   });
 
+  it('waits while a door is open to deliver it: that delivery decides where it is', async () => {
+    await t.hub.provisioning.addDevice({ site: 'lyon', locker: 'town-2' }, 'town-locker-16', 'test');
+    const d = await driver();
+    const p = await inTheVan(d, 13);
+    const unlocked = waitFor<[number]>(town, 'unlocked');
+    town.pressCode(d.code);
+    scan(town, sscc(13));
+    const [door] = await unlocked;
+    town.openDoor(door);
+    const busy = await redirect(p.parcel.id, { lockerId: 'town-2' });
+    expect(busy.status).toBe(409);
+    expect(busy.body.error.code).toBe('HUB_ERR_CONFLICT');
+    town.closeDoor(door);
+    await eventually(async () => (await state(p.parcel.id)) === 'ready', 5000, 'ready at town-1');
+    expect((await view(p.parcel.id)).destination).toEqual({ lockerId: 'town-1', siteId: null });
+  });
+
   it('refuses what cannot be: a locker without a compartment for it, a parcel collected, another platform’s, bad bodies', async () => {
     await t.hub.provisioning.addDevice({ site: 'lyon', locker: 'town-2' }, 'town-locker-16', 'test');
     // A farm-gate box has no frozen door: frozen goods cannot be sent there.
@@ -306,5 +323,144 @@ describe('a parcel redirected by its platform', () => {
     const late = await redirect(p.parcel.id, { lockerId: 'town-2' });
     expect(late.status).toBe(409);
     expect(late.body.error.code).toBe('HUB_ERR_INVALID_STATE');
+  });
+});
+
+describe('a customer sending goods back to their producer', () => {
+  const producer = async (name: string) => {
+    const res = await t.api('POST', '/api/v1/producers', { name }, t.integration);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return res.body as { id: string; token: string };
+  };
+
+  /** A chilled parcel of `farm` from box-1, collected by its customer at town-1. */
+  async function collected(d: { code: string }, farm: { id: string }, n: number) {
+    const p = await orderParcel(t, { destinationLockerId: 'town-1', sscc: sscc(n), producerId: farm.id });
+    await useCode(box, p.depositCode, p.parcel.door);
+    await eventually(async () => (await state(p.parcel.id)) === 'stored');
+    const opened = waitFor<[number]>(box, 'unlocked', (door) => door === p.parcel.door);
+    box.pressCode(d.code);
+    await opened;
+    box.openDoor(p.parcel.door);
+    scan(box, sscc(n));
+    box.closeDoor(p.parcel.door);
+    await eventually(async () => (await state(p.parcel.id)) === 'in_transit');
+    const there = waitFor<[number]>(town, 'unlocked');
+    town.pressCode(d.code);
+    scan(town, sscc(n));
+    const [door] = await there;
+    town.openDoor(door);
+    town.closeDoor(door);
+    await eventually(async () => (await state(p.parcel.id)) === 'ready');
+    await useCode(town, p.pickupCode, door);
+    await eventually(async () => (await state(p.parcel.id)) === 'picked_up');
+    return p;
+  }
+
+  it('deposits with a return code at the town locker; a driver takes it home; its producer takes it out', async () => {
+    await platformHooks();
+    const d = await driver();
+    const farm = await producer('GAEC du Pic');
+    const original = await collected(d, farm, 31);
+
+    const res = await t.api(
+      'POST',
+      `/api/v1/parcels/${original.parcel.id}/customer-return`,
+      {},
+      t.integration,
+    );
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const back = res.body as {
+      parcel: { id: string; door: number; lockerId: string; state: string; destination: unknown };
+      depositCode: string;
+      returnOf: string;
+    };
+    expect(back).toMatchObject({
+      returnOf: original.parcel.id,
+      parcel: { state: 'reserved', lockerId: 'town-1', destination: { lockerId: 'box-1', siteId: null } },
+    });
+    expect(back.depositCode).toMatch(/^\d+$/);
+    // Its producer sees it; the original says where its goods went.
+    expect((await t.api('GET', `/api/v1/parcels/${back.parcel.id}`, undefined, farm.token)).status).toBe(200);
+    const asked = (await view(original.parcel.id)).timeline.find(
+      (e: { type: string }) => e.type === 'parcel.customer_return',
+    );
+    expect(asked.data).toMatchObject({ returnParcelId: back.parcel.id, lockerId: 'town-1' });
+    // One return at a time.
+    expect(
+      (await t.api('POST', `/api/v1/parcels/${original.parcel.id}/customer-return`, {}, t.integration))
+        .status,
+    ).toBe(409);
+
+    // The customer deposits the goods with their code.
+    await useCode(town, back.depositCode, back.parcel.door);
+    await eventually(async () => (await state(back.parcel.id)) === 'stored', 5000, 'deposited');
+
+    // The driver's round: collect it at town-1; their code there opens its door.
+    const round = (await t.api('GET', '/api/v1/round', undefined, d.token)).body;
+    expect(round.collect).toEqual([
+      { at: 'town-1', parcels: [expect.objectContaining({ id: back.parcel.id })] },
+    ]);
+    const collect = waitFor<[number]>(town, 'unlocked', (door) => door === back.parcel.door);
+    town.pressCode(d.code);
+    await collect;
+    town.openDoor(back.parcel.door);
+    scan(town, sscc(31));
+    town.closeDoor(back.parcel.door);
+    await eventually(async () => (await state(back.parcel.id)) === 'in_transit', 5000, 'in the van');
+
+    // At the producer's box, the scan opens a door for it: back home.
+    const hello = display(box);
+    box.pressCode(d.code);
+    expect((await hello)[0].text).toBe('Scan 1 parcel to deliver');
+    const home = waitFor<[number]>(box, 'unlocked');
+    scan(box, sscc(31));
+    const [door] = await home;
+    box.openDoor(door);
+    box.closeDoor(door);
+    await eventually(async () => (await state(back.parcel.id)) === 'returned', 5000, 'returned home');
+
+    // The producer takes it out with a return code (the existing flow).
+    const rc = await t.api('POST', `/api/v1/parcels/${back.parcel.id}/return-code`, undefined, farm.token);
+    expect(rc.status, JSON.stringify(rc.body)).toBe(201);
+    await useCode(box, rc.body.code, door);
+    await eventually(
+      async () => (await state(back.parcel.id)) === 'retrieved_by_producer',
+      5000,
+      'taken out',
+    );
+    const types = (await view(back.parcel.id)).timeline
+      .map((e: { type: string }) => e.type)
+      .filter((x: string) => x.startsWith('parcel.'));
+    expect(types).toEqual([
+      'parcel.reserved',
+      'parcel.stored',
+      'parcel.in_transit',
+      'parcel.returned',
+      'parcel.retrieved_by_producer',
+    ]);
+    expect(flags()).toEqual([]);
+    // The platform heard all of it, the return's parcel included.
+    await t.ticked(
+      () =>
+        received.some((e) => e.type === 'parcel.customer_return' && e.parcel.id === original.parcel.id) &&
+        received.some((e) => e.type === 'parcel.retrieved_by_producer' && e.parcel.id === back.parcel.id),
+      10_000,
+      'the platform told',
+    );
+  });
+
+  it('is refused before pickup, to another platform, and for bad bodies', async () => {
+    const p = await orderParcel(t, { destinationLockerId: 'town-1' });
+    const ask = (id: string, body: unknown = {}, token = t.integration) =>
+      t.api('POST', `/api/v1/parcels/${id}/customer-return`, body, token);
+    const early = await ask(p.parcel.id);
+    expect(early.status).toBe(409);
+    expect(early.body.error.code).toBe('HUB_ERR_INVALID_STATE');
+    const rival = t.hub.provisioning.createToken('integration', 'rival platform', 'test').token;
+    expect((await ask(p.parcel.id, {}, rival)).status).toBe(404);
+    expect((await ask('P-NOSUCHPARCEL')).status).toBe(404);
+    expect((await ask(p.parcel.id, { lockerId: 'town-1', siteId: 'lyon' })).status).toBe(400);
+    expect((await ask(p.parcel.id, { lockerId: 'nowhere' })).status).toBe(404);
   });
 });
