@@ -198,14 +198,14 @@ export const returnCode = z.strictObject({
   expiresAt: ms,
 });
 
+/** A customer's return: the new parcel bound for its producer's box, and its deposit code (shown once). */
+export const customerReturn = z.strictObject({ parcel, depositCode: z.string(), returnOf: z.string() });
+
 /**
  * `unknown`: nothing out of range was seen, but part of the time was not watched (no reading from
  * the compartment's sensor, or a leg in a van): that time never counts as in range.
  */
 export const VERDICTS = ['ok', 'unknown', 'excursion', 'breached'] as const;
-/** A customer's return: the new parcel bound for its producer's box, and its deposit code (shown once). */
-export const customerReturn = z.strictObject({ parcel, depositCode: z.string(), returnOf: z.string() });
-
 
 /** One stay of the parcel in a compartment, and what its sensor read meanwhile. */
 export const recordStay = z.strictObject({
