@@ -280,6 +280,36 @@ describe('a parcel redirected by its platform', () => {
     expect(flags()).toEqual([]);
   });
 
+  it('stored for its customer at a locker: its code stops there, and it becomes a parcel a driver takes', async () => {
+    await t.hub.provisioning.addDevice({ site: 'lyon', locker: 'town-2' }, 'town-locker-16', 'test');
+    const d = await driver();
+    const p = await orderParcel(t, { lockerId: 'town-1', sscc: sscc(14) });
+    await useCode(town, p.depositCode, p.parcel.door);
+    await eventually(async () => (await state(p.parcel.id)) === 'stored');
+    const moved = await redirect(p.parcel.id, { siteId: 'lyon' });
+    expect(moved.status).toBe(409); // it is at that site already
+    const res = await redirect(p.parcel.id, { lockerId: 'town-2' });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ state: 'stored', destination: { lockerId: 'town-2', siteId: null } });
+    expect((await view(p.parcel.id)).codes.find((c: { kind: string }) => c.kind === 'pickup')).toMatchObject({
+      state: 'pending',
+    });
+    const refused = display(town);
+    town.pressCode(p.pickupCode);
+    expect((await refused)[0].text).toBe('Code not valid yet');
+    const collect = waitFor<[number]>(town, 'unlocked', (door) => door === p.parcel.door);
+    town.pressCode(d.code);
+    await collect;
+    town.openDoor(p.parcel.door);
+    scan(town, sscc(14));
+    town.closeDoor(p.parcel.door);
+    await eventually(async () => (await state(p.parcel.id)) === 'in_transit', 5000, 'in the van');
+    const round = (await t.api('GET', '/api/v1/round', undefined, d.token)).body;
+    expect(round.deliver).toEqual([
+      { at: 'town-2', parcels: [expect.objectContaining({ id: p.parcel.id })] },
+    ]);
+  });
+
   it('waits while a door is open to deliver it: that delivery decides where it is', async () => {
     await t.hub.provisioning.addDevice({ site: 'lyon', locker: 'town-2' }, 'town-locker-16', 'test');
     const d = await driver();
