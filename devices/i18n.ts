@@ -5,20 +5,28 @@
  * language, or a message whose arguments differ between languages, fails test/devices/i18n.test.ts.
  *
  * The catalogue is kept in one file per audience (devices/messages/): the cabinets, the dashboard,
- * the customer's page and the notices sent to customers. Keys start with their file's name.
+ * the customer's page, the notices sent to customers and the parcels' labels. Keys start with
+ * their file's name.
  */
 import { IntlMessageFormat } from 'intl-messageformat';
 import * as dashboard from './messages/dashboard.ts';
 import * as keypad from './messages/keypad.ts';
+import * as label from './messages/label.ts';
 import * as notices from './messages/notices.ts';
 import * as page from './messages/page.ts';
 
 export const LANGUAGES = ['fr', 'en'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
-const en = { ...keypad.en, ...dashboard.en, ...page.en, ...notices.en };
+const en = { ...keypad.en, ...dashboard.en, ...page.en, ...notices.en, ...label.en };
 export type MessageKey = keyof typeof en;
-const fr: Record<MessageKey, string> = { ...keypad.fr, ...dashboard.fr, ...page.fr, ...notices.fr };
+const fr: Record<MessageKey, string> = {
+  ...keypad.fr,
+  ...dashboard.fr,
+  ...page.fr,
+  ...notices.fr,
+  ...label.fr,
+};
 
 /** A text not yet in a language: what to say, said where the listener's language is known. */
 export interface Phrase {

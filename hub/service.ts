@@ -9,6 +9,7 @@ import { Gauge } from 'prom-client';
 import { type Language, machineTimeZone, OFFLINE_COST, type OfflineCost } from '../devices/index.ts';
 import { buildApp } from './api/app.ts';
 import { auditRoutes } from './api/audit-routes.ts';
+import { labelRoutes } from './api/label-routes.ts';
 import { coldChainRoutes } from './api/coldchain-routes.ts';
 import { customerPage } from './api/customer-page.ts';
 import { customerRoutes } from './api/customer-routes.ts';
@@ -466,6 +467,14 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const live = new LiveFeed({
     db,
         timeZoneOf: (lockerId) => voice.ofLocker(lockerId).timeZone,
+      ...labelRoutes({
+        access,
+        parcels,
+        fleet,
+        links,
+        voice,
+        rulesFor: (l, cls) => siteRules.forLocker(l, cls),
+      }),
     fleet,
     alarms,
     provisioning,

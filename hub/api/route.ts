@@ -29,11 +29,16 @@ export class Csv {
   constructor(readonly text: string) {}
 }
 
+/** An SVG picture (a parcel's label), for a route that declares `svg: true`. */
+export class Svg {
+  constructor(readonly text: string) {}
+}
+
 /** What a handler may return: the body its schema describes (what goes in, before any transform). */
 type BodyOf<T> = T extends z.ZodType ? z.input<T> : null;
 type Answer<R extends Responses, C extends boolean> =
   | { [S in keyof R]: BodyOf<R[S]> }[keyof R]
-  | (C extends true ? Csv : never);
+  | (C extends true ? Csv | Svg : never);
 
 export interface RouteDef<
   B = unknown,
@@ -57,6 +62,8 @@ export interface RouteDef<
   response: R;
   /** The route can also answer text/csv (the handler returns a `Csv`). */
   csv?: C;
+  /** The route answers an SVG picture (the handler returns an `Svg`); its schema stays for errors. */
+  svg?: C;
   handler: (ctx: RouteContext<B, Q, P>) => Answer<R, C> | Promise<Answer<R, C>>;
 }
 
@@ -93,6 +100,8 @@ function checkAnswer(r: RouteDef, status: number, answer: unknown, request: Fast
   let problems: string[] = [];
   if (answer instanceof Csv) {
     if (!r.csv) problems = ['a CSV answer from a route that does not declare csv'];
+  } else if (answer instanceof Svg) {
+    if (!r.svg) problems = ['an SVG answer from a route that does not declare svg'];
   } else if (schema === null || schema === undefined) {
     if (answer !== null && answer !== undefined) problems = [`a body for status ${status}, declared empty`];
   } else {
@@ -140,6 +149,10 @@ export function registerRoutes(
         const result = await r.handler(ctx);
         if (opts.checkResponses) checkAnswer(r, status, result, request);
         if (status !== 200) reply.code(status);
+        if (result instanceof Svg) {
+          reply.type('image/svg+xml; charset=utf-8');
+          return result.text;
+        }
         if (!(result instanceof Csv)) return result;
         reply.type('text/csv; charset=utf-8');
         return result.text;
@@ -155,8 +168,9 @@ function responses(r: RouteDef) {
   const out: Record<string, unknown> = {};
   for (const [status, schema] of Object.entries(r.response)) {
     const content: Record<string, unknown> = {};
-    if (schema) content['application/json'] = { schema: jsonSchema(schema, 'output') };
+    if (schema && !r.svg) content['application/json'] = { schema: jsonSchema(schema, 'output') };
     if (schema && r.csv) content['text/csv'] = { schema: { type: 'string' } };
+    if (r.svg) content['image/svg+xml'] = { schema: { type: 'string' } };
     out[status] = schema ? { description: 'OK', content } : { description: 'No content' };
   }
   return out;
