@@ -204,14 +204,25 @@ export const COMMANDS: CommandSpec[] = [
       'smtp-url': {
         type: 'string',
         env: 'CASIER_SMTP_URL',
-        help: 'SMTP server for alarm e-mails: smtp://user:password@host:587 (smtps:// for TLS)',
+        help: 'SMTP server for alarm e-mails and customer notices: smtp://user:password@host:587 (smtps:// for TLS)',
         schema: z.url({ protocol: /^smtps?$/ }),
       },
       'mail-from': {
         type: 'string',
         env: 'CASIER_MAIL_FROM',
         default: 'casier <casier@localhost>',
-        help: 'sender of alarm e-mails',
+        help: 'sender of alarm e-mails and customer notices',
+      },
+      'sms-url': {
+        type: 'string',
+        env: 'CASIER_SMS_URL',
+        help: 'HTTP gateway for customer SMS: the hub POSTs {"to","text"} as JSON (docs/operations.md)',
+        schema: z.url({ protocol: /^https?$/ }),
+      },
+      'sms-token': {
+        type: 'string',
+        env: 'CASIER_SMS_TOKEN',
+        help: 'bearer token sent to the SMS gateway',
       },
       ...common,
     },
@@ -241,6 +252,9 @@ export const COMMANDS: CommandSpec[] = [
           aggregateDays: v['retention-aggregate-days'] as number,
         },
         smtp: v['smtp-url'] ? { url: v['smtp-url'] as string, from: v['mail-from'] as string } : undefined,
+        sms: v['sms-url']
+          ? { url: v['sms-url'] as string, token: v['sms-token'] as string | undefined }
+          : undefined,
       });
       await untilSignal();
       await hub.stop();

@@ -37,8 +37,11 @@ import { Commands } from './domain/commands.ts';
 import { CustomerLinks } from './domain/customer-links.ts';
 import { ParcelLifecycle } from './domain/lifecycle.ts';
 import { LockerEvents } from './domain/locker-events.ts';
+import { EmailChannel } from './domain/notify/channels.ts';
+import { CustomerNotices } from './domain/notify/customer.ts';
 import { AlarmMail, type MailConfig } from './domain/notify/mail.ts';
 import { OutboundPolicy } from './domain/notify/outbound.ts';
+import { SmsChannel, type SmsConfig } from './domain/notify/sms.ts';
 import { Webhooks } from './domain/notify/webhooks.ts';
 import { ParcelPages } from './domain/parcel-page.ts';
 import type { Parcels } from './domain/parcels.ts';
@@ -117,6 +120,11 @@ export interface HubConfig {
   notifyMs?: number;
   /** Where alarm e-mails go out (none: no e-mail is sent; the contacts are kept all the same). */
   smtp?: MailConfig;
+  /**
+   * The HTTP gateway customers' SMS go through (hub/domain/notify/sms.ts); none: no SMS. E-mail
+   * notices go through `smtp`.
+   */
+  sms?: SmsConfig;
   /**
    * How long a hole in a cabinet's event numbering holds its later events while it is online
    * before the missing ones count as lost (ms, default 30 s: ten of the bridge's re-send periods).
@@ -334,6 +342,11 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     siteRules.forLocker(l, cls),
   );
   const alarmMail = new AlarmMail(db, ledger, log.child({ mod: 'mail' }), config.smtp);
+  // Customers hear of their parcel on every channel configured they gave an address for.
+  const customerNotices = new CustomerNotices(db, ledger, log.child({ mod: 'notices' }), voice, links, [
+    ...(config.smtp ? [new EmailChannel(config.smtp)] : []),
+    ...(config.sms ? [new SmsChannel(config.sms, outbound)] : []),
+  ]);
   // Readings are written in batches every second, about a millisecond per transaction; the rest
   // follows in the next turns of the event loop, after device events and never while a sync is
   // awaited. Each commit writes again every page it touches (the last page of the telemetry, the
@@ -391,6 +404,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
         },
       },
       alarmMail,
+      customerNotices,
       // A sealed code past its deadline is wiped even when nothing ends it (a return code runs out).
       { name: 'sealed-codes', everyMs: 60_000, tick: (at) => codes.wipeLapsedSeals(at) },
       {

@@ -527,21 +527,25 @@ export const MIGRATIONS: readonly string[] = [
   END;
   CREATE INDEX codes_sealed ON codes(expires_at) WHERE sealed IS NOT NULL;
   `,
-  /* 45: notices to customers (hub/domain/notify/customer.ts): one row per parcel, notice and
-     channel, so a notice is sent once however often its cause is seen; retried with backoff */ `
+  /* 45: notices to customers (hub/domain/notify/customer.ts): one row per parcel, notice, what it
+     is about (the locker it is ready at, the window end it reminds of, the reroute) and channel, so
+     a notice is sent once however often its cause is seen; the ledger entry that caused it (its
+     details: where it was rerouted to); retried with backoff */ `
   CREATE TABLE customer_notices (
     parcel_id TEXT NOT NULL REFERENCES parcels(id),
     notice TEXT NOT NULL,
+    about TEXT NOT NULL DEFAULT '',
     channel TEXT NOT NULL,
     address TEXT NOT NULL,
     language TEXT NOT NULL,
+    cause_seq INTEGER NOT NULL,
     state TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at INTEGER NOT NULL,
     created_at INTEGER NOT NULL,
     sent_at INTEGER,
     last_error TEXT,
-    PRIMARY KEY (parcel_id, notice, channel)
+    PRIMARY KEY (parcel_id, notice, about, channel)
   ) STRICT;
   CREATE INDEX customer_notices_due ON customer_notices(next_attempt_at) WHERE state = 'pending';
   `,

@@ -14,13 +14,9 @@ import { cursor, ledgerEnd, saveCursor } from '../../db/cursors.ts';
 import type { Ledger } from '../../db/ledger.ts';
 import type { Db } from '../../db/open.ts';
 import { HubError } from '../../errors.ts';
+import { backoffMs, GIVE_UP_MS, type MailConfig, type MailTransport, smtpTransport } from './smtp.ts';
 
-export interface MailConfig {
-  /** smtp://user:pass@host:port, or smtps:// (the password URL-encoded). */
-  url: string;
-  /** The sender, `casier <alarms@farm.example>`. */
-  from: string;
-}
+export type { MailConfig };
 
 export interface AlarmContact {
   email: string;
@@ -28,18 +24,10 @@ export interface AlarmContact {
   afterMinutes: number;
 }
 
-interface Transport {
-  sendMail(m: { from: string; to: string; subject: string; text: string }): Promise<unknown>;
-  close?(): void;
-}
-
-const GIVE_UP_MS = 24 * 3_600_000;
-const MAX_BACKOFF_MS = 3_600_000;
-
 export class AlarmMail implements Component {
   readonly name = 'alarm-mail';
   readonly everyMs = 5_000;
-  #transport: Transport | undefined;
+  #transport: MailTransport | undefined;
   #sending = false;
 
   constructor(
@@ -48,7 +36,7 @@ export class AlarmMail implements Component {
     private readonly log: Logger,
     private readonly config: MailConfig | undefined,
     /** Tests pass their own transport (nodemailer's otherwise). */
-    transport?: Transport,
+    transport?: MailTransport,
   ) {
     this.#transport = transport;
   }
@@ -158,7 +146,7 @@ export class AlarmMail implements Component {
       return;
     }
     try {
-      this.#transport ??= await this.#nodemailer();
+      this.#transport ??= await smtpTransport(this.config as MailConfig);
       await this.#transport.sendMail({
         from: (this.config as MailConfig).from,
         to: m.email,
@@ -194,20 +182,10 @@ export class AlarmMail implements Component {
           .immediate();
         return;
       }
-      const backoff = Math.min(MAX_BACKOFF_MS, 60_000 * 2 ** m.attempts);
+      const backoff = backoffMs(m.attempts);
       set('pending', ', last_error = ?, attempts = attempts + 1, next_attempt_at = ?', error, now + backoff);
       this.log.warn({ err, alarm: m.alarm_id, email: m.email }, 'alarm mail failed, will retry');
     }
-  }
-
-  async #nodemailer(): Promise<Transport> {
-    const { createTransport } = await import('nodemailer');
-    // Bounded: a mail server that hangs must not hold the hub's stop (its defaults run to minutes).
-    const url = new URL((this.config as MailConfig).url);
-    url.searchParams.set('connectionTimeout', '15000');
-    url.searchParams.set('greetingTimeout', '15000');
-    url.searchParams.set('socketTimeout', '30000');
-    return createTransport(url.toString()) as unknown as Transport;
   }
 }
 
