@@ -285,6 +285,18 @@ describe('extending a pickup window over the API', () => {
     const now = await view(p.parcel.id);
     expect(now.pickupExpiresAt).toBe(first + 3 * 168 * HOUR);
     expect(now.codes.find((c: { kind: string }) => c.kind === 'pickup').expiresAt).toBe(now.pickupExpiresAt);
+    // The cabinet's offline table follows: offline, the code works until the new end too.
+    await t.ticked(
+      () =>
+        town.outbox
+          .codeTable()
+          ?.entries.some(
+            (e) =>
+              e.kind === 'pickup' && e.doors.includes(p.parcel.door) && e.expiresAt === now.pickupExpiresAt,
+          ),
+      5000,
+      'the extended code in the offline table',
+    );
     expect(events('parcel.extended').map((e) => JSON.parse(e.data).by)).toEqual([
       'integration',
       'operator',
