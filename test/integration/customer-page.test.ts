@@ -221,6 +221,44 @@ describe('the customer’s page on a phone', () => {
   });
 });
 
+describe('a parcel on its way, or held', () => {
+  it('says where it is going before it is there, and that it is held for a temperature check, with no code', async () => {
+    await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+    const travelling = await orderParcel(t, {
+      recipient: { name: 'Ada', language: 'en' },
+      destinationLockerId: 'town-1',
+    });
+    const coming = await (await fetch((await linkOf(travelling.parcel.id)).url)).text();
+    expect(coming).toContain('data-stage="coming"');
+    expect(coming).toContain('Your parcel is on its way to lyon.');
+    expect(coming).toContain('You will collect it from locker town-1.');
+    expect(coming).not.toContain('name="do"');
+
+    const p = await order();
+    await deposit(p);
+    const { url } = await linkOf(p.parcel.id);
+    expect(await (await fetch(url)).text()).toContain('value="code"');
+    // +12 °C for 12 minutes in a chilled door: quarantined.
+    const sensor = findProfile('town-locker-16')?.compartments.find((c) => c.door === p.parcel.door)
+      ?.sensor as string;
+    const readings = t.hub.db.prepare('SELECT count(*) FROM readings').pluck();
+    for (let m = 1; m <= 12; m++) {
+      clock += MIN;
+      await town.telemetry([{ sensor, c: 12 }]);
+      await t.ticked(() => readings.get() === m, 5000, 'the reading stored');
+    }
+    expect((await view(p.parcel.id)).state).toBe('quarantined');
+    const held = await (await fetch(url)).text();
+    expect(held).toContain('data-stage="held"');
+    expect(held).toContain('Votre colis est retenu pour un contrôle de température.');
+    expect(held).not.toContain('name="do"');
+    const code = await post(url, 'code');
+    expect(code.status).toBe(409);
+    expect(await code.text()).not.toContain(p.pickupCode);
+    expect((await post(url, 'extend')).headers.get('location')).toMatch(/not_extended$/);
+  });
+});
+
 describe('a parcel its customer did not collect in time', () => {
   it('has a page that says so and what happens now, with no code and no extension left to give', async () => {
     const p = await order({ pickupWindowHours: 1 });
