@@ -22,6 +22,8 @@ export const en = {
   // The hub rerouted the parcel to another locker of the site, which expects it now.
   'driver.full_go': 'Full: go to locker {locker}',
   'driver.full_call': 'Full: call the operator',
+  // A parcel in the driver's van scanned where it is not going.
+  'driver.goes_to': 'Not here: go to {place}',
   // The kiosk page on the Pi's touchscreen (firmware-bridge/kiosk).
   'kiosk.idle': 'Enter your code',
   'kiosk.keypad': 'Keypad',
@@ -46,6 +48,7 @@ export const fr: Record<keyof typeof en, string> = {
   'driver.check_parcel': 'Vérifiez ce colis',
   'driver.full_go': 'Plein : allez au casier {locker}',
   'driver.full_call': 'Plein : appelez l’exploitant',
+  'driver.goes_to': 'Pas ici : allez à {place}',
   'kiosk.idle': 'Tapez votre code',
   'kiosk.keypad': 'Clavier',
   'kiosk.entered': 'Code saisi',

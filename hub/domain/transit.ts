@@ -533,7 +533,11 @@ export class Transit {
     if (!session || session.until < now || !valid.get(session.driverId, now)) return [];
     const actor = `driver:${session.driverId}`;
     const p = this.#byLabel(sscc, lockerId, session.driverId);
-    const flag = (reason: string, extra: Record<string, unknown> = {}) => {
+    const flag = (
+      reason: string,
+      extra: Record<string, unknown> = {},
+      text = this.voice.say(lockerId, 'driver.check_parcel'),
+    ) => {
       this.ledger.append({
         ts: now,
         type: 'transit.flag',
@@ -543,14 +547,7 @@ export class Transit {
         parcelId: p && (p.locker_id === lockerId || p.custody === session.driverId) ? p.id : null,
         data: { reason, sscc, driver: session.name, ...extra },
       });
-      return [
-        this.commands.create(
-          lockerId,
-          { type: 'display', text: this.voice.say(lockerId, 'driver.check_parcel') },
-          { kind: 'keypad' },
-          now,
-        ),
-      ];
+      return [this.commands.create(lockerId, { type: 'display', text }, { kind: 'keypad' }, now)];
     };
     if (!p) return flag('unknown_parcel');
     const pending = cached(
@@ -577,6 +574,15 @@ export class Transit {
     }
     if (p.state === 'in_transit' && p.custody === session.driverId && this.#destinedHere(p, lockerId))
       return this.#deliver(p, lockerId, session.driverId, now);
+    // Theirs, for somewhere else (redirected since, or a wrong stop): the keypad says where.
+    if (p.state === 'in_transit' && p.custody === session.driverId)
+      return flag(
+        'not_in_round',
+        { parcelState: p.state, parcelLocker: p.locker_id },
+        this.voice.say(lockerId, 'driver.goes_to', {
+          place: p.destination_locker_id ?? p.destination_site_id ?? '?',
+        }),
+      );
     return flag('not_in_round', { parcelState: p.state, parcelLocker: p.locker_id });
   }
 

@@ -212,6 +212,13 @@ describe('a parcel redirected by its platform', () => {
     expect(round.deliver).toEqual([
       { at: 'town-2', parcels: [expect.objectContaining({ id: p.parcel.id })] },
     ]);
+    // A driver who did not look at their round and scans it at town-1 is told where it goes now.
+    const hello = display(town);
+    town.pressCode(d.code);
+    await hello;
+    const told = display(town);
+    scan(town, sscc(11));
+    expect((await told)[0].text).toBe('Not here: go to town-2');
     const unlocked = waitFor<[number]>(town2, 'unlocked');
     town2.pressCode(d.code);
     scan(town2, sscc(11));
