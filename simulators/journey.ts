@@ -2,7 +2,8 @@
  * A parcel's whole trip, played by the people involved: the platform orders it over the API, the
  * producer deposits it at the rural box, the driver collects it with their code and scans its
  * label, delivers it to the town locker by scanning it there, and the customer collects it. Used
- * by the demo to show the short supply chain, one journey at a time.
+ * by the demo to show the short supply chain, one journey at a time; the customer's page link is
+ * logged, to follow the parcel as its customer does.
  */
 import { gs1CheckDigit } from '../devices/index.ts';
 import { type LockerFront, nextUnlock } from './front.ts';
@@ -45,6 +46,12 @@ export async function journey(o: JourneyOptions): Promise<void> {
   const from = o.from.locker.padEnd(9);
   const to = o.to.locker.padEnd(9);
   o.log(`${from} platform  order ${parcel.id} travels to ${o.to.locker}, label ${sscc}`);
+  // The customer's page, as their notices carry it: open it to follow the parcel, then its journey.
+  const link = await fetch(`${o.apiUrl}/api/v1/parcels/${parcel.id}/customer-link`, {
+    headers: { authorization: `Bearer ${o.token}` },
+  });
+  if (link.ok)
+    o.log(`${from} customer  follows ${parcel.id} at ${((await link.json()) as { url: string }).url}`);
 
   let opened = nextUnlock(o.from, parcel.door);
   o.from.pressCode(depositCode);
