@@ -25,7 +25,7 @@ export const en = {
   'notices.ended_sms': '{site}: not collected by {end}, code expired. Your seller will be in touch. {link}',
   'notices.rerouted_subject': 'Your parcel goes to {site} instead',
   'notices.rerouted_body':
-    'Hello {name},\n\nYour parcel could not go to {from}: it will wait for you at {site} instead. Your pickup code stays the same; we will write again when it is ready.\n\nWhere and when: {link}',
+    'Hello {name},\n\nYour parcel will now wait for you at {site} instead of {from}. Your pickup code stays the same; we will write again when it is ready there.\n\nWhere and when: {link}',
   'notices.rerouted_sms': 'Your parcel goes to {site} instead of {from}. Same code. {link}',
   'notices.footer': 'This message was sent by the parcel lockers of {site}; replies are not read.',
 } as const;
@@ -46,7 +46,7 @@ export const fr: Record<keyof typeof en, string> = {
   'notices.ended_sms': '{site} : colis non retiré le {end}, code expiré. Le vendeur vous contactera. {link}',
   'notices.rerouted_subject': 'Votre colis ira à {site}',
   'notices.rerouted_body':
-    'Bonjour {name},\n\nVotre colis n’a pas pu aller à {from} : il vous attendra à {site}. Votre code de retrait ne change pas ; nous vous écrirons quand il sera prêt.\n\nOù et quand : {link}',
+    'Bonjour {name},\n\nVotre colis vous attendra désormais à {site} au lieu de {from}. Votre code de retrait ne change pas ; nous vous écrirons quand il y sera prêt.\n\nOù et quand : {link}',
   'notices.rerouted_sms': 'Votre colis ira à {site} au lieu de {from}. Même code. {link}',
   'notices.footer': 'Message envoyé par les casiers de {site} ; les réponses ne sont pas lues.',
 };

@@ -265,4 +265,35 @@ describe('notices to customers', () => {
     expect(gateway.sms[0]?.text).toContain(`porte ${door}`);
     expect(inbox.mails).toHaveLength(1);
   });
+
+  it('tell a customer once that their parcel will wait for them elsewhere', async () => {
+    await t.locker({ site: 'lyon', locker: 'town-1' }, 'town-locker-16');
+    t.hub.db.prepare(`UPDATE sites SET name = 'Halle de Villeurbanne' WHERE id = 'lyon'`).run();
+    const p = await orderParcel(t, { recipient: { ...ada, language: 'fr' } });
+    await useCode(box, p.depositCode, p.parcel.door);
+    await received(1, 1);
+    const res = await t.api(
+      'POST',
+      `/api/v1/parcels/${p.parcel.id}/redirect`,
+      { lockerId: 'town-1' },
+      t.integration,
+    );
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    await received(2, 2);
+    expect(inbox.mails[1]?.subject).toBe('Votre colis ira à Halle de Villeurbanne');
+    expect(inbox.mails[1]?.text).toContain('au lieu de Ferme du Bois Joli');
+    expect(gateway.sms[1]?.text).toBe(
+      `Votre colis ira à Halle de Villeurbanne au lieu de Ferme du Bois Joli. Meme code. ${t.hub.links.url(p.parcel.id)}`,
+    );
+    clock += HOUR;
+    await t.hub.tick();
+    await t.hub.tick();
+    expect(inbox.mails).toHaveLength(2);
+    expect(ledger('parcel.notice_sent').map((d) => JSON.parse(d).notice)).toEqual([
+      'ready',
+      'ready',
+      'rerouted',
+      'rerouted',
+    ]);
+  });
 });

@@ -1,5 +1,5 @@
 /**
- * Notices to customers (docs/operations.md §8): the parcel is ready, its window ends soon, it
+ * Notices to customers (docs/operations.md §10): the parcel is ready, its window ends soon, it
  * ended, it was rerouted. Each goes through every configured channel the recipient gave an
  * address for (e-mail, SMS; the platform gets every `parcel.*` event by webhook as before), in the
  * recipient's language or else the pickup site's, times in the site's time zone, with the link to

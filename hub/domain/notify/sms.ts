@@ -5,7 +5,7 @@
  * 429 and 5xx (and no answer) are tried again with backoff; any other 4xx is a refusal of this
  * very request (a number the provider will not take, a bad token) and is recorded as failed at
  * once, since sending the same bytes again cannot change the answer. An installer puts a few lines
- * of adapter in front of their provider's own API (docs/operations.md §8).
+ * of adapter in front of their provider's own API (docs/operations.md §10).
  *
  * The text is folded to the GSM 03.38 alphabet before it leaves: one character outside it (ê, ç,
  * a typographic apostrophe) makes the whole message UCS-2, 70 characters a segment instead of 160.
