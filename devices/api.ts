@@ -475,6 +475,10 @@ export const calibration = z.strictObject({
 export const dailySheet = z.strictObject({
   lockerId: z.string(),
   date: z.iso.date(),
+  /** The site's time zone: the day runs from its midnight (`from`) to the next (`to`). */
+  timeZone: z.string(),
+  from: ms,
+  to: ms,
   sensors: z.array(
     z.strictObject({
       sensor: z.string(),
@@ -483,10 +487,6 @@ export const dailySheet = z.strictObject({
       /** Its calibration, as now; null: never calibrated. */
       calibration: calibration.nullable(),
       min: z.number().nullable(),
-  /** The site's time zone: the day runs from its midnight (`from`) to the next (`to`). */
-  timeZone: z.string(),
-  from: ms,
-  to: ms,
       max: z.number().nullable(),
       mean: z.number().nullable(),
       readings: int,
