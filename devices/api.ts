@@ -62,6 +62,11 @@ export const compartmentView = z.strictObject({
   temperature: z.strictObject({ c: z.number().nullable(), at: ms, stale: z.boolean() }).nullable(),
   /** Where the door sits in the cabinet front (from the cabinet's profile), for drawing it. */
   layout: z.strictObject({ col: int, row: int, rows: int }).nullable(),
+  /**
+   * What the door's item sensor last said (`inside`: goods in, `empty`, `unknown`: nothing said
+   * since it was fitted); null where the cabinet's profile gives the door no such sensor.
+   */
+  goods: z.enum(['inside', 'empty', 'unknown']).nullable(),
 });
 export type CompartmentView = z.infer<typeof compartmentView>;
 

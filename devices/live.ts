@@ -9,6 +9,7 @@
  * a new snapshot. `seq` is the position in the hub's event ledger the message reflects.
  */
 import type { AlarmView, LedgerEventView, LockerView, SiteView } from './api.ts';
+import type { Language } from './i18n.ts';
 
 export const LIVE_PATH = '/api/v1/live';
 
@@ -67,6 +68,8 @@ export type LiveServerMessage =
       seq: number;
       /** The hub's clock when the snapshot was taken. */
       at: number;
+      /** The hub's own language and time zone: what the dashboard uses where no site says. */
+      hub: { language: Language; timeZone: string };
       sites: SiteView[];
       lockers: LockerView[];
       /** Alarms not yet cleared. */

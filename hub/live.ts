@@ -361,6 +361,8 @@ export class LiveFeed {
       type: 'snapshot',
       seq: this.#seq,
       at: now(),
+      // The hub's own language and time zone: a dashboard's words and times where no site says.
+      hub: fleet.locale,
       sites: fleet.sites(),
       lockers: fleet.lockerViews(),
       alarms: alarms.list({ state: 'open', limit: 1000 }),

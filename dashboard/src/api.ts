@@ -1,5 +1,6 @@
 /** The hub's HTTP API as the dashboard uses it: the operator's token, stable error codes. */
 import type { CommandView } from '../../devices/api.ts';
+import { t } from './i18n.ts';
 
 const TOKEN_KEY = 'casier.token';
 
@@ -50,7 +51,7 @@ export async function api<T>(
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
-    throw new ApiError(0, 'NETWORK', 'The hub cannot be reached. Check the connection and try again.');
+    throw new ApiError(0, 'NETWORK', t('dashboard.network'));
   }
   const type = res.headers.get('content-type') ?? '';
   const payload = type.includes('json') ? await res.json() : await res.text();
@@ -65,7 +66,7 @@ export async function api<T>(
 /** Fetches a file with the token (a plain link cannot carry it) and hands it to the browser to save. */
 export async function download(path: string, filename: string): Promise<void> {
   const res = await fetch(path, { headers: { authorization: `Bearer ${session.token() ?? ''}` } });
-  if (!res.ok) throw new ApiError(res.status, `HTTP_${res.status}`, 'The download failed.');
+  if (!res.ok) throw new ApiError(res.status, `HTTP_${res.status}`, t('dashboard.download_failed'));
   const url = URL.createObjectURL(await res.blob());
   const a = Object.assign(document.createElement('a'), { href: url, download: filename });
   a.click();

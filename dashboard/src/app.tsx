@@ -1,8 +1,10 @@
 /** The shell: sign-in, the live link's state, navigation, and the view for the current route. */
 import { useEffect, useMemo, useState } from 'preact/hooks';
+import { LANGUAGES, type Language } from '../../devices/i18n.ts';
 import { type ApiError, api, session, whenUnauthenticated } from './api.ts';
 import { time } from './format.ts';
 import { href, StoreContext, useLive, useRoute } from './hooks.ts';
+import { chooseLanguage, language, onLanguage, t } from './i18n.ts';
 import { LiveStore } from './live.ts';
 import { ErrorLine } from './ui.tsx';
 import { AlarmsView } from './views/alarms.tsx';
@@ -12,6 +14,9 @@ import { ParcelView } from './views/parcel.tsx';
 import { ParcelsView } from './views/parcels.tsx';
 
 export function App() {
+  // A new language renders the whole page again: every text is read from the catalogue then.
+  const [, setLanguage] = useState(language());
+  useEffect(() => onLanguage(() => setLanguage(language())), []);
   const [token, setToken] = useState(session.token());
   const [notice, setNotice] = useState<string | null>(null);
   const signOut = (why: string | null) => {
@@ -19,7 +24,7 @@ export function App() {
     setNotice(why);
     setToken(null);
   };
-  useEffect(() => whenUnauthenticated(() => signOut('Your token is no longer accepted: sign in again.')), []);
+  useEffect(() => whenUnauthenticated(() => signOut(t('dashboard.signin.no_longer'))), []);
   if (!token)
     return (
       <SignIn
@@ -51,9 +56,9 @@ function SignIn(props: { notice: string | null; onSignedIn: (token: string) => v
       const e = err as ApiError;
       setError(
         e.status === 401
-          ? new Error('This token is unknown or revoked.')
+          ? new Error(t('dashboard.signin.unknown'))
           : e.status === 403
-            ? new Error('This token is not an operator token.')
+            ? new Error(t('dashboard.signin.not_operator'))
             : e,
       );
     } finally {
@@ -63,9 +68,10 @@ function SignIn(props: { notice: string | null; onSignedIn: (token: string) => v
   return (
     <main class="signin">
       <form onSubmit={submit} aria-labelledby="signin-title">
-        <h1 id="signin-title">casier operations</h1>
+        <LanguagePicker />
+        <h1 id="signin-title">{t('dashboard.signin.title')}</h1>
         {props.notice && <p class="notice">{props.notice}</p>}
-        <label for="token">Operator token</label>
+        <label for="token">{t('dashboard.signin.token')}</label>
         <input
           id="token"
           name="token"
@@ -76,14 +82,14 @@ function SignIn(props: { notice: string | null; onSignedIn: (token: string) => v
           placeholder="casier_…"
         />
         <label class="check">
-          <input type="checkbox" name="remember" /> Stay signed in on this device
+          <input type="checkbox" name="remember" /> {t('dashboard.signin.remember')}
         </label>
         <button type="submit" class="primary" disabled={busy}>
-          {busy ? 'Signing in…' : 'Sign in'}
+          {busy ? t('dashboard.signin.busy') : t('dashboard.signin.submit')}
         </button>
         <ErrorLine error={error} />
         <p class="muted small">
-          An operator creates tokens with <code>casier token create --role operator</code>.
+          {t('dashboard.signin.how')} <code>casier token create --role operator</code>
         </p>
       </form>
     </main>
@@ -92,7 +98,7 @@ function SignIn(props: { notice: string | null; onSignedIn: (token: string) => v
 
 function Signed(props: { token: string; onSignOut: (why: string | null) => void }) {
   const store = useMemo(
-    () => new LiveStore(() => props.onSignOut('The hub refused this token: sign in again.')),
+    () => new LiveStore(() => props.onSignOut(t('dashboard.signin.refused'))),
     [props.token],
   );
   useEffect(() => {
@@ -123,22 +129,23 @@ function Shell(props: { onSignOut: () => void }) {
         <a class="brand" href="#/">
           casier
         </a>
-        <nav aria-label="Main">
-          {nav('', 'Sites')}
+        <nav aria-label={t('dashboard.nav.main')}>
+          {nav('', t('dashboard.nav.sites'))}
           {nav(
             'alarms',
-            'Alarms',
+            t('dashboard.nav.alarms'),
             open > 0 && (
-              <span class="count" title={`${open} not acknowledged`}>
+              <span class="count" title={t('dashboard.nav.not_acked', { n: open })}>
                 {open}
               </span>
             ),
           )}
-          {nav('parcels', 'Parcels')}
+          {nav('parcels', t('dashboard.nav.parcels'))}
         </nav>
         <LinkPill />
+        <LanguagePicker />
         <button type="button" class="quiet" onClick={props.onSignOut}>
-          Sign out
+          {t('dashboard.nav.sign_out')}
         </button>
       </header>
       <LinkBanner />
@@ -163,9 +170,9 @@ function Page(props: { path: string[]; query: URLSearchParams }) {
     default:
       return (
         <section>
-          <h1>Not found</h1>
+          <h1>{t('dashboard.not_found.title')}</h1>
           <p>
-            There is no page here. <a href={href()}>Back to the sites</a>.
+            {t('dashboard.not_found.text')} <a href={href()}>{t('dashboard.back_to_sites')}</a>
           </p>
         </section>
       );
@@ -174,14 +181,9 @@ function Page(props: { path: string[]; query: URLSearchParams }) {
 
 function LinkPill() {
   const live = useLive();
-  const label = {
-    connecting: 'Connecting…',
-    live: 'Live',
-    reconnecting: 'Reconnecting…',
-    refused: 'Refused',
-  }[live.link];
+  const label = t(`dashboard.link.${live.link}`);
   return (
-    <span class={`pill pill-${live.link}`} data-link={live.link} title="State of the live link to the hub">
+    <span class={`pill pill-${live.link}`} data-link={live.link} title={t('dashboard.link.title')}>
       {label}
     </span>
   );
@@ -200,14 +202,37 @@ function LinkBanner() {
   if (live.link === 'reconnecting')
     return (
       <div class="banner banner-warn" role="status">
-        Live link lost at {time(live.lostAt)}: reconnecting. What you see may be out of date.
+        {t('dashboard.link.lost', {
+          time: time(live.lostAt, Intl.DateTimeFormat().resolvedOptions().timeZone),
+        })}
       </div>
     );
   if (resynced)
     return (
       <div class="banner banner-ok" role="status">
-        Live again: the page was brought up to date.
+        {t('dashboard.link.back')}
       </div>
     );
   return <div class="banner-slot" role="status" />;
+}
+
+/** Each language named in itself, so that whoever reads the other one finds theirs. */
+const LANGUAGE_NAMES: Record<Language, string> = { fr: 'Français', en: 'English' };
+
+/** The operator's language, remembered on this device (i18n.ts). */
+function LanguagePicker() {
+  return (
+    <select
+      class="language"
+      aria-label={t('dashboard.nav.language')}
+      value={language()}
+      onChange={(e) => chooseLanguage(e.currentTarget.value as Language)}
+    >
+      {LANGUAGES.map((l) => (
+        <option key={l} value={l} lang={l}>
+          {LANGUAGE_NAMES[l]}
+        </option>
+      ))}
+    </select>
+  );
 }

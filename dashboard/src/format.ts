@@ -1,116 +1,141 @@
-/** Words and numbers as operators read them. Times are shown in the browser's time zone. */
+/**
+ * Words and numbers as operators read them, in their language (i18n.ts). A time is shown in the
+ * time zone of the site it happened at, since that is the time the people there saw on their
+ * clocks; its zone is named when it is not the browser's, for an operator watching from elsewhere.
+ */
+import { CATALOGUE, when } from '../../devices/i18n.ts';
+import { type DashboardKey, language, t } from './i18n.ts';
+import type { LiveState } from './live.ts';
 
-const pad = (n: number) => String(n).padStart(2, '0');
+const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+const zoneNames = new Map<string, Intl.DateTimeFormat>();
 
-export function time(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return '—';
-  const d = new Date(ms);
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+/** The zone's short name at that moment ("CET", "UTC−5"), in the operator's language. */
+function zoneName(ms: number, zone: string): string {
+  const id = `${language()}\u0000${zone}`;
+  let f = zoneNames.get(id);
+  if (!f) {
+    f = new Intl.DateTimeFormat(language() === 'fr' ? 'fr-FR' : 'en-GB', {
+      timeZone: zone,
+      timeZoneName: 'short',
+    });
+    zoneNames.set(id, f);
+  }
+  return f.formatToParts(ms).find((p) => p.type === 'timeZoneName')?.value ?? zone;
 }
 
-export function dateTime(ms: number | null | undefined): string {
+/** Whether times in `zone` need their zone said: it is not the browser's own. */
+export const foreignZone = (zone: string) => zone !== browserZone;
+
+function stamp(ms: number | null | undefined, zone: string, style: 'short' | 'day'): string {
   if (ms === null || ms === undefined) return '—';
-  const d = new Date(ms);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const text = when(ms, language(), zone, style);
+  return foreignZone(zone) ? `${text} ${zoneName(ms, zone)}` : text;
 }
 
-/** "3 min ago", relative to the hub's clock. */
+/** The time of day ("14:05") in `zone`. */
+export const time = (ms: number | null | undefined, zone: string) => stamp(ms, zone, 'short');
+
+/** The day and time ("sam. 5 déc., 14:05") in `zone`. */
+export const dateTime = (ms: number | null | undefined, zone: string) => stamp(ms, zone, 'day');
+
+const axisFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** A chart's tick: the time of day in `zone`, with the day and month once a window spans days. */
+export function axisTime(ms: number, zone: string, withDate: boolean): string {
+  const id = `${language()}\u0000${zone}\u0000${withDate}`;
+  let f = axisFormats.get(id);
+  if (!f) {
+    f = new Intl.DateTimeFormat(language() === 'fr' ? 'fr-FR' : 'en-GB', {
+      ...(withDate ? { day: 'numeric', month: 'numeric' } : {}),
+      hour: '2-digit',
+      minute: '2-digit',
+      timeZone: zone,
+    });
+    axisFormats.set(id, f);
+  }
+  return f.format(ms);
+}
+
+/**
+ * The time zone of a cabinet's site, or the hub's for what belongs to no site (or to a cabinet
+ * the page does not know yet).
+ */
+export function zoneOf(live: Pick<LiveState, 'sites' | 'lockers' | 'hub'>, lockerId?: string | null): string {
+  const siteId = lockerId ? live.lockers.get(lockerId)?.siteId : undefined;
+  return (siteId && live.sites.find((s) => s.id === siteId)?.timeZone) || live.hub.timeZone;
+}
+
+/** "3 minutes ago", relative to the hub's clock. */
 export function ago(ms: number | null | undefined, now: number): string {
-  if (ms === null || ms === undefined) return 'never';
+  if (ms === null || ms === undefined) return t('dashboard.never');
   const s = Math.max(0, Math.round((now - ms) / 1000));
-  if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
-  if (s < 86_400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min ago`;
-  return `${Math.floor(s / 86_400)} d ago`;
+  if (s < 60) return t('dashboard.ago.seconds', { n: s });
+  if (s < 3600) return t('dashboard.ago.minutes', { n: Math.floor(s / 60) });
+  if (s < 86_400)
+    return t('dashboard.ago.hours', { h: Math.floor(s / 3600), m: Math.floor((s % 3600) / 60) });
+  return t('dashboard.ago.days', { n: Math.floor(s / 86_400) });
 }
 
-export const celsius = (c: number | null | undefined) =>
-  c === null || c === undefined ? '—' : `${c.toFixed(1)} °C`;
+const numbers = new Map<string, Intl.NumberFormat>();
 
-export const ALARM_LABELS: Record<string, string> = {
-  temperature_high: 'Temperature high',
-  temperature_low: 'Temperature low (freezing)',
-  exposure_limit: 'Too long out of range',
-  sensor_silent: 'Sensor silent',
-  sensor_fault: 'Sensor fault',
-  door_left_open: 'Door left open',
-  door_forced: 'Door forced',
-  controller_offline: 'Controller offline',
-  on_battery: 'On battery',
-  clock_skew: 'Clock wrong',
-  keypad_guessing: 'Codes being guessed',
-  remote_open_abuse: 'Remote opens suspended',
-  presence_mismatch: 'Goods left, or none deposited',
-};
+/** A temperature with one decimal, the decimal mark of the operator's language ("3,5 °C"). */
+export function celsius(c: number | null | undefined): string {
+  if (c === null || c === undefined) return '—';
+  let f = numbers.get(language());
+  if (!f) {
+    f = new Intl.NumberFormat(language(), { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+    numbers.set(language(), f);
+  }
+  return `${f.format(c)} °C`;
+}
 
-export const alarmLabel = (kind: string) => ALARM_LABELS[kind] ?? kind.replace(/_/g, ' ');
+/** A catalogue entry named after a hub word, when the catalogue has one. */
+const known = (key: string): key is DashboardKey => key in CATALOGUE.en;
+
+/** `prefix.word` from the catalogue, or the hub's word itself with spaces for an unknown one. */
+function named(prefix: string, word: string): string {
+  const key = `${prefix}.${word}`;
+  return known(key) ? t(key) : word.replace(/_/g, ' ');
+}
+
+/** Every alarm kind the dashboard has a name for, for the alarms' filter. */
+export const ALARM_KINDS = Object.keys(CATALOGUE.en)
+  .filter((k) => k.startsWith('dashboard.alarm.'))
+  .map((k) => k.slice('dashboard.alarm.'.length));
+
+export const alarmLabel = (kind: string) => named('dashboard.alarm', kind);
+export const levelLabel = (level: string) => named('dashboard.level', level);
+export const classLabel = (temperatureClass: string) => named('dashboard.class', temperatureClass);
 
 /** Where an alarm is: a door, a sensor, or the whole cabinet. */
-/** Why a controller counts as offline (`details.reason` of a `controller_offline` alarm). */
-const OFFLINE_REASONS: Record<string, string> = {
-  disconnected: 'connection lost',
-  silent: 'nothing heard for 5 minutes',
-  site_line_down: "site's line to the hub down",
-};
-
 export function alarmPlace(a: { sensor: string | null; details: Record<string, unknown> }): string {
-  if (a.sensor?.startsWith('door:')) return `door ${a.sensor.slice(5)}`;
+  if (a.sensor?.startsWith('door:')) return t('dashboard.place.door', { door: a.sensor.slice(5) });
   const doors = a.details.doors;
-  if (Array.isArray(doors) && doors.length) return `sensor ${a.sensor} (door ${doors.join(', ')})`;
-  if (a.sensor) return `sensor ${a.sensor}`;
-  const reason = typeof a.details.reason === 'string' ? OFFLINE_REASONS[a.details.reason] : undefined;
-  return reason ? `cabinet (${reason})` : 'cabinet';
+  if (Array.isArray(doors) && doors.length)
+    return t('dashboard.place.sensor_doors', {
+      sensor: a.sensor ?? '',
+      doors: doors.join(', '),
+      count: doors.length,
+    });
+  if (a.sensor) return t('dashboard.place.sensor', { sensor: a.sensor });
+  // Why a controller counts as offline (`details.reason` of a `controller_offline` alarm).
+  const reason = typeof a.details.reason === 'string' ? `dashboard.offline.${a.details.reason}` : '';
+  return known(reason)
+    ? t('dashboard.place.cabinet_why', { reason: t(reason) })
+    : t('dashboard.place.cabinet');
 }
-
-const EVENT_LABELS: Record<string, string> = {
-  'parcel.reserved': 'Parcel created, door reserved',
-  'code.issued': 'Code issued',
-  'code.accepted': 'Code accepted',
-  'code.rejected': 'Code refused',
-  'code.used_offline': 'Code used while offline',
-  'door.opened': 'Door opened',
-  'door.closed': 'Door closed',
-  'parcel.stored': 'Deposited',
-  'parcel.ready': 'Ready for pickup',
-  'parcel.picked_up': 'Picked up',
-  'parcel.expired': 'Expired',
-  'parcel.cancelled': 'Cancelled',
-  'parcel.returned': 'Returned',
-  'parcel.retrieved_by_producer': 'Taken back by the producer',
-  'parcel.quarantined': 'Quarantined (temperature)',
-  'parcel.released': 'Released from quarantine',
-  'parcel.discarded': 'Discarded',
-  'parcel.in_transit': 'Collected by a driver',
-  'parcel.pickup_reminder': 'Pickup reminder sent',
-  'transit.scanned': 'Label scanned',
-  'transit.flag': 'Round flag',
-  'compartment.remote_open': 'Remote open',
-  'command.expired': 'Command expired',
-  'command.done': 'Cabinet confirmed the command',
-  'command.failed': 'Cabinet could not carry out the command',
-  'alarm.raised': 'Alarm raised',
-  'alarm.acknowledged': 'Alarm acknowledged',
-  'alarm.cleared': 'Alarm cleared',
-  'alarm.renotified': 'Alarm re-notified',
-  'locker.online': 'Cabinet online',
-  'locker.offline': 'Cabinet offline',
-  'site.line_down': "Site's line to the hub down",
-  'site.line_up': "Site's line to the hub back",
-  'device.scan': 'Label scanned at the cabinet',
-  'driver.arrived': 'Driver arrived',
-  'offline.unlock': 'Opened offline',
-  'offline.conflict': 'Offline conflict',
-};
 
 /** An event in words; an alarm event says which alarm. */
 export function eventLabel(type: string, data: Record<string, unknown> = {}): string {
-  const known = EVENT_LABELS[type];
-  if (known && type.startsWith('alarm.') && typeof data.kind === 'string')
-    return `${known}: ${alarmLabel(data.kind)}`;
-  if (known && type.startsWith('site.') && typeof data.site === 'string') return `${known} (${data.site})`;
-  if (known) return known;
-  const words = type.replace(/^device\./, '').replace(/[._]/g, ' ');
-  return words.charAt(0).toUpperCase() + words.slice(1);
+  const key = `dashboard.event.${type}`;
+  if (!known(key)) return t('dashboard.event.other', { type });
+  const event = t(key);
+  if (type.startsWith('alarm.') && typeof data.kind === 'string')
+    return t('dashboard.event.with_alarm', { event, alarm: alarmLabel(data.kind) });
+  if (type.startsWith('site.') && typeof data.site === 'string')
+    return t('dashboard.event.with_site', { event, site: data.site });
+  return event;
 }
 
 /** Who did it, in words: `token:…` actors carry no name, so the event's data is read first. */
@@ -118,25 +143,19 @@ export function actorLabel(actor: string, data: Record<string, unknown> = {}): s
   if (typeof data.by === 'string') return data.by;
   if (typeof data.operator === 'string') return data.operator;
   if (typeof data.name === 'string' && actor.startsWith('token:')) return data.name;
-  if (actor.startsWith('device:')) return `cabinet ${actor.slice(7)}`;
+  if (actor.startsWith('device:')) return t('dashboard.actor.cabinet', { id: actor.slice(7) });
   if (actor.startsWith('driver:'))
-    return typeof data.driver === 'string' ? `driver ${data.driver}` : 'driver';
-  if (actor.startsWith('token:')) return 'API token';
+    return typeof data.driver === 'string'
+      ? t('dashboard.actor.driver_named', { name: data.driver })
+      : t('dashboard.actor.driver');
+  if (actor.startsWith('token:')) return t('dashboard.actor.token');
+  if (actor === 'hub') return t('dashboard.actor.hub');
   return actor;
 }
 
-export const STATE_LABELS: Record<string, string> = {
-  reserved: 'Awaiting deposit',
-  stored: 'In the locker',
-  in_transit: 'In transit',
-  ready: 'Ready for pickup',
-  picked_up: 'Picked up',
-  expired: 'Expired',
-  cancelled: 'Cancelled',
-  quarantined: 'Quarantined',
-  discarded: 'Discarded',
-  returned: 'Returned',
-  retrieved_by_producer: 'Taken back by the producer',
-};
+/** Every parcel state the dashboard has a name for (the labels), for the parcels' filter. */
+export const PARCEL_STATES = Object.keys(CATALOGUE.en)
+  .filter((k) => k.startsWith('dashboard.state.'))
+  .map((k) => k.slice('dashboard.state.'.length));
 
-export const stateLabel = (s: string) => STATE_LABELS[s] ?? s.replace(/_/g, ' ');
+export const stateLabel = (s: string) => named('dashboard.state', s);

@@ -15,6 +15,7 @@ import {
   type ReadingView,
   type SiteView,
 } from '../../devices/live.ts';
+import { hubSays } from './i18n.ts';
 
 export type LinkState = 'connecting' | 'live' | 'reconnecting' | 'refused';
 
@@ -26,6 +27,8 @@ export interface LiveState {
   snapshots: number;
   /** The last ledger event this page knows of. */
   seq: number;
+  /** The hub's own language and time zone, for what belongs to no site. */
+  hub: { language: 'fr' | 'en'; timeZone: string };
   sites: SiteView[];
   lockers: Map<string, LockerView>;
   /** Alarms not cleared, by id. */
@@ -46,6 +49,7 @@ export class LiveStore {
     lostAt: null,
     snapshots: 0,
     seq: 0,
+    hub: { language: 'en', timeZone: 'UTC' },
     sites: [],
     lockers: new Map(),
     alarms: new Map(),
@@ -145,11 +149,13 @@ export class LiveStore {
       case 'snapshot':
         this.clockOffset = m.at - Date.now();
         this.#retryMs = 500;
+        hubSays(m.hub.language);
         this.#set({
           link: 'live',
           lostAt: null,
           snapshots: s.snapshots + 1,
           seq: m.seq,
+          hub: m.hub,
           sites: m.sites,
           lockers: new Map(m.lockers.map((l) => [l.id, l])),
           alarms: new Map(m.alarms.map((a) => [a.id, a])),

@@ -2,6 +2,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ApiError } from './api.ts';
+import { t } from './i18n.ts';
 
 /** A native modal <dialog>: focus stays inside, Escape closes it. */
 export function Dialog(props: { title: string; onClose: () => void; children: ComponentChildren }) {
@@ -43,8 +44,9 @@ export function ErrorLine(props: { error: ApiError | Error | undefined | null })
   );
 }
 
-export function Loading(props: { what: string }) {
-  return <p class="muted">Loading {props.what}…</p>;
+/** What is being loaded, said in full ("Loading the parcel…"). */
+export function Loading(props: { text?: string }) {
+  return <p class="muted">{props.text ?? t('dashboard.loading')}</p>;
 }
 
 /**
@@ -76,7 +78,7 @@ export function ReasonDialog(props: {
     <Dialog title={props.title} onClose={props.onClose}>
       <form onSubmit={submit}>
         <p>{props.children}</p>
-        <label for={props.id}>Reason (recorded in the audit trail)</label>
+        <label for={props.id}>{t('dashboard.reason')}</label>
         <textarea
           id={props.id}
           required
@@ -88,7 +90,7 @@ export function ReasonDialog(props: {
         <ErrorLine error={error} />
         <div class="actions">
           <button type="button" onClick={props.onClose}>
-            {props.cancel ?? 'Cancel'}
+            {props.cancel ?? t('dashboard.cancel')}
           </button>
           <button
             type="submit"

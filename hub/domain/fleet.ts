@@ -89,7 +89,7 @@ export class Fleet {
     this.#seen = db.prepare('UPDATE lockers SET last_seen = max(coalesce(last_seen, 0), ?) WHERE id = ?');
     this.#views = new StoreMemo<LockerView>(db);
     this.#compartments = db.prepare(
-      `SELECT c.door, c.size, c.temperature_class, c.sensor, c.door_state, c.parcel_id, c.pending_action, p.state AS parcel_state,
+      `SELECT c.door, c.size, c.temperature_class, c.sensor, c.door_state, c.present, c.parcel_id, c.pending_action, p.state AS parcel_state,
                 json_extract(s.rules, '$.lastC') AS last_c, json_extract(s.rules, '$.lastTs') AS last_ts,
                 EXISTS (SELECT 1 FROM alarms a WHERE a.locker_id = c.locker_id AND a.sensor = c.sensor AND a.kind = 'sensor_silent' AND a.state <> 'cleared') AS silent
          FROM compartments c LEFT JOIN parcels p ON p.id = c.parcel_id
@@ -344,6 +344,7 @@ export class Fleet {
       temperature_class: string;
       sensor: string | null;
       door_state: string;
+      present: number | null;
       parcel_id: string | null;
       pending_action: string | null;
       parcel_state: string | null;
@@ -351,7 +352,9 @@ export class Fleet {
       last_ts: number | null;
       silent: number;
     }>;
-    const layout = new Map(lookupProfile(this.db, row.profile)?.compartments.map((c) => [c.door, c.layout]));
+    const doors = lookupProfile(this.db, row.profile)?.compartments;
+    const layout = new Map(doors?.map((c) => [c.door, c.layout]));
+    const sensesGoods = new Set(doors?.filter((c) => c.presence).map((c) => c.door));
     return {
       ...lockerView(row),
       compartments: compartments.map(
@@ -367,6 +370,13 @@ export class Fleet {
           // A silent sensor's last value is shown as stale, never as a current, healthy reading.
           temperature: c.last_ts === null ? null : { c: c.last_c, at: c.last_ts, stale: c.silent === 1 },
           layout: layout.get(c.door) ?? null,
+          goods: sensesGoods.has(c.door)
+            ? c.present === null
+              ? 'unknown'
+              : c.present === 1
+                ? 'inside'
+                : 'empty'
+            : null,
         }),
       ),
     };

@@ -2,8 +2,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { AlarmView } from '../../../devices/live.ts';
 import { type AlarmList, type ApiError, api } from '../api.ts';
-import { ALARM_LABELS, alarmLabel, alarmPlace, dateTime, time } from '../format.ts';
+import { ALARM_KINDS, alarmLabel, alarmPlace, dateTime, levelLabel, time, zoneOf } from '../format.ts';
 import { href, useApi, useLive } from '../hooks.ts';
+import { t } from '../i18n.ts';
 import { Badge, Dialog, ErrorLine, Loading } from '../ui.tsx';
 import { alarmOrder } from './overview.tsx';
 
@@ -33,12 +34,12 @@ export function AlarmsView(props: { query: URLSearchParams }) {
   };
   return (
     <section aria-labelledby="alarms-title">
-      <h1 id="alarms-title">Alarms</h1>
+      <h1 id="alarms-title">{t('dashboard.alarms.title')}</h1>
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
         <label>
-          Site
+          {t('dashboard.alarms.site')}
           <select value={site} onChange={(e) => setFilter('site', e.currentTarget.value)}>
-            <option value="">All sites</option>
+            <option value="">{t('dashboard.alarms.all_sites')}</option>
             {live.sites.map((s) => (
               <option key={s.id} value={s.id}>
                 {s.name}
@@ -47,95 +48,118 @@ export function AlarmsView(props: { query: URLSearchParams }) {
           </select>
         </label>
         <label>
-          Kind
+          {t('dashboard.alarms.kind')}
           <select value={kind} onChange={(e) => setFilter('kind', e.currentTarget.value)}>
-            <option value="">All kinds</option>
-            {Object.entries(ALARM_LABELS).map(([k, label]) => (
+            <option value="">{t('dashboard.alarms.all_kinds')}</option>
+            {ALARM_KINDS.map((k) => (
               <option key={k} value={k}>
-                {label}
+                {alarmLabel(k)}
               </option>
             ))}
           </select>
         </label>
         <label>
-          Show
+          {t('dashboard.alarms.show')}
           <select
             value={state}
             onChange={(e) => setFilter('state', e.currentTarget.value === 'all' ? 'all' : '')}
           >
-            <option value="open">Open (raised or acknowledged)</option>
-            <option value="all">All, cleared included</option>
+            <option value="open">{t('dashboard.alarms.open')}</option>
+            <option value="all">{t('dashboard.alarms.all')}</option>
           </select>
         </label>
       </form>
       <ErrorLine error={list.error} />
       {!list.data ? (
-        <Loading what="alarms" />
+        <Loading text={t('dashboard.alarms.loading')} />
       ) : list.data.alarms.length === 0 ? (
-        <p class="ok-line">No alarm matches.</p>
+        <p class="ok-line">{t('dashboard.alarms.none')}</p>
       ) : (
         <table class="table alarms-table">
           <thead>
             <tr>
-              <th scope="col">Level</th>
-              <th scope="col">Alarm</th>
-              <th scope="col">Cabinet</th>
-              <th scope="col">Raised</th>
-              <th scope="col">State</th>
+              <th scope="col">{t('dashboard.alarms.level')}</th>
+              <th scope="col">{t('dashboard.alarms.alarm')}</th>
+              <th scope="col">{t('dashboard.alarms.cabinet')}</th>
+              <th scope="col">{t('dashboard.alarms.raised')}</th>
+              <th scope="col">{t('dashboard.alarms.state')}</th>
               <th scope="col">
-                <span class="sr-only">Action</span>
+                <span class="sr-only">{t('dashboard.alarms.action')}</span>
               </th>
             </tr>
           </thead>
           <tbody>
             {[...list.data.alarms].sort(alarmOrder).map((a) => (
-              <tr key={a.id} data-alarm={a.id} data-state={a.state} class={`row-${a.level}`}>
-                <td>
-                  <Badge kind={a.level}>{a.level}</Badge>
-                </td>
-                <td>
-                  <strong>{alarmLabel(a.kind)}</strong>
-                  <br />
-                  <span class="small">{alarmPlace(a)}</span>
-                  {typeof a.details.advice === 'string' && <span class="small"> — {a.details.advice}</span>}
-                </td>
-                <td>
-                  <a href={href('lockers', a.lockerId)}>{a.lockerId}</a>
-                </td>
-                <td>
-                  {dateTime(a.raisedAt)}
-                  {a.since && a.since !== a.raisedAt && (
-                    <span class="small muted"> (since {time(a.since)})</span>
-                  )}
-                </td>
-                <td class="ack-cell">
-                  {a.state === 'raised' && <Badge kind="raised">not acknowledged</Badge>}
-                  {a.acknowledged && (
-                    <span>
-                      <Badge kind="acked">acknowledged</Badge> by <strong>{a.acknowledged.by}</strong> at{' '}
-                      {time(a.acknowledged.at)}: “{a.acknowledged.comment}”
-                    </span>
-                  )}
-                  {a.state === 'cleared' && <span class="muted small"> cleared {dateTime(a.clearedAt)}</span>}
-                </td>
-                <td>
-                  {a.state === 'raised' && (
-                    <button type="button" onClick={() => setAcking(a)}>
-                      Acknowledge…
-                    </button>
-                  )}
-                </td>
-              </tr>
+              <AlarmRow key={a.id} alarm={a} zone={zoneOf(live, a.lockerId)} onAck={() => setAcking(a)} />
             ))}
           </tbody>
         </table>
       )}
-      {acking && <AckDialog alarm={acking} onClose={() => setAcking(null)} onDone={list.reload} />}
+      {acking && (
+        <AckDialog
+          alarm={acking}
+          zone={zoneOf(live, acking.lockerId)}
+          onClose={() => setAcking(null)}
+          onDone={list.reload}
+        />
+      )}
     </section>
   );
 }
 
-function AckDialog(props: { alarm: AlarmView; onClose: () => void; onDone: () => void }) {
+function AlarmRow(props: { alarm: AlarmView; zone: string; onAck: () => void }) {
+  const { alarm: a, zone } = props;
+  return (
+    <tr data-alarm={a.id} data-state={a.state} class={`row-${a.level}`}>
+      <td>
+        <Badge kind={a.level}>{levelLabel(a.level)}</Badge>
+      </td>
+      <td>
+        <strong>{alarmLabel(a.kind)}</strong>
+        <br />
+        <span class="small">{alarmPlace(a)}</span>
+        {typeof a.details.advice === 'string' && <span class="small"> — {a.details.advice}</span>}
+      </td>
+      <td>
+        <a href={href('lockers', a.lockerId)}>{a.lockerId}</a>
+      </td>
+      <td>
+        {dateTime(a.raisedAt, zone)}
+        {a.since && a.since !== a.raisedAt && (
+          <span class="small muted"> {t('dashboard.alarms.since', { time: time(a.since, zone) })}</span>
+        )}
+      </td>
+      <td class="ack-cell">
+        {a.state === 'raised' && <Badge kind="raised">{t('dashboard.alarms.not_acked')}</Badge>}
+        {a.acknowledged && (
+          <span>
+            <Badge kind="acked">{t('dashboard.alarms.acked')}</Badge>{' '}
+            {t('dashboard.alarms.acked_detail', {
+              who: a.acknowledged.by ?? '—',
+              time: time(a.acknowledged.at, zone),
+              comment: a.acknowledged.comment ?? '',
+            })}
+          </span>
+        )}
+        {a.state === 'cleared' && (
+          <span class="muted small">
+            {' '}
+            {t('dashboard.alarms.cleared', { time: dateTime(a.clearedAt, zone) })}
+          </span>
+        )}
+      </td>
+      <td>
+        {a.state === 'raised' && (
+          <button type="button" onClick={props.onAck}>
+            {t('dashboard.alarms.acknowledge')}
+          </button>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+function AckDialog(props: { alarm: AlarmView; zone: string; onClose: () => void; onDone: () => void }) {
   const [comment, setComment] = useState('');
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
@@ -154,12 +178,16 @@ function AckDialog(props: { alarm: AlarmView; onClose: () => void; onDone: () =>
     }
   };
   return (
-    <Dialog title={`Acknowledge: ${alarmLabel(a.kind)} at ${a.lockerId}`} onClose={props.onClose}>
+    <Dialog
+      title={t('dashboard.ack.title', { alarm: alarmLabel(a.kind), locker: a.lockerId })}
+      onClose={props.onClose}
+    >
       <form onSubmit={submit}>
         <p class="small">
-          {a.level} · {alarmPlace(a)} · raised {dateTime(a.raisedAt)}
+          {levelLabel(a.level)} · {alarmPlace(a)} ·{' '}
+          {t('dashboard.ack.raised', { time: dateTime(a.raisedAt, props.zone) })}
         </p>
-        <label for="ack-comment">What is being done about it?</label>
+        <label for="ack-comment">{t('dashboard.ack.what')}</label>
         <textarea
           id="ack-comment"
           required
@@ -170,10 +198,10 @@ function AckDialog(props: { alarm: AlarmView; onClose: () => void; onDone: () =>
         <ErrorLine error={error} />
         <div class="actions">
           <button type="button" onClick={props.onClose}>
-            Cancel
+            {t('dashboard.cancel')}
           </button>
           <button type="submit" class="primary" disabled={busy || !comment.trim()}>
-            Acknowledge
+            {t('dashboard.ack.submit')}
           </button>
         </div>
       </form>

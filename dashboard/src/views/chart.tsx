@@ -4,16 +4,20 @@ import uPlot from 'uplot';
 import type { AlarmView } from '../../../devices/live.ts';
 import type { TemperatureClass } from '../../../devices/profiles/schema.ts';
 import { type AlarmList, api, type ClassRules, type Readings, type SiteRules } from '../api.ts';
-import { alarmLabel, dateTime } from '../format.ts';
+import { alarmLabel, axisTime, celsius, dateTime, levelLabel } from '../format.ts';
 import { useStore } from '../hooks.ts';
+import { language, t } from '../i18n.ts';
 import { ErrorLine } from '../ui.tsx';
 
 const WINDOWS = [
-  { label: '1 h', ms: 3_600_000 },
-  { label: '6 h', ms: 6 * 3_600_000 },
-  { label: '24 h', ms: 24 * 3_600_000 },
-  { label: '7 d', ms: 7 * 24 * 3_600_000 },
+  { hours: 1, ms: 3_600_000 },
+  { hours: 6, ms: 6 * 3_600_000 },
+  { hours: 24, ms: 24 * 3_600_000 },
+  { days: 7, ms: 7 * 24 * 3_600_000 },
 ] as const;
+
+const windowLabel = (w: (typeof WINDOWS)[number]) =>
+  'days' in w ? t('dashboard.chart.days', { n: w.days }) : t('dashboard.chart.hours', { n: w.hours });
 
 interface Series {
   ts: number[];
@@ -35,6 +39,8 @@ export function TemperatureChart(props: {
   siteId: string;
   sensor: string;
   temperatureClass: TemperatureClass;
+  /** The site's time zone, the axis's and the legend's. */
+  zone: string;
 }) {
   const store = useStore();
   const [win, setWin] = useState<number>(WINDOWS[1].ms);
@@ -80,11 +86,16 @@ export function TemperatureChart(props: {
         const values = series.c.filter((v): v is number => v !== null);
         setSummary(
           values.length
-            ? `${values.length} ${aggregated ? '5-minute means' : 'readings'}, min ${Math.min(...values).toFixed(1)} °C, max ${Math.max(...values).toFixed(1)} °C, ${alarms.alarms.length} alarm(s) in the window`
-            : 'No readings in this window.',
+            ? t(aggregated ? 'dashboard.chart.summary_means' : 'dashboard.chart.summary', {
+                n: values.length,
+                min: celsius(Math.min(...values)),
+                max: celsius(Math.max(...values)),
+                alarms: alarms.alarms.length,
+              })
+            : t('dashboard.chart.empty'),
         );
         plot = new uPlot(
-          options(box.current.clientWidth || 320, from, to, rule, alarms.alarms, aggregated),
+          options(box.current.clientWidth || 320, from, to, rule, alarms.alarms, aggregated, props.zone),
           data(series),
           box.current,
         );
@@ -122,17 +133,26 @@ export function TemperatureChart(props: {
       resize.disconnect();
       plot?.destroy();
     };
-  }, [props.lockerId, props.sensor, props.siteId, props.temperatureClass, win, store]);
+  }, [
+    props.lockerId,
+    props.sensor,
+    props.siteId,
+    props.temperatureClass,
+    props.zone,
+    win,
+    store,
+    language(),
+  ]);
 
   return (
     <figure class="chart">
       <figcaption>
-        <span>Sensor {props.sensor}</span>
+        <span>{t('dashboard.chart.sensor', { sensor: props.sensor })}</span>
         <fieldset class="segmented">
-          <legend class="sr-only">Time window</legend>
+          <legend class="sr-only">{t('dashboard.chart.window')}</legend>
           {WINDOWS.map((w) => (
-            <button type="button" key={w.label} aria-pressed={w.ms === win} onClick={() => setWin(w.ms)}>
-              {w.label}
+            <button type="button" key={w.ms} aria-pressed={w.ms === win} onClick={() => setWin(w.ms)}>
+              {windowLabel(w)}
             </button>
           ))}
         </fieldset>
@@ -141,7 +161,7 @@ export function TemperatureChart(props: {
         ref={box}
         class="chart-box"
         role="img"
-        aria-label={`Temperature of sensor ${props.sensor}. ${summary}`}
+        aria-label={t('dashboard.chart.label', { sensor: props.sensor, summary })}
       />
       <p class="muted small">{summary}</p>
       <ErrorLine error={error} />
@@ -160,19 +180,32 @@ function options(
   rule: Limits | undefined,
   alarms: AlarmView[],
   aggregated: boolean,
+  zone: string,
 ): uPlot.Options {
   const limits: Array<{ c: number; color: string; label: string }> = [];
   if (rule) {
-    limits.push({ c: rule.keepMax, color: COLORS.keep, label: `keep ≤ ${rule.keepMax} °C` });
+    limits.push({
+      c: rule.keepMax,
+      color: COLORS.keep,
+      label: t('dashboard.chart.keep_max', { c: rule.keepMax }),
+    });
     if (rule.keepMin !== null)
-      limits.push({ c: rule.keepMin, color: COLORS.keep, label: `keep ≥ ${rule.keepMin} °C` });
+      limits.push({
+        c: rule.keepMin,
+        color: COLORS.keep,
+        label: t('dashboard.chart.keep_min', { c: rule.keepMin }),
+      });
     if (rule.warn.above !== rule.keepMax)
-      limits.push({ c: rule.warn.above, color: COLORS.warning, label: `warning > ${rule.warn.above} °C` });
+      limits.push({
+        c: rule.warn.above,
+        color: COLORS.warning,
+        label: t('dashboard.chart.warn', { c: rule.warn.above }),
+      });
     if (rule.critical)
       limits.push({
         c: rule.critical.above,
         color: COLORS.critical,
-        label: `critical > ${rule.critical.above} °C`,
+        label: t('dashboard.chart.critical', { c: rule.critical.above }),
       });
   }
   const drawLimits = (u: uPlot) => {
@@ -194,7 +227,7 @@ function options(
       // Labels stacked, kept inside the plot even for an alarm that began at its right edge.
       ctx.fillStyle = a.level === 'critical' ? COLORS.critical : COLORS.warning;
       ctx.font = `${12 * devicePixelRatio}px system-ui, sans-serif`;
-      const text = `${alarmLabel(a.kind)} (${a.level})`;
+      const text = `${alarmLabel(a.kind)} (${levelLabel(a.level)})`;
       const x = Math.min(x0 + 4, right - ctx.measureText(text).width - 4);
       ctx.fillText(text, x, bbox.top + bbox.height - (6 + 15 * i) * devicePixelRatio);
     });
@@ -214,13 +247,13 @@ function options(
     ctx.restore();
   };
   const series: uPlot.Series[] = [
-    { value: (_u, v) => (v === null ? '—' : dateTime(v * 1000)) },
-    { label: aggregated ? 'mean °C' : '°C', stroke: COLORS.line, width: 2, spanGaps: false },
+    { value: (_u, v) => (v === null ? '—' : dateTime(v * 1000, zone)) },
+    { label: aggregated ? t('dashboard.chart.mean') : '°C', stroke: COLORS.line, width: 2, spanGaps: false },
   ];
   if (aggregated)
     series.push(
-      { label: 'min °C', stroke: COLORS.band, width: 1, dash: [4, 4] },
-      { label: 'max °C', stroke: COLORS.band, width: 1, dash: [4, 4] },
+      { label: t('dashboard.chart.min'), stroke: COLORS.band, width: 1, dash: [4, 4] },
+      { label: t('dashboard.chart.max'), stroke: COLORS.band, width: 1, dash: [4, 4] },
     );
   return {
     width,
@@ -239,11 +272,8 @@ function options(
     },
     axes: [
       {
-        // 24-hour clock; dates once the window spans days.
-        values: (_u, splits) =>
-          splits.map((s) =>
-            to - from > 24 * 3_600_000 ? dateTime(s * 1000).slice(5) : dateTime(s * 1000).slice(11),
-          ),
+        // 24-hour clock in the site's zone; dates once the window spans days.
+        values: (_u, splits) => splits.map((s) => axisTime(s * 1000, zone, to - from > 24 * 3_600_000)),
       },
       { label: '°C', size: 50 },
     ],
@@ -257,6 +287,7 @@ export function RecordChart(props: {
   series: Array<{ ts: number; c: number }>;
   range: { min: number | null; max: number };
   alarms: AlarmView[];
+  zone: string;
 }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -277,18 +308,19 @@ export function RecordChart(props: {
         rule,
         props.alarms,
         false,
+        props.zone,
       ),
       data({ ts: props.series.map((r) => r.ts / 1000), c: props.series.map((r) => r.c) }),
       box.current,
     );
     return () => plot.destroy();
-  }, [props.series, props.range, props.alarms]);
+  }, [props.series, props.range, props.alarms, props.zone, language()]);
   return (
     <div
       ref={box}
       class="chart-box"
       role="img"
-      aria-label={`The parcel's temperature over its stay: ${props.series.length} readings`}
+      aria-label={t('dashboard.record.chart', { n: props.series.length })}
     />
   );
 }

@@ -2,8 +2,19 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { AlarmView, CompartmentView, LockerView } from '../../../devices/live.ts';
 import { type ApiError, api, type CommandAccepted, type CommandStatus, type CommandView } from '../api.ts';
-import { ago, alarmLabel, alarmPlace, celsius, stateLabel, time } from '../format.ts';
+import {
+  ago,
+  alarmLabel,
+  alarmPlace,
+  celsius,
+  classLabel,
+  levelLabel,
+  stateLabel,
+  time,
+  zoneOf,
+} from '../format.ts';
 import { href, useLive, useStore } from '../hooks.ts';
+import { type DashboardKey, t } from '../i18n.ts';
 import { Badge, Dialog, ErrorLine, Loading, ReasonDialog } from '../ui.tsx';
 import { TemperatureChart } from './chart.tsx';
 import { alarmOrder } from './overview.tsx';
@@ -23,67 +34,77 @@ function condition(l: LockerView, c: CompartmentView, alarms: AlarmView[]): Cond
   return c.parcel ? 'reserved' : 'free';
 }
 
-const CONDITION_WORDS: Record<Condition, string> = {
-  critical: 'critical alarm',
-  warning: 'warning',
-  open: 'door open',
-  stale: 'no current data',
-  occupied: 'occupied',
-  reserved: 'reserved',
-  free: 'free',
-};
+/** Every condition, in the legend's order. */
+const CONDITIONS: Condition[] = ['critical', 'warning', 'open', 'stale', 'occupied', 'reserved', 'free'];
+const conditionWords = (c: Condition) => t(`dashboard.cond.${c}`);
 
 /**
  * What a door is unlocked for while an opening is in progress (a compartment's `opening`, the
  * hub's `DoorOperation` in hub/domain/compartments.ts), said after "unlocked": "unlocked for the
  * customer to collect the parcel". Operators read who the door waits for, not the hub's word.
  */
-const OPENINGS: Record<string, string> = {
-  deposit: 'for the producer to deposit the goods',
-  pickup: 'for the customer to collect the parcel',
-  collect: 'for the driver to collect the parcel',
-  deliver: 'for the driver to deliver the parcel',
-  operator: 'remotely by an operator',
-  retrieve: 'remotely by an operator, to take the goods out',
-};
+const OPENINGS = ['deposit', 'pickup', 'collect', 'deliver', 'operator', 'retrieve', 'return', 'retrieval'];
 
-const openingWords = (op: string) => OPENINGS[op] ?? `for ${op.replace(/_/g, ' ')}`;
+const openingWords = (op: string) =>
+  OPENINGS.includes(op)
+    ? t(`dashboard.opening.${op}` as DashboardKey)
+    : t('dashboard.opening.other', { op: op.replace(/_/g, ' ') });
+
+/** What a door's item sensor says, in a word for the cell and in a phrase for the details. */
+const goodsWords = (goods: NonNullable<CompartmentView['goods']>, long = false) =>
+  t(`dashboard.goods.${goods}${long ? '_long' : ''}` as DashboardKey);
 
 export function LockerPage(props: { id: string; door: number | null }) {
   const live = useLive();
   const store = useStore();
-  if (live.snapshots === 0) return <Loading what="the cabinet" />;
+  if (live.snapshots === 0) return <Loading text={t('dashboard.cabinet.loading')} />;
   const l = live.lockers.get(props.id);
   if (!l)
     return (
       <section>
-        <h1>No cabinet {props.id}</h1>
-        <a href={href()}>Back to the sites</a>
+        <h1>{t('dashboard.cabinet.unknown', { id: props.id })}</h1>
+        <a href={href()}>{t('dashboard.back_to_sites')}</a>
       </section>
     );
+  const zone = zoneOf(live, l.id);
   const alarms = [...live.alarms.values()].filter((a) => a.lockerId === l.id).sort(alarmOrder);
   const selected = l.compartments.find((c) => c.door === props.door) ?? null;
   const cols = Math.max(...l.compartments.map((c) => (c.layout?.col ?? 0) + 1));
   return (
     <>
-      <nav class="crumbs" aria-label="Breadcrumb">
-        <a href={href()}>Sites</a> › {l.siteId} › <span aria-current="page">{l.id}</span>
+      <nav class="crumbs" aria-label={t('dashboard.cabinet.breadcrumb')}>
+        <a href={href()}>{t('dashboard.nav.sites')}</a> › {l.siteId} › <span aria-current="page">{l.id}</span>
       </nav>
       <h1>
-        {l.id} {l.online ? <Badge kind="online">online</Badge> : <Badge kind="offline">offline</Badge>}
+        {l.id}{' '}
+        {l.online ? (
+          <Badge kind="online">{t('dashboard.locker.online')}</Badge>
+        ) : (
+          <Badge kind="offline">{t('dashboard.locker.offline')}</Badge>
+        )}
       </h1>
       <p class="muted small">
-        {l.profile} · firmware {l.firmware ?? '—'} · last heard {ago(l.lastSeen, store.hubNow())}
+        {t('dashboard.cabinet.facts', {
+          profile: l.profile,
+          firmware: l.firmware ?? '—',
+          ago: ago(l.lastSeen, store.hubNow()),
+        })}
       </p>
       {alarms.length > 0 && (
         <ul class="alarm-list compact">
           {alarms.map((a) => (
             <li key={a.id} class={`alarm alarm-${a.level} alarm-${a.state}`}>
-              <Badge kind={a.level}>{a.level}</Badge>
+              <Badge kind={a.level}>{levelLabel(a.level)}</Badge>
               <strong>{alarmLabel(a.kind)}</strong> {alarmPlace(a)}{' '}
-              <span class="muted">since {time(a.since ?? a.raisedAt)}</span>
+              <span class="muted">
+                {t('dashboard.overview.since', { time: time(a.since ?? a.raisedAt, zone) })}
+              </span>
               {typeof a.details.advice === 'string' && <em> — {a.details.advice}</em>}
-              {a.state === 'acknowledged' && <Badge kind="acked">acknowledged by {a.acknowledged?.by}</Badge>}
+              {a.state === 'acknowledged' && (
+                <Badge kind="acked">
+                  {t('dashboard.overview.acked_by', { who: a.acknowledged?.by ?? '' })}
+                </Badge>
+              )}
             </li>
           ))}
         </ul>
@@ -93,7 +114,7 @@ export function LockerPage(props: { id: string; door: number | null }) {
           <section
             class="locker"
             style={{ gridTemplateColumns: `repeat(${cols}, minmax(var(--door-min), 1fr))` }}
-            aria-label={`Front of ${l.id}`}
+            aria-label={t('dashboard.cabinet.front', { locker: l.id })}
           >
             {l.compartments.map((c) => (
               <Compartment
@@ -107,7 +128,9 @@ export function LockerPage(props: { id: string; door: number | null }) {
           </section>
           <Legend />
         </div>
-        {selected && <CompartmentPanel locker={l} c={selected} alarms={alarmsOf(alarms, selected)} />}
+        {selected && (
+          <CompartmentPanel locker={l} c={selected} alarms={alarmsOf(alarms, selected)} zone={zone} />
+        )}
       </div>
     </>
   );
@@ -118,9 +141,28 @@ function Compartment(props: { locker: LockerView; c: CompartmentView; cond: Cond
   const pos = c.layout
     ? { gridColumn: `${c.layout.col + 1}`, gridRow: `${c.layout.row + 1} / span ${c.layout.rows}` }
     : {};
-  const temp = c.temperature ? `${celsius(c.temperature.c)}${c.temperature.stale ? ' (stale)' : ''}` : null;
-  const door = c.doorState === 'open' ? 'Open' : c.doorState === 'closed' ? 'Closed' : 'Door not reported';
-  const label = `Door ${c.door}, ${c.size}, ${c.temperatureClass}, ${CONDITION_WORDS[cond]}, door ${c.doorState}${temp ? `, ${temp}` : ''}`;
+  const temp = c.temperature
+    ? c.temperature.stale
+      ? t('dashboard.door.stale', { temp: celsius(c.temperature.c) })
+      : celsius(c.temperature.c)
+    : null;
+  const known = c.doorState === 'open' || c.doorState === 'closed';
+  const door = t(known ? `dashboard.door.${c.doorState as 'open' | 'closed'}` : 'dashboard.door.unknown');
+  const label = [
+    t('dashboard.door.label', {
+      door: c.door,
+      size: c.size,
+      class: classLabel(c.temperatureClass),
+      condition: conditionWords(cond),
+      state: t(
+        known ? `dashboard.door.state_${c.doorState as 'open' | 'closed'}` : 'dashboard.door.state_unknown',
+      ),
+    }),
+    temp,
+    c.goods && goodsWords(c.goods, true),
+  ]
+    .filter(Boolean)
+    .join(', ');
   return (
     <a
       href={props.selected ? href('lockers', props.locker.id) : href('lockers', props.locker.id, c.door)}
@@ -131,71 +173,97 @@ function Compartment(props: { locker: LockerView; c: CompartmentView; cond: Cond
       data-door={c.door}
       data-door-state={c.doorState}
       data-condition={cond}
+      data-goods={c.goods ?? undefined}
     >
       <span class="comp-door">{c.door}</span>
       <span class="comp-class">
-        {c.size} · {c.temperatureClass}
+        {c.size} · {classLabel(c.temperatureClass)}
       </span>
       {temp && <span class="comp-temp">{temp}</span>}
       <span class="comp-state">
         {door}
-        {c.opening ? ' · unlocked' : ''}
+        {c.opening ? ` · ${t('dashboard.door.unlocked')}` : ''}
       </span>
-      <span class="comp-parcel">{c.parcel ? `${stateLabel(c.parcel.state)}` : 'Free'}</span>
+      <span class="comp-parcel">{c.parcel ? stateLabel(c.parcel.state) : t('dashboard.door.free')}</span>
+      {c.goods && <span class={`comp-goods goods-${c.goods}`}>{goodsWords(c.goods)}</span>}
     </a>
   );
 }
 
 function Legend() {
   return (
-    <ul class="legend" aria-label="Colours">
-      {(Object.keys(CONDITION_WORDS) as Condition[]).map((k) => (
+    <ul class="legend" aria-label={t('dashboard.cabinet.colours')}>
+      {CONDITIONS.map((k) => (
         <li key={k}>
-          <span class={`swatch cond-${k}`} aria-hidden="true" /> {CONDITION_WORDS[k]}
+          <span class={`swatch cond-${k}`} aria-hidden="true" /> {conditionWords(k)}
         </li>
       ))}
     </ul>
   );
 }
 
-function CompartmentPanel(props: { locker: LockerView; c: CompartmentView; alarms: AlarmView[] }) {
+function CompartmentPanel(props: {
+  locker: LockerView;
+  c: CompartmentView;
+  alarms: AlarmView[];
+  zone: string;
+}) {
   const { locker, c } = props;
   const [opening, setOpening] = useState(false);
   const [cancelling, setCancelling] = useState(false);
   return (
     <aside class="panel" aria-labelledby="panel-title">
       <h2 id="panel-title">
-        Door {c.door}{' '}
-        <a class="quiet small" href={href('lockers', locker.id)} aria-label="Close the door's details">
+        {t('dashboard.panel.title', { door: c.door })}{' '}
+        <a class="quiet small" href={href('lockers', locker.id)} aria-label={t('dashboard.panel.close')}>
           ✕
         </a>
       </h2>
       <dl class="facts">
-        <dt>Size, class</dt>
+        <dt>{t('dashboard.panel.size_class')}</dt>
         <dd>
-          {c.size}, {c.temperatureClass}
+          {c.size}, {classLabel(c.temperatureClass)}
         </dd>
-        <dt>Door</dt>
-        <dd>{c.doorState === 'unknown' ? 'not reported by the cabinet yet' : c.doorState}</dd>
-        <dt>Lock</dt>
-        <dd>{c.opening ? `unlocked ${openingWords(c.opening)}` : 'locked'}</dd>
-        <dt>Parcel</dt>
+        <dt>{t('dashboard.panel.door')}</dt>
+        <dd>
+          {c.doorState === 'open'
+            ? t('dashboard.panel.door_open')
+            : c.doorState === 'closed'
+              ? t('dashboard.panel.door_closed')
+              : t('dashboard.panel.door_unknown')}
+        </dd>
+        <dt>{t('dashboard.panel.lock')}</dt>
+        <dd>
+          {c.opening
+            ? t('dashboard.panel.unlocked', { why: openingWords(c.opening) })
+            : t('dashboard.panel.locked')}
+        </dd>
+        {c.goods && (
+          <>
+            <dt>{t('dashboard.goods.label')}</dt>
+            <dd data-goods={c.goods}>{goodsWords(c.goods, true)}</dd>
+          </>
+        )}
+        <dt>{t('dashboard.panel.parcel')}</dt>
         <dd>
           {c.parcel ? (
             <a href={href('parcels', c.parcel.id)}>
               {c.parcel.id} ({stateLabel(c.parcel.state)})
             </a>
           ) : (
-            'none'
+            t('dashboard.none')
           )}
         </dd>
-        <dt>Temperature</dt>
+        <dt>{t('dashboard.panel.temperature')}</dt>
         <dd>
           {c.temperature
-            ? `${celsius(c.temperature.c)} at ${time(c.temperature.at)}${c.temperature.stale ? ' — stale: the sensor is silent' : ''}`
+            ? t(c.temperature.stale ? 'dashboard.panel.temp_stale' : 'dashboard.panel.temp_at', {
+                temp: celsius(c.temperature.c),
+                time: time(c.temperature.at, props.zone),
+              })
             : c.sensor
-              ? 'no reading yet'
-              : 'no sensor'}
+              ? t('dashboard.panel.no_reading')
+              : t('dashboard.panel.no_sensor')}
         </dd>
       </dl>
       <button
@@ -203,16 +271,16 @@ function CompartmentPanel(props: { locker: LockerView; c: CompartmentView; alarm
         class="danger"
         onClick={() => setOpening(true)}
         disabled={!locker.online}
-        title={locker.online ? undefined : 'The cabinet is offline: a door cannot be opened now'}
+        title={locker.online ? undefined : t('dashboard.panel.offline_title')}
       >
-        Open door {c.door}…
+        {t('dashboard.panel.open', { door: c.door })}
       </button>
       {c.opening && c.doorState !== 'open' && (
         <button type="button" onClick={() => setCancelling(true)}>
-          Give up this opening…
+          {t('dashboard.panel.give_up')}
         </button>
       )}
-      {!locker.online && <p class="muted small">The cabinet is offline: remote opening is unavailable.</p>}
+      {!locker.online && <p class="muted small">{t('dashboard.panel.offline')}</p>}
       {opening && <RemoteOpen locker={locker} c={c} onClose={() => setOpening(false)} />}
       {cancelling && c.opening && <CancelOpen locker={locker} c={c} onClose={() => setCancelling(false)} />}
       {c.sensor && (
@@ -221,6 +289,7 @@ function CompartmentPanel(props: { locker: LockerView; c: CompartmentView; alarm
           siteId={locker.siteId}
           sensor={c.sensor}
           temperatureClass={c.temperatureClass}
+          zone={props.zone}
         />
       )}
     </aside>
@@ -237,10 +306,10 @@ function CancelOpen(props: { locker: LockerView; c: CompartmentView; onClose: ()
   const { locker, c } = props;
   return (
     <ReasonDialog
-      title={`Give up opening door ${c.door} of ${locker.id}`}
+      title={t('dashboard.cancel_open.title', { door: c.door, locker: locker.id })}
       id="cancel-reason"
-      submit="Give up the opening"
-      cancel="Back"
+      submit={t('dashboard.cancel_open.submit')}
+      cancel={t('dashboard.back')}
       send={(reason) =>
         api('POST', `/api/v1/lockers/${encodeURIComponent(locker.id)}/compartments/${c.door}/open/cancel`, {
           reason,
@@ -248,9 +317,7 @@ function CancelOpen(props: { locker: LockerView; c: CompartmentView; onClose: ()
       }
       onClose={props.onClose}
     >
-      Door {c.door} was unlocked {openingWords(c.opening ?? '')}, and nobody has opened it. Giving it up puts
-      the compartment back in service; a code it was unlocked for can be typed again. The hub refuses while
-      the cabinet has not answered the unlock: a copy on its way may still release the door.
+      {t('dashboard.cancel_open.text', { door: c.door, why: openingWords(c.opening ?? '') })}
     </ReasonDialog>
   );
 }
@@ -288,7 +355,7 @@ function RemoteOpen(props: { locker: LockerView; c: CompartmentView; onClose: ()
     }
   };
   return (
-    <Dialog title={`Open door ${c.door} of ${locker.id}`} onClose={props.onClose}>
+    <Dialog title={t('dashboard.remote.title', { door: c.door, locker: locker.id })} onClose={props.onClose}>
       {step === 'reason' && (
         <form
           onSubmit={(e) => {
@@ -296,7 +363,7 @@ function RemoteOpen(props: { locker: LockerView; c: CompartmentView; onClose: ()
             setStep('confirm');
           }}
         >
-          <label for="open-reason">Why must it open? (recorded in the audit trail)</label>
+          <label for="open-reason">{t('dashboard.remote.why')}</label>
           <textarea
             id="open-reason"
             required
@@ -312,15 +379,15 @@ function RemoteOpen(props: { locker: LockerView; c: CompartmentView; onClose: ()
                 checked={retrieve}
                 onChange={(e) => setRetrieve(e.currentTarget.checked)}
               />{' '}
-              Taking the goods out: the parcel is marked returned when the door closes
+              {t('dashboard.remote.retrieve')}
             </label>
           )}
           <div class="actions">
             <button type="button" onClick={props.onClose}>
-              Cancel
+              {t('dashboard.cancel')}
             </button>
             <button type="submit" class="primary" disabled={reason.trim().length < 3}>
-              Continue
+              {t('dashboard.continue')}
             </button>
           </div>
         </form>
@@ -328,17 +395,22 @@ function RemoteOpen(props: { locker: LockerView; c: CompartmentView; onClose: ()
       {step === 'confirm' && (
         <div>
           <p>
-            Door <strong>{c.door}</strong> of <strong>{locker.id}</strong> will unlock at the cabinet now
-            {c.parcel ? `, with parcel ${c.parcel.id} inside` : ''}. This is recorded with your name and the
-            reason: “{reason.trim()}”.
+            {c.parcel
+              ? t('dashboard.remote.confirm_parcel', {
+                  door: c.door,
+                  locker: locker.id,
+                  parcel: c.parcel.id,
+                  reason: reason.trim(),
+                })
+              : t('dashboard.remote.confirm', { door: c.door, locker: locker.id, reason: reason.trim() })}
           </p>
           <ErrorLine error={error} />
           <div class="actions">
             <button type="button" onClick={() => setStep('reason')}>
-              Back
+              {t('dashboard.back')}
             </button>
             <button type="button" class="danger" onClick={send}>
-              Open door {c.door} now
+              {t('dashboard.remote.now', { door: c.door })}
             </button>
           </div>
         </div>
@@ -347,17 +419,20 @@ function RemoteOpen(props: { locker: LockerView; c: CompartmentView; onClose: ()
         <div>
           <p role="status" data-command-state={command.state}>
             {command.state === 'done'
-              ? `Door ${c.door} unlocked.`
+              ? t('dashboard.remote.done', { door: c.door })
               : command.state === 'failed'
-                ? `The cabinet could not unlock door ${c.door}: ${command.error ?? 'no reason given'}.`
+                ? t('dashboard.remote.failed', {
+                    door: c.door,
+                    error: command.error ?? t('dashboard.remote.no_reason'),
+                  })
                 : command.state === 'expired'
-                  ? 'The cabinet did not answer in time; nothing was opened.'
-                  : 'Sent to the cabinet; waiting for it to answer…'}
+                  ? t('dashboard.remote.expired')
+                  : t('dashboard.remote.waiting')}
           </p>
           <ErrorLine error={error} />
           <div class="actions">
             <button type="button" class="primary" onClick={props.onClose}>
-              Close
+              {t('dashboard.close')}
             </button>
           </div>
         </div>

@@ -1,7 +1,8 @@
 /** Every site and cabinet with its connection state; open alarms first. */
 import type { AlarmView, LockerView } from '../../../devices/live.ts';
-import { ago, alarmLabel, alarmPlace, eventLabel, time } from '../format.ts';
+import { ago, alarmLabel, alarmPlace, eventLabel, foreignZone, levelLabel, time, zoneOf } from '../format.ts';
 import { href, useLive, useStore } from '../hooks.ts';
+import { t } from '../i18n.ts';
 import { Badge, Loading } from '../ui.tsx';
 
 /** Critical before warning, unacknowledged before acknowledged, then newest first. */
@@ -13,7 +14,7 @@ export const alarmOrder = (a: AlarmView, b: AlarmView) =>
 export function Overview() {
   const live = useLive();
   const store = useStore();
-  if (live.snapshots === 0) return <Loading what="the fleet" />;
+  if (live.snapshots === 0) return <Loading text={t('dashboard.overview.loading')} />;
   const alarms = [...live.alarms.values()].sort(alarmOrder);
   const byLocker = new Map<string, AlarmView[]>();
   for (const a of alarms) byLocker.set(a.lockerId, [...(byLocker.get(a.lockerId) ?? []), a]);
@@ -22,25 +23,29 @@ export function Overview() {
     <>
       <section aria-labelledby="open-alarms">
         <h1 id="open-alarms">
-          Open alarms <span class="muted">({alarms.length})</span>
+          {t('dashboard.overview.open_alarms')} <span class="muted">({alarms.length})</span>
         </h1>
         {alarms.length === 0 ? (
-          <p class="ok-line">No open alarm. Every cabinet within its limits.</p>
+          <p class="ok-line">{t('dashboard.overview.no_alarm')}</p>
         ) : (
           <ul class="alarm-list">
             {alarms.map((a) => (
               <li key={a.id} class={`alarm alarm-${a.level} alarm-${a.state}`}>
-                <Badge kind={a.level}>{a.level}</Badge>
+                <Badge kind={a.level}>{levelLabel(a.level)}</Badge>
                 <a href={href('lockers', a.lockerId)}>{a.lockerId}</a>
                 <strong>{alarmLabel(a.kind)}</strong>
                 <span>{alarmPlace(a)}</span>
-                <span class="muted">since {time(a.since ?? a.raisedAt)}</span>
+                <span class="muted">
+                  {t('dashboard.overview.since', {
+                    time: time(a.since ?? a.raisedAt, zoneOf(live, a.lockerId)),
+                  })}
+                </span>
                 {a.state === 'acknowledged' ? (
                   <Badge kind="acked" title={a.acknowledged?.comment ?? ''}>
-                    acknowledged by {a.acknowledged?.by}
+                    {t('dashboard.overview.acked_by', { who: a.acknowledged?.by ?? '' })}
                   </Badge>
                 ) : (
-                  <a href={`#/alarms?focus=${a.id}`}>Acknowledge…</a>
+                  <a href={`#/alarms?focus=${a.id}`}>{t('dashboard.overview.acknowledge')}</a>
                 )}
               </li>
             ))}
@@ -56,14 +61,16 @@ export function Overview() {
             <h2 id={`site-${site.id}`}>
               {site.name}{' '}
               <span class="muted">
-                {site.online}/{site.lockers} online
+                {t('dashboard.overview.online_count', { online: site.online, lockers: site.lockers })}
               </span>{' '}
+              {foreignZone(site.timeZone) && (
+                <span class="muted small zone" data-zone={site.timeZone}>
+                  {t('dashboard.overview.zone', { zone: site.timeZone })}
+                </span>
+              )}{' '}
               {site.line && !site.line.up && (
-                <Badge
-                  kind="critical"
-                  title="The site's own broker cannot reach the hub: its cabinets are out of reach, and open with their offline code tables meanwhile"
-                >
-                  line to the hub down since {time(site.line.since)}
+                <Badge kind="critical" title={t('dashboard.overview.line_down_why')}>
+                  {t('dashboard.overview.line_down', { time: time(site.line.since, site.timeZone) })}
                 </Badge>
               )}
             </h2>
@@ -76,21 +83,25 @@ export function Overview() {
         );
       })}
       <section aria-labelledby="activity">
-        <h2 id="activity">Latest activity</h2>
+        <h2 id="activity">{t('dashboard.overview.activity')}</h2>
         {live.events.length === 0 ? (
-          <p class="muted">Nothing has happened yet.</p>
+          <p class="muted">{t('dashboard.overview.nothing_yet')}</p>
         ) : (
           <ol class="activity">
             {live.events.slice(0, 15).map((e) => (
-              <li key={e.seq}>
-                <time class="muted">{time(e.ts)}</time> <strong>{eventLabel(e.type, e.data)}</strong>
+              <li key={e.seq} data-seq={e.seq}>
+                <time class="muted" dateTime={new Date(e.ts).toISOString()}>
+                  {time(e.ts, zoneOf(live, e.lockerId))}
+                </time>{' '}
+                <strong>{eventLabel(e.type, e.data)}</strong>
                 {e.lockerId && (
                   <>
                     {' '}
                     ·{' '}
                     <a href={e.door ? href('lockers', e.lockerId, e.door) : href('lockers', e.lockerId)}>
-                      {e.lockerId}
-                      {e.door ? ` door ${e.door}` : ''}
+                      {e.door
+                        ? t('dashboard.place.door_at', { locker: e.lockerId, door: e.door })
+                        : e.lockerId}
                     </a>
                   </>
                 )}
@@ -123,19 +134,17 @@ function LockerCard(props: { locker: LockerView; alarms: AlarmView[]; now: numbe
       </a>
       <p>
         {l.online ? (
-          <Badge kind="online">online</Badge>
+          <Badge kind="online">{t('dashboard.locker.online')}</Badge>
         ) : (
-          <Badge kind="offline">offline · seen {ago(l.lastSeen, props.now)}</Badge>
-        )}
-        {props.alarms.length > 0 && (
-          <Badge kind={worst ?? 'warning'}>
-            {props.alarms.length} alarm{props.alarms.length > 1 ? 's' : ''}
+          <Badge kind="offline">
+            {t('dashboard.locker.offline_seen', { ago: ago(l.lastSeen, props.now) })}
           </Badge>
         )}
+        {props.alarms.length > 0 && (
+          <Badge kind={worst ?? 'warning'}>{t('dashboard.locker.alarms', { n: props.alarms.length })}</Badge>
+        )}
       </p>
-      <p class="small">
-        {occupied}/{doors} occupied · {open} door{open === 1 ? '' : 's'} open
-      </p>
+      <p class="small">{t('dashboard.locker.occupancy', { occupied, doors, open })}</p>
     </li>
   );
 }

@@ -9,25 +9,41 @@ import {
   type TemperatureRecord,
   type TimelineEvent,
 } from '../api.ts';
-import { actorLabel, celsius, dateTime, eventLabel, stateLabel, time } from '../format.ts';
-import { href, useApi, useStore } from '../hooks.ts';
+import {
+  actorLabel,
+  celsius,
+  classLabel,
+  dateTime,
+  eventLabel,
+  stateLabel,
+  time,
+  zoneOf,
+} from '../format.ts';
+import { href, useApi, useLive, useStore } from '../hooks.ts';
+import { type DashboardKey, t } from '../i18n.ts';
 import { Badge, ErrorLine, Loading, ReasonDialog } from '../ui.tsx';
 import { RecordChart } from './chart.tsx';
 
+const at = (e: TimelineEvent) => ({ locker: e.lockerId ?? '—', door: e.door ?? '—' });
+
 /** The events where the goods changed hands or place, and who or what held them after. */
 const CUSTODY: Record<string, (e: TimelineEvent) => string> = {
-  'parcel.reserved': () => 'Order created; door reserved',
-  'parcel.stored': (e) => `In ${e.lockerId}, door ${e.door}`,
-  'parcel.in_transit': (e) => `With ${actorLabel(e.actor, e.data)}`,
-  'parcel.ready': (e) => `In ${e.lockerId}, door ${e.door}, ready for pickup`,
-  'parcel.picked_up': () => 'Collected by the recipient',
-  'parcel.returned': () => 'Taken back out of the locker',
-  'parcel.retrieved_by_producer': () => 'Taken back by the producer',
-  'parcel.discarded': () => 'Discarded',
+  'parcel.reserved': () => t('dashboard.custody.reserved'),
+  'parcel.stored': (e) => t('dashboard.custody.in', at(e)),
+  'parcel.in_transit': (e) => t('dashboard.custody.with', { who: actorLabel(e.actor, e.data) }),
+  'parcel.ready': (e) => t('dashboard.custody.ready', at(e)),
+  'parcel.picked_up': () => t('dashboard.custody.picked_up'),
+  // `returned` is two moves (hub/domain/parcel-states.ts, goodsMoved): a driver bringing the goods
+  // back into their origin box, or (with `from`) an operator taking them out of the locker.
+  'parcel.returned': (e) =>
+    e.data.from === undefined ? t('dashboard.custody.brought_back', at(e)) : t('dashboard.custody.taken_out'),
+  'parcel.retrieved_by_producer': () => t('dashboard.custody.retrieved'),
+  'parcel.discarded': () => t('dashboard.custody.discarded'),
 };
 
 export function ParcelView(props: { id: string }) {
   const store = useStore();
+  const live = useLive();
   const path = `/api/v1/parcels/${encodeURIComponent(props.id)}`;
   const [version, setVersion] = useState(0);
   // Any new event about this parcel refreshes the page.
@@ -41,50 +57,53 @@ export function ParcelView(props: { id: string }) {
   if (parcel.error && !parcel.data)
     return (
       <section>
-        <h1>Parcel {props.id}</h1>
+        <h1>{t('dashboard.parcel.title', { id: props.id })}</h1>
         <ErrorLine error={parcel.error} />
-        <a href="#/parcels">Back to the search</a>
+        <a href="#/parcels">{t('dashboard.parcel.back')}</a>
       </section>
     );
-  if (!parcel.data) return <Loading what="the parcel" />;
+  if (!parcel.data) return <Loading text={t('dashboard.parcel.loading')} />;
   const p = parcel.data;
   const custody = p.timeline.filter((e) => CUSTODY[e.type]);
+  // Each moment in the zone of the site it happened at; the parcel's own dates in its locker's.
+  const zone = zoneOf(live, p.lockerId);
+  const zoneAt = (lockerId: string | null) => zoneOf(live, lockerId ?? p.lockerId);
   return (
     <>
-      <nav class="crumbs" aria-label="Breadcrumb">
-        <a href="#/parcels">Parcels</a> › <span aria-current="page">{p.id}</span>
+      <nav class="crumbs" aria-label={t('dashboard.cabinet.breadcrumb')}>
+        <a href="#/parcels">{t('dashboard.parcels.title')}</a> › <span aria-current="page">{p.id}</span>
       </nav>
       <h1>
         {p.id} <Badge kind={`state-${p.state}`}>{stateLabel(p.state)}</Badge>
       </h1>
       {p.state === 'quarantined' && (
         <div class="banner banner-alarm" role="alert">
-          Held for temperature: its pickup code opens nothing until an operator releases it.
+          {t('dashboard.parcel.held')}
           <div class="actions">
             <button type="button" class="primary" onClick={() => setDeciding('release')}>
-              Release…
+              {t('dashboard.parcel.release')}
             </button>
             <button type="button" class="danger" onClick={() => setDeciding('discard')}>
-              Discard…
+              {t('dashboard.parcel.discard')}
             </button>
           </div>
         </div>
       )}
       <div class="columns">
         <section aria-labelledby="facts-title">
-          <h2 id="facts-title">Parcel</h2>
+          <h2 id="facts-title">{t('dashboard.parcel.facts')}</h2>
           <dl class="facts">
-            <dt>Locker</dt>
+            <dt>{t('dashboard.parcel.locker')}</dt>
             <dd>
               <a href={href('lockers', p.lockerId, p.door)}>
-                {p.lockerId}, door {p.door}
+                {t('dashboard.parcel.at_door', { locker: p.lockerId, door: p.door })}
               </a>
             </dd>
-            <dt>Size, class</dt>
+            <dt>{t('dashboard.parcel.size_class')}</dt>
             <dd>
-              {p.size}, {p.temperatureClass}
+              {p.size}, {classLabel(p.temperatureClass)}
             </dd>
-            <dt>Recipient</dt>
+            <dt>{t('dashboard.parcel.recipient')}</dt>
             <dd>
               {p.recipient.name}
               {p.recipient.email && ` · ${p.recipient.email}`}
@@ -98,48 +117,53 @@ export function ParcelView(props: { id: string }) {
             )}
             {p.reference && (
               <>
-                <dt>Reference</dt>
+                <dt>{t('dashboard.parcel.reference')}</dt>
                 <dd>{p.reference}</dd>
               </>
             )}
             {p.destination && (
               <>
-                <dt>Destination</dt>
+                <dt>{t('dashboard.parcel.destination')}</dt>
                 <dd>{p.destination.lockerId ?? p.destination.siteId}</dd>
               </>
             )}
-            <dt>Created</dt>
-            <dd>{dateTime(p.createdAt)}</dd>
-            <dt>Deposit by</dt>
-            <dd>{dateTime(p.depositExpiresAt)}</dd>
-            <dt>Pickup by</dt>
-            <dd>{dateTime(p.pickupExpiresAt)}</dd>
+            <dt>{t('dashboard.parcel.created')}</dt>
+            <dd>{dateTime(p.createdAt, zone)}</dd>
+            <dt>{t('dashboard.parcel.deposit_by')}</dt>
+            <dd>{dateTime(p.depositExpiresAt, zone)}</dd>
+            <dt>{t('dashboard.parcel.pickup_by')}</dt>
+            <dd>{dateTime(p.pickupExpiresAt, zone)}</dd>
           </dl>
-          <h2>Custody</h2>
+          <h2 id="codes-title">{t('dashboard.parcel.codes')}</h2>
+          <Codes codes={p.codes} zoneAt={zoneAt} />
+          <h2>{t('dashboard.parcel.custody')}</h2>
           <ol class="custody">
             {custody.map((e) => (
-              <li key={e.seq}>
-                <span class="muted small">{dateTime(e.ts)}</span>{' '}
+              <li key={e.seq} data-type={e.type}>
+                <span class="muted small">{dateTime(e.ts, zoneAt(e.lockerId))}</span>{' '}
                 {(CUSTODY[e.type] as (e: TimelineEvent) => string)(e)}
               </li>
             ))}
           </ol>
         </section>
         <section aria-labelledby="record-title">
-          <h2 id="record-title">Temperature record</h2>
-          <Record record={record.data} error={record.error} parcelId={p.id} />
+          <h2 id="record-title">{t('dashboard.parcel.record')}</h2>
+          <Record record={record.data} error={record.error} parcelId={p.id} zone={zone} />
         </section>
       </div>
       <section aria-labelledby="timeline-title">
-        <h2 id="timeline-title">Timeline</h2>
+        <h2 id="timeline-title">{t('dashboard.parcel.timeline')}</h2>
         <ol class="timeline">
           {p.timeline.map((e) => (
-            <li key={e.seq} data-type={e.type}>
-              <time class="muted">{dateTime(e.ts).slice(5)}</time>{' '}
+            <li key={e.seq} data-type={e.type} data-seq={e.seq}>
+              <time class="muted" dateTime={new Date(e.ts).toISOString()}>
+                {dateTime(e.ts, zoneAt(e.lockerId))}
+              </time>{' '}
               <strong>{eventLabel(e.type, e.data)}</strong>
-              {e.door !== null && ` · door ${e.door}`} · {actorLabel(e.actor, e.data)}
+              {e.door !== null && ` · ${t('dashboard.parcel.door', { door: e.door })}`} ·{' '}
+              {actorLabel(e.actor, e.data)}
               {typeof e.data.reason === 'string' && <em> — “{e.data.reason}”</em>}
-              {typeof e.data.kind === 'string' && e.type.startsWith('code.') && ` (${e.data.kind})`}
+              {typeof e.data.kind === 'string' && e.type.startsWith('code.') && ` (${codeKind(e.data.kind)})`}
             </li>
           ))}
         </ol>
@@ -148,6 +172,54 @@ export function ParcelView(props: { id: string }) {
         <Decide parcel={p} action={deciding} onClose={() => setDeciding(null)} onDone={parcel.reload} />
       )}
     </>
+  );
+}
+
+const codeKind = (kind: string) =>
+  ['deposit', 'pickup', 'return'].includes(kind) ? t(`dashboard.code.${kind}` as DashboardKey) : kind;
+
+/**
+ * The state of the parcel's codes, never the codes themselves (the hub keeps only their hashes):
+ * which works now, which was used and when, which expired or was revoked.
+ */
+function Codes(props: { codes: ParcelWithTimeline['codes']; zoneAt: (lockerId: string | null) => string }) {
+  if (props.codes.length === 0) return <p class="muted">{t('dashboard.parcel.no_codes')}</p>;
+  return (
+    <table class="table codes" aria-labelledby="codes-title">
+      <thead>
+        <tr>
+          <th scope="col">{t('dashboard.parcel.code_kind')}</th>
+          <th scope="col">{t('dashboard.parcel.code_door')}</th>
+          <th scope="col">{t('dashboard.parcel.code_state')}</th>
+          <th scope="col">{t('dashboard.parcel.code_when')}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.codes.map((c, i) => {
+          const zone = props.zoneAt(c.lockerId);
+          return (
+            <tr key={`${c.kind}-${i}`} data-code={c.kind} data-state={c.state}>
+              <td>{codeKind(c.kind)}</td>
+              <td>{t('dashboard.parcel.at_door', { locker: c.lockerId, door: c.door })}</td>
+              <td>
+                <Badge kind={`code-${c.state}`}>{t(`dashboard.code.${c.state}`)}</Badge>
+              </td>
+              <td class="small">
+                {[
+                  c.notBefore !== null &&
+                    t('dashboard.parcel.code_from', { time: dateTime(c.notBefore, zone) }),
+                  c.expiresAt !== null &&
+                    t('dashboard.parcel.code_until', { time: dateTime(c.expiresAt, zone) }),
+                  c.usedAt !== null && t('dashboard.parcel.code_used', { time: dateTime(c.usedAt, zone) }),
+                ]
+                  .filter(Boolean)
+                  .join(' · ')}
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
   );
 }
 
@@ -162,63 +234,73 @@ function Record(props: {
   record: TemperatureRecord | undefined;
   error: ApiError | undefined;
   parcelId: string;
+  zone: string;
 }) {
   const r = props.record;
+  const zone = props.zone;
   const [error, setError] = useState<Error | null>(null);
   if (props.error) return <ErrorLine error={props.error} />;
-  if (!r) return <Loading what="the temperature record" />;
-  if (r.stays.length === 0) return <p class="muted">Not deposited yet: no record.</p>;
+  if (!r) return <Loading text={t('dashboard.record.loading')} />;
+  if (r.stays.length === 0) return <p class="muted">{t('dashboard.record.none')}</p>;
   return (
     <>
       <p>
-        <Badge kind={VERDICT_BADGES[r.verdict]}>{r.verdict}</Badge> {r.readings} readings from {time(r.from)}{' '}
-        to {time(r.to)}
-        {r.minutesUnknown > 0 && `, ${r.minutesUnknown} min not watched (never counted as in range)`}
+        <Badge kind={VERDICT_BADGES[r.verdict]}>{t(`dashboard.verdict.${r.verdict}`)}</Badge>{' '}
+        {t('dashboard.record.summary', {
+          readings: r.readings,
+          from: time(r.from, zone),
+          to: time(r.to, zone),
+        })}
+        {r.minutesUnknown > 0 && t('dashboard.record.unwatched', { n: r.minutesUnknown })}
       </p>
       <ol class="stays">
         {r.stays.map((s) => (
           <li key={`${s.lockerId}-${s.door}-${s.from}`}>
-            {s.lockerId} door {s.door}
-            {s.sensor ? ` (sensor ${s.sensor})` : ' (no sensor)'}, {time(s.from)} –{' '}
-            {s.to === null ? 'now' : time(s.to)}: {s.readings} readings
-            {s.min !== null && `, ${celsius(s.min)} to ${celsius(s.max)}`}
-            {s.minutesUnknown > 0 && `, ${s.minutesUnknown} min without a reading`}
+            {t('dashboard.record.stay', { locker: s.lockerId, door: s.door })}{' '}
+            {s.sensor
+              ? t('dashboard.record.stay_sensor', { sensor: s.sensor })
+              : t('dashboard.record.stay_no_sensor')}
+            , {time(s.from, zone)} – {s.to === null ? t('dashboard.record.now') : time(s.to, zone)}:{' '}
+            {t('dashboard.record.readings', { n: s.readings })}
+            {s.min !== null &&
+              `, ${t('dashboard.record.between', { min: celsius(s.min), max: celsius(s.max) })}`}
+            {s.minutesUnknown > 0 && `, ${t('dashboard.record.no_reading', { n: s.minutesUnknown })}`}
             {r.legs
               .filter((l) => l.from === s.to)
               .map((l) => (
                 <div key={l.from} class="muted">
-                  then {l.minutes} min on the road, {l.monitored ? 'monitored' : 'not monitored'}
+                  {t('dashboard.record.leg', { n: l.minutes, monitored: l.monitored ? 'yes' : 'no' })}
                 </div>
               ))}
           </li>
         ))}
       </ol>
       <dl class="facts">
-        <dt>Range</dt>
+        <dt>{t('dashboard.record.range')}</dt>
         <dd>
           {r.range.min === null ? '' : `${r.range.min} – `}
           {r.range.max} °C
         </dd>
-        <dt>Min / max</dt>
+        <dt>{t('dashboard.record.min_max')}</dt>
         <dd>
           {celsius(r.min)} / {celsius(r.max)}
         </dd>
-        <dt>Mean</dt>
+        <dt>{t('dashboard.record.mean')}</dt>
         <dd>{celsius(r.mean)}</dd>
-        <dt>Mean kinetic</dt>
+        <dt>{t('dashboard.record.mkt')}</dt>
         <dd>{celsius(r.mkt)}</dd>
-        <dt>Out of range</dt>
-        <dd>{r.minutesOutOfRange} min</dd>
+        <dt>{t('dashboard.record.out_of_range')}</dt>
+        <dd>{t('dashboard.minutes', { n: r.minutesOutOfRange })}</dd>
         {r.breach && (
           <>
-            <dt>Breach</dt>
+            <dt>{t('dashboard.record.breach')}</dt>
             <dd>
-              {dateTime(r.breach.at)} ({r.breach.reason})
+              {dateTime(r.breach.at, zone)} ({r.breach.reason})
             </dd>
           </>
         )}
       </dl>
-      <RecordChart series={r.series} range={r.range} alarms={r.alarms} />
+      <RecordChart series={r.series} range={r.range} alarms={r.alarms} zone={zone} />
       <button
         type="button"
         onClick={() =>
@@ -228,7 +310,7 @@ function Record(props: {
           ).catch(setError)
         }
       >
-        Download CSV
+        {t('dashboard.record.csv')}
       </button>
       <ErrorLine error={error} />
     </>
@@ -244,9 +326,11 @@ function Decide(props: {
   const release = props.action === 'release';
   return (
     <ReasonDialog
-      title={`${release ? 'Release' : 'Discard'} ${props.parcel.id}`}
+      title={t(release ? 'dashboard.decide.release_title' : 'dashboard.decide.discard_title', {
+        id: props.parcel.id,
+      })}
       id="decide-reason"
-      submit={release ? 'Release' : 'Discard'}
+      submit={t(release ? 'dashboard.decide.release' : 'dashboard.decide.discard')}
       danger={!release}
       send={async (reason) => {
         await api('POST', `/api/v1/parcels/${encodeURIComponent(props.parcel.id)}/${props.action}`, {
@@ -256,9 +340,7 @@ function Decide(props: {
       }}
       onClose={props.onClose}
     >
-      {release
-        ? 'The pickup code will work again and the customer can collect the goods.'
-        : 'The goods will never be collected: the pickup code stops working for good.'}
+      {t(release ? 'dashboard.decide.release_text' : 'dashboard.decide.discard_text')}
     </ReasonDialog>
   );
 }

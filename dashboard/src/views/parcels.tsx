@@ -1,8 +1,9 @@
 /** Parcel search: by id, SSCC (typed or scanned), reference or recipient. */
 import { useEffect, useRef } from 'preact/hooks';
 import type { ParcelList } from '../api.ts';
-import { dateTime, STATE_LABELS, stateLabel } from '../format.ts';
+import { classLabel, dateTime, PARCEL_STATES, stateLabel, zoneOf } from '../format.ts';
 import { href, useApi, useLive } from '../hooks.ts';
+import { t } from '../i18n.ts';
 import { Badge, ErrorLine, Loading } from '../ui.tsx';
 
 export function ParcelsView(props: { query: URLSearchParams }) {
@@ -28,47 +29,47 @@ export function ParcelsView(props: { query: URLSearchParams }) {
   };
   return (
     <section aria-labelledby="parcels-title">
-      <h1 id="parcels-title">Parcels</h1>
-      <form class="filters search" aria-label="Search parcels" onSubmit={submit}>
+      <h1 id="parcels-title">{t('dashboard.parcels.title')}</h1>
+      <form class="filters search" aria-label={t('dashboard.parcels.search')} onSubmit={submit}>
         <label class="grow">
-          Parcel id, SSCC, reference or recipient
+          {t('dashboard.parcels.query')}
           <input
             ref={input}
             name="q"
             type="search"
             defaultValue={q}
-            placeholder="P-…, 00…, a name, an email"
+            placeholder={t('dashboard.parcels.placeholder')}
           />
         </label>
         <label>
-          State
+          {t('dashboard.parcels.state')}
           <select name="state" defaultValue={state}>
-            <option value="">Any</option>
-            {Object.entries(STATE_LABELS).map(([k, label]) => (
+            <option value="">{t('dashboard.parcels.any')}</option>
+            {PARCEL_STATES.map((k) => (
               <option key={k} value={k}>
-                {label}
+                {stateLabel(k)}
               </option>
             ))}
           </select>
         </label>
         <button type="submit" class="primary">
-          Search
+          {t('dashboard.parcels.submit')}
         </button>
       </form>
       <ErrorLine error={list.error} />
       {!list.data ? (
-        <Loading what="parcels" />
+        <Loading text={t('dashboard.parcels.loading')} />
       ) : list.data.parcels.length === 0 ? (
-        <p>No parcel matches{q ? ` “${q}”` : ''}.</p>
+        <p>{q ? t('dashboard.parcels.none_for', { q }) : t('dashboard.parcels.none')}</p>
       ) : (
         <table class="table">
           <thead>
             <tr>
-              <th scope="col">Parcel</th>
-              <th scope="col">State</th>
-              <th scope="col">Where</th>
-              <th scope="col">Recipient</th>
-              <th scope="col">Created</th>
+              <th scope="col">{t('dashboard.parcels.parcel')}</th>
+              <th scope="col">{t('dashboard.parcels.state')}</th>
+              <th scope="col">{t('dashboard.parcels.where')}</th>
+              <th scope="col">{t('dashboard.parcels.recipient')}</th>
+              <th scope="col">{t('dashboard.parcels.created')}</th>
             </tr>
           </thead>
           <tbody>
@@ -83,14 +84,14 @@ export function ParcelsView(props: { query: URLSearchParams }) {
                 </td>
                 <td>
                   <a href={href('lockers', p.lockerId, p.door)}>
-                    {p.lockerId} · door {p.door}
+                    {t('dashboard.parcels.at_door', { locker: p.lockerId, door: p.door })}
                   </a>
                   <div class="small muted">
-                    {p.size} · {p.temperatureClass}
+                    {p.size} · {classLabel(p.temperatureClass)}
                   </div>
                 </td>
                 <td>{p.recipient.name}</td>
-                <td>{dateTime(p.createdAt)}</td>
+                <td>{dateTime(p.createdAt, zoneOf(live, p.lockerId))}</td>
               </tr>
             ))}
           </tbody>
