@@ -453,6 +453,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
         siteRules,
         now,
         persist: (lockerId) => coldChain.persist(lockerId),
+        timeZoneOf: (lockerId) => voice.ofLocker(lockerId).timeZone,
         mail: alarmMail,
         calibrate: (lockerId, sensor, c, actor) =>
           db
@@ -467,6 +468,14 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       ...webhookRoutes(webhooks),
       ...auditRoutes(() => auditCheck(db, hubKey, anchors)),
       ...customerRoutes({ access, parcels, links, windows, now }),
+      ...labelRoutes({
+        access,
+        parcels,
+        fleet,
+        links,
+        voice,
+        rulesFor: (l, cls) => siteRules.forLocker(l, cls),
+      }),
     ],
     provisioning,
     metrics,
@@ -480,15 +489,6 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   void app.register(customerPage({ links, pages, windows, language: locale.language, now }));
   const live = new LiveFeed({
     db,
-        timeZoneOf: (lockerId) => voice.ofLocker(lockerId).timeZone,
-      ...labelRoutes({
-        access,
-        parcels,
-        fleet,
-        links,
-        voice,
-        rulesFor: (l, cls) => siteRules.forLocker(l, cls),
-      }),
     fleet,
     alarms,
     provisioning,
