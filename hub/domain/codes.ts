@@ -261,6 +261,22 @@ export class Codes {
     kind: CodeKind,
     now: number,
   ): { code: string; lockerId: string; door: number; expiresAt: number | null } | undefined {
+    const row = this.#sealed(parcelId, kind, now);
+    if (!row) return undefined;
+    return {
+      code: openCode(this.key, sealBinding(parcelId, row.hash), row.sealed),
+      lockerId: row.locker_id,
+      door: row.door,
+      expiresAt: row.expires_at,
+    };
+  }
+
+  /** Whether `reveal` would show a code, without opening it. */
+  revealable(parcelId: string, kind: CodeKind, now: number): boolean {
+    return this.#sealed(parcelId, kind, now) !== undefined;
+  }
+
+  #sealed(parcelId: string, kind: CodeKind, now: number) {
     const row = cached(
       this.db,
       `SELECT hash, sealed, locker_id, door, expires_at FROM codes
@@ -269,13 +285,7 @@ export class Codes {
     ).get(parcelId, kind) as
       | { hash: string; sealed: string; locker_id: string; door: number; expires_at: number | null }
       | undefined;
-    if (!row || (row.expires_at !== null && row.expires_at <= now)) return undefined;
-    return {
-      code: openCode(this.key, sealBinding(parcelId, row.hash), row.sealed),
-      lockerId: row.locker_id,
-      door: row.door,
-      expiresAt: row.expires_at,
-    };
+    return row && (row.expires_at === null || row.expires_at > now) ? row : undefined;
   }
 
   /**

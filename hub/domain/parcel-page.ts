@@ -89,7 +89,7 @@ export class ParcelPages {
       pickupExpiresAt: p.pickupExpiresAt,
       pickedUpAt: p.pickedUpAt,
       extend: stage === 'ready' ? this.windows.customerPolicy(p.id, now) : null,
-      canReveal: stage === 'ready' && this.codes.reveal(p.id, 'pickup', now) !== undefined,
+      canReveal: stage === 'ready' && this.codes.revealable(p.id, 'pickup', now),
       deposited: p.storedAt !== null,
       journey: stage === 'collected' ? this.#journey(p.id, now) : null,
     };
