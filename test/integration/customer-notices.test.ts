@@ -4,6 +4,7 @@
  * the test on loopback ports; in their language, times in the pickup site's zone; once each,
  * whatever is replayed or restarted, and again after a server that was down comes back.
  */
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SimLocker } from '../../cli/sim-locker.ts';
 import { gs1CheckDigit, when } from '../../devices/index.ts';
@@ -295,5 +296,93 @@ describe('notices to customers', () => {
       'rerouted',
       'rerouted',
     ]);
+  });
+
+  it('remind again before the new end once the window is extended after the first reminder', async () => {
+    const p = await orderParcel(t, {
+      recipient: { name: 'Ada', email: 'ada@example.org' },
+      pickupWindowHours: 48,
+    });
+    await useCode(box, p.depositCode, p.parcel.door);
+    await received(1, 0);
+    const end = (await parcel(p.parcel.id)).pickupExpiresAt as number;
+    clock = end - 24 * HOUR;
+    await received(2, 0);
+    expect(inbox.mails[1]?.subject).toBe(
+      `Reminder: your parcel waits at Ferme du Bois Joli until ${when(end, 'en', 'Europe/Paris')}`,
+    );
+    const extended = await t.api(
+      'POST',
+      `/api/v1/parcels/${p.parcel.id}/extend`,
+      { hours: 48 },
+      t.integration,
+    );
+    expect(extended.status, JSON.stringify(extended.body)).toBe(200);
+    const later = end + 48 * HOUR;
+    expect(extended.body.pickupExpiresAt).toBe(later);
+    // Not before a day ahead of the new end...
+    clock = later - 24 * HOUR - MIN;
+    await t.hub.tick();
+    await t.hub.tick();
+    expect(inbox.mails).toHaveLength(2);
+    // ...then, about the new end.
+    clock = later - 24 * HOUR;
+    await received(3, 0);
+    expect(inbox.mails[2]?.subject).toBe(
+      `Reminder: your parcel waits at Ferme du Bois Joli until ${when(later, 'en', 'Europe/Paris')}`,
+    );
+    expect(inbox.mails[2]?.text).toContain('24 hours left to collect it');
+  });
+
+  it('reach the customer by SMS while their mail server hangs', async () => {
+    // A server that takes the connection and never greets: nodemailer waits out its timeout.
+    const sockets: Socket[] = [];
+    const mute = createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => mute.listen(0, '127.0.0.1', r));
+    await t.close();
+    t = await startTestHub({
+      now: () => clock,
+      manualTicks: true,
+      smtp: {
+        url: `smtp://127.0.0.1:${(mute.address() as AddressInfo).port}`,
+        from: 'casiers@ferme.example',
+      },
+      sms: { url: gateway.url },
+    });
+    box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+    // Rounds started and not awaited: the one stuck on the mail server must not hold the others.
+    const rounds: Array<Promise<void>> = [];
+    const spin = async () => {
+      rounds.push(t.hub.tick());
+      await new Promise((r) => setTimeout(r, 20)); // a few turns of the loop for the round to start
+    };
+    const first = await orderParcel(t, { recipient: { name: 'Ada', email: 'ada@example.org' } });
+    await useCode(box, first.depositCode, first.parcel.door);
+    await eventually(
+      async () => {
+        await spin();
+        return sockets.length === 1;
+      },
+      5000,
+      'the mail waiting for a greeting',
+    );
+    const second = await orderParcel(t, { recipient: { name: 'Bob', phone: '+33600000000' } });
+    await useCode(box, second.depositCode, second.parcel.door);
+    await eventually(
+      async () => {
+        await spin();
+        return gateway.sms.length === 1;
+      },
+      5000,
+      'the SMS sent meanwhile',
+    );
+    expect(gateway.sms[0]).toMatchObject({ to: '+33600000000', authorization: undefined });
+    // The mail server drops the line: the mail is for a later round.
+    for (const s of sockets) s.destroy();
+    await Promise.all(rounds);
+    mute.close();
+    expect(t.hub.db.prepare(`SELECT state FROM customer_notices WHERE channel = 'email'`).pluck().get()).toBe(
+      'pending',
+    );
   });
 });

@@ -53,12 +53,14 @@ interface ParcelNow {
   door: number;
   recipient: string;
   travels: number;
+  /** On its way back to its producer (a customer's return, an uncollected parcel): never theirs to collect. */
+  homebound: number;
   /** The pickup window's end, null until it opened. */
   window_end: number | null;
 }
 
 /** A parcel as the notices read it: where it is, for whom, and when its window ends. */
-const PARCEL = `SELECT p.id, p.state, p.locker_id, p.door, p.recipient,
+const PARCEL = `SELECT p.id, p.state, p.locker_id, p.door, p.recipient, p.homebound,
     (p.destination_locker_id IS NOT NULL OR p.destination_site_id IS NOT NULL) AS travels,
     CASE WHEN p.destination_locker_id IS NOT NULL OR p.destination_site_id IS NOT NULL
       THEN p.ready_at + p.pickup_window_ms ELSE p.stored_at + p.pickup_window_ms END AS window_end
@@ -79,7 +81,8 @@ interface Due {
 export class CustomerNotices implements Component {
   readonly name = 'customer-notices';
   readonly everyMs = 5_000;
-  #sending = false;
+  /** The channels sending right now. */
+  readonly #busy = new Set<string>();
 
   constructor(
     private readonly db: Db,
@@ -132,9 +135,9 @@ export class CustomerNotices implements Component {
     switch (c.type) {
       case 'parcel.stored':
         // A travelling parcel is ready at its destination, not at the box it left from.
-        return data.held || p.travels ? null : { notice: 'ready', about: at, siteOf: at };
+        return data.held || p.travels || p.homebound ? null : { notice: 'ready', about: at, siteOf: at };
       case 'parcel.ready':
-        return data.held ? null : { notice: 'ready', about: at, siteOf: at };
+        return data.held || p.homebound ? null : { notice: 'ready', about: at, siteOf: at };
       case 'parcel.released':
       case 'parcel.quarantine_withdrawn':
         // Back where it was: ready, if that is where it was (said now if it was not said before).
@@ -179,27 +182,37 @@ export class CustomerNotices implements Component {
     return queued;
   }
 
-  /** Sends what is due, each channel on its own so that one down holds back no other. */
+  /**
+   * Sends what is due, each channel on its own: a mail server that hangs (up to its timeouts on
+   * each message) holds back no SMS, as a channel still busy from an earlier round is left to it.
+   * A channel that failed three times in a row in a round is taken for down: the rest of its
+   * notices wait for the next round rather than each waiting out its timeout.
+   */
   async send(now: number): Promise<void> {
-    if (this.#sending) return;
-    this.#sending = true;
-    try {
-      const due = cached(
-        this.db,
-        `SELECT parcel_id, notice, about, channel, address, language, cause_seq, attempts, created_at
-         FROM customer_notices WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY created_at LIMIT 100`,
-      ).all(now) as Due[];
-      await Promise.all(
-        this.channels.map(async (ch) => {
-          for (const n of due.filter((d) => d.channel === ch.name)) await this.#deliver(ch, n, now);
-        }),
-      );
-    } finally {
-      this.#sending = false;
-    }
+    await Promise.all(
+      this.channels.map(async (ch) => {
+        if (this.#busy.has(ch.name)) return;
+        this.#busy.add(ch.name);
+        try {
+          const due = cached(
+            this.db,
+            `SELECT parcel_id, notice, about, channel, address, language, cause_seq, attempts, created_at
+             FROM customer_notices WHERE state = 'pending' AND channel = ? AND next_attempt_at <= ?
+             ORDER BY created_at LIMIT 100`,
+          ).all(ch.name, now) as Due[];
+          let failures = 0;
+          for (const n of due) {
+            failures = (await this.#deliver(ch, n, now)) === 'retry' ? failures + 1 : 0;
+            if (failures >= 3) break;
+          }
+        } finally {
+          this.#busy.delete(ch.name);
+        }
+      }),
+    );
   }
 
-  async #deliver(ch: Channel, n: Due, now: number): Promise<void> {
+  async #deliver(ch: Channel, n: Due, now: number): Promise<'sent' | 'dropped' | 'failed' | 'retry'> {
     const set = (state: string, extra = '', ...args: unknown[]) =>
       this.db
         .prepare(
@@ -209,7 +222,7 @@ export class CustomerNotices implements Component {
     const p = cached(this.db, PARCEL).get(n.parcel_id) as ParcelNow;
     if (!stillTrue(n, p)) {
       set('dropped');
-      return;
+      return 'dropped';
     }
     let written: ReturnType<typeof writeNotice>;
     try {
@@ -217,7 +230,7 @@ export class CustomerNotices implements Component {
     } catch (err) {
       // A text that cannot be written (a site gone) will not be written better later.
       this.#failed(n, p, (err as Error).message, now, set);
-      return;
+      return 'failed';
     }
     try {
       await ch.send(n.address, written);
@@ -234,11 +247,12 @@ export class CustomerNotices implements Component {
           });
         })
         .immediate();
+      return 'sent';
     } catch (err) {
       const error = hideAddress((err as Error).message, n.address).slice(0, 300);
       if ((err instanceof DeliveryError && err.permanent) || now - n.created_at > GIVE_UP_MS) {
         this.#failed(n, p, error, now, set);
-        return;
+        return 'failed';
       }
       set(
         'pending',
@@ -250,6 +264,7 @@ export class CustomerNotices implements Component {
         { parcel: n.parcel_id, notice: n.notice, channel: n.channel, error },
         'notice failed, will retry',
       );
+      return 'retry';
     }
   }
 
@@ -317,7 +332,7 @@ export class CustomerNotices implements Component {
 
 /** Whether the customer can collect the parcel now. */
 function collectable(p: ParcelNow): boolean {
-  return p.state === 'ready' || (p.state === 'stored' && !p.travels);
+  return !p.homebound && (p.state === 'ready' || (p.state === 'stored' && !p.travels));
 }
 
 /** Whether a notice's news still holds when it can go. */
