@@ -137,7 +137,9 @@ function LockerCard(props: { locker: LockerView; alarms: AlarmView[]; now: numbe
           <Badge kind="online">{t('dashboard.locker.online')}</Badge>
         ) : (
           <Badge kind="offline">
-            {t('dashboard.locker.offline_seen', { ago: ago(l.lastSeen, props.now) })}
+            {l.lastSeen === null
+              ? t('dashboard.locker.offline_never')
+              : t('dashboard.locker.offline_seen', { ago: ago(l.lastSeen, props.now) })}
           </Badge>
         )}
         {props.alarms.length > 0 && (

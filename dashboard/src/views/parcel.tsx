@@ -260,8 +260,12 @@ function Record(props: {
             {s.sensor
               ? t('dashboard.record.stay_sensor', { sensor: s.sensor })
               : t('dashboard.record.stay_no_sensor')}
-            , {time(s.from, zone)} – {s.to === null ? t('dashboard.record.now') : time(s.to, zone)}:{' '}
-            {t('dashboard.record.readings', { n: s.readings })}
+            ,{' '}
+            {t('dashboard.record.stay_time', {
+              from: time(s.from, zone),
+              to: s.to === null ? t('dashboard.record.now') : time(s.to, zone),
+              n: s.readings,
+            })}
             {s.min !== null &&
               `, ${t('dashboard.record.between', { min: celsius(s.min), max: celsius(s.max) })}`}
             {s.minutesUnknown > 0 && `, ${t('dashboard.record.no_reading', { n: s.minutesUnknown })}`}
