@@ -66,6 +66,9 @@ const PARCEL = `SELECT p.id, p.state, p.locker_id, p.door, p.recipient, p.homebo
       THEN p.ready_at + p.pickup_window_ms ELSE p.stored_at + p.pickup_window_ms END AS window_end
   FROM parcels p WHERE p.id = ?`;
 
+/** Where the parcel waits, for the reader's language when they have none: a locker, or a site. */
+type Where = { lockerId: string } | { siteId: string };
+
 interface Due {
   parcel_id: string;
   notice: NoticeKind;
@@ -121,7 +124,14 @@ export class CustomerNotices implements Component {
            WHERE seq > ? AND seq <= ? AND type IN ${CAUSES} AND parcel_id IS NOT NULL ORDER BY seq LIMIT ${BATCH}`,
         ).all(from, end) as Cause[];
         let queued = 0;
-        for (const c of causes) queued += this.#queue(c, now);
+        for (const c of causes) {
+          try {
+            queued += this.#queue(c, now);
+          } catch (err) {
+            // One entry the hub cannot read must not hold back every notice after it.
+            this.log.error({ err, seq: c.seq, parcel: c.parcel_id }, 'queuing a customer notice failed');
+          }
+        }
         saveCursor(this.db, CURSOR, causes.length === BATCH ? (causes.at(-1) as Cause).seq : end);
         return queued;
       })
@@ -129,26 +139,30 @@ export class CustomerNotices implements Component {
   }
 
   /** What a ledger entry tells the customer, if anything: the notice, what about, and where. */
-  #noticeOf(c: Cause, p: ParcelNow): { notice: NoticeKind; about: string; siteOf: string } | null {
+  #noticeOf(c: Cause, p: ParcelNow): { notice: NoticeKind; about: string; where: Where } | null {
     const data = JSON.parse(c.data) as Record<string, unknown>;
     const at = c.locker_id ?? p.locker_id;
     switch (c.type) {
       case 'parcel.stored':
         // A travelling parcel is ready at its destination, not at the box it left from.
-        return data.held || p.travels || p.homebound ? null : { notice: 'ready', about: at, siteOf: at };
+        return data.held || p.travels || p.homebound
+          ? null
+          : { notice: 'ready', about: at, where: { lockerId: at } };
       case 'parcel.ready':
-        return data.held || p.homebound ? null : { notice: 'ready', about: at, siteOf: at };
+        return data.held || p.homebound ? null : { notice: 'ready', about: at, where: { lockerId: at } };
       case 'parcel.released':
       case 'parcel.quarantine_withdrawn':
         // Back where it was: ready, if that is where it was (said now if it was not said before).
-        return collectable(p) ? { notice: 'ready', about: p.locker_id, siteOf: p.locker_id } : null;
+        return collectable(p)
+          ? { notice: 'ready', about: p.locker_id, where: { lockerId: p.locker_id } }
+          : null;
       case 'parcel.pickup_reminder':
-        return { notice: 'reminder', about: String(data.pickupExpiresAt), siteOf: at };
+        return { notice: 'reminder', about: String(data.pickupExpiresAt), where: { lockerId: at } };
       case 'parcel.expired':
-        return data.stage === 'pickup' ? { notice: 'ended', about: '', siteOf: at } : null;
+        return data.stage === 'pickup' ? { notice: 'ended', about: '', where: { lockerId: at } } : null;
       case 'parcel.rerouted': {
         const to = (data.to ?? {}) as { lockerId?: string; siteId?: string };
-        return to.siteId ? { notice: 'rerouted', about: String(c.seq), siteOf: `site:${to.siteId}` } : null;
+        return to.siteId ? { notice: 'rerouted', about: String(c.seq), where: { siteId: to.siteId } } : null;
       }
       default:
         return null;
@@ -163,7 +177,7 @@ export class CustomerNotices implements Component {
     const recipient = JSON.parse(p.recipient) as Recipient & { language?: Language };
     const language =
       recipient.language ??
-      (n.siteOf.startsWith('site:') ? this.voice.ofSite(n.siteOf.slice(5)) : this.voice.ofLocker(n.siteOf))
+      ('siteId' in n.where ? this.voice.ofSite(n.where.siteId) : this.voice.ofLocker(n.where.lockerId))
         .language;
     let queued = 0;
     for (const ch of this.channels) {
