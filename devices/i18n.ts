@@ -5,10 +5,11 @@
  * language, or a message whose arguments differ between languages, fails test/devices/i18n.test.ts.
  *
  * The catalogue is kept in one file per audience (devices/messages/): the cabinets, the dashboard,
- * the customer's page, the notices sent to customers and the parcels' labels. Keys start with
- * their file's name.
+ * alarms' e-mails, the customer's page, the notices sent to customers and the parcels' labels.
+ * Keys start with their file's name.
  */
 import { IntlMessageFormat } from 'intl-messageformat';
+import * as alarms from './messages/alarms.ts';
 import * as dashboard from './messages/dashboard.ts';
 import * as keypad from './messages/keypad.ts';
 import * as label from './messages/label.ts';
@@ -18,11 +19,12 @@ import * as page from './messages/page.ts';
 export const LANGUAGES = ['fr', 'en'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
-const en = { ...keypad.en, ...dashboard.en, ...page.en, ...notices.en, ...label.en };
+const en = { ...keypad.en, ...dashboard.en, ...alarms.en, ...page.en, ...notices.en, ...label.en };
 export type MessageKey = keyof typeof en;
 const fr: Record<MessageKey, string> = {
   ...keypad.fr,
   ...dashboard.fr,
+  ...alarms.fr,
   ...page.fr,
   ...notices.fr,
   ...label.fr,

@@ -341,7 +341,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const pages = new ParcelPages(db, ledger, parcels, codes, windows, voice, (l, cls) =>
     siteRules.forLocker(l, cls),
   );
-  const alarmMail = new AlarmMail(db, ledger, log.child({ mod: 'mail' }), config.smtp);
+  const alarmMail = new AlarmMail(db, ledger, log.child({ mod: 'mail' }), config.smtp, voice);
   // Customers hear of their parcel on every channel configured they gave an address for.
   const customerNotices = new CustomerNotices(db, ledger, log.child({ mod: 'notices' }), voice, links, [
     ...(config.smtp ? [new EmailChannel(config.smtp)] : []),

@@ -48,13 +48,19 @@ export async function startInbox(
   };
 }
 
-/** The subject and the text and HTML parts of a MIME message, as nodemailer writes them. */
+/** The subject and the text and HTML parts of a MIME message (or its one part), as nodemailer writes them. */
 function decode(raw: string): Omit<Mail, 'to'> {
   const [head = '', ...rest] = raw.split(/\r?\n\r?\n/);
   const unfolded = head.replace(/\r?\n[ \t]/g, ' ');
   const subject = words(/^Subject: (.*)$/m.exec(unfolded)?.[1] ?? '');
   const body = rest.join('\r\n\r\n');
-  return { subject, text: part(body, 'text/plain'), html: part(body, 'text/html') };
+  if (/^Content-Type: multipart\//im.test(unfolded))
+    return { subject, text: part(body, 'text/plain'), html: part(body, 'text/html') };
+  // A message of one text part (an alarm's): its type and encoding are in the message's own head.
+  const text = content(unfolded, body);
+  return /^Content-Type: text\/html/im.test(unfolded)
+    ? { subject, text: '', html: text }
+    : { subject, text, html: '' };
 }
 
 /** RFC 2047 encoded words, joined. */
@@ -81,8 +87,12 @@ function part(body: string, type: string): string {
   const at = body.indexOf(`Content-Type: ${type}`);
   if (at < 0) return '';
   const after = body.slice(at);
-  const [headers = '', ...content] = after.split(/\r?\n\r?\n/);
-  const text = content.join('\r\n\r\n').split(/\r?\n--/)[0] ?? '';
+  const [headers = '', ...rest] = after.split(/\r?\n\r?\n/);
+  return content(headers, rest.join('\r\n\r\n').split(/\r?\n--/)[0] ?? '');
+}
+
+/** A part's text, decoded as its headers say. */
+function content(headers: string, text: string): string {
   if (/Content-Transfer-Encoding: base64/i.test(headers))
     return Buffer.from(text.replace(/\s+/g, ''), 'base64').toString('utf8');
   if (/Content-Transfer-Encoding: quoted-printable/i.test(headers)) return bytes(text);

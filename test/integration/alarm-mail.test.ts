@@ -55,7 +55,7 @@ afterEach(async () => {
   await new Promise<void>((r) => smtp.close(() => r()));
 });
 
-const about = (kind: string) => mails.filter((m) => m.subject.includes(kind));
+const about = (kind: string) => mails.filter((m) => m.subject.toLowerCase().includes(kind));
 
 describe('alarm e-mails', () => {
   it('reach the first contact at once, the next ones while nobody acknowledges, nobody after', async () => {
@@ -81,7 +81,7 @@ describe('alarm e-mails', () => {
     await t.hub.tick();
     expect(about('temperature high').map((m) => m.to)).toEqual(['farmer@ferme.example']);
     expect(about('temperature high')[0]?.subject).toMatch(
-      /critical: temperature high at ferme\/box-1 \(t1\)/,
+      /\[casier\] critical: Temperature high at ferme\/box-1 \(t1\)/,
     );
     expect(about('temperature high')[0]?.body).toMatch(/Acknowledge it on the dashboard/);
     clock += 30 * MIN;

@@ -9,11 +9,13 @@
  * given up is in the ledger. Without an SMTP server configured, nothing is queued.
  */
 import type { Logger } from 'pino';
+import { CATALOGUE, type Language, type MessageKey, say, when } from '../../../devices/index.ts';
 import type { Component } from '../../components.ts';
 import { cursor, ledgerEnd, saveCursor } from '../../db/cursors.ts';
 import type { Ledger } from '../../db/ledger.ts';
 import type { Db } from '../../db/open.ts';
 import { HubError } from '../../errors.ts';
+import type { SiteLocale, Voice } from '../voice.ts';
 import { backoffMs, GIVE_UP_MS, type MailConfig, type MailTransport, smtpTransport } from './smtp.ts';
 
 export type { MailConfig };
@@ -35,6 +37,8 @@ export class AlarmMail implements Component {
     private readonly ledger: Ledger,
     private readonly log: Logger,
     private readonly config: MailConfig | undefined,
+    /** The site's language and time zone: its contacts read their alarms in them. */
+    private readonly voice: Voice,
     /** Tests pass their own transport (nodemailer's otherwise). */
     transport?: MailTransport,
   ) {
@@ -150,8 +154,8 @@ export class AlarmMail implements Component {
       await this.#transport.sendMail({
         from: (this.config as MailConfig).from,
         to: m.email,
-        subject: subject(m),
-        text: body(m),
+        subject: subject(m, this.voice.ofSite(m.site_id)),
+        text: body(m, this.voice.ofSite(m.site_id)),
       });
       this.db
         .transaction(() => {
@@ -205,22 +209,45 @@ interface MailRow {
   details: string;
 }
 
-function subject(m: MailRow): string {
-  const escalated = m.after_minutes > 0 ? ` (unacknowledged for ${m.after_minutes} min)` : '';
-  return `[casier] ${m.level}: ${m.kind.replace(/_/g, ' ')} at ${m.site_id}/${m.locker_id}${m.sensor ? ` (${m.sensor})` : ''}${escalated}`;
+/** An alarm's kind and level as the dashboard names them; a kind it does not know, as it is. */
+function names(m: MailRow, l: Language): { kind: string; level: string } {
+  const named = (key: string, fallback: string) =>
+    key in CATALOGUE[l] ? say(l, key as MessageKey) : fallback.replace(/_/g, ' ');
+  return {
+    kind: named(`dashboard.alarm.${m.kind}`, m.kind),
+    level: named(`dashboard.level.${m.level}`, m.level),
+  };
 }
 
-function body(m: MailRow): string {
+const place = (m: MailRow) => `${m.site_id}/${m.locker_id}${m.sensor ? ` (${m.sensor})` : ''}`;
+
+function subject(m: MailRow, { language: l }: SiteLocale): string {
+  const s = say(l, 'alarms.mail_subject', { ...names(m, l), place: place(m) });
+  return m.after_minutes > 0 ? say(l, 'alarms.mail_escalated', { subject: s, minutes: m.after_minutes }) : s;
+}
+
+/**
+ * The alarm in the site's words and time: what, where, since when, the cold chain's advice (a
+ * time to take the goods out by, in the site's zone), then its details as the hub keeps them.
+ */
+function body(m: MailRow, { language: l, timeZone }: SiteLocale): string {
   const d = JSON.parse(m.details) as Record<string, unknown>;
+  const advice =
+    typeof d.collectBefore === 'number'
+      ? [say(l, 'alarms.collect_before', { time: when(d.collectBefore, l, timeZone, 'full') })]
+      : 'collectBefore' in d
+        ? [say(l, 'alarms.not_warming')]
+        : [];
+  const details = Object.entries(d).filter(([k]) => k !== 'advice' && k !== 'collectBefore');
   return [
-    `${m.level} alarm: ${m.kind.replace(/_/g, ' ')}`,
-    `Cabinet: ${m.site_id}/${m.locker_id}${m.sensor ? `, ${m.sensor}` : ''}`,
-    `Raised: ${new Date(m.raised_at).toISOString()}`,
-    ...(typeof d.advice === 'string' ? [`Advice: ${d.advice}`] : []),
-    ...Object.entries(d)
-      .filter(([k]) => k !== 'advice')
-      .map(([k, v]) => `${k}: ${JSON.stringify(v)}`),
+    say(l, 'alarms.mail_title', names(m, l)),
+    say(l, 'alarms.mail_cabinet', { place: place(m) }),
+    say(l, 'alarms.mail_raised', { time: when(m.raised_at, l, timeZone, 'full') }),
+    ...advice,
+    ...(details.length
+      ? [say(l, 'alarms.mail_details'), ...details.map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`)]
+      : []),
     '',
-    `Acknowledge it on the dashboard (alarm ${m.alarm_id}) to stop the escalation.`,
+    say(l, 'alarms.mail_ack', { id: m.alarm_id }),
   ].join('\n');
 }
