@@ -53,7 +53,9 @@ describe('alarm e-mails', () => {
       return inbox.mails.length > 0;
     });
     const [mail] = inbox.mails;
-    expect(mail?.subject).toMatch(/^\[casier\] avertissement : Température trop haute à ferme\/box-1 \(t1\)$/);
+    expect(mail?.subject).toMatch(
+      /^\[casier\] avertissement : Température trop haute à ferme\/box-1 \(t1\)$/,
+    );
     expect(mail?.text).toMatch(/^Alarme avertissement : Température trop haute\r?\n/);
     expect(mail?.text).toContain('Casier : ferme/box-1 (t1)');
     // Raised at about 07:20 in Paris, said in French: "lundi 7 décembre 2026 à 07:2x".
