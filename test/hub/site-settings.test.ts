@@ -71,7 +71,13 @@ describe("a site's settings", () => {
     const { app, put } = api();
     const res = await put('ferme', { driverDoors: 'all' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ siteId: 'ferme', driverDoors: 'all', language: null });
+    expect(res.json()).toEqual({
+      siteId: 'ferme',
+      driverDoors: 'all',
+      language: null,
+      timeZone: null,
+      extend: { hours: 24, times: 1 },
+    });
     expect(driverDoors()).toBe('all');
     expect(settingsEvents()).toBe(1);
     await app.close();
