@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { type Language, type MessageKey, say, when } from '../../devices/index.ts';
 import type { Journey, ParcelPageView } from '../domain/parcel-page.ts';
+import { escapeHtml } from '../html.ts';
 
 const CSS = `
 *{box-sizing:border-box}
@@ -41,15 +42,6 @@ export const PAGE_CSP = [
   "frame-ancestors 'none'",
   "base-uri 'none'",
 ].join('; ');
-
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
 
 /** A notice at the top of the page after an action: only these, whatever a URL says. */
 export type PageNotice = 'extended' | 'not_extended' | 'code_refused';

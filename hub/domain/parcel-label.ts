@@ -10,6 +10,7 @@
 import QRCode from 'qrcode';
 import type { Parcel } from '../../devices/api.ts';
 import { type Language, PRODUCT_CATEGORIES, say } from '../../devices/index.ts';
+import { escapeHtml } from '../html.ts';
 import type { ClassRules } from './coldchain/rules.ts';
 
 export interface LabelInput {
@@ -22,8 +23,6 @@ export interface LabelInput {
   url: string;
   rules: ClassRules;
 }
-
-const xml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** What the goods must be kept at: the class's limits, tightened by the category's. */
 export function keepRange(
@@ -52,7 +51,7 @@ function text(
 ): string {
   const fits = Math.min(size, width / (Math.max(1, [...s].length) * (weight === 'bold' ? 0.62 : 0.56)));
   const px = Math.round(fits * 100) / 100;
-  return `<text x="${x}" y="${y}" font-size="${px}" font-weight="${weight}" fill="${fill}" text-anchor="${anchor}">${xml(s)}</text>`;
+  return `<text x="${x}" y="${y}" font-size="${px}" font-weight="${weight}" fill="${fill}" text-anchor="${anchor}">${escapeHtml(s)}</text>`;
 }
 
 export async function parcelLabel(input: LabelInput): Promise<string> {

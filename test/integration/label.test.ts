@@ -26,7 +26,12 @@ const label = (id: string, token = t.integration, query = '') =>
 /** The texts of the label, in order, their entities decoded. */
 const texts = (svg: string) =>
   [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) =>
-    (m[1] as string).replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n))),
+    (m[1] as string)
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&amp;/g, '&'),
   );
 
 describe("a parcel's label", () => {

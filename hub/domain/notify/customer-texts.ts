@@ -3,6 +3,7 @@
  * and an HTML part drawn from the same text, and the SMS folded to the GSM alphabet.
  */
 import { type Language, say } from '../../../devices/index.ts';
+import { escapeHtml } from '../../html.ts';
 import type { Written } from './channels.ts';
 import type { NoticeKind } from './customer.ts';
 import { gsm7 } from './sms.ts';
@@ -35,12 +36,6 @@ export function writeNotice(kind: NoticeKind, language: Language, v: NoticeValue
     sms: gsm7(say(language, `notices.${kind}_sms`, values)),
   };
 }
-
-const escapeHtml = (s: string) =>
-  s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
-  );
 
 /** The text as paragraphs, the page's link a link. */
 function html(body: string, footer: string, link: string): string {
