@@ -84,7 +84,8 @@ const clock = (ms: number, timeZone: string) =>
   );
 
 beforeAll(async () => {
-  t = await startTestHub({ now: () => NOW, flushMs: 10 });
+  // The hub speaks French in Paris, as the demo does; the town locker's site says otherwise.
+  t = await startTestHub({ now: () => NOW, flushMs: 10, language: 'fr', timeZone: 'Europe/Paris' });
   base = `http://127.0.0.1:${t.hub.httpPort}`;
   box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
   await t.locker({ site: 'ville', locker: 'town-1' });
@@ -274,8 +275,11 @@ describe('the dashboard in the operator language', () => {
 
   it("speaks the hub's language to a browser that is not French, until the operator chooses", async () => {
     const other = await page({ locale: 'de-DE' });
+    // Before signing in the hub has not said its language: English, the default.
     await signIn(other, 'Operator token', 'Sign in');
-    expect(await other.locator('html').getAttribute('lang')).toBe('en');
+    await other.getByRole('heading', { name: /Alarmes en cours/ }).waitFor();
+    expect(await other.locator('html').getAttribute('lang')).toBe('fr');
+    await other.getByLabel('Langue').selectOption('en');
     await other.getByRole('heading', { name: /Open alarms/ }).waitFor();
   });
 
