@@ -70,6 +70,7 @@ export function zoneOf(live: Pick<LiveState, 'sites' | 'lockers' | 'hub'>, locke
 export function ago(ms: number | null | undefined, now: number): string {
   if (ms === null || ms === undefined) return t('dashboard.never');
   const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 10) return t('dashboard.ago.now');
   if (s < 60) return t('dashboard.ago.seconds', { n: s });
   if (s < 3600) return t('dashboard.ago.minutes', { n: Math.floor(s / 60) });
   if (s < 86_400)
@@ -124,6 +125,18 @@ export function alarmPlace(a: { sensor: string | null; details: Record<string, u
   return known(reason)
     ? t('dashboard.place.cabinet_why', { reason: t(reason) })
     : t('dashboard.place.cabinet');
+}
+
+/**
+ * The cold chain's advice on a warming compartment (`details.collectBefore`, hub/domain/coldchain):
+ * when to take the goods out by, in the site's time, or that it no longer warms; null when none.
+ * Read from the time the hub keeps, not from its English `advice` sentence.
+ */
+export function alarmAdvice(details: Record<string, unknown>, zone: string): string | null {
+  if (typeof details.collectBefore === 'number')
+    return t('dashboard.advice.collect_before', { time: time(details.collectBefore, zone) });
+  if ('collectBefore' in details) return t('dashboard.advice.not_warming');
+  return null;
 }
 
 /** An event in words; an alarm event says which alarm. */

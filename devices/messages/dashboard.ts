@@ -44,6 +44,7 @@ export const en = {
   'dashboard.none': 'none',
   'dashboard.never': 'never',
   // Durations and how long ago, to the hub's clock.
+  'dashboard.ago.now': 'just now',
   'dashboard.ago.seconds': '{n, plural, one {# second ago} other {# seconds ago}}',
   'dashboard.ago.minutes': '{n, plural, one {# minute ago} other {# minutes ago}}',
   'dashboard.ago.hours':
@@ -105,6 +106,9 @@ export const en = {
   'dashboard.alarm.keypad_guessing': 'Codes being guessed',
   'dashboard.alarm.remote_open_abuse': 'Remote opens suspended',
   'dashboard.alarm.presence_mismatch': 'Goods left, or none deposited',
+  // The cold chain's advice on a warming compartment.
+  'dashboard.advice.collect_before': 'take the goods out before {time}',
+  'dashboard.advice.not_warming': 'not warming any more',
   // Alarms page (views/alarms.tsx).
   'dashboard.alarms.title': 'Alarms',
   'dashboard.alarms.site': 'Site',
@@ -414,6 +418,7 @@ export const en = {
   'dashboard.chart.summary_means':
     '{n, plural, one {# 5-minute mean} other {# 5-minute means}}, min {min}, max {max}, {alarms, plural, =0 {no alarm} one {# alarm} other {# alarms}} in the window',
   'dashboard.chart.empty': 'No readings in this window.',
+  'dashboard.chart.time': 'Time',
   'dashboard.chart.keep_max': 'keep ≤ {c} °C',
   'dashboard.chart.keep_min': 'keep ≥ {c} °C',
   'dashboard.chart.warn': 'warning > {c} °C',
@@ -465,6 +470,7 @@ export const fr: Record<keyof typeof en, string> = {
   'dashboard.reason': 'Motif (inscrit au journal d’audit)',
   'dashboard.none': 'aucun',
   'dashboard.never': 'jamais',
+  'dashboard.ago.now': 'à l’instant',
   'dashboard.ago.seconds': '{n, plural, one {il y a # seconde} other {il y a # secondes}}',
   'dashboard.ago.minutes': '{n, plural, one {il y a # minute} other {il y a # minutes}}',
   'dashboard.ago.hours':
@@ -522,6 +528,8 @@ export const fr: Record<keyof typeof en, string> = {
   'dashboard.alarm.keypad_guessing': 'Codes tentés au hasard',
   'dashboard.alarm.remote_open_abuse': 'Ouvertures à distance suspendues',
   'dashboard.alarm.presence_mismatch': 'Marchandise oubliée, ou rien déposé',
+  'dashboard.advice.collect_before': 'sortez les produits avant {time}',
+  'dashboard.advice.not_warming': 'ne se réchauffe plus',
   'dashboard.alarms.title': 'Alarmes',
   'dashboard.alarms.site': 'Site',
   'dashboard.alarms.all_sites': 'Tous les sites',
@@ -827,6 +835,7 @@ export const fr: Record<keyof typeof en, string> = {
   'dashboard.chart.summary_means':
     '{n, plural, one {# moyenne sur 5 minutes} other {# moyennes sur 5 minutes}}, min {min}, max {max}, {alarms, plural, =0 {aucune alarme} one {# alarme} other {# alarmes}} sur la période',
   'dashboard.chart.empty': 'Aucune mesure sur cette période.',
+  'dashboard.chart.time': 'Heure',
   'dashboard.chart.keep_max': 'à garder ≤ {c} °C',
   'dashboard.chart.keep_min': 'à garder ≥ {c} °C',
   'dashboard.chart.warn': 'avertissement > {c} °C',

@@ -19,6 +19,9 @@ import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.
 
 /** Saturday 5 December 2026, 13:05 UTC: 14:05 in Paris, 08:05 in New York, 22:05 in Tokyo. */
 const NOW = Date.UTC(2026, 11, 5, 13, 5);
+const MIN = 60_000;
+/** The hub's clock: still, until the last test warms a fridge. */
+let now = NOW;
 let t: TestHub;
 let box: SimLocker;
 let browser: Browser;
@@ -36,7 +39,7 @@ const ENGLISH = Object.entries(CATALOGUE.en)
   .map(([, v]) => v.trim());
 /** English words of the dashboard as it was, wherever they appear in a text (arguments filled in). */
 const WORDS =
-  /\b(Door|door|Parcels?|Alarms?|online|offline|Sign out|ago|Loading|Acknowledge|since|occupied|Temperature|Sensor|Search|Created|Recipient|Cabinet|Closed|Free|readings?|Goods|Empty|Latest activity|Live|never|Custody|Timeline|Deposit by|Pickup by|unlocked|Why must)\b/;
+  /\b(Door|door|Parcels?|Alarms?|online|offline|Sign out|ago|Loading|Acknowledge|since|occupied|Temperature|Sensor|Search|Created|Recipient|Cabinet|Closed|Free|readings?|Goods|Empty|Latest activity|Live|never|Custody|Timeline|Deposit by|Pickup by|unlocked|Why must|collect|take the goods|warming|sensor|raised|acknowledged)\b/;
 
 /** Every text a person reads or hears on the page now that is English: text, labels, titles. */
 function englishOn(page: Page): Promise<string[]> {
@@ -85,7 +88,7 @@ const clock = (ms: number, timeZone: string) =>
 
 beforeAll(async () => {
   // The hub speaks French in Paris, as the demo does; the town locker's site says otherwise.
-  t = await startTestHub({ now: () => NOW, flushMs: 10, language: 'fr', timeZone: 'Europe/Paris' });
+  t = await startTestHub({ now: () => now, flushMs: 10, language: 'fr', timeZone: 'Europe/Paris' });
   base = `http://127.0.0.1:${t.hub.httpPort}`;
   box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
   await t.locker({ site: 'ville', locker: 'town-1' });
@@ -321,5 +324,37 @@ describe('the dashboard in the operator language', () => {
     await screenshot(phone, 'fr-phone-header');
     expect(rows.length, `centres at ${tops.join(', ')}`).toBeLessThanOrEqual(2);
     expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  });
+
+  it("names an alarm, where it is and since when, in French and at the site's hour", async () => {
+    const readings = t.hub.db.prepare('SELECT count(*) FROM readings').pluck();
+    const raised = t.hub.db.prepare(
+      `SELECT raised_at FROM alarms WHERE locker_id = 'box-1' AND kind = 'temperature_high' AND level = 'warning'`,
+    );
+    // The farm box's fridge at 6 °C, a minute at a time, until the warning is raised.
+    for (let m = 0; m < 45 && !raised.get(); m++) {
+      now += MIN;
+      const before = readings.get() as number;
+      await box.telemetry([{ sensor: 't1', c: 6 }]);
+      await eventually(() => (readings.get() as number) > before, 5000, 'the reading stored');
+    }
+    const at = (raised.get() as { raised_at: number } | undefined)?.raised_at;
+    expect(at).toBeDefined();
+    await fr.goto(`${base}/#/alarms`);
+    const row = fr.locator('tr[data-state="raised"]', { hasText: 'Température trop haute' });
+    await row.waitFor();
+    const text = await row.textContent();
+    expect(text).toContain('avertissement');
+    expect(text).toMatch(/sonde t1 \(portes? [\d, ]+\)/);
+    expect(text).toContain(clock(at as number, 'Europe/Paris'));
+    expect(await englishOn(fr)).toEqual([]);
+    await row.getByRole('button', { name: 'Acquitter…' }).click();
+    await fr.getByRole('dialog', { name: /Acquitter : Température trop haute sur box-1/ }).waitFor();
+    expect(await englishOn(fr)).toEqual([]);
+    await fr.getByRole('dialog').getByRole('button', { name: 'Annuler' }).click();
+    await fr.goto(`${base}/#/lockers/box-1/1`);
+    await fr.locator('[data-door="1"][data-condition="warning"]').waitFor();
+    expect(await englishOn(fr)).toEqual([]);
+    await screenshot(fr, 'fr-alarm');
   });
 });

@@ -2,7 +2,16 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { AlarmView } from '../../../devices/live.ts';
 import { type AlarmList, type ApiError, api } from '../api.ts';
-import { ALARM_KINDS, alarmLabel, alarmPlace, dateTime, levelLabel, time, zoneOf } from '../format.ts';
+import {
+  ALARM_KINDS,
+  alarmAdvice,
+  alarmLabel,
+  alarmPlace,
+  dateTime,
+  levelLabel,
+  time,
+  zoneOf,
+} from '../format.ts';
 import { href, useApi, useLive } from '../hooks.ts';
 import { t } from '../i18n.ts';
 import { Badge, Dialog, ErrorLine, Loading } from '../ui.tsx';
@@ -118,7 +127,7 @@ function AlarmRow(props: { alarm: AlarmView; zone: string; onAck: () => void }) 
         <strong>{alarmLabel(a.kind)}</strong>
         <br />
         <span class="small">{alarmPlace(a)}</span>
-        {typeof a.details.advice === 'string' && <span class="small"> — {a.details.advice}</span>}
+        {alarmAdvice(a.details, zone) && <span class="small"> — {alarmAdvice(a.details, zone)}</span>}
       </td>
       <td>
         <a href={href('lockers', a.lockerId)}>{a.lockerId}</a>

@@ -247,7 +247,7 @@ function options(
     ctx.restore();
   };
   const series: uPlot.Series[] = [
-    { value: (_u, v) => (v === null ? '—' : dateTime(v * 1000, zone)) },
+    { label: t('dashboard.chart.time'), value: (_u, v) => (v === null ? '—' : dateTime(v * 1000, zone)) },
     { label: aggregated ? t('dashboard.chart.mean') : '°C', stroke: COLORS.line, width: 2, spanGaps: false },
   ];
   if (aggregated)

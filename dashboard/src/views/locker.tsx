@@ -4,6 +4,7 @@ import type { AlarmView, CompartmentView, LockerView } from '../../../devices/li
 import { type ApiError, api, type CommandAccepted, type CommandStatus, type CommandView } from '../api.ts';
 import {
   ago,
+  alarmAdvice,
   alarmLabel,
   alarmPlace,
   celsius,
@@ -99,7 +100,7 @@ export function LockerPage(props: { id: string; door: number | null }) {
               <span class="muted">
                 {t('dashboard.overview.since', { time: time(a.since ?? a.raisedAt, zone) })}
               </span>
-              {typeof a.details.advice === 'string' && <em> — {a.details.advice}</em>}
+              {alarmAdvice(a.details, zone) && <em> — {alarmAdvice(a.details, zone)}</em>}
               {a.state === 'acknowledged' && (
                 <Badge kind="acked">
                   {t('dashboard.overview.acked_by', { who: a.acknowledged?.by ?? '' })}
