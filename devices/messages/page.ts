@@ -51,6 +51,7 @@ export const en = {
   'page.range_max': 'at most {max, number, ::.0} °C',
   'page.duration':
     '{days, plural, =0 {} one {# day } other {# days }}{hours, plural, =0 {} other {# h }}{minutes} min',
+  'page.under_a_minute': 'less than a minute',
   'page.not_found_title': 'Link not found',
   'page.not_found': 'This link leads to no parcel. Check that you copied all of it.',
 } as const;
@@ -103,6 +104,7 @@ export const fr: Record<keyof typeof en, string> = {
   'page.range_max': 'au plus {max, number, ::.0} °C',
   'page.duration':
     '{days, plural, =0 {} one {# jour } other {# jours }}{hours, plural, =0 {} other {# h }}{minutes} min',
+  'page.under_a_minute': 'moins d’une minute',
   'page.not_found_title': 'Lien introuvable',
   'page.not_found': 'Ce lien ne mène à aucun colis. Vérifiez que vous l’avez copié en entier.',
 };

@@ -49,6 +49,8 @@ export type PageNotice = 'extended' | 'not_extended' | 'code_refused';
 /** A duration as a customer reads it: "6 h 12 min", "2 days 3 h 0 min". */
 export function duration(ms: number, language: Language): string {
   const total = Math.max(0, Math.round(ms / 60_000));
+  // Twenty seconds in a van were twenty seconds unwatched: not "0 min".
+  if (ms > 0 && total === 0) return say(language, 'page.under_a_minute');
   const days = Math.floor(total / 1440);
   return say(language, 'page.duration', {
     days,

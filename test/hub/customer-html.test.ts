@@ -78,6 +78,10 @@ describe('the journey on the customer’s page', () => {
     expect(duration(3 * 1440 * MIN + 60 * MIN, 'fr')).toBe('3 jours 1 h 0 min');
     expect(duration(1440 * MIN + 5 * MIN, 'fr')).toBe('1 jour 5 min');
     expect(duration(40_000, 'en')).toBe('1 min');
+    // Twenty seconds unwatched in a van are not "0 min".
+    expect(duration(20_000, 'fr')).toBe('moins d’une minute');
+    expect(duration(20_000, 'en')).toBe('less than a minute');
+    expect(duration(0, 'en')).toBe('0 min');
   });
 });
 
