@@ -354,6 +354,15 @@ describe('the dashboard in the operator language', () => {
     await fr.getByRole('dialog').getByRole('button', { name: 'Annuler' }).click();
     await fr.goto(`${base}/#/lockers/box-1/1`);
     await fr.locator('[data-door="1"][data-condition="warning"]').waitFor();
+    // The chart's legend, under the cursor at the last reading: the farm's time, not Tokyo's.
+    const over = fr.locator('.chart-box .u-over');
+    const area = await over.boundingBox();
+    await over.hover({ position: { x: (area?.width ?? 10) - 2, y: 20 } });
+    await fr
+      .locator('.u-legend .u-series')
+      .first()
+      .locator('.u-value', { hasText: /^sam\. 5 déc\., 14:\d\d UTC\+1$/ })
+      .waitFor();
     expect(await englishOn(fr)).toEqual([]);
     await screenshot(fr, 'fr-alarm');
   });

@@ -258,6 +258,8 @@ function options(
   return {
     width,
     height: 220,
+    // Ticks on the site's round hours and midnights, wherever the browser is.
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), zone),
     series,
     scales: {
       x: { time: true, min: from / 1000, max: to / 1000 },
