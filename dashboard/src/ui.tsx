@@ -1,8 +1,9 @@
 /** Shared pieces: a modal dialog, badges, an error line. */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { CATALOGUE } from '../../devices/i18n.ts';
 import type { ApiError } from './api.ts';
-import { t } from './i18n.ts';
+import { type DashboardKey, language, t } from './i18n.ts';
 
 /** A native modal <dialog>: focus stays inside, Escape closes it. */
 export function Dialog(props: { title: string; onClose: () => void; children: ComponentChildren }) {
@@ -35,11 +36,26 @@ export function Badge(props: { kind: string; children: ComponentChildren; title?
   );
 }
 
+/**
+ * An error in the operator's language. The hub's messages are English and more precise than its
+ * codes: an English reader gets them as they are, others the code's meaning with the hub's message
+ * after it, marked as English.
+ */
 export function ErrorLine(props: { error: ApiError | Error | undefined | null }) {
   if (!props.error) return null;
+  const key = `dashboard.error.${(props.error as ApiError).code}`;
+  if (language() === 'en' || !(key in CATALOGUE.en))
+    return (
+      <p class="error" role="alert">
+        {props.error.message}
+      </p>
+    );
   return (
     <p class="error" role="alert">
-      {props.error.message}
+      {t(key as DashboardKey)}{' '}
+      <span class="small" lang="en">
+        ({props.error.message})
+      </span>
     </p>
   );
 }

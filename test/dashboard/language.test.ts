@@ -48,8 +48,8 @@ function englishOn(page: Page): Promise<string[]> {
       const texts: string[] = [document.title];
       const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
       for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-        // The language picker names English in English, on purpose.
-        if (n.parentElement?.closest('select.language')) continue;
+        // The language picker names English in English, and the hub's own words are marked English.
+        if (n.parentElement?.closest('select.language, [lang="en"]')) continue;
         texts.push(n.textContent ?? '');
       }
       for (const el of document.querySelectorAll('[aria-label], [title], [placeholder]'))
@@ -221,6 +221,14 @@ describe('the dashboard in the operator language', () => {
     await fr.locator('.custody li[data-type="parcel.returned"]').waitFor();
     await look('parcel');
     await screenshot(fr, 'fr-parcel');
+    // The hub's error said by its code in French, its own English message after it, marked so.
+    await fr.goto(`${base}/#/parcels/P-NOTHING`);
+    await fr
+      .getByRole('alert')
+      .filter({ hasText: /^Colis inconnu\. \(.+\)$/ })
+      .waitFor();
+    expect(await fr.getByRole('alert').locator('[lang="en"]').count()).toBe(1);
+    await look('unknown parcel');
     expect(seen).toEqual(Object.fromEntries(Object.keys(seen).map((k) => [k, []])));
     expect(errors).toEqual([]);
   });
