@@ -603,7 +603,7 @@ export const fr: Record<keyof typeof en, string> = {
   'dashboard.state.picked_up': 'Retiré',
   'dashboard.state.expired': 'Expiré',
   'dashboard.state.cancelled': 'Annulé',
-  'dashboard.state.quarantined': 'Mise en quarantaine',
+  'dashboard.state.quarantined': 'En quarantaine',
   'dashboard.state.discarded': 'Mis au rebut',
   'dashboard.state.returned': 'Retourné',
   'dashboard.state.retrieved_by_producer': 'Repris par le producteur',
