@@ -4,17 +4,17 @@
  * The hub, the bridge and the dashboard say the same thing the same way; a key missing in one
  * language, or a message whose arguments differ between languages, fails test/devices/i18n.test.ts.
  *
- * The catalogue is kept in one file per audience (devices/messages/): the cabinets, the dashboard,
+ * The catalogue is kept in one file per audience (devices/texts/): the cabinets, the dashboard,
  * alarms' e-mails, the customer's page, the notices sent to customers and the parcels' labels.
  * Keys start with their file's name.
  */
 import { IntlMessageFormat } from 'intl-messageformat';
-import * as alarms from './messages/alarms.ts';
-import * as dashboard from './messages/dashboard.ts';
-import * as keypad from './messages/keypad.ts';
-import * as label from './messages/label.ts';
-import * as notices from './messages/notices.ts';
-import * as page from './messages/page.ts';
+import * as alarms from './texts/alarms.ts';
+import * as dashboard from './texts/dashboard.ts';
+import * as keypad from './texts/keypad.ts';
+import * as label from './texts/label.ts';
+import * as notices from './texts/notices.ts';
+import * as page from './texts/page.ts';
 
 export const LANGUAGES = ['fr', 'en'] as const;
 export type Language = (typeof LANGUAGES)[number];

@@ -2,7 +2,7 @@
  * The operator's language, and the dashboard's words in it. The operator is a recipient like any
  * other: their choice (the header's selector) is remembered on this device; until they choose, a
  * browser set to French gets French, and any other gets the hub's language (known from the live
- * snapshot). Every text comes from the catalogue (devices/messages/dashboard.ts) through `t()`.
+ * snapshot). Every text comes from the catalogue (devices/texts/dashboard.ts) through `t()`.
  */
 import { isLanguage, type Language, type MessageKey, say } from '../../devices/i18n.ts';
 

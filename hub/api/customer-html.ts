@@ -1,6 +1,6 @@
 /**
  * The customer's parcel page as HTML: written on the server, no script, every text from the
- * catalogue (devices/messages/page.ts) and every value escaped. Phone first: one column, large
+ * catalogue (devices/texts/page.ts) and every value escaped. Phone first: one column, large
  * buttons, nothing wider than the screen. Its one stylesheet is inline and allowed by its hash
  * in the page's Content-Security-Policy, so the page needs nothing else from anywhere.
  */

@@ -1,5 +1,5 @@
 /**
- * A customer's notice written out (devices/messages/notices.ts): the e-mail's subject, its text
+ * A customer's notice written out (devices/texts/notices.ts): the e-mail's subject, its text
  * and an HTML part drawn from the same text, and the SMS folded to the GSM alphabet.
  */
 import { type Language, say } from '../../../devices/index.ts';
