@@ -34,7 +34,7 @@ import { pruneReadings, type Retention } from './domain/coldchain/retention.ts';
 import { SiteRules } from './domain/coldchain/site-rules.ts';
 import { Watchdog } from './domain/coldchain/watchdog.ts';
 import { Commands } from './domain/commands.ts';
-import { CustomerLinks } from './domain/customer-links.ts';
+import type { CustomerLinks } from './domain/customer-links.ts';
 import { ParcelLifecycle } from './domain/lifecycle.ts';
 import { LockerEvents } from './domain/locker-events.ts';
 import { EmailChannel } from './domain/notify/channels.ts';
@@ -335,7 +335,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   }
   const lifecycle = new ParcelLifecycle(db, ledger);
   // Known once the API listens, unless configured.
-  const links = new CustomerLinks(db, hubKey, config.publicUrl?.replace(/\/+$/, '') ?? '');
+  const links = store.links;
+  links.baseUrl = config.publicUrl?.replace(/\/+$/, '') ?? '';
   // The customer's page: their pickup window, their code on request, their parcel's journey.
   const windows = new PickupWindows(db, ledger, codes, parcels);
   const pages = new ParcelPages(db, ledger, parcels, codes, windows, voice, (l, cls) =>

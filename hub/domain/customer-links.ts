@@ -24,9 +24,21 @@ export class CustomerLinks {
     this.#key = createHmac('sha256', hubKey).update('casier customer link v1').digest();
   }
 
-  /** The parcel's token; remembered (as its hash) so that the page finds the parcel. */
+  #token(parcelId: string): string {
+    return createHmac('sha256', this.#key).update(parcelId).digest('base64url').slice(0, TOKEN_LENGTH);
+  }
+
+  /**
+   * What the store keeps of a parcel's link: written with the parcel itself (hub/domain/parcels.ts),
+   * so a link sent out is never one a power cut made the store forget.
+   */
+  hash(parcelId: string): string {
+    return digest(this.#token(parcelId));
+  }
+
+  /** The parcel's token (remembered now for a parcel created before links existed). */
   token(parcelId: string): string {
-    const token = createHmac('sha256', this.#key).update(parcelId).digest('base64url').slice(0, TOKEN_LENGTH);
+    const token = this.#token(parcelId);
     cached(this.db, 'UPDATE parcels SET link_hash = ? WHERE id = ? AND link_hash IS NULL').run(
       digest(token),
       parcelId,

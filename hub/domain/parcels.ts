@@ -152,6 +152,8 @@ export class Parcels {
     private readonly ledger: Ledger,
     private readonly codes: Codes,
     private readonly now: () => number,
+    /** The hash of a parcel's customer link (hub/domain/customer-links.ts), kept with the parcel. */
+    private readonly linkHash: (parcelId: string) => string | null = () => null,
   ) {}
 
   /**
@@ -191,8 +193,8 @@ export class Parcels {
           this.db,
           `INSERT INTO parcels (id, locker_id, door, size, temperature_class, state, recipient, sscc, reference,
                created_by, created_at, updated_at, deposit_expires_at, pickup_window_ms, destination_locker_id, destination_site_id, producer_id,
-               origin_locker_id, category, tenant)
-             VALUES (?, ?, ?, ?, ?, 'reserved', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+               origin_locker_id, category, tenant, link_hash)
+             VALUES (?, ?, ?, ?, ?, 'reserved', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ).run(
           id,
           slot.locker_id,
@@ -213,6 +215,7 @@ export class Parcels {
           slot.locker_id,
           input.category ?? null,
           owner.tenant,
+          this.linkHash(id),
         );
         new Compartments(this.db).claim(slot.locker_id, slot.door, id);
         const offlineKey = this.codes.offlineKeyOf(slot.locker_id);

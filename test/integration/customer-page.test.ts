@@ -5,6 +5,7 @@
  * pickup the temperatures of the whole journey. And the platform's side: the link and its QR
  * code, extending over the API, and the sealed code never in clear in the store.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -176,6 +177,17 @@ describe('the customer’s page on a phone', () => {
     } finally {
       await context.close();
     }
+  });
+
+  it('is kept with the parcel from its creation: a link sent out is never one the store forgot', async () => {
+    const a = await order();
+    // Nobody asked for the link yet; the store holds its hash all the same, written with the parcel.
+    const kept = t.hub.db.prepare('SELECT link_hash FROM parcels WHERE id = ?').pluck();
+    const held = kept.get(a.parcel.id) as string | null;
+    expect(held).toMatch(/^[0-9a-f]{64}$/);
+    const { url } = await linkOf(a.parcel.id);
+    expect(createHash('sha256').update(url.slice(-22)).digest('hex')).toBe(held);
+    expect((await fetch(url)).status).toBe(200);
   });
 
   it('is private to its link: an unknown token gets one 404 page, a parcel’s link shows nothing of another', async () => {
