@@ -4,6 +4,8 @@
  * address: "Extend" answers 303 to the page again (so reloading does not extend twice), "Show my
  * code" answers the page with the code, once. A token that names no parcel, however malformed,
  * gets the same 404 page. Nothing is cached or indexed, and no address leaks to another site.
+ * `/f/<parcel>/<mac>`, the label's link, shows the same page to follow the parcel: no code, no
+ * button, nothing to post.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Language } from '../../devices/index.ts';
@@ -52,6 +54,14 @@ export function customerPage(d: CustomerPageDeps) {
       const m = req.query.m;
       const notice = m && NOTICES.has(m) ? (m as PageNotice) : undefined;
       return html(reply, 200, renderParcelPage(d.pages.view(id, d.now()), { notice }));
+    });
+
+    // The label's link: the same page without the code or the buttons, and nothing to post.
+    scope.get<{ Params: { parcel: string; mac: string } }>('/f/:parcel/:mac', async (req, reply) => {
+      const id = d.links.followed(req.params.parcel, req.params.mac);
+      if (!id) return html(reply, 404, renderNotFound(d.language));
+      const view = d.pages.view(id, d.now());
+      return html(reply, 200, renderParcelPage({ ...view, extend: null, canReveal: false }, {}));
     });
 
     scope.post<{ Params: { token: string }; Body: { do?: string } | undefined }>(

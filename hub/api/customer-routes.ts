@@ -1,6 +1,7 @@
 /**
- * The platform's side of the customer's page: the parcel's link and its QR code (to print on a
- * label or put in an order confirmation), and extending a pickup window over the API.
+ * The platform's side of the customer's page: the parcel's link and its QR code (to put in an
+ * order confirmation or a message; never on the box, whose label carries the page to follow it),
+ * and extending a pickup window over the API.
  */
 import QRCode from 'qrcode';
 import { z } from 'zod';
@@ -51,7 +52,7 @@ export function customerRoutes(d: CustomerRouteDeps): RouteDef[] {
       method: 'GET',
       url: '/api/v1/parcels/:id/customer-link',
       summary:
-        "The parcel's page for its customer (no account: the link is the key) and the link as an SVG QR code, to print on a label or send with the order",
+        "The parcel's page for its customer (no account: the link is the key) and the link as an SVG QR code, to send with the order or a message (never to print on the box: the label's QR code is the page to follow the parcel)",
       roles: ['integration', 'operator'],
       scoped: true,
       params: z.object({ id }),

@@ -25,7 +25,7 @@ export function labelRoutes(d: LabelDeps): RouteDef[] {
       method: 'GET',
       url: '/api/v1/parcels/:id/label',
       summary:
-        "The parcel's label to print (SVG, A6): how to keep the goods, for whom, where they go and a QR code to the customer's page, in the recipient's language (or ?language=)",
+        "The parcel's label to print (SVG, A6): how to keep the goods, for whom, where they go and a QR code to follow the parcel (its page without the code: anyone handling the box can scan it), in the recipient's language (or ?language=)",
       roles: ['integration', 'operator', 'producer'],
       scoped: true,
       params: z.object({ id: z.string().min(1).max(64) }),
@@ -43,7 +43,7 @@ export function labelRoutes(d: LabelDeps): RouteDef[] {
           language,
           site: d.fleet.site(siteId)?.name ?? siteId,
           locker,
-          url: d.links.url(p.id),
+          url: d.links.followUrl(p.id),
           rules: d.rulesFor(locker ?? p.lockerId, p.temperatureClass),
         });
         return new Svg(svg);

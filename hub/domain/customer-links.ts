@@ -4,8 +4,13 @@
  * guessable, and the hub can write it again in every notice without keeping it. The store keeps
  * only its SHA-256 (`parcels.link_hash`), to find the parcel a token names: a stolen database
  * gives no link.
+ *
+ * Whoever holds the customer's link may see the pickup code and extend the window, as whoever
+ * holds their SMS may. What is printed on the box (hub/domain/parcel-label.ts), seen by everyone
+ * who handles it, is another link: to follow the parcel only (`/f/<parcel>/<mac>`, an HMAC under
+ * another key, checked without the store), whose page shows neither code nor buttons.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { cached, type Db } from '../db/open.ts';
 
 /** 22 base64url characters: 132 bits. */
@@ -14,6 +19,7 @@ const TOKEN = /^[A-Za-z0-9_-]{22}$/;
 
 export class CustomerLinks {
   readonly #key: Buffer;
+  readonly #followKey: Buffer;
 
   constructor(
     private readonly db: Db,
@@ -22,6 +28,26 @@ export class CustomerLinks {
     public baseUrl: string,
   ) {
     this.#key = createHmac('sha256', hubKey).update('casier customer link v1').digest();
+    this.#followKey = createHmac('sha256', hubKey).update('casier follow link v1').digest();
+  }
+
+  #followMac(parcelId: string): string {
+    return createHmac('sha256', this.#followKey).update(parcelId).digest('base64url').slice(0, TOKEN_LENGTH);
+  }
+
+  /** The link to follow the parcel only, for its label: where it is, never its code. */
+  followUrl(parcelId: string): string {
+    return `${this.baseUrl}/f/${encodeURIComponent(parcelId)}/${this.#followMac(parcelId)}`;
+  }
+
+  /** The parcel a follow link names, if its MAC is right and the parcel exists. */
+  followed(parcelId: string, mac: string): string | undefined {
+    if (!TOKEN.test(mac) || parcelId.length > 64) return undefined;
+    const good = Buffer.from(this.#followMac(parcelId));
+    if (!timingSafeEqual(good, Buffer.from(mac))) return undefined;
+    return cached(this.db, 'SELECT id FROM parcels WHERE id = ?', 'pluck').get(parcelId) as
+      | string
+      | undefined;
   }
 
   #token(parcelId: string): string {

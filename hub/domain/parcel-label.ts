@@ -1,7 +1,8 @@
 /**
  * A parcel's label, to print and stick on the box (A6, 105 × 148 mm, SVG: any printer, any size):
- * how the goods are kept, in big letters, for whom and where they go, and a QR code to the
- * customer's page (hub/domain/customer-links.ts). Worded in the recipient's language, or the
+ * how the goods are kept, in big letters, for whom and where they go, and a QR code to follow the
+ * parcel (hub/domain/customer-links.ts: a page without the code, since anyone handling the box
+ * can scan it). Worded in the recipient's language, or the
  * destination site's: the driver and the customer read it at the destination.
  *
  * The keeping limits are those the hub holds the goods to: the site's rules for the class, or the
@@ -19,7 +20,7 @@ export interface LabelInput {
   /** The destination's site name and locker id, as printed. */
   site: string;
   locker: string | null;
-  /** The customer's page. */
+  /** The page to follow the parcel (never the customer's own link: the label is seen by all). */
   url: string;
   rules: ClassRules;
 }

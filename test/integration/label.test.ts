@@ -5,15 +5,17 @@
  */
 import QRCode from 'qrcode';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SimLocker } from '../../cli/sim-locker.ts';
 import { DEFAULT_RULES } from '../../hub/domain/coldchain/rules.ts';
 import { keepRange } from '../../hub/domain/parcel-label.ts';
-import { startTestHub, type TestHub } from '../helpers/hub.ts';
-import { orderParcel } from '../helpers/parcels.ts';
+import { eventually, startTestHub, type TestHub } from '../helpers/hub.ts';
+import { orderParcel, useCode } from '../helpers/parcels.ts';
 
 let t: TestHub;
+let box: SimLocker;
 beforeEach(async () => {
   t = await startTestHub();
-  await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
+  box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
   await t.locker({ site: 'lyon', locker: 'town-1' }, 'town-locker-16');
 });
 afterEach(() => t.close());
@@ -62,18 +64,53 @@ describe("a parcel's label", () => {
       'Scannez pour suivre ce colis',
     ]);
     expect(svg).not.toContain('<Tom>');
-    // The QR code is the customer's page link.
-    const qr = await QRCode.toString(t.hub.links.url(p.parcel.id), {
-      type: 'svg',
-      margin: 0,
-      errorCorrectionLevel: 'M',
-    });
-    expect(svg).toContain((/<path stroke="#000000" d="[^"]+"/.exec(qr) as RegExpExecArray)[0]);
+    // The QR code follows the parcel; it is never the customer's own link, which shows the code:
+    // everyone who handles the box can scan its label.
+    const modules = async (url: string) =>
+      (
+        /<path stroke="#000000" d="[^"]+"/.exec(
+          await QRCode.toString(url, { type: 'svg', margin: 0, errorCorrectionLevel: 'M' }),
+        ) as RegExpExecArray
+      )[0];
+    const follow = t.hub.links.followUrl(p.parcel.id);
+    expect(svg).toContain(await modules(follow));
+    expect(svg).not.toContain(await modules(t.hub.links.url(p.parcel.id)));
 
     // The producer prints it at the farm; another platform's token does not find it.
     expect((await label(p.parcel.id, producer.token)).status).toBe(200);
     const rival = t.hub.provisioning.createToken('integration', 'rival', 'test').token;
     expect((await label(p.parcel.id, rival)).status).toBe(404);
+  });
+
+  it('leads to a page to follow the parcel, which shows neither its code nor a button', async () => {
+    const p = await orderParcel(t, { reference: 'CMD-7', recipient: { name: 'Ada', language: 'fr' } });
+    await useCode(box, p.depositCode, p.parcel.door);
+    await eventually(
+      async () => (await t.api('GET', `/api/v1/parcels/${p.parcel.id}`)).body.state === 'stored',
+    );
+    // The customer's own page offers the code and an extension; the label's shows where it is.
+    const own = await (await fetch(t.hub.links.url(p.parcel.id))).text();
+    expect(own).toContain('<form');
+    const follow = t.hub.links.followUrl(p.parcel.id);
+    const page = await fetch(follow);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('Commande CMD-7');
+    expect(html).toContain(`porte ${p.parcel.door}`);
+    for (const secret of ['<form', p.pickupCode, t.hub.links.token(p.parcel.id)])
+      expect(html).not.toContain(secret);
+    // A MAC one character off, or another parcel's: the one 404 page; nothing can be posted there.
+    const wrong = follow.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
+    expect((await fetch(wrong)).status).toBe(404);
+    const other = await orderParcel(t);
+    expect((await fetch(follow.replace(p.parcel.id, other.parcel.id))).status).toBe(404);
+    const post = await fetch(follow, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'do=code',
+    });
+    expect(post.status).toBe(404);
+    expect(await post.text()).not.toContain(p.pickupCode);
   });
 
   it('holds the goods to their category’s limits where they are tighter than their class’s', () => {
