@@ -33,7 +33,8 @@ export function customerRoutes(d: CustomerRouteDeps): RouteDef[] {
       params: z.object({ id }),
       body: z
         .object({
-          hours: z.number().positive().max(EXTEND_LIMITS.maxHoursPerCall),
+          /** Whole hours: a window moved by minutes again and again is a customer reminded again and again. */
+          hours: z.number().int().min(1).max(EXTEND_LIMITS.maxHoursPerCall),
         })
         .strict(),
       response: { 200: api.parcel },

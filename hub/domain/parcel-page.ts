@@ -9,7 +9,7 @@ import type { Ledger } from '../db/ledger.ts';
 import { cached, type Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
 import type { Codes } from './codes.ts';
-import { temperatureRecord } from './coldchain/record.ts';
+import { recordSummary } from './coldchain/record.ts';
 import type { ClassRules } from './coldchain/rules.ts';
 import type { Parcels, ParcelView } from './parcels.ts';
 import type { CustomerExtension, PickupWindows } from './pickup-window.ts';
@@ -61,7 +61,19 @@ export interface ParcelPageView {
 
 type RulesFor = (lockerId: string, cls: TemperatureClass) => ClassRules;
 
+/** How long the journey of a parcel whose record is not sealed yet is drawn once for. */
+const DRAWN_FOR_MS = 60_000;
+/** How often a code shown again and again is written to the ledger: once in this long. */
+const REVEAL_RECORDED_EVERY_MS = 10 * 60_000;
+
 export class ParcelPages {
+  /**
+   * Journeys drawn from the readings (a record not sealed yet: the minutes after a pickup), kept
+   * a minute: drawing one reads every reading of its stays, and a page anyone holding a label can
+   * load must not cost the hub that at each request. Bounded; a sealed record is read as it is.
+   */
+  readonly #drawn = new Map<string, { at: number; journey: Journey }>();
+
   constructor(
     private readonly db: Db,
     private readonly ledger: Ledger,
@@ -106,15 +118,21 @@ export class ParcelPages {
             'HUB_ERR_INVALID_STATE',
             `parcel ${parcelId} has no code to show: it is ${p.state}`,
           );
-        this.ledger.append({
-          ts: now,
-          type: 'code.revealed',
-          actor: 'customer',
-          lockerId: shown.lockerId,
-          door: shown.door,
-          parcelId,
-          data: { kind: 'pickup', via: 'page' },
-        });
+        // Recorded once in ten minutes however often it is asked for: a link's holder posting in a
+        // loop would otherwise write the ledger and the parcel's timeline full of it.
+        const recent = this.db
+          .prepare(`SELECT 1 FROM events WHERE parcel_id = ? AND type = 'code.revealed' AND ts > ? LIMIT 1`)
+          .get(parcelId, now - REVEAL_RECORDED_EVERY_MS);
+        if (!recent)
+          this.ledger.append({
+            ts: now,
+            type: 'code.revealed',
+            actor: 'customer',
+            lockerId: shown.lockerId,
+            door: shown.door,
+            parcelId,
+            data: { kind: 'pickup', via: 'page' },
+          });
         return { code: shown.code, lockerId: shown.lockerId, door: shown.door };
       })
       .immediate();
@@ -138,7 +156,20 @@ export class ParcelPages {
   }
 
   #journey(parcelId: string, now: number): Journey {
-    const r = temperatureRecord(this.db, parcelId, now, this.rulesFor);
+    const drawn = this.#drawn.get(parcelId);
+    if (drawn && now - drawn.at < DRAWN_FOR_MS) return drawn.journey;
+    const sealed = this.db.prepare('SELECT 1 FROM parcel_records WHERE parcel_id = ?').get(parcelId);
+    const journey = this.#summary(parcelId, now);
+    this.#drawn.delete(parcelId);
+    if (!sealed) {
+      if (this.#drawn.size >= 1000) this.#drawn.delete(this.#drawn.keys().next().value as string);
+      this.#drawn.set(parcelId, { at: now, journey });
+    }
+    return journey;
+  }
+
+  #summary(parcelId: string, now: number): Journey {
+    const r = recordSummary(this.db, parcelId, now, this.rulesFor);
     const total = r.from === null || r.to === null ? 0 : r.to - r.from;
     const vanMs = r.legs.reduce((s, l) => s + ((l.to ?? now) - l.from), 0);
     const unknownMs = Math.round(r.minutesUnknown * 60_000);

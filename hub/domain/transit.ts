@@ -18,6 +18,9 @@ import type { CreateParcelInput } from './parcels.ts';
 import { newId } from './secrets.ts';
 import { Voice } from './voice.ts';
 
+/** How many times a platform may redirect one parcel. */
+export const MAX_REDIRECTS = 3;
+
 /** How long after a driver's code the scans at that cabinet are theirs. */
 const SESSION_MS = 15 * 60_000;
 
@@ -346,6 +349,19 @@ export class Transit {
           throw new HubError(
             'HUB_ERR_INVALID_STATE',
             `parcel ${parcelId} is ${p.homebound ? 'on its way back to its producer' : p.state}: it can no longer be redirected`,
+          );
+        // A parcel sent to and fro is a customer told to and fro (and notices paid for): a few
+        // changes of mind are a platform's; more are refused.
+        const redirects = cached(
+          this.db,
+          `SELECT count(*) FROM events WHERE parcel_id = ? AND type = 'parcel.rerouted'
+             AND json_extract(data, '$.reason') = 'redirected'`,
+          'pluck',
+        ).get(parcelId) as number;
+        if (redirects >= MAX_REDIRECTS)
+          throw new HubError(
+            'HUB_ERR_CONFLICT',
+            `parcel ${parcelId} was redirected ${redirects} times already, the most a parcel may be`,
           );
         // A door open for it right now (a delivery, a pickup): that move decides where it is.
         const busy = cached(

@@ -54,6 +54,25 @@ export function temperatureRecord(
 }
 
 /**
+ * The record without its series: what a summary needs (the customer's page, a pickup's webhook).
+ * A sealed record is read as it was sealed, without loading a reading: a page anyone holding a
+ * label can load must not cost the hub a month of a cabinet's readings each time.
+ */
+export function recordSummary(
+  db: Db,
+  parcelId: string,
+  now: number,
+  rulesFor = defaultRules,
+): Omit<TemperatureRecord, 'series' | 'seriesStep'> {
+  const sealed = db.prepare('SELECT record FROM parcel_records WHERE parcel_id = ?').pluck().get(parcelId) as
+    | string
+    | undefined;
+  if (sealed !== undefined) return JSON.parse(sealed) as Omit<TemperatureRecord, 'series' | 'seriesStep'>;
+  const { series: _, seriesStep: __, ...record } = drawRecord(db, parcelId, now, rulesFor);
+  return record;
+}
+
+/**
  * Draws a sealed record again: readings of its stays came after it was sealed (out of their
  * order, judged again: coldchain.ts `#replay`). Nothing to do for a record not sealed yet.
  */

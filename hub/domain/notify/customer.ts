@@ -38,8 +38,11 @@ const CURSOR = 'customer-notices';
 const CAUSES = `('parcel.stored', 'parcel.ready', 'parcel.released', 'parcel.quarantine_withdrawn', 'parcel.pickup_reminder', 'parcel.expired', 'parcel.rerouted')`;
 const BATCH = 500;
 
+const DAY_MS = 86_400_000;
+
 interface Cause {
   seq: number;
+  ts: number;
   type: string;
   locker_id: string | null;
   parcel_id: string;
@@ -120,7 +123,7 @@ export class CustomerNotices implements Component {
         const from = cursor(this.db, CURSOR) ?? end;
         const causes = cached(
           this.db,
-          `SELECT seq, type, locker_id, parcel_id, data FROM events
+          `SELECT seq, ts, type, locker_id, parcel_id, data FROM events
            WHERE seq > ? AND seq <= ? AND type IN ${CAUSES} AND parcel_id IS NOT NULL ORDER BY seq LIMIT ${BATCH}`,
         ).all(from, end) as Cause[];
         let queued = 0;
@@ -156,13 +159,35 @@ export class CustomerNotices implements Component {
         return collectable(p)
           ? { notice: 'ready', about: p.locker_id, where: { lockerId: p.locker_id } }
           : null;
-      case 'parcel.pickup_reminder':
-        return { notice: 'reminder', about: String(data.pickupExpiresAt), where: { lockerId: at } };
+      case 'parcel.pickup_reminder': {
+        // One reminder a day at most: a window extended again and again by a few minutes is a
+        // new end each time, not a new reminder each time.
+        const recent = cached(
+          this.db,
+          `SELECT 1 FROM customer_notices WHERE parcel_id = ? AND notice = 'reminder' AND created_at > ? AND state <> 'dropped'`,
+        ).get(p.id, c.ts - DAY_MS);
+        return recent
+          ? null
+          : { notice: 'reminder', about: String(data.pickupExpiresAt), where: { lockerId: at } };
+      }
       case 'parcel.expired':
         return data.stage === 'pickup' ? { notice: 'ended', about: '', where: { lockerId: at } } : null;
       case 'parcel.rerouted': {
+        // News only to a customer who could have gone to the old place: the parcel was said to be
+        // ready there, or was on its way there in a van (the hub resolving a full destination).
+        // A parcel not deposited yet is simply announced ready where it arrives; one going back
+        // to its producer is not the customer's any more. (A redirect after each of those would
+        // otherwise be a message paid for and sent to anyone, as often as a platform asks.)
         const to = (data.to ?? {}) as { lockerId?: string; siteId?: string };
-        return to.siteId ? { notice: 'rerouted', about: String(c.seq), where: { siteId: to.siteId } } : null;
+        const told =
+          p.state === 'in_transit' ||
+          cached(
+            this.db,
+            `SELECT 1 FROM customer_notices WHERE parcel_id = ? AND notice = 'ready' AND state IN ('sent', 'pending')`,
+          ).get(p.id) !== undefined;
+        return to.siteId && told && !p.homebound
+          ? { notice: 'rerouted', about: String(c.seq), where: { siteId: to.siteId } }
+          : null;
       }
       default:
         return null;

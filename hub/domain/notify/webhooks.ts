@@ -16,7 +16,7 @@ import type { Ledger } from '../../db/ledger.ts';
 import type { Db } from '../../db/open.ts';
 import { HubError } from '../../errors.ts';
 import { type AlarmRow, alarmView } from '../coldchain/alarms.ts';
-import { temperatureRecord } from '../coldchain/record.ts';
+import { recordSummary } from '../coldchain/record.ts';
 import type { ClassRules } from '../coldchain/rules.ts';
 import type { Parcels } from '../parcels.ts';
 import { newId, newSecret } from '../secrets.ts';
@@ -199,7 +199,7 @@ export class Webhooks {
    * their cheese was kept cold (or was not). The whole record is at its temperature-record route.
    */
   #journey(parcelId: string) {
-    const r = temperatureRecord(this.db, parcelId, this.now(), this.rulesFor);
+    const r = recordSummary(this.db, parcelId, this.now(), this.rulesFor);
     return {
       verdict: r.verdict,
       minC: r.min,
