@@ -4,9 +4,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { PARCEL_STATES } from '../devices/api.ts';
 import { isTimeZone, LANGUAGES, type Language } from '../devices/i18n.ts';
 import { ID_PATTERN, ID_SOURCE, parseLockerKey } from '../devices/topics.ts';
-import { PARCEL_STATES } from '../hub/domain/parcels.ts';
 import { accessCommands } from './access.ts';
 import { type CommandSpec, helpText, type ParsedArgs, parseCommandArgs, port, UsageError } from './args.ts';
 import { bridgeCommands } from './bridge.ts';
