@@ -211,8 +211,30 @@ export class Codes {
 
   /** Makes a code valid until `expiresAt`; `at`: for another door than it was issued for (a delivery). */
   activate(id: number, expiresAt: number, at?: { lockerId: string; door: number }): void {
-    if (at) this.#rebind.run(at.lockerId, at.door, id);
+    if (at) this.#moveTo(id, at);
     this.#setState.run('active', null, expiresAt, id);
+  }
+
+  /**
+   * Binds a code to another door. At another cabinet, its offline entry is made again under that
+   * cabinet's key, from the code's sealed copy: a pickup code moved with its parcel (a delivery
+   * after a round, a redirect) kept the origin's, so the destination's bridge, deciding alone
+   * while the hub was away, never recognised it. A code kept with no sealed copy (before they
+   * were kept) works there online only.
+   */
+  #moveTo(id: number, at: { lockerId: string; door: number }): void {
+    const row = cached(this.db, 'SELECT parcel_id, hash, sealed, locker_id FROM codes WHERE id = ?').get(id) as
+      | { parcel_id: string; hash: string; sealed: string | null; locker_id: string }
+      | undefined;
+    this.#rebind.run(at.lockerId, at.door, id);
+    if (!row || row.locker_id === at.lockerId) return;
+    const key = this.offlineKeyOf(at.lockerId);
+    const mac =
+      key && row.sealed
+        ? offlineMac(key, openCode(this.key, sealBinding(row.parcel_id, row.hash), row.sealed))
+        : null;
+    // The slow hash follows from the new HMAC (hub/offline-hashes.ts); the table goes again then.
+    cached(this.db, 'UPDATE codes SET offline_mac = ?, offline_hash = NULL WHERE id = ?').run(mac, id);
   }
 
   setState(id: number, state: CodeState): void {
