@@ -223,9 +223,9 @@ export class Codes {
    * were kept) works there online only.
    */
   #moveTo(id: number, at: { lockerId: string; door: number }): void {
-    const row = cached(this.db, 'SELECT parcel_id, hash, sealed, locker_id FROM codes WHERE id = ?').get(id) as
-      | { parcel_id: string; hash: string; sealed: string | null; locker_id: string }
-      | undefined;
+    const row = cached(this.db, 'SELECT parcel_id, hash, sealed, locker_id FROM codes WHERE id = ?').get(
+      id,
+    ) as { parcel_id: string; hash: string; sealed: string | null; locker_id: string } | undefined;
     this.#rebind.run(at.lockerId, at.door, id);
     if (!row || row.locker_id === at.lockerId) return;
     const key = this.offlineKeyOf(at.lockerId);

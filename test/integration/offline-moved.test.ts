@@ -53,6 +53,12 @@ describe('a pickup code moved with its parcel', () => {
       5000,
       'the pickup code in the town locker’s table',
     );
+    // The box it left no longer lists it.
+    await eventually(
+      () => box.outbox.codeTable()?.entries.every((e) => e.kind !== 'pickup') === true,
+      5000,
+      'the code gone from the box’s table',
+    );
     await t.hub.stop();
     await eventually(() => !town.connected, 5000, 'the bridge offline');
     const opened = waitFor<[number]>(town, 'unlocked', (x) => x === door, 8000);
