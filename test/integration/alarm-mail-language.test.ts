@@ -16,7 +16,10 @@ let inbox: Awaited<ReturnType<typeof startInbox>>;
 
 beforeEach(async () => {
   clock = Date.UTC(2026, 11, 7, 6, 0); // 07:00 in Paris
-  inbox = await startInbox();
+  // An address the server refuses for good, as a mail server says of a mailbox that is not there.
+  inbox = await startInbox((address) =>
+    address === 'gone@ferme.example' ? { code: 550, message: 'no such mailbox' } : undefined,
+  );
   t = await startTestHub({
     now: () => clock,
     manualTicks: true,
@@ -63,5 +66,25 @@ describe('alarm e-mails', () => {
     expect(mail?.text).toMatch(/Conseil : sortez les produits avant lundi 7 décembre 2026 (à )?\d\d:\d\d/);
     expect(mail?.text).toContain('Acquittez-la sur le tableau de bord');
     expect(mail?.text).not.toContain('UTC');
+  });
+
+  it('give up at once on an address the server refuses for good, as the customers’ notices do', async () => {
+    await t.api('PUT', '/api/v1/sites/ferme/alarm-contacts', {
+      contacts: [
+        { email: 'gone@ferme.example', afterMinutes: 0 },
+        { email: 'farmer@ferme.example', afterMinutes: 0 },
+      ],
+    });
+    await reads('t1', 12, 12); // critical
+    await t.ticked(async () => {
+      await t.hub.tick();
+      return inbox.mails.length > 0;
+    });
+    const state = t.hub.db.prepare(`SELECT state, attempts FROM alarm_mails WHERE email = ?`);
+    expect(state.all('gone@ferme.example')).toEqual([{ state: 'failed', attempts: 1 }]);
+    expect(
+      t.hub.db.prepare(`SELECT count(*) FROM events WHERE type = 'alarm.mail_failed'`).pluck().get(),
+    ).toBe(1);
+    expect(inbox.mails.map((m) => m.to)).toEqual(['farmer@ferme.example']);
   });
 });

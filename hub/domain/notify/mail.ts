@@ -9,16 +9,21 @@
  * given up is in the ledger. Without an SMTP server configured, nothing is queued.
  */
 import type { Logger } from 'pino';
-import { CATALOGUE, type Language, type MessageKey, say, when } from '../../../devices/index.ts';
+import { isMessageKey, type Language, say, when } from '../../../devices/index.ts';
 import type { Component } from '../../components.ts';
 import { cursor, ledgerEnd, saveCursor } from '../../db/cursors.ts';
 import type { Ledger } from '../../db/ledger.ts';
 import type { Db } from '../../db/open.ts';
 import { HubError } from '../../errors.ts';
 import type { SiteLocale, Voice } from '../voice.ts';
-import { backoffMs, GIVE_UP_MS, type MailConfig, type MailTransport, smtpTransport } from './smtp.ts';
-
-export type { MailConfig };
+import {
+  backoffMs,
+  GIVE_UP_MS,
+  type MailConfig,
+  type MailTransport,
+  refusedForGood,
+  smtpTransport,
+} from './smtp.ts';
 
 export interface AlarmContact {
   email: string;
@@ -151,11 +156,12 @@ export class AlarmMail implements Component {
     }
     try {
       this.#transport ??= await smtpTransport(this.config as MailConfig);
+      const locale = this.voice.ofSite(m.site_id);
       await this.#transport.sendMail({
         from: (this.config as MailConfig).from,
         to: m.email,
-        subject: subject(m, this.voice.ofSite(m.site_id)),
-        text: body(m, this.voice.ofSite(m.site_id)),
+        subject: subject(m, locale),
+        text: body(m, locale),
       });
       this.db
         .transaction(() => {
@@ -171,7 +177,8 @@ export class AlarmMail implements Component {
         .immediate();
     } catch (err) {
       const error = (err as Error).message.slice(0, 300);
-      if (now - m.created_at > GIVE_UP_MS) {
+      // A server that refused the address for good (5xx) will refuse it tomorrow too.
+      if (refusedForGood(err) || now - m.created_at > GIVE_UP_MS) {
         this.db
           .transaction(() => {
             set('failed', ', last_error = ?, attempts = attempts + 1', error);
@@ -212,7 +219,7 @@ interface MailRow {
 /** An alarm's kind and level as the dashboard names them; a kind it does not know, as it is. */
 function names(m: MailRow, l: Language): { kind: string; level: string } {
   const named = (key: string, fallback: string) =>
-    key in CATALOGUE[l] ? say(l, key as MessageKey) : fallback.replace(/_/g, ' ');
+    isMessageKey(key) ? say(l, key) : fallback.replace(/_/g, ' ');
   return {
     kind: named(`dashboard.alarm.${m.kind}`, m.kind),
     level: named(`dashboard.level.${m.level}`, m.level),
@@ -234,16 +241,16 @@ function body(m: MailRow, { language: l, timeZone }: SiteLocale): string {
   const d = JSON.parse(m.details) as Record<string, unknown>;
   const advice =
     typeof d.collectBefore === 'number'
-      ? [say(l, 'alarms.collect_before', { time: when(d.collectBefore, l, timeZone, 'full') })]
+      ? say(l, 'dashboard.advice.collect_before', { time: when(d.collectBefore, l, timeZone, 'full') })
       : 'collectBefore' in d
-        ? [say(l, 'alarms.not_warming')]
-        : [];
+        ? say(l, 'dashboard.advice.not_warming')
+        : null;
   const details = Object.entries(d).filter(([k]) => k !== 'advice' && k !== 'collectBefore');
   return [
     say(l, 'alarms.mail_title', names(m, l)),
     say(l, 'alarms.mail_cabinet', { place: place(m) }),
     say(l, 'alarms.mail_raised', { time: when(m.raised_at, l, timeZone, 'full') }),
-    ...advice,
+    ...(advice ? [say(l, 'alarms.mail_advice', { advice })] : []),
     ...(details.length
       ? [say(l, 'alarms.mail_details'), ...details.map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`)]
       : []),
