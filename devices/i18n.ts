@@ -38,6 +38,11 @@ export interface Phrase {
 
 export const CATALOGUE: Readonly<Record<Language, Readonly<Record<MessageKey, string>>>> = { en, fr };
 
+/** Whether `key` is in the catalogue: a word the hub gives (a kind, a state) may not be. */
+export function isMessageKey(key: string): key is MessageKey {
+  return Object.hasOwn(en, key);
+}
+
 export function isLanguage(v: unknown): v is Language {
   return (LANGUAGES as readonly unknown[]).includes(v);
 }

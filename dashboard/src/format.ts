@@ -92,10 +92,10 @@ export function celsius(c: number | null | undefined): string {
 }
 
 /** A catalogue entry named after a hub word, when the catalogue has one. */
-const known = (key: string): key is DashboardKey => key in CATALOGUE.en;
+export const known = (key: string): key is DashboardKey => key in CATALOGUE.en;
 
 /** `prefix.word` from the catalogue, or the hub's word itself with spaces for an unknown one. */
-function named(prefix: string, word: string): string {
+export function named(prefix: string, word: string): string {
   const key = `${prefix}.${word}`;
   return known(key) ? t(key) : word.replace(/_/g, ' ');
 }

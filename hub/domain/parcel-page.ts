@@ -158,32 +158,32 @@ export class ParcelPages {
   #journey(parcelId: string, now: number): Journey {
     const drawn = this.#drawn.get(parcelId);
     if (drawn && now - drawn.at < DRAWN_FOR_MS) return drawn.journey;
-    const sealed = this.db.prepare('SELECT 1 FROM parcel_records WHERE parcel_id = ?').get(parcelId);
-    const journey = this.#summary(parcelId, now);
     this.#drawn.delete(parcelId);
-    if (!sealed) {
+    const r = recordSummary(this.db, parcelId, now, this.rulesFor);
+    const journey = summary(r, now);
+    if (r.sealedAt === null) {
       if (this.#drawn.size >= 1000) this.#drawn.delete(this.#drawn.keys().next().value as string);
       this.#drawn.set(parcelId, { at: now, journey });
     }
     return journey;
   }
+}
 
-  #summary(parcelId: string, now: number): Journey {
-    const r = recordSummary(this.db, parcelId, now, this.rulesFor);
-    const total = r.from === null || r.to === null ? 0 : r.to - r.from;
-    const vanMs = r.legs.reduce((s, l) => s + ((l.to ?? now) - l.from), 0);
-    const unknownMs = Math.round(r.minutesUnknown * 60_000);
-    return {
-      min: r.min,
-      max: r.max,
-      watchedMs: Math.max(0, total - unknownMs),
-      vanMs,
-      unwatchedMs: Math.max(0, unknownMs - vanMs),
-      outOfRangeMs: Math.round(r.minutesOutOfRange * 60_000),
-      range: r.range,
-      verdict: r.verdict,
-    };
-  }
+/** The journey as the customer reads it, from its temperature record. */
+function summary(r: ReturnType<typeof recordSummary>, now: number): Journey {
+  const total = r.from === null || r.to === null ? 0 : r.to - r.from;
+  const vanMs = r.legs.reduce((s, l) => s + ((l.to ?? now) - l.from), 0);
+  const unknownMs = Math.round(r.minutesUnknown * 60_000);
+  return {
+    min: r.min,
+    max: r.max,
+    watchedMs: Math.max(0, total - unknownMs),
+    vanMs,
+    unwatchedMs: Math.max(0, unknownMs - vanMs),
+    outOfRangeMs: Math.round(r.minutesOutOfRange * 60_000),
+    range: r.range,
+    verdict: r.verdict,
+  };
 }
 
 function stageOf(p: ParcelView, now: number): PageStage {

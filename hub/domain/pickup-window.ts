@@ -73,12 +73,12 @@ export class PickupWindows {
       .immediate();
   }
 
-  /** A platform or operator adds `hours` (≤ a week), whatever the site's customer policy. */
+  /** A platform or operator adds `hours` (whole, ≤ a week), whatever the site's customer policy. */
   extend(parcelId: string, hours: number, by: Exclude<ExtendedBy, 'customer'>, actor: string, now: number) {
-    if (!(hours > 0 && hours <= EXTEND_LIMITS.maxHoursPerCall))
+    if (!(Number.isInteger(hours) && hours >= 1 && hours <= EXTEND_LIMITS.maxHoursPerCall))
       throw new HubError(
         'HUB_ERR_VALIDATION',
-        `hours must be more than 0 and at most ${EXTEND_LIMITS.maxHoursPerCall}`,
+        `hours must be a whole number from 1 to ${EXTEND_LIMITS.maxHoursPerCall}`,
       );
     return this.db
       .transaction(() => {

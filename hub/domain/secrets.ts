@@ -80,25 +80,38 @@ const sealKey = (hubKey: Buffer) =>
   createHmac('sha256', hubKey).update('casier offline-key seal v1').digest();
 
 /**
- * A cabinet's offline-code key as the store keeps it: AES-256-GCM under a key derived from the
- * hub's key (hub.key, outside the database), bound to the locker id. The offline hashes of the
- * codes are HMACs under this key: with the database alone, they cannot be tested (docs/security.md §2).
+ * AES-256-GCM under `key`, bound by `aad` (what the value belongs to: a value copied elsewhere does
+ * not open), as `s1:` and base64 of IV, tag and body.
+ */
+function seal(key: Buffer, aad: string, plain: Buffer): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(aad));
+  const body = Buffer.concat([cipher.update(plain), cipher.final()]);
+  return SEALED + Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
+}
+
+/** What `seal` sealed; throws if the value or its binding was tampered with. */
+function unseal(key: Buffer, aad: string, sealed: string): Buffer {
+  const raw = Buffer.from(sealed.slice(SEALED.length), 'base64');
+  const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12))
+    .setAAD(Buffer.from(aad))
+    .setAuthTag(raw.subarray(12, 28));
+  return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]);
+}
+
+/**
+ * A cabinet's offline-code key as the store keeps it: sealed under a key derived from the hub's key
+ * (hub.key, outside the database), bound to the locker id. The offline hashes of the codes are
+ * HMACs under this key: with the database alone, they cannot be tested (docs/security.md §2).
  */
 export function sealOfflineKey(hubKey: Buffer, lockerId: string, key: Buffer): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', sealKey(hubKey), iv).setAAD(Buffer.from(lockerId));
-  const body = Buffer.concat([cipher.update(key), cipher.final()]);
-  return SEALED + Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
+  return seal(sealKey(hubKey), lockerId, key);
 }
 
 /** The offline key from what the store keeps; a key kept in clear by an older hub is read as it is. */
 export function openOfflineKey(hubKey: Buffer, lockerId: string, stored: string): Buffer {
   if (!stored.startsWith(SEALED)) return Buffer.from(stored, 'hex');
-  const raw = Buffer.from(stored.slice(SEALED.length), 'base64');
-  const decipher = createDecipheriv('aes-256-gcm', sealKey(hubKey), raw.subarray(0, 12))
-    .setAAD(Buffer.from(lockerId))
-    .setAuthTag(raw.subarray(12, 28));
-  return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]);
+  return unseal(sealKey(hubKey), lockerId, stored);
 }
 
 export const isSealed = (stored: string) => stored.startsWith(SEALED);
@@ -107,24 +120,17 @@ export const isSealed = (stored: string) => stored.startsWith(SEALED);
 const codeSealKey = (hubKey: Buffer) => createHmac('sha256', hubKey).update('casier code seal v1').digest();
 
 /**
- * A code as the store keeps it for showing again (codes.sealed): AES-256-GCM under a key derived
+ * A code as the store keeps it for showing again (codes.sealed): sealed under another key derived
  * from the hub's key, bound by `bind` (the code's row: its parcel and keyed hash), so a sealed
  * value copied onto another row does not open. A stolen database alone shows no code.
  */
 export function sealCode(hubKey: Buffer, bind: string, code: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', codeSealKey(hubKey), iv).setAAD(Buffer.from(bind));
-  const body = Buffer.concat([cipher.update(code, 'utf8'), cipher.final()]);
-  return SEALED + Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
+  return seal(codeSealKey(hubKey), bind, Buffer.from(code, 'utf8'));
 }
 
 /** The code `sealCode` sealed; throws if the value or its binding was tampered with. */
 export function openCode(hubKey: Buffer, bind: string, sealed: string): string {
-  const raw = Buffer.from(sealed.slice(SEALED.length), 'base64');
-  const decipher = createDecipheriv('aes-256-gcm', codeSealKey(hubKey), raw.subarray(0, 12))
-    .setAAD(Buffer.from(bind))
-    .setAuthTag(raw.subarray(12, 28));
-  return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+  return unseal(codeSealKey(hubKey), bind, sealed).toString('utf8');
 }
 
 /** The hub's code key, created on first start in the data directory (mode 0600). */

@@ -9,6 +9,7 @@ import {
   alarmPlace,
   celsius,
   classLabel,
+  known,
   levelLabel,
   stateLabel,
   time,
@@ -44,12 +45,10 @@ const conditionWords = (c: Condition) => t(`dashboard.cond.${c}`);
  * hub's `DoorOperation` in hub/domain/compartments.ts), said after "unlocked": "unlocked for the
  * customer to collect the parcel". Operators read who the door waits for, not the hub's word.
  */
-const OPENINGS = ['deposit', 'pickup', 'collect', 'deliver', 'operator', 'retrieve', 'return', 'retrieval'];
-
-const openingWords = (op: string) =>
-  OPENINGS.includes(op)
-    ? t(`dashboard.opening.${op}` as DashboardKey)
-    : t('dashboard.opening.other', { op: op.replace(/_/g, ' ') });
+function openingWords(op: string): string {
+  const key = `dashboard.opening.${op}`;
+  return known(key) ? t(key) : t('dashboard.opening.other', { op: op.replace(/_/g, ' ') });
+}
 
 /** What a door's item sensor says, in a word for the cell and in a phrase for the details. */
 const goodsWords = (goods: NonNullable<CompartmentView['goods']>, long = false) =>

@@ -15,12 +15,13 @@ import {
   classLabel,
   dateTime,
   eventLabel,
+  named,
   stateLabel,
   time,
   zoneOf,
 } from '../format.ts';
 import { href, useApi, useLive, useStore } from '../hooks.ts';
-import { type DashboardKey, t } from '../i18n.ts';
+import { t } from '../i18n.ts';
 import { Badge, ErrorLine, Loading, ReasonDialog } from '../ui.tsx';
 import { RecordChart } from './chart.tsx';
 
@@ -175,8 +176,7 @@ export function ParcelView(props: { id: string }) {
   );
 }
 
-const codeKind = (kind: string) =>
-  ['deposit', 'pickup', 'return'].includes(kind) ? t(`dashboard.code.${kind}` as DashboardKey) : kind;
+const codeKind = (kind: string) => named('dashboard.code', kind);
 
 /**
  * The state of the parcel's codes, never the codes themselves (the hub keeps only their hashes):

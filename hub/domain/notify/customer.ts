@@ -253,11 +253,10 @@ export class CustomerNotices implements Component {
 
   async #deliver(ch: Channel, n: Due, now: number): Promise<'sent' | 'dropped' | 'failed' | 'retry'> {
     const set = (state: string, extra = '', ...args: unknown[]) =>
-      this.db
-        .prepare(
-          `UPDATE customer_notices SET state = ?${extra} WHERE parcel_id = ? AND notice = ? AND about = ? AND channel = ?`,
-        )
-        .run(state, ...args, n.parcel_id, n.notice, n.about, n.channel);
+      cached(
+        this.db,
+        `UPDATE customer_notices SET state = ?${extra} WHERE parcel_id = ? AND notice = ? AND about = ? AND channel = ?`,
+      ).run(state, ...args, n.parcel_id, n.notice, n.about, n.channel);
     const p = cached(this.db, PARCEL).get(n.parcel_id) as ParcelNow;
     if (!stillTrue(n, p)) {
       set('dropped');
