@@ -10,7 +10,7 @@ import { KrCu16Driver, type Polarity } from './drivers/kr-cu16.ts';
 import type { BoardDriver, SelftestRow } from './drivers/types.ts';
 import { type BuzzerSpec, GpioBuzzer } from './kiosk/buzzer.ts';
 import { Kiosk } from './kiosk/kiosk.ts';
-import { openLine } from './line.ts';
+import { type Line, openLine } from './line.ts';
 import { Outbox } from './outbox.ts';
 
 export interface BridgeConfig {
@@ -38,15 +38,19 @@ const DEFAULT_BAUD = { casier: 115200, 'kr-cu16': 19200, firmata: 57600 } as con
 /** The cabinet's profile: a built-in one by name, or an installer's file. */
 const profileOf = (c: BridgeConfig) => resolveProfile(c.profile, (path) => readFileSync(path, 'utf8'));
 
-async function openDriver(c: BridgeConfig, profile = profileOf(c)): Promise<BoardDriver> {
+async function openDriver(
+  c: BridgeConfig,
+  profile = profileOf(c),
+): Promise<{ driver: BoardDriver; line: Line }> {
   const line = await openLine(c.serial, c.baud ?? DEFAULT_BAUD[c.driver]);
-  if (c.driver === 'kr-cu16') return new KrCu16Driver(line, profile, { polarity: c.krPolarity });
+  if (c.driver === 'kr-cu16')
+    return { line, driver: new KrCu16Driver(line, profile, { polarity: c.krPolarity }) };
   if (c.driver === 'firmata') {
     // Loaded only here: johnny-five is heavy and only Firmata cabinets need it.
     const { FirmataDriver } = await import('./drivers/firmata.ts');
-    return new FirmataDriver(line, profile);
+    return { line, driver: new FirmataDriver(line, profile) };
   }
-  return new CasierDriver(line, profile);
+  return { line, driver: new CasierDriver(line, profile) };
 }
 
 export async function runBridge(c: BridgeConfig, until: Promise<void>): Promise<number> {
@@ -56,7 +60,16 @@ export async function runBridge(c: BridgeConfig, until: Promise<void>): Promise<
   });
   const profile = profileOf(c);
   const outbox = new Outbox(c.dataDir);
-  const driver = await openDriver(c, profile);
+  const { driver, line } = await openDriver(c, profile);
+  // A line that closes under a running bridge (the USB adapter pulled, a converter gone) is not
+  // opened again here: the bridge stops with 1, and the service manager starts it afresh on the
+  // device once it is back (deploy/casier-bridge.service: Restart=always), its outbox on disk.
+  let stopping = false;
+  const lost = new Promise<Error>((resolve) =>
+    line.onClose((err) => {
+      if (!stopping) resolve(err ?? new Error('the port closed'));
+    }),
+  );
   const bridge = new Bridge({
     locker: c.locker,
     password: c.password,
@@ -80,19 +93,27 @@ export async function runBridge(c: BridgeConfig, until: Promise<void>): Promise<
   );
   const stats = setInterval(() => log.info(bridge.counters, 'bridge counters'), 60_000);
   stats.unref();
-  await until;
+  const cause = await Promise.race([until.then(() => undefined), lost]);
+  stopping = true;
   clearInterval(stats);
+  if (cause) {
+    log.error(
+      { err: cause, serial: c.serial },
+      'serial line lost: stopping for the service manager to restart the bridge',
+    );
+    bridge.record({ type: 'board.fault', code: 'serial_lost', detail: cause.message.slice(0, 256) });
+  }
   // What this boot journalled and what is still unacknowledged, read before the outbox closes.
   const counters = bridge.counters;
   await bridge.stop();
   log.info({ bootId: bridge.bootId, ...counters }, 'bridge stopped');
-  return 0;
+  return cause ? 1 : 0;
 }
 
 /** Pulses each lock, reads each contact and sensor, and checks the hub accepts the credentials. */
 export async function selftest(c: BridgeConfig): Promise<SelftestRow[]> {
   const rows: SelftestRow[] = [];
-  const driver = await openDriver(c);
+  const { driver } = await openDriver(c);
   try {
     await driver.start();
     rows.push(...(await driver.selftest()));

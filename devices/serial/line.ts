@@ -63,3 +63,70 @@ export function linePair(): [Line, Line] {
 function newEnd(): End {
   return { listeners: [], closers: [], queue: [], draining: false, closed: false };
 }
+
+/**
+ * A line's close, said once to each listener: with the first failure seen, if it failed. For the
+ * ends over a port or a socket, whose 'error' and 'close' events come apart and sometimes twice.
+ */
+export function lineCloser() {
+  const fns: Array<(err?: Error) => void> = [];
+  let failure: Error | undefined;
+  let ended = false;
+  return {
+    get ended() {
+      return ended;
+    },
+    /** Keeps the reason, told at the close that follows it. */
+    failed(err: Error) {
+      failure ??= err;
+    },
+    end(err?: Error) {
+      if (ended) return;
+      ended = true;
+      for (const fn of fns) fn(failure ?? err);
+    },
+    listen(fn: (err?: Error) => void) {
+      fns.push(fn);
+    },
+  };
+}
+
+/** What `portLine` needs of a port: serialport's SerialPort has all of it. */
+export interface PortLike {
+  readonly isOpen: boolean;
+  write(bytes: Buffer): unknown;
+  close(callback: () => void): void;
+  on(event: 'data', fn: (chunk: Buffer) => void): unknown;
+  on(event: 'error', fn: (err: Error) => void): unknown;
+  on(event: 'close', fn: (err?: Error | null) => void): unknown;
+}
+
+/**
+ * An open port as a line. A write that fails inside serialport (in flight when the port closes,
+ * or its descriptor gone with a USB adapter) is an 'error' event, and an unheard one ends the
+ * process: here it closes the line, whose listeners get the reason. Writes during and after a
+ * close are dropped (serialport would queue them for an 'open' that never comes).
+ */
+export function portLine(port: PortLike): Line {
+  const closing = lineCloser();
+  let closeAsked = false;
+  port.on('error', (err) => {
+    if (!closeAsked) closing.failed(err);
+  });
+  port.on('close', (err) => closing.end(closeAsked ? undefined : (err ?? undefined)));
+  return {
+    write(bytes) {
+      if (!closeAsked && !closing.ended && port.isOpen) port.write(Buffer.from(bytes));
+    },
+    onData(fn) {
+      port.on('data', (chunk) => fn(new Uint8Array(chunk)));
+    },
+    onClose: (fn) => closing.listen(fn),
+    close: () =>
+      new Promise((resolve) => {
+        closeAsked = true;
+        if (closing.ended || !port.isOpen) return resolve();
+        port.close(() => resolve());
+      }),
+  };
+}

@@ -1,6 +1,6 @@
 /** Opens one end of a serial line (a pseudo-terminal from socat, or a real port) for a simulated board. */
 import { SerialPort } from 'serialport';
-import type { Line } from '../../devices/index.ts';
+import { type Line, portLine } from '../../devices/index.ts';
 
 export type { Line };
 
@@ -39,21 +39,7 @@ export async function openLine(
   }
   const port = new SerialPort({ path: at, baudRate, autoOpen: false });
   await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
-  return {
-    // Fault injection on what this board sends.
-    write: (bytes) => {
-      port.write(Buffer.from(corrupt(bytes, opts.flipRate ?? 0, stats)));
-    },
-    onData: (fn) => {
-      port.on('data', (d: Buffer) => fn(new Uint8Array(d)));
-    },
-    onClose: (fn) => {
-      port.on('close', (err?: Error) => fn(err ?? undefined));
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (!port.isOpen) return resolve();
-        port.close(() => resolve());
-      }),
-  };
+  const line = portLine(port);
+  // Fault injection on what this board sends.
+  return { ...line, write: (bytes) => line.write(corrupt(bytes, opts.flipRate ?? 0, stats)) };
 }

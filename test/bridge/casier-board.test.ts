@@ -77,6 +77,23 @@ describe('hub + bridge + a casier board on a serial line', () => {
     expect(t.hub.db.prepare(`SELECT count(*) FROM events WHERE type LIKE 'door.%'`).pluck().get()).toBe(2);
   });
 
+  it('exits 1 when its serial line is gone, for systemd to open it again, rather than sit deaf', async () => {
+    await rig.online();
+    await board.stop();
+    await rig.pty.close(); // the USB adapter pulled: the bridge's end now fails every write
+    const exited = new Promise<number | null>((r) => rig.bridge.child.once('exit', r));
+    // The next thing the bridge writes to its board: an operator opening a door from afar.
+    await t.api('POST', '/api/v1/lockers/box-1/compartments/3/open', { reason: 'support call' });
+    expect(await exited).toBe(1);
+    expect(rig.bridge.output()).toMatch(/serial line lost/);
+    expect(rig.bridge.output()).not.toMatch(/Unhandled 'error' event/);
+    // The operator hears of it: the fault went to the hub before the bridge stopped.
+    const faults = (await t.api('GET', '/api/v1/events?lockerId=box-1')).body.events.filter(
+      (e: { type: string }) => e.type === 'device.board.fault',
+    );
+    expect(faults.map((e: { data: { code: string } }) => e.data.code)).toEqual(['serial_lost']);
+  });
+
   it('stops within a second on SIGTERM while its publishes hang on a silent line', async () => {
     // The bridge reaches the hub through a line that will go silent, its TCP connection still up.
     const proxy = await lineProxy(t.hub.mqttPort as number);
