@@ -20,7 +20,7 @@ export interface ThermalParams {
   capacity: number;
 }
 
-export const CHILLED: ThermalParams = {
+export const CHILLED: Readonly<ThermalParams> = Object.freeze({
   setpoint: 2.5,
   band: 2,
   ambient: 22,
@@ -28,8 +28,8 @@ export const CHILLED: ThermalParams = {
   doorUa: 25,
   coolingW: 60,
   capacity: 12_000,
-};
-export const FROZEN: ThermalParams = {
+});
+export const FROZEN: Readonly<ThermalParams> = Object.freeze({
   setpoint: -20,
   band: 2,
   ambient: 22,
@@ -37,7 +37,7 @@ export const FROZEN: ThermalParams = {
   doorUa: 25,
   coolingW: 90,
   capacity: 15_000,
-};
+});
 
 export class ThermalCompartment {
   temperature: number;
@@ -48,7 +48,11 @@ export class ThermalCompartment {
   /** Goods inside add heat capacity, J/K (about 3,500 J/K per kg of food). */
   goodsCapacity = 0;
 
-  constructor(readonly p: ThermalParams) {
+  /** This compartment's own parameters (a copy: a scenario that changes its room changes no other). */
+  readonly p: ThermalParams;
+
+  constructor(p: Readonly<ThermalParams>) {
+    this.p = { ...p };
     this.temperature = p.setpoint;
   }
 
@@ -68,7 +72,7 @@ export class ThermalCompartment {
 }
 
 /** Ambient compartments follow the room, slowly. */
-export const AMBIENT: ThermalParams = {
+export const AMBIENT: Readonly<ThermalParams> = Object.freeze({
   setpoint: 40,
   band: 1,
   ambient: 18,
@@ -76,7 +80,7 @@ export const AMBIENT: ThermalParams = {
   doorUa: 10,
   coolingW: 0,
   capacity: 20_000,
-};
+});
 
 /**
  * A temperature probe reading a compartment, with faults on demand: stuck on its last value,

@@ -17,6 +17,15 @@ describe('thermal model', () => {
     expect(c.temperature).toBeGreaterThan(8);
   });
 
+  it('keeps its own parameters: a scenario that changes one room changes no other', () => {
+    // scenario.test.ts holds a fridge at +5 °C by lowering its room; that once lowered CHILLED's
+    // room for every compartment made after it, in that file and in any file run after it.
+    const held = new ThermalCompartment(CHILLED);
+    held.p.ambient = 5;
+    expect(CHILLED.ambient).toBe(22);
+    expect(new ThermalCompartment(CHILLED).p.ambient).toBe(22);
+  });
+
   it('gives each sensor of a profile its model, and sensor faults on demand', () => {
     const cab = new LockerThermals(findProfile('rural-box-8') as never);
     expect([...cab.compartments.keys()].sort()).toEqual(['t-amb', 't1', 't2', 't3', 't4', 't5', 't6']);
