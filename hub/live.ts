@@ -78,8 +78,23 @@ interface Client {
   alive: boolean;
   /** What it signed in with, checked again every REAUTH_MS: a revoked token is cut. */
   token: string;
+  /** The sites its token is limited to (null: the whole network), and their names as one key. */
+  sites: Scope | null;
   /** Bytes of its snapshot still queued: its way in, not a backlog (its dashboard reads it meanwhile). */
   snapshot: number;
+}
+
+/** The site a `site.*` event is about: `site` in most, `siteId` in settings and rules changes. */
+function siteOfEvent(e: LedgerEventView): string | undefined {
+  if (!e.type.startsWith('site.')) return undefined;
+  const site = e.data.site ?? e.data.siteId;
+  return typeof site === 'string' ? site : undefined;
+}
+
+interface Scope {
+  key: string;
+  has(site: string): boolean;
+  list: readonly string[];
 }
 
 /** A snapshot serialised, and the readings messages sent since it was built, in order. */
@@ -97,6 +112,8 @@ export class LiveFeed {
   readonly #tail;
   readonly #maxSeq;
   readonly #recent;
+  readonly #recentAt;
+  readonly #siteOf;
   #seq: number;
   /** Readings waiting to go out, per locker: what will be sent, and where its sensors and last row are. */
   readonly #readings = new Map<
@@ -123,6 +140,16 @@ export class LiveFeed {
     );
     this.#maxSeq = db.prepare<[], number>('SELECT coalesce(max(seq), 0) FROM events').pluck();
     this.#recent = db.prepare<[number], LedgerRow>('SELECT * FROM events ORDER BY seq DESC LIMIT ?');
+    // A limited token's history: its lockers' events, and its sites' own (a site's line).
+    this.#recentAt = db.prepare<[string, string, number], LedgerRow>(
+      `SELECT * FROM events
+        WHERE locker_id IN (SELECT id FROM lockers WHERE site_id IN (SELECT value FROM json_each(?)))
+           OR (type LIKE 'site.%'
+               AND coalesce(json_extract(data, '$.site'), json_extract(data, '$.siteId'))
+                   IN (SELECT value FROM json_each(?)))
+        ORDER BY seq DESC LIMIT ?`,
+    );
+    this.#siteOf = db.prepare<[string], string>('SELECT site_id FROM lockers WHERE id = ?').pluck();
     this.#seq = this.#maxSeq.get() ?? 0;
     const clients = this.#clients;
     new Gauge({
@@ -221,7 +248,8 @@ export class LiveFeed {
         events.push(e);
         if (e.lockerId) lockers.add(e.lockerId);
         if (e.type.startsWith('alarm.') && typeof e.data.id === 'string') alarms.add(e.data.id);
-        if (e.type.startsWith('site.') && typeof e.data.site === 'string') sites.add(e.data.site);
+        const site = siteOfEvent(e);
+        if (site !== undefined) sites.add(site);
       }
       this.#broadcast({ type: 'events', events });
       for (const id of sites) {
@@ -259,7 +287,7 @@ export class LiveFeed {
   }
 
   #connected(ws: WebSocket): void {
-    const client: Client = { ws, alive: true, snapshot: 0, token: '' };
+    const client: Client = { ws, alive: true, snapshot: 0, token: '', sites: null };
     const deadline = setTimeout(
       () => this.#refuse(ws, LIVE_CLOSE.unauthenticated, 'no auth message'),
       this.#o.authMs,
@@ -294,14 +322,13 @@ export class LiveFeed {
       if (!principal) return this.#refuse(ws, LIVE_CLOSE.unauthenticated, 'unknown or revoked token');
       if (principal.role !== 'operator')
         return this.#refuse(ws, LIVE_CLOSE.forbidden, 'the live feed is for operator tokens');
-      // The feed is one stream for the whole network: a token limited to sites would see them all.
-      if (principal.sites !== null)
-        return this.#refuse(
-          ws,
-          LIVE_CLOSE.forbidden,
-          'the live feed spans the network: not for a token limited to sites',
-        );
       client.token = parsed.data.token;
+      // A token limited to sites sees them only: what happens elsewhere does not exist for it.
+      if (principal.sites !== null) {
+        const list = [...principal.sites].sort();
+        const set = new Set(list);
+        client.sites = { key: list.join('\n'), has: (site) => set.has(site), list };
+      }
       // Anything the client says after signing in is ignored: the feed only talks.
       ws.on('message', () => {});
       this.#joining.push(client);
@@ -328,6 +355,16 @@ export class LiveFeed {
     if (ws.readyState !== WebSocket.OPEN) return;
     // Others get what happened so far first: every delta this client sees comes after its snapshot.
     this.#catchUp();
+    if (client.sites) {
+      // Its own: a few sites' snapshot is small, and shared by nobody else.
+      const data = Buffer.from(JSON.stringify(this.#snapshot(client.sites)));
+      client.snapshot = data.length;
+      ws.send(data, { binary: false }, () => {
+        client.snapshot = 0;
+      });
+      this.#clients.add(client);
+      return;
+    }
     const shared = this.#sharedSnapshot();
     client.snapshot = shared.data.length;
     ws.send(shared.data, { binary: false }, () => {
@@ -355,22 +392,52 @@ export class LiveFeed {
     return this.#shared;
   }
 
-  #snapshot(): LiveServerMessage {
+  #snapshot(scope: Scope | null = null): LiveServerMessage {
     const { fleet, alarms, now } = this.#o;
+    const sites = scope ? JSON.stringify(scope.list) : '';
     return {
       type: 'snapshot',
       seq: this.#seq,
       at: now(),
       // The hub's own language and time zone: a dashboard's words and times where no site says.
       hub: fleet.locale,
-      sites: fleet.sites(),
-      lockers: fleet.lockerViews(),
-      alarms: alarms.list({ state: 'open', limit: 1000 }),
-      recent: this.#recent.all(RECENT).map((row) => {
+      sites: scope ? fleet.sites().filter((x) => scope.has(x.id)) : fleet.sites(),
+      lockers: scope ? fleet.lockerViews().filter((l) => scope.has(l.siteId)) : fleet.lockerViews(),
+      alarms: alarms.list({ state: 'open', limit: 1000, sites: scope?.list }),
+      recent: (scope ? this.#recentAt.all(sites, sites, RECENT) : this.#recent.all(RECENT)).map((row) => {
         const { hash: _hash, ...e } = eventView(row);
         return e;
       }),
     };
+  }
+
+  /** What of `msg` a token limited to `scope` sees: null for nothing. */
+  #within(msg: LiveServerMessage, scope: Scope): LiveServerMessage | null {
+    const at = (lockerId: string | null) => {
+      const site = lockerId === null ? undefined : this.#siteOf.get(lockerId);
+      return site !== undefined && scope.has(site);
+    };
+    switch (msg.type) {
+      case 'locker':
+        return scope.has(msg.locker.siteId) ? msg : null;
+      case 'site':
+        return scope.has(msg.site.id) ? msg : null;
+      case 'alarm':
+        return at(msg.alarm.lockerId) ? msg : null;
+      case 'events': {
+        const events = msg.events.filter((e) => {
+          const site = siteOfEvent(e);
+          return site !== undefined ? scope.has(site) : at(e.lockerId);
+        });
+        return events.length ? { type: 'events', events } : null;
+      }
+      case 'readings': {
+        const lockers = Object.fromEntries(Object.entries(msg.lockers).filter(([id]) => at(id)));
+        return Object.keys(lockers).length ? { type: 'readings', lockers } : null;
+      }
+      default:
+        return msg;
+    }
   }
 
   #refuse(ws: WebSocket, code: number, message: string): void {
@@ -408,10 +475,25 @@ export class LiveFeed {
     // Readings bring a shared snapshot up to date; anything else (a ledger event) makes it old.
     if (msg.type !== 'readings' || (this.#shared?.since.length ?? 0) >= SHARE_READINGS) this.#shared = null;
     if (!this.listening) return;
-    // Encoded once: every client's queue holds the same bytes, not a copy each.
+    // Encoded once: every client's queue holds the same bytes, not a copy each; once per set of
+    // sites for the tokens limited to some (nothing at all when none of it is theirs).
     const data = Buffer.from(JSON.stringify(msg));
     this.#shared?.since.push(data);
-    for (const c of this.#clients) this.#send(c, data);
+    let scoped: Map<string, Buffer | null> | undefined;
+    for (const c of this.#clients) {
+      if (!c.sites) {
+        this.#send(c, data);
+        continue;
+      }
+      scoped ??= new Map();
+      let mine = scoped.get(c.sites.key);
+      if (mine === undefined) {
+        const within = this.#within(msg, c.sites);
+        mine = within ? Buffer.from(JSON.stringify(within)) : null;
+        scoped.set(c.sites.key, mine);
+      }
+      if (mine) this.#send(c, mine);
+    }
   }
 
   #send(c: Client, data: string | Buffer): void {

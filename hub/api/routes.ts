@@ -652,11 +652,18 @@ export function apiRoutes(d: ApiDeps): RouteDef[] {
       summary:
         'A command sent to a cabinet and its outcome (each sending counted in `attempts` within a second)',
       roles: ['operator'],
+      scoped: true,
       params: z.object({ id }),
       response: { 200: api.commandView },
-      handler: ({ params }) => {
+      handler: ({ params, principal }) => {
         const command = d.commands.view(params.id);
-        if (!command) throw new HubError('HUB_ERR_NOT_FOUND', `no command ${params.id}`);
+        // Another site's command is no more than an unknown one to a token limited to sites.
+        const site = command && d.access.siteOf(command.lockerId);
+        if (
+          !command ||
+          (principal.sites !== null && (site === undefined || !d.access.mayUseSite(principal, site)))
+        )
+          throw new HubError('HUB_ERR_NOT_FOUND', `no command ${params.id}`);
         return command;
       },
     }),

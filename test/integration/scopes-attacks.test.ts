@@ -9,18 +9,19 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { SimLocker } from '../../cli/sim-locker.ts';
-import { gs1CheckDigit, LIVE_PATH } from '../../devices/index.ts';
+import { gs1CheckDigit, LIVE_PATH, type LiveServerMessage } from '../../devices/index.ts';
 import { bounded, eventually, startTestHub, type TestHub } from '../helpers/hub.ts';
 import { orderParcel, useCode } from '../helpers/parcels.ts';
 
 let t: TestHub;
 let box: SimLocker;
+let town: SimLocker;
 let clock: number;
 beforeEach(async () => {
   clock = Date.now();
   t = await startTestHub({ now: () => clock });
   box = await t.locker({ site: 'ferme', locker: 'box-1' }, 'rural-box-8');
-  await t.locker({ site: 'lyon', locker: 'town-1' }, 'town-locker-16');
+  town = await t.locker({ site: 'lyon', locker: 'town-1' }, 'town-locker-16');
 });
 afterEach(() => t?.close());
 
@@ -307,7 +308,14 @@ describe('a token limited to sites', () => {
     expect(
       (await as('POST', `/api/v1/open-requests/${asked.body.id}/reject`, { reason: 'no way' })).status,
     ).toBe(404);
-    expect((await as('GET', `/api/v1/commands/${'C'.repeat(10)}`)).status).toBe(403);
+    // A command: its own locker's to follow (the dashboard does, after a remote open), none elsewhere.
+    const open = (locker: string, token?: string) =>
+      t.api('POST', `/api/v1/lockers/${locker}/compartments/3/open`, { reason: 'support call' }, token);
+    const theirs = (await open('box-1')).body.commandId;
+    const ours = (await open('town-1', lyon)).body.commandId;
+    expect((await as('GET', `/api/v1/commands/${ours}`)).body).toMatchObject({ lockerId: 'town-1' });
+    expect((await as('GET', `/api/v1/commands/${theirs}`)).status).toBe(404);
+    expect((await as('GET', `/api/v1/commands/${'C'.repeat(10)}`)).status).toBe(404);
     expect((await as('GET', '/api/v1/drivers')).status).toBe(403);
     expect((await as('POST', '/api/v1/drivers/DR_x/revoke', { reason: 'bye bye' })).status).toBe(403);
     expect((await as('GET', '/api/v1/tokens')).status).toBe(403);
@@ -403,10 +411,9 @@ describe('expiry, revocation and the live feed', () => {
     expect(await bounded(closed, 1000, 'the feed cut within a second')).toBe(4401);
   });
 
-  it('the live feed refuses site-limited, integration and driver tokens', async () => {
-    const lyon = operatorToken('Lyon', { sites: ['lyon'] }).token;
+  it('the live feed refuses integration and driver tokens', async () => {
     const driver = (await t.api('POST', '/api/v1/drivers', { name: 'Y', sites: ['ferme'] })).body.token;
-    for (const token of [lyon, t.integration, driver]) {
+    for (const token of [t.integration, driver]) {
       const ws = new WebSocket(`ws://127.0.0.1:${t.hub.httpPort}${LIVE_PATH}`);
       const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
       let snap = false;
@@ -416,6 +423,55 @@ describe('expiry, revocation and the live feed', () => {
       ws.on('open', () => ws.send(JSON.stringify({ type: 'auth', token })));
       expect(await bounded(closed, 3000, 'refused')).toBe(4403);
       expect(snap).toBe(false);
+    }
+  });
+
+  it('the live feed shows a token limited to sites its sites, and nothing of the others', async () => {
+    // Something at ferme before the Lyon desk signs in: an alarm and events it must not see.
+    box.openDoor(5, { force: true });
+    await eventually(async () => (await t.api('GET', '/api/v1/alarms')).body.alarms.length === 1);
+    const lyon = operatorToken('Lyon desk', { sites: ['lyon'] }).token;
+    const ws = new WebSocket(`ws://127.0.0.1:${t.hub.httpPort}${LIVE_PATH}`);
+    const messages: LiveServerMessage[] = [];
+    ws.on('message', (m) => messages.push(JSON.parse(m.toString())));
+    ws.on('open', () => ws.send(JSON.stringify({ type: 'auth', token: lyon })));
+    try {
+      const snap = await eventually(() => messages.find((m) => m.type === 'snapshot'));
+      if (snap.type !== 'snapshot') throw new Error('unreachable');
+      expect(snap.sites.map((x) => x.id)).toEqual(['lyon']);
+      expect(snap.lockers.map((l) => l.id)).toEqual(['town-1']);
+      expect(snap.alarms).toEqual([]);
+      expect(snap.recent.length).toBeGreaterThan(0);
+      expect(snap.recent.every((e) => e.lockerId === 'town-1')).toBe(true);
+
+      // Ferme's door shut, its readings, then the same at Lyon: only Lyon's reach the Lyon desk.
+      box.closeDoor(5);
+      await box.telemetry([{ sensor: 't1', c: 3.25 }]);
+      town.openDoor(2, { force: true });
+      await town.telemetry([{ sensor: 't7', c: 4.5 }]);
+      await eventually(() => messages.some((m) => m.type === 'alarm'));
+      await eventually(() => messages.some((m) => m.type === 'readings'));
+      const text = JSON.stringify(messages.filter((m) => m.type !== 'snapshot'));
+      expect(text).not.toMatch(/box-1|ferme/);
+      expect(messages.find((m) => m.type === 'alarm')).toMatchObject({
+        alarm: { lockerId: 'town-1', kind: 'door_forced' },
+      });
+      expect(messages.some((m) => m.type === 'locker' && m.locker.id === 'town-1')).toBe(true);
+      const events = messages.flatMap((m) => (m.type === 'events' ? m.events : []));
+      expect(events.map((e) => e.type)).toContain('door.opened');
+
+      // A site's settings changed (its events say `siteId`, not `site`): Lyon's reach its desk
+      // as the site itself, ferme's not at all.
+      const settings = (site: string, token?: string) =>
+        t.api('PUT', `/api/v1/sites/${site}/settings`, { timeZone: 'Europe/Paris' }, token);
+      expect((await settings('ferme')).status).toBe(200);
+      expect((await settings('lyon', lyon)).status).toBe(200);
+      await eventually(() =>
+        messages.some((m) => m.type === 'site' && m.site.id === 'lyon' && m.site.timeZone === 'Europe/Paris'),
+      );
+      expect(JSON.stringify(messages.filter((m) => m.type !== 'snapshot'))).not.toMatch(/box-1|ferme/);
+    } finally {
+      ws.close();
     }
   });
 
