@@ -99,10 +99,11 @@ describe('Checkpointer', () => {
     expect(c.finished).toBeGreaterThan(0);
     expect(startedOver() - first).toBeGreaterThan(2);
     // Each commit adds about three pages to the log (the row's, its parent's, the database header):
-    // without the finish the log holds them all, three times the rows' size (measured 3.07x);
-    // with it, well under (0.4-0.8x, and once 1.56x with the full suite loading both cores): the
-    // bound sits between that and the 3x of no finish at all.
-    expect(biggest).toBeLessThan(commits * 4096 * 2.2);
+    // without the finish the log holds them all, three times the rows' size (measured 3.07x), and
+    // never starts over (the assertion above, whatever the load). With it, the log stays under
+    // that: 0.4-0.8x on a quiet machine, 1.56x and 2.44x with two and three test runs sharing two
+    // cores, the checkpoint thread getting fewer turns; the bound is just under no finish at all.
+    expect(biggest).toBeLessThan(commits * 4096 * 2.9);
     expect(c.failures).toBe(0);
     await c.close();
     expect(db.prepare('SELECT count(*) FROM t').pluck().get()).toBe(commits);
