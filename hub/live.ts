@@ -72,6 +72,13 @@ const REAUTH_MS = 500;
 const RECENT = 30;
 /** Readings messages kept to bring a shared snapshot up to date; past that, a new one is built. */
 const SHARE_READINGS = 32;
+/**
+ * How far back (in ledger events) a limited token's snapshot looks for its sites' own `site.*`
+ * events, which no index finds: its lockers' come from their index however old. Reading the
+ * whole ledger instead held every unlock of the hub back for as long (0.3 s a million events),
+ * each time a town's desk signed in, and the more so the quieter its site.
+ */
+const SITE_HISTORY = 20_000;
 
 interface Client {
   ws: WebSocket;
@@ -97,6 +104,13 @@ interface Scope {
   list: readonly string[];
 }
 
+/** The site of each locker and parcel a message names, read once for every set of sites. */
+interface Lookups {
+  locker: Map<string, string | undefined>;
+  /** Where a parcel is and where it is bound (null: it stays), or undefined: no such parcel. */
+  parcel: Map<string, { at: string; bound: string | null } | undefined>;
+}
+
 /** A snapshot serialised, and the readings messages sent since it was built, in order. */
 interface Shared {
   seq: number;
@@ -112,8 +126,12 @@ export class LiveFeed {
   readonly #tail;
   readonly #maxSeq;
   readonly #recent;
-  readonly #recentAt;
+  readonly #lockersAt;
+  readonly #recentOf;
+  readonly #recentSites;
+  readonly #event;
   readonly #siteOf;
+  readonly #parcelSite;
   #seq: number;
   /** Readings waiting to go out, per locker: what will be sent, and where its sensors and last row are. */
   readonly #readings = new Map<
@@ -140,16 +158,33 @@ export class LiveFeed {
     );
     this.#maxSeq = db.prepare<[], number>('SELECT coalesce(max(seq), 0) FROM events').pluck();
     this.#recent = db.prepare<[number], LedgerRow>('SELECT * FROM events ORDER BY seq DESC LIMIT ?');
-    // A limited token's history: its lockers' events, and its sites' own (a site's line).
-    this.#recentAt = db.prepare<[string, string, number], LedgerRow>(
-      `SELECT * FROM events
-        WHERE locker_id IN (SELECT id FROM lockers WHERE site_id IN (SELECT value FROM json_each(?)))
-           OR (type LIKE 'site.%'
-               AND coalesce(json_extract(data, '$.site'), json_extract(data, '$.siteId'))
-                   IN (SELECT value FROM json_each(?)))
-        ORDER BY seq DESC LIMIT ?`,
-    );
+    // A limited token's history: its lockers' events (each from the events_locker index), and its
+    // sites' own (a site's line) among the last SITE_HISTORY events.
+    this.#lockersAt = db
+      .prepare<[string], string>('SELECT id FROM lockers WHERE site_id IN (SELECT value FROM json_each(?))')
+      .pluck();
+    this.#recentOf = db
+      .prepare<[string, number], number>(
+        'SELECT seq FROM events WHERE locker_id = ? ORDER BY seq DESC LIMIT ?',
+      )
+      .pluck();
+    this.#recentSites = db
+      .prepare<[number, string, number], number>(
+        `SELECT seq FROM events
+          WHERE seq > ? AND type LIKE 'site.%'
+            AND coalesce(json_extract(data, '$.site'), json_extract(data, '$.siteId'))
+                IN (SELECT value FROM json_each(?))
+          ORDER BY seq DESC LIMIT ?`,
+      )
+      .pluck();
+    this.#event = db.prepare<[number], LedgerRow>('SELECT * FROM events WHERE seq = ?');
     this.#siteOf = db.prepare<[string], string>('SELECT site_id FROM lockers WHERE id = ?').pluck();
+    this.#parcelSite = db.prepare<[string], { at: string; bound: string | null }>(
+      `SELECT l.site_id AS at,
+              coalesce(p.destination_site_id,
+                       (SELECT site_id FROM lockers WHERE id = p.destination_locker_id)) AS bound
+         FROM parcels p JOIN lockers l ON l.id = p.locker_id WHERE p.id = ?`,
+    );
     this.#seq = this.#maxSeq.get() ?? 0;
     const clients = this.#clients;
     new Gauge({
@@ -394,7 +429,6 @@ export class LiveFeed {
 
   #snapshot(scope: Scope | null = null): LiveServerMessage {
     const { fleet, alarms, now } = this.#o;
-    const sites = scope ? JSON.stringify(scope.list) : '';
     return {
       type: 'snapshot',
       seq: this.#seq,
@@ -404,19 +438,81 @@ export class LiveFeed {
       sites: scope ? fleet.sites().filter((x) => scope.has(x.id)) : fleet.sites(),
       lockers: scope ? fleet.lockerViews().filter((l) => scope.has(l.siteId)) : fleet.lockerViews(),
       alarms: alarms.list({ state: 'open', limit: 1000, sites: scope?.list }),
-      recent: (scope ? this.#recentAt.all(sites, sites, RECENT) : this.#recent.all(RECENT)).map((row) => {
-        const { hash: _hash, ...e } = eventView(row);
-        return e;
-      }),
+      recent: scope
+        ? this.#recentWithin(scope)
+        : this.#recent.all(RECENT).map((row) => {
+            const { hash: _hash, ...e } = eventView(row);
+            return e;
+          }),
     };
   }
 
+  /** The latest events a token limited to `scope` may see, newest first. */
+  #recentWithin(scope: Scope): LedgerEventView[] {
+    const sites = JSON.stringify(scope.list);
+    // Some are left out below (another site's parcel): read a few more than shown.
+    const want = RECENT * 2;
+    const seqs = this.#recentSites.all(this.#seq - SITE_HISTORY, sites, want);
+    for (const locker of this.#lockersAt.all(sites)) seqs.push(...this.#recentOf.all(locker, want));
+    const newest = [...new Set(seqs)].sort((a, b) => b - a).slice(0, want);
+    const seen = this.#lookups();
+    const out: LedgerEventView[] = [];
+    for (const seq of newest) {
+      const row = this.#event.get(seq);
+      if (!row) continue;
+      const { hash: _hash, ...e } = eventView(row);
+      const shown = this.#eventWithin(e, scope, seen);
+      if (shown) out.push(shown);
+      if (out.length === RECENT) break;
+    }
+    return out;
+  }
+
+  /** Where lockers and parcels are, read once per message whatever the number of sets of sites. */
+  #lookups(): Lookups {
+    return { locker: new Map(), parcel: new Map() };
+  }
+
+  /**
+   * What of a ledger event a token limited to `scope` sees: its sites' own `site.*` events; the
+   * others at its lockers, unless they name a parcel neither at its sites now nor bound for them
+   * (the API's 404 for that parcel: one that was coming but was redirected elsewhere, its history
+   * once it left; a parcel on its way there stays, its locker full on arrival is its business),
+   * and without where another site's parcel is (a driver scanning a label not in the round).
+   */
+  #eventWithin(e: LedgerEventView, scope: Scope, seen: Lookups): LedgerEventView | null {
+    const site = siteOfEvent(e);
+    if (site !== undefined) return scope.has(site) ? e : null;
+    if (!this.#lockerWithin(e.lockerId, scope, seen)) return null;
+    if (e.parcelId) {
+      let where = seen.parcel.get(e.parcelId);
+      if (!seen.parcel.has(e.parcelId)) {
+        where = this.#parcelSite.get(e.parcelId);
+        seen.parcel.set(e.parcelId, where);
+      }
+      if (where && !scope.has(where.at) && !(where.bound !== null && scope.has(where.bound))) return null;
+    }
+    const elsewhere = e.data.parcelLocker;
+    if (typeof elsewhere === 'string' && !this.#lockerWithin(elsewhere, scope, seen)) {
+      const { parcelLocker: _l, parcelState: _s, ...data } = e.data;
+      return { ...e, data };
+    }
+    return e;
+  }
+
+  #lockerWithin(lockerId: string | null, scope: Scope, seen: Lookups): boolean {
+    if (lockerId === null) return false;
+    let site = seen.locker.get(lockerId);
+    if (!seen.locker.has(lockerId)) {
+      site = this.#siteOf.get(lockerId);
+      seen.locker.set(lockerId, site);
+    }
+    return site !== undefined && scope.has(site);
+  }
+
   /** What of `msg` a token limited to `scope` sees: null for nothing. */
-  #within(msg: LiveServerMessage, scope: Scope): LiveServerMessage | null {
-    const at = (lockerId: string | null) => {
-      const site = lockerId === null ? undefined : this.#siteOf.get(lockerId);
-      return site !== undefined && scope.has(site);
-    };
+  #within(msg: LiveServerMessage, scope: Scope, seen: Lookups): LiveServerMessage | null {
+    const at = (lockerId: string | null) => this.#lockerWithin(lockerId, scope, seen);
     switch (msg.type) {
       case 'locker':
         return scope.has(msg.locker.siteId) ? msg : null;
@@ -425,10 +521,7 @@ export class LiveFeed {
       case 'alarm':
         return at(msg.alarm.lockerId) ? msg : null;
       case 'events': {
-        const events = msg.events.filter((e) => {
-          const site = siteOfEvent(e);
-          return site !== undefined ? scope.has(site) : at(e.lockerId);
-        });
+        const events = msg.events.flatMap((e) => this.#eventWithin(e, scope, seen) ?? []);
         return events.length ? { type: 'events', events } : null;
       }
       case 'readings': {
@@ -480,6 +573,7 @@ export class LiveFeed {
     const data = Buffer.from(JSON.stringify(msg));
     this.#shared?.since.push(data);
     let scoped: Map<string, Buffer | null> | undefined;
+    let seen: Lookups | undefined;
     for (const c of this.#clients) {
       if (!c.sites) {
         this.#send(c, data);
@@ -488,8 +582,9 @@ export class LiveFeed {
       scoped ??= new Map();
       let mine = scoped.get(c.sites.key);
       if (mine === undefined) {
-        const within = this.#within(msg, c.sites);
-        mine = within ? Buffer.from(JSON.stringify(within)) : null;
+        seen ??= this.#lookups();
+        const within = this.#within(msg, c.sites, seen);
+        mine = within === msg ? data : within ? Buffer.from(JSON.stringify(within)) : null;
         scoped.set(c.sites.key, mine);
       }
       if (mine) this.#send(c, mine);
