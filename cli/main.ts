@@ -7,6 +7,12 @@ import { z } from 'zod';
 import { PARCEL_STATES } from '../devices/api.ts';
 import { isTimeZone, LANGUAGES, type Language } from '../devices/i18n.ts';
 import { ID_PATTERN, ID_SOURCE, parseLockerKey } from '../devices/topics.ts';
+import { DEFAULT_PRE_LOGIN_LIMITS, PRE_LOGIN_KEYS, type PreLoginLimits } from '../hub/broker/pre-login.ts';
+import {
+  DEFAULT_REMOTE_OPEN_BUDGET,
+  REMOTE_OPEN_BUDGET_KEYS,
+  type RemoteOpenBudget,
+} from '../hub/domain/remote-open-budget.ts';
 import { accessCommands } from './access.ts';
 import { type CommandSpec, helpText, type ParsedArgs, parseCommandArgs, port, UsageError } from './args.ts';
 import { bridgeCommands } from './bridge.ts';
@@ -60,6 +66,35 @@ const outboundAllow = {
       .filter(Boolean),
   ),
 } as const satisfies CommandSpec['flags'][string];
+
+/**
+ * `name=value,…` of whole numbers, each name one of `names`: what an installer changes of a set of
+ * limits, the rest keeping their defaults.
+ */
+function limits<const K extends string>(names: readonly K[]) {
+  return z.string().transform((text, ctx) => {
+    const out: Partial<Record<K, number>> = {};
+    for (const part of text
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean)) {
+      const m = /^([A-Za-z]+)=(\d{1,9})$/.exec(part);
+      const name = m?.[1] as K | undefined;
+      if (!m || !name || !names.includes(name) || Number(m[2]) < 1) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${JSON.stringify(part)}: expected name=number (at least 1), the names being ${names.join(', ')}`,
+        });
+        return z.NEVER;
+      }
+      out[name] = Number(m[2]);
+    }
+    return out;
+  });
+}
+
+const budgetDefaults = REMOTE_OPEN_BUDGET_KEYS.map((k) => `${k}=${DEFAULT_REMOTE_OPEN_BUDGET[k]}`).join(', ');
+const preLoginDefaults = PRE_LOGIN_KEYS.map((k) => `${k}=${DEFAULT_PRE_LOGIN_LIMITS[k]}`).join(', ');
 
 /** Where an anchor of the ledger goes (hub/domain/audit-anchor.ts checks it whole). */
 const anchorTarget = z.string().regex(/^(file:\/|https?:\/\/)/, 'expected file:/path or an http(s):// URL');
@@ -173,6 +208,18 @@ export const COMMANDS: CommandSpec[] = [
         help: "anchor the ledger's head every hour: file:/path (appended, JSON Lines) or an http(s) URL (POST)",
         schema: anchorTarget,
       },
+      'remote-open-budget': {
+        type: 'string',
+        env: 'CASIER_REMOTE_OPEN_BUDGET',
+        help: `remote opens allowed before a site's are suspended, e.g. perSitePerDay=120 (defaults: ${budgetDefaults})`,
+        schema: limits(REMOTE_OPEN_BUDGET_KEYS),
+      },
+      'mqtt-pre-login': {
+        type: 'string',
+        env: 'CASIER_MQTT_PRE_LOGIN',
+        help: `bounds on MQTT connections not logged in yet, e.g. perAddress=64 for many cabinets behind one NAT (defaults: ${preLoginDefaults})`,
+        schema: limits(PRE_LOGIN_KEYS),
+      },
       'code-digits': {
         type: 'string',
         env: 'CASIER_CODE_DIGITS',
@@ -239,6 +286,8 @@ export const COMMANDS: CommandSpec[] = [
         mqttCa: v['mqtt-ca'] ? readFileSync(v['mqtt-ca'] as string, 'utf8') : undefined,
         sites: v.sites as string[] | undefined,
         codeDigits: v['code-digits'] as number,
+        remoteOpenBudget: v['remote-open-budget'] as Partial<RemoteOpenBudget> | undefined,
+        mqttPreLogin: v['mqtt-pre-login'] as Partial<PreLoginLimits> | undefined,
         language: v.language as Language,
         timeZone: v['time-zone'] as string | undefined,
         publicUrl: v['public-url'] as string | undefined,

@@ -48,6 +48,14 @@ export const DEFAULT_PRE_LOGIN_LIMITS: PreLoginLimits = {
   logLines: 60,
 };
 
+/** What an installer may change, as `casier hub --mqtt-pre-login name=value,…` names them. */
+export const PRE_LOGIN_KEYS = [
+  'perAddress',
+  'total',
+  'connectBurst',
+  'connectsPerSecond',
+] as const satisfies ReadonlyArray<keyof PreLoginLimits>;
+
 export type Refusal = 'banned' | 'connect_rate' | 'address_pending' | 'pending_full';
 
 interface AddressState {

@@ -8,22 +8,10 @@ import type { Ledger } from '../db/ledger.ts';
 import { cached, type Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
 import type { Alarms } from './coldchain/alarms.ts';
+import { DEFAULT_REMOTE_OPEN_BUDGET, type RemoteOpenBudget } from './remote-open-budget.ts';
 import { newId } from './secrets.ts';
 
-export interface RemoteOpenBudget {
-  perTokenPerMinute: number;
-  perTokenPerDay: number;
-  perSitePerMinute: number;
-  perSitePerDay: number;
-}
-
-/** A handful a minute, a few dozen a day: what a support desk does, far from emptying a site. */
-export const DEFAULT_REMOTE_OPEN_BUDGET: RemoteOpenBudget = {
-  perTokenPerMinute: 5,
-  perTokenPerDay: 30,
-  perSitePerMinute: 10,
-  perSitePerDay: 60,
-};
+export { DEFAULT_REMOTE_OPEN_BUDGET, type RemoteOpenBudget } from './remote-open-budget.ts';
 
 const MINUTE = 60_000;
 const DAY = 24 * 3_600_000;
