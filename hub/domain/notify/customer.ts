@@ -37,6 +37,8 @@ export type NoticeKind = 'ready' | 'reminder' | 'ended' | 'rerouted';
 const CURSOR = 'customer-notices';
 const CAUSES = `('parcel.stored', 'parcel.ready', 'parcel.released', 'parcel.quarantine_withdrawn', 'parcel.pickup_reminder', 'parcel.expired', 'parcel.rerouted')`;
 const BATCH = 500;
+/** Notices sent a round per channel, at most. */
+const ROUND = 100;
 
 const DAY_MS = 86_400_000;
 
@@ -233,11 +235,15 @@ export class CustomerNotices implements Component {
         if (this.#busy.has(ch.name)) return;
         this.#busy.add(ch.name);
         try {
+          // The platforms' oldest in turn (each one's first, then each one's second…): a burst of
+          // one platform's notices holds another's customer back one round at most, not many.
           const due = cached(
             this.db,
             `SELECT parcel_id, notice, about, channel, address, language, cause_seq, attempts, created_at
-             FROM customer_notices WHERE state = 'pending' AND channel = ? AND next_attempt_at <= ?
-             ORDER BY created_at LIMIT 100`,
+             FROM (SELECT n.*, row_number() OVER (PARTITION BY p.tenant ORDER BY n.created_at) AS turn
+                     FROM customer_notices n JOIN parcels p ON p.id = n.parcel_id
+                    WHERE n.state = 'pending' AND n.channel = ? AND n.next_attempt_at <= ?)
+             ORDER BY turn, created_at LIMIT ${ROUND}`,
           ).all(ch.name, now) as Due[];
           let failures = 0;
           for (const n of due) {
