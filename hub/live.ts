@@ -436,7 +436,7 @@ export class LiveFeed {
       // The hub's own language and time zone: a dashboard's words and times where no site says.
       hub: fleet.locale,
       sites: scope ? fleet.sites().filter((x) => scope.has(x.id)) : fleet.sites(),
-      lockers: scope ? fleet.lockerViews().filter((l) => scope.has(l.siteId)) : fleet.lockerViews(),
+      lockers: fleet.lockerViews(scope?.list),
       alarms: alarms.list({ state: 'open', limit: 1000, sites: scope?.list }),
       recent: scope
         ? this.#recentWithin(scope)

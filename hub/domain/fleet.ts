@@ -10,7 +10,7 @@ import type {
 } from '../../devices/index.ts';
 import type { Ledger } from '../db/ledger.ts';
 import { StoreMemo } from '../db/memo.ts';
-import type { Db } from '../db/open.ts';
+import { cached, type Db } from '../db/open.ts';
 import { HubError } from '../errors.ts';
 import { dueAgain, PERSIST_EVERY_MS, phaseOf } from './keep-back.ts';
 import { lookupProfile } from './profiles.ts';
@@ -318,13 +318,16 @@ export class Fleet {
     return rows.map(lockerView);
   }
 
-  /** Every locker with its compartments, for the live feed's snapshot. */
-  lockerViews(): LockerView[] {
-    return this.db
-      .prepare('SELECT id FROM lockers ORDER BY site_id, id')
-      .pluck()
-      .all()
-      .map((id) => this.locker(id as string));
+  /** Every locker with its compartments (at `sites` only, if given), for the live feed's snapshot. */
+  lockerViews(sites?: readonly string[]): LockerView[] {
+    const ids = sites
+      ? cached(
+          this.db,
+          'SELECT id FROM lockers WHERE site_id IN (SELECT value FROM json_each(?)) ORDER BY site_id, id',
+          'pluck',
+        ).all(JSON.stringify(sites))
+      : cached(this.db, 'SELECT id FROM lockers ORDER BY site_id, id', 'pluck').all();
+    return ids.map((id) => this.locker(id as string));
   }
 
   /**
