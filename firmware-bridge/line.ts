@@ -43,6 +43,9 @@ export async function openLine(spec: string, baudRate: number, opts: LineOptions
           if (socket.destroyed) return resolve();
           socket.once('close', () => resolve());
           socket.end();
+          // A converter that never closes its side (hung, or gone with the connection up) must not
+          // hold the bridge's stop: cut it.
+          setTimeout(() => socket.destroy(), 1000).unref();
         }),
     };
   }

@@ -1,6 +1,6 @@
 /** The bridge's composition root: line, driver, outbox and bridge wired from a validated config. */
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { type InputSpec, type LockerRef, resolveProfile } from '../devices/index.ts';
@@ -32,6 +32,9 @@ export interface BridgeConfig {
   buzzer?: BuzzerSpec;
   logLevel: string;
 }
+
+/** How often a running bridge checks that its serial device is still there. */
+const DEVICE_WATCH_MS = 2000;
 
 const DEFAULT_BAUD = { casier: 115200, 'kr-cu16': 19200, firmata: 57600 } as const;
 
@@ -65,11 +68,19 @@ export async function runBridge(c: BridgeConfig, until: Promise<void>): Promise<
   // opened again here: the bridge stops with 1, and the service manager starts it afresh on the
   // device once it is back (deploy/casier-bridge.service: Restart=always), its outbox on disk.
   let stopping = false;
-  const lost = new Promise<Error>((resolve) =>
+  let watch: NodeJS.Timeout | undefined;
+  const lost = new Promise<Error>((resolve) => {
     line.onClose((err) => {
       if (!stopping) resolve(err ?? new Error('the port closed'));
-    }),
-  );
+    });
+    // A USB adapter pulled takes its device node with it. serialport may hear of it only at the
+    // next write (an idle cabinet writes nothing for hours), spinning on the hung-up line
+    // meanwhile: the node's absence says so within DEVICE_WATCH_MS.
+    if (!c.serial.startsWith('tcp://'))
+      watch = setInterval(() => {
+        if (!existsSync(c.serial)) resolve(new Error(`${c.serial} is gone`));
+      }, DEVICE_WATCH_MS);
+  });
   const bridge = new Bridge({
     locker: c.locker,
     password: c.password,
@@ -96,6 +107,7 @@ export async function runBridge(c: BridgeConfig, until: Promise<void>): Promise<
   const cause = await Promise.race([until.then(() => undefined), lost]);
   stopping = true;
   clearInterval(stats);
+  clearInterval(watch);
   if (cause) {
     log.error(
       { err: cause, serial: c.serial },

@@ -83,10 +83,13 @@ export function lineCloser() {
     end(err?: Error) {
       if (ended) return;
       ended = true;
-      for (const fn of fns) fn(failure ?? err);
+      failure ??= err;
+      for (const fn of fns) fn(failure);
     },
+    /** A listener that comes after the end is told too, on a later turn. */
     listen(fn: (err?: Error) => void) {
-      fns.push(fn);
+      if (ended) setImmediate(() => fn(failure));
+      else fns.push(fn);
     },
   };
 }

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findProfile } from '../../devices/index.ts';
 import { CasierBoardSim } from '../../simulators/boards/casier-board.ts';
 import { spawnBridge } from '../helpers/bridge.ts';
-import { eventually, type TestHub } from '../helpers/hub.ts';
+import { bounded, eventually, type TestHub } from '../helpers/hub.ts';
 import { type LockerRig, lockerRig, visit as visitBoard } from '../helpers/locker.ts';
 import { lineProxy } from '../helpers/proxy.ts';
 
@@ -77,21 +77,23 @@ describe('hub + bridge + a casier board on a serial line', () => {
     expect(t.hub.db.prepare(`SELECT count(*) FROM events WHERE type LIKE 'door.%'`).pluck().get()).toBe(2);
   });
 
-  it('exits 1 when its serial line is gone, for systemd to open it again, rather than sit deaf', async () => {
+  it('exits 1 when its serial adapter is gone, for systemd to open it again, rather than sit deaf', async () => {
     await rig.online();
     await board.stop();
-    await rig.pty.close(); // the USB adapter pulled: the bridge's end now fails every write
+    // The USB adapter pulled: its device node goes (socat removes the link). serialport may see it
+    // on a read or the next write (it did in these runs, within two seconds), or spin on the
+    // hung-up line without a word; the bridge's watch on the device node finds it either way.
     const exited = new Promise<number | null>((r) => rig.bridge.child.once('exit', r));
-    // The next thing the bridge writes to its board: an operator opening a door from afar.
-    await t.api('POST', '/api/v1/lockers/box-1/compartments/3/open', { reason: 'support call' });
-    expect(await exited).toBe(1);
+    await rig.pty.close();
+    expect(await bounded(exited, 10_000, 'the bridge stopped')).toBe(1);
     expect(rig.bridge.output()).toMatch(/serial line lost/);
-    expect(rig.bridge.output()).not.toMatch(/Unhandled 'error' event/);
     // The operator hears of it: the fault went to the hub before the bridge stopped.
-    const faults = (await t.api('GET', '/api/v1/events?lockerId=box-1')).body.events.filter(
-      (e: { type: string }) => e.type === 'device.board.fault',
-    );
-    expect(faults.map((e: { data: { code: string } }) => e.data.code)).toEqual(['serial_lost']);
+    const faults = () =>
+      t
+        .api('GET', '/api/v1/events?lockerId=box-1&type=device.board.fault')
+        .then((r) => r.body.events.map((e: { data: { code: string } }) => e.data.code));
+    await eventually(async () => (await faults()).length > 0, 5000, 'the fault at the hub');
+    expect(await faults()).toEqual(['serial_lost']);
   });
 
   it('stops within a second on SIGTERM while its publishes hang on a silent line', async () => {
