@@ -274,6 +274,10 @@ export const COMMANDS: CommandSpec[] = [
       ...common,
     },
     async run({ values: v }) {
+      if (v['mqtt-url'] && v['mqtt-pre-login'])
+        throw new UsageError(
+          '--mqtt-pre-login bounds the embedded broker; with --mqtt-url, set such bounds in your broker',
+        );
       const { startHub } = await import('../hub/service.ts');
       const hub = await startHub({
         dataDir: v['data-dir'] as string,

@@ -22,7 +22,7 @@ export const OFFLINE_FORMAT = 2 as const;
  * The production cost: 32 MiB and about 120 ms of one core here, 3 to 4 times that on a Pi 4, for
  * each typed code offline and for each candidate a thief tests (docs/security.md §9).
  */
-export const OFFLINE_COST: OfflineCost = { N: 2 ** 15, r: 8, p: 1 };
+export const OFFLINE_COST: OfflineCost = Object.freeze({ N: 2 ** 15, r: 8, p: 1 });
 
 /** The cabinet's offline-code key: HMAC-SHA-256(password, context). */
 export function offlineKey(password: string): Buffer {

@@ -24,22 +24,32 @@ export interface BrakePolicy {
 }
 
 /** A cabinet's keypad: mistypes forgiven within the hour, an attacker slowed to one try per 15 min. */
-export const CABINET_BRAKE: BrakePolicy = {
+export const CABINET_BRAKE: BrakePolicy = Object.freeze({
   free: 5,
   baseMs: 30_000,
   maxMs: 15 * MINUTE,
   decayMs: 10 * MINUTE,
-};
+});
 /**
  * A site's keypads together: what bounds an attacker going from cabinet to cabinet, at two tries
  * a day once past the free ones (the decay and the longest lockout are both 12 h).
  */
-export const SITE_BRAKE: BrakePolicy = { free: 20, baseMs: MINUTE, maxMs: 12 * HOUR, decayMs: 12 * HOUR };
+export const SITE_BRAKE: BrakePolicy = Object.freeze({
+  free: 20,
+  baseMs: MINUTE,
+  maxMs: 12 * HOUR,
+  decayMs: 12 * HOUR,
+});
 /**
  * A cabinet deciding without the hub (its link cut, perhaps on purpose): one try every two days
  * once past the free ones. Only the codes of that cabinet's offline table can open.
  */
-export const OFFLINE_BRAKE: BrakePolicy = { free: 5, baseMs: MINUTE, maxMs: 48 * HOUR, decayMs: 48 * HOUR };
+export const OFFLINE_BRAKE: BrakePolicy = Object.freeze({
+  free: 5,
+  baseMs: MINUTE,
+  maxMs: 48 * HOUR,
+  decayMs: 48 * HOUR,
+});
 /** The failures the first use of a valid code forgives: the mistypes of the person who holds it. */
 export const FORGIVEN_BY_A_CODE = 3;
 

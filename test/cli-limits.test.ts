@@ -50,6 +50,15 @@ describe('casier hub limits', () => {
     expect(() => parse(argv)).toThrow(message);
   });
 
+  it('refuses bounds for the embedded broker when the hub runs on another', async () => {
+    const args = parseCommandArgs(
+      hub,
+      ['--mqtt-url', 'mqtt://127.0.0.1:1', '--mqtt-pre-login', 'perAddress=64', '--data-dir', dir],
+      {},
+    );
+    await expect(hub.run(args)).rejects.toThrow(/--mqtt-pre-login bounds the embedded broker/);
+  });
+
   it('gives the running hub the bounds it was told', async () => {
     const h = await spawnHub([
       ...['--http-port', '0', '--mqtt-port', '0', '--data-dir', dir],

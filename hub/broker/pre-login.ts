@@ -32,7 +32,7 @@ export interface PreLoginLimits {
   logLines: number;
 }
 
-export const DEFAULT_PRE_LOGIN_LIMITS: PreLoginLimits = {
+export const DEFAULT_PRE_LOGIN_LIMITS: PreLoginLimits = Object.freeze({
   // A cabinet's CONNECT is answered within a round trip: a NAT of a whole site rarely has more
   // than one or two of its cabinets at that stage at once, and one refused retries.
   perAddress: 16,
@@ -46,7 +46,7 @@ export const DEFAULT_PRE_LOGIN_LIMITS: PreLoginLimits = {
   addresses: 4096,
   logEveryMs: 60_000,
   logLines: 60,
-};
+});
 
 /** What an installer may change, as `casier hub --mqtt-pre-login name=value,…` names them. */
 export const PRE_LOGIN_KEYS = [

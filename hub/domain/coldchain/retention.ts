@@ -14,7 +14,7 @@ export interface Retention {
   aggregateDays: number;
 }
 
-export const DEFAULT_RETENTION: Retention = { rawDays: 90, aggregateDays: 400 };
+export const DEFAULT_RETENTION: Retention = Object.freeze({ rawDays: 90, aggregateDays: 400 });
 
 export function pruneReadings(
   db: Db,

@@ -240,10 +240,10 @@ export class CustomerNotices implements Component {
           const due = cached(
             this.db,
             `SELECT parcel_id, notice, about, channel, address, language, cause_seq, attempts, created_at
-             FROM (SELECT n.*, row_number() OVER (PARTITION BY p.tenant ORDER BY n.created_at) AS turn
+             FROM (SELECT n.*, row_number() OVER (PARTITION BY p.tenant ORDER BY n.created_at, n.parcel_id) AS turn
                      FROM customer_notices n JOIN parcels p ON p.id = n.parcel_id
                     WHERE n.state = 'pending' AND n.channel = ? AND n.next_attempt_at <= ?)
-             ORDER BY turn, created_at LIMIT ${ROUND}`,
+             ORDER BY turn, created_at, parcel_id LIMIT ${ROUND}`,
           ).all(ch.name, now) as Due[];
           let failures = 0;
           for (const n of due) {
