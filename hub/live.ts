@@ -109,7 +109,12 @@ interface Lookups {
   locker: Map<string, string | undefined>;
   /** Where a parcel is and where it is bound (null: it stays), or undefined: no such parcel. */
   parcel: Map<string, { at: string; bound: string | null } | undefined>;
+  /** Whether a text names a site. */
+  site: Map<string, boolean>;
 }
+
+/** Texts that may be an id (a site's, a locker's, a parcel's): short, one word. */
+const MAYBE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** A snapshot serialised, and the readings messages sent since it was built, in order. */
 interface Shared {
@@ -131,6 +136,7 @@ export class LiveFeed {
   readonly #recentSites;
   readonly #event;
   readonly #siteOf;
+  readonly #siteNamed;
   readonly #parcelSite;
   #seq: number;
   /** Readings waiting to go out, per locker: what will be sent, and where its sensors and last row are. */
@@ -179,6 +185,7 @@ export class LiveFeed {
       .pluck();
     this.#event = db.prepare<[number], LedgerRow>('SELECT * FROM events WHERE seq = ?');
     this.#siteOf = db.prepare<[string], string>('SELECT site_id FROM lockers WHERE id = ?').pluck();
+    this.#siteNamed = db.prepare<[string], number>('SELECT 1 FROM sites WHERE id = ?').pluck();
     this.#parcelSite = db.prepare<[string], { at: string; bound: string | null }>(
       `SELECT l.site_id AS at,
               coalesce(p.destination_site_id,
@@ -470,7 +477,7 @@ export class LiveFeed {
 
   /** Where lockers and parcels are, read once per message whatever the number of sets of sites. */
   #lookups(): Lookups {
-    return { locker: new Map(), parcel: new Map() };
+    return { locker: new Map(), parcel: new Map(), site: new Map() };
   }
 
   /**
@@ -492,12 +499,56 @@ export class LiveFeed {
       }
       if (where && !scope.has(where.at) && !(where.bound !== null && scope.has(where.bound))) return null;
     }
-    const elsewhere = e.data.parcelLocker;
+    let data = e.data;
+    const elsewhere = data.parcelLocker;
     if (typeof elsewhere === 'string' && !this.#lockerWithin(elsewhere, scope, seen)) {
-      const { parcelLocker: _l, parcelState: _s, ...data } = e.data;
-      return { ...e, data };
+      const { parcelLocker: _l, parcelState: _s, ...rest } = data;
+      data = rest;
     }
-    return e;
+    // Whatever else its data names of another site (its id, a locker's, a parcel's), at any depth
+    // and under any key, is cut: an event type to come is kept to the token's sites without a
+    // rule of its own.
+    const kept = this.#cut(data, scope, seen, 0) as Record<string, unknown>;
+    return kept === e.data ? e : { ...e, data: kept };
+  }
+
+  /** `value` without the texts that name another site's site, locker or parcel (the same if none). */
+  #cut(value: unknown, scope: Scope, seen: Lookups, depth: number): unknown {
+    if (depth > 4 || value === null || typeof value !== 'object') return value;
+    let changed = false;
+    const keep = (v: unknown) => !(typeof v === 'string' && this.#foreign(v, scope, seen));
+    const next = (v: unknown) => {
+      const cut = this.#cut(v, scope, seen, depth + 1);
+      if (cut !== v) changed = true;
+      return cut;
+    };
+    if (Array.isArray(value)) {
+      const out = value.filter(keep).map(next);
+      return changed || out.length !== value.length ? out : value;
+    }
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      if (keep(v)) out[k] = next(v);
+      else changed = true;
+    }
+    return changed ? out : value;
+  }
+
+  /** Whether `text` is the id of a site, locker or parcel that `scope` does not reach. */
+  #foreign(text: string, scope: Scope, seen: Lookups): boolean {
+    if (!MAYBE_ID.test(text) || scope.has(text)) return false;
+    let site = seen.site.get(text);
+    if (site === undefined) {
+      site = this.#siteNamed.get(text) !== undefined;
+      seen.site.set(text, site);
+    }
+    if (site) return true;
+    if (!seen.locker.has(text)) seen.locker.set(text, this.#siteOf.get(text));
+    const lockerSite = seen.locker.get(text);
+    if (lockerSite !== undefined) return !scope.has(lockerSite);
+    if (!seen.parcel.has(text)) seen.parcel.set(text, this.#parcelSite.get(text));
+    const where = seen.parcel.get(text);
+    return where !== undefined && !scope.has(where.at) && !(where.bound !== null && scope.has(where.bound));
   }
 
   #lockerWithin(lockerId: string | null, scope: Scope, seen: Lookups): boolean {

@@ -8,6 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { SimLocker } from '../../cli/sim-locker.ts';
 import { gs1CheckDigit, LIVE_PATH, type LiveServerMessage } from '../../devices/index.ts';
+import { Ledger } from '../../hub/db/ledger.ts';
+import { loadOrCreateKey } from '../../hub/domain/secrets.ts';
 import { eventually, startTestHub, type TestHub } from '../helpers/hub.ts';
 import { orderParcel, useCode } from '../helpers/parcels.ts';
 
@@ -119,6 +121,52 @@ describe('the live feed of a token limited to sites', () => {
       expect(text.match(new RegExp(`box-1|ferme|${p.parcel.id}`, 'g'))).toBeNull();
     } finally {
       f.ws.close();
+    }
+  });
+
+  it('does not show another site’s ids in any event at one of its lockers, whatever its type', async () => {
+    // An event type of tomorrow, kept at Lyon's locker, whose data names ferme's locker, site and
+    // a parcel of ferme's, nested or not: the two cases above were found one by one; the next
+    // event type to name another site must not need a third.
+    const p = await orderParcel(t, { sscc: sscc(11) });
+    const ledger = new Ledger(t.hub.db, loadOrCreateKey(t.dataDir));
+    const f = feed(lyonToken());
+    try {
+      await f.snapshot();
+      t.hub.db.transaction(() =>
+        ledger.append({
+          ts: clock,
+          type: 'compartment.something_new',
+          actor: 'hub',
+          lockerId: 'town-1',
+          door: 2,
+          data: {
+            door: 2,
+            note: 'kept',
+            elsewhere: 'box-1',
+            moved: { site: 'ferme', lockerId: 'box-1', parcelId: p.parcel.id, to: 'town-1' },
+            list: ['town-1', 'box-1', 'lyon', 'ferme'],
+          },
+        }),
+      )();
+      const e = await eventually(() => f.events().find((x) => x.type === 'compartment.something_new'));
+      expect(e.data).toEqual({
+        door: 2,
+        note: 'kept',
+        moved: { to: 'town-1' },
+        list: ['town-1', 'lyon'],
+      });
+    } finally {
+      f.ws.close();
+    }
+    // What the snapshot's history holds is cut the same way.
+    const later = feed(lyonToken());
+    try {
+      const snap = await later.snapshot();
+      if (snap.type !== 'snapshot') throw new Error('unreachable');
+      expect(JSON.stringify(snap.recent)).not.toMatch(new RegExp(`box-1|ferme|${p.parcel.id}`));
+    } finally {
+      later.ws.close();
     }
   });
 
