@@ -87,6 +87,10 @@ function limits<const K extends string>(names: readonly K[]) {
         });
         return z.NEVER;
       }
+      if (name in out) {
+        ctx.addIssue({ code: 'custom', message: `${name} is given twice` });
+        return z.NEVER;
+      }
       out[name] = Number(m[2]);
     }
     return out;

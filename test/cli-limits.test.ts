@@ -46,6 +46,7 @@ describe('casier hub limits', () => {
       ['--mqtt-pre-login', 'loginBrake=3'],
       /the names being perAddress, total, connectBurst, connectsPerSecond/,
     ],
+    [['--remote-open-budget', 'perSitePerDay=9,perSitePerDay=90'], /perSitePerDay is given twice/],
   ])('refuses %j with a one-line reason', (argv, message) => {
     expect(() => parse(argv)).toThrow(message);
   });
