@@ -23,3 +23,12 @@ export function saveCursor(db: Db, name: string, seq: number, monotonic = false)
 export function ledgerEnd(db: Db): number {
   return (cached(db, 'SELECT max(seq) FROM events', 'pluck').get() as number | null) ?? 0;
 }
+
+/**
+ * Moves `name` to the ledger's end, for a job that can do nothing with what it would read (no mail
+ * server, no channel): once it can, the news from before is not its to send.
+ */
+export function skipToLedgerEnd(db: Db, name: string): void {
+  const end = ledgerEnd(db);
+  if (cursor(db, name) !== end) db.transaction(() => saveCursor(db, name, end))();
+}

@@ -23,7 +23,7 @@
 import type { Logger } from 'pino';
 import { type Language, when } from '../../../devices/index.ts';
 import type { Component } from '../../components.ts';
-import { cursor, ledgerEnd, saveCursor } from '../../db/cursors.ts';
+import { cursor, ledgerEnd, saveCursor, skipToLedgerEnd } from '../../db/cursors.ts';
 import type { Ledger } from '../../db/ledger.ts';
 import { cached, type Db } from '../../db/open.ts';
 import type { CustomerLinks } from '../customer-links.ts';
@@ -107,12 +107,8 @@ export class CustomerNotices implements Component {
   }
 
   async tick(now: number): Promise<void> {
-    if (this.channels.length === 0) {
-      // Nothing is sent without a channel: once one is configured, the news from before it is not.
-      const end = ledgerEnd(this.db);
-      if (cursor(this.db, CURSOR) !== end) this.db.transaction(() => saveCursor(this.db, CURSOR, end))();
-      return;
-    }
+    // Nothing is sent without a channel: once one is configured, the news from before it is not.
+    if (this.channels.length === 0) return skipToLedgerEnd(this.db, CURSOR);
     this.enqueue(now);
     await this.send(now);
   }

@@ -11,7 +11,7 @@
 import type { Logger } from 'pino';
 import { isMessageKey, type Language, say, when } from '../../../devices/index.ts';
 import type { Component } from '../../components.ts';
-import { cursor, ledgerEnd, saveCursor } from '../../db/cursors.ts';
+import { cursor, ledgerEnd, saveCursor, skipToLedgerEnd } from '../../db/cursors.ts';
 import type { Ledger } from '../../db/ledger.ts';
 import type { Db } from '../../db/open.ts';
 import { HubError } from '../../errors.ts';
@@ -86,12 +86,8 @@ export class AlarmMail implements Component {
   }
 
   async tick(now: number): Promise<void> {
-    if (!this.config) {
-      // Nothing is mailed without a server: once one is configured, the alarms from before it are not.
-      const end = ledgerEnd(this.db);
-      if (cursor(this.db, 'alarm-mail') !== end) saveCursor(this.db, 'alarm-mail', end);
-      return;
-    }
+    // Nothing is mailed without a server: once one is configured, the alarms from before it are not.
+    if (!this.config) return skipToLedgerEnd(this.db, 'alarm-mail');
     this.enqueue(now);
     await this.send(now);
   }
