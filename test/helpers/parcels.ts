@@ -1,6 +1,7 @@
 /** What a parcel's people do in the tests: the platform orders it, producers and customers use its codes. */
 import { expect } from 'vitest';
 import type { SimLocker } from '../../cli/sim-locker.ts';
+import { gs1CheckDigit } from '../../devices/index.ts';
 import { type TestHub, waitFor } from './hub.ts';
 
 export interface Ordered {
@@ -33,4 +34,10 @@ export async function useCode(locker: SimLocker, code: string, door: number): Pr
   await releaseDoor(locker, code, door);
   locker.openDoor(door);
   locker.closeDoor(door);
+}
+
+/** The `n`th SSCC of the tests' GS1 company prefix, with its check digit. */
+export function sscc(n: number): string {
+  const body = `3761234567${String(n).padStart(7, '0')}`;
+  return `${body}${gs1CheckDigit(body)}`;
 }

@@ -11,11 +11,10 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SimLocker } from '../../cli/sim-locker.ts';
-import { gs1CheckDigit } from '../../devices/index.ts';
 import { recordSummary } from '../../hub/domain/coldchain/record.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
 import { startSmsGateway } from '../helpers/inbox.ts';
-import { orderParcel, useCode } from '../helpers/parcels.ts';
+import { orderParcel, sscc, useCode } from '../helpers/parcels.ts';
 
 const HOUR = 3_600_000;
 let t: TestHub;
@@ -46,10 +45,6 @@ async function rounds(n = 3) {
     await t.hub.tick();
   }
 }
-const sscc = (n: number) => {
-  const body = `3761234567${String(n).padStart(7, '0')}`;
-  return `${body}${gs1CheckDigit(body)}`;
-};
 
 describe('a platform redirecting', () => {
   it('tells no customer of a parcel not deposited yet, and may change its mind three times, not more', async () => {

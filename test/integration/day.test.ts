@@ -8,8 +8,8 @@
 import { createServer, type Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SimLocker } from '../../cli/sim-locker.ts';
-import { gs1CheckDigit } from '../../devices/index.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
+import { sscc } from '../helpers/parcels.ts';
 
 const HOUR = 3_600_000;
 let t: TestHub;
@@ -17,11 +17,6 @@ let clock: number;
 let receiver: Server;
 const deliveries = new Map<string, { type: string; parcelId: string }>();
 let refusals = 0;
-
-const sscc = (n: number) => {
-  const body = `3761234567${String(n).padStart(7, '0')}`;
-  return `${body}${gs1CheckDigit(body)}`;
-};
 
 beforeEach(async () => {
   deliveries.clear();

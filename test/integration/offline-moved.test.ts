@@ -5,17 +5,11 @@
  * customer standing at the right door with the right code.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { gs1CheckDigit } from '../../devices/index.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
-import { orderParcel, useCode } from '../helpers/parcels.ts';
+import { orderParcel, sscc, useCode } from '../helpers/parcels.ts';
 
 let t: TestHub;
 afterEach(() => t?.close());
-
-const sscc = (n: number) => {
-  const body = `3761234567${String(n).padStart(7, '0')}`;
-  return `${body}${gs1CheckDigit(body)}`;
-};
 
 describe('a pickup code moved with its parcel', () => {
   it('opens its new door offline too', async () => {

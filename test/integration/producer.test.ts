@@ -5,9 +5,8 @@
 import { createServer, type Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SimLocker } from '../../cli/sim-locker.ts';
-import { gs1CheckDigit } from '../../devices/index.ts';
 import { eventually, startTestHub, type TestHub, waitFor } from '../helpers/hub.ts';
-import { orderParcel, useCode } from '../helpers/parcels.ts';
+import { orderParcel, sscc, useCode } from '../helpers/parcels.ts';
 
 let t: TestHub;
 let box: SimLocker;
@@ -22,10 +21,6 @@ beforeEach(async () => {
 });
 afterEach(() => t.close());
 
-const sscc = (n: number) => {
-  const body = `3761234567${String(n).padStart(7, '0')}`;
-  return `${body}${gs1CheckDigit(body)}`;
-};
 const producer = async (name: string) => {
   const res = await t.api('POST', '/api/v1/producers', { name }, t.integration);
   expect(res.status, JSON.stringify(res.body)).toBe(201);

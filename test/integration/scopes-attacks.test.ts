@@ -9,9 +9,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { SimLocker } from '../../cli/sim-locker.ts';
-import { gs1CheckDigit, LIVE_PATH, type LiveServerMessage } from '../../devices/index.ts';
+import { LIVE_PATH, type LiveServerMessage } from '../../devices/index.ts';
 import { bounded, eventually, startTestHub, type TestHub } from '../helpers/hub.ts';
-import { orderParcel, useCode } from '../helpers/parcels.ts';
+import { orderParcel, sscc, useCode } from '../helpers/parcels.ts';
 
 let t: TestHub;
 let box: SimLocker;
@@ -25,10 +25,6 @@ beforeEach(async () => {
 });
 afterEach(() => t?.close());
 
-const sscc = (n: number) => {
-  const body = `3761234567${String(n).padStart(7, '0')}`;
-  return `${body}${gs1CheckDigit(body)}`;
-};
 const unlocks = () => t.hub.db.prepare("SELECT count(*) FROM commands WHERE type = 'unlock'").pluck().get();
 const mint = async (body: Record<string, unknown>, token = t.operator) => {
   const res = await t.api('POST', '/api/v1/tokens', body, token);
