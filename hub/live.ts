@@ -489,26 +489,12 @@ export class LiveFeed {
    */
   #eventWithin(e: LedgerEventView, scope: Scope, seen: Lookups): LedgerEventView | null {
     const site = siteOfEvent(e);
-    if (site !== undefined) return scope.has(site) ? e : null;
-    if (!this.#lockerWithin(e.lockerId, scope, seen)) return null;
-    if (e.parcelId) {
-      let where = seen.parcel.get(e.parcelId);
-      if (!seen.parcel.has(e.parcelId)) {
-        where = this.#parcelSite.get(e.parcelId);
-        seen.parcel.set(e.parcelId, where);
-      }
-      if (where && !scope.has(where.at) && !(where.bound !== null && scope.has(where.bound))) return null;
-    }
-    let data = e.data;
-    const elsewhere = data.parcelLocker;
-    if (typeof elsewhere === 'string' && !this.#lockerWithin(elsewhere, scope, seen)) {
-      const { parcelLocker: _l, parcelState: _s, ...rest } = data;
-      data = rest;
-    }
-    // Whatever else its data names of another site (its id, a locker's, a parcel's), at any depth
-    // and under any key, is cut: an event type to come is kept to the token's sites without a
-    // rule of its own.
-    const kept = this.#cut(data, scope, seen, 0) as Record<string, unknown>;
+    if (site !== undefined ? !scope.has(site) : !this.#lockerWithin(e.lockerId, scope, seen)) return null;
+    if (e.parcelId && this.#foreign(e.parcelId, scope, seen)) return null;
+    // Whatever its data names of another site (its id, a locker's, a parcel's), at any depth and
+    // under any key, is cut (a driver's scan saying in which locker another site's parcel lies):
+    // an event type to come is kept to the token's sites without a rule of its own.
+    const kept = this.#cut(e.data, scope, seen, 0) as Record<string, unknown>;
     return kept === e.data ? e : { ...e, data: kept };
   }
 
